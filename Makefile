@@ -1,0 +1,52 @@
+# Salon: `make run` serves the gallery, `make test` runs the whole suite. Both create the
+# environment on first use. uv is used from PATH, else installed into .tools/ with pip.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV := .venv
+STAMP := $(VENV)/.synced
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PYTHON ?= 3.11
+
+.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==0.13.9"
+
+$(STAMP): pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(UV)
+	$(UV) sync --all-packages
+	touch $(STAMP)
+
+sync: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/salon db upgrade
+	$(VENV)/bin/salon serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(STAMP) lint typecheck
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+localstack:
+	bash deploy/localstack/run.sh start
+
+localstack-stop:
+	bash deploy/localstack/run.sh stop
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache

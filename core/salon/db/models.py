@@ -1,0 +1,216 @@
+"""The gallery's tables. advanced-alchemy supplies the base classes and portable column types
+(UUID, timezone-aware datetimes, JSON) so the same models run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase, orm_registry
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+metadata: MetaData = orm_registry.metadata
+
+__all__ = [
+    "Album",
+    "AlbumImage",
+    "Image",
+    "Job",
+    "LocalAccount",
+    "QueueMessage",
+    "RefreshToken",
+    "ShareLink",
+    "SourceImport",
+    "UploadIntent",
+    "User",
+    "Video",
+    "metadata",
+]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(UUIDv7AuditBase):
+    """A person, as known to one auth provider (``provider``, ``subject``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    provider: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+
+
+class LocalAccount(UUIDv7AuditBase):
+    """Credentials of the built-in local auth provider."""
+
+    __tablename__ = "local_accounts"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+
+
+class RefreshToken(UUIDv7AuditBase):
+    """A refresh token of the local auth provider; only its hash is kept. Tokens of one login
+    share a ``session_id``; reusing a rotated token revokes the whole session."""
+
+    __tablename__ = "refresh_tokens"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("local_accounts.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(GUID, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
+class Image(UUIDv7AuditBase):
+    """An uploaded image. ``renditions`` maps a rendition name to its key, size and pixels."""
+
+    __tablename__ = "images"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "sha256"),
+        Index("ix_images_owner_page", "owner_id", "created_at", "id"),
+        Index("ix_images_owner_favorite_page", "owner_id", "favorite", "created_at", "id"),
+    )
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(500))
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    placeholder: Mapped[str | None] = mapped_column(String(200), default=None)
+    renditions: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+class Album(UUIDv7AuditBase):
+    __tablename__ = "albums"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class AlbumImage(orm_registry.generate_base()):  # type: ignore[misc]
+    __tablename__ = "album_images"
+
+    album_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, default=_utcnow)
+
+
+class ShareLink(UUIDv7AuditBase):
+    """An expiring link to one image; only the token's hash is stored."""
+
+    __tablename__ = "share_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
+
+
+class UploadIntent(UUIDv7AuditBase):
+    """A direct upload the owner announced; completed or expired and cleaned up."""
+
+    __tablename__ = "upload_intents"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    image_id: Mapped[uuid.UUID | None] = mapped_column(GUID, default=None)
+
+
+class Job(UUIDv7AuditBase):
+    """A unit of background work. ``status``: queued, running, succeeded, failed."""
+
+    __tablename__ = "jobs"
+
+    kind: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
+class QueueMessage(UUIDv7AuditBase):
+    """A message of the built-in in-process queue, kept in the database so queued jobs survive
+    a restart. Invisible until ``visible_at``; deleted on ack."""
+
+    __tablename__ = "queue_messages"
+
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    visible_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, index=True)
+    receive_count: Mapped[int] = mapped_column(Integer, default=0)
+    receipt: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Video(UUIDv7AuditBase):
+    __tablename__ = "videos"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[uuid.UUID] = mapped_column(GUID, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    storage_key: Mapped[str | None] = mapped_column(String(500), default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class SourceImport(UUIDv7AuditBase):
+    """Which source entry became which image, so an entry is imported once per user."""
+
+    __tablename__ = "source_imports"
+    __table_args__ = (UniqueConstraint("owner_id", "source", "external_id"),)
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    image_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("images.id", ondelete="CASCADE"))

@@ -1,0 +1,61 @@
+"""Salon's own error types. Providers translate their libraries' errors into these at one
+boundary; the app maps them to HTTP answers in one place (``salon.app``)."""
+
+from __future__ import annotations
+
+
+class SalonError(Exception):
+    """Base of every error Salon raises on purpose."""
+
+
+class ConfigurationError(SalonError):
+    """Settings or the environment make Salon unable to start or serve (a start-up error)."""
+
+
+class PluginError(SalonError):
+    """A plugin failed to load or a hook implementation raised; the message names both."""
+
+    def __init__(self, plugin: str, hook: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}, hook {hook!r}: {message}")
+        self.plugin = plugin
+        self.hook = hook
+
+
+class ProviderError(SalonError):
+    """A provider failed in a way the caller cannot fix (upstream outage, misconfiguration)."""
+
+
+class StorageError(ProviderError):
+    """A storage backend failed to read or write."""
+
+
+class ObjectNotFound(StorageError, FileNotFoundError):
+    """The storage key does not exist."""
+
+
+class UnsupportedMedia(SalonError):
+    """The bytes are not an image Salon accepts; the message is shown to the uploader."""
+
+
+class AuthError(SalonError):
+    """An account flow was refused; ``code`` says why in a word the API maps to a status."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class InvalidToken(SalonError):
+    """An access or refresh token was not accepted. The reason is for logs only."""
+
+
+class QueueUnavailable(ProviderError):
+    """The job queue could not take a message."""
+
+
+class SourceError(ProviderError):
+    """An image source's upstream failed (after its own retries)."""
+
+
+class SourceQueryError(SalonError):
+    """A query to an image source is invalid; the message is shown to the caller."""

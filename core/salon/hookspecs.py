@@ -1,0 +1,136 @@
+"""Every hook a Salon plugin may implement. Each docstring is that hook's contract.
+
+Conventions (see docs/plugins.md for examples):
+
+- Registration hooks receive a ``register`` callback and call it once per thing they offer; they
+  return nothing. All implementations are called.
+- Event hooks are called once per listener; a listener that raises is logged with its plugin's
+  name and does not stop the others or the request.
+- ``since`` in each docstring is the Salon version that introduced the hook. New optional
+  arguments may be added to a hook in a later version; pluggy passes an implementation only the
+  arguments it names, so existing implementations keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from litestar.config.app import AppConfig
+
+    from salon.plugins import (
+        RegisterAuthProvider,
+        RegisterImageSource,
+        RegisterJobHandler,
+        RegisterJobQueue,
+        RegisterMediaProcessor,
+        RegisterSettings,
+        RegisterStorageBackend,
+    )
+
+hookspec = pluggy.HookspecMarker("salon")
+hookimpl = pluggy.HookimplMarker("salon")
+
+
+@hookspec
+def register_settings(register: RegisterSettings) -> None:
+    """Declare the plugin's own settings.
+
+    Call ``register(prefix, settings_type)`` where ``settings_type`` is a ``msgspec.Struct``
+    (frozen, ``forbid_unknown_fields=True``) whose fields all have defaults. Field ``bucket``
+    under prefix ``"S3"`` is read from ``SALON_S3_BUCKET`` (or ``[s3] bucket`` in salon.toml).
+    Values are converted to the field types and validated once at start-up; a bad value or an
+    unknown ``SALON_<PREFIX>_*`` key stops start-up with a message naming the setting. The
+    provider factory receives the parsed object as ``ProviderContext.settings``.
+
+    Returns nothing; all implementations are called. Since 0.1.
+    """
+
+
+@hookspec
+def register_storage_backends(register: RegisterStorageBackend) -> None:
+    """Offer storage backends.
+
+    Call ``register(name, factory)``; ``factory(context: ProviderContext) -> StorageBackend`` is
+    called once at start-up, only for the backend that ``SALON_STORAGE`` selects. A name offered
+    twice is a start-up error naming both plugins. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_auth_providers(register: RegisterAuthProvider) -> None:
+    """Offer auth providers: ``register(name, factory)`` with
+    ``factory(context) -> AuthProvider``, selected by ``SALON_AUTH``. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_media_processors(register: RegisterMediaProcessor) -> None:
+    """Offer media processors: ``register(name, factory)`` with
+    ``factory(context) -> MediaProcessor``, selected by ``SALON_MEDIA`` (default ``pillow``).
+    Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_image_sources(register: RegisterImageSource) -> None:
+    """Offer image sources: ``register(name, factory)`` with ``factory(context) -> ImageSource``.
+
+    Every registered source is built at start-up and listed by ``GET /api/sources``; a factory
+    that raises is logged with the plugin's name and that source is left out, the others stay.
+    Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_job_queues(register: RegisterJobQueue) -> None:
+    """Offer job queues: ``register(name, factory)`` with ``factory(context) -> JobQueue``,
+    selected by ``SALON_QUEUE``. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_job_handlers(register: RegisterJobHandler) -> None:
+    """Offer handlers for kinds of background job.
+
+    Call ``register(kind, handler)`` where ``handler(job: JobContext)`` is an ``async`` function
+    returning a JSON-able mapping (stored as the job's result) or ``None``. A handler must be
+    idempotent: queues deliver at least once. Raising marks the attempt failed; after the
+    queue's retries the job is failed with the exception's message. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def extend_app(app_config: AppConfig) -> None:
+    """Change the Litestar ``AppConfig`` before the app is built.
+
+    Append to ``app_config.route_handlers``, ``middleware``, ``on_startup`` and so on; do not
+    replace the lists. Called once per app, after the core's own wiring. Returns nothing.
+    Since 0.1.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``salon`` CLI with ``@cli.command()`` or ``cli.add_command(...)``.
+
+    Called once when the CLI starts. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def image_stored(image: dict[str, Any]) -> None:
+    """Event: an image was stored and recorded. ``image`` is the API's JSON form plus
+    ``owner_id``. Called after the database commit; return value ignored; a listener that
+    raises is logged and skipped. Since 0.1.
+    """
+
+
+@hookspec
+def image_deleted(image: dict[str, Any]) -> None:
+    """Event: an image and its bytes were deleted. ``image`` as in ``image_stored``.
+    Return value ignored; a listener that raises is logged and skipped. Since 0.1.
+    """

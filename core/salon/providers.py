@@ -1,0 +1,373 @@
+"""The typed Protocols that providers implement, and the values they exchange with the core.
+
+A plugin hands the core a *factory* for each provider it offers (see ``salon.hookspecs``). The
+core calls the factory once at start-up with a :class:`ProviderContext` and from then on talks to
+the provider only through the Protocol below. Nothing in this module imports the rest of the
+core, so a plugin may import it freely.
+
+Every method that does I/O is ``async``. :class:`MediaProcessor` is the exception: its work is CPU
+bound, so its methods are plain functions that the core runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from salon.errors import (
+    AuthError,
+    ConfigurationError,
+    InvalidToken,
+    ObjectNotFound,
+    ProviderError,
+    QueueUnavailable,
+    SourceError,
+    SourceQueryError,
+    StorageError,
+    UnsupportedMedia,
+)
+
+__all__ = [
+    "AuthError",
+    "AuthProvider",
+    "ConfigurationError",
+    "Delivery",
+    "Identity",
+    "ImageSource",
+    "InvalidToken",
+    "JobContext",
+    "JobHandler",
+    "JobQueue",
+    "MediaInfo",
+    "MediaProcessor",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "PresignedPost",
+    "ProcessedMedia",
+    "ProviderContext",
+    "ProviderError",
+    "QueueUnavailable",
+    "RenditionFile",
+    "RenditionSpec",
+    "SignupResult",
+    "SourceEntry",
+    "SourceError",
+    "SourceQueryError",
+    "StorageBackend",
+    "StorageCapabilities",
+    "StorageError",
+    "TokenPair",
+    "UnsupportedMedia",
+]
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    """What the core hands a provider factory.
+
+    ``settings`` is the plugin's own settings object (declared with ``register_settings``) or
+    ``None``; ``core`` is the core settings; ``data_dir`` is a folder the provider may write to;
+    ``database`` is an ``async_sessionmaker`` for providers that keep state in the core database
+    (only the built-in providers use it: third-party plugins keep their own state).
+    """
+
+    core: Any
+    settings: Any
+    data_dir: Path
+    database: Any = None
+    http_base_url: str = "http://127.0.0.1:8000"
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True, slots=True)
+class StorageCapabilities:
+    """What a storage backend can do beyond the basic round trip.
+
+    ``presigned_post``: browsers may upload straight to the backend with a presigned POST.
+    ``presigned_get``: downloads may be redirected to a short-lived URL instead of proxied.
+    ``local_paths``: objects live on the local file system and ``local_path`` returns them, so
+    the server can hand files to the OS (sendfile) instead of streaming them through Python.
+    """
+
+    presigned_post: bool = False
+    presigned_get: bool = False
+    local_paths: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedPost:
+    """A form a browser POSTs, with ``fields`` plus the ``file`` part, to ``url``."""
+
+    url: str
+    fields: Mapping[str, str]
+    expires_at: dt.datetime
+
+
+@runtime_checkable
+class StorageBackend(Protocol):
+    """Where bytes live. Keys are ``/``-separated ASCII paths chosen by the core.
+
+    Contract (checked by ``salon.testing.StorageContract``):
+
+    - ``put`` consumes the chunks as they come (never all in memory), replaces an existing
+      object atomically (a reader sees the old bytes or the new, never a mix), and returns the
+      stored object's info. If the chunks raise, nothing is left behind under ``key``.
+    - ``open`` streams an object; a missing key raises :class:`ObjectNotFound` before the first
+      chunk is yielded.
+    - ``delete`` of a missing key is not an error.
+    - all other failures raise :class:`StorageError` (or a subclass), never a library's own.
+    """
+
+    capabilities: StorageCapabilities
+
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str
+    ) -> ObjectInfo: ...
+
+    def open(self, key: str, *, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]: ...
+
+    async def stat(self, key: str) -> ObjectInfo: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def list(self, prefix: str) -> AsyncIterator[ObjectInfo]: ...
+
+    async def presign_get(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
+        """A URL that serves ``key`` for ``expires_in`` seconds; only when ``presigned_get``."""
+        ...
+
+    async def presign_post(
+        self, key: str, *, content_type: str, max_size: int, expires_in: int
+    ) -> PresignedPost:
+        """A browser-upload form for exactly ``key``; only when ``presigned_post``."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file holding ``key`` when ``local_paths``; ``None`` otherwise."""
+        ...
+
+    async def check(self) -> None:
+        """Readiness: raise :class:`ConfigurationError` when the backend cannot be used."""
+        ...
+
+
+# --------------------------------------------------------------------------- auth
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a valid access token belongs to: ``subject`` is stable for the provider's lifetime."""
+
+    subject: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class SignupResult:
+    identity: Identity
+    confirmation_required: bool = False
+
+
+@runtime_checkable
+class AuthProvider(Protocol):
+    """Accounts and tokens.
+
+    ``authenticate`` raises :class:`InvalidToken` for any token it does not accept (expired,
+    forged, revoked, malformed); the reason goes to the log, never to the client. Account flows
+    raise :class:`AuthError` with a ``code`` the core maps to a 4xx: ``invalid_credentials``
+    (wrong password and unknown user alike), ``user_exists``, ``weak_password``,
+    ``not_confirmed``, ``invalid_code``, ``unsupported``.
+    """
+
+    async def signup(self, email: str, password: str) -> SignupResult: ...
+
+    async def confirm(self, email: str, code: str) -> None: ...
+
+    async def login(self, email: str, password: str) -> TokenPair: ...
+
+    async def refresh(self, refresh_token: str) -> TokenPair: ...
+
+    async def logout(self, access_token: str) -> None: ...
+
+    async def authenticate(self, access_token: str) -> Identity: ...
+
+    async def forgot_password(self, email: str) -> None: ...
+
+    async def confirm_forgot_password(self, email: str, code: str, password: str) -> None: ...
+
+
+# --------------------------------------------------------------------------- media
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionSpec:
+    """A derived image: ``long_edge`` pixels on the longer side, never upscaled."""
+
+    name: str
+    long_edge: int
+    format: str = "WEBP"
+    quality: int = 80
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionFile:
+    name: str
+    path: Path
+    width: int
+    height: int
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    content_type: str
+    width: int
+    height: int
+    taken_at: dt.datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedMedia:
+    info: MediaInfo
+    renditions: Sequence[RenditionFile]
+    placeholder: str | None
+
+
+@runtime_checkable
+class MediaProcessor(Protocol):
+    """Decodes uploads and derives renditions. CPU bound: the core calls it in a worker thread.
+
+    ``process`` must decode the source at most once, apply EXIF orientation, strip GPS and other
+    private metadata from every output, and raise :class:`UnsupportedMedia` (with a message fit
+    for the uploader) for anything that is not a supported, intact, reasonably sized image.
+    """
+
+    content_types: frozenset[str]
+
+    def process(
+        self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
+    ) -> ProcessedMedia: ...
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """One item an image source offers.
+
+    ``external_id`` is unique within the source (the APOD date, say) and is how imports are
+    deduplicated. ``image_url`` is ``None`` for entries that cannot be imported as an image.
+    """
+
+    external_id: str
+    title: str
+    media_type: str
+    image_url: str | None
+    page_url: str | None = None
+    thumbnail_url: str | None = None
+    date: dt.date | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ImageSource(Protocol):
+    """A place images come from. ``entries`` validates ``query`` before any request and raises
+    :class:`SourceQueryError` (a 400) for bad queries and :class:`SourceError` for upstream
+    failures; ``download`` streams an entry's image bytes."""
+
+    name: str
+    title: str
+
+    async def entries(self, query: Mapping[str, str]) -> Sequence[SourceEntry]: ...
+
+    def download(self, entry: SourceEntry) -> AsyncIterator[bytes]: ...
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A received job message. ``receive_count`` starts at 1."""
+
+    job_id: str
+    receipt: str
+    receive_count: int
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    """Carries job ids to workers, at least once.
+
+    A received message is invisible to other receivers for ``visibility_timeout`` seconds; if not
+    ``ack``-ed by then it is delivered again with a higher ``receive_count``. ``extend`` pushes the
+    deadline out (a heartbeat); ``release`` makes it visible again at once. ``enqueue`` raises
+    :class:`QueueUnavailable` when the message could not be stored.
+    """
+
+    visibility_timeout: int
+
+    async def enqueue(self, job_id: str) -> None: ...
+
+    async def receive(self, *, wait_seconds: float) -> Delivery | None: ...
+
+    async def ack(self, delivery: Delivery) -> None: ...
+
+    async def extend(self, delivery: Delivery, seconds: int) -> None: ...
+
+    async def release(self, delivery: Delivery) -> None: ...
+
+    async def check(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class JobContext(Protocol):
+    """What a job handler gets: the job's payload, its owner, and the core's services."""
+
+    job_id: str
+    kind: str
+    owner_id: str | None
+    payload: Mapping[str, Any]
+    storage: StorageBackend
+    attempt: int
+
+    async def progress(self, fraction: float) -> None:
+        """Record progress in [0, 1]; also counts as a heartbeat."""
+        ...
+
+    def service(self, name: str) -> Any:
+        """A core service by name ("images", "videos", "sources"): see docs/plugins.md."""
+        ...
+
+
+JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any] | None]]
+"""A job handler returns a JSON-able result (stored on the job) and must be idempotent."""

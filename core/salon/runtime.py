@@ -1,0 +1,155 @@
+"""The running gallery's parts, built once from settings: plugins, providers, database.
+
+``build_runtime`` is the one place that turns settings into live objects; the web app, the
+worker and the CLI all start from it, so they select providers the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from salon.errors import ConfigurationError
+from salon.plugins import (
+    ProviderRegistry,
+    collect_registry,
+    make_plugin_manager,
+)
+from salon.providers import (
+    AuthProvider,
+    ImageSource,
+    JobHandler,
+    JobQueue,
+    MediaProcessor,
+    ProviderContext,
+    StorageBackend,
+)
+from salon.settings import CoreSettings, Settings, load_core_settings, parse_plugin_settings
+
+log = logging.getLogger("salon.runtime")
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    pm: pluggy.PluginManager
+    registry: ProviderRegistry
+    engine: AsyncEngine
+    session_maker: async_sessionmaker[Any]
+    storage: StorageBackend
+    auth: AuthProvider
+    media: MediaProcessor
+    queue: JobQueue
+    sources: dict[str, ImageSource] = field(default_factory=dict)
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+
+    @property
+    def core(self) -> CoreSettings:
+        return self.settings.core
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.engine.dispose()
+
+
+def make_engine(database_url: str) -> AsyncEngine:
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    return create_async_engine(database_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    toml_path: Path | None = None,
+    extra_plugins: Sequence[object] = (),
+) -> tuple[Settings, pluggy.PluginManager, ProviderRegistry]:
+    """Read settings, load plugins, and validate every plugin's settings: the start-up checks."""
+    core, leftovers = load_core_settings(environ, toml_path)
+    pm = make_plugin_manager(
+        core.disable_plugins, extra_plugins=extra_plugins, trace=core.trace_plugins
+    )
+    registry = collect_registry(pm)
+    plugin_settings = parse_plugin_settings(leftovers, registry.settings_types)
+    return Settings(core=core, plugins=plugin_settings), pm, registry
+
+
+def build_runtime(
+    settings: Settings,
+    pm: pluggy.PluginManager,
+    registry: ProviderRegistry,
+) -> Runtime:
+    """Build the selected providers. Raises ConfigurationError naming what is wrong."""
+    core = settings.core
+    core.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(core.database_url)
+    session_maker = async_sessionmaker(engine, expire_on_commit=False)
+
+    def context(role: str, name: str) -> ProviderContext:
+        offer = registry.offer(role, name)
+        prefix = _settings_prefix(registry, offer.plugin)
+        return ProviderContext(
+            core=core,
+            settings=settings.plugins.get(prefix) if prefix else None,
+            data_dir=core.data_dir,
+            database=session_maker,
+            http_base_url=core.public_url,
+        )
+
+    def build(role: str, name: str) -> Any:
+        return registry.build(role, name, context(role, name))
+
+    runtime = Runtime(
+        settings=settings,
+        pm=pm,
+        registry=registry,
+        engine=engine,
+        session_maker=session_maker,
+        storage=build("storage", core.storage),
+        auth=build("auth", core.auth),
+        media=build("media", core.media),
+        queue=build("queue", core.queue),
+    )
+    runtime.sources = _build_sources(registry, context)
+    runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}
+    return runtime
+
+
+def _settings_prefix(registry: ProviderRegistry, plugin: str) -> str | None:
+    for prefix, (_type, owner) in registry.settings_types.items():
+        if owner == plugin:
+            return prefix
+    return None
+
+
+def _build_sources(registry: ProviderRegistry, context: Any) -> dict[str, ImageSource]:
+    """A source whose factory raises is left out and logged; the others stay available."""
+    sources: dict[str, ImageSource] = {}
+    for name in registry.names("source"):
+        try:
+            sources[name] = registry.build("source", name, context("source", name))
+        except (ConfigurationError, Exception):
+            log.exception("image source %r could not be started; leaving it out", name)
+    return sources

@@ -1,0 +1,190 @@
+"""One typed settings object, read once at start-up from ``SALON_*`` variables and salon.toml.
+
+Nothing else in Salon reads the environment: :func:`load_settings` is called by the CLI (or the
+ASGI factory) and the result is passed down. Plugins declare their own settings types with the
+``register_settings`` hook; they are parsed here too, so every bad value stops start-up at once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from salon.errors import ConfigurationError
+
+ENV_PREFIX = "SALON_"
+# Variables under these prefixes belong to tools around Salon (the test suite), not to Salon.
+IGNORED_PREFIXES = ("SALON_TEST_",)
+
+
+class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The core's settings; each field ``x`` is read from ``SALON_X``."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    storage: str = "local"
+    auth: str = "local"
+    queue: str = "local"
+    media: str = "pillow"
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    presign_ttl: int = 300
+    upload_intent_ttl: int = 900
+    share_link_ttl: int = 7 * 24 * 3600
+    download_mode: str = "redirect"
+    inprocess_worker: bool = True
+    disable_plugins: tuple[str, ...] = ()
+    trace_plugins: bool = False
+    cors_origins: tuple[str, ...] = ()
+    auth_rate_limit: int = 30
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.download_mode not in ("redirect", "proxy"):
+            raise ValueError("download_mode must be 'redirect' or 'proxy'")
+        for name in ("max_upload_bytes", "max_pixels", "access_token_ttl", "presign_ttl"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The core settings plus each plugin's parsed settings, keyed by prefix."""
+
+    core: CoreSettings
+    plugins: dict[str, Any] = msgspec.field(default_factory=dict)
+    raw: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+
+    def plugin(self, prefix: str) -> Any:
+        return self.plugins.get(prefix.upper())
+
+
+def _split_env(environ: Mapping[str, str]) -> dict[str, str]:
+    return {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and not key.startswith(IGNORED_PREFIXES)
+    }
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from exc
+
+
+def _coerce(raw: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
+    """Environment values are strings; split list fields on commas before msgspec converts."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and key in fields:
+            out[key] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            out[key] = value
+    return out
+
+
+_LIST_FIELDS = {"disable_plugins", "cors_origins"}
+
+
+def _convert(type_: type[Any], values: Mapping[str, Any], where: str) -> Any:
+    try:
+        return msgspec.convert(dict(values), type_, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigurationError(f"invalid setting in {where}: {exc}") from exc
+
+
+def load_core_settings(
+    environ: Mapping[str, str] | None = None, toml_path: Path | None = None
+) -> tuple[CoreSettings, dict[str, Any]]:
+    """Parse the core settings and return them with the values left over for plugins."""
+    environ = os.environ if environ is None else environ
+    toml_path = toml_path or Path(environ.get("SALON_CONFIG", "salon.toml"))
+    file_values = _read_toml(toml_path)
+    env_values = _split_env(environ)
+    env_values.pop("config", None)
+    core_fields = set(CoreSettings.__struct_fields__)
+    merged: dict[str, Any] = {k: v for k, v in file_values.items() if not isinstance(v, dict)}
+    merged.update(env_values)
+    core_values = _coerce({k: v for k, v in merged.items() if k in core_fields}, _LIST_FIELDS)
+    core = _convert(CoreSettings, core_values, "SALON_* core settings")
+    core = _fill_defaults(core)
+    leftovers = {k: v for k, v in merged.items() if k not in core_fields}
+    for section, table in file_values.items():
+        if isinstance(table, dict):
+            for key, value in table.items():
+                leftovers.setdefault(f"{section}_{key}".lower(), value)
+    return core, leftovers
+
+
+def _fill_defaults(core: CoreSettings) -> CoreSettings:
+    data_dir = core.data_dir.expanduser().resolve()
+    database_url = core.database_url or f"sqlite+aiosqlite:///{data_dir / 'salon.db'}"
+    return msgspec.structs.replace(
+        core,
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=core.secret_key or _persistent_secret(data_dir),
+    )
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """Embedded mode needs no set-up: a random key is made once and kept in the data folder."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def parse_plugin_settings(
+    leftovers: Mapping[str, Any], declared: Mapping[str, tuple[type[Any], str]]
+) -> dict[str, Any]:
+    """Parse each declared plugin settings type; reject keys that nobody declared.
+
+    ``declared`` maps an upper-case prefix to ``(settings_type, plugin_name)``.
+    """
+    by_prefix: dict[str, dict[str, Any]] = {prefix: {} for prefix in declared}
+    unknown: list[str] = []
+    for key, value in leftovers.items():
+        prefix = _match_prefix(key, declared)
+        if prefix is None:
+            unknown.append(ENV_PREFIX + key.upper())
+        else:
+            by_prefix[prefix][key[len(prefix) + 1 :]] = value
+    if unknown:
+        known = ", ".join(sorted(f"SALON_{p}_*" for p in declared)) or "none"
+        raise ConfigurationError(
+            f"unknown settings: {', '.join(sorted(unknown))}. "
+            f"Core settings are SALON_{{{','.join(CoreSettings.__struct_fields__).upper()}}}; "
+            f"plugin settings: {known}"
+        )
+    parsed: dict[str, Any] = {}
+    for prefix, (type_, plugin) in declared.items():
+        parsed[prefix] = _convert(type_, by_prefix[prefix], f"SALON_{prefix}_* (plugin {plugin})")
+    return parsed
+
+
+def _match_prefix(key: str, declared: Mapping[str, Any]) -> str | None:
+    for prefix in sorted(declared, key=len, reverse=True):
+        if key.upper().startswith(prefix + "_"):
+            return prefix
+    return None
