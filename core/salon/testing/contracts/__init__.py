@@ -1,0 +1,1 @@
+"""Contract suites: subclass one and supply a fixture that builds your provider."""
