@@ -1,0 +1,407 @@
+"""Built-in auth provider ``local``: accounts in the core database.
+
+- Passwords are hashed with argon2id (argon2-cffi); hashing runs in a worker thread because it
+  is deliberately slow CPU work. Unknown e-mail and wrong password give the same
+  ``invalid_credentials`` error after the same amount of work (a dummy hash is verified).
+- Access tokens are JWTs signed with HS256 and the core ``secret_key``; they carry the account
+  id (``sub``), ``email``, the login session (``sid``), ``typ="access"`` and ``iss="salon"``.
+- Refresh tokens are opaque random strings; only their sha256 is stored. Each refresh rotates
+  the token: the old one is marked used, and presenting a used token again revokes the whole
+  session (a stolen token was used by someone, so neither party keeps the session).
+- Logout revokes the session; access tokens of a revoked session are refused at once, because
+  ``authenticate`` checks that the session is still live with one query on an indexed column
+  (``refresh_tokens.session_id``). A cache would save that query but would let a logged-out
+  token through for the cache's lifetime; at one primary-key-sized lookup per request the query
+  is the better trade.
+
+Confirmation codes and password reset by e-mail need a mail service that embedded mode does not
+have, so ``confirm``, ``forgot_password`` and ``confirm_forgot_password`` raise
+``AuthError("unsupported")``. Accounts are usable as soon as they sign up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import secrets
+import uuid
+from typing import Any, Final
+
+import anyio.to_thread
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from salon import hookimpl
+from salon.db.models import LocalAccount, RefreshToken
+from salon.errors import AuthError, ConfigurationError, InvalidToken
+from salon.plugins import RegisterAuthProvider
+from salon.providers import Identity, ProviderContext, SignupResult, TokenPair
+
+__all__ = ["LocalAuthProvider", "normalize_email"]
+
+log = logging.getLogger("salon.auth.local")
+
+ISSUER: Final = "salon"
+ALGORITHM: Final = "HS256"
+MIN_PASSWORD_LENGTH: Final = 8
+# Argon2 cost is nearly independent of length, but unbounded input is still pointless.
+MAX_PASSWORD_LENGTH: Final = 1024
+MAX_EMAIL_LENGTH: Final = 320
+_EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_INVALID_CREDENTIALS: Final = "Incorrect email or password"
+_UNSUPPORTED: Final = (
+    "Local accounts are ready at sign-up and have no e-mailed codes; "
+    "to reset a password, ask the administrator"
+)
+
+
+def normalize_email(email: str) -> str:
+    """Strip and lower-case ``email``; raise ``AuthError("invalid_email")`` if it is not one."""
+    value = email.strip().lower()
+    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL_RE.match(value):
+        raise AuthError("invalid_email", "Enter a valid email address")
+    return value
+
+
+def _check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(
+            "weak_password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AuthError(
+            "weak_password", f"Password must be at most {MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class LocalAuthProvider:
+    """The ``local`` :class:`~salon.providers.AuthProvider` (see the module docstring)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        secret_key: str,
+        access_token_ttl: int = 900,
+        refresh_token_ttl: int = 30 * 24 * 3600,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        if not secret_key:
+            raise ConfigurationError("local auth needs SALON_SECRET_KEY")
+        self._sessions = sessions
+        self._key = secret_key
+        self._access_ttl = access_token_ttl
+        self._refresh_ttl = refresh_token_ttl
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash: str | None = None
+
+    @classmethod
+    def from_context(cls, ctx: ProviderContext) -> LocalAuthProvider:
+        """The factory the plugin registers: core database, core secret key and TTLs."""
+        if ctx.database is None:
+            raise ConfigurationError("local auth needs the core database")
+        return cls(
+            ctx.database,
+            secret_key=ctx.core.secret_key,
+            access_token_ttl=ctx.core.access_token_ttl,
+            refresh_token_ttl=ctx.core.refresh_token_ttl,
+        )
+
+    # ------------------------------------------------------------------ account flows
+
+    async def signup(self, email: str, password: str) -> SignupResult:
+        """Create an account, usable at once (``confirmation_required`` is always false)."""
+        address = normalize_email(email)
+        _check_password_policy(password)
+        async with self._sessions() as session:
+            taken = await session.scalar(
+                select(LocalAccount.id).where(LocalAccount.email == address)
+            )
+            if taken is not None:
+                raise AuthError("user_exists", "An account with this email already exists")
+        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        try:
+            async with self._sessions() as session, session.begin():
+                account = LocalAccount(email=address, password_hash=password_hash)
+                session.add(account)
+                await session.flush()
+                account_id = account.id
+        except IntegrityError as exc:
+            # Two sign-ups raced past the check above; the unique index decided.
+            raise AuthError("user_exists", "An account with this email already exists") from exc
+        return SignupResult(identity=Identity(subject=str(account_id), email=address))
+
+    async def confirm(self, email: str, code: str) -> None:
+        """Unsupported: local accounts are confirmed when they sign up."""
+        raise AuthError("unsupported", _UNSUPPORTED)
+
+    async def forgot_password(self, email: str) -> None:
+        """Unsupported: embedded mode has no mail service to send a reset code."""
+        raise AuthError("unsupported", _UNSUPPORTED)
+
+    async def confirm_forgot_password(self, email: str, code: str, password: str) -> None:
+        """Unsupported: see :meth:`forgot_password`."""
+        raise AuthError("unsupported", _UNSUPPORTED)
+
+    async def set_password(self, email: str, password: str) -> None:
+        """Administrator action (CLI): replace a password and end every session of the account."""
+        address = normalize_email(email)
+        _check_password_policy(password)
+        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        async with self._sessions() as session, session.begin():
+            account = await session.scalar(
+                select(LocalAccount).where(LocalAccount.email == address)
+            )
+            if account is None:
+                raise AuthError("invalid_credentials", "No account with this email")
+            account.password_hash = password_hash
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        """Check the password and open a new session with a fresh token pair."""
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            address = ""
+        found: tuple[uuid.UUID, str] | None = None
+        if address:
+            async with self._sessions() as session:
+                row = (
+                    await session.execute(
+                        select(LocalAccount.id, LocalAccount.password_hash).where(
+                            LocalAccount.email == address
+                        )
+                    )
+                ).first()
+            found = (row[0], row[1]) if row is not None else None
+        if found is None:
+            # Same work as a real check, so response time does not tell which e-mails exist.
+            await self._verify(await self._dummy(), password)
+            raise AuthError("invalid_credentials", _INVALID_CREDENTIALS)
+        account_id, password_hash = found
+        if not await self._verify(password_hash, password):
+            raise AuthError("invalid_credentials", _INVALID_CREDENTIALS)
+        if self._hasher.check_needs_rehash(password_hash):
+            await self._rehash(account_id, password)
+        return await self._open_session(account_id, address)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate ``refresh_token``: mark it used and return a new pair in the same session.
+
+        A token that was already used revokes its whole session and is refused: either the
+        client or a thief used it before, and the server cannot tell which.
+        """
+        if not refresh_token or len(refresh_token) > 256:
+            raise InvalidToken("malformed refresh token")
+        digest = _token_hash(refresh_token)
+        now = _now()
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(
+                        RefreshToken.id,
+                        RefreshToken.account_id,
+                        RefreshToken.session_id,
+                        RefreshToken.expires_at,
+                        RefreshToken.used_at,
+                        RefreshToken.revoked_at,
+                        LocalAccount.email,
+                    )
+                    .join(LocalAccount, LocalAccount.id == RefreshToken.account_id)
+                    .where(RefreshToken.token_hash == digest)
+                )
+            ).first()
+            if row is None:
+                log.info("refresh refused: unknown token")
+                raise InvalidToken("unknown refresh token")
+            token_id, account_id, session_id, expires_at, used_at, revoked_at, email = row
+            if revoked_at is not None:
+                log.info("refresh refused: session %s is revoked", session_id)
+                raise InvalidToken("revoked refresh token")
+            if expires_at <= now:
+                log.info("refresh refused: token of session %s expired", session_id)
+                raise InvalidToken("expired refresh token")
+            # Conditional update: of two concurrent uses of one token exactly one wins.
+            claimed = await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+                .values(used_at=now)
+            )
+            reused = used_at is not None or _rowcount(claimed) != 1
+            if reused:
+                await self._revoke_session(session, session_id, now)
+            else:
+                new_refresh = self._add_refresh_token(session, account_id, session_id)
+        if reused:
+            # Raised after the commit so the revocation sticks.
+            log.warning("refresh token reuse: session %s revoked", session_id)
+            raise InvalidToken("refresh token reuse")
+        return TokenPair(
+            access_token=self._access_token(account_id, email, session_id),
+            refresh_token=new_refresh,
+            expires_in=self._access_ttl,
+        )
+
+    async def logout(self, access_token: str) -> None:
+        """Revoke the token's session. An expired (but genuine) token may still log out."""
+        claims = self._decode(access_token, verify_exp=False)
+        session_id = _uuid_claim(claims, "sid")
+        async with self._sessions() as session, session.begin():
+            await self._revoke_session(session, session_id, _now())
+
+    async def authenticate(self, access_token: str) -> Identity:
+        """Verify signature, expiry, issuer and type, then that the session is not revoked."""
+        claims = self._decode(access_token, verify_exp=True)
+        account_id = _uuid_claim(claims, "sub")
+        session_id = _uuid_claim(claims, "sid")
+        async with self._sessions() as session:
+            live = await session.scalar(
+                select(RefreshToken.id)
+                .where(
+                    RefreshToken.session_id == session_id,
+                    RefreshToken.account_id == account_id,
+                    RefreshToken.revoked_at.is_(None),
+                )
+                .limit(1)
+            )
+        if live is None:
+            log.info("access token refused: session %s revoked or gone", session_id)
+            raise InvalidToken("session revoked")
+        email = claims.get("email")
+        return Identity(subject=str(account_id), email=email if isinstance(email, str) else None)
+
+    # ------------------------------------------------------------------ internals
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+
+        return await anyio.to_thread.run_sync(check)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await anyio.to_thread.run_sync(
+                self._hasher.hash, secrets.token_urlsafe(16)
+            )
+        return self._dummy_hash
+
+    async def _rehash(self, account_id: uuid.UUID, password: str) -> None:
+        new_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(LocalAccount)
+                .where(LocalAccount.id == account_id)
+                .values(password_hash=new_hash)
+            )
+
+    async def _open_session(self, account_id: uuid.UUID, email: str) -> TokenPair:
+        session_id = uuid.uuid4()
+        async with self._sessions() as session, session.begin():
+            refresh_token = self._add_refresh_token(session, account_id, session_id)
+        return TokenPair(
+            access_token=self._access_token(account_id, email, session_id),
+            refresh_token=refresh_token,
+            expires_in=self._access_ttl,
+        )
+
+    def _add_refresh_token(
+        self, session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID
+    ) -> str:
+        token = secrets.token_urlsafe(32)
+        session.add(
+            RefreshToken(
+                account_id=account_id,
+                session_id=session_id,
+                token_hash=_token_hash(token),
+                expires_at=_now() + dt.timedelta(seconds=self._refresh_ttl),
+            )
+        )
+        return token
+
+    @staticmethod
+    async def _revoke_session(
+        session: AsyncSession, session_id: uuid.UUID, now: dt.datetime
+    ) -> None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def _access_token(self, account_id: uuid.UUID, email: str, session_id: uuid.UUID) -> str:
+        issued = int(_now().timestamp())
+        claims = {
+            "sub": str(account_id),
+            "email": email,
+            "sid": str(session_id),
+            "iat": issued,
+            "exp": issued + self._access_ttl,
+            "typ": "access",
+            "iss": ISSUER,
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def _decode(self, token: str, *, verify_exp: bool) -> dict[str, Any]:
+        """Verify an access token; every failure is logged with its reason and raised as one
+        InvalidToken that says nothing about the token."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],  # exactly one: "none" and RS/ES confusion are refused
+                issuer=ISSUER,
+                options={
+                    "require": ["exp", "iat", "sub", "sid", "typ", "iss"],
+                    "verify_exp": verify_exp,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            log.info("access token refused: expired")
+            raise InvalidToken("expired") from None
+        except jwt.PyJWTError as exc:
+            log.info("access token refused: %s", type(exc).__name__)
+            raise InvalidToken("invalid") from None
+        if claims.get("typ") != "access":
+            log.info("access token refused: wrong typ")
+            raise InvalidToken("wrong token type")
+        return claims
+
+
+def _uuid_claim(claims: dict[str, Any], name: str) -> uuid.UUID:
+    value = claims.get(name)
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        log.info("access token refused: malformed %s claim", name)
+        raise InvalidToken(f"malformed {name}") from None
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+@hookimpl
+def register_auth_providers(register: RegisterAuthProvider) -> None:
+    """Offer the ``local`` auth provider (the default, ``SALON_AUTH=local``)."""
+    register("local", LocalAuthProvider.from_context)
