@@ -1,0 +1,35 @@
+output "queue_url" {
+  description = "URL of the job queue (SALON_SQS_QUEUE_URL)."
+  value       = aws_sqs_queue.this.id
+}
+
+output "queue_arn" {
+  description = "ARN of the job queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "queue_name" {
+  description = "Name of the job queue (CloudWatch metric dimension)."
+  value       = aws_sqs_queue.this.name
+}
+
+output "notification_queue_arn" {
+  description = "The queue ARN, available only once the queue policy lets S3 send to it: use it for bucket notifications (S3 checks the permission when the notification is set)."
+  value       = aws_sqs_queue.this.arn
+  depends_on  = [aws_sqs_queue_policy.this]
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
