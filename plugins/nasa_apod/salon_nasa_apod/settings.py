@@ -32,6 +32,9 @@ class ApodSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http:// or https:// URL")
+        if "?" in self.base_url:
+            # A key in the URL would be logged by httpx with every request.
+            raise ValueError("base_url must not have a query string; set the key in api_key")
         if not self.api_key:
             raise ValueError("api_key must not be empty (the default is DEMO_KEY)")
         if self.timeout <= 0 or self.backoff < 0 or self.max_retry_after < 0:
