@@ -1,0 +1,436 @@
+"""The built-in Pillow media processor: the public contract suite plus its own details."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import resource
+import struct
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import thumbhash
+from PIL import Image, ImageFile
+from salon.defaults import pillow_media
+from salon.defaults.pillow_media import DEFAULT_SPECS, PillowMediaProcessor
+from salon.errors import ProviderError, UnsupportedMedia
+from salon.providers import MediaProcessor, ProviderContext, RenditionSpec
+from salon.testing.contracts.media import (
+    EXIF_MAKE,
+    EXIF_MODEL,
+    MediaProcessorContract,
+    make_animated_gif,
+    make_bomb_png,
+    make_exif_jpeg,
+    png_bytes,
+    quadrant_image,
+)
+
+
+class TestPillowContract(MediaProcessorContract):
+    @pytest.fixture
+    def media_processor(self) -> MediaProcessor:
+        return PillowMediaProcessor(max_pixels=100_000_000)
+
+
+@pytest.fixture
+def processor() -> PillowMediaProcessor:
+    return PillowMediaProcessor(max_pixels=20_000_000)
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    return out
+
+
+def _jpeg(path: Path, size: tuple[int, int], *, exif: Image.Exif | None = None) -> Path:
+    kwargs = {"exif": exif.tobytes()} if exif is not None else {}
+    quadrant_image(size).save(path, "JPEG", quality=90, **kwargs)
+    return path
+
+
+def test_is_a_media_processor() -> None:
+    assert isinstance(PillowMediaProcessor(), MediaProcessor)
+
+
+def test_from_context_reads_max_pixels(tmp_path: Path) -> None:
+    ctx = ProviderContext(core=SimpleNamespace(max_pixels=1234), settings=None, data_dir=tmp_path)
+    assert PillowMediaProcessor.from_context(ctx).max_pixels == 1234
+
+
+def test_registers_as_pillow() -> None:
+    offered: dict[str, object] = {}
+    pillow_media.register_media_processors(lambda name, factory: offered.__setitem__(name, factory))
+    assert offered == {"pillow": PillowMediaProcessor.from_context}
+
+
+def test_default_specs_sizes_and_webp(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    source = _jpeg(tmp_path / "big.jpg", (3000, 2000))
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    sizes = {r.name: (r.width, r.height) for r in result.renditions}
+    assert sizes == {"sm": (320, 213), "md": (1024, 683), "lg": (2048, 1365)}
+    for r in result.renditions:
+        assert r.content_type == "image/webp" and r.path == out_dir / f"{r.name}.webp"
+        with Image.open(r.path) as im:
+            assert im.format == "WEBP" and im.size == (r.width, r.height)
+
+
+def test_portrait_orientation_with_draft(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    # 4000x3000 stored, orientation 8: displayed 3000x4000; the JPEG is decoded at 1/2 for md.
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    source = _jpeg(tmp_path / "p.jpg", (4000, 3000), exif=exif)
+    specs = [RenditionSpec("md", 1024), RenditionSpec("sm", 320)]
+    result = processor.process(source, out_dir, specs)
+    assert (result.info.width, result.info.height) == (3000, 4000)
+    assert [(r.width, r.height) for r in result.renditions] == [(768, 1024), (240, 320)]
+    assert result.info.metadata["orientation"] == 8
+
+
+def test_jpeg_decoded_once_at_reduced_scale(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _jpeg(tmp_path / "d.jpg", (4000, 3000))
+    calls: list[tuple[str | None, tuple[int, int] | None]] = []
+    loads: list[tuple[int, int]] = []
+    from PIL import JpegImagePlugin
+
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+    real_load = ImageFile.ImageFile.load
+
+    def spy_draft(self: Image.Image, mode: str | None, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+        calls.append((mode, size))
+        return real_draft(self, mode, size)
+
+    def spy_load(self: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
+        if self.tile:
+            loads.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy_draft)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
+    processor.process(source, out_dir, [RenditionSpec("md", 1024), RenditionSpec("sm", 320)])
+    assert calls == [(None, (1024, 768))]
+    # one decode, at 1/2 scale: 1/4 (1000 px) would no longer cover the 1024 px rendition
+    assert loads == [(2000, 1500)]
+
+
+def test_taken_at_without_offset_is_utc(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    exif = Image.Exif()
+    exif[0x8769] = {0x9003: "2023:12:31 23:59:58"}
+    result = processor.process(
+        _jpeg(tmp_path / "t.jpg", (64, 48), exif=exif), out_dir, DEFAULT_SPECS
+    )
+    assert result.info.taken_at == dt.datetime(2023, 12, 31, 23, 59, 58, tzinfo=dt.UTC)
+    assert result.info.taken_at is not None and result.info.taken_at.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("value", "offset", "expected"),
+    [
+        ("2024:05:17 14:03:21", "-05:30", dt.datetime(2024, 5, 17, 19, 33, 21, tzinfo=dt.UTC)),
+        ("2024:05:17 14:03:21", "garbage", dt.datetime(2024, 5, 17, 14, 3, 21, tzinfo=dt.UTC)),
+        ("0000:00:00 00:00:00", None, None),
+        ("    :  :     :  :  ", None, None),
+        (b"2020:02:29 01:02:03\x00", None, dt.datetime(2020, 2, 29, 1, 2, 3, tzinfo=dt.UTC)),
+        (12345, None, None),
+    ],
+)
+def test_parse_taken(value: object, offset: object, expected: dt.datetime | None) -> None:
+    assert pillow_media._parse_taken(value, offset) == expected
+
+
+def test_metadata_is_safe(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:
+    result = processor.process(make_exif_jpeg(tmp_path / "e.jpg"), out_dir, DEFAULT_SPECS)
+    assert result.info.metadata == {
+        "format": "JPEG",
+        "camera_make": EXIF_MAKE,
+        "camera_model": EXIF_MODEL,
+        "orientation": 6,
+    }
+    assert set(result.info.metadata) <= set(pillow_media.METADATA_KEYS)
+
+
+def test_animated_flag(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:
+    result = processor.process(make_animated_gif(tmp_path / "a.gif"), out_dir, DEFAULT_SPECS)
+    assert result.info.metadata["animated"] is True
+    assert result.info.metadata["format"] == "GIF"
+
+
+def test_placeholder_is_thumbhash_of_the_upright_image(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    result = processor.process(
+        make_exif_jpeg(tmp_path / "e.jpg", orientation=6), out_dir, DEFAULT_SPECS
+    )
+    assert result.placeholder is not None
+    decoded = list(base64.b64decode(result.placeholder, validate=True))
+    ratio = thumbhash.thumb_hash_to_approximate_aspect_ratio(decoded)
+    assert ratio == pytest.approx(300 / 400, abs=0.15), "portrait after orientation"
+    r, g, b, a = thumbhash.thumb_hash_to_average_rgba(decoded)
+    # the average of the four quadrants (red, green, blue, white)
+    assert (r, g, b) == pytest.approx((129 / 255, 121 / 255, 129 / 255), abs=0.06)
+    assert a == 1.0
+
+
+def test_thumbhash_matches_the_reference_encoder_on_opaque_images() -> None:
+    # The thumbhash package implements the same algorithm (with Python's banker's rounding,
+    # which only differs on exact .5 ties); for opaque images it is a usable oracle.
+    im = Image.radial_gradient("L").convert("RGB").resize((100, 75)).convert("RGBA")
+    ours = pillow_media.thumbhash_encode(im.width, im.height, im.tobytes())
+    assert ours == bytes(thumbhash.rgba_to_thumb_hash(im.width, im.height, list(im.tobytes())))
+
+
+def test_thumbhash_with_alpha() -> None:
+    im = Image.new("RGBA", (32, 16), (255, 0, 0, 0))
+    im.paste((255, 0, 0, 255), (16, 0, 32, 16))
+    decoded = list(pillow_media.thumbhash_encode(32, 16, im.tobytes()))
+    assert decoded[2] & 0x80, "has-alpha bit"
+    r, g, b, a = thumbhash.thumb_hash_to_average_rgba(decoded)
+    assert a == pytest.approx(0.5, abs=0.07) and r > 0.9 and g < 0.1 and b < 0.1
+    assert thumbhash.thumb_hash_to_approximate_aspect_ratio(decoded) == pytest.approx(2, abs=0.6)
+
+
+@pytest.mark.parametrize("size", [(0, 1), (101, 10), (10, 10)])
+def test_thumbhash_rejects_bad_input(size: tuple[int, int]) -> None:
+    with pytest.raises(ValueError):
+        pillow_media.thumbhash_encode(*size, b"\x00" * 12)
+
+
+def test_icc_profile_kept_for_rgb(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = tmp_path / "icc.jpg"
+    quadrant_image((100, 80)).save(source, "JPEG", icc_profile=icc)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    with Image.open(result.renditions[0].path) as im:
+        assert im.info.get("icc_profile") == icc
+
+
+def test_lab_or_cmyk_icc_never_attached_to_rgb_output(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    from PIL import ImageCms
+
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    source = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (50, 40), (0, 255, 255, 0)).save(source, "JPEG", icc_profile=lab)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    with Image.open(result.renditions[0].path) as im:
+        assert "icc_profile" not in im.info
+        r, g, b = im.convert("RGB").getpixel((25, 20))  # type: ignore[misc]
+        assert r > 180 and g < 90 and b < 90
+
+
+def test_max_pixels_checked_before_decoding(tmp_path: Path, out_dir: Path) -> None:
+    small_limit = PillowMediaProcessor(max_pixels=1_000_000)
+    source = _jpeg(tmp_path / "big.jpg", (1200, 1000))
+    with pytest.raises(UnsupportedMedia, match=r"too large.*1,200,000 pixels.*1,000,000"):
+        small_limit.process(source, out_dir, DEFAULT_SPECS)
+    assert list(out_dir.iterdir()) == []
+    # the same file is fine under a larger limit: the limit is per processor, not global
+    PillowMediaProcessor(max_pixels=2_000_000).process(source, out_dir, DEFAULT_SPECS)
+
+
+def test_global_pillow_limit_untouched(tmp_path: Path, out_dir: Path) -> None:
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(UnsupportedMedia):
+        PillowMediaProcessor(max_pixels=10).process(
+            _jpeg(tmp_path / "x.jpg", (8, 8)), out_dir, DEFAULT_SPECS
+        )
+    assert before == Image.MAX_IMAGE_PIXELS
+
+
+def test_bomb_does_not_allocate(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    # 40000 x 40000 RGB would be 4.8 GB; refusing it must not grow the process noticeably.
+    source = make_bomb_png(tmp_path / "bomb.png", 40_000, 40_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(UnsupportedMedia, match="too large"):
+        processor.process(source, out_dir, DEFAULT_SPECS)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000
+
+
+@pytest.mark.parametrize(
+    ("size", "match"),
+    [((1, 200), "longer than 100 times"), ((70_000, 2), "sides up to 65535")],
+)
+def test_absurd_dimensions(
+    processor: PillowMediaProcessor,
+    tmp_path: Path,
+    out_dir: Path,
+    size: tuple[int, int],
+    match: str,
+) -> None:
+    w, h = size
+    source = tmp_path / "strip.png"
+    source.write_bytes(png_bytes(w, h, 8, 0, (b"\x00" + b"\x80" * w) * h))
+    with pytest.raises(UnsupportedMedia, match=match):
+        processor.process(source, out_dir, DEFAULT_SPECS)
+
+
+def test_wide_panorama_accepted(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    source = _jpeg(tmp_path / "pano.jpg", (4000, 200))
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert [(r.width, r.height) for r in result.renditions] == [(320, 16), (1024, 51), (2048, 102)]
+
+
+def test_messages_are_plain(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:
+    empty = tmp_path / "e.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(UnsupportedMedia, match=r"^The file is empty\.$"):
+        processor.process(empty, out_dir, DEFAULT_SPECS)
+    html = tmp_path / "x.jpg"
+    html.write_bytes(b"<html></html>")
+    with pytest.raises(
+        UnsupportedMedia, match=r"not an image Salon can read \(accepted: JPEG, PNG"
+    ):
+        processor.process(html, out_dir, DEFAULT_SPECS)
+
+
+def test_corrupt_png_data(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    idat = data.find(b"IDAT")
+    for i in range(idat + 10, idat + 40):
+        data[i] ^= 0x5A
+    source = tmp_path / "c.png"
+    source.write_bytes(bytes(data))
+    with pytest.raises(UnsupportedMedia, match="damaged"):
+        processor.process(source, out_dir, DEFAULT_SPECS)
+
+
+def test_refuses_when_truncated_loading_is_enabled(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(ProviderError, match="LOAD_TRUNCATED_IMAGES"):
+        processor.process(_jpeg(tmp_path / "a.jpg", (8, 8)), out_dir, DEFAULT_SPECS)
+
+
+def test_write_failure_leaves_nothing(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_save = Image.Image.save
+    count = {"n": 0}
+
+    def failing_save(self: Image.Image, fp, *args, **kwargs):  # type: ignore[no-untyped-def]
+        count["n"] += 1
+        if count["n"] == 2:
+            Path(fp).write_bytes(b"partial")
+            raise OSError(28, "No space left on device")
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(ProviderError, match="cannot write rendition"):
+        processor.process(_jpeg(tmp_path / "a.jpg", (600, 400)), out_dir, DEFAULT_SPECS)
+    assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        [RenditionSpec("a", 10), RenditionSpec("a", 20)],
+        [RenditionSpec("a", 0)],
+        [RenditionSpec("a", 10, format="BMP")],
+        [RenditionSpec("../etc", 10)],
+    ],
+)
+def test_bad_specs_are_programming_errors(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, specs: list[RenditionSpec]
+) -> None:
+    with pytest.raises(ValueError):
+        processor.process(_jpeg(tmp_path / "a.jpg", (8, 8)), out_dir, specs)
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("JPEG", "image/jpeg"), ("PNG", "image/png")])
+def test_other_output_formats(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, fmt: str, mime: str
+) -> None:
+    source = tmp_path / "a.png"
+    Image.new("RGBA", (100, 50), (255, 0, 0, 128)).save(source)
+    result = processor.process(source, out_dir, [RenditionSpec("x", 40, format=fmt)])
+    (r,) = result.renditions
+    assert r.content_type == mime
+    with Image.open(r.path) as im:
+        assert Image.MIME[im.format or ""] == mime and im.size == (40, 20)
+
+
+def test_empty_specs_still_gives_info_and_placeholder(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    result = processor.process(make_exif_jpeg(tmp_path / "e.jpg"), out_dir, [])
+    assert result.renditions == [] and result.placeholder
+    assert (result.info.width, result.info.height) == (300, 400)
+
+
+def test_outputs_are_deterministic(processor: PillowMediaProcessor, tmp_path: Path) -> None:
+    source = make_exif_jpeg(tmp_path / "e.jpg")
+    outs = [tmp_path / "o1", tmp_path / "o2"]
+    results = []
+    for out in outs:
+        out.mkdir()
+        results.append(processor.process(source, out, DEFAULT_SPECS))
+    a, b = results
+    assert a.placeholder == b.placeholder
+    for ra, rb in zip(a.renditions, b.renditions, strict=True):
+        assert ra.path.read_bytes() == rb.path.read_bytes()
+
+
+def test_mpo_is_reported_as_jpeg(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    source = tmp_path / "multi.jpg"
+    frames = [quadrant_image((160, 120)), quadrant_image((160, 120)).rotate(180)]
+    frames[0].save(source, "MPO", save_all=True, append_images=frames[1:])
+    with Image.open(source) as check:
+        if check.format != "MPO":
+            pytest.skip(f"this Pillow saved {check.format}, not MPO")
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert result.info.content_type == "image/jpeg"
+    assert result.info.metadata["format"] == "JPEG"
+
+
+def test_avif_when_supported(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow build has no AVIF support")
+    source = tmp_path / "a.avif"
+    quadrant_image((120, 90)).save(source, "AVIF", quality=90)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert result.info.content_type == "image/avif"
+    assert "image/avif" in processor.content_types
+    assert (result.renditions[0].width, result.renditions[0].height) == (120, 90)
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_exif_with_broken_ifd_is_ignored(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    # An APP1 Exif segment whose IFD offset points past the end: the image is still fine.
+    bad_exif = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 0xFFFFFF)
+    source = tmp_path / "b.jpg"
+    quadrant_image((80, 60)).save(source, "JPEG", exif=bad_exif)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert result.info.taken_at is None and result.info.metadata["orientation"] == 1
