@@ -1,0 +1,26 @@
+"""``/api/jobs``: the caller's background jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import User
+from salon.domain.jobs.schemas import JobOut, job_out
+from salon.domain.jobs.services import get_job
+
+
+class JobController(Controller):
+    path = "/api/jobs"
+    tags = ["jobs"]
+
+    @get("/{job_id:uuid}", operation_id="get_job")
+    async def get(self, job_id: uuid.UUID, db_session: AsyncSession, current_user: User) -> JobOut:
+        """One of the caller's jobs; another user's job answers 404 like a missing one."""
+        job = await get_job(db_session, job_id, current_user.id)
+        if job is None:
+            raise NotFoundException("job not found")
+        return job_out(job)

@@ -1,0 +1,543 @@
+"""The worker: receives job ids from the selected queue and runs the registered job handlers.
+
+One worker runs one job at a time (video rendering is CPU bound; scale out with processes or
+ECS tasks). For every delivery it:
+
+1. claims the job row (``queued`` -> ``running``, attempts + 1) with one conditional update. A
+   job that already finished is a duplicate delivery: the message is acked and nothing runs. A
+   job another live worker is running is left alone (its message comes back later).
+2. gives up on a job that already used ``max_attempts`` attempts (marks it failed, acks).
+3. runs the handler while a heartbeat extends the message's visibility and renews the job's
+   lease every ``visibility_timeout / 3`` seconds.
+4. on success records the result, *then* acks, so a crash in between re-delivers a job whose
+   result is already recorded (acked as a duplicate) rather than losing it.
+5. on failure records a short reason and either makes the message visible again after a
+   backoff (a retry) or, on the last attempt, marks the job failed and acks.
+
+Poison messages: a job whose handler raises is failed by the worker after ``max_attempts``. A
+job whose attempts never end (the worker is killed every time) is caught by the queue: on SQS
+the redrive policy moves the message to the dead-letter queue after ``max_receives`` receives,
+and the worker sweeps that queue (queues that offer :class:`DeadLetterQueue`) and marks those
+jobs failed; on the local queue the claim step sees ``attempts >= max_attempts`` and fails it.
+
+Shutdown (SIGTERM/SIGINT, or ``stop_event``): stop receiving, give the current job
+``grace_seconds`` to finish, else cancel it, put it back to ``queued`` and release its message;
+then return. ECS sends SIGKILL 30 s after SIGTERM, hence the 25 s default.
+
+Run it with ``salon worker`` (or ``python -m salon.worker``), or in the web process with
+:func:`start_inprocess_worker` (the embedded default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import signal
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from salon.domain.jobs import services as jobs
+from salon.domain.jobs.services import ClaimOutcome
+from salon.errors import QueueUnavailable
+from salon.providers import Delivery, JobHandler, JobQueue, StorageBackend
+from salon.runtime import Runtime
+
+__all__ = [
+    "STORAGE_EVENT_KIND",
+    "STORAGE_EVENT_PREFIX",
+    "DeadLetterQueue",
+    "InprocessWorker",
+    "Worker",
+    "WorkerConfig",
+    "run_worker",
+    "start_inprocess_worker",
+]
+
+log = logging.getLogger("salon.worker")
+
+STORAGE_EVENT_PREFIX = "s3:"
+"""Deliveries whose ``job_id`` starts with this carry a storage key, not a job id: a queue that
+also receives the bucket's ObjectCreated notifications (the SQS plugin) reports them this way."""
+STORAGE_EVENT_KIND = "storage.object_created"
+"""The job-handler kind that receives storage events (payload ``{"key": ...}``), if any."""
+
+
+@runtime_checkable
+class DeadLetterQueue(Protocol):
+    """Optional queue capability: read the dead-letter queue, where the queue's own redrive
+    policy put messages that were received too often without being acked."""
+
+    async def receive_dead_letter(self) -> Delivery | None: ...
+
+    async def ack_dead_letter(self, delivery: Delivery) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """How the worker behaves; the defaults suit production.
+
+    ``max_attempts`` defaults to the queue's ``max_receives`` attribute when it has one (so the
+    worker gives up at the same count as an SQS redrive policy), else 5.
+    """
+
+    wait_seconds: float = 20.0
+    max_attempts: int | None = None
+    grace_seconds: float = 25.0
+    progress_interval: float = 1.0
+    retry_backoff: float = 2.0
+    max_retry_backoff: float = 300.0
+    idle_backoff: float = 5.0
+    dead_letter_interval: float = 60.0
+
+
+class _Context:
+    """The :class:`~salon.providers.JobContext` a handler gets."""
+
+    def __init__(
+        self,
+        worker: Worker,
+        *,
+        job_id: str,
+        job_uuid: uuid.UUID | None,
+        kind: str,
+        owner_id: str | None,
+        payload: Mapping[str, Any],
+        attempt: int,
+    ) -> None:
+        self.job_id = job_id
+        self.kind = kind
+        self.owner_id = owner_id
+        self.payload = payload
+        self.attempt = attempt
+        self.storage: StorageBackend = worker.storage
+        self._worker = worker
+        self._job_uuid = job_uuid
+        self._last_write = 0.0
+        self.last_progress = 0.0
+
+    async def progress(self, fraction: float) -> None:
+        """Record progress, at most once per ``progress_interval`` (and always at 1.0)."""
+        self.last_progress = min(max(float(fraction), 0.0), 1.0)
+        now = time.monotonic()
+        due = now - self._last_write >= self._worker.config.progress_interval
+        if self._job_uuid is None or not (due or self.last_progress >= 1.0):
+            return
+        self._last_write = now
+        try:
+            await jobs.record_progress(
+                self._worker.session_maker, self._job_uuid, self.last_progress
+            )
+        except Exception as exc:
+            # Progress is advisory: a failed write must not fail the job.
+            log.warning("job %s: progress not recorded: %r", self.job_id, exc)
+
+    def service(self, name: str) -> Any:
+        """A core service by name, from the runtime's ``services`` table."""
+        try:
+            return self._worker.services[name]
+        except KeyError:
+            raise NotImplementedError(f"no core service named {name!r} in this process") from None
+
+
+@dataclass(slots=True)
+class Worker:
+    """Runs job handlers for deliveries from ``queue``. See the module docstring."""
+
+    queue: JobQueue
+    session_maker: async_sessionmaker[AsyncSession]
+    handlers: Mapping[str, JobHandler]
+    storage: StorageBackend
+    services: Mapping[str, Any] = field(default_factory=dict)
+    config: WorkerConfig = field(default_factory=WorkerConfig)
+    jobs_handled: int = 0
+    _last_sweep: float = field(default=-math.inf)
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime, config: WorkerConfig | None = None) -> Worker:
+        return cls(
+            queue=runtime.queue,
+            session_maker=runtime.session_maker,
+            handlers=runtime.job_handlers,
+            storage=runtime.storage,
+            services=runtime.services,
+            config=config or WorkerConfig(),
+        )
+
+    @property
+    def max_attempts(self) -> int:
+        if self.config.max_attempts is not None:
+            return self.config.max_attempts
+        return int(getattr(self.queue, "max_receives", 5) or 5)
+
+    @property
+    def visibility_timeout(self) -> int:
+        return int(self.queue.visibility_timeout)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> None:
+        """Receive and handle deliveries until ``stop`` is set (or after one, with ``once``)."""
+        stop = stop or asyncio.Event()
+        log.info(
+            "worker started: handlers %s, visibility timeout %d s, max attempts %d",
+            ", ".join(sorted(self.handlers)) or "none",
+            self.visibility_timeout,
+            self.max_attempts,
+        )
+        while not stop.is_set():
+            await self._maybe_sweep_dead_letters()
+            try:
+                delivery = await self._receive(stop)
+            except QueueUnavailable as exc:
+                log.warning(
+                    "queue unavailable, retrying in %.0f s: %s", self.config.idle_backoff, exc
+                )
+                await _sleep_unless(stop, self.config.idle_backoff)
+                continue
+            if delivery is not None:
+                try:
+                    await self.handle(delivery, stop)
+                except Exception:
+                    # The message was not acked, so it comes back: nothing is lost.
+                    log.exception("worker failed handling job %s", delivery.job_id)
+                    await _sleep_unless(stop, self.config.idle_backoff)
+            if once:
+                break
+        log.info("worker stopped after %d job(s)", self.jobs_handled)
+
+    async def _receive(self, stop: asyncio.Event) -> Delivery | None:
+        """Long-poll the queue, returning early (with None) when ``stop`` is set."""
+        receiving = asyncio.ensure_future(self.queue.receive(wait_seconds=self.config.wait_seconds))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not receiving.done():
+                # A message claimed by the abandoned call comes back after the visibility timeout.
+                receiving.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await receiving
+        if receiving.cancelled():
+            return None
+        return receiving.result()
+
+    # ------------------------------------------------------------------ one delivery
+
+    async def handle(self, delivery: Delivery, stop: asyncio.Event | None = None) -> None:
+        """Handle one delivery completely: run, record, ack or release."""
+        stop = stop or asyncio.Event()
+        if delivery.job_id.startswith(STORAGE_EVENT_PREFIX):
+            await self._handle_storage_event(delivery, stop)
+            return
+        lease = self.visibility_timeout * 2 / 3
+        outcome, job = await jobs.claim_job(
+            self.session_maker, delivery.job_id, lease_seconds=lease
+        )
+        if outcome is ClaimOutcome.MISSING:
+            log.warning("message for unknown job %r dropped", delivery.job_id)
+            await self.queue.ack(delivery)
+            return
+        if outcome is ClaimOutcome.FINISHED:
+            log.info("job %s already finished: duplicate delivery acked", delivery.job_id)
+            await self.queue.ack(delivery)
+            return
+        if outcome is ClaimOutcome.BUSY or job is None:
+            # Another worker holds a fresh lease; if it dies the message comes back to us.
+            log.info("job %s is running elsewhere; leaving its message", delivery.job_id)
+            return
+        if job.attempts > self.max_attempts:
+            await self._give_up(delivery, job.id, f"gave up after {self.max_attempts} attempts")
+            return
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            await self._give_up(delivery, job.id, f"no handler for job kind {job.kind!r}")
+            return
+        context = _Context(
+            self,
+            job_id=str(job.id),
+            job_uuid=job.id,
+            kind=job.kind,
+            owner_id=str(job.owner_id) if job.owner_id else None,
+            payload=job.payload or {},
+            attempt=job.attempts,
+        )
+        log.info("job %s (%s) attempt %d started", job.id, job.kind, job.attempts)
+        started = time.monotonic()
+        finished, result, error = await self._run_handler(handler, context, delivery, stop)
+        if not finished:
+            await jobs.requeue_job(self.session_maker, job.id)
+            await self.queue.release(delivery)
+            log.warning("job %s released: shutdown grace period ran out", job.id)
+            return
+        elapsed = time.monotonic() - started
+        if error is None:
+            recorded = await jobs.succeed_job(self.session_maker, job.id, result)
+            await self.queue.ack(delivery)  # only now: the result is recorded
+            self.jobs_handled += 1
+            log.info("job %s succeeded in %.2f s (recorded: %s)", job.id, elapsed, recorded)
+            return
+        reason = jobs.short_error(error)
+        log.error("job %s attempt %d failed after %.2f s: %r", job.id, job.attempts, elapsed, error)
+        if job.attempts >= self.max_attempts or delivery.receive_count >= self.max_attempts:
+            await self._give_up(delivery, job.id, reason)
+            return
+        await jobs.requeue_job(self.session_maker, job.id, reason)
+        await self._retry_later(delivery, job.attempts)
+
+    async def _give_up(self, delivery: Delivery, job_id: uuid.UUID, reason: str) -> None:
+        await jobs.fail_job(self.session_maker, job_id, reason)
+        await self.queue.ack(delivery)
+        self.jobs_handled += 1
+        log.error("job %s failed for good: %s", job_id, reason)
+
+    async def _retry_later(self, delivery: Delivery, attempt: int) -> None:
+        delay = min(self.config.retry_backoff * 2 ** (attempt - 1), self.config.max_retry_backoff)
+        if delay <= 0:
+            await self.queue.release(delivery)
+        else:
+            # Setting the visibility timeout to the delay makes the message reappear then.
+            await self.queue.extend(delivery, math.ceil(delay))
+
+    async def _run_handler(
+        self,
+        handler: JobHandler,
+        context: _Context,
+        delivery: Delivery,
+        stop: asyncio.Event,
+    ) -> tuple[bool, Mapping[str, Any] | None, BaseException | None]:
+        """Run the handler beside a heartbeat. Returns (finished, result, error); not finished
+        means shutdown cancelled it after the grace period."""
+        task = asyncio.ensure_future(handler(context))
+        heartbeat = asyncio.ensure_future(self._heartbeat(delivery, context))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                log.info(
+                    "shutdown requested: job %s has %.0f s to finish",
+                    context.job_id,
+                    self.config.grace_seconds,
+                )
+                await asyncio.wait({task}, timeout=self.config.grace_seconds)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                return False, None, None
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            stopping.cancel()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if task.cancelled():
+            return True, None, asyncio.CancelledError("the job was cancelled")
+        error = task.exception()
+        if error is not None:
+            return True, None, error
+        result = task.result()
+        if result is not None and not isinstance(result, Mapping):
+            return True, None, TypeError("a job handler must return a mapping or None")
+        return True, result, None
+
+    async def _heartbeat(self, delivery: Delivery, context: _Context) -> None:
+        interval = max(self.visibility_timeout / 3, 0.2)
+        job_uuid = context._job_uuid
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if job_uuid is not None:
+                    await jobs.touch_job(self.session_maker, job_uuid)
+                await self.queue.extend(delivery, self.visibility_timeout)
+            except Exception as exc:
+                # A missed beat is survivable; the next one may get through.
+                log.warning("heartbeat for job %s failed: %r", context.job_id, exc)
+
+    # ------------------------------------------------------------------ storage events
+
+    async def _handle_storage_event(self, delivery: Delivery, stop: asyncio.Event) -> None:
+        key = delivery.job_id[len(STORAGE_EVENT_PREFIX) :]
+        handler = self.handlers.get(STORAGE_EVENT_KIND)
+        if handler is None:
+            log.info("storage event for %r: no %s handler; acked", key, STORAGE_EVENT_KIND)
+            await self.queue.ack(delivery)
+            return
+        context = _Context(
+            self,
+            job_id=delivery.job_id,
+            job_uuid=None,
+            kind=STORAGE_EVENT_KIND,
+            owner_id=None,
+            payload={"key": key},
+            attempt=delivery.receive_count,
+        )
+        finished, _result, error = await self._run_handler(handler, context, delivery, stop)
+        if not finished:
+            await self.queue.release(delivery)
+        elif error is None or delivery.receive_count >= self.max_attempts:
+            if error is not None:
+                log.error(
+                    "storage event for %r dropped after %d attempts: %r",
+                    key,
+                    delivery.receive_count,
+                    error,
+                )
+            await self.queue.ack(delivery)
+        else:
+            await self._retry_later(delivery, delivery.receive_count)
+
+    # ------------------------------------------------------------------ dead letters
+
+    async def _maybe_sweep_dead_letters(self) -> None:
+        if not isinstance(self.queue, DeadLetterQueue):
+            return
+        if time.monotonic() - self._last_sweep < self.config.dead_letter_interval:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            await self.sweep_dead_letters()
+        except Exception as exc:
+            log.warning("dead-letter sweep failed: %r", exc)
+
+    async def sweep_dead_letters(self) -> int:
+        """Mark the jobs of dead-lettered messages failed and delete those messages."""
+        if not isinstance(self.queue, DeadLetterQueue):
+            return 0
+        swept = 0
+        while (delivery := await self.queue.receive_dead_letter()) is not None:
+            job = await jobs.load_job(self.session_maker, delivery.job_id)
+            if job is not None:
+                reason = "the job kept failing and was moved to the dead-letter queue"
+                if await jobs.fail_job(self.session_maker, job.id, reason):
+                    log.error("job %s failed: its message reached the dead-letter queue", job.id)
+            else:
+                log.warning("dead-letter message %r is not a known job; deleted", delivery.job_id)
+            await self.queue.ack_dead_letter(delivery)
+            swept += 1
+        return swept
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+# ---------------------------------------------------------------------- entry points
+
+
+def _ensure_services(runtime: Runtime) -> None:
+    """A stand-alone worker process needs the same core services as the web app."""
+    if runtime.services:
+        return
+    from salon.app import attach_services
+
+    attach_services(runtime)
+
+
+async def run_worker(
+    runtime: Runtime,
+    *,
+    once: bool = False,
+    stop_event: asyncio.Event | None = None,
+    config: WorkerConfig | None = None,
+) -> None:
+    """Run a worker on ``runtime`` until SIGTERM/SIGINT (or ``stop_event``); ``salon worker``.
+
+    Without ``stop_event`` the signals are handled here: the first one starts the graceful
+    shutdown described in the module docstring. Returns normally (exit status 0).
+    """
+    _ensure_services(runtime)
+    worker = Worker.from_runtime(runtime, config)
+    stop = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if stop_event is None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, _on_signal, stop, signum)
+                installed.append(signum)
+    try:
+        await worker.run(stop, once=once)
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def _on_signal(stop: asyncio.Event, signum: signal.Signals) -> None:
+    log.info("%s received: finishing the current job, then exiting", signum.name)
+    stop.set()
+
+
+@dataclass(slots=True)
+class InprocessWorker:
+    """A worker running as a task of the web app's event loop; ``await stop()`` at shutdown."""
+
+    worker: Worker
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def stop(self) -> None:
+        """Stop receiving, let the current job finish within the grace period, then return."""
+        self.stop_event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), self.worker.config.grace_seconds + 5)
+        except TimeoutError:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+async def start_inprocess_worker(
+    runtime: Runtime, config: WorkerConfig | None = None
+) -> InprocessWorker:
+    """Start a worker inside the running event loop (the embedded default)."""
+    worker = Worker.from_runtime(runtime, config)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="salon-inprocess-worker")
+    return InprocessWorker(worker=worker, task=task, stop_event=stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m salon.worker [--once] [--plugin MODULE ...]``: settings from ``SALON_*``.
+
+    ``--plugin`` loads extra plugin modules by import path (handlers under test, ad-hoc jobs)
+    without packaging them; ``salon worker`` is the usual command.
+    """
+    parser = argparse.ArgumentParser(prog="python -m salon.worker", description=main.__doc__)
+    parser.add_argument("--once", action="store_true", help="handle at most one delivery")
+    parser.add_argument("--plugin", action="append", default=[], help="extra plugin module")
+    args = parser.parse_args(argv)
+    from salon.runtime import build_runtime, load_settings
+
+    plugins = [importlib.import_module(name) for name in args.plugin]
+    settings, pm, registry = load_settings(extra_plugins=plugins)
+    logging.basicConfig(
+        level=settings.core.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    runtime = build_runtime(settings, pm, registry)
+
+    async def _main() -> None:
+        try:
+            await run_worker(runtime, once=args.once)
+        finally:
+            await runtime.close()
+
+    asyncio.run(_main())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
