@@ -518,6 +518,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m salon.worker", description=main.__doc__)
     parser.add_argument("--once", action="store_true", help="handle at most one delivery")
     parser.add_argument("--plugin", action="append", default=[], help="extra plugin module")
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=WorkerConfig.grace_seconds,
+        help="how long a job may run on after SIGTERM before it is released",
+    )
     args = parser.parse_args(argv)
     from salon.runtime import build_runtime, load_settings
 
@@ -531,7 +537,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def _main() -> None:
         try:
-            await run_worker(runtime, once=args.once)
+            await run_worker(
+                runtime, once=args.once, config=WorkerConfig(grace_seconds=args.grace_seconds)
+            )
         finally:
             await runtime.close()
 

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+import msgspec
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +39,7 @@ from salon.db.models import QueueMessage
 from salon.errors import ConfigurationError, QueueUnavailable
 from salon.providers import Delivery, ProviderContext
 
-__all__ = ["DEFAULT_VISIBILITY_TIMEOUT", "LocalQueue"]
+__all__ = ["DEFAULT_VISIBILITY_TIMEOUT", "LocalQueue", "LocalQueueSettings"]
 
 log = logging.getLogger("salon.queue.local")
 
@@ -46,6 +47,21 @@ DEFAULT_VISIBILITY_TIMEOUT = 60
 # How often an idle receiver looks at the table when no in-process enqueue woke it: the bound
 # on latency for messages enqueued by another process.
 DEFAULT_POLL_INTERVAL = 0.5
+
+
+class LocalQueueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """``SALON_LOCAL_QUEUE_VISIBILITY_TIMEOUT`` (seconds a received job stays hidden without a
+    heartbeat) and ``SALON_LOCAL_QUEUE_POLL_INTERVAL`` (how often idle receivers look for
+    messages enqueued by other processes)."""
+
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+
+    def __post_init__(self) -> None:
+        if self.visibility_timeout < 1:
+            raise ValueError("visibility_timeout must be at least 1 second")
+        if not 0 < self.poll_interval <= 60:
+            raise ValueError("poll_interval must be in (0, 60] seconds")
 
 
 def _now() -> dt.datetime:
@@ -81,7 +97,13 @@ class LocalQueue:
         """The factory the plugin registers: needs the core database."""
         if ctx.database is None:
             raise ConfigurationError("the local queue needs the core database")
-        return cls(ctx.database)
+        settings = ctx.settings if isinstance(ctx.settings, LocalQueueSettings) else None
+        settings = settings or LocalQueueSettings()
+        return cls(
+            ctx.database,
+            visibility_timeout=settings.visibility_timeout,
+            poll_interval=settings.poll_interval,
+        )
 
     @asynccontextmanager
     async def _session(self, operation: str) -> AsyncIterator[AsyncSession]:
@@ -208,6 +230,12 @@ class LocalQueue:
         """Nothing to close: the engine belongs to the runtime."""
         for event in tuple(self._wakeups):
             event.set()
+
+
+@hookimpl
+def register_settings(register: Any) -> None:
+    """``SALON_LOCAL_QUEUE_*``: see :class:`LocalQueueSettings`."""
+    register("LOCAL_QUEUE", LocalQueueSettings)
 
 
 @hookimpl

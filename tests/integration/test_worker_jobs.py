@@ -1,0 +1,437 @@
+"""The worker against the real local queue and database, with handlers from a real plugin.
+
+SQLite always; PostgreSQL too when SALON_TEST_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from salon.db.migrate import upgrade
+from salon.db.models import Job
+from salon.defaults.local_queue import LocalQueue
+from salon.domain.jobs.services import create_job
+from salon.errors import QueueUnavailable
+from salon.providers import Delivery
+from salon.runtime import Runtime, build_runtime, load_settings
+from salon.testing.fixtures import postgres_database, running_app
+from salon.worker import Worker, WorkerConfig, start_inprocess_worker
+
+HERE = Path(__file__).parent
+VT = 2  # visibility timeout of the test queues, seconds
+
+
+def load_test_plugin() -> ModuleType:
+    """The handlers' plugin module, imported once under its own name."""
+    name = "test_worker_plugin"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "test_worker_plugin.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'salon.db'}"
+        return
+    admin = os.environ.get("SALON_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("SALON_TEST_POSTGRES_URL is not set: PostgreSQL worker tests not run")
+    async with postgres_database(admin) as url:
+        yield url
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
+    environ = {
+        "SALON_DATA_DIR": str(tmp_path / "data"),
+        "SALON_DATABASE_URL": database_url,
+        "SALON_SECRET_KEY": "test-secret-key-for-worker-tests",
+        "SALON_LOCAL_QUEUE_VISIBILITY_TIMEOUT": str(VT),
+        "SALON_LOCAL_QUEUE_POLL_INTERVAL": "0.1",
+    }
+    upgrade(database_url)
+    settings, pm, registry = load_settings(environ, extra_plugins=[load_test_plugin()])
+    rt = build_runtime(settings, pm, registry)
+    assert isinstance(rt.queue, LocalQueue)
+    assert rt.queue.visibility_timeout == VT
+    yield rt
+    await rt.close()
+
+
+def fast_config(**overrides: float) -> WorkerConfig:
+    values: dict[str, float] = {"wait_seconds": 1.0, "retry_backoff": 0.0, "grace_seconds": 5.0}
+    values.update(overrides)
+    return WorkerConfig(**values)  # type: ignore[arg-type]
+
+
+async def job_row(rt: Runtime, job_id: uuid.UUID) -> Job:
+    async with rt.session_maker() as session:
+        job = await session.get(Job, job_id)
+    assert job is not None
+    return job
+
+
+def runs(log: Path) -> list[list[str]]:
+    return [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+
+
+async def wait_for_status(
+    rt: Runtime, job_id: uuid.UUID, statuses: set[str], timeout: float
+) -> Job:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = await job_row(rt, job_id)
+        if job.status in statuses or time.monotonic() > deadline:
+            return job
+        await asyncio.sleep(0.1)
+
+
+async def test_job_succeeds_and_result_is_recorded(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"value": 42, "log": str(log)},
+    )
+    assert (await job_row(runtime, job.id)).status == "queued"
+    worker = Worker.from_runtime(runtime, fast_config())
+    await worker.run(once=True)
+    done = await job_row(runtime, job.id)
+    assert done.status == "succeeded"
+    assert done.result == {"echo": 42}
+    assert done.progress == 1.0
+    assert done.attempts == 1
+    assert done.error is None
+    assert done.started_at is not None and done.finished_at is not None
+    assert [r[0] for r in runs(log)] == ["start", "done"]
+    # Acked: nothing left in the queue, not even after the visibility timeout.
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_failure_is_retried_then_failed(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.fail",
+        owner_id=None,
+        payload={"log": str(log)},
+    )
+    worker = Worker.from_runtime(runtime, fast_config(max_attempts=3))
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    failed = await wait_for_status(runtime, job.id, {"failed"}, timeout=20)
+    stop.set()
+    await task
+    assert failed.status == "failed"
+    assert failed.attempts == 3
+    # The short reason: first line only, nothing of the traceback.
+    assert failed.error == "boom on attempt 3"
+    assert [r[2] for r in runs(log)] == ["1", "2", "3"]
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_retry_then_success(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.flaky",
+        owner_id=None,
+        payload={"log": str(log), "fail_times": 2},
+    )
+    worker = Worker.from_runtime(runtime, fast_config())
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    done = await wait_for_status(runtime, job.id, {"succeeded", "failed"}, timeout=20)
+    stop.set()
+    await task
+    assert done.status == "succeeded"
+    assert done.attempts == 3
+    assert done.result == {"attempt": 3}
+    assert done.error is None
+
+
+async def test_retry_waits_for_backoff(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.flaky",
+        owner_id=None,
+        payload={"log": str(log), "fail_times": 1},
+    )
+    worker = Worker.from_runtime(runtime, fast_config(retry_backoff=3.0))
+    await worker.run(once=True)
+    between = await job_row(runtime, job.id)
+    # Back to queued with the failed attempt's reason visible to the client.
+    assert between.status == "queued"
+    assert between.error == "flaky failure 1"
+    assert await runtime.queue.receive(wait_seconds=1) is None  # hidden during the backoff
+    await worker.run(once=True)  # wait_seconds=1: still nothing
+    assert len(runs(log)) == 1
+    done_worker = Worker.from_runtime(runtime, fast_config(wait_seconds=4.0))
+    await done_worker.run(once=True)
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+
+
+async def test_duplicate_delivery_runs_once(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"value": 1, "log": str(log)},
+    )
+    # At-least-once: the same job id arrives a second time.
+    await runtime.queue.enqueue(str(job.id))
+    worker = Worker.from_runtime(runtime, fast_config())
+    await worker.run(once=True)
+    await worker.run(once=True)
+    assert [r[0] for r in runs(log)] == ["start", "done"]
+    assert (await job_row(runtime, job.id)).attempts == 1
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_concurrent_duplicates_run_once(runtime: Runtime, tmp_path: Path) -> None:
+    """Two workers get the same job at the same time: one runs it, the other leaves its
+    message, which comes back after the visibility timeout and is acked as finished."""
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.slow",
+        owner_id=None,
+        payload={"log": str(log), "seconds": 1.0},
+    )
+    await runtime.queue.enqueue(str(job.id))
+    stop = asyncio.Event()
+    workers = [Worker.from_runtime(runtime, fast_config()) for _ in range(2)]
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    await wait_for_status(runtime, job.id, {"succeeded"}, timeout=15)
+    deadline = time.monotonic() + 15
+    while await runtime.queue.pending() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert [r[0] for r in runs(log)] == ["start", "done"]
+    assert (await job_row(runtime, job.id)).attempts == 1
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_heartbeat_keeps_long_job_hidden(runtime: Runtime, tmp_path: Path) -> None:
+    """A job running for twice the visibility timeout is not delivered to a second worker."""
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.slow",
+        owner_id=None,
+        payload={"log": str(log), "seconds": VT * 2.5},
+    )
+    worker = Worker.from_runtime(runtime, fast_config())
+    task = asyncio.create_task(worker.run(once=True))
+    running = await wait_for_status(runtime, job.id, {"running"}, timeout=5)
+    assert running.status == "running"
+    assert await runtime.queue.receive(wait_seconds=VT * 2) is None
+    mid = await job_row(runtime, job.id)
+    assert 0 < mid.progress < 1  # progress is written while the job runs
+    await task
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+
+
+async def test_unknown_kind_and_missing_job(runtime: Runtime, tmp_path: Path) -> None:
+    job = await create_job(
+        runtime.session_maker, runtime.queue, kind="no.such.kind", owner_id=None, payload={}
+    )
+    await runtime.queue.enqueue(str(uuid.uuid4()))  # a job id with no row
+    await runtime.queue.enqueue("not-a-uuid")
+    worker = Worker.from_runtime(runtime, fast_config())
+    for _ in range(3):
+        await worker.run(once=True)
+    failed = await job_row(runtime, job.id)
+    assert failed.status == "failed"
+    assert failed.error == "no handler for job kind 'no.such.kind'"
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_job_over_attempt_limit_is_failed_before_running(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The local queue's stand-in for a dead-letter queue: a job whose earlier attempts all
+    died (no exception recorded) is failed instead of run again."""
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"log": str(log)},
+    )
+    async with runtime.session_maker() as session, session.begin():
+        row = await session.get(Job, job.id)
+        assert row is not None
+        row.attempts = 3
+    worker = Worker.from_runtime(runtime, fast_config(max_attempts=3))
+    await worker.run(once=True)
+    failed = await job_row(runtime, job.id)
+    assert failed.status == "failed"
+    assert failed.error == "gave up after 3 attempts"
+    assert runs(log) == []
+
+
+async def test_graceful_stop_finishes_job_within_grace(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.slow",
+        owner_id=None,
+        payload={"log": str(log), "seconds": 1.0},
+    )
+    stop = asyncio.Event()
+    worker = Worker.from_runtime(runtime, fast_config(grace_seconds=10))
+    task = asyncio.create_task(worker.run(stop))
+    await wait_for_status(runtime, job.id, {"running"}, timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+
+
+async def test_graceful_stop_releases_job_after_grace(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.slow",
+        owner_id=None,
+        payload={"log": str(log), "seconds": 60},
+    )
+    stop = asyncio.Event()
+    worker = Worker.from_runtime(runtime, fast_config(grace_seconds=0.5))
+    task = asyncio.create_task(worker.run(stop))
+    await wait_for_status(runtime, job.id, {"running"}, timeout=5)
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert time.monotonic() - started < 3
+    released = await job_row(runtime, job.id)
+    assert released.status == "queued"
+    # Released, not left hidden: another worker can take it at once.
+    delivery = await runtime.queue.receive(wait_seconds=1)
+    assert delivery is not None and delivery.job_id == str(job.id)
+
+
+async def test_inprocess_worker_runs_jobs(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    handle = await start_inprocess_worker(runtime, fast_config(wait_seconds=20))
+    try:
+        started = time.monotonic()
+        job = await create_job(
+            runtime.session_maker,
+            runtime.queue,
+            kind="test.echo",
+            owner_id=None,
+            payload={"value": "hi", "log": str(log)},
+        )
+        done = await wait_for_status(runtime, job.id, {"succeeded"}, timeout=10)
+        # enqueue wakes the in-process receiver; no 20 s poll wait.
+        assert time.monotonic() - started < 5
+        assert done.result == {"echo": "hi"}
+    finally:
+        stopping = time.monotonic()
+        await handle.stop()
+        assert time.monotonic() - stopping < 3
+    assert handle.task.done()
+
+
+class _RefusingQueue(LocalQueue):
+    async def enqueue(self, job_id: str) -> None:
+        raise QueueUnavailable("refused for the test")
+
+
+async def test_create_job_leaves_nothing_when_queue_refuses(runtime: Runtime) -> None:
+    refusing = _RefusingQueue(runtime.session_maker, visibility_timeout=VT)
+    with pytest.raises(QueueUnavailable):
+        await create_job(
+            runtime.session_maker, refusing, kind="test.echo", owner_id=None, payload={}
+        )
+    async with runtime.session_maker() as session:
+        from sqlalchemy import func, select
+
+        assert await session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+async def test_heartbeat_extends_message(runtime: Runtime, tmp_path: Path) -> None:
+    """Worker.handle on a delivery it got itself keeps the receipt current to the end."""
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.slow",
+        owner_id=None,
+        payload={"log": str(log), "seconds": VT * 1.5},
+    )
+    delivery = await runtime.queue.receive(wait_seconds=1)
+    assert isinstance(delivery, Delivery)
+    worker = Worker.from_runtime(runtime, fast_config())
+    await worker.handle(delivery)
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+    # The final ack used a receipt that was still current: the message is gone.
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_jobs_api_shows_own_job_only(tmp_path: Path) -> None:
+    async with running_app(tmp_path / "app", plugins=[load_test_plugin()]) as app:
+        alice = await app.login()
+        bob = await app.login()
+        me = (await app.client.get("/api/me", headers=alice)).json()
+        rt = app.runtime
+        job = await create_job(
+            rt.session_maker,
+            rt.queue,
+            kind="test.echo",
+            owner_id=uuid.UUID(me["id"]),
+            payload={"value": 7, "log": str(tmp_path / "runs.log")},
+        )
+        url = f"/api/jobs/{job.id}"
+        deadline = time.monotonic() + 15
+        while True:
+            response = await app.client.get(url, headers=alice)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            if body["status"] == "succeeded" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert body["status"] == "succeeded"  # run by the in-process worker of the app
+        assert body["id"] == str(job.id)
+        assert body["kind"] == "test.echo"
+        assert body["progress"] == 1.0
+        assert body["error"] is None
+        assert body["result"] == {"echo": 7}
+        other = await app.client.get(url, headers=bob)
+        missing = await app.client.get(f"/api/jobs/{uuid.uuid4()}", headers=alice)
+        assert other.status_code == missing.status_code == 404
+        assert other.json()["detail"] == missing.json()["detail"]
+        assert (await app.client.get(url)).status_code == 401
+        assert (await app.client.get("/api/jobs/not-a-uuid", headers=alice)).status_code in (
+            400,
+            404,
+        )
