@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 import click
-from salon.errors import SourceError, SourceQueryError
+from salon.errors import SalonError, SourceQueryError
 
 from salon_nasa_apod.query import parse_query
 from salon_nasa_apod.source import apod_today
@@ -42,7 +42,7 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = click.progressbar(length=max(total, 1), label=self.label)
+            self._bar = click.progressbar(length=max(total, 1), label=self.label, show_pos=True)
             self._bar.__enter__()
         self._bar.length = max(total, 1)
         self._bar.update(max(0, done - self.done))
@@ -111,7 +111,7 @@ def import_command(
             )
         except SourceQueryError as exc:
             raise click.UsageError(str(exc)) from None
-        except SourceError as exc:
+        except SalonError as exc:  # upstream failures, unknown user: no traceback
             raise click.ClickException(str(exc)) from None
     for key, value in result.items():
         click.echo(f"{key}: {value}")

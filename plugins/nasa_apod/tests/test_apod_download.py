@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 from PIL import Image
-
 from salon.errors import SourceError
 from salon.providers import SourceEntry
 from salon_nasa_apod import ApodSource
