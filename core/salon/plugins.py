@@ -39,6 +39,7 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.defaults.local_auth",
     "salon.defaults.pillow_media",
     "salon.defaults.local_queue",
+    "salon.domain.sources.jobs",
 )
 
 ROLES: Final[dict[str, str]] = {
@@ -89,8 +90,7 @@ class ProviderRegistry:
             listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in available.values())
             setting = "SALON_" + role.upper()
             raise ConfigurationError(
-                f"{setting}={name!r} is not a known {role} provider; "
-                f"available: {listing or 'none'}"
+                f"{setting}={name!r} is not a known {role} provider; available: {listing or 'none'}"
             )
         return available[name]
 
@@ -99,13 +99,16 @@ class ProviderRegistry:
         try:
             return offer.factory(context)
         except ConfigurationError as exc:
-            raise ConfigurationError(f"{role} provider {name!r} (plugin {offer.plugin}): {exc}")
+            message = f"{role} provider {name!r} (plugin {offer.plugin}): {exc}"
+            raise ConfigurationError(message) from exc
         except Exception as exc:
-            raise PluginError(offer.plugin, ROLES[role], f"factory {name!r} raised {exc!r}") from exc
+            raise PluginError(
+                offer.plugin, ROLES[role], f"factory {name!r} raised {exc!r}"
+            ) from exc
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
-    return pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
+    return str(pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin)))
 
 
 def _import_plugin(module_path: str, name: str) -> ModuleType:
@@ -176,7 +179,9 @@ def _install_tracing(pm: pluggy.PluginManager) -> None:
     for hook_caller in pm.hook.__dict__.values():
         if isinstance(hook_caller, pluggy.HookCaller):
             for impl in hook_caller.get_hookimpls():
-                impl.function = _timed(impl.function, impl.plugin_name, hook_caller.name)
+                impl.function = _timed(  # type: ignore[misc]
+                    impl.function, impl.plugin_name, hook_caller.name
+                )
 
 
 def _timed(function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:

@@ -49,6 +49,8 @@ class Runtime:
     queue: JobQueue
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    # Core services by name ("images", "uploads", "sources"); JobContext.service() reads this.
+    services: dict[str, Any] = field(default_factory=dict)
 
     @property
     def core(self) -> CoreSettings:

@@ -99,9 +99,16 @@ def _coerce(raw: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
 _LIST_FIELDS = {"disable_plugins", "cors_origins"}
 
 
+def _decode(type_: type[Any], value: Any) -> Any:
+    """Types msgspec does not build from strings itself (Path)."""
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read {type_.__name__} from {value!r}")
+
+
 def _convert(type_: type[Any], values: Mapping[str, Any], where: str) -> Any:
     try:
-        return msgspec.convert(dict(values), type_, strict=False)
+        return msgspec.convert(dict(values), type_, strict=False, dec_hook=_decode)
     except (msgspec.ValidationError, ValueError) as exc:
         raise ConfigurationError(f"invalid setting in {where}: {exc}") from exc
 

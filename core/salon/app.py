@@ -1,0 +1,290 @@
+"""``create_app``: the one place the Litestar app is wired.
+
+Routes come from the domain controllers; providers come from the runtime (chosen by settings
+from what the plugins offer); plugins may then change the app config through ``extend_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Request, Response
+from litestar.config.app import AppConfig
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from salon import __version__
+from salon.domain.albums.controllers import AlbumController
+from salon.domain.auth.controllers import AuthController, me
+from salon.domain.deps import provide_current_user, provide_optional_user, provide_runtime
+from salon.domain.images.controllers import ImageController
+from salon.domain.images.cursor import CursorError
+from salon.domain.images.services import ImageService, NotFound
+from salon.domain.shares.controllers import ShareController
+from salon.domain.sources.services import SourceImportService
+from salon.domain.system.controllers import health, ready
+from salon.domain.uploads.controllers import UploadController
+from salon.domain.uploads.services import UploadService
+from salon.errors import (
+    AuthError,
+    ConfigurationError,
+    InvalidToken,
+    ObjectNotFound,
+    QueueUnavailable,
+    SalonError,
+    SourceError,
+    SourceQueryError,
+    StorageError,
+    UnsupportedMedia,
+)
+from salon.runtime import Runtime, build_runtime, load_settings
+
+log = logging.getLogger("salon.app")
+
+AUTH_ERROR_STATUS: Mapping[str, int] = {
+    "invalid_credentials": 401,
+    "invalid_token": 401,
+    "user_exists": 409,
+    "weak_password": 400,
+    "invalid_email": 400,
+    "invalid_code": 400,
+    "not_confirmed": 403,
+    "unsupported": 400,
+    "rate_limited": 429,
+}
+
+SECURITY_HEADERS: Mapping[bytes, bytes] = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+    b"content-security-policy": (
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: "
+        b"https:; media-src 'self' blob: https:; connect-src 'self' https:; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    ),
+}
+# The interactive API docs load their scripts from a CDN; they keep the other headers.
+CSP_EXEMPT_PREFIX = "/schema"
+
+
+def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response[Any]:
+    return Response(
+        {"status_code": status, "detail": detail}, status_code=status, headers=dict(headers or {})
+    )
+
+
+def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, AuthError):
+        return _error(AUTH_ERROR_STATUS.get(exc.code, 400), str(exc))
+    if isinstance(exc, InvalidToken):
+        return _error(401, "invalid or expired token")
+    if isinstance(exc, UnsupportedMedia):
+        return _error(415, str(exc))
+    if isinstance(exc, ObjectNotFound):
+        log.warning("object missing from storage: %s", exc)
+        return _error(404, "not found")
+    if isinstance(exc, SourceQueryError):
+        return _error(400, str(exc))
+    if isinstance(exc, SourceError):
+        return _error(502, f"the image source failed: {exc}")
+    if isinstance(exc, QueueUnavailable):
+        log.error("queue unavailable: %s", exc)
+        return _error(503, "the job queue is unavailable; try again shortly")
+    if isinstance(exc, StorageError):
+        log.error("storage failure: %s", exc)
+        return _error(503, "storage is unavailable; try again shortly")
+    if isinstance(exc, ConfigurationError):
+        log.error("configuration error: %s", exc)
+        return _error(503, "the server is misconfigured")
+    log.exception("unhandled Salon error", exc_info=exc)
+    return _error(500, "internal server error")
+
+
+def _handle_not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(404, str(exc) or "not found")
+
+
+def _handle_cursor(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(400, "malformed cursor")
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = exc.detail
+    if exc.status_code == 400 and exc.extra:
+        detail = f"{exc.detail}: {exc.extra}"
+    return _error(exc.status_code, str(detail), exc.headers)
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal server error")
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """Add the security headers to every HTTP response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [
+                    (name, value)
+                    for name, value in SECURITY_HEADERS.items()
+                    if name not in present and not (exempt and name == b"content-security-policy")
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def attach_services(runtime: Runtime) -> None:
+    images = ImageService(runtime)
+    runtime.services.update(
+        images=images,
+        uploads=UploadService(runtime, images),
+        sources=SourceImportService(runtime, images),
+        runtime=runtime,
+    )
+
+
+def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        worker = None
+        if runtime.core.inprocess_worker and runtime.core.queue == "local":
+            from salon.worker import start_inprocess_worker
+
+            worker = await start_inprocess_worker(runtime)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await runtime.close()
+
+    return lifespan
+
+
+def _extend(runtime: Runtime) -> Callable[[AppConfig], AppConfig]:
+    def on_app_init(app_config: AppConfig) -> AppConfig:
+        from salon.plugins import call_each
+
+        call_each(runtime.pm, "extend_app", app_config=app_config)
+        return app_config
+
+    return on_app_init
+
+
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    extra_plugins: Sequence[object] = (),
+) -> Litestar:
+    """Build the app. Without ``runtime``, settings are read from ``environ`` (or the process
+    environment) and plugins are loaded: the start-up checks happen here."""
+    if runtime is None:
+        settings, pm, registry = load_settings(environ, extra_plugins=extra_plugins)
+        runtime = build_runtime(settings, pm, registry)
+    attach_services(runtime)
+    core = runtime.core
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=runtime.engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        session_dependency_key="db_session",
+        create_all=False,
+    )
+    rate_limit = RateLimitConfig(rate_limit=("minute", core.auth_rate_limit))
+    AuthController.middleware = [rate_limit.middleware]
+    prometheus = PrometheusConfig(app_name="salon", group_path=True)
+    handlers: list[Any] = [
+        AuthController,
+        me,
+        ImageController,
+        AlbumController,
+        ShareController,
+        UploadController,
+        health,
+        ready,
+        PrometheusController,
+    ]
+    handlers.extend(_optional_controllers())
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "current_user": Provide(provide_current_user),
+            "optional_user": Provide(provide_optional_user),
+        },
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        exception_handlers={
+            NotFound: _handle_not_found,
+            CursorError: _handle_cursor,
+            SalonError: _handle_salon_error,
+            HTTPException: _handle_http,
+            Exception: _handle_unexpected,
+        },
+        middleware=[security_headers, prometheus.middleware],
+        cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
+        if core.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(title="Salon", version=__version__, path="/schema"),
+        logging_config=LoggingConfig(
+            root={"level": core.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        request_max_body_size=core.max_upload_bytes + (1 << 20),
+        state=State({"runtime": runtime, **runtime.services}),
+        lifespan=[_lifespan(runtime)],
+        on_app_init=[_extend(runtime)],
+        debug=False,
+    )
+
+
+def _optional_controllers() -> list[Any]:
+    """Domains whose modules are still landing; present ones are mounted."""
+    found: list[Any] = []
+    try:
+        from salon.domain.jobs.controllers import JobController
+        from salon.domain.sources.controllers import SourceController
+
+        found.extend([JobController, SourceController])
+    except ImportError:
+        log.debug("jobs domain not available")
+    try:
+        from salon.domain.videos.controllers import VideoController
+
+        found.append(VideoController)
+    except ImportError:
+        log.debug("videos domain not available")
+    try:
+        from salon.web import web_handlers  # type: ignore[attr-defined]
+
+        found.extend(web_handlers())
+    except ImportError:
+        log.debug("web UI not available")
+    return found

@@ -1,0 +1,62 @@
+"""Bulk import of local files (``salon import DIR``), through the same ingest path as uploads."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from salon.api import user_by_email
+from salon.domain.albums.services import get_or_create
+from salon.domain.images.services import IngestRequest, sha256_file
+from salon.errors import SalonError, UnsupportedMedia
+
+log = logging.getLogger("salon.import")
+
+
+async def import_directory(
+    runtime: Any,
+    files: Sequence[Path],
+    email: str,
+    album: str | None,
+    on_file: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Import ``files`` for the user with ``email``. Unsupported files are counted, not fatal."""
+    owner = await user_by_email(runtime, email)
+    album_id = None
+    if album:
+        async with runtime.session_maker() as session:
+            album_id = (await get_or_create(session, owner.id, album)).id
+    counts = {"imported": 0, "duplicates": 0, "unsupported": 0}
+    images = runtime.services["images"]
+    for path in files:
+        sha256, size = await anyio.to_thread.run_sync(sha256_file, path)
+        try:
+            if size == 0:
+                raise UnsupportedMedia("empty file")
+            _, created = await images.ingest(
+                IngestRequest(
+                    owner_id=owner.id,
+                    path=path,
+                    size=size,
+                    sha256=sha256,
+                    claimed_type=mimetypes.guess_type(path.name)[0] or "",
+                    title=path.stem[:200],
+                    album_id=album_id,
+                    meta={"filename": path.name[:255]},
+                )
+            )
+            counts["imported" if created else "duplicates"] += 1
+        except UnsupportedMedia as exc:
+            log.info("skipped %s: %s", path, exc)
+            counts["unsupported"] += 1
+        if on_file is not None:
+            on_file(1)
+    return counts
+
+
+__all__ = ["SalonError", "import_directory"]

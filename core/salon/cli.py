@@ -1,0 +1,283 @@
+"""The ``salon`` command: serve, worker, db, plugins, user, import, uploads, and what plugins add.
+
+Settings are read once per command (``SALON_*`` and salon.toml) and passed down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from salon import __version__
+from salon.errors import ConfigurationError, PluginError, SalonError
+
+T = TypeVar("T")
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@contextmanager
+def startup_errors() -> Iterator[None]:
+    """Start-up problems are the user's to fix: print them plainly, exit 2, no traceback."""
+    try:
+        yield
+    except (ConfigurationError, PluginError) as exc:
+        click.echo(f"salon: {exc}", err=True)
+        sys.exit(2)
+
+
+def open_runtime() -> Any:
+    from salon.app import attach_services
+    from salon.runtime import build_runtime, load_settings
+
+    with startup_errors():
+        settings, pm, registry = load_settings()
+        runtime = build_runtime(settings, pm, registry)
+    attach_services(runtime)
+    return runtime
+
+
+class SalonGroup(click.Group):
+    """Adds the plugins' commands (``register_commands``) the first time the CLI runs."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from salon.plugins import call_each, make_plugin_manager
+        from salon.settings import load_core_settings
+
+        with startup_errors():
+            core, _ = load_core_settings()
+            pm = make_plugin_manager(core.disable_plugins)
+            call_each(pm, "register_commands", cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=SalonGroup)
+@click.version_option(__version__, prog_name="salon")
+def cli() -> None:
+    """Salon: a plugin-based image gallery."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the gallery and its API with granian."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from salon.runtime import load_settings
+
+    with startup_errors():
+        load_settings()  # fail here, with a readable message, rather than inside a worker
+    click.echo(f"Salon {__version__} on http://{host}:{port}")
+    Granian(
+        "salon.asgi:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+        workers_kill_timeout=25,
+    ).serve()
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Handle at most one job, then exit.")
+def worker(once: bool) -> None:
+    """Run background jobs from the selected queue until SIGTERM."""
+    from salon.worker import run_worker
+
+    runtime = open_runtime()
+
+    async def main() -> None:
+        try:
+            await run_worker(runtime, once=once)
+        finally:
+            await runtime.close()
+
+    _run(main())
+
+
+@cli.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema (safe to repeat)."""
+    from salon.db.migrate import current, upgrade
+    from salon.settings import load_core_settings
+
+    with startup_errors():
+        core, _ = load_core_settings()
+    upgrade(core.database_url, revision)
+    click.echo(f"database at revision {current(core.database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION ("base" for empty)."""
+    from salon.db.migrate import downgrade
+    from salon.settings import load_core_settings
+
+    with startup_errors():
+        core, _ = load_core_settings()
+    downgrade(core.database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """List plugins, their versions and hooks, and the providers on offer and selected."""
+    from salon.plugins import plugin_versions
+    from salon.runtime import load_settings
+
+    with startup_errors():
+        settings, pm, registry = load_settings()
+    selected = {
+        "storage": settings.core.storage,
+        "auth": settings.core.auth,
+        "media": settings.core.media,
+        "queue": settings.core.queue,
+    }
+    providers = {
+        role: [
+            {"name": o.name, "plugin": o.plugin, "selected": selected.get(role) == o.name}
+            for o in sorted(offers.values(), key=lambda o: o.name)
+        ]
+        for role, offers in registry.offers.items()
+    }
+    data: dict[str, Any] = {
+        "plugins": plugin_versions(pm),
+        "providers": providers,
+        "job_handlers": {k: v.plugin for k, v in sorted(registry.job_handlers.items())},
+        "selected": selected,
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for plugin in data["plugins"]:
+        click.echo(f"{plugin['name']} {plugin['version']}: {', '.join(plugin['hooks'])}")
+    click.echo("")
+    for role, offers in providers.items():
+        for offer in offers:
+            mark = "*" if offer["selected"] else " "
+            click.echo(f" {mark} {role:8} {offer['name']:12} ({offer['plugin']})")
+    for kind, plugin in data["job_handlers"].items():
+        click.echo(f"   job      {kind:12} ({plugin})")
+
+
+@cli.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.password_option()
+def user_create(email: str, password: str) -> None:
+    """Create an account through the selected auth provider."""
+    from salon.domain.auth.services import user_for_identity
+
+    runtime = open_runtime()
+
+    async def main() -> str:
+        try:
+            result = await runtime.auth.signup(email, password)
+            async with runtime.session_maker() as session:
+                row = await user_for_identity(session, runtime.core.auth, result.identity)
+            return str(row.id)
+        finally:
+            await runtime.close()
+
+    try:
+        user_id = _run(main())
+    except SalonError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created user {email} ({user_id})")
+
+
+@cli.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--user", "email", required=True, help="Email of the owner.")
+@click.option("--album", default=None, help="Also file the images in this album.")
+def import_dir(directory: Path, email: str, album: str | None) -> None:
+    """Import every image under DIRECTORY; files already in the gallery are skipped."""
+    from salon.bulk_import import import_directory
+
+    runtime = open_runtime()
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    with click.progressbar(length=len(files), label="importing", show_pos=True) as bar:
+
+        async def main() -> dict[str, int]:
+            try:
+                return await import_directory(runtime, files, email, album, on_file=bar.update)
+            finally:
+                await runtime.close()
+
+        try:
+            counts = _run(main())
+        except SalonError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@cli.group()
+def uploads() -> None:
+    """Direct-upload housekeeping."""
+
+
+@uploads.command("cleanup")
+def uploads_cleanup() -> None:
+    """Delete abandoned direct uploads (intents past their expiry) and their objects."""
+    runtime = open_runtime()
+
+    async def main() -> int:
+        try:
+            count: int = await runtime.services["uploads"].cleanup_expired()
+            return count
+        finally:
+            await runtime.close()
+
+    click.echo(f"removed {_run(main())} abandoned uploads")
+
+
+def main() -> None:
+    cli()
+
+
+def run_async(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """For plugin commands: run a coroutine function the way the core's commands do."""
+    return _run(fn(*args))

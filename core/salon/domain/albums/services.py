@@ -1,0 +1,112 @@
+"""Albums: named sets of one owner's images."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar.exceptions import ClientException
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import Album, AlbumImage, Image
+from salon.domain.images.services import NotFound
+
+MAX_NAME = 200
+
+
+class AlbumExists(ClientException):
+    status_code = 409
+
+
+def clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ClientException("album name must not be empty")
+    if len(cleaned) > MAX_NAME:
+        raise ClientException(f"album name must be at most {MAX_NAME} characters")
+    return cleaned
+
+
+async def create(session: AsyncSession, owner_id: uuid.UUID, name: str) -> Album:
+    album = Album(owner_id=owner_id, name=clean_name(name))
+    session.add(album)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise AlbumExists(f"you already have an album named {album.name!r}") from None
+    return album
+
+
+async def get_or_create(session: AsyncSession, owner_id: uuid.UUID, name: str) -> Album:
+    query = select(Album).where(Album.owner_id == owner_id, Album.name == name)
+    album = (await session.execute(query)).scalar_one_or_none()
+    if album is not None:
+        return album
+    try:
+        return await create(session, owner_id, name)
+    except AlbumExists:
+        return (await session.execute(query)).scalar_one()
+
+
+async def owned(session: AsyncSession, owner_id: uuid.UUID, album_id: uuid.UUID) -> Album:
+    album = await session.get(Album, album_id)
+    if album is None or album.owner_id != owner_id:
+        raise NotFound("album not found")
+    return album
+
+
+async def list_with_counts(session: AsyncSession, owner_id: uuid.UUID) -> list[tuple[Album, int]]:
+    count = func.count(AlbumImage.image_id)
+    query = (
+        select(Album, count)
+        .outerjoin(AlbumImage, AlbumImage.album_id == Album.id)
+        .where(Album.owner_id == owner_id)
+        .group_by(Album.id)
+        .order_by(Album.name)
+    )
+    return [(album, int(n)) for album, n in (await session.execute(query)).all()]
+
+
+async def count_images(session: AsyncSession, album_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(AlbumImage).where(AlbumImage.album_id == album_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.UUID]) -> int:
+    """Add the caller's images; an id that is not theirs is a 404 and nothing is added."""
+    wanted = set(image_ids)
+    if not wanted:
+        raise ClientException("image_ids must not be empty")
+    if len(wanted) > 1000:
+        raise ClientException("at most 1000 images per request")
+    owned_ids = set(
+        (
+            await session.execute(
+                select(Image.id).where(Image.owner_id == album.owner_id, Image.id.in_(wanted))
+            )
+        ).scalars()
+    )
+    if owned_ids != wanted:
+        raise NotFound("image not found: " + ", ".join(sorted(str(i) for i in wanted - owned_ids)))
+    present = set(
+        (
+            await session.execute(
+                select(AlbumImage.image_id).where(
+                    AlbumImage.album_id == album.id, AlbumImage.image_id.in_(wanted)
+                )
+            )
+        ).scalars()
+    )
+    for image_id in wanted - present:
+        session.add(AlbumImage(album_id=album.id, image_id=image_id))
+    await session.commit()
+    return len(wanted - present)
+
+
+async def remove_image(session: AsyncSession, album: Album, image_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(AlbumImage).where(AlbumImage.album_id == album.id, AlbumImage.image_id == image_id)
+    )
+    await session.commit()

@@ -1,0 +1,118 @@
+"""``/api/auth/*`` and ``/api/me``: account flows through whichever auth provider is selected.
+
+Login and refresh answer tokens in JSON. With ``?session=cookie`` (the web UI) they also set
+HttpOnly cookies plus a readable CSRF cookie; API clients never get cookies they did not ask for.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from salon.db.models import User
+from salon.domain.auth.schemas import (
+    ConfirmForgotRequest,
+    ConfirmRequest,
+    Credentials,
+    ForgotRequest,
+    MeOut,
+    MessageOut,
+    RefreshRequest,
+    SignupOut,
+    TokenOut,
+)
+from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
+from salon.errors import AuthError
+from salon.providers import TokenPair
+from salon.runtime import Runtime
+
+
+def _token_response(pair: TokenPair, runtime: Runtime, session: str | None) -> Response[TokenOut]:
+    body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
+    if session != "cookie":
+        return Response(body, status_code=HTTP_200_OK)
+    secure = runtime.core.public_url.startswith("https://")
+    common: dict[str, Any] = {"secure": secure, "samesite": "strict", "path": "/"}
+    cookies = [
+        Cookie(ACCESS_COOKIE, pair.access_token, httponly=True, max_age=pair.expires_in, **common),
+        Cookie(
+            REFRESH_COOKIE,
+            pair.refresh_token,
+            httponly=True,
+            max_age=runtime.core.refresh_token_ttl,
+            **{**common, "path": "/api/auth"},
+        ),
+        Cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, **common),
+    ]
+    return Response(body, status_code=HTTP_200_OK, cookies=cookies)
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
+    async def signup(self, data: Credentials, runtime: Runtime) -> SignupOut:
+        result = await runtime.auth.signup(data.email, data.password)
+        return SignupOut(
+            result.identity.subject, result.identity.email, result.confirmation_required
+        )
+
+    @post("/confirm", operation_id="confirm_signup", status_code=HTTP_200_OK)
+    async def confirm(self, data: ConfirmRequest, runtime: Runtime) -> MessageOut:
+        await runtime.auth.confirm(data.email, data.code)
+        return MessageOut("account confirmed")
+
+    @post("/login", operation_id="login", status_code=HTTP_200_OK)
+    async def login(
+        self, data: Credentials, runtime: Runtime, session: str | None = None
+    ) -> Response[TokenOut]:
+        pair = await runtime.auth.login(data.email, data.password)
+        return _token_response(pair, runtime, session)
+
+    @post("/refresh", operation_id="refresh_token", status_code=HTTP_200_OK)
+    async def refresh(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        data: RefreshRequest | None = None,
+        session: str | None = None,
+    ) -> Response[TokenOut]:
+        token = (data.refresh_token if data else "") or request.cookies.get(REFRESH_COOKIE, "")
+        if not token:
+            raise AuthError("invalid_token", "refresh_token is required")
+        pair = await runtime.auth.refresh(token)
+        return _token_response(pair, runtime, session)
+
+    @post("/logout", operation_id="logout", status_code=HTTP_200_OK)
+    async def logout(
+        self, request: Request[Any, Any, Any], runtime: Runtime
+    ) -> Response[MessageOut]:
+        token, _ = bearer_token(request)
+        if token is None:
+            raise AuthError("invalid_token", "authentication required: send a Bearer access token")
+        await runtime.auth.logout(token)
+        response = Response(MessageOut("signed out"))
+        for name in (ACCESS_COOKIE, CSRF_COOKIE):
+            response.delete_cookie(name, path="/")
+        response.delete_cookie(REFRESH_COOKIE, path="/api/auth")
+        return response
+
+    @post("/forgot-password", operation_id="forgot_password", status_code=HTTP_200_OK)
+    async def forgot(self, data: ForgotRequest, runtime: Runtime) -> MessageOut:
+        await runtime.auth.forgot_password(data.email)
+        return MessageOut("if the account exists, a code was sent")
+
+    @post("/confirm-forgot-password", operation_id="confirm_forgot_password", status_code=200)
+    async def confirm_forgot(self, data: ConfirmForgotRequest, runtime: Runtime) -> MessageOut:
+        await runtime.auth.confirm_forgot_password(data.email, data.code, data.password)
+        return MessageOut("password changed")
+
+
+@get("/api/me", operation_id="me", tags=["auth"])
+async def me(current_user: User) -> MeOut:
+    return MeOut(str(current_user.id), current_user.email, current_user.provider)

@@ -1,0 +1,78 @@
+"""Request dependencies shared by every domain: the runtime, and the signed-in user.
+
+Access tokens arrive as ``Authorization: Bearer <token>`` (API clients) or in the HttpOnly
+``salon_access`` cookie (the web UI). Cookie-authenticated writes must echo the ``salon_csrf``
+cookie in an ``X-CSRF-Token`` header (double-submit), so another site cannot ride the cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import User
+from salon.domain.auth.services import user_for_identity
+from salon.errors import InvalidToken
+from salon.runtime import Runtime
+
+log = logging.getLogger("salon.auth")
+
+ACCESS_COOKIE = "salon_access"
+REFRESH_COOKIE = "salon_refresh"
+CSRF_COOKIE = "salon_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> tuple[str | None, bool]:
+    """The access token and whether it came from the cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), False
+    cookie = request.cookies.get(ACCESS_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def check_csrf(request: Request[Any, Any, Any]) -> None:
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(expected, sent):
+        raise PermissionDeniedException("missing or wrong CSRF token (X-CSRF-Token header)")
+
+
+async def provide_current_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User:
+    token, from_cookie = bearer_token(request)
+    if token is None:
+        raise NotAuthorizedException("authentication required: send a Bearer access token")
+    runtime = provide_runtime(request)
+    try:
+        identity = await runtime.auth.authenticate(token)
+    except InvalidToken as exc:
+        log.info("token refused: %s", exc)
+        raise NotAuthorizedException("invalid or expired access token") from None
+    if from_cookie and request.method not in SAFE_METHODS:
+        check_csrf(request)
+    return await user_for_identity(db_session, runtime.core.auth, identity)
+
+
+async def provide_optional_user(
+    request: Request[Any, Any, Any], db_session: AsyncSession
+) -> User | None:
+    token, _ = bearer_token(request)
+    if token is None:
+        return None
+    try:
+        return await provide_current_user(request, db_session)
+    except NotAuthorizedException:
+        return None

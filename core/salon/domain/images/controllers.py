@@ -1,0 +1,179 @@
+"""``/api/images``: upload, list, read, change, delete, download, favorite."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.exceptions import ClientException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import User
+from salon.domain.images.receive import receive_multipart
+from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_out
+from salon.domain.images.services import (
+    ImageService,
+    IngestRequest,
+    get_owned,
+    list_page,
+    rendition_entry,
+    tmp_dir,
+)
+from salon.domain.images.serving import serve_object
+from salon.runtime import Runtime
+
+
+def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ClientException(f"{name} must be a UUID") from None
+
+
+class ImageController(Controller):
+    path = "/api/images"
+    tags = ["images"]
+
+    @post("/", operation_id="upload_image", status_code=HTTP_201_CREATED)
+    async def upload(
+        self, request: Request[Any, Any, Any], runtime: Runtime, current_user: User
+    ) -> Response[ImageOut]:
+        """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``."""
+        limit = runtime.core.max_upload_bytes
+        form = await receive_multipart(request, tmp_dir(runtime), limit)
+        try:
+            if form.file is None:
+                raise ClientException("the form has no 'file' part")
+            if form.file.size == 0:
+                raise ClientException("the file is empty")
+            image, created = await request.app.state.images.ingest(
+                IngestRequest(
+                    owner_id=current_user.id,
+                    path=form.file.path,
+                    size=form.file.size,
+                    sha256=form.file.sha256,
+                    claimed_type=form.file.content_type,
+                    title=form.fields.get("title", "").strip() or form.file.filename[:200],
+                    album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
+                    meta={"filename": form.file.filename[:255]},
+                )
+            )
+        finally:
+            form.discard()
+        status = HTTP_201_CREATED if created else HTTP_200_OK
+        return Response(image_out(image), status_code=status)
+
+    @get("/", operation_id="list_images")
+    async def list_images(
+        self,
+        db_session: AsyncSession,
+        current_user: User,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+        album_id: uuid.UUID | None = None,
+        favorite: bool | None = None,
+    ) -> ImagePage:
+        rows, next_cursor = await list_page(
+            db_session,
+            current_user.id,
+            limit=limit,
+            cursor=cursor,
+            album_id=album_id,
+            favorite=favorite,
+        )
+        return ImagePage([image_out(row) for row in rows], next_cursor)
+
+    @get("/{image_id:uuid}", operation_id="get_image")
+    async def get_image(
+        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> ImageOut:
+        return image_out(await get_owned(db_session, current_user.id, image_id))
+
+    @patch("/{image_id:uuid}", operation_id="update_image")
+    async def update_image(
+        self, image_id: uuid.UUID, data: ImagePatch, db_session: AsyncSession, current_user: User
+    ) -> ImageOut:
+        image = await get_owned(db_session, current_user.id, image_id)
+        if data.title is not None:
+            image.title = data.title.strip()[:500]
+        if data.favorite is not None:
+            image.favorite = data.favorite
+        await db_session.commit()
+        return image_out(image)
+
+    @delete("/{image_id:uuid}", operation_id="delete_image", status_code=HTTP_204_NO_CONTENT)
+    async def delete_image(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: uuid.UUID,
+        db_session: AsyncSession,
+        current_user: User,
+    ) -> None:
+        image = await get_owned(db_session, current_user.id, image_id)
+        service: ImageService = request.app.state.images
+        await service.delete(db_session, image)
+
+    @get("/{image_id:uuid}/original", operation_id="download_original")
+    async def original(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: uuid.UUID,
+        runtime: Runtime,
+        db_session: AsyncSession,
+        current_user: User,
+    ) -> Response[Any]:
+        image = await get_owned(db_session, current_user.id, image_id)
+        return await serve_object(
+            request,
+            runtime,
+            key=image.storage_key,
+            content_type=image.content_type,
+            etag=image.sha256,
+            filename=f"{image.id}.{image.content_type.rsplit('/', 1)[-1]}",
+        )
+
+    @get("/{image_id:uuid}/renditions/{name:str}", operation_id="download_rendition")
+    async def rendition(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: uuid.UUID,
+        name: str,
+        runtime: Runtime,
+        db_session: AsyncSession,
+        current_user: User,
+    ) -> Response[Any]:
+        image = await get_owned(db_session, current_user.id, image_id)
+        entry = rendition_entry(image, name)
+        return await serve_object(
+            request,
+            runtime,
+            key=entry["key"],
+            content_type=entry["content_type"],
+            etag=f"{image.sha256}-{name}",
+        )
+
+    @put("/{image_id:uuid}/favorite", operation_id="favorite_image", status_code=HTTP_200_OK)
+    async def favorite(
+        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> ImageOut:
+        return await _set_favorite(db_session, current_user, image_id, True)
+
+    @delete("/{image_id:uuid}/favorite", operation_id="unfavorite_image", status_code=HTTP_200_OK)
+    async def unfavorite(
+        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> ImageOut:
+        return await _set_favorite(db_session, current_user, image_id, False)
+
+
+async def _set_favorite(
+    session: AsyncSession, user: User, image_id: uuid.UUID, value: bool
+) -> ImageOut:
+    image = await get_owned(session, user.id, image_id)
+    image.favorite = value
+    await session.commit()
+    return image_out(image)

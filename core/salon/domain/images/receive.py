@@ -1,0 +1,175 @@
+"""Streaming multipart reception: the file part goes to a temporary file as it arrives, hashed
+on the way, and the upload is refused with 413 the moment it passes the size limit. Litestar's
+own form parsing would hold the whole body in memory first."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import anyio
+from litestar import Request
+from litestar.exceptions import ClientException
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+MAX_FIELD_BYTES = 16 * 1024
+
+
+class PayloadTooLarge(ClientException):
+    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+@dataclass(slots=True)
+class ReceivedFile:
+    path: Path
+    size: int
+    sha256: str
+    filename: str
+    content_type: str
+
+
+@dataclass(slots=True)
+class ReceivedForm:
+    file: ReceivedFile | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.path.unlink(missing_ok=True)
+
+
+@dataclass(slots=True)
+class _Part:
+    headers: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+    filename: str | None = None
+    content_type: str = "application/octet-stream"
+    buffer: bytearray = field(default_factory=bytearray)
+
+
+class _FormState:
+    """Parser callbacks are synchronous; they only collect bytes. The async loop writes them."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.part = _Part()
+        self.header_field = b""
+        self.header_value = b""
+        self.fields: dict[str, str] = {}
+        self.file_parts = 0
+        self.pending = bytearray()
+        self.file_size = 0
+        self.file_meta: tuple[str, str] | None = None
+        self.finished_file = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.part = _Part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        name = self.header_field.decode("latin-1").lower()
+        self.part.headers[name] = self.header_value.decode("utf-8", "replace")
+        self.header_field = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        disposition, options = parse_options_header(self.part.headers.get("content-disposition"))
+        if disposition != b"form-data":
+            raise ClientException("multipart part without form-data disposition")
+        self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = options.get(b"filename")
+        if raw_filename is not None:
+            self.part.filename = raw_filename.decode("utf-8", "replace")
+            self.part.content_type = self.part.headers.get("content-type", "").strip() or (
+                "application/octet-stream"
+            )
+            if self.part.name != "file":
+                raise ClientException(f"unexpected file field {self.part.name!r}; send 'file'")
+            self.file_parts += 1
+            if self.file_parts > 1:
+                raise ClientException("send exactly one file per request")
+            self.file_meta = (self.part.filename, self.part.content_type)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.part.filename is not None:
+            self.file_size += end - start
+            if self.file_size > self.max_bytes:
+                raise PayloadTooLarge(f"file is larger than the limit of {self.max_bytes} bytes")
+            self.pending += data[start:end]
+        else:
+            self.part.buffer += data[start:end]
+            if len(self.part.buffer) > MAX_FIELD_BYTES:
+                raise ClientException(f"form field {self.part.name!r} is too long")
+
+    def on_part_end(self) -> None:
+        if self.part.filename is None:
+            self.fields[self.part.name] = self.part.buffer.decode("utf-8", "replace")
+
+
+def _boundary(request: Request[Any, Any, Any]) -> bytes:
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in options:
+        raise ClientException("send the image as multipart/form-data with a 'file' part")
+    return options[b"boundary"]
+
+
+def _write(handle: BinaryIO, hasher: Any, data: bytes) -> None:
+    handle.write(data)
+    hasher.update(data)
+
+
+async def receive_multipart(
+    request: Request[Any, Any, Any], tmp_dir: Path, max_bytes: int
+) -> ReceivedForm:
+    """Read the request body once, streaming; the caller must ``discard()`` the result."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+        raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
+    state = _FormState(max_bytes)
+    parser = MultipartParser(_boundary(request), state.callbacks())  # type: ignore[arg-type]
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+    path = Path(name)
+    hasher = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                parser.write(chunk)
+                if state.pending:
+                    data, state.pending = bytes(state.pending), bytearray()
+                    await anyio.to_thread.run_sync(_write, handle, hasher, data)
+            parser.finalize()
+    except MultipartParseError as exc:
+        path.unlink(missing_ok=True)
+        raise ClientException(f"malformed multipart body: {exc}") from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    form = ReceivedForm(fields=state.fields)
+    if state.file_meta is None:
+        path.unlink(missing_ok=True)
+        return form
+    filename, content_type = state.file_meta
+    form.file = ReceivedFile(path, state.file_size, hasher.hexdigest(), filename, content_type)
+    return form

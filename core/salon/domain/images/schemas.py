@@ -1,0 +1,63 @@
+"""The image as clients see it, and the bodies of the image routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from salon.db.models import Image
+
+RENDITION_NAMES = ("sm", "md", "lg")
+
+
+class ImageUrls(msgspec.Struct):
+    original: str
+    renditions: dict[str, str]
+
+
+class ImageOut(msgspec.Struct):
+    id: str
+    title: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    taken_at: dt.datetime | None
+    created_at: dt.datetime
+    favorite: bool
+    placeholder: str | None
+    urls: ImageUrls
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ImagePage(msgspec.Struct):
+    items: list[ImageOut]
+    next_cursor: str | None
+
+
+class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = msgspec.field(default=None)
+    favorite: bool | None = None
+
+
+def image_out(image: Image, base: str = "/api/images") -> ImageOut:
+    prefix = f"{base}/{image.id}"
+    renditions = {name: f"{prefix}/renditions/{name}" for name in sorted(image.renditions or {})}
+    return ImageOut(
+        id=str(image.id),
+        title=image.title,
+        content_type=image.content_type,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        taken_at=image.taken_at,
+        created_at=image.created_at,
+        favorite=image.favorite,
+        placeholder=image.placeholder,
+        urls=ImageUrls(original=f"{prefix}/original", renditions=renditions),
+        metadata=dict(image.meta or {}),
+    )

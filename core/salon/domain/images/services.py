@@ -1,0 +1,330 @@
+"""Images: ingest (the one path every upload, import and source takes), listing, serving.
+
+Data rules kept here: an image is recorded only when its bytes are stored and decodable; a
+failure leaves neither a row nor an object; the same bytes from one owner are stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from sqlalchemy import literal, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import Album, AlbumImage, Image
+from salon.domain.images.cursor import decode_cursor, encode_cursor
+from salon.domain.images.keys import original_key, rendition_key
+from salon.domain.images.schemas import image_out
+from salon.errors import ObjectNotFound, UnsupportedMedia
+from salon.plugins import notify
+from salon.providers import ProcessedMedia, RenditionSpec
+from salon.runtime import Runtime
+
+log = logging.getLogger("salon.images")
+
+RENDITION_SPECS = (
+    RenditionSpec("sm", 320),
+    RenditionSpec("md", 1024),
+    RenditionSpec("lg", 2048),
+)
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+READ_CHUNK = 1 << 20
+
+
+class NotFound(LookupError):
+    """Not there or not yours: the API answers both with the same 404."""
+
+
+@dataclass(slots=True)
+class IngestRequest:
+    owner_id: uuid.UUID
+    path: Path
+    size: int
+    sha256: str
+    claimed_type: str = ""
+    title: str = ""
+    album_id: uuid.UUID | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(chunk_size):
+            yield chunk
+
+
+async def spool(
+    chunks: AsyncIterator[bytes], directory: Path, limit: int, too_large: Exception
+) -> Path:
+    """Write a byte stream to a temporary file, raising ``too_large`` past ``limit`` bytes.
+    The caller owns (and deletes) the returned file; on failure nothing is left."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
+    path = Path(name)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise too_large
+                await anyio.to_thread.run_sync(handle.write, chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def tmp_dir(runtime: Runtime) -> Path:
+    path = runtime.core.data_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _check_claimed_type(claimed: str, actual: str) -> None:
+    claimed = TYPE_ALIASES.get(claimed.lower().strip(), claimed.lower().strip())
+    if claimed not in GENERIC_TYPES and claimed != actual:
+        raise UnsupportedMedia(f"the file was sent as {claimed} but its bytes are {actual}")
+
+
+class ImageService:
+    """Operations on images that span storage, media processing and the database."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        # Pillow releases the GIL while decoding and encoding; bound the threads to the cores.
+        self._cpu = anyio.CapacityLimiter(4)
+
+    async def ingest(self, request: IngestRequest) -> tuple[Image, bool]:
+        """Store and record an image; returns (image, created). Duplicates return the existing
+        image. Raises UnsupportedMedia, NotFound (album) or StorageError; leaves nothing behind."""
+        async with self.runtime.session_maker() as session:
+            if request.album_id is not None:
+                await self._owned_album(session, request.owner_id, request.album_id)
+            existing = await self._by_sha(session, request.owner_id, request.sha256)
+            if existing is not None:
+                await self._add_to_album(session, request.album_id, [existing.id])
+                await session.commit()
+                return existing, False
+        with tempfile.TemporaryDirectory(dir=tmp_dir(self.runtime)) as out:
+            processed = await anyio.to_thread.run_sync(
+                self.runtime.media.process,
+                request.path,
+                Path(out),
+                RENDITION_SPECS,
+                limiter=self._cpu,
+            )
+            _check_claimed_type(request.claimed_type, processed.info.content_type)
+            return await self._store(request, processed)
+
+    async def _store(self, request: IngestRequest, processed: ProcessedMedia) -> tuple[Image, bool]:
+        storage = self.runtime.storage
+        info = processed.info
+        stored: list[str] = []
+        try:
+            key = original_key(request.owner_id, request.sha256)
+            await storage.put(key, file_chunks(request.path), content_type=info.content_type)
+            stored.append(key)
+            renditions: dict[str, Any] = {}
+            for rendition in processed.renditions:
+                extension = rendition.content_type.rsplit("/", 1)[-1]
+                rkey = rendition_key(request.owner_id, request.sha256, rendition.name, extension)
+                await storage.put(
+                    rkey, file_chunks(rendition.path), content_type=rendition.content_type
+                )
+                stored.append(rkey)
+                renditions[rendition.name] = {
+                    "key": rkey,
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "size": rendition.size,
+                    "content_type": rendition.content_type,
+                }
+            image = Image(
+                owner_id=request.owner_id,
+                title=request.title[:500],
+                content_type=info.content_type,
+                size=request.size,
+                width=info.width,
+                height=info.height,
+                sha256=request.sha256,
+                storage_key=key,
+                taken_at=info.taken_at,
+                placeholder=processed.placeholder,
+                renditions=renditions,
+                meta={**dict(info.metadata), **dict(request.meta)},
+            )
+            async with self.runtime.session_maker() as session:
+                session.add(image)
+                await session.flush()
+                await self._add_to_album(session, request.album_id, [image.id])
+                await session.commit()
+        except IntegrityError:
+            # The same bytes won a race from another request: same keys, same content.
+            async with self.runtime.session_maker() as session:
+                existing = await self._by_sha(session, request.owner_id, request.sha256)
+                if existing is None:
+                    raise
+                return existing, False
+        except BaseException:
+            await self._discard(request, stored)
+            raise
+        notify(self.runtime.pm, "image_stored", image=self.event(image))
+        return image, True
+
+    async def _discard(self, request: IngestRequest, keys: list[str]) -> None:
+        async with self.runtime.session_maker() as session:
+            if await self._by_sha(session, request.owner_id, request.sha256) is not None:
+                return  # another request recorded these same objects; they are not ours to drop
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                try:
+                    await self.runtime.storage.delete(key)
+                except Exception:
+                    log.exception("could not remove %s after a failed upload", key)
+
+    def event(self, image: Image) -> dict[str, Any]:
+        out = image_out(image)
+        return {**_struct_dict(out), "owner_id": str(image.owner_id)}
+
+    @staticmethod
+    async def _by_sha(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> Image | None:
+        query = select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
+        return (await session.execute(query)).scalar_one_or_none()
+
+    @staticmethod
+    async def _owned_album(
+        session: AsyncSession, owner_id: uuid.UUID, album_id: uuid.UUID
+    ) -> Album:
+        album = await session.get(Album, album_id)
+        if album is None or album.owner_id != owner_id:
+            raise NotFound("album not found")
+        return album
+
+    @staticmethod
+    async def _add_to_album(
+        session: AsyncSession, album_id: uuid.UUID | None, image_ids: list[uuid.UUID]
+    ) -> None:
+        if album_id is None:
+            return
+        present = set(
+            (
+                await session.execute(
+                    select(AlbumImage.image_id).where(
+                        AlbumImage.album_id == album_id, AlbumImage.image_id.in_(image_ids)
+                    )
+                )
+            ).scalars()
+        )
+        for image_id in image_ids:
+            if image_id not in present:
+                session.add(AlbumImage(album_id=album_id, image_id=image_id))
+
+    async def delete(self, session: AsyncSession, image: Image) -> None:
+        """Forget the row first, then the bytes: a crash in between leaves an orphan object
+        (found by ``salon doctor``), never a row pointing at nothing."""
+        event = self.event(image)
+        keys = [image.storage_key, *(r["key"] for r in (image.renditions or {}).values())]
+        await session.delete(image)
+        await session.commit()
+        for key in keys:
+            try:
+                await self.runtime.storage.delete(key)
+            except Exception:
+                log.exception("could not delete %s; `salon doctor` will find it", key)
+        notify(self.runtime.pm, "image_deleted", image=event)
+
+
+def _struct_dict(value: Any) -> dict[str, Any]:
+    import msgspec
+
+    result: dict[str, Any] = msgspec.to_builtins(value)
+    return result
+
+
+async def get_owned(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> Image:
+    image = await session.get(Image, image_id)
+    if image is None or image.owner_id != owner_id:
+        raise NotFound("image not found")
+    return image
+
+
+async def list_page(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    album_id: uuid.UUID | None,
+    favorite: bool | None,
+) -> tuple[list[Image], str | None]:
+    """One page, newest first, by keyset on (created_at, id) so page 1000 costs what page 1
+    costs. Raises CursorError on a cursor the server did not make."""
+    query = select(Image).where(Image.owner_id == owner_id)
+    if favorite is not None:
+        query = query.where(Image.favorite == favorite)
+    if album_id is not None:
+        query = query.join(AlbumImage, AlbumImage.image_id == Image.id).where(
+            AlbumImage.album_id == album_id
+        )
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(
+            tuple_(Image.created_at, Image.id)
+            < tuple_(literal(created_at, Image.created_at.type), literal(last_id, Image.id.type))
+        )
+    query = query.order_by(Image.created_at.desc(), Image.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(query)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, next_cursor
+
+
+def rendition_entry(image: Image, name: str) -> Mapping[str, Any]:
+    entry = (image.renditions or {}).get(name)
+    if entry is None:
+        raise NotFound(
+            f"unknown rendition {name!r}; available: {', '.join(sorted(image.renditions))}"
+        )
+    return dict(entry)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+__all__ = [
+    "RENDITION_SPECS",
+    "ImageService",
+    "IngestRequest",
+    "NotFound",
+    "ObjectNotFound",
+    "file_chunks",
+    "get_owned",
+    "list_page",
+    "rendition_entry",
+    "sha256_file",
+]

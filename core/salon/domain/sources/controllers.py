@@ -1,0 +1,104 @@
+"""``/api/sources``: browse image sources without importing, and import as a job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import ClientException
+from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import User
+from salon.domain.jobs.services import create_job
+from salon.domain.sources.services import SourceImportService
+from salon.runtime import Runtime
+
+MAX_QUERY_KEYS = 10
+
+
+class SourceOut(msgspec.Struct):
+    name: str
+    title: str
+
+
+class EntryOut(msgspec.Struct):
+    external_id: str
+    title: str
+    media_type: str
+    importable: bool
+    image_url: str | None
+    thumbnail_url: str | None
+    page_url: str | None
+    date: dt.date | None
+    metadata: dict[str, Any]
+
+
+class ImportAccepted(msgspec.Struct):
+    job_id: str
+
+
+def _service(request: Request[Any, Any, Any]) -> SourceImportService:
+    service: SourceImportService = request.app.state.runtime.services["sources"]
+    return service
+
+
+def _query(values: dict[str, Any]) -> dict[str, str]:
+    if len(values) > MAX_QUERY_KEYS:
+        raise ClientException("too many query parameters")
+    return {str(k): str(v) for k, v in values.items() if v is not None}
+
+
+class SourceController(Controller):
+    path = "/api/sources"
+    tags = ["sources"]
+
+    @get("/", operation_id="list_sources")
+    async def list_sources(self, runtime: Runtime, current_user: User) -> list[SourceOut]:
+        return [SourceOut(s.name, s.title) for s in runtime.sources.values()]
+
+    @get("/{name:str}/entries", operation_id="list_source_entries")
+    async def entries(
+        self, request: Request[Any, Any, Any], name: str, current_user: User
+    ) -> list[EntryOut]:
+        source = _service(request).source(name)
+        found = await source.entries(_query(dict(request.query_params)))
+        return [
+            EntryOut(
+                e.external_id,
+                e.title,
+                e.media_type,
+                e.image_url is not None,
+                e.image_url,
+                e.thumbnail_url,
+                e.page_url,
+                e.date,
+                dict(e.metadata),
+            )
+            for e in found
+        ]
+
+    @post("/{name:str}/import", operation_id="import_from_source", status_code=HTTP_202_ACCEPTED)
+    async def start_import(
+        self,
+        request: Request[Any, Any, Any],
+        name: str,
+        data: dict[str, Any],
+        runtime: Runtime,
+        db_session: AsyncSession,
+        current_user: User,
+    ) -> ImportAccepted:
+        query = _query(data)
+        # Validate (and warm the source's cache) now, so a bad query is a 400 here, not a
+        # failed job later.
+        await _service(request).source(name).entries(query)
+        job = await create_job(
+            runtime.session_maker,
+            runtime.queue,
+            kind="source_import",
+            owner_id=current_user.id,
+            payload={"source": name, "query": query},
+        )
+        return ImportAccepted(str(job.id))

@@ -1,0 +1,31 @@
+"""The core's own job handler for source imports, registered through the same hook as any
+plugin's handlers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from salon.hookspecs import hookimpl
+from salon.plugins import RegisterJobHandler
+from salon.providers import JobContext
+
+
+async def run_source_import(job: JobContext) -> Mapping[str, Any]:
+    if job.owner_id is None:
+        raise ValueError("a source import needs an owner")
+    service = job.service("sources")
+
+    async def progress(done: int, total: int) -> None:
+        await job.progress(done / total if total else 1.0)
+
+    summary: Mapping[str, Any] = await service.run(
+        uuid.UUID(str(job.owner_id)), job.payload["source"], job.payload["query"], progress
+    )
+    return summary
+
+
+@hookimpl
+def register_job_handlers(register: RegisterJobHandler) -> None:
+    register("source_import", run_source_import)

@@ -1,0 +1,134 @@
+"""Importing from image sources: each entry downloaded, stored through the normal ingest path,
+deduplicated by sha256 and by (source, external_id), and filed in an album named after the
+source (``APOD``) for that user."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from salon.db.models import SourceImport
+from salon.domain.albums.services import get_or_create
+from salon.domain.images.services import (
+    ImageService,
+    IngestRequest,
+    NotFound,
+    sha256_file,
+    spool,
+    tmp_dir,
+)
+from salon.errors import SourceError, UnsupportedMedia
+from salon.providers import ImageSource, SourceEntry
+from salon.runtime import Runtime
+
+log = logging.getLogger("salon.sources")
+
+Progress = Callable[[int, int], Awaitable[None] | None]
+
+
+class SourceImportService:
+    def __init__(self, runtime: Runtime, images: ImageService) -> None:
+        self.runtime = runtime
+        self.images = images
+
+    def source(self, name: str) -> ImageSource:
+        source = self.runtime.sources.get(name)
+        if source is None:
+            raise NotFound(f"no image source named {name!r}")
+        return source
+
+    async def run(
+        self,
+        owner_id: uuid.UUID,
+        source_name: str,
+        query: Mapping[str, str],
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Import every importable entry the query selects. One entry failing is counted and
+        logged; the rest go on. Returns counts by outcome."""
+        source = self.source(source_name)
+        entries = await source.entries(query)
+        async with self.runtime.session_maker() as session:
+            album = await get_or_create(session, owner_id, source.title)
+        summary = {"total": len(entries), "imported": 0, "skipped": 0, "not_images": 0, "failed": 0}
+        for done, entry in enumerate(entries, start=1):
+            outcome = await self._one(owner_id, source, entry, album.id)
+            summary[outcome] += 1
+            if progress is not None:
+                result = progress(done, len(entries))
+                if inspect.isawaitable(result):
+                    await result
+        summary["album_id"] = str(album.id)  # type: ignore[assignment]
+        return summary
+
+    async def _one(
+        self, owner_id: uuid.UUID, source: ImageSource, entry: SourceEntry, album_id: uuid.UUID
+    ) -> str:
+        if entry.image_url is None:
+            return "not_images"
+        async with self.runtime.session_maker() as session:
+            seen = await session.execute(
+                select(SourceImport.id).where(
+                    SourceImport.owner_id == owner_id,
+                    SourceImport.source == source.name,
+                    SourceImport.external_id == entry.external_id,
+                )
+            )
+            if seen.first() is not None:
+                return "skipped"
+        try:
+            limit = self.runtime.core.max_upload_bytes
+            path = await spool(
+                source.download(entry),
+                tmp_dir(self.runtime),
+                limit,
+                SourceError(f"image is larger than {limit} bytes"),
+            )
+        except SourceError as exc:
+            log.warning("%s entry %s: download failed: %s", source.name, entry.external_id, exc)
+            return "failed"
+        try:
+            sha256, size = await anyio.to_thread.run_sync(sha256_file, path)
+            image, created = await self.images.ingest(
+                IngestRequest(
+                    owner_id=owner_id,
+                    path=path,
+                    size=size,
+                    sha256=sha256,
+                    title=entry.title,
+                    album_id=album_id,
+                    meta={
+                        "source": source.name,
+                        "external_id": entry.external_id,
+                        **dict(entry.metadata),
+                    },
+                )
+            )
+        except UnsupportedMedia as exc:
+            log.warning(
+                "%s entry %s is not a usable image: %s", source.name, entry.external_id, exc
+            )
+            return "failed"
+        finally:
+            path.unlink(missing_ok=True)
+        async with self.runtime.session_maker() as session:
+            session.add(
+                SourceImport(
+                    owner_id=owner_id,
+                    source=source.name,
+                    external_id=entry.external_id,
+                    image_id=image.id,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+        return "imported" if created else "skipped"

@@ -1,0 +1,175 @@
+"""Direct uploads: the client announces a file, sends the bytes straight to storage (a
+presigned POST on S3, the server itself for local storage), then asks for completion, where the
+object is checked (size, sha256 read back, decodable) before it becomes an image."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+
+import anyio
+from litestar.exceptions import ClientException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import Image, UploadIntent
+from salon.domain.images.keys import upload_key
+from salon.domain.images.services import (
+    ImageService,
+    IngestRequest,
+    NotFound,
+    file_chunks,
+    sha256_file,
+    spool,
+    tmp_dir,
+)
+from salon.domain.uploads.schemas import UploadIn, UploadOut
+from salon.errors import ObjectNotFound, UnsupportedMedia
+from salon.runtime import Runtime
+
+log = logging.getLogger("salon.uploads")
+
+
+class UploadRefused(ClientException):
+    """The uploaded object does not match its intent; it has been deleted."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UploadService:
+    def __init__(self, runtime: Runtime, images: ImageService) -> None:
+        self.runtime = runtime
+        self.images = images
+
+    async def create(self, session: AsyncSession, owner_id: uuid.UUID, data: UploadIn) -> UploadOut:
+        core = self.runtime.core
+        if data.size > core.max_upload_bytes:
+            from salon.domain.images.receive import PayloadTooLarge
+
+            raise PayloadTooLarge(f"file is larger than the limit of {core.max_upload_bytes} bytes")
+        content_type = data.content_type.lower().strip()
+        if content_type not in self.runtime.media.content_types:
+            accepted = ", ".join(sorted(self.runtime.media.content_types))
+            raise UnsupportedMedia(
+                f"{content_type or 'this type'} is not accepted; send one of {accepted}"
+            )
+        intent_id = uuid.uuid4()
+        key = upload_key(owner_id, intent_id)
+        expires_at = _now() + dt.timedelta(seconds=core.upload_intent_ttl)
+        intent = UploadIntent(
+            id=intent_id,
+            owner_id=owner_id,
+            storage_key=key,
+            filename=data.filename[:500],
+            content_type=content_type,
+            size=data.size,
+            expires_at=expires_at,
+        )
+        storage = self.runtime.storage
+        if storage.capabilities.presigned_post:
+            ttl = min(core.upload_intent_ttl, 3600)
+            post = await storage.presign_post(
+                key, content_type=content_type, max_size=data.size, expires_in=ttl
+            )
+            out = UploadOut(str(intent_id), "POST", post.url, dict(post.fields), post.expires_at)
+        else:
+            url = f"{core.public_url}/api/uploads/{intent_id}/file"
+            out = UploadOut(str(intent_id), "POST", url, {}, expires_at)
+        session.add(intent)
+        await session.commit()
+        return out
+
+    async def owned_intent(
+        self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID
+    ) -> UploadIntent:
+        intent = await session.get(UploadIntent, upload_id)
+        if intent is None or intent.owner_id != owner_id:
+            raise NotFound("upload not found")
+        return intent
+
+    async def complete(
+        self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID
+    ) -> tuple[Image, bool]:
+        intent = await self.owned_intent(session, owner_id, upload_id)
+        if intent.status == "completed" and intent.image_id is not None:
+            image = await session.get(Image, intent.image_id)
+            if image is not None:
+                return image, False
+        if intent.status != "pending":
+            raise UploadRefused(f"this upload is {intent.status}")
+        try:
+            image, created = await self._verify_and_ingest(intent)
+        except (UploadRefused, UnsupportedMedia):
+            await self._refuse(session, intent)
+            raise
+        intent.status = "completed"
+        intent.image_id = image.id
+        await session.commit()
+        await self._delete_quietly(intent.storage_key)
+        return image, created
+
+    async def _verify_and_ingest(self, intent: UploadIntent) -> tuple[Image, bool]:
+        storage = self.runtime.storage
+        try:
+            info = await storage.stat(intent.storage_key)
+        except ObjectNotFound:
+            raise UploadRefused("nothing was uploaded for this upload id") from None
+        if info.size != intent.size:
+            raise UploadRefused(
+                f"the uploaded object is {info.size} bytes, but {intent.size} were announced"
+            )
+        path = await spool(
+            self.runtime.storage.open(intent.storage_key),
+            tmp_dir(self.runtime),
+            intent.size,
+            UploadRefused("the uploaded object is larger than announced"),
+        )
+        try:
+            sha256, _ = await anyio.to_thread.run_sync(sha256_file, path)
+            return await self.images.ingest(
+                IngestRequest(
+                    owner_id=intent.owner_id,
+                    path=path,
+                    size=intent.size,
+                    sha256=sha256,
+                    claimed_type=intent.content_type,
+                    title=Path(intent.filename).stem[:200],
+                    meta={"filename": intent.filename[:255]},
+                )
+            )
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def _refuse(self, session: AsyncSession, intent: UploadIntent) -> None:
+        intent.status = "refused"
+        await session.commit()
+        await self._delete_quietly(intent.storage_key)
+
+    async def _delete_quietly(self, key: str) -> None:
+        try:
+            await self.runtime.storage.delete(key)
+        except Exception:
+            log.exception("could not delete upload object %s; cleanup will retry", key)
+
+    async def receive_local(self, intent: UploadIntent, path: Path) -> None:
+        """For backends without presigned POST: the server stands in for the bucket."""
+        await self.runtime.storage.put(
+            intent.storage_key, file_chunks(path), content_type=intent.content_type
+        )
+
+    async def cleanup_expired(self) -> int:
+        """Delete objects and intents that were never completed in time. Returns how many."""
+        async with self.runtime.session_maker() as session:
+            query = select(UploadIntent).where(
+                UploadIntent.status.in_(("pending", "refused")), UploadIntent.expires_at < _now()
+            )
+            intents = list((await session.execute(query)).scalars())
+            for intent in intents:
+                await self._delete_quietly(intent.storage_key)
+                await session.delete(intent)
+            await session.commit()
+        return len(intents)
