@@ -1,0 +1,414 @@
+"""Ingest benchmark: Salon's media path against a hand-written Pillow script doing the same work.
+
+Work per image (both sides): sha256 of the file, one decode (JPEG draft/DCT scaling to the
+largest rendition), EXIF read (orientation, DateTimeOriginal), lg/md/sm WebP q80 renditions
+(2048/1024/320 long edge, each smaller one resized from the previous, reduce-before-resample),
+orientation applied, and a thumbhash placeholder. Figures:
+
+- ``ingest.per_image``: seconds per 12 MP image for Salon, against the reference; target
+  ratio <= 1.25. Measured as the per-image minimum over rounds (CPU time by default, which the
+  other tenants of a shared machine disturb least; ``--clock wall`` for wall time).
+- ``ingest.scaling_2_workers``: images/s with 2 worker processes against 1; target >= 1.8.
+
+Output: one JSON object per line on stdout (``name, value, reference, ratio, target, op, ok,
+unit`` and context), a readable table on stderr, so ``benchmarks/run_all.py`` can aggregate.
+
+The Salon side is a function ``ingest(path, out_dir)``: ``--target processor`` (default) calls
+the media processor in-process; ``--target http --url URL`` uploads through ``POST /api/images``
+of a running server instead (see README).
+
+    .venv/bin/python benchmarks/ingest/bench_ingest.py [--short]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import corpus  # benchmarks/corpus.py, shared by the benchmarks
+
+Ingest = Callable[[Path, Path], None]
+"""Does the whole ingest of one image, writing whatever it writes under the given folder."""
+
+PER_IMAGE_TARGET = 1.25
+SCALING_TARGET = 1.8
+SIZES = (("lg", 2048), ("md", 1024), ("sm", 320))
+PLACEHOLDER_EDGE = 32  # the same input size Salon's processor uses for its thumbhash
+TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def _fit(w: int, h: int, edge: int) -> tuple[int, int]:
+    edge = min(edge, max(w, h))
+    if w >= h:
+        return edge, max(1, round(h * edge / w))
+    return max(1, round(w * edge / h)), edge
+
+
+def reference_ingest(path: Path, out_dir: Path) -> None:
+    """The fastest straightforward Pillow script for the same work (no Salon code except the
+    thumbhash encoder, so the comparison is about the pipeline, not the placeholder)."""
+    from salon.defaults.pillow_media import thumbhash_encode
+
+    data = path.read_bytes()
+    hashlib.sha256(data).hexdigest()
+    im = Image.open(io.BytesIO(data))
+    exif = im.getexif()
+    orientation = exif.get(0x0112, 1)
+    exif.get_ifd(0x8769).get(0x9003)  # DateTimeOriginal
+    w, h = im.size
+    im.draft("RGB", _fit(w, h, SIZES[0][1]))
+    im.load()
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    method = TRANSPOSE.get(orientation)
+    current: Image.Image = im
+    for i, (name, edge) in enumerate(SIZES):
+        box = _fit(w, h, edge)
+        if current.size != box:
+            current = current.resize(box, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        if i == 0 and method is not None:
+            current = current.transpose(method)
+            w, h = current.size
+        current.save(out_dir / f"{name}.webp", "WEBP", quality=80, method=4)
+    thumb = current.resize(_fit(w, h, PLACEHOLDER_EDGE), Image.Resampling.LANCZOS).convert("RGBA")
+    thumbhash_encode(thumb.width, thumb.height, thumb.tobytes())
+
+
+# --------------------------------------------------------------------------- the Salon side
+
+
+_PROCESSOR: Any = None
+
+
+def salon_processor_ingest(path: Path, out_dir: Path) -> None:
+    """sha256 the way the core does it (streamed) plus the media processor Salon selects by
+    default, made the way the core makes it (plugin factory, max_pixels from CoreSettings)."""
+    global _PROCESSOR
+    if _PROCESSOR is None:
+        from salon.defaults.pillow_media import PillowMediaProcessor
+        from salon.providers import ProviderContext
+        from salon.settings import CoreSettings
+
+        ctx = ProviderContext(core=CoreSettings(), settings=None, data_dir=out_dir)
+        _PROCESSOR = PillowMediaProcessor.from_context(ctx)
+    from salon.defaults.pillow_media import DEFAULT_SPECS
+
+    hasher = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            hasher.update(chunk)
+    _PROCESSOR.process(path, out_dir, DEFAULT_SPECS)
+
+
+@dataclass
+class HttpIngest:
+    """Uploads through the real API (``POST /api/images``) of a running Salon.
+
+    Each image is deleted right after its upload, inside the timed call (a few milliseconds:
+    one row and four objects), because the next round would otherwise be answered as a sha256
+    duplicate without any processing.
+    """
+
+    url: str
+    email: str
+    password: str
+    token: str | None = None
+
+    def _login(self) -> str:
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            client.post("/api/auth/signup", json={"email": self.email, "password": self.password})
+            r = client.post(
+                "/api/auth/login", json={"email": self.email, "password": self.password}
+            )
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    def __call__(self, path: Path, out_dir: Path) -> None:
+        import httpx
+
+        if self.token is None:
+            self.token = self._login()
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(base_url=self.url, timeout=120, headers=headers) as client:
+            with path.open("rb") as fh:
+                r = client.post(
+                    "/api/images",
+                    files={"file": (path.name, fh, "image/jpeg")},
+                    data={"title": path.stem},
+                )
+            if r.status_code != 201:
+                raise RuntimeError(f"upload answered {r.status_code}: {r.text[:200]}")
+            client.delete(f"/api/images/{r.json()['id']}")
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _timed(fn: Ingest, path: Path, scratch: Path) -> tuple[float, float]:
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        c0, w0 = time.process_time(), time.perf_counter()
+        fn(path, out)
+        return time.process_time() - c0, time.perf_counter() - w0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def per_image(
+    images: Sequence[Path], rounds: int, salon: Ingest, scratch: Path
+) -> dict[str, dict[str, list[float]]]:
+    """Alternate reference and Salon on each image (order flipped every round, so neither
+    always runs on a warmer cache); returns per image minimum CPU and wall seconds."""
+    _timed(reference_ingest, images[0], scratch)  # warm-up: imports, codec tables
+    _timed(salon, images[0], scratch)
+    samples: dict[str, dict[str, list[list[float]]]] = {
+        side: {"cpu": [[] for _ in images], "wall": [[] for _ in images]}
+        for side in ("reference", "salon")
+    }
+    for r in range(rounds):
+        for i, path in enumerate(images):
+            order = [("reference", reference_ingest), ("salon", salon)]
+            for side, fn in order if (r + i) % 2 == 0 else order[::-1]:
+                cpu, wall = _timed(fn, path, scratch)
+                samples[side]["cpu"][i].append(cpu)
+                samples[side]["wall"][i].append(wall)
+    return {
+        side: {clock: [min(s) for s in per] for clock, per in clocks.items()}
+        for side, clocks in samples.items()
+    }
+
+
+def _worker_task(args: tuple[str, str, str]) -> float:
+    kind, path, scratch = args
+    if kind == "warm-up":
+        # imports and codec set-up; the pause makes the pool hand one to every worker
+        _timed(salon_processor_ingest, Path(path), Path(scratch))
+        time.sleep(0.3)
+        return 0.0
+    fn = salon_processor_ingest if kind == "salon" else reference_ingest
+    return _timed(fn, Path(path), Path(scratch))[1]
+
+
+def throughput(
+    kind: str, images: Sequence[Path], workers: int, passes: int, scratch: Path
+) -> float:
+    """Images per second with ``workers`` processes, each image processed ``passes`` times."""
+    ctx = get_context("spawn")  # a fresh interpreter per worker, as a worker service would be
+    jobs = [(kind, str(p), str(scratch)) for _ in range(passes) for p in images]
+    tiny = scratch / "warm-up.jpg"
+    if not tiny.exists():
+        corpus.make_photo(0, (400, 300)).save(tiny, "JPEG", exif=corpus.exif_for(1).tobytes())
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        list(pool.map(_worker_task, [("warm-up", str(tiny), str(scratch))] * workers))
+        t0 = time.perf_counter()
+        list(pool.map(_worker_task, jobs))
+        return len(jobs) / (time.perf_counter() - t0)
+
+
+def http_throughput(
+    ingest: HttpIngest, images: Sequence[Path], clients: int, passes: int, scratch: Path
+) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [p for _ in range(passes) for p in images]
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(lambda p: _timed(ingest, p, scratch), jobs))
+        return len(jobs) / (time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def environment() -> dict[str, Any]:
+    import salon
+    from PIL import features
+
+    return {
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "pillow": Image.__version__,
+        "libjpeg_turbo": features.version("libjpeg_turbo"),
+        "webp": features.version("webp"),
+        "salon": getattr(salon, "__version__", "?"),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def busy_note(cpus: int | None) -> str | None:
+    """Wall-clock figures mean little when other processes already keep the cores busy."""
+    load = os.getloadavg()[0]
+    if load > 0.5 * (cpus or 1):
+        return f"machine busy (load {load:.1f} on {cpus} cores): wall-clock figures are unreliable"
+    return None
+
+
+def row(
+    name: str, value: float, reference: float, target: float, op: str, unit: str, **extra: Any
+) -> dict[str, Any]:
+    ratio = value / reference if reference else float("inf")
+    ok = ratio <= target if op == "<=" else ratio >= target
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "reference": round(reference, 4),
+        "ratio": round(ratio, 3),
+        "target": target,
+        "op": op,
+        "ok": ok,
+        "unit": unit,
+        **extra,
+    }
+
+
+def print_rows(rows: Sequence[dict[str, Any]]) -> None:
+    for r in rows:
+        print(json.dumps(r, sort_keys=False), flush=True)
+    print(
+        f"\n{'figure':<28}{'value':>12}{'reference':>12}{'ratio':>8}  target    ok", file=sys.stderr
+    )
+    for r in rows:
+        target = f"{r['op']} {r['target']}"
+        print(
+            f"{r['name']:<28}{r['value']:>12}{r['reference']:>12}{r['ratio']:>8}  {target:<9} "
+            f"{'yes' if r['ok'] else 'NO'}  ({r['unit']})",
+            file=sys.stderr,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Salon ingest benchmark", allow_abbrev=False)
+    p.add_argument("--short", action="store_true", help="the quick form (under 60 s)")
+    p.add_argument("--images", type=int, help="corpus images to use (default 4 short, 8 full)")
+    p.add_argument("--rounds", type=int, help="timed rounds per image (default 2 short, 3 full)")
+    p.add_argument("--passes", type=int, help="passes over the images in the throughput runs")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None)
+    p.add_argument("--corpus-dir", type=Path, default=None)
+    p.add_argument("--target", choices=("processor", "http"), default="processor")
+    p.add_argument("--url", help="with --target http: base URL of a running Salon")
+    p.add_argument("--email", default="bench@example.com")
+    p.add_argument("--password", default="bench-password-123")
+    p.add_argument("--skip-scaling", action="store_true")
+    args = p.parse_args(argv)
+
+    n_images = args.images or (4 if args.short else 8)
+    rounds = args.rounds or (2 if args.short else 3)
+    passes = args.passes or (1 if args.short else 2)
+    salon: Ingest
+    if args.target == "http":
+        if not args.url:
+            p.error("--target http needs --url")
+        salon = HttpIngest(args.url, args.email, args.password)
+        clock = args.clock or "wall"  # the server's CPU time is not visible from here
+    else:
+        salon = salon_processor_ingest
+        clock = args.clock or "cpu"
+
+    started = time.perf_counter()
+    env = environment()
+    print(f"environment: {json.dumps(env)}", file=sys.stderr)
+    note = busy_note(env["cpus"])
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    images = corpus.ensure_corpus(n_images, args.corpus_dir)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="salon-bench-ingest-") as tmp:
+        scratch = Path(tmp)
+        times = per_image(images, rounds, salon, scratch)
+        ref_t = statistics.fmean(times["reference"][clock])
+        salon_t = statistics.fmean(times["salon"][clock])
+        rows.append(
+            row(
+                "ingest.per_image",
+                salon_t,
+                ref_t,
+                PER_IMAGE_TARGET,
+                "<=",
+                f"s/image ({clock})",
+                images=n_images,
+                rounds=rounds,
+                salon_side=args.target,
+                other_clock={
+                    "clock": "wall" if clock == "cpu" else "cpu",
+                    "salon": round(
+                        statistics.fmean(times["salon"]["wall" if clock == "cpu" else "cpu"]), 4
+                    ),
+                    "reference": round(
+                        statistics.fmean(times["reference"]["wall" if clock == "cpu" else "cpu"]), 4
+                    ),
+                },
+                env=env,
+            )
+        )
+        if not args.skip_scaling:
+            if isinstance(salon, HttpIngest):
+                one = http_throughput(salon, images, 1, passes, scratch)
+                two = http_throughput(salon, images, 2, passes, scratch)
+            else:
+                one = throughput("salon", images, 1, passes, scratch)
+                two = throughput("salon", images, 2, passes, scratch)
+            rows.append(
+                row(
+                    "ingest.scaling_2_workers",
+                    two,
+                    one,
+                    SCALING_TARGET,
+                    ">=",
+                    "images/s (2 workers vs 1)",
+                    jobs=len(images) * passes,
+                    salon_side=args.target,
+                    loadavg_1m_after=round(os.getloadavg()[0], 2),
+                    note=note,
+                    env=env,
+                )
+            )
+    print_rows(rows)
+    print(f"total {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
