@@ -121,6 +121,8 @@ start() {
     SERVICES="s3,sqs,iam,sts" \
     LOCALSTACK_VOLUME_DIR="$STATE/volume" \
     S3_SKIP_SIGNATURE_VALIDATION=0 \
+    LOCALSTACK_HOST="$HOST:$PORT" \
+    SQS_ENDPOINT_STRATEGY=path \
     EAGER_SERVICE_LOADING=0 \
         setsid "$VENV/bin/python" -m localstack.runtime.main >"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"

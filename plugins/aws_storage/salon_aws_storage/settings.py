@@ -1,0 +1,68 @@
+"""``SALON_S3_*`` settings of the S3 storage backend."""
+
+from __future__ import annotations
+
+import msgspec
+
+MiB = 1 << 20
+# S3 refuses parts below 5 MiB (except the last) and above 5 GiB.
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * 1024 * MiB
+SSE_MODES = ("AES256", "aws:kms", "none")
+
+
+class S3Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Read from ``SALON_S3_<FIELD>``; region, credentials and endpoint come from boto3's own
+    sources (``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``, profiles, task roles), not from here.
+
+    ``sse``: ``AES256`` (SSE-S3, default), ``aws:kms`` (SSE-KMS; set ``kms_key_id`` for a
+    customer key, else the AWS managed key) or ``none``. Setting ``kms_key_id`` alone implies
+    ``aws:kms``. ``presign_ttl`` caps the lifetime, in seconds, of every presigned URL.
+    """
+
+    bucket: str = ""
+    prefix: str = ""
+    sse: str = "AES256"
+    kms_key_id: str = ""
+    multipart_threshold: int = 8 * MiB
+    part_size: int = 8 * MiB
+    presign_ttl: int = 300
+    addressing_style: str = "auto"
+    retry_mode: str = "standard"
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_pool_connections: int = 32
+
+    def __post_init__(self) -> None:
+        if self.sse not in SSE_MODES:
+            raise ValueError(f"SALON_S3_SSE must be one of {', '.join(SSE_MODES)}")
+        if self.kms_key_id and self.sse == "none":
+            raise ValueError("SALON_S3_KMS_KEY_ID needs SALON_S3_SSE=aws:kms")
+        if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
+            raise ValueError("SALON_S3_PART_SIZE must be between 5 MiB and 5 GiB")
+        if self.multipart_threshold < MIN_PART_SIZE:
+            raise ValueError("SALON_S3_MULTIPART_THRESHOLD must be at least 5 MiB")
+        if not 1 <= self.presign_ttl <= 7 * 24 * 3600:
+            raise ValueError("SALON_S3_PRESIGN_TTL must be between 1 s and 7 days")
+        if self.addressing_style not in ("auto", "virtual", "path"):
+            raise ValueError("SALON_S3_ADDRESSING_STYLE must be auto, virtual or path")
+        if self.retry_mode not in ("standard", "adaptive", "legacy"):
+            raise ValueError("SALON_S3_RETRY_MODE must be standard, adaptive or legacy")
+        if self.max_attempts < 1 or self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ValueError("SALON_S3 retry and timeout settings must be positive")
+        if self.prefix.startswith("/") or "\\" in self.prefix or ".." in self.prefix.split("/"):
+            raise ValueError("SALON_S3_PREFIX must be a relative '/'-separated prefix")
+
+    @property
+    def effective_sse(self) -> str | None:
+        """The ``ServerSideEncryption`` value to send, or ``None``."""
+        if self.kms_key_id:
+            return "aws:kms"
+        return None if self.sse == "none" else self.sse
+
+    @property
+    def key_prefix(self) -> str:
+        """``prefix`` normalised to end with one ``/`` (or empty)."""
+        stripped = self.prefix.strip("/")
+        return f"{stripped}/" if stripped else ""

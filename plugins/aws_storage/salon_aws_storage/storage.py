@@ -1,0 +1,423 @@
+"""S3 implementation of :class:`salon.providers.StorageBackend`.
+
+boto3 is synchronous, so every call runs in a worker thread (``anyio.to_thread``) and the event
+loop never waits on the network. One client is made per process, lazily, on first use: boto3
+clients are thread-safe, sessions are not, so the session lives only inside the factory. A
+process that forks (a server pre-forking workers) makes a fresh client in the child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import threading
+import urllib.parse
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import anyio
+from anyio import to_thread
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError as exc:  # pragma: no cover - the distribution depends on boto3
+    raise ImportError(
+        "salon-aws-storage needs boto3: pip install 'salon-aws-storage' (or boto3)"
+    ) from exc
+
+from salon.errors import ConfigurationError
+from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
+
+from salon_aws_storage.errors import translate
+from salon_aws_storage.settings import S3Settings
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
+    from types_boto3_s3.type_defs import CompletedPartTypeDef
+
+__all__ = ["ClientFactory", "S3Storage", "validate_key"]
+
+_T = TypeVar("_T")
+log = logging.getLogger("salon_aws_storage")
+ClientFactory = Callable[[Config], "S3Client"]
+
+_MAX_KEY_LENGTH: Final = 1024
+_SEGMENT_RE: Final = re.compile(r"^[A-Za-z0-9!_.*'()=+,@~-]+$")
+_FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._ -]")
+
+
+def validate_key(key: str, *, prefix: bool = False) -> str:
+    """Return ``key`` if it is a safe relative ``/``-separated ASCII key, else raise ValueError.
+
+    The same rules as the built-in local storage, so keys are portable between backends.
+    """
+    if not isinstance(key, str):
+        raise ValueError("storage key must be a string")
+    if prefix and key == "":
+        return key
+    if not key or len(key) > _MAX_KEY_LENGTH:
+        raise ValueError(f"storage key must be 1-{_MAX_KEY_LENGTH} characters")
+    if key.startswith("/") or "\\" in key:
+        raise ValueError(f"storage key {key!r} must be relative and use '/' separators")
+    segments = key.split("/")
+    if prefix and segments[-1] == "":
+        segments = segments[:-1]
+    for segment in segments:
+        if segment in ("", ".", "..") or segment.startswith("."):
+            raise ValueError(f"storage key {key!r} has an empty, dot or hidden segment")
+        if not _SEGMENT_RE.match(segment):
+            raise ValueError(f"storage key {key!r} has characters outside the safe ASCII set")
+    return key
+
+
+def default_client_factory(config: Config) -> S3Client:
+    """boto3's standard chain: region, credentials and ``AWS_ENDPOINT_URL(_S3)`` from the
+    environment, profiles or the task role."""
+    return boto3.session.Session().client("s3", config=config)
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact name in RFC 5987 form."""
+    fallback = _FILENAME_UNSAFE.sub("_", filename).strip() or "download"
+    exact = urllib.parse.quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
+
+
+class S3Storage:
+    """Objects in one S3 bucket, under ``SALON_S3_PREFIX``."""
+
+    capabilities = StorageCapabilities(presigned_post=True, presigned_get=True, local_paths=False)
+
+    def __init__(self, settings: S3Settings, *, client_factory: ClientFactory | None = None):
+        if not settings.bucket:
+            raise ConfigurationError("SALON_S3_BUCKET is required when SALON_STORAGE=s3")
+        self.settings = settings
+        self.bucket = settings.bucket
+        self._prefix = settings.key_prefix
+        self._client_factory = client_factory or default_client_factory
+        self._client_lock = threading.Lock()
+        self._client_obj: S3Client | None = None
+        self._client_pid = 0
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> S3Storage:
+        """The factory the plugin registers for ``SALON_STORAGE=s3``."""
+        settings = context.settings if context.settings is not None else S3Settings()
+        return cls(settings)
+
+    # ------------------------------------------------------------------ client
+
+    def client_config(self) -> Config:
+        """botocore retries (standard/adaptive), timeouts and addressing from the settings."""
+        s = self.settings
+        return Config(
+            retries={"mode": s.retry_mode, "max_attempts": s.max_attempts},  # type: ignore[arg-type]
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            max_pool_connections=s.max_pool_connections,
+            signature_version="s3v4",
+            s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
+        )
+
+    @property
+    def client(self) -> S3Client:
+        """The process's client, made on first use (and again after a fork)."""
+        pid = os.getpid()
+        client = self._client_obj
+        if client is None or self._client_pid != pid:
+            with self._client_lock:
+                if self._client_obj is None or self._client_pid != pid:
+                    self._client_obj = self._client_factory(self.client_config())
+                    self._client_pid = pid
+                client = self._client_obj
+        return client
+
+    def _full(self, key: str) -> str:
+        return self._prefix + validate_key(key)
+
+    async def _call(self, func: Callable[..., _T], *args: Any, key: str | None = None) -> _T:
+        """Run a blocking SDK call in a thread, translating its errors at this one boundary."""
+        try:
+            return await to_thread.run_sync(func, *args)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, bucket=self.bucket, key=key) from exc
+
+    def _sse_args(self) -> dict[str, str]:
+        sse = self.settings.effective_sse
+        if sse is None:
+            return {}
+        args = {"ServerSideEncryption": sse}
+        if self.settings.kms_key_id:
+            args["SSEKMSKeyId"] = self.settings.kms_key_id
+        return args
+
+    # ------------------------------------------------------------------ writes
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str) -> ObjectInfo:
+        """Upload ``chunks``: one PutObject below the multipart threshold, else a multipart
+        upload of ``part_size`` parts (never the whole object in memory). A failure aborts the
+        multipart upload, so nothing is left under ``key`` and an older object stays intact."""
+        full = self._full(key)
+        iterator = aiter(chunks)
+        pending: list[bytes] = []
+        filled, exhausted = await _fill(iterator, pending, 0, self.settings.multipart_threshold + 1)
+        if exhausted:
+            body = b"".join(pending)
+            pending.clear()
+            response = await self._call(self._put_object, full, body, content_type, key=key)
+            return ObjectInfo(key, len(body), content_type, _etag(response.get("ETag")))
+        return await self._multipart(key, full, pending, filled, iterator, content_type)
+
+    def _put_object(self, full: str, body: bytes, content_type: str) -> dict[str, Any]:
+        return dict(
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=full,
+                Body=body,
+                ContentType=content_type,
+                **self._sse_args(),  # type: ignore[arg-type]
+            )
+        )
+
+    async def _multipart(
+        self,
+        key: str,
+        full: str,
+        pending: list[bytes],
+        filled: int,
+        iterator: AsyncIterator[bytes],
+        content_type: str,
+    ) -> ObjectInfo:
+        # Memory: the chunks of one part plus, while joining, one copy of them. Parts may run a
+        # chunk over part_size; S3 only needs every part but the last to be at least 5 MiB.
+        part_size = self.settings.part_size
+        created = await self._call(self._create_multipart, full, content_type, key=key)
+        upload_id = created["UploadId"]
+        parts: list[CompletedPartTypeDef] = []
+        size = 0
+        exhausted = False
+        try:
+            while True:
+                if not exhausted and filled < part_size:
+                    filled, exhausted = await _fill(iterator, pending, filled, part_size)
+                if filled == 0:
+                    break
+                body = b"".join(pending)
+                pending.clear()
+                filled = 0
+                number = len(parts) + 1
+                etag = await self._call(self._upload_part, full, upload_id, number, body, key=key)
+                parts.append({"PartNumber": number, "ETag": etag})
+                size += len(body)
+                del body
+                if exhausted:
+                    break
+            response = await self._call(self._complete, full, upload_id, parts, key=key)
+        except BaseException:
+            # Shielded: a cancelled request must still release the parts S3 is holding.
+            with anyio.CancelScope(shield=True):
+                await self._abort(full, upload_id)
+            raise
+        return ObjectInfo(key, size, content_type, _etag(response.get("ETag")))
+
+    def _create_multipart(self, full: str, content_type: str) -> dict[str, Any]:
+        return dict(
+            self.client.create_multipart_upload(
+                Bucket=self.bucket,
+                Key=full,
+                ContentType=content_type,
+                **self._sse_args(),  # type: ignore[arg-type]
+            )
+        )
+
+    def _upload_part(self, full: str, upload_id: str, number: int, body: bytes) -> str:
+        response = self.client.upload_part(
+            Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        return response["ETag"]
+
+    def _complete(
+        self, full: str, upload_id: str, parts: list[CompletedPartTypeDef]
+    ) -> dict[str, Any]:
+        return dict(
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=full,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        )
+
+    async def _abort(self, full: str, upload_id: str) -> None:
+        try:
+            await to_thread.run_sync(
+                lambda: self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=full, UploadId=upload_id
+                )
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # The original error matters more; a bucket lifecycle rule removes what is left.
+            log.warning(
+                "could not abort multipart upload of %s in %s: %s",
+                full,
+                self.bucket,
+                translate(exc, bucket=self.bucket, key=full),
+            )
+
+    async def delete(self, key: str) -> None:
+        """DeleteObject; S3 answers success for a missing key, so this is idempotent."""
+        full = self._full(key)
+        await self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=full), key=key)
+
+    # ------------------------------------------------------------------ reads
+
+    async def stat(self, key: str) -> ObjectInfo:
+        full = self._full(key)
+        head = await self._call(
+            lambda: self.client.head_object(Bucket=self.bucket, Key=full), key=key
+        )
+        return ObjectInfo(
+            key,
+            int(head["ContentLength"]),
+            head.get("ContentType"),
+            _etag(head.get("ETag")),
+            head.get("LastModified"),
+        )
+
+    async def open(self, key: str, *, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
+        """Stream the object; raises ObjectNotFound (from GetObject) before the first chunk."""
+        full = self._full(key)
+        response = await self._call(
+            lambda: self.client.get_object(Bucket=self.bucket, Key=full), key=key
+        )
+        body = response["Body"]
+        try:
+            while True:
+                chunk = await self._call(body.read, chunk_size, key=key)
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(body.close)
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """ListObjectsV2 pages, fetched one at a time as the caller iterates."""
+        full_prefix = self._prefix + validate_key(prefix, prefix=True)
+        pages: Iterator[Any] = await self._call(
+            lambda: iter(
+                self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=full_prefix
+                )
+            )
+        )
+        strip = len(self._prefix)
+        while True:
+            page = await self._call(next, pages, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                yield ObjectInfo(
+                    item["Key"][strip:],
+                    int(item["Size"]),
+                    None,
+                    _etag(item.get("ETag")),
+                    item.get("LastModified"),
+                )
+
+    # ------------------------------------------------------------------ presigning
+
+    def _ttl(self, expires_in: int) -> int:
+        if expires_in <= 0:
+            raise ValueError("expires_in must be positive")
+        return min(expires_in, self.settings.presign_ttl)
+
+    async def presign_get(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
+        """A GET URL valid for ``expires_in`` seconds (at most ``SALON_S3_PRESIGN_TTL``); with
+        ``filename`` the download is offered under that name."""
+        full = self._full(key)
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": full}
+        if filename:
+            params["ResponseContentDisposition"] = content_disposition(filename)
+        ttl = self._ttl(expires_in)
+        # Signing may resolve credentials (a network call for task roles): off the loop.
+        return await self._call(
+            lambda: self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=ttl, HttpMethod="GET"
+            ),
+            key=key,
+        )
+
+    async def presign_post(
+        self, key: str, *, content_type: str, max_size: int, expires_in: int
+    ) -> PresignedPost:
+        """A form that uploads exactly ``key``, with exactly ``content_type``, of 1 to
+        ``max_size`` bytes, with the configured encryption, for ``expires_in`` seconds."""
+        full = self._full(key)
+        if max_size < 1:
+            raise ValueError("max_size must be positive")
+        ttl = self._ttl(expires_in)
+        fields: dict[str, str] = {"Content-Type": content_type}
+        conditions: list[Any] = [
+            {"Content-Type": content_type},
+            ["content-length-range", 1, max_size],
+        ]
+        for name, value in self._sse_args().items():
+            header = _SSE_FIELDS[name]
+            fields[header] = value
+            conditions.append({header: value})
+        # boto3 adds the exact {"bucket": ...} and {"key": ...} conditions itself.
+        form = await self._call(
+            lambda: self.client.generate_presigned_post(
+                Bucket=self.bucket, Key=full, Fields=fields, Conditions=conditions, ExpiresIn=ttl
+            ),
+            key=key,
+        )
+        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
+        fields_out = {name: str(value) for name, value in form["fields"].items()}
+        return PresignedPost(url=form["url"], fields=fields_out, expires_at=expires_at)
+
+    def local_path(self, key: str) -> None:
+        """S3 objects have no local file."""
+        return None
+
+    async def check(self) -> None:
+        """Readiness: HeadBucket. Missing bucket, refused access or missing credentials raise
+        ConfigurationError with a message saying which; an unreachable endpoint too."""
+        try:
+            await to_thread.run_sync(lambda: self.client.head_bucket(Bucket=self.bucket))
+        except (ClientError, BotoCoreError) as exc:
+            error = translate(exc, bucket=self.bucket)
+            if not isinstance(error, ConfigurationError):
+                error = ConfigurationError(f"S3 bucket {self.bucket!r} is not usable: {error}")
+            raise error from exc
+
+
+_SSE_FIELDS: Final = {
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+}
+
+
+async def _fill(
+    iterator: AsyncIterator[bytes], pending: list[bytes], filled: int, target: int
+) -> tuple[int, bool]:
+    """Append chunks to ``pending`` until ``target`` bytes; return (bytes held, exhausted)."""
+    while filled < target:
+        try:
+            chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return filled, True
+        if chunk:
+            # A caller may reuse one buffer for every chunk: keep an immutable copy.
+            pending.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
+            filled += len(chunk)
+    return filled, False
+
+
+def _etag(value: object) -> str | None:
+    return value.strip('"') if isinstance(value, str) else None
