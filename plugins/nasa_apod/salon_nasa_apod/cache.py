@@ -1,8 +1,10 @@
 """A small on-disk cache of APOD records, one JSON file per date under ``data_dir/apod-cache``.
 
 A past day's entry never changes, so it is kept for good; so is the fact that the API has no
-entry for a past day (it skips a few). Today's entry may still be edited or not yet published,
-so it is kept for ``today_ttl`` seconds only. File access runs in a worker thread.
+entry for a past day (it skips a few). Today's entry may still be edited, so it is kept for
+``today_ttl`` seconds only; that today is not published yet is kept for at most
+``UNPUBLISHED_TTL`` seconds, so a gallery showing "today" does not ask on every page view but
+sees the new picture soon after it appears. File access runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import msgspec
 log = logging.getLogger("salon_nasa_apod")
 
 Record = dict[str, Any]
+UNPUBLISHED_TTL = 300
 
 
 class ApodCache:
@@ -45,11 +48,9 @@ class ApodCache:
         return await anyio.to_thread.run_sync(self._load_many, wanted, today)
 
     async def store_many(self, answers: Mapping[dt.date, Record | None], *, today: dt.date) -> None:
-        """Remember each day's record (``None``: the API has none). An unpublished today is not
-        remembered: it will appear later."""
-        keep = {day: rec for day, rec in answers.items() if rec is not None or day < today}
-        if keep:
-            await anyio.to_thread.run_sync(self._store_many, keep)
+        """Remember each day's record (``None``: the API has none, or not yet)."""
+        if answers:
+            await anyio.to_thread.run_sync(self._store_many, dict(answers))
 
     def _load_many(self, days: list[dt.date], today: dt.date) -> dict[dt.date, Record | None]:
         found: dict[dt.date, Record | None] = {}
@@ -64,10 +65,12 @@ class ApodCache:
             except (OSError, msgspec.DecodeError, KeyError, TypeError, ValueError):
                 log.warning("ignoring unreadable APOD cache file for %s", day)
                 continue
-            if day >= today and now - fetched_at >= self.today_ttl:
-                continue
             if record is not None and not isinstance(record, dict):
                 continue
+            if day >= today:
+                ttl = self.today_ttl if record else min(self.today_ttl, UNPUBLISHED_TTL)
+                if now - fetched_at >= ttl:
+                    continue
             found[day] = record
         return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,10 @@ class ApodSource:
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD,
         today: Callable[[], dt.date] = apod_today,
         sleep: Sleep = anyio.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.cache = ApodCache(cache_dir, today_ttl=settings.cache_ttl)
+        self.cache = ApodCache(cache_dir, today_ttl=settings.cache_ttl, clock=clock)
         self.max_download_bytes = settings.max_download_bytes or max_download_bytes
         self._today = today
         self._client = ApodClient(settings, sleep=sleep)
@@ -198,8 +200,8 @@ def _url(value: Any) -> str | None:
     """APOD URLs come as https, http or protocol-relative (``//www.youtube.com/embed/...``)."""
     if not isinstance(value, str) or not value.strip():
         return None
-    value = value.strip()
-    return "https:" + value if value.startswith("//") else value
+    text = value.strip()
+    return "https:" + text if text.startswith("//") else text
 
 
 def _text(value: Any) -> str | None:

@@ -45,6 +45,7 @@ async def make_source(fake: FakeApodServer, tmp_path: Path) -> AsyncIterator[Mak
         today: dt.date = FAKE_TODAY,
         cache_dir: Path | None = None,
         sleep: Any = None,
+        clock: Any = None,
         **overrides: Any,
     ) -> ApodSource:
         base = ApodSettings(api_key=fake.api_key, base_url=fake.base_url, backoff=0.01)
@@ -52,6 +53,8 @@ async def make_source(fake: FakeApodServer, tmp_path: Path) -> AsyncIterator[Mak
         kwargs: dict[str, Any] = {"today": lambda: today}
         if sleep is not None:
             kwargs["sleep"] = sleep
+        if clock is not None:
+            kwargs["clock"] = clock
         source = ApodSource(settings, cache_dir or tmp_path / "apod-cache", **kwargs)
         made.append(source)
         return source

@@ -93,20 +93,28 @@ async def test_a_missing_single_day_is_an_empty_answer(
 
 
 async def test_today_unpublished_falls_back_to_yesterday(
-    source: ApodSource, fake: FakeApodServer
+    make_source: MakeSource, fake: FakeApodServer
 ) -> None:
+    now = [1_000_000.0]
+    source = make_source(clock=lambda: now[0])
     fake.published_today = False
     [entry] = await source.entries({"date": "today"})
     assert entry.external_id == YESTERDAY.isoformat()
     asked = [seen.params.get("date") for seen in fake.api_requests]
     assert asked == [FAKE_TODAY.isoformat(), YESTERDAY.isoformat()]
-    # No query at all means today as well.
+    # No query at all means today as well; "not yet published" is cached for a while.
     [again] = await source.entries({})
     assert again.external_id == YESTERDAY.isoformat()
-    # Once published, today's entry shows up (the unpublished state was not cached).
+    assert len(fake.api_requests) == 2
+    # Once published, today's entry shows up after a few minutes at most.
     fake.published_today = True
+    now[0] += 299
+    [still] = await source.entries({"date": "today"})
+    assert still.external_id == YESTERDAY.isoformat()
+    now[0] += 2
     [published] = await source.entries({"date": "today"})
     assert published.external_id == FAKE_TODAY.isoformat()
+    assert len(fake.api_requests) == 3
 
 
 async def test_explicit_date_of_today_does_not_fall_back(
