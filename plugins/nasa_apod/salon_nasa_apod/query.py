@@ -38,10 +38,6 @@ class ApodQuery:
     today_requested: bool = False
     """The caller asked for "today" (not a date): fall back to yesterday when unpublished."""
 
-    @property
-    def is_range(self) -> bool:
-        return self.count is None and self.start != self.end
-
 
 def parse_query(
     query: Mapping[str, str], *, today: dt.date, default_thumbs: bool, max_range_days: int

@@ -3,6 +3,7 @@ never showing up in an error or a log line."""
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import socket
 import time
@@ -36,6 +37,16 @@ async def test_429_retry_after_is_respected(
     source = make_source(sleep=sleeps, backoff=0.5)
     await source.entries(ONE_DAY)
     assert sleeps.waits == [7.0]
+
+
+async def test_429_retry_after_as_an_http_date(
+    make_source: MakeSource, fake: FakeApodServer, sleeps: Any
+) -> None:
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    fake.script.append(rate_limited(retry_after=when))
+    await make_source(sleep=sleeps).entries(ONE_DAY)
+    [wait] = sleeps.waits
+    assert 15 <= wait <= 20
 
 
 async def test_429_retry_after_really_waits(make_source: MakeSource, fake: FakeApodServer) -> None:
