@@ -23,6 +23,7 @@ of a running server instead (see README).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import json
@@ -33,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -170,6 +171,60 @@ class HttpIngest:
             if r.status_code != 201:
                 raise RuntimeError(f"upload answered {r.status_code}: {r.text[:200]}")
             client.delete(f"/api/images/{r.json()['id']}")
+
+
+@contextlib.contextmanager
+def spawned_server(workers: int, port: int = 18_765) -> Iterator[str]:
+    """A throw-away ``salon serve`` (embedded defaults: SQLite, local storage) in a temp folder.
+
+    Started in its own session so it (and granian's worker processes) can be stopped as a group;
+    SIGKILL follows if SIGTERM is ignored (seen with granian under load).
+    """
+    import signal
+    import subprocess
+    import urllib.request
+
+    bindir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="salon-bench-server-") as data:
+        env = {
+            **os.environ,
+            "SALON_DATA_DIR": data,
+            "SALON_SECRET_KEY": "bench-only-secret-" + os.urandom(16).hex(),
+        }
+        subprocess.run(
+            [bindir / "salon", "db", "upgrade"], env=env, check=True, capture_output=True
+        )
+        log = Path(data) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [bindir / "salon", "serve", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/ready", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text()[-2000:]
+                    raise RuntimeError(f"salon serve did not become ready:\n{tail}")
+                time.sleep(0.5)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 # --------------------------------------------------------------------------- measuring
@@ -329,6 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--corpus-dir", type=Path, default=None)
     p.add_argument("--target", choices=("processor", "http"), default="processor")
     p.add_argument("--url", help="with --target http: base URL of a running Salon")
+    p.add_argument(
+        "--spawn-server",
+        action="store_true",
+        help="with --target http: start a throw-away `salon serve` (embedded defaults)",
+    )
+    p.add_argument("--server-workers", type=int, default=1, help="with --spawn-server")
     p.add_argument("--email", default="bench@example.com")
     p.add_argument("--password", default="bench-password-123")
     p.add_argument("--skip-scaling", action="store_true")
@@ -337,10 +398,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_images = args.images or (4 if args.short else 8)
     rounds = args.rounds or (2 if args.short else 3)
     passes = args.passes or (1 if args.short else 2)
+    if args.target == "http" and not (args.url or args.spawn_server):
+        p.error("--target http needs --url or --spawn-server")
+    with contextlib.ExitStack() as stack:
+        if args.target == "http" and args.spawn_server:
+            args.url = stack.enter_context(spawned_server(args.server_workers))
+        return run(args, n_images, rounds, passes)
+
+
+def run(args: argparse.Namespace, n_images: int, rounds: int, passes: int) -> int:
+    """Measure and print; returns the exit status (1 when a target is missed)."""
     salon: Ingest
     if args.target == "http":
-        if not args.url:
-            p.error("--target http needs --url")
         salon = HttpIngest(args.url, args.email, args.password)
         clock = args.clock or "wall"  # the server's CPU time is not visible from here
     else:
