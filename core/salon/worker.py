@@ -521,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--grace-seconds",
         type=float,
-        default=WorkerConfig.grace_seconds,
+        default=WorkerConfig().grace_seconds,
         help="how long a job may run on after SIGTERM before it is released",
     )
     args = parser.parse_args(argv)
