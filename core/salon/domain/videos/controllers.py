@@ -1,0 +1,74 @@
+"""``/api/videos``: make a slideshow video from the caller's photos, read it, play it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import User
+from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, video_out
+from salon.domain.videos.services import VideoNotFound, create_video, get_video, video_url
+from salon.domain.videos.serving import serve_range
+from salon.runtime import Runtime
+
+
+class VideoController(Controller):
+    path = "/api/videos"
+    tags = ["videos"]
+
+    @post("/", operation_id="create_video", status_code=HTTP_202_ACCEPTED)
+    async def create(
+        self, data: VideoCreate, db_session: AsyncSession, current_user: User, runtime: Runtime
+    ) -> VideoCreated:
+        """Queue a slideshow of the caller's images; follow the job at ``/api/jobs/{job_id}``."""
+        with _not_found():
+            video, job = await create_video(db_session, runtime, current_user.id, data)
+        return VideoCreated(video_id=str(video.id), job_id=str(job.id))
+
+    @get("/{video_id:uuid}", operation_id="get_video")
+    async def read(
+        self, video_id: uuid.UUID, db_session: AsyncSession, current_user: User, runtime: Runtime
+    ) -> VideoOut:
+        """A video's status (its job's) and, once made, a URL that plays it."""
+        with _not_found():
+            state = await get_video(db_session, current_user.id, video_id)
+        return video_out(state.video, await video_url(runtime, state.video), state.error)
+
+    @get("/{video_id:uuid}/file", operation_id="download_video")
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        video_id: uuid.UUID,
+        db_session: AsyncSession,
+        current_user: User,
+        runtime: Runtime,
+    ) -> Response[Any]:
+        """The MP4, with Range support so players can seek. 404 until the video is made."""
+        with _not_found():
+            video = (await get_video(db_session, current_user.id, video_id)).video
+        if video.status != "succeeded" or not video.storage_key:
+            raise NotFoundException("the video is not ready")
+        return await serve_range(
+            request,
+            runtime.storage,
+            key=video.storage_key,
+            content_type="video/mp4",
+            etag=f"{video.id}-{video.size}",
+            filename=f"{video.id}.mp4",
+        )
+
+
+@contextmanager
+def _not_found() -> Iterator[None]:
+    """Turn the service's VideoNotFound into a 404 with its message."""
+    try:
+        yield
+    except VideoNotFound as exc:
+        raise NotFoundException(str(exc)) from None

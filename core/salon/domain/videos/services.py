@@ -1,0 +1,159 @@
+"""Videos: validate a request, record the video and its job; read a video back, finalizing the
+row from the job's result once the job succeeded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils import uuid7
+
+from salon.db.models import Image, Job, Video
+from salon.domain.jobs.services import create_job
+from salon.domain.videos.schemas import VideoCreate
+from salon.runtime import Runtime
+
+__all__ = [
+    "JOB_KIND",
+    "VideoNotFound",
+    "VideoState",
+    "create_video",
+    "get_video",
+    "input_key",
+    "output_key",
+    "video_url",
+]
+
+JOB_KIND = "video"
+# Short-lived: the player asks for a fresh URL each time it reads the video.
+FILE_ROUTE = "/api/videos/{id}/file"
+
+
+class VideoNotFound(LookupError):
+    """A video or image that does not exist or is not the caller's (both answer 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoState:
+    """A video as read: the row (finalized when its job succeeded) and the job's error."""
+
+    video: Video
+    error: str | None
+
+
+def output_key(owner_id: uuid.UUID, video_id: uuid.UUID) -> str:
+    """Where the MP4 is stored; the same on every attempt, which makes the job idempotent."""
+    return f"videos/{owner_id}/{video_id}.mp4"
+
+
+def input_key(image: Image) -> str:
+    """The best source for a 720p-ish video: the ``lg`` rendition (already oriented, about
+    2048 px, so decoding is cheap) when there is one, else the original."""
+    lg = (image.renditions or {}).get("lg")
+    if isinstance(lg, dict) and lg.get("key"):
+        return str(lg["key"])
+    return image.storage_key
+
+
+async def _owned_images(
+    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Image]:
+    wanted = set(image_ids)
+    rows = await session.scalars(
+        select(Image).where(Image.owner_id == owner_id, Image.id.in_(wanted))
+    )
+    found = {image.id: image for image in rows}
+    missing = [str(i) for i in image_ids if i not in found]
+    if missing:
+        # Someone else's image answers exactly like a missing one.
+        shown = ", ".join(dict.fromkeys(missing[:5]))
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise VideoNotFound(f"images not found: {shown}{more}")
+    return found
+
+
+async def create_video(
+    session: AsyncSession, runtime: Runtime, owner_id: uuid.UUID, data: VideoCreate
+) -> tuple[Video, Job]:
+    """Check that every image is the caller's, then record the job (enqueued) and the video.
+
+    The job is created first so the video row can point at it; the handler only needs the
+    payload, so a worker that starts before the video row is committed still does the right
+    work, and ``get_video`` finalizes the row whenever it is read.
+    """
+    images = await _owned_images(session, owner_id, data.image_ids)
+    video_id = uuid.UUID(str(uuid7()))
+    params: dict[str, Any] = {
+        "image_ids": [str(i) for i in data.image_ids],
+        "seconds_per_image": data.seconds_per_image,
+        "transition": data.transition,
+        "width": data.width,
+        "height": data.height,
+        "title": data.title,
+    }
+    payload = {
+        "video_id": str(video_id),
+        "inputs": [input_key(images[i]) for i in data.image_ids],
+        "seconds_per_image": data.seconds_per_image,
+        "transition": data.transition,
+        "width": data.width,
+        "height": data.height,
+        "title": data.title,
+        "output_key": output_key(owner_id, video_id),
+    }
+    job = await create_job(
+        runtime.session_maker, runtime.queue, kind=JOB_KIND, owner_id=owner_id, payload=payload
+    )
+    video = Video(id=video_id, owner_id=owner_id, job_id=job.id, status="queued", params=params)
+    session.add(video)
+    await session.commit()
+    return video, job
+
+
+async def get_video(session: AsyncSession, owner_id: uuid.UUID, video_id: uuid.UUID) -> VideoState:
+    """The caller's video with its job's status; raises :class:`VideoNotFound`."""
+    video = await session.get(Video, video_id)
+    if video is None or video.owner_id != owner_id:
+        raise VideoNotFound("video not found")
+    if video.status in ("succeeded", "failed"):
+        job = None if video.status == "succeeded" else await session.get(Job, video.job_id)
+        return VideoState(video, job.error if job is not None else None)
+    job = await session.get(Job, video.job_id)
+    if job is None:
+        # The job row is gone (deleted with its owner's data, or never committed).
+        return VideoState(video, "the video's job no longer exists")
+    if job.status == "succeeded" and job.result:
+        _finalize(video, job.result)
+        await session.commit()
+    elif job.status == "failed":
+        video.status = "failed"
+        await session.commit()
+    elif video.status != job.status:
+        video.status = job.status  # queued or running: mirrored, not stored
+    return VideoState(video, job.error if job.status == "failed" else None)
+
+
+def _finalize(video: Video, result: dict[str, Any]) -> None:
+    video.status = "succeeded"
+    video.storage_key = str(result["output_key"])
+    video.duration = float(result["duration"])
+    video.size = int(result["size"])
+
+
+async def video_url(runtime: Runtime, video: Video) -> str | None:
+    """Where to play a finished video: a presigned URL when the storage offers them (S3), else
+    the server's own route, which supports Range requests so players can seek."""
+    if video.status != "succeeded" or not video.storage_key:
+        return None
+    storage = runtime.storage
+    if storage.capabilities.presigned_get:
+        return await storage.presign_get(
+            video.storage_key,
+            expires_in=runtime.core.presign_ttl,
+            filename=f"{video.id}.mp4",
+        )
+    return FILE_ROUTE.format(id=video.id)
