@@ -94,8 +94,7 @@ def test_import_command_refuses_bad_options(args: list[str], message: str) -> No
 
 
 def test_import_command_end_to_end(fake: FakeApodServer, tmp_path: Path) -> None:
-    if find_import_facade() is None:
-        pytest.skip("salon.api.run_source_import is not in this core yet")
+    assert find_import_facade() is not None, "the core provides salon.api.run_source_import"
     from salon.cli import cli
 
     env = {
