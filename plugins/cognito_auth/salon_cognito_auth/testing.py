@@ -1,0 +1,118 @@
+"""Test helpers for this plugin and for apps that use it: a user pool on moto server (or any
+Cognito endpoint), and moto's signing key for crafting tokens. Needs ``moto[server]`` only for
+:func:`moto_signing_key`."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from salon_cognito_auth.settings import CognitoSettings
+
+__all__ = ["REGION", "Pool", "cognito_client", "make_pool", "moto_signing_key"]
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A user pool and app client on moto, plus an admin client to drive it."""
+
+    id: str
+    client_id: str
+    client_secret: str
+    jwks_url: str
+    admin: Any
+
+    def settings(self, **overrides: Any) -> CognitoSettings:
+        values: dict[str, Any] = {
+            "user_pool_id": self.id,
+            "client_id": self.client_id,
+            "region": REGION,
+            "jwks_url": self.jwks_url,
+            "client_secret": self.client_secret,
+        }
+        values.update(overrides)
+        return CognitoSettings(**values)
+
+    def env(self) -> dict[str, str]:
+        """The ``SALON_*`` variables that select this pool."""
+        env = {
+            "SALON_AUTH": "cognito",
+            "SALON_COGNITO_USER_POOL_ID": self.id,
+            "SALON_COGNITO_CLIENT_ID": self.client_id,
+            "SALON_COGNITO_REGION": REGION,
+            "SALON_COGNITO_JWKS_URL": self.jwks_url,
+        }
+        if self.client_secret:
+            env["SALON_COGNITO_CLIENT_SECRET"] = self.client_secret
+        return env
+
+    def confirm(self, email: str) -> None:
+        self.admin.admin_confirm_sign_up(UserPoolId=self.id, Username=email)
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def cognito_client(endpoint_url: str) -> Any:
+    """One cognito-idp client per endpoint, with throw-away credentials (moto accepts any)."""
+    if endpoint_url not in _CLIENTS:
+        _CLIENTS[endpoint_url] = boto3.client(
+            "cognito-idp",
+            region_name=REGION,
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - not a secret
+        )
+    return _CLIENTS[endpoint_url]
+
+
+def make_pool(endpoint_url: str, *, secret: bool = False, email_alias: bool = True) -> Pool:
+    """Create a pool (a password policy; e-mail as the sign-in alias unless ``email_alias`` is
+    false, in which case the e-mail is the user name itself) and an app client that allows
+    USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH, with a client secret if ``secret``."""
+    admin = cognito_client(endpoint_url)
+    alias: dict[str, Any] = {"UsernameAttributes": ["email"]} if email_alias else {}
+    pool_id = admin.create_user_pool(
+        PoolName=f"salon-{uuid.uuid4().hex[:8]}",
+        AutoVerifiedAttributes=["email"],
+        **alias,
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 8,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": False,
+            }
+        },
+    )["UserPool"]["Id"]
+    client = admin.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="salon",
+        GenerateSecret=secret,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    return Pool(
+        id=pool_id,
+        client_id=client["ClientId"],
+        client_secret=client.get("ClientSecret", ""),
+        jwks_url=f"{endpoint_url}/{pool_id}/.well-known/jwks.json",
+        admin=admin,
+    )
+
+
+def moto_signing_key() -> dict[str, Any]:
+    """The private JWK moto signs every Cognito token with (a public test key, kid "dummy")."""
+    folder = importlib.resources.files("moto.cognitoidp") / "resources"
+    plain = folder / "jwks-private.json"
+    if plain.is_file():
+        return dict(json.loads(plain.read_text()))
+    return dict(json.loads(gzip.decompress((folder / "jwks-private.json.gz").read_bytes())))
