@@ -1,0 +1,154 @@
+"""The HTML pages of the gallery and the ``/static`` router.
+
+Pages are rendered with Jinja2 (autoescaped). A page behind sign-in only checks that a session
+cookie is present and otherwise redirects to ``/login``: the data comes from the JSON API, which
+checks the token itself, so a stale cookie costs one redirect made by the page's script.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response, Router, get
+from litestar.datastructures import CacheControlHeader
+from litestar.enums import MediaType
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from salon import __version__
+from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# Pages that need a session: (path, template, title, nav entry, script module).
+PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("/", "gallery.html", "Photos", "photos", "gallery"),
+    ("/favorites", "gallery.html", "Favorites", "favorites", "gallery"),
+    ("/albums", "albums.html", "Albums", "albums", "albums"),
+    ("/upload", "upload.html", "Upload", "upload", "upload"),
+    ("/apod", "apod.html", "NASA APOD", "apod", "apod"),
+    ("/video", "video.html", "Video maker", "video", "video"),
+)
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("photos", "/", "Photos"),
+    ("favorites", "/favorites", "Favorites"),
+    ("albums", "/albums", "Albums"),
+    ("upload", "/upload", "Upload"),
+    ("apod", "/apod", "APOD"),
+    ("video", "/video", "Video"),
+)
+NO_CACHE = {"cache-control": "no-cache"}
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja2 environment, made once per process."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(nav=NAV, version=__version__)
+    return env
+
+
+def render(template: str, **context: Any) -> Response[str]:
+    """An HTML response from one template."""
+    html = environment().get_template(template).render(**context)
+    return Response(html, media_type=MediaType.HTML, headers=NO_CACHE)
+
+
+def signed_in(request: Request[Any, Any, Any]) -> bool:
+    """Whether the browser holds a session (the access cookie, or the CSRF cookie that outlives
+    it while the refresh cookie can renew it)."""
+    cookies: Mapping[str, str] = request.cookies
+    return bool(cookies.get(ACCESS_COOKIE) or cookies.get(CSRF_COOKIE))
+
+
+def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
+    target = request.url.path
+    if request.url.query:
+        target = f"{target}?{request.url.query}"
+    return Redirect(f"/login?next={quote(target, safe='')}", headers=NO_CACHE)
+
+
+def _private_page(
+    path: str, template: str, title: str, active: str, script: str
+) -> HTTPRouteHandler:
+    async def page(request: Request[Any, Any, Any]) -> Response[Any]:
+        if not signed_in(request):
+            return _login_redirect(request)
+        view = "favorites" if active == "favorites" else ""
+        return render(template, title=title, active=active, script=script, view=view)
+
+    name = "page_" + (active or "home")
+    page.__name__ = name
+    return get(path, name=name, include_in_schema=False)(page)
+
+
+@get("/albums/{album_id:uuid}", name="page_album", include_in_schema=False)
+async def album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
+    """One album: the gallery grid filtered to it."""
+    if not signed_in(request):
+        return _login_redirect(request)
+    return render(
+        "gallery.html",
+        title="Album",
+        active="albums",
+        script="gallery",
+        view="album",
+        album_id=str(album_id),
+    )
+
+
+def _public_page(path: str, template: str, title: str, script: str) -> HTTPRouteHandler:
+    async def page(request: Request[Any, Any, Any]) -> Response[Any]:
+        if signed_in(request):
+            return Redirect("/", headers=NO_CACHE)
+        return render(template, title=title, active="", script=script, public=True)
+
+    page.__name__ = f"page_{script}_{template.split('.')[0]}"
+    return get(path, name=page.__name__, include_in_schema=False)(page)
+
+
+@get("/share/{token:str}", name="page_share", include_in_schema=False)
+async def share_page(token: str) -> Response[str]:
+    """A shared image for whoever holds the link; the script reads ``/s/{token}``."""
+    return render(
+        "share.html", title="Shared photo", active="", script="share", public=True, token=token
+    )
+
+
+def page_handlers() -> list[HTTPRouteHandler]:
+    """Every HTML page."""
+    handlers: list[HTTPRouteHandler] = [_private_page(*spec) for spec in PRIVATE_PAGES]
+    handlers.append(album_page)
+    handlers.append(_public_page("/login", "login.html", "Sign in", "login"))
+    handlers.append(_public_page("/signup", "signup.html", "Create an account", "signup"))
+    handlers.append(share_page)
+    return handlers
+
+
+def static_router() -> Router:
+    """``/static``: CSS and ES modules. Browsers revalidate each time (cheap 304s), so a new
+    release never runs against stale modules."""
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(no_cache=True),
+        include_in_schema=False,
+        name="web_static",
+    )
+
+
+__all__: list[str] = ["page_handlers", "render", "signed_in", "static_router"]

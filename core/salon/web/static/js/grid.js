@@ -1,0 +1,243 @@
+// The photo grid: keyset pages loaded as the sentinel nears the viewport, responsive renditions
+// with a ThumbHash placeholder until they load, selection, and favourite toggles.
+
+import { api } from "./api.js";
+import { placeholderURL } from "./thumbhash.js";
+import { describe, el, errorMessage, toast } from "./ui.js";
+
+const LONG_EDGE = { sm: 320, md: 1024, lg: 2048 };
+const GRID_SIZES = "(max-width: 600px) 34vw, (max-width: 1200px) 25vw, 260px";
+const STAR = "\u2605";
+
+/** `srcset` candidates from the renditions, widths worked out from the image's own size. */
+export function srcsetOf(image) {
+  const long = Math.max(image.width, image.height, 1);
+  const seen = new Set();
+  const parts = [];
+  for (const [name, edge] of Object.entries(LONG_EDGE)) {
+    const url = image.urls.renditions[name];
+    if (!url) continue;
+    const width = Math.max(1, Math.round(image.width * Math.min(1, edge / long)));
+    if (seen.has(width)) continue;
+    seen.add(width);
+    parts.push(`${url} ${width}w`);
+  }
+  return parts.join(", ");
+}
+
+/** The URL to use where no `srcset` applies. */
+export function bestUrl(image, preferred = "md") {
+  const r = image.urls.renditions;
+  return r[preferred] || r.md || r.lg || r.sm || image.urls.original;
+}
+
+/** Fill an <img> (inside `frame`) with an image's renditions and its placeholder. */
+export function loadInto(img, frame, image, sizes) {
+  frame.classList.remove("loaded");
+  const placeholder = placeholderURL(image.placeholder);
+  frame.style.backgroundImage = placeholder ? `url("${placeholder}")` : "";
+  img.alt = describe(image);
+  img.width = image.width;
+  img.height = image.height;
+  img.sizes = sizes;
+  img.srcset = srcsetOf(image);
+  img.src = bestUrl(image);
+  if (img.complete && img.naturalWidth) frame.classList.add("loaded");
+}
+
+function pageSize() {
+  const asked = Number(new URLSearchParams(location.search).get("limit"));
+  return Number.isInteger(asked) && asked >= 1 && asked <= 200 ? asked : 30;
+}
+
+/**
+ * Make a grid inside `root` (which holds [data-grid], [data-sentinel], [data-loading] and
+ * [data-empty]). `mode` "browse" opens photos with `onOpen(index)`; "pick" toggles selection.
+ */
+export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSelectionChange }) {
+  const list = root.querySelector("[data-grid]");
+  const sentinel = root.querySelector("[data-sentinel]");
+  const loading = root.querySelector("[data-loading]");
+  const empty = root.querySelector("[data-empty]");
+  const items = [];
+  const tiles = new Map();
+  const selected = new Set();
+  let cursor = null;
+  let done = false;
+  let busy = null;
+
+  function selectionChanged() {
+    for (const [id, tile] of tiles) {
+      const on = selected.has(id);
+      tile.classList.toggle("selected", on);
+      const check = tile.querySelector(".tile-check");
+      if (check) check.checked = on;
+      const pick = tile.querySelector(".tile-pick");
+      if (pick) pick.setAttribute("aria-pressed", String(on));
+      const order = tile.querySelector(".tile-order");
+      if (order) order.textContent = on ? String([...selected].indexOf(id) + 1) : "";
+    }
+    if (onSelectionChange) onSelectionChange([...selected]);
+  }
+
+  function toggle(id, on = !selected.has(id)) {
+    if (on) selected.add(id);
+    else selected.delete(id);
+    selectionChanged();
+  }
+
+  async function setFavorite(image, value) {
+    try {
+      const updated = await api(`/api/images/${image.id}/favorite`, {
+        method: value ? "PUT" : "DELETE",
+      });
+      update(updated);
+      toast(value ? "Added to favorites" : "Removed from favorites");
+      if (!value && filters.favorite) remove(image.id);
+      return updated;
+    } catch (error) {
+      toast(errorMessage(error), "error");
+      return image;
+    }
+  }
+
+  function favButton(image) {
+    const button = el("button", { type: "button", class: "tile-fav", text: STAR });
+    button.addEventListener("click", () => {
+      const current = items.find((item) => item.id === image.id) || image;
+      setFavorite(current, !current.favorite);
+    });
+    return button;
+  }
+
+  function paintFavorite(tile, image) {
+    const button = tile.querySelector(".tile-fav");
+    if (!button) return;
+    button.setAttribute("aria-pressed", String(image.favorite));
+    const label = `${image.favorite ? "Remove from" : "Add to"} favorites: ${describe(image)}`;
+    button.setAttribute("aria-label", label);
+    button.title = label;
+  }
+
+  function makeTile(image) {
+    const img = el("img", { class: "tile-img", loading: "lazy", decoding: "async" });
+    const frame = el("span", { class: "tile-frame" }, [img]);
+    img.addEventListener("load", () => frame.classList.add("loaded"));
+    img.addEventListener("error", () => frame.classList.add("failed"));
+    loadInto(img, frame, image, GRID_SIZES);
+    const tile = el("li", { class: "tile", "data-id": image.id });
+    if (mode === "pick") {
+      const pick = el("button", { type: "button", class: "tile-pick", "aria-pressed": "false" }, [
+        frame,
+        el("span", { class: "tile-order", "aria-hidden": "true" }),
+      ]);
+      pick.addEventListener("click", () => toggle(image.id));
+      tile.append(pick);
+    } else {
+      const open = el("button", { type: "button", class: "tile-open" }, [frame]);
+      open.addEventListener("click", () => onOpen?.(items.findIndex((i) => i.id === image.id)));
+      const check = el("input", {
+        type: "checkbox",
+        class: "tile-check",
+        "aria-label": `Select ${describe(image)}`,
+      });
+      check.addEventListener("change", () => toggle(image.id, check.checked));
+      tile.append(open, check, favButton(image));
+    }
+    paintFavorite(tile, image);
+    tiles.set(image.id, tile);
+    return tile;
+  }
+
+  function update(image) {
+    const index = items.findIndex((item) => item.id === image.id);
+    if (index >= 0) items[index] = image;
+    const tile = tiles.get(image.id);
+    if (tile) {
+      paintFavorite(tile, image);
+      const img = tile.querySelector(".tile-img");
+      img.alt = describe(image);
+    }
+  }
+
+  function remove(id) {
+    const index = items.findIndex((item) => item.id === id);
+    if (index >= 0) items.splice(index, 1);
+    tiles.get(id)?.remove();
+    tiles.delete(id);
+    selected.delete(id);
+    selectionChanged();
+    empty.hidden = items.length > 0 || !done;
+  }
+
+  async function fetchPage() {
+    const params = new URLSearchParams({ limit: String(pageSize()) });
+    for (const [key, value] of Object.entries(filters)) if (value) params.set(key, String(value));
+    if (cursor) params.set("cursor", cursor);
+    loading.textContent = "Loading photos…";
+    try {
+      const page = await api(`/api/images?${params}`);
+      const fragment = document.createDocumentFragment();
+      for (const image of page.items) {
+        if (tiles.has(image.id)) continue;
+        items.push(image);
+        fragment.append(makeTile(image));
+      }
+      list.append(fragment);
+      cursor = page.next_cursor;
+      done = !cursor;
+      loading.textContent = "";
+      empty.hidden = items.length > 0 || !done;
+      root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
+    } catch (error) {
+      loading.textContent = `Could not load photos: ${errorMessage(error)}`;
+      done = true;
+    }
+  }
+
+  /** Load the next page (one at a time); resolves when it is in the grid. */
+  function loadMore() {
+    if (done) return Promise.resolve();
+    if (!busy) {
+      busy = fetchPage().finally(() => {
+        busy = null;
+        // Observe again so a sentinel that is still on screen fires once more.
+        if (!done) {
+          observer.unobserve(sentinel);
+          observer.observe(sentinel);
+        } else {
+          observer.disconnect();
+        }
+      });
+    }
+    return busy;
+  }
+
+  const observer = new IntersectionObserver(
+    (entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) loadMore();
+    },
+    { rootMargin: "600px 0px" },
+  );
+  observer.observe(sentinel);
+
+  return {
+    items,
+    selected,
+    loadMore,
+    hasMore: () => !done,
+    update,
+    remove,
+    toggle,
+    tile: (id) => tiles.get(id),
+    setFavorite,
+    clearSelection() {
+      selected.clear();
+      selectionChanged();
+    },
+    selectAll() {
+      for (const image of items) selected.add(image.id);
+      selectionChanged();
+    },
+  };
+}

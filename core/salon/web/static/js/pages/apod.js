@@ -1,0 +1,152 @@
+// NASA APOD browser: look at a day, a range or random picks without importing, then import
+// one entry or all shown; each import is a background job with its own progress bar.
+
+import { api } from "../api.js";
+import { trackJob } from "../jobs.js";
+import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
+
+initChrome();
+
+const SOURCE = "apod";
+const form = $("[data-apod-form]");
+const list = $("[data-apod-list]");
+const jobs = $("[data-job-list]");
+const status = $("[data-apod-status]");
+const error = $("[data-form-error]");
+const importAll = $("[data-apod-import-all]");
+let shown = { query: null, entries: [] };
+
+function mode() {
+  return form.elements.mode.value;
+}
+
+function showModeFields() {
+  for (const box of form.querySelectorAll("[data-mode-fields]")) {
+    box.hidden = box.dataset.modeFields !== mode();
+  }
+}
+
+/** The query for the chosen mode, or a message saying what is missing. */
+function query() {
+  const f = form.elements;
+  if (mode() === "date") return f.date.value ? { date: f.date.value } : "Pick a date.";
+  if (mode() === "range") {
+    if (!f.start_date.value || !f.end_date.value) return "Pick both dates of the range.";
+    if (f.start_date.value > f.end_date.value) return "The range ends before it starts.";
+    return { start_date: f.start_date.value, end_date: f.end_date.value };
+  }
+  const count = Number(f.count.value);
+  return Number.isInteger(count) && count >= 1 && count <= 20
+    ? { count: String(count) }
+    : "Ask for 1 to 20 random pictures.";
+}
+
+async function startImport(body, label) {
+  try {
+    const accepted = await api(`/api/sources/${SOURCE}/import`, { method: "POST", body });
+    const job = await trackJob(jobs, accepted.job_id, label);
+    if (job.status === "succeeded") toast(`${label}: imported. See Photos.`);
+    else toast(`${label}: ${job.error || "failed"}`, "error");
+  } catch (failure) {
+    toast(`${label}: ${errorMessage(failure)}`, "error");
+  }
+}
+
+function entryItem(entry) {
+  const date = entry.date ? formatDate(`${entry.date}T12:00:00`, false) : "";
+  const picture = entry.thumbnail_url || entry.image_url;
+  const children = [];
+  if (picture) {
+    children.push(
+      el("img", {
+        class: "apod-thumb",
+        src: picture,
+        alt: entry.title,
+        loading: "lazy",
+        referrerpolicy: "no-referrer",
+      }),
+    );
+  } else {
+    children.push(el("div", { class: "apod-thumb none", text: entry.media_type }));
+  }
+  const body = el("div", { class: "apod-body" }, [
+    el("h2", { class: "apod-title", text: entry.title }),
+    el("p", { class: "apod-date", text: `${date} · ${entry.media_type}` }),
+  ]);
+  if (entry.importable && entry.date) {
+    const button = el("button", { type: "button", class: "button", text: "Import" });
+    button.setAttribute("aria-label", `Import ${entry.title}`);
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      startImport({ date: entry.date }, `${entry.title} (${entry.date})`);
+    });
+    body.append(button);
+  } else {
+    body.append(el("p", { class: "hint", text: "Not an image: nothing to import." }));
+  }
+  if (entry.page_url) {
+    body.append(el("a", { href: entry.page_url, rel: "noopener noreferrer", target: "_blank", text: "On apod.nasa.gov" }));
+  }
+  return el("li", { class: "apod-entry", "data-date": entry.date || "" }, [...children, body]);
+}
+
+form.addEventListener("change", (event) => {
+  if (event.target.name === "mode") showModeFields();
+});
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const q = query();
+  if (typeof q === "string") {
+    showError(error, q);
+    return;
+  }
+  showError(error, "");
+  status.textContent = "Asking NASA…";
+  list.replaceChildren();
+  importAll.hidden = true;
+  try {
+    const entries = await api(`/api/sources/${SOURCE}/entries?${new URLSearchParams(q)}`);
+    shown = { query: q, entries };
+    list.replaceChildren(...entries.map(entryItem));
+    const importable = entries.filter((entry) => entry.importable && entry.date);
+    status.textContent = `${entries.length} entr${entries.length === 1 ? "y" : "ies"}, ${importable.length} importable.`;
+    importAll.hidden = importable.length === 0;
+  } catch (failure) {
+    status.textContent = "";
+    showError(error, errorMessage(failure));
+  }
+});
+
+importAll.addEventListener("click", () => {
+  importAll.disabled = true;
+  const { query: q, entries } = shown;
+  if (q && !q.count) {
+    startImport(q, q.date ? `APOD ${q.date}` : `APOD ${q.start_date} to ${q.end_date}`);
+  } else {
+    // Random picks cannot be asked for again: import them one date at a time.
+    for (const entry of entries) {
+      if (entry.importable && entry.date) startImport({ date: entry.date }, `${entry.title} (${entry.date})`);
+    }
+  }
+  setTimeout(() => {
+    importAll.disabled = false;
+  }, 2000);
+});
+
+async function init() {
+  const today = new Date().toISOString().slice(0, 10);
+  for (const name of ["date", "start_date", "end_date"]) form.elements[name].max = today;
+  showModeFields();
+  try {
+    const sources = await api("/api/sources");
+    if (!sources.some((source) => source.name === SOURCE)) {
+      $("[data-apod-unavailable]").hidden = false;
+      form.hidden = true;
+    }
+  } catch (failure) {
+    showError(error, errorMessage(failure));
+  }
+}
+
+init();

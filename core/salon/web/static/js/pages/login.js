@@ -1,0 +1,42 @@
+// Sign in: cookies for this browser (?session=cookie), then back to where the user was going.
+
+import { api, refreshSession } from "../api.js";
+import { $, errorMessage, showError } from "../ui.js";
+
+/** Only same-site paths are followed after sign-in (no open redirect). */
+export function nextPath() {
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+const form = $("[data-login-form]");
+const error = $("[data-form-error]");
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const email = form.elements.email.value.trim();
+  const password = form.elements.password.value;
+  if (!email || !password) {
+    showError(error, "Enter your email and password.");
+    return;
+  }
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  showError(error, "");
+  try {
+    await api("/api/auth/login?session=cookie", { method: "POST", body: { email, password } });
+    location.assign(nextPath());
+  } catch (failure) {
+    showError(error, errorMessage(failure));
+    button.disabled = false;
+    form.elements.password.focus();
+  }
+});
+
+// The access cookie may have lapsed while the refresh cookie is still good: try it once, quietly.
+if (new URLSearchParams(location.search).has("next")) {
+  refreshSession().then((ok) => {
+    if (ok) location.assign(nextPath());
+  });
+}
+form.elements.email.focus();

@@ -1,0 +1,35 @@
+// A shared photo: whoever holds the link sees its large rendition, and nothing else.
+
+import { $, formatDate, showError } from "../ui.js";
+import { placeholderURL } from "../thumbhash.js";
+
+const main = $("main");
+const token = main.dataset.token;
+const figure = $("[data-shared]");
+const img = $("[data-shared-img]");
+
+async function show() {
+  const response = await fetch(`/s/${encodeURIComponent(token)}`, {
+    headers: { Accept: "application/json" },
+    credentials: "omit",
+  });
+  if (!response.ok) {
+    figure.hidden = true;
+    showError($("[data-form-error]"), "This link has expired or does not exist.");
+    return;
+  }
+  const image = await response.json();
+  const placeholder = placeholderURL(image.placeholder);
+  if (placeholder) figure.style.backgroundImage = `url("${placeholder}")`;
+  img.addEventListener("load", () => figure.classList.add("loaded"));
+  img.alt = image.title || "Shared photo";
+  img.width = image.width;
+  img.height = image.height;
+  img.src = image.urls.renditions.lg || image.urls.renditions.md || image.urls.original;
+  const when = image.taken_at || image.created_at;
+  $("[data-shared-caption]").textContent = `${image.title || "Shared photo"} · ${formatDate(when, false)}`;
+  document.title = `${image.title || "Shared photo"} · Salon`;
+  figure.setAttribute("aria-busy", "false");
+}
+
+show();

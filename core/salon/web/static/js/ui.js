@@ -1,0 +1,108 @@
+// Page chrome shared by every signed-in page: menu toggle, account, log out, toasts, formats.
+
+import { api, ApiError } from "./api.js";
+
+/** `document.querySelector` scoped to `root`, throwing when a template lost an element. */
+export function $(selector, root = document) {
+  const found = root.querySelector(selector);
+  if (!found) throw new Error(`missing element ${selector}`);
+  return found;
+}
+
+/** Create an element with attributes (`text` sets textContent, `class` the class list). */
+export function el(tag, attributes = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+let toastTimer = 0;
+
+/** A short message in the page's polite live region. */
+export function toast(message, kind = "info") {
+  const box = document.querySelector("[data-toast]");
+  if (!box) return;
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.classList.add("visible");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => box.classList.remove("visible"), 4000);
+}
+
+/** Show an error message in a form's alert paragraph (or hide it with ""). */
+export function showError(node, message) {
+  node.textContent = message;
+  node.hidden = !message;
+}
+
+export function errorMessage(error) {
+  if (error instanceof ApiError) return error.detail || error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+const SIZE_UNITS = ["bytes", "KB", "MB", "GB"];
+
+export function formatBytes(size) {
+  let value = size;
+  let unit = 0;
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${SIZE_UNITS[unit]}`;
+}
+
+export function formatDate(iso, withTime = true) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const options = withTime
+    ? { dateStyle: "medium", timeStyle: "short" }
+    : { dateStyle: "medium" };
+  return new Intl.DateTimeFormat(undefined, options).format(date);
+}
+
+/** The words screen readers and tooltips use for a photo. */
+export function describe(image) {
+  if (image.title) return image.title;
+  return `Photo from ${formatDate(image.taken_at || image.created_at, false)}`;
+}
+
+/** Wire the header: the phone menu, the account e-mail and the log-out button. */
+export function initChrome() {
+  const toggle = document.querySelector("[data-menu-toggle]");
+  const nav = document.getElementById("site-nav");
+  if (toggle && nav) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
+  const logout = document.querySelector("[data-logout]");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      logout.disabled = true;
+      try {
+        await api("/api/auth/logout", { method: "POST", authRedirect: false });
+      } catch {
+        // Already signed out (expired token): the cookies are gone or useless either way.
+      }
+      location.assign("/login");
+    });
+  }
+  const email = document.querySelector("[data-user-email]");
+  if (email) {
+    api("/api/me")
+      .then((me) => {
+        email.textContent = me.email;
+      })
+      .catch(() => {});
+  }
+}
