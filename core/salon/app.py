@@ -21,12 +21,12 @@ from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from salon import __version__
@@ -36,7 +36,9 @@ from salon.domain.deps import provide_current_user, provide_optional_user, provi
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.services import ImageService, NotFound
+from salon.domain.jobs.controllers import JobController
 from salon.domain.shares.controllers import ShareController
+from salon.domain.sources.controllers import SourceController
 from salon.domain.sources.services import SourceImportService
 from salon.domain.system.controllers import health, ready
 from salon.domain.uploads.controllers import UploadController
@@ -228,6 +230,8 @@ def create_app(
         AlbumController,
         ShareController,
         UploadController,
+        SourceController,
+        JobController,
         health,
         ready,
         PrometheusController,
@@ -268,13 +272,6 @@ def create_app(
 def _optional_controllers() -> list[Any]:
     """Domains whose modules are still landing; present ones are mounted."""
     found: list[Any] = []
-    try:
-        from salon.domain.jobs.controllers import JobController
-        from salon.domain.sources.controllers import SourceController
-
-        found.extend([JobController, SourceController])
-    except ImportError:
-        log.debug("jobs domain not available")
     try:
         from salon.domain.videos.controllers import VideoController
 

@@ -36,17 +36,30 @@ def _token_response(pair: TokenPair, runtime: Runtime, session: str | None) -> R
     if session != "cookie":
         return Response(body, status_code=HTTP_200_OK)
     secure = runtime.core.public_url.startswith("https://")
-    common: dict[str, Any] = {"secure": secure, "samesite": "strict", "path": "/"}
+
+    def cookie(
+        name: str, value: str, *, httponly: bool, max_age: int | None, path: str = "/"
+    ) -> Cookie:
+        return Cookie(
+            key=name,
+            value=value,
+            httponly=httponly,
+            max_age=max_age,
+            secure=secure,
+            samesite="strict",
+            path=path,
+        )
+
     cookies = [
-        Cookie(ACCESS_COOKIE, pair.access_token, httponly=True, max_age=pair.expires_in, **common),
-        Cookie(
+        cookie(ACCESS_COOKIE, pair.access_token, httponly=True, max_age=pair.expires_in),
+        cookie(
             REFRESH_COOKIE,
             pair.refresh_token,
             httponly=True,
             max_age=runtime.core.refresh_token_ttl,
-            **{**common, "path": "/api/auth"},
+            path="/api/auth",
         ),
-        Cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, **common),
+        cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, max_age=None),
     ]
     return Response(body, status_code=HTTP_200_OK, cookies=cookies)
 

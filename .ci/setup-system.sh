@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System packages the suite exercises for real: Chromium (browser tests), ffmpeg/ffprobe (video
+# checks), PostgreSQL 15 (already on these machines; started here). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+bash .ci/postgres-setup.sh

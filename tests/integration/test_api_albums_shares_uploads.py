@@ -1,0 +1,180 @@
+"""Albums, share links and direct uploads (local storage: the intent points at the server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from salon.db.models import UploadIntent
+from salon.testing.fixtures import RunningApp, sample_jpeg
+from sqlalchemy import func, select
+
+
+async def test_albums_filter_the_listing(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    other = await salon_app.login()
+    a = (await salon_app.upload(headers, sample_jpeg(color=(1, 1, 1)))).json()
+    b = (await salon_app.upload(headers, sample_jpeg(color=(2, 200, 2)))).json()
+    album = await salon_app.client.post(
+        "/api/albums", json={"name": "  Holidays  "}, headers=headers
+    )
+    assert album.status_code == 201 and album.json()["name"] == "Holidays"
+    album_id = album.json()["id"]
+    dup = await salon_app.client.post("/api/albums", json={"name": "Holidays"}, headers=headers)
+    assert dup.status_code == 409
+    added = await salon_app.client.post(
+        f"/api/albums/{album_id}/images", json={"image_ids": [a["id"]]}, headers=headers
+    )
+    assert added.json()["image_count"] == 1
+    listing = await salon_app.client.get(
+        "/api/images", params={"album_id": album_id}, headers=headers
+    )
+    assert [i["id"] for i in listing.json()["items"]] == [a["id"]]
+    # Someone else's album is invisible, and their images cannot be added to mine.
+    assert (await salon_app.client.get(f"/api/albums/{album_id}", headers=other)).status_code == 404
+    theirs = (await salon_app.upload(other, sample_jpeg(color=(3, 3, 250)))).json()
+    refused = await salon_app.client.post(
+        f"/api/albums/{album_id}/images",
+        json={"image_ids": [theirs["id"], b["id"]]},
+        headers=headers,
+    )
+    assert refused.status_code == 404
+    assert (await salon_app.client.get(f"/api/albums/{album_id}", headers=headers)).json()[
+        "image_count"
+    ] == 1
+    albums = (await salon_app.client.get("/api/albums", headers=headers)).json()
+    assert [(x["name"], x["image_count"]) for x in albums] == [("Holidays", 1)]
+
+
+async def test_share_link_shows_one_image_to_anyone_until_it_expires(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    image = (await salon_app.upload(headers)).json()
+    share = await salon_app.client.post(
+        f"/api/images/{image['id']}/share", json={"expires_in": 3600}, headers=headers
+    )
+    assert share.status_code == 201
+    token = share.json()["token"]
+    assert share.json()["url"].endswith(f"/s/{token}")
+    public = await salon_app.client.get(f"/s/{token}")
+    assert public.status_code == 200 and public.json()["id"] == image["id"]
+    assert all(
+        url.startswith(f"/s/{token}/") for url in public.json()["urls"]["renditions"].values()
+    )
+    rendition = await salon_app.client.get(public.json()["urls"]["renditions"]["sm"])
+    assert rendition.status_code == 200 and rendition.headers["content-type"] == "image/webp"
+    assert (await salon_app.client.get(f"/s/{token}x")).status_code == 404
+    other = await salon_app.login()
+    assert (
+        await salon_app.client.post(f"/api/images/{image['id']}/share", headers=other)
+    ).status_code == 404
+    async with salon_app.runtime.session_maker() as session:
+        from salon.db.models import ShareLink
+
+        link = (await session.execute(select(ShareLink))).scalar_one()
+        link.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await session.commit()
+    assert (await salon_app.client.get(f"/s/{token}")).status_code == 404
+
+
+async def test_direct_upload_through_the_server_for_local_storage(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    data = sample_jpeg(800, 600, (10, 120, 200))
+    intent = await salon_app.client.post(
+        "/api/uploads",
+        json={"filename": "../../etc/passwd.jpg", "content_type": "image/jpeg", "size": len(data)},
+        headers=headers,
+    )
+    assert intent.status_code == 201, intent.text
+    body = intent.json()
+    assert body["method"] == "POST" and body["url"].endswith(
+        f"/api/uploads/{body['upload_id']}/file"
+    )
+    sent = await salon_app.client.post(
+        body["url"], files={"file": ("a.jpg", data, "image/jpeg")}, headers=headers
+    )
+    assert sent.status_code == 204
+    done = await salon_app.client.post(
+        f"/api/uploads/{body['upload_id']}/complete", headers=headers
+    )
+    assert done.status_code == 201 and done.json()["width"] == 800
+    files = [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
+    assert not any("passwd" in str(p) or "uploads" in p.parts for p in files)
+    again = await salon_app.client.post(
+        f"/api/uploads/{body['upload_id']}/complete", headers=headers
+    )
+    assert again.status_code == 200 and again.json()["id"] == done.json()["id"]
+
+
+async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    other = await salon_app.login()
+    too_big = await salon_app.client.post(
+        "/api/uploads",
+        json={"filename": "a.jpg", "content_type": "image/jpeg", "size": 10**12},
+        headers=headers,
+    )
+    assert too_big.status_code == 413
+    wrong_type = await salon_app.client.post(
+        "/api/uploads",
+        json={"filename": "a.html", "content_type": "text/html", "size": 10},
+        headers=headers,
+    )
+    assert wrong_type.status_code == 415
+
+    text = b"definitely not an image, just some text bytes"
+    intent = (
+        await salon_app.client.post(
+            "/api/uploads",
+            json={"filename": "a.jpg", "content_type": "image/jpeg", "size": len(text)},
+            headers=headers,
+        )
+    ).json()
+    assert (
+        await salon_app.client.post(f"/api/uploads/{intent['upload_id']}/complete", headers=other)
+    ).status_code == 404
+    missing = await salon_app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+    )
+    assert missing.status_code == 400 and "nothing was uploaded" in missing.json()["detail"]
+
+    intent = (
+        await salon_app.client.post(
+            "/api/uploads",
+            json={"filename": "a.jpg", "content_type": "image/jpeg", "size": len(text)},
+            headers=headers,
+        )
+    ).json()
+    await salon_app.client.post(
+        intent["url"], files={"file": ("a.jpg", text, "image/jpeg")}, headers=headers
+    )
+    refused = await salon_app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+    )
+    assert refused.status_code == 415
+    assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
+    assert (await salon_app.client.get("/api/images", headers=headers)).json()["items"] == []
+
+
+async def test_abandoned_intents_are_cleaned_up(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    data = sample_jpeg()
+    intent = (
+        await salon_app.client.post(
+            "/api/uploads",
+            json={"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data)},
+            headers=headers,
+        )
+    ).json()
+    await salon_app.client.post(
+        intent["url"], files={"file": ("a.jpg", data, "image/jpeg")}, headers=headers
+    )
+    async with salon_app.runtime.session_maker() as session:
+        row = await session.get(UploadIntent, __import__("uuid").UUID(intent["upload_id"]))
+        row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        await session.commit()
+    removed = await salon_app.runtime.services["uploads"].cleanup_expired()
+    assert removed == 1
+    assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
+    async with salon_app.runtime.session_maker() as session:
+        assert (
+            await session.execute(select(func.count()).select_from(UploadIntent))
+        ).scalar_one() == 0
