@@ -42,7 +42,7 @@ locals {
   app_secrets = merge(
     {
       SALON_DATABASE_URL = module.database.database_url_secret_arn
-      SALON_SECRET_KEY   = aws_secretsmanager_secret.secret_key.arn
+      SALON_SECRET_KEY   = module.secret_key.secret_arn
     },
     var.apod_api_key_secret_arn == null ? {} : { SALON_APOD_API_KEY = var.apod_api_key_secret_arn },
   )
@@ -105,25 +105,41 @@ resource "aws_sns_topic_subscription" "alarm_email" {
   endpoint  = var.alarm_email
 }
 
-# --- SALON_SECRET_KEY: made by Secrets Manager, written write-only, never in state. ---
+# --- Generated secrets: made by Secrets Manager as ephemeral values and written write-only,
+# so neither the database password nor SALON_SECRET_KEY is ever in a plan or in the state.
+# They use the aws.secrets provider (the same account and region) so that `terraform test`
+# can mock every other resource: mock providers cannot mock ephemeral resources yet.
+
+ephemeral "aws_secretsmanager_random_password" "db" {
+  count    = var.generate_secrets ? 1 : 0
+  provider = aws.secrets
+
+  password_length     = 40
+  exclude_punctuation = true
+}
 
 ephemeral "aws_secretsmanager_random_password" "secret_key" {
+  count    = var.generate_secrets ? 1 : 0
+  provider = aws.secrets
+
   password_length     = 64
   exclude_punctuation = true
 }
 
-resource "aws_secretsmanager_secret" "secret_key" {
-  #checkov:skip=CKV2_AWS_57:SALON_SECRET_KEY is rotated by bumping secret_key_version; rotating it invalidates share links, so it is not automatic.
-  name                    = "${var.name}/secret-key"
-  description             = "SALON_SECRET_KEY"
-  kms_key_id              = aws_kms_key.this.arn
-  recovery_window_in_days = 7
+locals {
+  db_password = var.generate_secrets ? ephemeral.aws_secretsmanager_random_password.db[0].random_password : var.db_password
+  secret_key  = var.generate_secrets ? ephemeral.aws_secretsmanager_random_password.secret_key[0].random_password : var.secret_key
 }
 
-resource "aws_secretsmanager_secret_version" "secret_key" {
-  secret_id                = aws_secretsmanager_secret.secret_key.id
-  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.secret_key.random_password
-  secret_string_wo_version = var.secret_key_version
+module "secret_key" {
+  source = "../../modules/app-secret"
+
+  name          = "${var.name}/secret-key"
+  description   = "SALON_SECRET_KEY (signs sessions and share links)"
+  kms_key_arn   = aws_kms_key.this.arn
+  value         = local.secret_key
+  value_version = var.secret_key_version
+  tags          = local.tags
 }
 
 # --- Modules ---
@@ -202,6 +218,7 @@ module "database" {
   client_security_group_ids = [module.web.task_security_group_id, module.worker.task_security_group_id]
   instance_class            = var.db_instance_class
   multi_az                  = var.db_multi_az
+  master_password           = local.db_password
   password_version          = var.db_password_version
   kms_key_arn               = aws_kms_key.this.arn
   deletion_protection       = var.protect_data

@@ -156,10 +156,32 @@ variable "db_multi_az" {
   default     = true
 }
 
+variable "generate_secrets" {
+  description = "Let Secrets Manager generate the database password and SALON_SECRET_KEY (true), or take db_password and secret_key (false)."
+  type        = bool
+  default     = true
+}
+
+variable "db_password" {
+  description = "Database master password when generate_secrets = false (ephemeral, never stored in state)."
+  type        = string
+  default     = null
+  ephemeral   = true
+  sensitive   = true
+}
+
 variable "db_password_version" {
   description = "Bump to rotate the database password (and the SALON_DATABASE_URL secret)."
   type        = number
   default     = 1
+}
+
+variable "secret_key" {
+  description = "SALON_SECRET_KEY when generate_secrets = false (ephemeral, never stored in state)."
+  type        = string
+  default     = null
+  ephemeral   = true
+  sensitive   = true
 }
 
 variable "secret_key_version" {

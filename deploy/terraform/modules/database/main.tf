@@ -1,14 +1,9 @@
-# RDS PostgreSQL in private subnets, encrypted, TLS enforced. The password is made by Secrets
-# Manager as an ephemeral value and written write-only to both RDS and the secret that holds
+# RDS PostgreSQL in private subnets, encrypted, TLS enforced. The master password arrives as an
+# ephemeral value and is written write-only to both RDS and the secret that holds
 # SALON_DATABASE_URL, so it never appears in a plan or in the Terraform state.
 
 locals {
   tags = merge(var.tags, { "salon:module" = "database" })
-}
-
-ephemeral "aws_secretsmanager_random_password" "master" {
-  password_length     = 40
-  exclude_punctuation = true
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -89,7 +84,7 @@ resource "aws_db_instance" "this" {
 
   db_name             = var.database_name
   username            = var.username
-  password_wo         = ephemeral.aws_secretsmanager_random_password.master.random_password
+  password_wo         = var.master_password
   password_wo_version = var.password_version
 
   allocated_storage     = var.allocated_storage_gb
@@ -133,6 +128,6 @@ resource "aws_secretsmanager_secret" "database_url" {
 
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id                = aws_secretsmanager_secret.database_url.id
-  secret_string_wo         = "postgresql+asyncpg://${var.username}:${ephemeral.aws_secretsmanager_random_password.master.random_password}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.database_name}?ssl=require"
+  secret_string_wo         = "postgresql+asyncpg://${var.username}:${urlencode(var.master_password)}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.database_name}?ssl=require"
   secret_string_wo_version = var.password_version
 }

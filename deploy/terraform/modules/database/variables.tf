@@ -106,6 +106,18 @@ variable "username" {
   }
 }
 
+variable "master_password" {
+  description = "Master password (ephemeral: never stored; e.g. from the ephemeral aws_secretsmanager_random_password). Sent only when password_version changes."
+  type        = string
+  ephemeral   = true
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[^/@\"\\s]{16,128}$", var.master_password))
+    error_message = "master_password must be 16-128 characters without /, @, \" or spaces (RDS rules)."
+  }
+}
+
 variable "password_version" {
   description = "Bump to generate a new password (rotation): the password is write-only and never stored in Terraform state."
   type        = number

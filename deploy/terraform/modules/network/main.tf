@@ -4,15 +4,17 @@
 # nat_mode = "none").
 
 data "aws_availability_zones" "available" {
+  #checkov:skip=CKV_AWS_394:Only the first az_count zones in name order are used, so a newly added zone (which sorts last) changes nothing; set availability_zones to pin them by name.
   state = "available"
 }
 
 data "aws_region" "current" {}
 
 locals {
-  azs              = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  az_count         = length(var.availability_zones) > 0 ? length(var.availability_zones) : var.az_count
+  azs              = length(var.availability_zones) > 0 ? var.availability_zones : slice(sort(data.aws_availability_zones.available.names), 0, var.az_count)
   nat_gateway      = contains(["gateway", "single_gateway"], var.nat_mode)
-  nat_gateways     = var.nat_mode == "gateway" ? var.az_count : (var.nat_mode == "single_gateway" ? 1 : 0)
+  nat_gateways     = var.nat_mode == "gateway" ? local.az_count : (var.nat_mode == "single_gateway" ? 1 : 0)
   use_secondary    = var.secondary_cidr_block != null
   tags             = merge(var.tags, { "salon:module" = "network" })
   workload_subnets = local.use_secondary ? aws_subnet.workload[*].id : aws_subnet.private[*].id
@@ -46,7 +48,7 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id            = aws_vpc.this.id
   availability_zone = local.azs[count.index]
@@ -56,7 +58,7 @@ resource "aws_subnet" "public" {
 }
 
 resource "aws_subnet" "private" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id            = aws_vpc.this.id
   availability_zone = local.azs[count.index]
@@ -68,7 +70,7 @@ resource "aws_subnet" "private" {
 # Workload subnets live in the secondary CIDR (e.g. 100.64.0.0/16, not routable outside the VPC)
 # so hundreds of task ENIs do not exhaust a small corporate-allocated primary range.
 resource "aws_subnet" "workload" {
-  count = local.use_secondary ? var.az_count : 0
+  count = local.use_secondary ? local.az_count : 0
 
   vpc_id            = aws_vpc_ipv4_cidr_block_association.secondary[0].vpc_id
   availability_zone = local.azs[count.index]
@@ -89,7 +91,7 @@ resource "aws_route" "public_internet" {
 }
 
 resource "aws_route_table_association" "public" {
-  count = var.az_count
+  count = local.az_count
 
   subnet_id      = aws_subnet.public[count.index].id
   route_table_id = aws_route_table.public.id
@@ -97,21 +99,21 @@ resource "aws_route_table_association" "public" {
 
 # One private route table per AZ, so each AZ can use its own NAT gateway.
 resource "aws_route_table" "private" {
-  count = var.az_count
+  count = local.az_count
 
   vpc_id = aws_vpc.this.id
   tags   = merge(local.tags, { Name = "${var.name}-private-${local.azs[count.index]}" })
 }
 
 resource "aws_route_table_association" "private" {
-  count = var.az_count
+  count = local.az_count
 
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
 }
 
 resource "aws_route_table_association" "workload" {
-  count = local.use_secondary ? var.az_count : 0
+  count = local.use_secondary ? local.az_count : 0
 
   subnet_id      = aws_subnet.workload[count.index].id
   route_table_id = aws_route_table.private[count.index].id
@@ -135,7 +137,7 @@ resource "aws_nat_gateway" "this" {
 }
 
 resource "aws_route" "private_nat_gateway" {
-  count = local.nat_gateway ? var.az_count : 0
+  count = local.nat_gateway ? local.az_count : 0
 
   route_table_id         = aws_route_table.private[count.index].id
   destination_cidr_block = "0.0.0.0/0"
@@ -234,7 +236,7 @@ resource "aws_instance" "nat" {
 }
 
 resource "aws_route" "private_nat_instance" {
-  count = var.nat_mode == "instance" ? var.az_count : 0
+  count = var.nat_mode == "instance" ? local.az_count : 0
 
   route_table_id         = aws_route_table.private[count.index].id
   destination_cidr_block = "0.0.0.0/0"

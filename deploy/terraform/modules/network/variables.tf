@@ -41,6 +41,17 @@ variable "az_count" {
   }
 }
 
+variable "availability_zones" {
+  description = "Zone names to use, e.g. [\"eu-west-1a\", \"eu-west-1b\"]; empty takes the first az_count available zones in name order."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.availability_zones) == 0 || (length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3)
+    error_message = "availability_zones must be empty or name 2 or 3 zones."
+  }
+}
+
 variable "nat_mode" {
   description = "Outbound internet for private subnets: \"gateway\" (one managed NAT gateway per AZ), \"single_gateway\" (one NAT gateway shared by all AZs), \"instance\" (one small NAT instance: cheapest, not highly available) or \"none\" (VPC endpoints only)."
   type        = string

@@ -45,14 +45,13 @@ resource "aws_acm_certificate" "this" {
 }
 
 resource "aws_route53_record" "validation" {
-  for_each = var.certificate_arn == null ? {
-    for o in aws_acm_certificate.this[0].domain_validation_options : o.domain_name => o
-  } : {}
+  # Keyed by the (known) domain name, not by the validation options (known only after apply).
+  for_each = var.certificate_arn == null ? toset([var.domain_name]) : toset([])
 
   zone_id         = var.route53_zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
+  name            = one([for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_name if o.domain_name == each.key])
+  type            = one([for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_type if o.domain_name == each.key])
+  records         = [one([for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_value if o.domain_name == each.key])]
   ttl             = 300
   allow_overwrite = true
 }

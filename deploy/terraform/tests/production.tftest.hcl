@@ -1,0 +1,174 @@
+# The whole production example under a mocked AWS provider, with both entry points. Checks
+# the wiring between modules: what the containers receive, which resources exist per mode.
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/mock" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::salon-prod-media-123456789012", id = "salon-prod-media-123456789012" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:salon-prod-jobs", id = "https://sqs.eu-west-1.amazonaws.com/123456789012/salon-prod-jobs", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/salon-prod-jobs" }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mock" }
+  }
+  mock_resource "aws_ecs_cluster" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/salon-prod" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = { repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/salon-prod", arn = "arn:aws:ecr:eu-west-1:123456789012:repository/salon-prod" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/salon/mock" }
+  }
+  mock_resource "aws_lb" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/salon-prod/0123" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/salon-prod/0123" }
+  }
+  mock_resource "aws_lb_listener" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/salon-prod/0123/4567" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:salon-prod-alarms" }
+  }
+  mock_resource "aws_appautoscaling_policy" {
+    defaults = { arn = "arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:mock:resource/ecs/service/salon-prod/x:policyName/mock" }
+  }
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:eu-west-1:123456789012:certificate/mock"
+      domain_validation_options = [{
+        domain_name           = "photos.example.com"
+        resource_record_name  = "_x.photos.example.com."
+        resource_record_type  = "CNAME"
+        resource_record_value = "_y.acm-validations.aws."
+      }]
+    }
+  }
+  mock_resource "aws_acm_certificate_validation" {
+    defaults = { certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/mock" }
+  }
+  mock_resource "aws_cognito_user_pool" {
+    defaults = { id = "eu-west-1_Mock", endpoint = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+}
+
+variables {
+  domain_name     = "photos.example.com"
+  route53_zone_id = "Z0123456789ABC"
+  image_tag       = "abc1234"
+
+  generate_secrets = false
+  db_password      = "test-only-password-0123456789"
+  secret_key       = "test-only-secret-key-0123456789abcdef"
+}
+
+# Mock providers cannot mock ephemeral resources, so the two generated secrets come from a
+# real provider configured to reach nothing (and never used: generate_secrets = false).
+provider "aws" {
+  alias                       = "secrets"
+  region                      = "eu-west-1"
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+
+run "alb_entry_point" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for k, v in {
+        SALON_STORAGE       = "s3", SALON_AUTH = "cognito", SALON_QUEUE = "sqs",
+        SALON_PUBLIC_URL    = "https://photos.example.com", SALON_INPROCESS_WORKER = "false",
+        SALON_S3_BUCKET     = "salon-prod-media-123456789012", SALON_COGNITO_USER_POOL_ID = "eu-west-1_Mock",
+        SALON_SQS_QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/salon-prod-jobs",
+      } : local.app_environment[k] == v
+    ])
+    error_message = "Production selects s3, cognito and sqs and hands the containers their resources."
+  }
+
+  assert {
+    condition     = keys(local.app_secrets) == ["SALON_DATABASE_URL", "SALON_SECRET_KEY"] && alltrue([for v in values(local.app_secrets) : startswith(v, "arn:aws:secretsmanager:")])
+    error_message = "The database URL and the secret key come from Secrets Manager."
+  }
+
+  assert {
+    condition     = length(setintersection(output.container_environment_names, output.container_secret_names)) == 0
+    error_message = "No setting is given both as plain environment and as a secret."
+  }
+
+  assert {
+    condition     = length(module.api_gateway) == 0
+    error_message = "The ALB entry point creates no API Gateway."
+  }
+
+  assert {
+    condition     = output.url == "https://photos.example.com"
+    error_message = "The gallery answers on its domain over HTTPS."
+  }
+}
+
+run "api_gateway_entry_point_with_secondary_cidr" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  variables {
+    entry_point          = "api_gateway"
+    secondary_cidr_block = "100.64.0.0/16"
+    nat_mode             = "instance"
+    cloudfront_enabled   = true
+  }
+
+  assert {
+    condition     = length(module.api_gateway) == 1 && output.api_gateway_id != null
+    error_message = "entry_point = api_gateway builds the HTTP API."
+  }
+
+  assert {
+    condition     = jsondecode(output.migrate_run_task_network).awsvpcConfiguration.assignPublicIp == "DISABLED"
+    error_message = "The migration task runs in private subnets."
+  }
+}
+
+run "rejects_latest_tag" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    image_tag = "latest"
+  }
+
+  expect_failures = [var.image_tag]
+}
