@@ -142,13 +142,17 @@ class _Exif:
 class PillowMediaProcessor:
     """Decode with Pillow, derive renditions, compute a thumbhash placeholder.
 
-    ``max_pixels`` is the largest declared pixel count accepted (decompression-bomb guard).
+    ``max_pixels`` is the largest declared pixel count accepted (decompression-bomb guard),
+    checked per call against the header before any pixel is decoded. Pillow's own process-wide
+    guard (``Image.MAX_IMAGE_PIXELS``, an error at twice its value) is left as it is, so
+    settings above about 179 million pixels are capped by it.
     """
 
     def __init__(self, *, max_pixels: int = 100_000_000) -> None:
         if max_pixels <= 0:
             raise ValueError("max_pixels must be positive")
         self.max_pixels = max_pixels
+        Image.init()  # load Pillow's format plugins now, not racing in the first worker threads
         self.content_types: frozenset[str] = frozenset(
             _SNIFFED_TYPES[f] for f in _OPEN_FORMATS if f in _SNIFFED_TYPES
         )
