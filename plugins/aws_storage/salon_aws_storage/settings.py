@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from salon_aws_storage.keys import validate_key
+
 MiB = 1 << 20
 # S3 refuses parts below 5 MiB (except the last) and above 5 GiB.
 MIN_PART_SIZE = 5 * MiB
@@ -51,8 +53,11 @@ class S3Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
             raise ValueError("SALON_S3_RETRY_MODE must be standard, adaptive or legacy")
         if self.max_attempts < 1 or self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("SALON_S3 retry and timeout settings must be positive")
-        if self.prefix.startswith("/") or "\\" in self.prefix or ".." in self.prefix.split("/"):
-            raise ValueError("SALON_S3_PREFIX must be a relative '/'-separated prefix")
+        if self.prefix:
+            try:
+                validate_key(self.prefix, prefix=True)
+            except ValueError as exc:
+                raise ValueError(f"SALON_S3_PREFIX: {exc}") from exc
 
     @property
     def effective_sse(self) -> str | None:

@@ -33,6 +33,7 @@ from salon.errors import ConfigurationError
 from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
 
 from salon_aws_storage.errors import translate
+from salon_aws_storage.keys import validate_key
 from salon_aws_storage.settings import S3Settings
 
 if TYPE_CHECKING:
@@ -45,33 +46,7 @@ _T = TypeVar("_T")
 log = logging.getLogger("salon_aws_storage")
 ClientFactory = Callable[[Config], "S3Client"]
 
-_MAX_KEY_LENGTH: Final = 1024
-_SEGMENT_RE: Final = re.compile(r"^[A-Za-z0-9!_.*'()=+,@~-]+$")
 _FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._ -]")
-
-
-def validate_key(key: str, *, prefix: bool = False) -> str:
-    """Return ``key`` if it is a safe relative ``/``-separated ASCII key, else raise ValueError.
-
-    The same rules as the built-in local storage, so keys are portable between backends.
-    """
-    if not isinstance(key, str):
-        raise ValueError("storage key must be a string")
-    if prefix and key == "":
-        return key
-    if not key or len(key) > _MAX_KEY_LENGTH:
-        raise ValueError(f"storage key must be 1-{_MAX_KEY_LENGTH} characters")
-    if key.startswith("/") or "\\" in key:
-        raise ValueError(f"storage key {key!r} must be relative and use '/' separators")
-    segments = key.split("/")
-    if prefix and segments[-1] == "":
-        segments = segments[:-1]
-    for segment in segments:
-        if segment in ("", ".", "..") or segment.startswith("."):
-            raise ValueError(f"storage key {key!r} has an empty, dot or hidden segment")
-        if not _SEGMENT_RE.match(segment):
-            raise ValueError(f"storage key {key!r} has characters outside the safe ASCII set")
-    return key
 
 
 def default_client_factory(config: Config) -> S3Client:
@@ -91,6 +66,8 @@ class S3Storage:
     """Objects in one S3 bucket, under ``SALON_S3_PREFIX``."""
 
     capabilities = StorageCapabilities(presigned_post=True, presigned_get=True, local_paths=False)
+    #: Keys per ListObjectsV2 request (S3's maximum is 1000).
+    list_page_size: int = 1000
 
     def __init__(self, settings: S3Settings, *, client_factory: ClientFactory | None = None):
         if not settings.bucket:
@@ -115,7 +92,7 @@ class S3Storage:
         """botocore retries (standard/adaptive), timeouts and addressing from the settings."""
         s = self.settings
         return Config(
-            retries={"mode": s.retry_mode, "max_attempts": s.max_attempts},  # type: ignore[arg-type]
+            retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts},  # type: ignore[arg-type]
             connect_timeout=s.connect_timeout,
             read_timeout=s.read_timeout,
             max_pool_connections=s.max_pool_connections,
@@ -311,7 +288,9 @@ class S3Storage:
         pages: Iterator[Any] = await self._call(
             lambda: iter(
                 self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=full_prefix
+                    Bucket=self.bucket,
+                    Prefix=full_prefix,
+                    PaginationConfig={"PageSize": self.list_page_size},
                 )
             )
         )
