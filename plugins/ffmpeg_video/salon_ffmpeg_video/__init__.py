@@ -50,6 +50,10 @@ async def check() -> FfmpegBinary:
     return await _renderer.check()
 
 
+# The core's /ready calls a job handler's ``check`` attribute when it has one.
+render_video.check = check  # type: ignore[attr-defined]
+
+
 @hookimpl
 def register_job_handlers(register: Callable[[str, Any], None]) -> None:
     """Offer the ``video`` job kind. ffmpeg is located now so a missing one shows at start-up;
