@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import json
 import random
+import sys
 import threading
 import time
 from collections import deque
@@ -111,6 +112,8 @@ class FakeApodServer:
         self.requests: list[Seen] = []
         self.images: dict[str, bytes] = {}
         self.chunked_images: set[str] = set()
+        self.errors: list[BaseException] = []
+        """Exceptions the request handler raised (clients hanging up are not errors)."""
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -118,8 +121,8 @@ class FakeApodServer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeApodServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
+        server.errors = self.errors
         self._server = server
         # A short poll interval: shutdown() waits for the serving loop to notice.
         self._thread = threading.Thread(
@@ -289,6 +292,18 @@ def _no_data(day: dt.date) -> Canned:
     return Canned(
         404, {"code": 404, "msg": f"No data available for date: {day}", "service_version": "v1"}
     )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    errors: list[BaseException]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        # A client that gave up (timeout, size cap) resets the connection: expected here.
+        if exc is not None and not isinstance(exc, ConnectionError):
+            self.errors.append(exc)
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake: FakeApodServer) -> type[BaseHTTPRequestHandler]:

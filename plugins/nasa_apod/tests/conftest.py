@@ -19,6 +19,7 @@ MakeSource = Callable[..., ApodSource]
 def fake() -> Iterator[FakeApodServer]:
     with FakeApodServer() as server:
         yield server
+    assert server.errors == [], "the fake APOD server itself failed"
 
 
 class RecordingSleep:
