@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
-
 from salon.errors import QueueUnavailable
 
 # A receipt from before a redelivery, or of a deleted message: the contract says ack, extend

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
 from salon.errors import ConfigurationError, QueueUnavailable
 from salon.providers import Delivery, ProviderContext
+
 from salon_aws_queue.errors import STALE_RECEIPT_CODES, error_code, translate
 from salon_aws_queue.settings import MAX_WAIT_SECONDS, SqsSettings
 
@@ -194,7 +194,9 @@ class SqsQueue:
         if kind == "job" and value is not None:
             return Delivery(job_id=value, receipt=receipt, receive_count=count)
         if kind == "s3" and value is not None:
-            return Delivery(job_id=STORAGE_EVENT_PREFIX + value, receipt=receipt, receive_count=count)
+            return Delivery(
+                job_id=STORAGE_EVENT_PREFIX + value, receipt=receipt, receive_count=count
+            )
         if kind == "test":
             log.info("S3 test event on the queue skipped")
         else:
@@ -238,11 +240,11 @@ class SqsQueue:
         """Make the message visible again at once."""
         await self._change_visibility(delivery, 0)
 
-    async def _change_visibility(self, delivery: Delivery, timeout: int) -> None:
+    async def _change_visibility(self, delivery: Delivery, seconds: int) -> None:
         await self._tolerate_stale(
             "ChangeMessageVisibility",
             lambda: self.client().change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=delivery.receipt, VisibilityTimeout=timeout
+                QueueUrl=self.queue_url, ReceiptHandle=delivery.receipt, VisibilityTimeout=seconds
             ),
         )
 
@@ -271,9 +273,11 @@ class SqsQueue:
             return self._dlq_url
 
         def find() -> str | None:
-            attributes = self.client().get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
-            )["Attributes"]
+            attributes = (
+                self.client()
+                .get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
+                .get("Attributes", {})
+            )
             policy = attributes.get("RedrivePolicy")
             if not policy:
                 return None
