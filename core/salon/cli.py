@@ -281,3 +281,7 @@ def main() -> None:
 def run_async(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     """For plugin commands: run a coroutine function the way the core's commands do."""
     return _run(fn(*args))
+
+
+if __name__ == "__main__":
+    main()

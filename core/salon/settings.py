@@ -184,6 +184,20 @@ def parse_plugin_settings(
             f"Core settings are SALON_{{{','.join(CoreSettings.__struct_fields__).upper()}}}; "
             f"plugin settings: {known}"
         )
+    for prefix, (type_, plugin) in declared.items():
+        fields = set(getattr(type_, "__struct_fields__", ()))
+        for key in by_prefix[prefix]:
+            if fields and key not in fields:
+                unknown.append(f"SALON_{prefix}_{key.upper()}")
+    if unknown:
+        raise ConfigurationError(
+            f"unknown settings: {', '.join(sorted(unknown))}. Known: "
+            + ", ".join(
+                f"SALON_{p}_{f.upper()}"
+                for p, (t, _) in sorted(declared.items())
+                for f in getattr(t, "__struct_fields__", ())
+            )
+        )
     parsed: dict[str, Any] = {}
     for prefix, (type_, plugin) in declared.items():
         parsed[prefix] = _convert(type_, by_prefix[prefix], f"SALON_{prefix}_* (plugin {plugin})")

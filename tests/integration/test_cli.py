@@ -1,0 +1,86 @@
+"""The ``salon`` command, run as a user would run it (a subprocess with its own environment)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from salon.testing.fixtures import sample_jpeg
+
+SALON = [sys.executable, "-m", "salon.cli"]
+
+
+def run(
+    env_extra: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")}
+    env.update(env_extra)
+    return subprocess.run(
+        [*SALON, *args], env=env, capture_output=True, text=True, timeout=120, input=input
+    )
+
+
+def test_plugins_lists_built_in_providers_and_selection(tmp_path: Path) -> None:
+    result = run({"SALON_DATA_DIR": str(tmp_path)}, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    names = {p["name"] for p in data["plugins"]}
+    assert "salon.defaults.local_storage" in names
+    storage = {o["name"]: o for o in data["providers"]["storage"]}
+    assert storage["local"]["selected"] is True
+    assert data["selected"] == {
+        "storage": "local",
+        "auth": "local",
+        "media": "pillow",
+        "queue": "local",
+    }
+    text = run({"SALON_DATA_DIR": str(tmp_path)}, "plugins")
+    assert " * storage  local" in text.stdout
+
+
+def test_unknown_provider_is_a_readable_startup_error(tmp_path: Path) -> None:
+    result = run(
+        {"SALON_DATA_DIR": str(tmp_path), "SALON_AUTH": "ldap"},
+        "user",
+        "create",
+        "--email",
+        "a@b.c",
+        "--password",
+        "x" * 12,
+    )
+    assert result.returncode == 2
+    assert "SALON_AUTH='ldap' is not a known auth provider" in result.stderr
+    assert "local (plugin salon.defaults.local_auth)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_setting_is_refused(tmp_path: Path) -> None:
+    result = run({"SALON_DATA_DIR": str(tmp_path), "SALON_STORGE": "s3"}, "plugins")
+    assert result.returncode == 2 and "SALON_STORGE" in result.stderr
+
+
+def test_db_upgrade_user_create_and_bulk_import(tmp_path: Path) -> None:
+    env = {"SALON_DATA_DIR": str(tmp_path / "data")}
+    upgrade = run(env, "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "revision 0001" in upgrade.stdout or "revision" in upgrade.stdout
+    created = run(
+        env, "user", "create", "--email", "ann@example.com", "--password", "a long password"
+    )
+    assert created.returncode == 0, created.stderr
+    photos = tmp_path / "photos"
+    (photos / "nested").mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(sample_jpeg(color=(10, 10, 10)))
+    (photos / "nested" / "b.jpg").write_bytes(sample_jpeg(color=(200, 10, 10)))
+    (photos / "copy-of-a.jpg").write_bytes(sample_jpeg(color=(10, 10, 10)))
+    (photos / "notes.txt").write_text("not an image")
+    first = run(env, "import", str(photos), "--user", "ann@example.com", "--album", "Trip")
+    assert first.returncode == 0, first.stderr
+    assert "imported: 2, duplicates: 1, unsupported: 1" in first.stdout
+    second = run(env, "import", str(photos), "--user", "ann@example.com")
+    assert "imported: 0, duplicates: 3, unsupported: 1" in second.stdout
+    nobody = run(env, "import", str(photos), "--user", "zed@example.com")
+    assert nobody.returncode != 0 and "no user with email" in nobody.stderr

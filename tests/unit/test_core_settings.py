@@ -1,0 +1,84 @@
+"""Settings: one typed object, read once; bad values and unknown names stop start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+from salon.errors import ConfigurationError
+from salon.settings import load_core_settings, parse_plugin_settings
+
+
+def test_defaults_are_embedded(tmp_path: Path) -> None:
+    core, leftovers = load_core_settings({"SALON_DATA_DIR": str(tmp_path)}, tmp_path / "none.toml")
+    assert core.storage == core.auth == core.queue == "local"
+    assert core.database_url == f"sqlite+aiosqlite:///{tmp_path / 'salon.db'}"
+    assert len(core.secret_key) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    again, _ = load_core_settings({"SALON_DATA_DIR": str(tmp_path)}, tmp_path / "none.toml")
+    assert again.secret_key == core.secret_key
+    assert leftovers == {}
+
+
+def test_values_are_converted_and_lists_split(tmp_path: Path) -> None:
+    core, _ = load_core_settings(
+        {
+            "SALON_DATA_DIR": str(tmp_path),
+            "SALON_MAX_UPLOAD_BYTES": "1234",
+            "SALON_TRACE_PLUGINS": "true",
+            "SALON_DISABLE_PLUGINS": "a, b,,c",
+        },
+        tmp_path / "none.toml",
+    )
+    assert core.max_upload_bytes == 1234
+    assert core.trace_plugins is True
+    assert core.disable_plugins == ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SALON_MAX_UPLOAD_BYTES", "lots"),
+        ("SALON_MAX_UPLOAD_BYTES", "-1"),
+        ("SALON_DOWNLOAD_MODE", "teleport"),
+    ],
+)
+def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_core_settings({"SALON_DATA_DIR": str(tmp_path), name: value}, tmp_path / "none.toml")
+    assert "invalid setting" in str(info.value)
+
+
+def test_toml_file_and_env_precedence(tmp_path: Path) -> None:
+    toml = tmp_path / "salon.toml"
+    toml.write_text('storage = "s3"\nmax_upload_bytes = 99\n[s3]\nbucket = "from-file"\n')
+    core, leftovers = load_core_settings(
+        {"SALON_DATA_DIR": str(tmp_path), "SALON_MAX_UPLOAD_BYTES": "100"}, toml
+    )
+    assert core.storage == "s3" and core.max_upload_bytes == 100
+    assert leftovers == {"s3_bucket": "from-file"}
+
+
+class DemoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    bucket: str = ""
+    retries: int = 3
+
+
+def test_plugin_settings_are_parsed_and_unknown_keys_rejected() -> None:
+    declared = {"DEMO": (DemoSettings, "demo-plugin")}
+    parsed = parse_plugin_settings({"demo_bucket": "b", "demo_retries": "5"}, declared)
+    assert parsed["DEMO"] == DemoSettings(bucket="b", retries=5)
+    with pytest.raises(ConfigurationError, match="SALON_DEMO_BUKET"):
+        parse_plugin_settings({"demo_buket": "typo"}, declared)
+    with pytest.raises(ConfigurationError, match="SALON_STORGE"):
+        parse_plugin_settings({"storge": "s3"}, declared)
+    with pytest.raises(ConfigurationError, match="demo-plugin"):
+        parse_plugin_settings({"demo_retries": "many"}, declared)
+
+
+def test_test_harness_variables_are_ignored(tmp_path: Path) -> None:
+    _, leftovers = load_core_settings(
+        {"SALON_DATA_DIR": str(tmp_path), "SALON_TEST_POSTGRES_URL": "x"}, tmp_path / "none.toml"
+    )
+    assert leftovers == {}
