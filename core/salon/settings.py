@@ -184,7 +184,7 @@ def parse_plugin_settings(
             f"Core settings are SALON_{{{','.join(CoreSettings.__struct_fields__).upper()}}}; "
             f"plugin settings: {known}"
         )
-    for prefix, (type_, plugin) in declared.items():
+    for prefix, (type_, _plugin) in declared.items():
         fields = set(getattr(type_, "__struct_fields__", ()))
         for key in by_prefix[prefix]:
             if fields and key not in fields:

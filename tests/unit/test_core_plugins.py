@@ -63,7 +63,7 @@ def test_registration_error_names_plugin_and_hook() -> None:
 
 def test_duplicate_provider_name_names_both_plugins() -> None:
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=[Twin()])
-    with pytest.raises(PluginError, match="salon.defaults.local_storage"):
+    with pytest.raises(PluginError, match=r"salon\.defaults\.local_storage"):
         collect_registry(pm)
 
 
