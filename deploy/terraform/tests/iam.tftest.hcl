@@ -11,6 +11,7 @@ variables {
   bucket_arn         = "arn:aws:s3:::salon-test-media"
   key_prefix         = "gallery/"
   queue_arn          = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
+  dlq_arn            = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq"
   kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/test"
   secret_arns        = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:salon-test/database-url-AbCdEf"]
   log_group_arns     = ["arn:aws:logs:eu-west-1:123456789012:log-group:/salon/salon-test/web"]
@@ -32,11 +33,12 @@ run "task_roles_scoped_to_bucket_prefix_and_queue" {
           "arn:aws:s3:::salon-test-media/gallery/*",
           "arn:aws:s3:::salon-test-media",
           "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs",
+          "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq",
           "arn:aws:kms:eu-west-1:123456789012:key/test",
         ], s.Resource)
       ]
     ]))
-    error_message = "A task role may only name its bucket prefix, its bucket (listing), its queue and the bucket's key."
+    error_message = "A task role may only name its bucket prefix, its bucket (listing), its queue (and DLQ) and the bucket's key."
   }
 
   assert {
@@ -76,6 +78,13 @@ run "task_roles_scoped_to_bucket_prefix_and_queue" {
       contains(flatten([s.Action]), "sqs:ReceiveMessage") || contains(flatten([s.Action]), "sqs:DeleteMessage")
     ])
     error_message = "The web service only sends jobs; consuming them is the worker's."
+  }
+
+  assert {
+    condition = !anytrue([
+      for s in jsondecode(aws_iam_role_policy.task["web"].policy).Statement : s.Resource == "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq"
+    ])
+    error_message = "Only the worker reads the dead-letter queue."
   }
 
   assert {

@@ -33,6 +33,7 @@ locals {
     SALON_S3_SSE               = "aws:kms"
     SALON_S3_KMS_KEY_ID        = aws_kms_key.this.arn
     SALON_SQS_QUEUE_URL        = module.queue.queue_url
+    SALON_SQS_MAX_RECEIVES     = tostring(module.queue.max_receive_count)
     SALON_COGNITO_USER_POOL_ID = module.auth.user_pool_id
     SALON_COGNITO_CLIENT_ID    = module.auth.client_id
     SALON_COGNITO_REGION       = var.region
@@ -233,6 +234,7 @@ module "iam" {
   bucket_arn         = module.storage.bucket_arn
   key_prefix         = var.s3_prefix
   queue_arn          = module.queue.queue_arn
+  dlq_arn            = module.queue.dlq_arn
   kms_key_arn        = aws_kms_key.this.arn
   secret_arns        = values(local.app_secrets)
   log_group_arns     = values(module.logs.log_group_arns)

@@ -3,7 +3,7 @@
 # * execution role (used by the ECS agent, not the app): pull the image, write the log groups,
 #   read the listed secrets. Nothing else.
 # * web task role: objects under the bucket prefix, send to the job queue.
-# * worker task role: objects under the bucket prefix, consume the job queue.
+# * worker task role: objects under the bucket prefix, consume the job queue and its DLQ.
 # Neither task role can read secrets, other buckets, other prefixes or other queues.
 
 data "aws_region" "current" {}
@@ -125,6 +125,12 @@ resource "aws_iam_role_policy" "task" {
       Effect   = "Allow"
       Action   = each.value
       Resource = var.queue_arn
+      }], each.key != "worker" ? [] : [{
+      # Dead-lettered jobs are read once more so the worker can mark them failed.
+      Sid      = "OwnDeadLetterQueue"
+      Effect   = "Allow"
+      Action   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
+      Resource = var.dlq_arn
     }])
   })
 }

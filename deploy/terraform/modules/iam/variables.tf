@@ -39,6 +39,16 @@ variable "queue_arn" {
   }
 }
 
+variable "dlq_arn" {
+  description = "ARN of the job queue's dead-letter queue (the worker marks dead-lettered jobs failed)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sqs:", var.dlq_arn))
+    error_message = "dlq_arn must be an SQS queue ARN."
+  }
+}
+
 variable "kms_key_arn" {
   description = "KMS key of the bucket and secrets (tasks use it through S3 only; the execution role decrypts secrets)."
   type        = string

@@ -33,3 +33,8 @@ output "dlq_name" {
   description = "Name of the dead-letter queue."
   value       = aws_sqs_queue.dlq.name
 }
+
+output "max_receive_count" {
+  description = "Deliveries before dead-lettering (SALON_SQS_MAX_RECEIVES must equal it)."
+  value       = var.max_receive_count
+}
