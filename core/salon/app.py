@@ -43,6 +43,7 @@ from salon.domain.sources.services import SourceImportService
 from salon.domain.system.controllers import health, ready
 from salon.domain.uploads.controllers import UploadController
 from salon.domain.uploads.services import UploadService
+from salon.domain.videos.controllers import VideoController
 from salon.errors import (
     AuthError,
     ConfigurationError,
@@ -56,6 +57,7 @@ from salon.errors import (
     UnsupportedMedia,
 )
 from salon.runtime import Runtime, build_runtime, load_settings
+from salon.web import web_handlers
 
 log = logging.getLogger("salon.app")
 
@@ -232,11 +234,12 @@ def create_app(
         UploadController,
         SourceController,
         JobController,
+        VideoController,
         health,
         ready,
         PrometheusController,
     ]
-    handlers.extend(_optional_controllers())
+    handlers.extend(web_handlers())
     return Litestar(
         route_handlers=handlers,
         dependencies={
@@ -267,21 +270,3 @@ def create_app(
         on_app_init=[_extend(runtime)],
         debug=False,
     )
-
-
-def _optional_controllers() -> list[Any]:
-    """Domains whose modules are still landing; present ones are mounted."""
-    found: list[Any] = []
-    try:
-        from salon.domain.videos.controllers import VideoController
-
-        found.append(VideoController)
-    except ImportError:
-        log.debug("videos domain not available")
-    try:
-        from salon.web import web_handlers  # type: ignore[attr-defined]
-
-        found.extend(web_handlers())
-    except ImportError:
-        log.debug("web UI not available")
-    return found
