@@ -13,6 +13,10 @@ Use it in a fixture::
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint_url)
         ...
 
+moto keeps its state in process-wide backends: every moto server started in one process shares
+it, and ``reset`` clears it for all of them. Give each test its own resources (a fresh pool or
+bucket name) or reset between tests.
+
 moto is a test dependency (``moto[server]``), not one of Salon's: importing this module works
 without it, starting a server raises ``RuntimeError`` saying what to install.
 """
