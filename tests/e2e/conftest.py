@@ -1,0 +1,269 @@
+"""Browser-test fixtures: the real Salon server as a subprocess, and Debian's Chromium.
+
+The server runs exactly as a user would start it (``salon db upgrade`` then ``salon serve``) in
+embedded mode (SQLite, local storage, local accounts, in-process worker with the ffmpeg video
+handler) on a free port, with a fake NASA APOD API on 127.0.0.1 when the plugin is installed.
+Playwright drives /usr/bin/chromium: Playwright's own browser download is not used.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    # The video test starts playback from script, without a user gesture.
+    "--autoplay-policy=no-user-gesture-required",
+]
+PASSWORD = "e2e correct horse battery"  # noqa: S105 - a throwaway test account
+READY_TIMEOUT = 120.0  # start-up imports are slow on a busy 2-core machine
+STOP_TIMEOUT = 20.0
+
+
+def _salon_bin() -> Path:
+    """The ``salon`` script next to the running interpreter (the workspace venv)."""
+    candidate = Path(sys.executable).parent / "salon"
+    return candidate if candidate.exists() else ROOT / ".venv" / "bin" / "salon"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def jpeg(
+    size: tuple[int, int],
+    colors: tuple[tuple[int, int, int], tuple[int, int, int]],
+    taken: str = "",
+) -> bytes:
+    """A real JPEG with a two-colour gradient (so renditions and placeholders differ), and an
+    EXIF DateTimeOriginal when ``taken`` ("YYYY:MM:DD HH:MM:SS") is given."""
+    from PIL import ExifTags, Image
+
+    gradient = Image.linear_gradient("L").resize(size)
+    start, end = (Image.new("RGB", size, c) for c in colors)
+    image = Image.composite(end, start, gradient)
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(ExifTags.IFD.Exif)[0x9003] = taken
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@dataclass
+class Server:
+    """A running Salon server."""
+
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    apod: Any | None = None
+    users: dict[str, str] = field(default_factory=dict)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+    def api_user(self, email: str) -> httpx.Client:
+        """An API client signed in as a new account ``email`` (Bearer token, no cookies)."""
+        client = httpx.Client(base_url=self.url, timeout=30)
+        client.post(
+            "/api/auth/signup", json={"email": email, "password": PASSWORD}
+        ).raise_for_status()
+        response = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        response.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return client
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"salon serve exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"salon serve was not ready within {READY_TIMEOUT:.0f} s:\n{server.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (granian stops its workers), then SIGKILL to the group we started."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("salon-e2e")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # Only our settings: a developer's SALON_* (say, a PostgreSQL URL) must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")}
+    env.update(
+        SALON_DATA_DIR=str(data_dir),
+        SALON_PUBLIC_URL=url,
+        SALON_SECRET_KEY=secrets.token_urlsafe(32),
+        SALON_AUTH_RATE_LIMIT="1000",
+        SALON_INPROCESS_WORKER="true",
+        SALON_LOG_LEVEL="INFO",
+    )
+    with ExitStack() as stack:
+        apod = None
+        try:
+            from salon_nasa_apod.testing import FakeApodServer
+        except ImportError:
+            print("salon-nasa-apod is not installed: the APOD browser test will skip")
+        else:
+            apod = stack.enter_context(FakeApodServer())
+            env.update(SALON_APOD_BASE_URL=apod.base_url, SALON_APOD_API_KEY=apod.api_key)
+        salon = str(_salon_bin())
+        upgrade = subprocess.run(
+            [salon, "db", "upgrade"], env=env, cwd=data_dir, capture_output=True, timeout=120
+        )
+        if upgrade.returncode != 0:
+            pytest.fail(f"salon db upgrade failed:\n{upgrade.stderr.decode(errors='replace')}")
+        log_path = data_dir / "server.log"
+        log = stack.enter_context(log_path.open("wb"))
+        process = subprocess.Popen(
+            [salon, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so SIGKILL reaches its workers
+        )
+        running = Server(url, data_dir, log_path, process, apod)
+        stack.callback(_stop, process)
+        _wait_ready(running)
+        yield running
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, ARTIFACTS / "server.log")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Console:
+    """What the page printed: errors and Content-Security-Policy violations fail tests."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def csp_violations(self) -> list[str]:
+        return [e for e in self.errors if "Content Security Policy" in e]
+
+
+def new_page(browser: Any, server: Server, **context_options: Any) -> tuple[Any, Any, Console]:
+    context = browser.new_context(base_url=server.url, **context_options)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    console = Console()
+    page.on("console", lambda msg: console.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: console.errors.append(f"uncaught: {exc}"))
+    return context, page, console
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a screenshot under test-artifacts/e2e/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_until(page: Any, predicate: str, timeout: float = 15.0) -> Any:
+    """Poll a JavaScript function until it returns something truthy. (``wait_for_function``
+    evaluates strings with ``eval``, which the page's CSP rightly refuses.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(predicate)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {predicate}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def failure_context(
+    request: pytest.FixtureRequest, server: Server, browser: Any
+) -> Iterator[list[Any]]:
+    """Pages registered here get a screenshot, and the server log is printed, on failure."""
+    pages: list[Any] = []
+    yield pages
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for index, page in enumerate(pages):
+            try:
+                shot(page, f"FAILED-{request.node.name}-{index}")
+            except Exception as exc:  # the page may be gone; the log still helps
+                print(f"no screenshot: {exc}")
+        print(f"--- server log ---\n{server.log_tail()}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
