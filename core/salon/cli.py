@@ -274,6 +274,38 @@ def uploads_cleanup() -> None:
     click.echo(f"removed {_run(main())} abandoned uploads")
 
 
+@cli.command()
+@click.option("--repair", is_flag=True, help="Delete orphans and rebuild missing renditions.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def doctor(repair: bool, as_json: bool) -> None:
+    """Find orphan objects, missing renditions and missing originals (and repair them)."""
+    from salon.doctor import count_images, diagnose
+
+    runtime = open_runtime()
+
+    async def check() -> Any:
+        try:
+            total = await count_images(runtime)
+            with click.progressbar(length=total, label="checking images", file=sys.stderr) as bar:
+                return await diagnose(runtime, repair=repair, tick=lambda: bar.update(1))
+        finally:
+            await runtime.close()
+
+    report = _run(check())
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for name, items in report.as_dict().items():
+            if isinstance(items, list):
+                click.echo(f"{name}: {len(items)}")
+                for item in items[:50]:
+                    click.echo(f"  {item}")
+        if repair:
+            click.echo(f"repaired: {report.repaired}")
+    if not report.healthy and not repair:
+        sys.exit(1)
+
+
 def main() -> None:
     cli()
 

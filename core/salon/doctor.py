@@ -1,0 +1,168 @@
+"""``salon doctor``: find what a crash or a fault can leave behind, and repair it.
+
+- orphan objects: bytes in storage no image row (or pending upload) points at;
+- missing renditions: rebuilt from the original, since renditions are derived data;
+- missing originals: reported (the photo is gone; nothing can bring it back).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from sqlalchemy import select
+
+from salon.db.models import Image, UploadIntent, Video
+from salon.domain.images.keys import rendition_key
+from salon.domain.images.services import RENDITION_SPECS, file_chunks, spool, tmp_dir
+from salon.domain.videos.services import output_key as video_output_key
+from salon.errors import ObjectNotFound, StorageError, UnsupportedMedia
+from salon.runtime import Runtime
+
+log = logging.getLogger("salon.doctor")
+
+PREFIXES = ("originals/", "renditions/", "uploads/", "videos/")
+
+
+@dataclass
+class Report:
+    orphan_objects: list[str] = field(default_factory=list)
+    missing_renditions: list[str] = field(default_factory=list)
+    missing_originals: list[str] = field(default_factory=list)
+    repaired: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.orphan_objects or self.missing_renditions or self.missing_originals)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orphan_objects": self.orphan_objects,
+            "missing_renditions": self.missing_renditions,
+            "missing_originals": self.missing_originals,
+            "repaired": self.repaired,
+        }
+
+
+async def _referenced_keys(runtime: Runtime) -> set[str]:
+    keys: set[str] = set()
+    async with runtime.session_maker() as session:
+        for key, renditions in await session.execute(select(Image.storage_key, Image.renditions)):
+            keys.add(key)
+            keys.update(entry["key"] for entry in (renditions or {}).values())
+        pending = select(UploadIntent.storage_key).where(UploadIntent.status == "pending")
+        keys.update((await session.execute(pending)).scalars())
+        # A video's output key is fixed at creation; its row learns it only when finalized.
+        for owner_id, video_id in await session.execute(select(Video.owner_id, Video.id)):
+            keys.add(video_output_key(owner_id, video_id))
+    return keys
+
+
+async def _stored_keys(runtime: Runtime) -> list[str]:
+    found: list[str] = []
+    for prefix in PREFIXES:
+        async for info in runtime.storage.list(prefix):
+            found.append(info.key)
+    return found
+
+
+async def _exists(runtime: Runtime, key: str) -> bool:
+    try:
+        await runtime.storage.stat(key)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+async def _rebuild_renditions(runtime: Runtime, image: Image) -> None:
+    path = await spool(
+        runtime.storage.open(image.storage_key),
+        tmp_dir(runtime),
+        max(image.size, 1),
+        StorageError("original is larger than recorded"),
+    )
+    try:
+        with tempfile.TemporaryDirectory(dir=tmp_dir(runtime)) as out:
+            processed = await anyio.to_thread.run_sync(
+                runtime.media.process, path, Path(out), RENDITION_SPECS
+            )
+            renditions: dict[str, Any] = {}
+            for rendition in processed.renditions:
+                extension = rendition.content_type.rsplit("/", 1)[-1]
+                key = rendition_key(image.owner_id, image.sha256, rendition.name, extension)
+                await runtime.storage.put(
+                    key, file_chunks(rendition.path), content_type=rendition.content_type
+                )
+                renditions[rendition.name] = {
+                    "key": key,
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "size": rendition.size,
+                    "content_type": rendition.content_type,
+                }
+    finally:
+        path.unlink(missing_ok=True)
+    async with runtime.session_maker() as session:
+        row = await session.get(Image, image.id)
+        if row is not None:
+            row.renditions = renditions
+            row.placeholder = processed.placeholder
+            await session.commit()
+
+
+async def _check_images(
+    runtime: Runtime, report: Report, repair: bool, tick: Callable[[], None]
+) -> None:
+    async with runtime.session_maker() as session:
+        images = list((await session.execute(select(Image))).scalars())
+    for image in images:
+        tick()
+        if not await _exists(runtime, image.storage_key):
+            report.missing_originals.append(str(image.id))
+            continue
+        missing = [
+            name
+            for name in (spec.name for spec in RENDITION_SPECS)
+            if name not in (image.renditions or {})
+            or not await _exists(runtime, image.renditions[name]["key"])
+        ]
+        if not missing:
+            continue
+        report.missing_renditions.append(f"{image.id}: {', '.join(missing)}")
+        if repair:
+            try:
+                await _rebuild_renditions(runtime, image)
+                report.repaired += 1
+            except (UnsupportedMedia, StorageError) as exc:
+                log.error("could not rebuild renditions of %s: %s", image.id, exc)
+
+
+async def diagnose(
+    runtime: Runtime, *, repair: bool = False, tick: Callable[[], None] = lambda: None
+) -> Report:
+    """Check every image and every stored object; with ``repair``, delete orphans and rebuild
+    missing renditions. Orphans are computed after the image check so rebuilt renditions count
+    as referenced."""
+    report = Report()
+    await _check_images(runtime, report, repair, tick)
+    referenced = await _referenced_keys(runtime)
+    for key in await _stored_keys(runtime):
+        if key in referenced:
+            continue
+        report.orphan_objects.append(key)
+        if repair:
+            await runtime.storage.delete(key)
+            report.repaired += 1
+    return report
+
+
+async def count_images(runtime: Runtime) -> int:
+    from sqlalchemy import func
+
+    async with runtime.session_maker() as session:
+        return int((await session.execute(select(func.count()).select_from(Image))).scalar_one())
