@@ -57,6 +57,14 @@ class Runtime:
         return self.settings.core
 
     async def close(self) -> None:
+        """Release what providers hold (HTTP clients, pools), then the database."""
+        for source in self.sources.values():
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:
+                    log.exception("image source %r failed to close", source.name)
         await self.queue.close()
         await self.engine.dispose()
 
