@@ -179,6 +179,18 @@ class Worker:
         return int(getattr(self.queue, "max_receives", 5) or 5)
 
     @property
+    def receive_wait(self) -> float:
+        """The long-poll wait: the config's, or the queue's own ``wait_seconds`` if shorter.
+
+        A receive abandoned at shutdown may still hold a thread (SQS) for this long, so it also
+        bounds how long an idle worker takes to exit after SIGTERM.
+        """
+        queue_wait = getattr(self.queue, "wait_seconds", None)
+        if isinstance(queue_wait, int | float):
+            return min(self.config.wait_seconds, float(queue_wait))
+        return self.config.wait_seconds
+
+    @property
     def visibility_timeout(self) -> int:
         return int(self.queue.visibility_timeout)
 
@@ -203,6 +215,8 @@ class Worker:
                 )
                 await _sleep_unless(stop, self.config.idle_backoff)
                 continue
+            if delivery is None and self.receive_wait <= 0:
+                await _sleep_unless(stop, 1.0)  # short polling: do not spin
             if delivery is not None:
                 try:
                     await self.handle(delivery, stop)
@@ -216,7 +230,7 @@ class Worker:
 
     async def _receive(self, stop: asyncio.Event) -> Delivery | None:
         """Long-poll the queue, returning early (with None) when ``stop`` is set."""
-        receiving = asyncio.ensure_future(self.queue.receive(wait_seconds=self.config.wait_seconds))
+        receiving = asyncio.ensure_future(self.queue.receive(wait_seconds=self.receive_wait))
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)

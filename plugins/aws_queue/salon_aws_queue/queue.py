@@ -100,6 +100,8 @@ class SqsQueue:
         self.queue_url = settings.queue_url
         self.visibility_timeout = settings.visibility_timeout
         self.max_receives = settings.max_receives
+        # The worker long-polls this long (SALON_SQS_WAIT_SECONDS).
+        self.wait_seconds = settings.wait_seconds
         self._client_factory = client_factory
         self._client: SQSClient | None = None
         self._client_pid = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +20,17 @@ async def fail(job: JobContext) -> None:
     raise RuntimeError(f"sqs boom {job.attempt}")
 
 
+async def slow(job: JobContext) -> Mapping[str, Any]:
+    """Sleeps ``payload["seconds"]`` in steps with progress; returns the worker's pid."""
+    seconds = float(job.payload["seconds"])
+    for step in range(20):
+        await asyncio.sleep(seconds / 20)
+        await job.progress((step + 1) / 20)
+    return {"pid": os.getpid(), "attempt": job.attempt}
+
+
 @hookimpl
 def register_job_handlers(register: Any) -> None:
     register("sqs.echo", echo)
     register("sqs.fail", fail)
+    register("sqs.slow", slow)
