@@ -358,9 +358,10 @@ resource "aws_ecs_service" "web" {
     container_port   = var.container_port
   }
 
-  # Autoscaling owns the count after the first deploy.
+  # Autoscaling owns the count after the first deploy; deploy/tools/release.sh owns the
+  # revision in service (it copies the latest revision Terraform registered, with a new image).
   lifecycle {
-    ignore_changes = [desired_count]
+    ignore_changes = [desired_count, task_definition]
   }
 
   depends_on = [aws_lb_listener.https]

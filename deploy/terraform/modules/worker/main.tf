@@ -117,8 +117,9 @@ resource "aws_ecs_service" "this" {
     assign_public_ip = false
   }
 
+  # As for the web service: autoscaling owns the count, release.sh the revision in service.
   lifecycle {
-    ignore_changes = [desired_count]
+    ignore_changes = [desired_count, task_definition]
   }
 
   tags = local.tags
