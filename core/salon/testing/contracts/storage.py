@@ -117,7 +117,7 @@ class StorageContract:
         raise NotImplementedError("a StorageContract subclass must define a `storage` fixture")
 
     @pytest.fixture
-    async def prefix(self, storage: StorageBackend) -> AsyncIterator[str]:
+    async def storage_prefix(self, storage: StorageBackend) -> AsyncIterator[str]:
         """A fresh key prefix; whatever a test leaves under it is deleted afterwards."""
         value = f"contract/{uuid.uuid4().hex}/"
         yield value
@@ -133,9 +133,9 @@ class StorageContract:
         assert isinstance(caps.presigned_post, bool)
         assert isinstance(caps.local_paths, bool)
 
-    async def test_round_trip(self, storage: StorageBackend, prefix: str) -> None:
+    async def test_round_trip(self, storage: StorageBackend, storage_prefix: str) -> None:
         data = bytes(range(256)) * 1000 + b"tail"
-        key = prefix + "a/b/object.bin"
+        key = storage_prefix + "a/b/object.bin"
         info = await storage.put(key, chunks_of(data), content_type="application/octet-stream")
         assert info.key == key
         assert info.size == len(data)
@@ -145,34 +145,38 @@ class StorageContract:
         assert stat.size == len(data)
         assert stat.content_type in (None, "application/octet-stream")
 
-    async def test_empty_object(self, storage: StorageBackend, prefix: str) -> None:
-        key = prefix + "empty"
+    async def test_empty_object(self, storage: StorageBackend, storage_prefix: str) -> None:
+        key = storage_prefix + "empty"
         info = await storage.put(key, chunks_of(b""), content_type="text/plain")
         assert info.size == 0
         assert (await storage.stat(key)).size == 0
         assert await read_all(storage, key) == b""
 
-    async def test_open_honours_chunk_size(self, storage: StorageBackend, prefix: str) -> None:
+    async def test_open_honours_chunk_size(
+        self, storage: StorageBackend, storage_prefix: str
+    ) -> None:
         data = b"x" * 100_000
-        key = prefix + "chunked"
+        key = storage_prefix + "chunked"
         await storage.put(key, chunks_of(data), content_type="application/octet-stream")
         sizes = [len(chunk) async for chunk in storage.open(key, chunk_size=10_000)]
         assert sum(sizes) == len(data)
         assert max(sizes) <= 10_000
 
-    async def test_overwrite_replaces_content(self, storage: StorageBackend, prefix: str) -> None:
-        key = prefix + "over"
+    async def test_overwrite_replaces_content(
+        self, storage: StorageBackend, storage_prefix: str
+    ) -> None:
+        key = storage_prefix + "over"
         await storage.put(key, chunks_of(b"first version"), content_type="text/plain")
         info = await storage.put(key, chunks_of(b"second"), content_type="text/plain")
         assert info.size == len(b"second")
         assert await read_all(storage, key) == b"second"
         assert (await storage.stat(key)).size == len(b"second")
-        assert [i.key for i in await collect(storage, prefix)] == [key]
+        assert [i.key for i in await collect(storage, storage_prefix)] == [key]
 
     async def test_reader_sees_old_or_new_never_a_mix(
-        self, storage: StorageBackend, prefix: str
+        self, storage: StorageBackend, storage_prefix: str
     ) -> None:
-        key = prefix + "atomic"
+        key = storage_prefix + "atomic"
         old, new = b"a" * (2 * MiB), b"b" * (2 * MiB)
         await storage.put(key, chunks_of(old), content_type="application/octet-stream")
         received = bytearray()
@@ -192,8 +196,8 @@ class StorageContract:
 
     # ------------------------------------------------------------------ missing keys, delete
 
-    async def test_missing_key(self, storage: StorageBackend, prefix: str) -> None:
-        key = prefix + "nothing-here"
+    async def test_missing_key(self, storage: StorageBackend, storage_prefix: str) -> None:
+        key = storage_prefix + "nothing-here"
         with pytest.raises(ObjectNotFound):
             await storage.stat(key)
         stream = storage.open(key)
@@ -202,36 +206,38 @@ class StorageContract:
         assert issubclass(ObjectNotFound, StorageError)
         assert issubclass(ObjectNotFound, FileNotFoundError)
 
-    async def test_delete_is_idempotent(self, storage: StorageBackend, prefix: str) -> None:
-        key = prefix + "d/gone"
-        keep = prefix + "d/kept"
+    async def test_delete_is_idempotent(self, storage: StorageBackend, storage_prefix: str) -> None:
+        key = storage_prefix + "d/gone"
+        keep = storage_prefix + "d/kept"
         await storage.put(key, chunks_of(b"bye"), content_type="text/plain")
         await storage.put(keep, chunks_of(b"stay"), content_type="text/plain")
         await storage.delete(key)
         with pytest.raises(ObjectNotFound):
             await storage.stat(key)
         await storage.delete(key)  # again: not an error
-        await storage.delete(prefix + "never/existed")
+        await storage.delete(storage_prefix + "never/existed")
         assert await read_all(storage, keep) == b"stay"
 
-    async def test_list_by_prefix(self, storage: StorageBackend, prefix: str) -> None:
-        keys = [prefix + k for k in ("img/1/a", "img/1/b", "img/10/a", "img/2/a", "other/x")]
+    async def test_list_by_prefix(self, storage: StorageBackend, storage_prefix: str) -> None:
+        keys = [
+            storage_prefix + k for k in ("img/1/a", "img/1/b", "img/10/a", "img/2/a", "other/x")
+        ]
         for i, key in enumerate(keys):
             await storage.put(key, chunks_of(b"z" * (i + 1)), content_type="text/plain")
-        listed = await collect(storage, prefix + "img/1")
+        listed = await collect(storage, storage_prefix + "img/1")
         assert sorted(i.key for i in listed) == keys[:3]  # a string prefix, as on S3
-        listed = await collect(storage, prefix + "img/1/")
+        listed = await collect(storage, storage_prefix + "img/1/")
         assert sorted(i.key for i in listed) == keys[:2]
-        by_key = {i.key: i.size for i in await collect(storage, prefix)}
+        by_key = {i.key: i.size for i in await collect(storage, storage_prefix)}
         assert by_key == {key: i + 1 for i, key in enumerate(keys)}
-        assert await collect(storage, prefix + "nope/") == []
+        assert await collect(storage, storage_prefix + "nope/") == []
 
     # ------------------------------------------------------------------ failures
 
     async def test_failing_upload_leaves_nothing(
-        self, storage: StorageBackend, prefix: str
+        self, storage: StorageBackend, storage_prefix: str
     ) -> None:
-        key = prefix + "fail/new"
+        key = storage_prefix + "fail/new"
         with pytest.raises(UploadFailed):
             await storage.put(
                 key,
@@ -240,10 +246,12 @@ class StorageContract:
             )
         with pytest.raises(ObjectNotFound):
             await storage.stat(key)
-        assert await collect(storage, prefix + "fail/") == []
+        assert await collect(storage, storage_prefix + "fail/") == []
 
-    async def test_failing_overwrite_keeps_old(self, storage: StorageBackend, prefix: str) -> None:
-        key = prefix + "fail/old"
+    async def test_failing_overwrite_keeps_old(
+        self, storage: StorageBackend, storage_prefix: str
+    ) -> None:
+        key = storage_prefix + "fail/old"
         await storage.put(key, chunks_of(b"precious"), content_type="text/plain")
         with pytest.raises(UploadFailed):
             await storage.put(
@@ -252,7 +260,7 @@ class StorageContract:
                 content_type="text/plain",
             )
         assert await read_all(storage, key) == b"precious"
-        assert [i.key for i in await collect(storage, prefix + "fail/")] == [key]
+        assert [i.key for i in await collect(storage, storage_prefix + "fail/")] == [key]
 
     @pytest.mark.parametrize(
         "bad_key",
@@ -271,13 +279,13 @@ class StorageContract:
     # ------------------------------------------------------------------ streaming
 
     async def test_large_object_streams_in_bounded_memory(
-        self, storage: StorageBackend, prefix: str
+        self, storage: StorageBackend, storage_prefix: str
     ) -> None:
-        key = prefix + "large.bin"
+        key = storage_prefix + "large.bin"
         total = self.large_object_size
         # Warm up first: a backend may load libraries or make its client on first use.
-        await storage.put(prefix + "warm-up", chunks_of(b"w"), content_type="text/plain")
-        assert await read_all(storage, prefix + "warm-up") == b"w"
+        await storage.put(storage_prefix + "warm-up", chunks_of(b"w"), content_type="text/plain")
+        assert await read_all(storage, storage_prefix + "warm-up") == b"w"
         tracemalloc.start()
         try:
             baseline = tracemalloc.get_traced_memory()[0]
@@ -303,12 +311,12 @@ class StorageContract:
     # ------------------------------------------------------------------ capabilities
 
     async def test_capabilities_are_consistent(
-        self, storage: StorageBackend, prefix: str, tmp_path: Path
+        self, storage: StorageBackend, storage_prefix: str, tmp_path: Path
     ) -> None:
         import httpx
 
         data = b"\x89PNG fake but fine" * 100
-        key = prefix + "caps/photo.bin"
+        key = storage_prefix + "caps/photo.bin"
         await storage.put(key, chunks_of(data), content_type="application/octet-stream")
         caps = storage.capabilities
         if caps.presigned_get:
@@ -326,7 +334,7 @@ class StorageContract:
             with pytest.raises(StorageError):
                 await storage.presign_get(key, expires_in=60)
         if caps.presigned_post:
-            target = prefix + "caps/posted.bin"
+            target = storage_prefix + "caps/posted.bin"
             form = await storage.presign_post(
                 target, content_type="image/jpeg", max_size=10_000, expires_in=60
             )
@@ -343,7 +351,10 @@ class StorageContract:
         else:
             with pytest.raises(StorageError):
                 await storage.presign_post(
-                    prefix + "caps/posted", content_type="image/jpeg", max_size=10, expires_in=60
+                    storage_prefix + "caps/posted",
+                    content_type="image/jpeg",
+                    max_size=10,
+                    expires_in=60,
                 )
         if caps.local_paths:
             path = storage.local_path(key)
@@ -358,10 +369,10 @@ class StorageContract:
     async def test_check_passes(self, storage: StorageBackend) -> None:
         await storage.check()
 
-    async def test_errors_are_salons(self, storage: StorageBackend, prefix: str) -> None:
+    async def test_errors_are_salons(self, storage: StorageBackend, storage_prefix: str) -> None:
         # Whatever fails inside the backend reaches the core as a Salon error type.
         try:
-            await storage.stat(prefix + "missing/for/errors")
+            await storage.stat(storage_prefix + "missing/for/errors")
         except Exception as exc:
             assert isinstance(exc, SalonError), f"{type(exc).__module__}.{type(exc).__name__}"
         else:
