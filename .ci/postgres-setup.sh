@@ -9,5 +9,6 @@ DO $$ BEGIN
     CREATE ROLE salon LOGIN CREATEDB PASSWORD 'salon';
   END IF;
 END $$;
+GRANT CREATE ON DATABASE postgres TO salon;
 SQL
 echo "SALON_TEST_POSTGRES_URL=postgresql+asyncpg://salon:salon@127.0.0.1:5432/postgres" > .ci/postgres.env

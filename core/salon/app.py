@@ -49,6 +49,7 @@ from salon.errors import (
     ConfigurationError,
     InvalidToken,
     ObjectNotFound,
+    ProviderError,
     QueueUnavailable,
     SalonError,
     SourceError,
@@ -71,6 +72,8 @@ AUTH_ERROR_STATUS: Mapping[str, int] = {
     "not_confirmed": 403,
     "unsupported": 400,
     "rate_limited": 429,
+    "password_reset_required": 403,
+    "code_delivery_failed": 502,
 }
 
 SECURITY_HEADERS: Mapping[bytes, bytes] = {
@@ -113,6 +116,9 @@ def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, StorageError):
         log.error("storage failure: %s", exc)
         return _error(503, "storage is unavailable; try again shortly")
+    if isinstance(exc, ProviderError):
+        log.error("provider failure: %s", exc)
+        return _error(503, "a service Salon depends on is unavailable; try again shortly")
     if isinstance(exc, ConfigurationError):
         log.error("configuration error: %s", exc)
         return _error(503, "the server is misconfigured")
