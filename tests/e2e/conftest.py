@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     # The video test starts playback from script, without a user gesture.
     "--autoplay-policy=no-user-gesture-required",
 ]
-PASSWORD = "e2e correct horse battery"  # noqa: S105 - a throwaway test account
+PASSWORD = "e2e correct horse battery"  # a throwaway test account
 READY_TIMEOUT = 120.0  # start-up imports are slow on a busy 2-core machine
 STOP_TIMEOUT = 20.0
 

@@ -28,7 +28,8 @@ DROP_FILES = """(files) => {
   }
   const zone = document.querySelector("[data-dropzone]");
   for (const type of ["dragenter", "dragover", "drop"]) {
-    zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+    zone.dispatchEvent(new DragEvent(type, init));
   }
 }"""
 
@@ -134,7 +135,7 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
         page.keyboard.press("ArrowRight")
     expect(dialog.locator("[data-lb-title]")).to_have_text("sunrise")
     expect(dialog.locator("[data-lb-taken]")).to_contain_text("2021")
-    expect(dialog.locator("[data-lb-dims]")).to_have_text("1600 × 1200 px")
+    expect(dialog.locator("[data-lb-dims]")).to_have_text("1600 \N{MULTIPLICATION SIGN} 1200 px")
     shot(page, "04-lightbox")
     page.keyboard.press("Escape")
     expect(dialog).not_to_have_attribute("open", "")

@@ -24,6 +24,20 @@ export function toLogin() {
 }
 
 let refreshing = null;
+const EXPIRY_KEY = "salon.session.expires_at";
+
+/** Remember when the access cookie lapses (from a login or refresh answer's `expires_in`). */
+export function noteExpiry(expiresIn) {
+  if (Number.isFinite(expiresIn) && expiresIn > 0) {
+    localStorage.setItem(EXPIRY_KEY, String(Date.now() + expiresIn * 1000));
+  }
+}
+
+/** Milliseconds until the access cookie lapses, or null when unknown. */
+export function msUntilExpiry() {
+  const at = Number(localStorage.getItem(EXPIRY_KEY));
+  return at ? at - Date.now() : null;
+}
 
 /** Renew the access cookie with the refresh cookie; concurrent callers share one request
  * because refresh tokens rotate (a second use of the old one would be refused). */
@@ -34,7 +48,10 @@ export function refreshSession() {
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrfToken() },
     })
-      .then((response) => response.ok)
+      .then(async (response) => {
+        if (response.ok) noteExpiry((await response.json()).expires_in);
+        return response.ok;
+      })
       .catch(() => false)
       .finally(() => {
         setTimeout(() => {

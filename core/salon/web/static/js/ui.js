@@ -1,6 +1,6 @@
 // Page chrome shared by every signed-in page: menu toggle, account, log out, toasts, formats.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, msUntilExpiry, refreshSession } from "./api.js";
 
 /** `document.querySelector` scoped to `root`, throwing when a template lost an element. */
 export function $(selector, root = document) {
@@ -74,8 +74,21 @@ export function describe(image) {
   return `Photo from ${formatDate(image.taken_at || image.created_at, false)}`;
 }
 
+const MIN_REFRESH_MS = 30_000;
+
+/** Renew the session a little before the access cookie lapses: pictures load straight from
+ * <img> tags with that cookie, and a lapsed one would leave them broken until the next API call. */
+function keepSessionAlive() {
+  const left = msUntilExpiry();
+  const wait = left === null ? 10 * 60_000 : Math.max(MIN_REFRESH_MS, left * 0.8);
+  setTimeout(async () => {
+    if (await refreshSession()) keepSessionAlive();
+  }, wait);
+}
+
 /** Wire the header: the phone menu, the account e-mail and the log-out button. */
 export function initChrome() {
+  keepSessionAlive();
   const toggle = document.querySelector("[data-menu-toggle]");
   const nav = document.getElementById("site-nav");
   if (toggle && nav) {
@@ -92,7 +105,11 @@ export function initChrome() {
       try {
         await api("/api/auth/logout", { method: "POST", authRedirect: false });
       } catch {
-        // Already signed out (expired token): the cookies are gone or useless either way.
+        // The access cookie lapsed: renew it once so the server can end the session (and
+        // clear the refresh cookie, which would otherwise sign this browser back in).
+        if (await refreshSession()) {
+          await api("/api/auth/logout", { method: "POST", authRedirect: false }).catch(() => {});
+        }
       }
       location.assign("/login");
     });

@@ -1,6 +1,6 @@
 // Sign in: cookies for this browser (?session=cookie), then back to where the user was going.
 
-import { api, refreshSession } from "../api.js";
+import { api, noteExpiry, refreshSession } from "../api.js";
 import { $, errorMessage, showError } from "../ui.js";
 
 /** Only same-site paths are followed after sign-in (no open redirect). */
@@ -24,7 +24,11 @@ form.addEventListener("submit", async (event) => {
   button.disabled = true;
   showError(error, "");
   try {
-    await api("/api/auth/login?session=cookie", { method: "POST", body: { email, password } });
+    const tokens = await api("/api/auth/login?session=cookie", {
+      method: "POST",
+      body: { email, password },
+    });
+    noteExpiry(tokens.expires_in);
     location.assign(nextPath());
   } catch (failure) {
     showError(error, errorMessage(failure));

@@ -1,6 +1,6 @@
 // Create an account; confirm it with a code when the auth provider asks for one; sign in.
 
-import { api } from "../api.js";
+import { api, noteExpiry } from "../api.js";
 import { $, errorMessage, showError } from "../ui.js";
 
 const form = $("[data-signup-form]");
@@ -10,7 +10,8 @@ const confirmError = $("[data-confirm-error]");
 let credentials = null;
 
 async function signIn() {
-  await api("/api/auth/login?session=cookie", { method: "POST", body: credentials });
+  const tokens = await api("/api/auth/login?session=cookie", { method: "POST", body: credentials });
+  noteExpiry(tokens.expires_in);
   location.assign("/");
 }
 

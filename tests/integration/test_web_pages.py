@@ -1,0 +1,104 @@
+"""The web UI's server side, without a browser: which pages need a session, what they render,
+how static files are served, and that nothing in the UI needs a CSP exception.
+
+The browser behaviour itself is tested in tests/e2e/ with Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from salon.web.pages import STATIC, TEMPLATES
+
+PRIVATE = ["/", "/favorites", "/albums", "/upload", "/apod", "/video"]
+ALBUM = "/albums/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
+
+
+@pytest.mark.parametrize("path", [*PRIVATE, ALBUM])
+async def test_private_pages_send_visitors_to_sign_in(salon_app: Any, path: str) -> None:
+    response = await salon_app.client.get(path, follow_redirects=False)
+    assert response.status_code in (302, 303, 307)
+    location = response.headers["location"]
+    assert location.startswith("/login?next=")
+    assert location.endswith(path.replace("/", "%2F"))
+
+
+async def test_pages_render_for_a_session(salon_app: Any) -> None:
+    await salon_app.login()
+    response = await salon_app.client.post(
+        "/api/auth/login?session=cookie",
+        json={"email": next(iter(salon_app.users)), "password": "correct horse battery staple"},
+    )
+    assert response.status_code == 200
+    for path in [*PRIVATE, ALBUM]:
+        page = await salon_app.client.get(path, follow_redirects=False)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert re.search(r'<script type="module" src="/static/js/pages/\w+\.js">', page.text)
+        assert 'aria-label="Main"' in page.text
+    album = await salon_app.client.get(ALBUM)
+    assert 'data-album-id="01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"' in album.text
+    # Signed in, the sign-in page has nothing to offer.
+    again = await salon_app.client.get("/login", follow_redirects=False)
+    assert again.status_code in (302, 303, 307)
+    assert again.headers["location"] == "/"
+
+
+async def test_public_pages(salon_app: Any) -> None:
+    for path, marker in [
+        ("/login", "data-login-form"),
+        ("/signup", "data-signup-form"),
+        ("/share/sometoken", 'data-token="sometoken"'),
+    ]:
+        response = await salon_app.client.get(path, follow_redirects=False)
+        assert response.status_code == 200, path
+        assert marker in response.text
+    # The token is escaped into the page, never interpreted.
+    hostile = await salon_app.client.get('/share/"><img src=x onerror=alert(1)>')
+    assert "<img src=x" not in hostile.text
+
+
+async def test_static_files(salon_app: Any) -> None:
+    script = await salon_app.client.get("/static/js/api.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "no-cache" in script.headers["cache-control"]
+    css = await salon_app.client.get("/static/css/salon.css")
+    assert css.headers["content-type"].startswith("text/css")
+    missing = await salon_app.client.get("/static/js/nope.js")
+    assert missing.status_code == 404
+    escape = await salon_app.client.get("/static/../pages.py")
+    assert escape.status_code == 404
+
+
+def _files(root: Path, suffix: str) -> list[Path]:
+    found = sorted(root.rglob(f"*{suffix}"))
+    assert found, f"no {suffix} files under {root}"
+    return found
+
+
+def test_templates_need_no_csp_exception() -> None:
+    """No inline scripts, inline styles, style attributes or inline event handlers."""
+    for template in _files(TEMPLATES, ".html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text), template
+        assert "<style" not in text, template
+        assert not re.search(r"\sstyle\s*=", text), template
+        assert not re.search(r"\son[a-z]+\s*=", text), template
+
+
+def test_scripts_need_no_csp_exception() -> None:
+    """No eval-like calls and no style attributes written as markup from the scripts."""
+    for script in _files(STATIC / "js", ".js"):
+        text = script.read_text()
+        assert not re.search(r"\beval\(|new Function\(|innerHTML|setAttribute\(\"style\"", text), (
+            script
+        )
+        # Relative ES module imports only: everything is served from /static.
+        for target in re.findall(r'from "([^"]+)"', text):
+            assert target.startswith("./") or target.startswith("../"), (script, target)
+            assert (script.parent / target).resolve().exists(), (script, target)
