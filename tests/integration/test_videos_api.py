@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from salon.db.models import Image, Job, Video
+from salon.db.models import Job, Video
 from salon.testing.fixtures import RunningApp, sample_jpeg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -202,40 +202,6 @@ async def test_someone_elses_image_answers_404_like_a_missing_one(
     assert (
         await salon_app.client.get(f"/api/videos/{uuid.uuid4()}", headers=caller)
     ).status_code == 404
-
-
-async def test_a_failed_render_fails_the_video_with_a_reason(
-    salon_app: RunningApp, salon_database: str
-) -> None:
-    headers = await salon_app.login()
-    (image_id,) = await upload_photos(salon_app, headers, [(320, 240)])
-    image = (await salon_app.client.get(f"/api/images/{image_id}", headers=headers)).json()
-    assert image["urls"]["renditions"]["lg"]
-    # The source the job will read disappears before the worker gets to it.
-    async with database(salon_database) as session:
-        row = await session.get(Image, uuid.UUID(image_id))
-        assert row is not None
-        keys = [r["key"] for r in row.renditions.values()] + [row.storage_key]
-    for key in keys:
-        await salon_app.runtime.storage.delete(key)
-
-    created = await salon_app.client.post(
-        "/api/videos", json={"image_ids": [image_id], "seconds_per_image": 0.5}, headers=headers
-    )
-    assert created.status_code == 202
-    job = await wait_for_job(salon_app, headers, created.json()["job_id"])
-    assert job["status"] == "failed"
-    assert "missing" in job["error"]
-    video = (
-        await salon_app.client.get(f"/api/videos/{created.json()['video_id']}", headers=headers)
-    ).json()
-    assert video["status"] == "failed"
-    assert video["url"] is None
-    assert "missing" in video["error"]
-    file = await salon_app.client.get(
-        f"/api/videos/{created.json()['video_id']}/file", headers=headers
-    )
-    assert file.status_code == 404
 
 
 def probe_ok(path: Path, *, duration: float, width: int, height: int) -> None:
