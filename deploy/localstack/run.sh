@@ -4,7 +4,8 @@
 # start   installs LocalStack into deploy/localstack/.venv on first use (its own interpreter:
 #         it is a tool, not a Salon dependency), starts it on 127.0.0.1:4566 in the background,
 #         waits until healthy and creates bucket salon-media and queue salon-jobs (+ DLQ).
-#         A LocalStack already healthy on that address is reused.
+#         A LocalStack already healthy on that address is reused. Prints the `export` lines
+#         that point Salon at it, so `eval "$(bash deploy/localstack/run.sh start)"` works.
 # stop    stops the LocalStack this script started (pidfile), TERM then KILL after 20 s.
 # status  prints whether it answers, and exits 0 only when healthy.
 #
@@ -99,7 +100,12 @@ running_pid() {
 bootstrap() {
     local python="$VENV/bin/python"
     [[ -x "$python" ]] || python="$(command -v python3)"
-    SALON_LOCALSTACK_URL="$URL" "$python" "$HERE/bootstrap.py"
+    SALON_LOCALSTACK_URL="$URL" "$python" "$HERE/bootstrap.py" >&2
+    # What `make run` needs to keep every byte in this LocalStack (eval "$(run.sh start)").
+    cat <<ENV
+export AWS_ENDPOINT_URL=$URL AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+export SALON_STORAGE=s3 SALON_S3_BUCKET=salon-media
+ENV
 }
 
 start() {
