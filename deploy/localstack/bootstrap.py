@@ -22,7 +22,9 @@ MAX_RECEIVE_COUNT = 3
 def main() -> int:
     # LocalStack accepts any credentials; these are not secrets.
     session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - LocalStack accepts any credentials
+        region_name="us-east-1",
     )
     s3 = session.client("s3", endpoint_url=ENDPOINT)
     sqs = session.client("sqs", endpoint_url=ENDPOINT)
@@ -30,9 +32,9 @@ def main() -> int:
     if BUCKET not in existing:
         s3.create_bucket(Bucket=BUCKET)
     dlq_url = sqs.create_queue(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
     queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
     # set_queue_attributes also updates a queue made earlier without the policy.
