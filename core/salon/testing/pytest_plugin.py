@@ -36,3 +36,7 @@ async def salon_app(tmp_path: Path, salon_database: str) -> AsyncIterator[object
 
     async with running_app(tmp_path / "data", database_url=salon_database) as app:
         yield app
+
+
+# Shared session fixture: one LocalStack for every plugin's tests (started when first needed).
+from salon.testing.localstack import localstack_endpoint  # noqa: E402, F401
