@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-from salon.db.models import Job, Video
+from salon.db.models import Job, QueueMessage, Video
 from salon.testing.fixtures import RunningApp, sample_jpeg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -117,6 +118,23 @@ async def test_photos_become_a_playable_video(
     )
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{len(whole.content)}"
+
+    # A second delivery of the same job (queues deliver at least once) renders nothing again.
+    async with database(salon_database) as session:
+        row_video = await session.get(Video, uuid.UUID(body["video_id"]))
+        assert row_video is not None and row_video.storage_key
+    stored = salon_app.runtime.storage.local_path(row_video.storage_key)
+    written = stored.stat().st_mtime_ns
+    portal = salon_app.client.blocking_portal
+    await anyio.to_thread.run_sync(portal.call, salon_app.runtime.queue.enqueue, body["job_id"])
+    for _ in range(200):
+        if await count(salon_database, QueueMessage) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await count(salon_database, QueueMessage) == 0, "the duplicate was never handled"
+    assert stored.stat().st_mtime_ns == written
+    again = (await salon_app.client.get(f"/api/jobs/{body['job_id']}", headers=headers)).json()
+    assert again["status"] == "succeeded"
 
     # Another user sees neither the video nor its file.
     stranger = await salon_app.login()
