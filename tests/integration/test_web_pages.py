@@ -42,10 +42,9 @@ async def test_pages_render_for_a_session(salon_app: Any) -> None:
         assert 'aria-label="Main"' in page.text
     album = await salon_app.client.get(ALBUM)
     assert 'data-album-id="01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"' in album.text
-    # Signed in, the sign-in page has nothing to offer.
+    # The sign-in page renders even with (possibly stale) session cookies: no redirect loop.
     again = await salon_app.client.get("/login", follow_redirects=False)
-    assert again.status_code in (302, 303, 307)
-    assert again.headers["location"] == "/"
+    assert again.status_code == 200
 
 
 async def test_public_pages(salon_app: Any) -> None:

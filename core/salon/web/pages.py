@@ -112,12 +112,12 @@ async def album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Re
 
 
 def _public_page(path: str, template: str, title: str, script: str) -> HTTPRouteHandler:
-    async def page(request: Request[Any, Any, Any]) -> Response[Any]:
-        if signed_in(request):
-            return Redirect("/", headers=NO_CACHE)
+    # Always rendered, even with session cookies: those may be stale, and a server-side redirect
+    # to "/" would bounce straight back here. The page's script checks the session instead.
+    async def page() -> Response[str]:
         return render(template, title=title, active="", script=script, public=True)
 
-    page.__name__ = f"page_{script}_{template.split('.')[0]}"
+    page.__name__ = f"page_{script}"
     return get(path, name=page.__name__, include_in_schema=False)(page)
 
 

@@ -1,6 +1,6 @@
 // Sign in: cookies for this browser (?session=cookie), then back to where the user was going.
 
-import { api, noteExpiry, refreshSession } from "../api.js";
+import { api, noteExpiry } from "../api.js";
 import { $, errorMessage, showError } from "../ui.js";
 
 /** Only same-site paths are followed after sign-in (no open redirect). */
@@ -37,10 +37,8 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-// The access cookie may have lapsed while the refresh cookie is still good: try it once, quietly.
-if (new URLSearchParams(location.search).has("next")) {
-  refreshSession().then((ok) => {
-    if (ok) location.assign(nextPath());
-  });
-}
+// Already signed in (or the refresh cookie can still renew the session): carry on at once.
+api("/api/me", { authRedirect: false })
+  .then(() => location.assign(nextPath()))
+  .catch(() => {});
 form.elements.email.focus();
