@@ -1,0 +1,12 @@
+"""Fixtures of the security suite.
+
+The test modules import their helpers from security_support.py, beside this file (pytest runs
+with --import-mode=importlib, which puts no test folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,45 @@
+"""Helpers shared by the security suite: small distinct images, and the check that an app holds
+exactly what its rows say (no half-stored image, no orphan object, no leftover temp file)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from pathlib import Path
+
+from PIL import Image
+from salon.db.models import Image as ImageRow
+from salon.doctor import diagnose
+from salon.testing.fixtures import RunningApp
+from sqlalchemy import func, select
+
+_colors = itertools.count(1)
+
+
+def distinct_jpeg(size: tuple[int, int] = (48, 32)) -> bytes:
+    """A small JPEG whose bytes differ from every other one this process made."""
+    n = next(_colors)
+    buffer = io.BytesIO()
+    color = (n % 251, (n * 7) % 253, (n * 13) % 255)
+    image = Image.new("RGB", size, color)
+    image.putpixel((0, 0), (n % 256, (n >> 8) % 256, (n >> 16) % 256))
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+async def image_rows(app: RunningApp) -> int:
+    async with app.runtime.session_maker() as session:
+        return int((await session.execute(select(func.count()).select_from(ImageRow))).scalar_one())
+
+
+def tmp_leftovers(data_dir: Path) -> list[Path]:
+    tmp = data_dir / "tmp"
+    return sorted(p for p in tmp.rglob("*")) if tmp.exists() else []
+
+
+async def assert_consistent(app: RunningApp, images: int) -> None:
+    """``images`` rows, every object referenced and present, and nothing in data_dir/tmp."""
+    assert await image_rows(app) == images
+    report = await diagnose(app.runtime)
+    assert report.healthy, report.as_dict()
+    assert tmp_leftovers(app.data_dir) == []
