@@ -245,6 +245,32 @@ def wait_until(page: Any, predicate: str, timeout: float = 15.0) -> Any:
         time.sleep(0.1)
 
 
+UNLABELLED = """() => {
+  const named = (el) => {
+    if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) return true;
+    if (el.labels && el.labels.length) return true;
+    if (el.textContent.trim()) return true;
+    return [...el.querySelectorAll("img")].some((img) => img.alt.trim());
+  };
+  const visible = (el) => el.getClientRects().length > 0 || el.closest("dialog");
+  const bad = [];
+  for (const el of document.querySelectorAll("button, a[href], input, select, textarea")) {
+    if (el.type === "hidden" || !visible(el)) continue;
+    if (!named(el)) bad.push(el.outerHTML.slice(0, 120));
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt")) bad.push(img.outerHTML.slice(0, 120));
+  }
+  return bad;
+}"""
+
+
+def unlabelled(page: Any) -> list[str]:
+    """Controls without an accessible name and images without alt text on the current page."""
+    found: list[str] = page.evaluate(UNLABELLED)
+    return found
+
+
 @pytest.fixture
 def failure_context(
     request: pytest.FixtureRequest, server: Server, browser: Any

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, shot, wait_until
+from .conftest import PASSWORD, Server, jpeg, new_page, shot, unlabelled, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +93,7 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     values = page.locator(".upload progress").evaluate_all("(bars) => bars.map((b) => b.value)")
     assert values == [100, 100]
     expect(page.locator("[data-upload-summary]")).to_have_text("Finished: 2 uploaded.")
+    assert not unlabelled(page)
     shot(page, "02-uploaded")
 
     # The grid: two tiles, lazy responsive renditions, a ThumbHash placeholder behind each.
@@ -114,14 +115,19 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
         "harbour",
         "sunrise",
     ]
+    assert not unlabelled(page)
     shot(page, "03-grid")
 
-    # The lightbox: open the first photo, arrow to the second, Esc back to the grid.
+    # The lightbox, by keyboard: Enter on the first photo, arrow to the second, Esc back.
     first = page.locator(".tile-open").first
     first_title = first.locator("img").get_attribute("alt")
-    first.click()
+    first.focus()
+    page.keyboard.press("Enter")
     dialog = page.locator("dialog[data-lightbox]")
     expect(dialog).to_have_attribute("open", "")
+    # Focus moved into the dialog (to its Close button).
+    expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+    assert not unlabelled(page)
     expect(dialog.locator("[data-lb-title]")).to_have_text(first_title or "")
     expect(dialog.locator("[data-lb-position]")).to_have_text("Photo 1 of 2")
     page.keyboard.press("ArrowRight")
@@ -173,6 +179,7 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     page.get_by_label("New album").fill("Seaside")
     page.get_by_role("button", name="Create album").click()
     expect(page.locator(".album")).to_have_count(1)
+    assert not unlabelled(page)
     nav(page, "Photos").click()
     page.get_by_label("Select harbour").check()
     expect(page.locator("[data-toolbar]")).to_be_visible()
@@ -195,6 +202,7 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     page.get_by_role("button", name="Make a video").click()
     page.wait_for_url(f"{server.url}/video")
     expect(page.locator(".tile.selected")).to_have_count(2)
+    assert not unlabelled(page)
     page.get_by_label("Seconds per photo").fill("1")
     page.get_by_label("Transition").select_option("none")
     page.get_by_label("Size").select_option("640x360")

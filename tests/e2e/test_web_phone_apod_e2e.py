@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, shot
+from .conftest import PASSWORD, Server, jpeg, new_page, shot, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +99,22 @@ def test_phone_width(browser: Any, server: Server, failure_context: list[Any]) -
     page.wait_for_url(f"{server.url}/favorites")
     expect(page.locator("[data-empty]")).to_be_visible()
     shot(page, "phone-03-favorites")
+
+    # Upload from the phone's file picker (the <input type=file> behind "Choose files").
+    menu.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Upload").click()
+    page.get_by_label("Choose files").set_input_files(
+        files=[
+            {
+                "name": "phone.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": jpeg((480, 640), ((9, 9, 9), (250, 250, 250))),
+            }
+        ]
+    )
+    expect(page.locator(".upload[data-status='done']")).to_have_count(1, timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "phone-04-upload")
     assert not console.csp_violations(), console.errors
     context.close()
 
@@ -128,6 +144,7 @@ def test_apod_browser(browser: Any, server: Server, failure_context: list[Any]) 
     page.get_by_label("To").fill("2024-03-02")
     page.get_by_role("button", name="Browse").click()
     expect(page.locator(".apod-entry")).to_have_count(2)
+    assert not unlabelled(page)
     expect(page.locator("[data-apod-status]")).to_have_text("2 entries, 1 importable.")
     expect(page.get_by_text("Not an image: nothing to import.")).to_have_count(1)
     page.get_by_role("button", name="Import Fake Nebula 2024-03-01").click()
