@@ -21,13 +21,12 @@ from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from salon import __version__
 from salon.domain.albums.controllers import AlbumController
@@ -36,6 +35,7 @@ from salon.domain.deps import provide_current_user, provide_optional_user, provi
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.services import ImageService, NotFound
+from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
@@ -146,29 +146,19 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return _error(500, "internal server error")
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """Add the security headers to every HTTP response."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [
-                    (name, value)
-                    for name, value in SECURITY_HEADERS.items()
-                    if name not in present and not (exempt and name == b"content-security-policy")
-                ]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: every HTTP answer gets the security headers, including the 404 and
+    405 the router gives before any route (and its middleware) is reached."""
+    if message["type"] != "http.response.start":
+        return
+    exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
+    present = {name.lower() for name, _ in message.get("headers", [])}
+    extra = [
+        (name, value)
+        for name, value in SECURITY_HEADERS.items()
+        if name not in present and not (exempt and name == b"content-security-policy")
+    ]
+    message["headers"] = [*message.get("headers", []), *extra]
 
 
 def attach_services(runtime: Runtime) -> None:
@@ -246,7 +236,7 @@ def create_app(
         PrometheusController,
     ]
     handlers.extend(web_handlers())
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
@@ -261,7 +251,8 @@ def create_app(
             HTTPException: _handle_http,
             Exception: _handle_unexpected,
         },
-        middleware=[security_headers, prometheus.middleware],
+        middleware=[prometheus.middleware],
+        before_send=[add_security_headers],
         cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
         if core.cors_origins
         else None,
@@ -276,3 +267,5 @@ def create_app(
         on_app_init=[_extend(runtime)],
         debug=False,
     )
+    mount_media(app, runtime)  # signed /media/ URLs, answered ahead of the router
+    return app
