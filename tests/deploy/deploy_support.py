@@ -20,6 +20,7 @@ DEPLOY = REPO / "deploy"
 TF_ROOT = DEPLOY / "terraform"
 MODULES = TF_ROOT / "modules"
 EXAMPLE = TF_ROOT / "examples" / "production"
+LOCAL_EXAMPLE = TF_ROOT / "examples" / "localstack"
 MIRROR = Path(os.environ.get("SALON_TEST_TF_MIRROR", "/opt/tf-plugins"))
 
 _INTERP = re.compile(r"\$\{")

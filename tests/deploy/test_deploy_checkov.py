@@ -57,6 +57,9 @@ def reports(checkov: list[str]) -> dict[str, list[dict[str, Any]]]:
         *("--directory", str(DEPLOY / "docker")),
         *("--directory", str(WORKFLOWS)),
         *("--framework", "terraform", "dockerfile", "github_actions"),
+        # The LocalStack example is a local test stack, never deployed: it uses SSE-S3 because
+        # LocalStack community has no KMS. Production's use of the same modules is checked.
+        *("--skip-path", "examples/localstack"),
     )
     by_type: dict[str, list[dict[str, Any]]] = {}
     for report in found:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from deploy_support import EXAMPLE, MODULES, TF_ROOT, TfDir, load_dir, unquote
+from deploy_support import EXAMPLE, LOCAL_EXAMPLE, MODULES, TF_ROOT, TfDir, load_dir, unquote
 
 ALL_TF = sorted(p for p in TF_ROOT.rglob("*.tf") if ".terraform" not in p.parts)
 VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
@@ -20,7 +20,7 @@ META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"
 
 
 def all_dirs() -> list[Path]:
-    return sorted([p for p in MODULES.iterdir() if p.is_dir()] + [EXAMPLE, TF_ROOT])
+    return sorted([p for p in MODULES.iterdir() if p.is_dir()] + [EXAMPLE, LOCAL_EXAMPLE, TF_ROOT])
 
 
 def test_there_is_terraform_to_check() -> None:
@@ -94,14 +94,13 @@ def test_validation_blocks_are_common(module_dirs: dict[str, TfDir]) -> None:
         assert validated, f"module {name} validates none of its variables"
 
 
-def test_module_calls_match_module_interfaces(
-    example_dir: TfDir, module_dirs: dict[str, TfDir]
-) -> None:
-    calls = example_dir.module_calls
+@pytest.mark.parametrize("root", [EXAMPLE, LOCAL_EXAMPLE], ids=lambda p: p.name)
+def test_module_calls_match_module_interfaces(root: Path, module_dirs: dict[str, TfDir]) -> None:
+    calls = load_dir(root).module_calls
     assert calls, "the example calls no modules"
     for call_name, body in calls.items():
         source = unquote(body["source"])
-        target = (EXAMPLE / source).resolve()
+        target = (root / source).resolve()
         assert target.parent == MODULES.resolve(), f"{call_name}: {source} is not a local module"
         module = module_dirs[target.name]
         given = set(body) - META_ARGS
@@ -111,17 +110,17 @@ def test_module_calls_match_module_interfaces(
         assert required <= given, f"module.{call_name}: missing {required - given}"
 
 
-def test_every_module_output_referenced_exists(
-    example_dir: TfDir, module_dirs: dict[str, TfDir]
-) -> None:
-    calls = example_dir.module_calls
+@pytest.mark.parametrize("root", [EXAMPLE, LOCAL_EXAMPLE], ids=lambda p: p.name)
+def test_every_module_output_referenced_exists(root: Path, module_dirs: dict[str, TfDir]) -> None:
+    tf = load_dir(root)
+    calls = tf.module_calls
     references = set()
-    for expr in example_dir.all_expressions():
+    for expr in tf.all_expressions():
         references.update(MODULE_REF.findall(expr))
-    assert len(references) > 20
+    assert len(references) > 5
     for call_name, output in references:
         assert call_name in calls, f"module.{call_name} is not declared"
-        target = (EXAMPLE / unquote(calls[call_name]["source"])).resolve().name
+        target = (root / unquote(calls[call_name]["source"])).resolve().name
         assert output in module_dirs[target].outputs, f"module.{call_name}.{output} does not exist"
 
 

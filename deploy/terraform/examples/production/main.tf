@@ -152,6 +152,7 @@ module "network" {
   cidr_block           = var.vpc_cidr
   secondary_cidr_block = var.secondary_cidr_block
   nat_mode             = var.nat_mode
+  interface_endpoints  = var.vpc_interface_endpoints
   kms_key_arn          = aws_kms_key.this.arn
   tags                 = local.tags
 }

@@ -79,6 +79,12 @@ variable "nat_mode" {
   default     = "gateway"
 }
 
+variable "vpc_interface_endpoints" {
+  description = "AWS services reached through interface VPC endpoints (~$8/month per service per AZ); [] sends that traffic through the NAT instead."
+  type        = list(string)
+  default     = ["ecr.api", "ecr.dkr", "sqs", "logs", "secretsmanager"]
+}
+
 variable "bucket_name" {
   description = "Globally unique name of the media bucket; null uses <name>-media-<account id>."
   type        = string
