@@ -259,6 +259,10 @@ async def run(args: argparse.Namespace) -> int:
                 "salon": round(statistics.median(salon_cpus), 3),
             },
             "salon_python_cpu_s": round(statistics.median(salon_self_cpu), 3),
+            # The largest ffmpeg so far (both sides run the same graph on the same photos).
+            "ffmpeg_peak_rss_mb": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+            ),
             "env": env,
         }
         # CPU: every process the job ran (ffmpeg) plus the handler's own Python, against the
