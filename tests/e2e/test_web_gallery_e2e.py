@@ -193,6 +193,11 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     expect(page.locator(".tile")).to_have_count(1)
     expect(page.locator(".tile-img")).to_have_attribute("alt", "harbour")
     shot(page, "06-album")
+    # ...and take it out again: the album empties, the photo stays in the library.
+    page.get_by_label("Select harbour").check()
+    page.get_by_role("button", name="Remove from this album").click()
+    expect(page.locator(".tile")).to_have_count(0)
+    expect(page.locator("[data-empty]")).to_be_visible()
 
     # A video of both: select on the grid, carry the selection over, start, watch it play.
     nav(page, "Photos").click()

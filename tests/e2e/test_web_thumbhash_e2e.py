@@ -110,7 +110,7 @@ def test_js_decoder(browser: Any, server: Server) -> None:
         worst = max(abs(a - b) for a, b in zip(js["rgba"], expected, strict=True))
         assert worst <= 1, f"{width}x{height}: a channel is {worst:.1f} off the transcription"
         # Opaque samples: the placeholder's mean colour is the image's (quantised) mean colour.
-        if image.getextrema()[3][0] == 255:
+        if image.getchannel("A").getextrema()[0] == 255:
             source = ImageStat.Stat(image.convert("RGB")).mean
             for channel in range(3):
                 mean = sum(js["rgba"][channel::4]) / (width * height)

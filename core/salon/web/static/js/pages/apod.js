@@ -45,11 +45,15 @@ async function startImport(body, label) {
   try {
     const accepted = await api(`/api/sources/${SOURCE}/import`, { method: "POST", body });
     const job = await trackJob(jobs, accepted.job_id, label);
-    if (job.status === "succeeded") toast(`${label}: imported. See Photos.`);
-    else toast(`${label}: ${job.error || "failed"}`, "error");
+    if (job.status === "succeeded") {
+      toast(`${label}: imported. See Photos.`);
+      return true;
+    }
+    toast(`${label}: ${job.error || "failed"}`, "error");
   } catch (failure) {
     toast(`${label}: ${errorMessage(failure)}`, "error");
   }
+  return false;
 }
 
 function entryItem(entry) {
@@ -76,9 +80,12 @@ function entryItem(entry) {
   if (entry.importable && entry.date) {
     const button = el("button", { type: "button", class: "button", text: "Import" });
     button.setAttribute("aria-label", `Import ${entry.title}`);
-    button.addEventListener("click", () => {
+    button.addEventListener("click", async () => {
       button.disabled = true;
-      startImport({ date: entry.date }, `${entry.title} (${entry.date})`);
+      const done = await startImport({ date: entry.date }, `${entry.title} (${entry.date})`);
+      button.textContent = done ? "Imported" : "Import";
+      button.setAttribute("aria-label", `${button.textContent} ${entry.title}`);
+      button.disabled = done;
     });
     body.append(button);
   } else {

@@ -73,6 +73,20 @@ $("[data-make-video]").addEventListener("click", () => {
   location.assign("/video");
 });
 
+const removeButton = document.querySelector("[data-remove-from-album]");
+removeButton?.addEventListener("click", async () => {
+  const ids = [...grid.selected];
+  try {
+    for (const id of ids) {
+      await api(`/api/albums/${albumId}/images/${id}`, { method: "DELETE" });
+      grid.remove(id);
+    }
+    toast(`Removed ${ids.length} from the album`);
+  } catch (error) {
+    toast(errorMessage(error), "error");
+  }
+});
+
 $("[data-clear-selection]").addEventListener("click", () => grid.clearSelection());
 
 loadAlbums();
