@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -162,7 +163,9 @@ class VideoRenderer:
             log.info("video %s already rendered; reusing %s", payload.video_id, payload.output_key)
             return recorded
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="salon-video-") as tmp:
+        prefix = _scratch_prefix(job.job_id)
+        await asyncio.to_thread(_remove_leftovers, prefix)
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             folder = Path(tmp)
             inputs = await _stage_inputs(job, payload.inputs, folder)
             if payload.title:
@@ -211,6 +214,20 @@ class VideoRenderer:
             time.monotonic() - started,
         )
         return result
+
+
+def _scratch_prefix(job_id: str) -> str:
+    """Scratch folders are named after the job, so a later attempt can find what an attempt
+    killed on this machine (SIGKILL, OOM) left behind."""
+    return f"salon-video-{re.sub(r'[^A-Za-z0-9-]', '_', job_id)[:64]}-"
+
+
+def _remove_leftovers(prefix: str) -> None:
+    """Delete earlier attempts' scratch folders of this job. The job's claim makes this attempt
+    the only one running, so nothing in them is still in use."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        log.info("removing %s, left by an earlier attempt", folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _stage_inputs(job: JobContext, keys: Sequence[str], folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +308,21 @@ def _child_pids() -> set[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == me:
             children.add(int(entry.name))
     return children
+
+
+async def test_scratch_left_by_a_killed_attempt_is_removed_by_the_next(
+    storage: LocalStorage, put_image: Any, recording_job: Any, tmp_path: Path
+) -> None:
+    import tempfile
+
+    key = await put_image("originals/owner/a.jpg", (320, 180), RED)
+    job = recording_job(make_payload([key]))
+    job.job_id = f"leftover-{uuid.uuid4().hex}"
+    # What a SIGKILL mid-render leaves: the attempt's scratch folder with a partial output.
+    stale = Path(tempfile.mkdtemp(prefix=f"salon-video-{job.job_id}-"))
+    (stale / "video.mp4").write_bytes(b"partial")
+
+    await VideoRenderer()(job)
+
+    assert not stale.exists()
+    assert not list(Path(tempfile.gettempdir()).glob(f"salon-video-{job.job_id}-*"))
