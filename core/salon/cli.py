@@ -306,6 +306,34 @@ def doctor(repair: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["storage", "auth", "media", "source", "queue"]),
+    help="The kind of provider the plugin offers.",
+)
+@click.option(
+    "--dest",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to create the plugin's project in.",
+)
+def new_plugin(name: str, kind: str, dest: Path) -> None:
+    """Write the skeleton of a plugin NAME (e.g. photo-vault) offering one provider."""
+    from salon.scaffold import ScaffoldError
+    from salon.scaffold import new_plugin as scaffold
+
+    try:
+        root = scaffold(name, kind, dest)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"created {root}")
+    click.echo(f"next: cd {root} && pip install -e '.[test]' && pytest")
+
+
 def main() -> None:
     cli()
 
