@@ -73,9 +73,10 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     expect(page.locator("[data-user-email]")).to_have_text(email)
     shot(page, "01-empty-gallery")
 
-    # Log out and back in through the sign-in form.
+    # Log out and back in through the sign-in form; a `next` pointing off-site is not followed.
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{server.url}/login")
+    page.goto("/login?next=%2F%2Fevil.example%2F")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("wrong password!")
     page.get_by_role("button", name="Sign in").click()
