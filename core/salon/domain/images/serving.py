@@ -45,6 +45,7 @@ MEDIA_PREFIX = "/media/"
 PATHSEND = "http.response.pathsend"
 _SIGNER_SERVICE = "media_signer"
 _CHUNK = 1 << 16
+_GRANT_CACHE = 4096
 
 ASGIScope = dict[str, Any]
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
@@ -60,6 +61,7 @@ class MediaGrant:
     content_type: str
     etag: str
     filename: str
+    expires: int = 0
 
 
 class MediaSigner:
@@ -106,7 +108,7 @@ class MediaSigner:
             raise MediaDenied("invalid media link")
         if not expires.isdigit() or int(expires) < (time.time() if now is None else now):
             raise MediaDenied("the media link has expired")
-        return MediaGrant(key, content_type, etag, filename)
+        return MediaGrant(key, content_type, etag, filename, int(expires))
 
 
 class MediaDenied(Exception):
@@ -225,6 +227,24 @@ class MediaFiles:
     def __init__(self, storage: StorageBackend, signer: MediaSigner) -> None:
         self.storage = storage
         self.signer = signer
+        # A gallery page asks for the same few hundred URLs again and again: remember verified
+        # ones (the expiry is still checked on every request) and skip parsing and the HMAC.
+        self._granted: dict[tuple[str, bytes], tuple[MediaGrant, Path | None]] = {}
+
+    def _grant(self, path: str, query_string: bytes) -> tuple[MediaGrant, Path | None]:
+        cached = self._granted.get((path, query_string))
+        if cached is not None:
+            if cached[0].expires < time.time():
+                del self._granted[(path, query_string)]
+                raise MediaDenied("the media link has expired")
+            return cached
+        key = path[len(MEDIA_PREFIX) :]
+        query = dict(parse_qsl(query_string.decode("latin-1")))
+        grant = self.signer.verify(key, query)
+        if len(self._granted) >= _GRANT_CACHE:
+            self._granted.clear()  # crude but bounded; refilled by the next requests
+        self._granted[(path, query_string)] = result = (grant, self._path(key))
+        return result
 
     def _path(self, key: str) -> Path | None:
         try:
@@ -237,17 +257,14 @@ class MediaFiles:
         if method not in ("GET", "HEAD"):
             await _send_error(send, 405, "method not allowed")
             return
-        key = scope["path"][len(MEDIA_PREFIX) :]
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
-            grant = self.signer.verify(key, query)
+            grant, path = self._grant(scope["path"], scope.get("query_string", b""))
         except MediaDenied as exc:
             await _send_error(send, 403, str(exc))
             return
-        path = self._path(key)
         try:
             if path is None:
-                raise FileNotFoundError(key)
+                raise FileNotFoundError(grant.key)
             st = os.stat(path)  # one syscall on a local disk: cheaper than a thread hop
         except OSError:
             await _send_error(send, 404, "not found")
@@ -273,7 +290,7 @@ class MediaFiles:
         if method == "HEAD":
             await send({"type": "http.response.body", "body": b""})
         elif PATHSEND in scope.get("extensions", {}):
-            await send({"type": PATHSEND, "path": str(path)})
+            await send({"type": PATHSEND, "path": os.fspath(path)})
         else:
             await _stream(path, send)
 
