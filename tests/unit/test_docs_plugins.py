@@ -1,0 +1,139 @@
+"""docs/plugins.md is the plugin contract: it must keep up with hookspecs.py and providers.py.
+
+Fails when a hook has no section titled with its exact signature, when a Protocol member is not
+described in its Protocol's section, when a hookspec docstring does not say since which version
+the hook exists, or when a Python example in the guide does not parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from salon import hookspecs, providers
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+PROTOCOLS = [
+    providers.StorageBackend,
+    providers.AuthProvider,
+    providers.MediaProcessor,
+    providers.ImageSource,
+    providers.JobQueue,
+    providers.JobContext,
+]
+
+
+def _hooks() -> list[tuple[str, object]]:
+    return [
+        (name, function)
+        for name, function in vars(hookspecs).items()
+        if inspect.isfunction(function) and hasattr(function, "salon_spec")
+    ]
+
+
+def _signature(function: object) -> str:
+    params = ", ".join(inspect.signature(function).parameters)  # type: ignore[arg-type]
+    return f"{function.__name__}({params})"  # type: ignore[attr-defined]
+
+
+def _headings(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.startswith("### ")]
+
+
+def _section(text: str, heading: str) -> str:
+    """The text from ``heading`` to the next heading of the same or a higher level."""
+    start = text.index(heading + "\n")
+    rest = text[start + len(heading) :]
+    following = re.search(r"^#{1,3} ", rest, flags=re.MULTILINE)
+    return rest[: following.start()] if following else rest
+
+
+def _members(protocol: type) -> list[str]:
+    methods = [
+        name
+        for name, value in vars(protocol).items()
+        if inspect.isfunction(value) and not name.startswith("_")
+    ]
+    attributes = [a for a in getattr(protocol, "__annotations__", {}) if not a.startswith("_")]
+    return attributes + methods
+
+
+@pytest.fixture(scope="module")
+def guide() -> str:
+    return GUIDE.read_text()
+
+
+def test_every_hook_is_found() -> None:
+    # Guards the checks below against passing vacuously.
+    names = {name for name, _ in _hooks()}
+    assert {"register_storage_backends", "image_stored", "extend_app"} <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "function"), _hooks(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_hook_has_a_section_titled_with_its_signature(
+    guide: str, name: str, function: object
+) -> None:
+    heading = f"### `{_signature(function)}`"
+    assert heading in _headings(guide), f"docs/plugins.md lacks the section {heading!r}"
+    body = _section(guide, heading)
+    assert "Since" in body, f"{heading}: say since which version the hook exists"
+    assert "Returns" in body, f"{heading}: say what the hook returns"
+    assert "Errors" in body, f"{heading}: say what happens when it raises"
+    assert "```python" in body, f"{heading}: give an example"
+
+
+def test_no_section_for_a_hook_that_does_not_exist(guide: str) -> None:
+    documented = {
+        m.group(1)
+        for h in _headings(guide)
+        if (m := re.match(r"### `([a-z_]+)\(", h)) and not h.startswith("### `salon")
+    }
+    assert documented <= {name for name, _ in _hooks()}
+
+
+@pytest.mark.parametrize(
+    ("name", "function"), _hooks(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_hookspec_docstring_says_since(name: str, function: object) -> None:
+    doc = inspect.getdoc(function) or ""
+    assert re.search(r"Since \d+\.\d+", doc), f"{name}'s docstring lacks 'Since <version>'"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.__name__)
+def test_every_protocol_member_is_described(guide: str, protocol: type) -> None:
+    heading = f"### `{protocol.__name__}`"
+    assert heading in _headings(guide), f"docs/plugins.md lacks the section {heading!r}"
+    body = _section(guide, heading)
+    members = _members(protocol)
+    assert members, protocol.__name__
+    missing = [m for m in members if f"`{m}" not in body]
+    assert not missing, f"{heading} does not describe: {', '.join(missing)}"
+
+
+def test_python_examples_parse(guide: str) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.DOTALL)
+    assert len(blocks) >= 10
+    for block in blocks:
+        ast.parse(block)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "SALON_DISABLE_PLUGINS",
+        "SALON_TRACE_PLUGINS",
+        "[project.entry-points.salon]",
+        "salon new-plugin",
+        "register_settings",
+        "running_app",
+        "unknown settings",
+        "only the arguments it names",
+    ],
+)
+def test_guide_covers(guide: str, phrase: str) -> None:
+    assert phrase in guide
