@@ -27,6 +27,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Message, Scope
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from salon import __version__
 from salon.domain.albums.controllers import AlbumController
@@ -141,7 +142,26 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return _error(exc.status_code, str(detail), exc.headers)
 
 
+# SQLSTATE classes of a database that is down or refusing connections (PostgreSQL).
+_DB_DOWN_SQLSTATES = ("08", "53", "57", "55000")
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A lost or refused database connection. Drivers raise their own errors at connect time
+    (SQLAlchemy wraps only errors on a live connection), so both kinds are recognised."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(exc, ConnectionError | TimeoutError) or (
+        isinstance(sqlstate, str) and sqlstate.startswith(_DB_DOWN_SQLSTATES)
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _database_unavailable(exc):
+        # The class only: SQLAlchemy's message carries the statement and its parameters.
+        log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        return _error(503, "the database is unavailable; try again shortly")
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(500, "internal server error")
 
