@@ -9,8 +9,9 @@ import itertools
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from PIL import Image
 from salon import hookimpl
 from salon.db.models import Image as ImageRow
@@ -23,6 +24,7 @@ from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageC
 from salon.testing.fixtures import RunningApp
 from sqlalchemy import func, select
 
+T = TypeVar("T")
 _colors = itertools.count(1)
 
 
@@ -143,9 +145,21 @@ class FaultPlugin:
         register("refusing", factory)
 
 
+async def on_app_loop(app: RunningApp, func: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run ``func`` on the loop the app serves requests on. The test client runs the app in a
+    thread of its own; asyncpg connections belong to the loop that made them, so database work
+    from the test's loop would share the pool's connections across loops."""
+    portal = app.client.blocking_portal
+    return await anyio.to_thread.run_sync(lambda: portal.call(func, *args))
+
+
 async def count(app: RunningApp, model: Any) -> int:
-    async with app.runtime.session_maker() as session:
-        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+    async def query() -> int:
+        async with app.runtime.session_maker() as session:
+            result = await session.execute(select(func.count()).select_from(model))
+            return int(result.scalar_one())
+
+    return await on_app_loop(app, query)
 
 
 async def image_count(app: RunningApp) -> int:
@@ -165,7 +179,7 @@ async def assert_nothing_lost(app: RunningApp, images: int) -> None:
     """Exactly ``images`` rows, each with its original and renditions, no orphan object, and
     no temporary file: what ``salon doctor`` would find is nothing."""
     assert await image_count(app) == images
-    report = await diagnose(app.runtime)
+    report = await on_app_loop(app, diagnose, app.runtime)
     assert report.healthy, report.as_dict()
     assert tmp_leftovers(app.data_dir) == []
 

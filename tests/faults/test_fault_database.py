@@ -1,0 +1,150 @@
+"""PostgreSQL going away and coming back, with the app running.
+
+- every connection the app holds is killed (``pg_terminate_backend``): the next request
+  succeeds without a restart (the pool pings connections before use);
+- the database refuses connections for a while: requests answer 503, not a 500 or a hang,
+  and the service is back as soon as the database is;
+- the database is cut in the middle of an upload (after the original is stored, before the
+  row is committed): the upload fails cleanly and ``salon doctor`` finds and repairs what it
+  left.
+
+Skips, saying so, without ``SALON_TEST_POSTGRES_URL`` (``bash .ci/postgres-setup.sh``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from faults_support import (
+    FaultPlugin,
+    assert_nothing_lost,
+    distinct_jpeg,
+    image_count,
+    on_app_loop,
+)
+from salon.doctor import diagnose
+from salon.testing.fixtures import RunningApp, postgres_database, running_app
+
+
+@dataclass
+class Database:
+    url: str
+    admin: str
+
+    @property
+    def name(self) -> str:
+        return self.url.rsplit("/", 1)[1]
+
+    async def _admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.admin.replace("postgresql+asyncpg://", "postgresql://"))
+
+    async def kill_connections(self) -> int:
+        conn = await self._admin()
+        try:
+            rows = await conn.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                self.name,
+            )
+        finally:
+            await conn.close()
+        return sum(1 for row in rows if row[0])
+
+    async def allow_connections(self, allowed: bool) -> None:
+        conn = await self._admin()
+        try:
+            value = "true" if allowed else "false"
+            await conn.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS {value}')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[Database]:
+    admin = os.environ.get("SALON_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("PostgreSQL fault tests skipped: SALON_TEST_POSTGRES_URL is not set")
+    async with postgres_database(admin) as url:
+        db = Database(url, admin)
+        try:
+            yield db
+        finally:
+            await db.allow_connections(True)
+
+
+@pytest.fixture
+async def pg_app(
+    tmp_path: Path, database: Database, fault_plugin: FaultPlugin
+) -> AsyncIterator[RunningApp]:
+    env = {"SALON_STORAGE": "flaky", "SALON_INPROCESS_WORKER": "false"}
+    async with running_app(
+        tmp_path / "data", plugins=[fault_plugin], env=env, database_url=database.url
+    ) as app:
+        yield app
+
+
+async def test_killed_connections_are_replaced_without_restart(
+    pg_app: RunningApp, database: Database
+) -> None:
+    headers = await pg_app.login()
+    assert (await pg_app.upload(headers, distinct_jpeg())).status_code == 201
+    assert await database.kill_connections() >= 1
+    listing = await pg_app.client.get("/api/images", headers=headers)
+    assert listing.status_code == 200, listing.text
+    assert len(listing.json()["items"]) == 1
+    assert (await pg_app.upload(headers, distinct_jpeg())).status_code == 201
+    assert (await pg_app.client.get("/ready")).status_code == 200
+    await assert_nothing_lost(pg_app, images=2)
+
+
+async def test_outage_answers_503_then_recovers(pg_app: RunningApp, database: Database) -> None:
+    headers = await pg_app.login()
+    assert (await pg_app.upload(headers, distinct_jpeg())).status_code == 201
+    await database.allow_connections(False)
+    await database.kill_connections()
+    try:
+        for response in (
+            await pg_app.client.get("/api/images", headers=headers),
+            await pg_app.upload(headers, distinct_jpeg()),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.json()["detail"] == "the database is unavailable; try again shortly"
+        ready = await pg_app.client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] == "unavailable"
+    finally:
+        await database.allow_connections(True)
+    listing = await pg_app.client.get("/api/images", headers=headers)
+    assert listing.status_code == 200 and len(listing.json()["items"]) == 1
+    assert (await pg_app.upload(headers, distinct_jpeg())).status_code == 201
+    await assert_nothing_lost(pg_app, images=2)
+
+
+async def test_cut_mid_upload_fails_cleanly_and_doctor_repairs(
+    pg_app: RunningApp, database: Database, fault_plugin: FaultPlugin
+) -> None:
+    headers = await pg_app.login()
+
+    async def cut() -> None:
+        await database.allow_connections(False)
+        await database.kill_connections()
+
+    fault_plugin.switch.reset()
+    fault_plugin.switch.on_put[2] = cut  # the original is stored; renditions and row are not
+    try:
+        response = await pg_app.upload(headers, distinct_jpeg())
+    finally:
+        await database.allow_connections(True)
+    assert response.status_code == 503, response.text
+    assert await image_count(pg_app) == 0
+    report = await on_app_loop(pg_app, lambda: diagnose(pg_app.runtime, repair=True))
+    # Whatever the failed upload could not remove itself is an orphan the doctor removes.
+    assert not report.missing_originals and not report.missing_renditions
+    await assert_nothing_lost(pg_app, images=0)
+    assert (await pg_app.upload(headers, distinct_jpeg())).status_code == 201
+    await assert_nothing_lost(pg_app, images=1)
