@@ -94,7 +94,10 @@ class _FormState:
         self.header_field = self.header_value = b""
 
     def on_headers_finished(self) -> None:
-        disposition, options = parse_options_header(self.part.headers.get("content-disposition"))
+        # As UTF-8 bytes: the parser round-trips bytes through latin-1, but would fail to
+        # encode a str holding characters beyond latin-1 (a filename such as "写真.jpg").
+        raw = self.part.headers.get("content-disposition", "").encode("utf-8")
+        disposition, options = parse_options_header(raw)
         if disposition != b"form-data":
             raise ClientException("multipart part without form-data disposition")
         self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
