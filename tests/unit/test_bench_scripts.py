@@ -1,0 +1,73 @@
+"""Smoke test of the benchmark scripts: each imports and answers --help. No timing here: the
+benchmarks are scripts with targets, not tests with wall-clock asserts."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+SCRIPTS = [
+    "run_all.py",
+    "ingest/bench_ingest.py",
+    "listing/bench_listing.py",
+    "listing/bare_app.py",
+    "serving/bench_serving.py",
+    "memory/bench_memory.py",
+    "startup/bench_startup.py",
+    "video/bench_video.py",
+]
+
+
+def _load(relative: str) -> ModuleType:
+    path = BENCH / relative
+    name = "bench_smoke_" + relative.replace("/", "_").removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("relative", SCRIPTS)
+def test_script_imports_and_answers_help(relative: str, capsys: pytest.CaptureFixture[str]) -> None:
+    module = _load(relative)
+    if relative.endswith("bare_app.py"):
+        assert len(module.items.fn()["items"]) == 50
+        return
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "relative", ["listing/bench_listing.py", "serving/bench_serving.py", "memory/bench_memory.py"]
+)
+def test_short_form_parses(relative: str) -> None:
+    args = _load(relative).build_parser().parse_args(["--short"])
+    assert args.short is True
+
+
+def test_run_all_knows_every_benchmark_and_its_short_form() -> None:
+    run_all = _load("run_all.py")
+    assert set(run_all.BENCHMARKS) == {"ingest", "listing", "serving", "memory", "startup", "video"}
+    for script, args in run_all.BENCHMARKS.values():
+        assert (BENCH / script).is_file(), script
+        assert "--short" in args
+
+
+def test_table_marks_failed_targets() -> None:
+    common = _load("common.py")
+    ok = common.row("x.ratio", 8.0, 10.0, 0.8, ">=", "req/s")
+    low = common.row("y.ratio", 7.0, 10.0, 0.8, ">=", "req/s")
+    absolute = common.row("z.p99", 60.0, 5.0, 50.0, "<", "ms", on="value")
+    assert (ok["ok"], low["ok"], absolute["ok"]) == (True, False, False)
+    assert ok["ratio"] == 0.8
+    text = _load("run_all.py").table([ok, low, absolute])
+    assert "value < 50.0" in text and "NO" in text
