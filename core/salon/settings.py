@@ -137,14 +137,20 @@ def load_core_settings(
 
 
 def _fill_defaults(core: CoreSettings) -> CoreSettings:
-    data_dir = core.data_dir.expanduser().resolve()
-    database_url = core.database_url or f"sqlite+aiosqlite:///{data_dir / 'salon.db'}"
-    return msgspec.structs.replace(
-        core,
-        data_dir=data_dir,
-        database_url=database_url,
-        secret_key=core.secret_key or _persistent_secret(data_dir),
-    )
+    try:
+        data_dir = core.data_dir.expanduser().resolve()
+        database_url = core.database_url or f"sqlite+aiosqlite:///{data_dir / 'salon.db'}"
+        return msgspec.structs.replace(
+            core,
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=core.secret_key or _persistent_secret(data_dir),
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        # A NUL byte, "~unknown-user", a folder that cannot be made: a start-up error.
+        raise ConfigurationError(
+            f"SALON_DATA_DIR {str(core.data_dir)!r} is unusable: {exc}"
+        ) from exc
 
 
 def _persistent_secret(data_dir: Path) -> str:
