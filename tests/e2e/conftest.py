@@ -17,7 +17,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,7 @@ class Server:
     log_path: Path
     process: subprocess.Popen[bytes]
     apod: Any | None = None
-    users: dict[str, str] = field(default_factory=dict)
+    s3_endpoint: str = ""
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -144,9 +145,11 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("salon-e2e")
+def start_server(
+    stack: ExitStack, data_dir: Path, extra_env: dict[str, str], name: str = "server"
+) -> Server:
+    """``salon db upgrade`` then ``salon serve`` on a free port; stopped when ``stack`` closes.
+    The log is copied to test-artifacts/e2e/<name>.log at the end."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Only our settings: a developer's SALON_* (say, a PostgreSQL URL) must not leak in.
@@ -159,37 +162,98 @@ def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         SALON_INPROCESS_WORKER="true",
         SALON_LOG_LEVEL="INFO",
     )
-    with ExitStack() as stack:
-        apod = None
-        try:
-            from salon_nasa_apod.testing import FakeApodServer
-        except ImportError:
-            print("salon-nasa-apod is not installed: the APOD browser test will skip")
-        else:
-            apod = stack.enter_context(FakeApodServer())
-            env.update(SALON_APOD_BASE_URL=apod.base_url, SALON_APOD_API_KEY=apod.api_key)
-        salon = str(_salon_bin())
-        upgrade = subprocess.run(
-            [salon, "db", "upgrade"], env=env, cwd=data_dir, capture_output=True, timeout=120
-        )
-        if upgrade.returncode != 0:
-            pytest.fail(f"salon db upgrade failed:\n{upgrade.stderr.decode(errors='replace')}")
-        log_path = data_dir / "server.log"
-        log = stack.enter_context(log_path.open("wb"))
-        process = subprocess.Popen(
-            [salon, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=data_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so SIGKILL reaches its workers
-        )
-        running = Server(url, data_dir, log_path, process, apod)
-        stack.callback(_stop, process)
-        _wait_ready(running)
-        yield running
+    env.update(extra_env)
+    salon = str(_salon_bin())
+    upgrade = subprocess.run(
+        [salon, "db", "upgrade"], env=env, cwd=data_dir, capture_output=True, timeout=120
+    )
+    if upgrade.returncode != 0:
+        pytest.fail(f"salon db upgrade failed:\n{upgrade.stderr.decode(errors='replace')}")
+    log_path = data_dir / "server.log"
+
+    def keep_log() -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log_path, ARTIFACTS / "server.log")
+        shutil.copyfile(log_path, ARTIFACTS / f"{name}.log")
+
+    stack.callback(keep_log)
+    log = stack.enter_context(log_path.open("wb"))
+    process = subprocess.Popen(
+        [salon, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=data_dir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so SIGKILL reaches its workers
+    )
+    running = Server(url, data_dir, log_path, process)
+    stack.callback(_stop, process)
+    _wait_ready(running)
+    return running
+
+
+def _embedded(stack: ExitStack, data_dir: Path) -> Server:
+    """Embedded mode, plus a fake APOD API when the plugin is installed."""
+    apod = None
+    extra: dict[str, str] = {}
+    try:
+        from salon_nasa_apod.testing import FakeApodServer
+    except ImportError:
+        print("salon-nasa-apod is not installed: the APOD browser test will skip")
+    else:
+        apod = stack.enter_context(FakeApodServer())
+        extra.update(SALON_APOD_BASE_URL=apod.base_url, SALON_APOD_API_KEY=apod.api_key)
+    running = start_server(stack, data_dir, extra)
+    running.apod = apod
+    return running
+
+
+def _with_s3(stack: ExitStack, data_dir: Path) -> Server:
+    """S3 storage on moto's server over HTTPS (see moto_https.py)."""
+    from .moto_https import moto_s3
+
+    env, endpoint = moto_s3(stack, data_dir)
+    running = start_server(stack, data_dir, env, name="server-s3")
+    running.s3_endpoint = endpoint
+    return running
+
+
+@pytest.fixture(scope="session")
+def _servers(
+    request: pytest.FixtureRequest, chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[Server]]]:
+    """Start the servers the collected tests need, side by side: start-up is mostly waiting
+    on imports, and doing it in parallel keeps the suite near two minutes on a busy machine."""
+    wanted = {
+        name
+        for item in request.session.items
+        for name in ("server", "s3_server")
+        if name in getattr(item, "fixturenames", ())
+    }
+    makers: dict[str, Callable[[ExitStack, Path], Server]] = {
+        "server": _embedded,
+        "s3_server": _with_s3,
+    }
+    with ExitStack() as stacks, ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(
+                makers[name], stacks.enter_context(ExitStack()), tmp_path_factory.mktemp(name)
+            )
+            for name in sorted(wanted)
+        }
+        yield futures
+        wait(futures.values())  # a server still starting is stopped once it is up
+
+
+@pytest.fixture(scope="session")
+def server(_servers: dict[str, Future[Server]]) -> Server:
+    """The embedded-mode server (SQLite, local storage and accounts, in-process worker)."""
+    return _servers["server"].result()
+
+
+@pytest.fixture(scope="session")
+def s3_server(_servers: dict[str, Future[Server]]) -> Server:
+    """A server whose storage is S3 (moto over HTTPS): uploads go straight to the bucket."""
+    return _servers["s3_server"].result()
 
 
 @pytest.fixture(scope="session")
@@ -273,9 +337,9 @@ def unlabelled(page: Any) -> list[str]:
 
 @pytest.fixture
 def failure_context(
-    request: pytest.FixtureRequest, server: Server, browser: Any
+    request: pytest.FixtureRequest, _servers: dict[str, Future[Server]], browser: Any
 ) -> Iterator[list[Any]]:
-    """Pages registered here get a screenshot, and the server log is printed, on failure."""
+    """Pages registered here get a screenshot, and the servers' logs are printed, on failure."""
     pages: list[Any] = []
     yield pages
     report = getattr(request.node, "rep_call", None)
@@ -285,7 +349,9 @@ def failure_context(
                 shot(page, f"FAILED-{request.node.name}-{index}")
             except Exception as exc:  # the page may be gone; the log still helps
                 print(f"no screenshot: {exc}")
-        print(f"--- server log ---\n{server.log_tail()}")
+        for name, future in _servers.items():
+            if future.done() and future.exception() is None:
+                print(f"--- {name} log ---\n{future.result().log_tail()}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
