@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import click
     from litestar.config.app import AppConfig
 
-    from salon.plugins import (
+    from salon.providers import (
         RegisterAuthProvider,
         RegisterImageSource,
         RegisterJobHandler,

@@ -21,14 +21,26 @@ import pluggy
 from salon import hookspecs
 from salon.errors import ConfigurationError, PluginError
 from salon.providers import (
-    AuthProvider,
-    ImageSource,
-    JobHandler,
-    JobQueue,
-    MediaProcessor,
     ProviderContext,
-    StorageBackend,
+    RegisterAuthProvider,
+    RegisterImageSource,
+    RegisterJobHandler,
+    RegisterJobQueue,
+    RegisterMediaProcessor,
+    RegisterSettings,
+    RegisterStorageBackend,
 )
+
+# Re-exported for plugins written against earlier guides; salon.providers is their home.
+__all__ = [
+    "RegisterAuthProvider",
+    "RegisterImageSource",
+    "RegisterJobHandler",
+    "RegisterJobQueue",
+    "RegisterMediaProcessor",
+    "RegisterSettings",
+    "RegisterStorageBackend",
+]
 
 log = logging.getLogger("salon.plugins")
 
@@ -53,15 +65,6 @@ ROLES: Final[dict[str, str]] = {
 
 class Factory(Protocol):
     def __call__(self, context: ProviderContext) -> Any: ...
-
-
-RegisterStorageBackend = Callable[[str, Callable[[ProviderContext], StorageBackend]], None]
-RegisterAuthProvider = Callable[[str, Callable[[ProviderContext], AuthProvider]], None]
-RegisterMediaProcessor = Callable[[str, Callable[[ProviderContext], MediaProcessor]], None]
-RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
-RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
-RegisterJobHandler = Callable[[str, JobHandler], None]
-RegisterSettings = Callable[[str, type[Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +139,7 @@ def make_plugin_manager(
     skip = set(disabled)
     for module_path in DEFAULT_PLUGINS:
         if module_path not in skip:
-            pm.register(_import_plugin(module_path, module_path), name=module_path)
+            _register(pm, _import_plugin(module_path, module_path), module_path)
     if include_entry_points:
         for ep in _entry_points():
             if ep.name in skip or pm.has_plugin(ep.name):
@@ -145,15 +148,23 @@ def make_plugin_manager(
                 module = ep.load()
             except Exception as exc:
                 raise PluginError(ep.name, "import", f"cannot load {ep.value!r}: {exc!r}") from exc
-            pm.register(module, name=ep.name)
+            _register(pm, module, ep.name)
     for plugin in extra_plugins:
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
-        if name not in skip:
-            pm.register(plugin, name=name)
+        if name not in skip and not pm.is_registered(plugin) and not pm.has_plugin(name):
+            _register(pm, plugin, name)
     _check_implementations(pm)
     if trace:
         _install_tracing(pm)
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """pluggy validates hookimpl signatures here; name the plugin in what the user sees."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(name, "validation", str(exc)) from exc
 
 
 def _check_implementations(pm: pluggy.PluginManager) -> None:

@@ -50,6 +50,13 @@ __all__ = [
     "ProviderContext",
     "ProviderError",
     "QueueUnavailable",
+    "RegisterAuthProvider",
+    "RegisterImageSource",
+    "RegisterJobHandler",
+    "RegisterJobQueue",
+    "RegisterMediaProcessor",
+    "RegisterSettings",
+    "RegisterStorageBackend",
     "RenditionFile",
     "RenditionSpec",
     "SignupResult",
@@ -371,3 +378,13 @@ class JobContext(Protocol):
 
 JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any] | None]]
 """A job handler returns a JSON-able result (stored on the job) and must be idempotent."""
+
+
+# The ``register`` callbacks the registration hooks receive (see salon.hookspecs).
+RegisterStorageBackend = Callable[[str, Callable[[ProviderContext], StorageBackend]], None]
+RegisterAuthProvider = Callable[[str, Callable[[ProviderContext], AuthProvider]], None]
+RegisterMediaProcessor = Callable[[str, Callable[[ProviderContext], MediaProcessor]], None]
+RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
+RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
+RegisterJobHandler = Callable[[str, JobHandler], None]
+RegisterSettings = Callable[[str, type[Any]], None]

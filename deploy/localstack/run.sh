@@ -128,7 +128,7 @@ start() {
     LOCALSTACK_VOLUME_DIR="$STATE/volume" \
     S3_SKIP_SIGNATURE_VALIDATION=0 \
     LOCALSTACK_HOST="$HOST:$PORT" \
-    SQS_ENDPOINT_STRATEGY=path \
+    SQS_ENDPOINT_STRATEGY=off \
     EAGER_SERVICE_LOADING=0 \
         setsid "$VENV/bin/python" -m localstack.runtime.main >"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"

@@ -40,8 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import hookimpl
 from salon.db.models import LocalAccount, RefreshToken
 from salon.errors import AuthError, ConfigurationError, InvalidToken
-from salon.plugins import RegisterAuthProvider
-from salon.providers import Identity, ProviderContext, SignupResult, TokenPair
+from salon.providers import Identity, ProviderContext, RegisterAuthProvider, SignupResult, TokenPair
 
 __all__ = ["LocalAuthProvider", "normalize_email"]
 

@@ -24,8 +24,13 @@ from anyio import to_thread
 
 from salon import hookimpl
 from salon.errors import ConfigurationError, ObjectNotFound, StorageError
-from salon.plugins import RegisterStorageBackend
-from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
+from salon.providers import (
+    ObjectInfo,
+    PresignedPost,
+    ProviderContext,
+    RegisterStorageBackend,
+    StorageCapabilities,
+)
 
 __all__ = ["LocalStorage", "validate_key"]
 

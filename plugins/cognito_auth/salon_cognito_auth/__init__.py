@@ -9,7 +9,7 @@ may also come from the pool id), ``JWKS_URL`` (override for moto server and test
 from __future__ import annotations
 
 from salon import hookimpl
-from salon.plugins import RegisterAuthProvider, RegisterSettings
+from salon.providers import RegisterAuthProvider, RegisterSettings
 
 from salon_cognito_auth.provider import CognitoAuthProvider
 from salon_cognito_auth.settings import CognitoSettings

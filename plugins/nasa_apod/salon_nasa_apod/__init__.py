@@ -17,7 +17,7 @@ from salon_nasa_apod.source import ApodSource, apod_today, to_entry
 
 if TYPE_CHECKING:
     import click
-    from salon.plugins import RegisterImageSource, RegisterSettings
+    from salon.providers import RegisterImageSource, RegisterSettings
 
 __all__ = [
     "FIRST_DATE",

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from salon.hookspecs import hookimpl
-from salon.plugins import RegisterJobHandler
-from salon.providers import JobContext
+from salon.providers import JobContext, RegisterJobHandler
 
 
 async def run_source_import(job: JobContext) -> Mapping[str, Any]:
