@@ -57,14 +57,15 @@ class Runtime:
         return self.settings.core
 
     async def close(self) -> None:
-        """Release what providers hold (HTTP clients, pools), then the database."""
-        for source in self.sources.values():
-            aclose = getattr(source, "aclose", None)
+        """Release what providers hold (their optional ``aclose()``), then the database."""
+        providers: list[Any] = [self.storage, self.auth, self.media, *self.sources.values()]
+        for provider in providers:
+            aclose = getattr(provider, "aclose", None)
             if aclose is not None:
                 try:
                     await aclose()
                 except Exception:
-                    log.exception("image source %r failed to close", source.name)
+                    log.exception("provider %r failed to close", type(provider).__name__)
         await self.queue.close()
         await self.engine.dispose()
 
