@@ -258,6 +258,9 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
             if key in registry.settings_types:
                 other = registry.settings_types[key][1]
                 raise PluginError(_plugin, "register_settings", f"prefix {key} taken by {other}")
+            if any(owner == _plugin for _, owner in registry.settings_types.values()):
+                # ProviderContext.settings carries one object per plugin.
+                raise PluginError(_plugin, "register_settings", "register one settings prefix")
             registry.settings_types[key] = (type_, _plugin)
 
         _call_registration(impl, "register_settings", add)
