@@ -6,7 +6,10 @@ import { $, errorMessage, showError } from "../ui.js";
 /** Only same-site paths are followed after sign-in (no open redirect). */
 export function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  const sameSite = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\");
+  // Back to the sign-in or sign-up page would go round in a circle.
+  const auth = /^\/(login|signup)(?:[/?#]|$)/.test(next);
+  return sameSite && !auth ? next : "/";
 }
 
 const form = $("[data-login-form]");
