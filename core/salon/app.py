@@ -27,7 +27,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Message, Scope
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from salon import __version__
 from salon.domain.albums.controllers import AlbumController
@@ -157,7 +157,19 @@ def _database_unavailable(exc: BaseException) -> bool:
     )
 
 
+def _invalid_data(exc: BaseException) -> bool:
+    """The database refused a value from the request (SQLSTATE class 22, "data exception"):
+    PostgreSQL refuses NUL characters in text, which SQLite and JSON accept."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(exc, DataError) or (isinstance(sqlstate, str) and sqlstate[:2] == "22")
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _invalid_data(exc):
+        log.info("value refused by the database on %s: %s", request.url.path, type(exc).__name__)
+        return _error(400, "a value in the request cannot be stored (NUL characters in text?)")
     if _database_unavailable(exc):
         # The class only: SQLAlchemy's message carries the statement and its parameters.
         log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
