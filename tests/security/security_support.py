@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio
 from PIL import Image
 from salon.db.models import Image as ImageRow
 from salon.doctor import diagnose
 from salon.testing.fixtures import RunningApp
 from sqlalchemy import func, select
 
+T = TypeVar("T")
 _colors = itertools.count(1)
 
 
@@ -27,9 +31,20 @@ def distinct_jpeg(size: tuple[int, int] = (48, 32)) -> bytes:
     return buffer.getvalue()
 
 
+async def on_app_loop(app: RunningApp, func: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run ``func`` on the loop the app serves requests on (the test client runs the app in a
+    thread of its own; asyncpg connections must stay on the loop that made them)."""
+    portal = app.client.blocking_portal
+    return await anyio.to_thread.run_sync(lambda: portal.call(func, *args))
+
+
 async def image_rows(app: RunningApp) -> int:
-    async with app.runtime.session_maker() as session:
-        return int((await session.execute(select(func.count()).select_from(ImageRow))).scalar_one())
+    async def query() -> int:
+        async with app.runtime.session_maker() as session:
+            result = await session.execute(select(func.count()).select_from(ImageRow))
+            return int(result.scalar_one())
+
+    return await on_app_loop(app, query)
 
 
 def tmp_leftovers(data_dir: Path) -> list[Path]:
@@ -40,6 +55,6 @@ def tmp_leftovers(data_dir: Path) -> list[Path]:
 async def assert_consistent(app: RunningApp, images: int) -> None:
     """``images`` rows, every object referenced and present, and nothing in data_dir/tmp."""
     assert await image_rows(app) == images
-    report = await diagnose(app.runtime)
+    report = await on_app_loop(app, diagnose, app.runtime)
     assert report.healthy, report.as_dict()
     assert tmp_leftovers(app.data_dir) == []
