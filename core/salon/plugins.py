@@ -52,6 +52,7 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.defaults.pillow_media",
     "salon.defaults.local_queue",
     "salon.domain.sources.jobs",
+    "salon.domain.uploads.jobs",
 )
 
 ROLES: Final[dict[str, str]] = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 from litestar.exceptions import ClientException
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
@@ -34,6 +34,12 @@ log = logging.getLogger("salon.uploads")
 
 class UploadRefused(ClientException):
     """The uploaded object does not match its intent; it has been deleted."""
+
+
+class UploadInProgress(ClientException):
+    """Another request is completing this upload right now."""
+
+    status_code = 409
 
 
 def _now() -> dt.datetime:
@@ -95,16 +101,36 @@ class UploadService:
         self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID
     ) -> tuple[Image, bool]:
         intent = await self.owned_intent(session, owner_id, upload_id)
-        if intent.status == "completed" and intent.image_id is not None:
-            image = await session.get(Image, intent.image_id)
-            if image is not None:
-                return image, False
-        if intent.status != "pending":
+        return await self.complete_intent(session, intent)
+
+    async def complete_intent(
+        self, session: AsyncSession, intent: UploadIntent
+    ) -> tuple[Image, bool]:
+        """Verify and ingest the object of ``intent``, once: the browser's completion call and
+        the storage event for the same object may race, so the intent is claimed atomically."""
+        claim = await session.execute(
+            update(UploadIntent)
+            .where(UploadIntent.id == intent.id, UploadIntent.status == "pending")
+            .values(status="processing")
+        )
+        await session.commit()
+        if getattr(claim, "rowcount", 0) != 1:
+            await session.refresh(intent)
+            if intent.status == "completed" and intent.image_id is not None:
+                image = await session.get(Image, intent.image_id)
+                if image is not None:
+                    return image, False
+            if intent.status == "processing":
+                raise UploadInProgress("this upload is being processed; try again shortly")
             raise UploadRefused(f"this upload is {intent.status}")
         try:
             image, created = await self._verify_and_ingest(intent)
         except (UploadRefused, UnsupportedMedia):
             await self._refuse(session, intent)
+            raise
+        except BaseException:
+            intent.status = "pending"  # a fault, not the upload's: let a retry claim it again
+            await session.commit()
             raise
         intent.status = "completed"
         intent.image_id = image.id
