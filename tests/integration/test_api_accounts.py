@@ -81,6 +81,7 @@ async def test_cookie_session_requires_csrf_header_for_writes(salon_app: Running
         json={"email": email, "password": TEST_PASSWORD},
     )
     assert login.status_code == 200
+    assert login.json()["access_token"] == "" and login.json()["token_type"] == "cookie"
     set_cookie = " ".join(login.headers.get_list("set-cookie"))
     assert (
         "salon_access=" in set_cookie

@@ -32,9 +32,11 @@ from salon.runtime import Runtime
 
 
 def _token_response(pair: TokenPair, runtime: Runtime, session: str | None) -> Response[TokenOut]:
-    body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
     if session != "cookie":
+        body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
         return Response(body, status_code=HTTP_200_OK)
+    # A cookie session keeps the tokens out of reach of page scripts: only the lifetime is sent.
+    body = TokenOut("", "", pair.expires_in, "cookie")
     secure = runtime.core.public_url.startswith("https://")
 
     def cookie(
