@@ -7,7 +7,7 @@ from what the plugins offer); plugins may then change the app config through ``e
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -81,12 +81,21 @@ SECURITY_HEADERS: Mapping[bytes, bytes] = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"same-origin",
     b"x-frame-options": b"DENY",
-    b"content-security-policy": (
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: "
-        b"https:; media-src 'self' blob: https:; connect-src 'self' https:; "
-        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-    ),
 }
+CSP_TEMPLATE = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: "
+    "https:{extra}; media-src 'self' blob: https:{extra}; connect-src 'self' https:{extra}; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def content_security_policy(extra_origins: Sequence[str] = ()) -> bytes:
+    """The CSP; ``extra_origins`` are plain-http storage endpoints (LocalStack) the browser must
+    reach for direct uploads and redirected downloads. https origins are allowed already."""
+    extra = "".join(f" {origin}" for origin in extra_origins)
+    return CSP_TEMPLATE.format(extra=extra).encode()
+
+
 # The interactive API docs load their scripts from a CDN; they keep the other headers.
 CSP_EXEMPT_PREFIX = "/schema"
 
@@ -178,19 +187,29 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return _error(500, "internal server error")
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: every HTTP answer gets the security headers, including the 404 and
-    405 the router gives before any route (and its middleware) is reached."""
-    if message["type"] != "http.response.start":
-        return
-    exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
-    present = {name.lower() for name, _ in message.get("headers", [])}
-    extra = [
-        (name, value)
-        for name, value in SECURITY_HEADERS.items()
-        if name not in present and not (exempt and name == b"content-security-policy")
-    ]
-    message["headers"] = [*message.get("headers", []), *extra]
+def security_headers_hook(
+    extra_origins: Sequence[str] = (),
+) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A ``before_send`` hook: every HTTP answer gets the security headers, including the 404
+    and 405 the router gives before any route (and its middleware) is reached."""
+    headers = {
+        **SECURITY_HEADERS,
+        b"content-security-policy": content_security_policy(extra_origins),
+    }
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
+        present = {name.lower() for name, _ in message.get("headers", [])}
+        extra = [
+            (name, value)
+            for name, value in headers.items()
+            if name not in present and not (exempt and name == b"content-security-policy")
+        ]
+        message["headers"] = [*message.get("headers", []), *extra]
+
+    return add_security_headers
 
 
 def attach_services(runtime: Runtime) -> None:
@@ -284,7 +303,7 @@ def create_app(
             Exception: _handle_unexpected,
         },
         middleware=[prometheus.middleware],
-        before_send=[add_security_headers],
+        before_send=[security_headers_hook(getattr(runtime.storage, "browser_origins", ()))],
         cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
         if core.cors_origins
         else None,

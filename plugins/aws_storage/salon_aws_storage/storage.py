@@ -113,6 +113,14 @@ class S3Storage:
                 client = self._client_obj
         return client
 
+    @property
+    def browser_origins(self) -> tuple[str, ...]:
+        """Plain-http endpoints (LocalStack) the gallery's CSP must allow; AWS is https."""
+        endpoint = urllib.parse.urlsplit(self.client.meta.endpoint_url)
+        if endpoint.scheme != "http":
+            return ()
+        return (f"{endpoint.scheme}://{endpoint.netloc}",)
+
     def _full(self, key: str) -> str:
         return self._prefix + validate_key(key)
 

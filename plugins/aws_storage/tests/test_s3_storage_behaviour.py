@@ -270,3 +270,26 @@ async def test_chunks_that_are_bytearrays_are_copied(
 
     await storage.put("reuse", same_buffer(), content_type="x/y")
     assert await read_all(storage, "reuse") == b"A" * 1000 + b"B" * 1000 + b"C" * 1000
+
+
+def test_plain_http_endpoint_is_a_browser_origin_for_the_csp() -> None:
+    """LocalStack is plain http: the app's CSP must name it or browsers block direct uploads."""
+    from salon.app import content_security_policy
+    from salon_aws_storage.settings import S3Settings
+    from salon_aws_storage.storage import S3Storage
+
+    class _Meta:
+        endpoint_url = "http://127.0.0.1:4566"
+
+    class _Client:
+        meta = _Meta()
+
+    storage = S3Storage(S3Settings(bucket="b"), client_factory=lambda config: _Client())  # type: ignore[arg-type,return-value]
+    assert storage.browser_origins == ("http://127.0.0.1:4566",)
+    csp = content_security_policy(storage.browser_origins).decode()
+    assert "connect-src 'self' https: http://127.0.0.1:4566;" in csp
+    _Meta.endpoint_url = "https://s3.eu-west-1.amazonaws.com"
+    assert (
+        S3Storage(S3Settings(bucket="b"), client_factory=lambda config: _Client()).browser_origins
+        == ()
+    )  # type: ignore[arg-type,return-value]
