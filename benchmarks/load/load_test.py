@@ -1,0 +1,420 @@
+"""Mixed read/upload load against a real ``salon serve`` on 127.0.0.1, then a loss audit.
+
+    .venv/bin/python benchmarks/load/load_test.py --seconds 60 --connections 64   # long form
+    .venv/bin/python benchmarks/load/load_test.py --seconds 10 --connections 16   # short form
+
+What it does:
+
+1. starts ``salon db upgrade`` and ``salon serve`` (granian) on a free port with a fresh data
+   folder (or uses ``--base-url`` of a server you started, together with ``--data-dir``);
+2. signs up ``--users`` accounts and seeds each with a few images;
+3. runs ``--connections`` concurrent clients (asyncio + httpx, one connection each) for
+   ``--seconds``: each request is an upload with probability ``--upload-share`` (a new, distinct
+   JPEG), else a read: the list (50 items), one image's JSON, a rendition (following the redirect
+   to the signed /media/ URL) or an original;
+4. samples the server's RSS (the whole process tree) every second;
+5. audits: every upload that answered 201 is in its owner's listing and the listing counts
+   match; ``salon doctor --json`` reports no orphan object, no missing original or rendition.
+
+Prints a JSON summary (``--json``) or a readable one; exits 1 on any error or lost upload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import itertools
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+BIN = Path(sys.executable).parent
+PASSWORD = "load test password 7f3a9c"
+_seq = itertools.count(1)
+
+
+def distinct_jpeg(size: tuple[int, int] = (320, 240)) -> bytes:
+    """A small JPEG no other call in this process made (so every upload is a new image)."""
+    n = next(_seq)
+    rng = random.Random(n)
+    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    for i in range(8):  # a few unique pixels: unique bytes, still cheap to encode and decode
+        image.putpixel((i, 0), ((n >> (i * 3)) & 255, i * 30, (n * 7 + i) & 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")}
+    env.update(
+        SALON_DATA_DIR=str(data_dir),
+        SALON_SECRET_KEY=secrets.token_urlsafe(32),
+        SALON_AUTH_RATE_LIMIT="100000",
+        SALON_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def salon_server(
+    data_dir: Path, workers: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
+    env = server_env(data_dir)
+    subprocess.run([str(BIN / "salon"), "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = free_port()
+    log = (data_dir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(BIN / "salon"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"salon serve did not start; see {data_dir / 'server.log'}")
+            time.sleep(0.2)
+        yield url, process, env
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def tree_rss_kib(pid: int) -> int:
+    """RSS of ``pid`` and all its descendants, from /proc (granian runs worker processes)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children[ppid].append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        with contextlib.suppress(OSError):
+            for line in (Path("/proc") / str(current) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+# --------------------------------------------------------------------------- the load
+
+
+@dataclass
+class User:
+    email: str
+    headers: dict[str, str]
+    image_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    counts: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    created: list[tuple[str, str]] = field(default_factory=list)  # (email, image id)
+
+
+async def make_user(client: httpx.AsyncClient, n: int) -> User:
+    email = f"load-{n}-{secrets.token_hex(3)}@example.com"
+    body = {"email": email, "password": PASSWORD}
+    assert (await client.post("/api/auth/signup", json=body)).status_code == 201
+    login = await client.post("/api/auth/login", json=body)
+    login.raise_for_status()
+    return User(email, {"Authorization": f"Bearer {login.json()['access_token']}"})
+
+
+async def upload(client: httpx.AsyncClient, user: User) -> httpx.Response:
+    files = {"file": ("load.jpg", distinct_jpeg(), "image/jpeg")}
+    return await client.post("/api/images", files=files, headers=user.headers)
+
+
+async def one_request(client: httpx.AsyncClient, user: User, share: float, stats: Stats) -> None:
+    rng = random.random()
+    if rng < share or not user.image_ids:
+        op = "upload"
+        started = time.perf_counter()
+        response = await upload(client, user)
+        if response.status_code == 201:
+            image_id = response.json()["id"]
+            user.image_ids.append(image_id)
+            stats.created.append((user.email, image_id))
+    else:
+        image_id = random.choice(user.image_ids)
+        op, url = random.choice(
+            [
+                ("list", "/api/images?limit=50"),
+                ("image", f"/api/images/{image_id}"),
+                ("rendition", f"/api/images/{image_id}/renditions/sm"),
+                ("original", f"/api/images/{image_id}/original"),
+            ]
+        )
+        started = time.perf_counter()
+        response = await client.get(url, headers=user.headers, follow_redirects=True)
+        await response.aread()
+    stats.latencies[op].append(time.perf_counter() - started)
+    stats.counts[op] += 1
+    stats.statuses[f"{op} {response.status_code}"] += 1
+    expected = 201 if op == "upload" else 200
+    if response.status_code != expected:
+        stats.errors.append(f"{op} {response.status_code}: {response.text[:200]}")
+
+
+async def client_loop(
+    base_url: str, users: list[User], deadline: float, share: float, stats: Stats
+) -> None:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+        while time.monotonic() < deadline:
+            user = random.choice(users)
+            try:
+                await one_request(client, user, share, stats)
+            except httpx.HTTPError as exc:
+                stats.counts["transport-error"] += 1
+                stats.errors.append(f"transport: {type(exc).__name__}: {exc}")
+
+
+async def sample_rss(pid: int, stop: asyncio.Event, samples: list[tuple[float, int]]) -> None:
+    start = time.monotonic()
+    while not stop.is_set():
+        samples.append((round(time.monotonic() - start, 1), tree_rss_kib(pid)))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def audit(base_url: str, users: list[User], stats: Stats) -> dict[str, Any]:
+    """Every 201 is in its owner's listing; listing sizes match what each user was told."""
+    listed: dict[str, set[str]] = {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        for user in users:
+            ids: set[str] = set()
+            cursor: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 200}
+                if cursor:
+                    params["cursor"] = cursor
+                page = (await client.get("/api/images", params=params, headers=user.headers)).json()
+                ids.update(item["id"] for item in page["items"])
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            listed[user.email] = ids
+    lost = [image_id for email, image_id in stats.created if image_id not in listed[email]]
+    mismatched = [u.email for u in users if set(u.image_ids) != listed[u.email]]
+    return {
+        "uploads_created": len(stats.created),
+        "images_listed": sum(len(v) for v in listed.values()),
+        "lost_uploads": lost,
+        "listing_mismatch_users": mismatched,
+    }
+
+
+def doctor(env: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(BIN / "salon"), "doctor", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    report["exit_code"] = result.returncode
+    return dict(report)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def rss_summary(samples: list[tuple[float, int]]) -> dict[str, Any]:
+    values = [kib for _, kib in samples]
+    if len(values) < 4:
+        return {"samples": samples}
+    quarter = max(1, len(values) // 4)
+    # The first quarter is warm-up (imports, pools, caches filling); flat means the last
+    # quarter is not meaningfully above the second.
+    second = statistics.mean(values[quarter : 2 * quarter])
+    last = statistics.mean(values[-quarter:])
+    return {
+        "start_mib": round(values[0] / 1024, 1),
+        "max_mib": round(max(values) / 1024, 1),
+        "second_quarter_mib": round(second / 1024, 1),
+        "last_quarter_mib": round(last / 1024, 1),
+        "growth_after_warmup": round(last / second - 1, 3) if second else None,
+        "samples": [(t, round(kib / 1024, 1)) for t, kib in samples],
+    }
+
+
+async def run(
+    args: argparse.Namespace, base_url: str, pid: int | None, env: dict[str, str]
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        users = [await make_user(client, n) for n in range(args.users)]
+        for user in users:
+            for _ in range(args.seed_images):
+                response = await upload(client, user)
+                response.raise_for_status()
+                user.image_ids.append(response.json()["id"])
+    stats = Stats()
+    for user in users:
+        stats.created.extend((user.email, image_id) for image_id in user.image_ids)
+    load_before = os.getloadavg()
+    samples: list[tuple[float, int]] = []
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(pid, stop, samples)) if pid else None
+    started = time.monotonic()
+    deadline = started + args.seconds
+    await asyncio.gather(
+        *(
+            client_loop(base_url, users, deadline, args.upload_share, stats)
+            for _ in range(args.connections)
+        )
+    )
+    elapsed = time.monotonic() - started
+    stop.set()
+    if sampler is not None:
+        await sampler
+    load_after = os.getloadavg()
+    audited = await audit(base_url, users, stats)
+    report = doctor(env) if env else {"skipped": "no --data-dir given"}
+    total = sum(v for k, v in stats.counts.items() if k != "transport-error")
+    return {
+        "seconds": round(elapsed, 1),
+        "connections": args.connections,
+        "users": args.users,
+        "requests": total,
+        "requests_per_second": round(total / elapsed, 1),
+        "by_operation": dict(stats.counts),
+        "statuses": dict(stats.statuses),
+        "latency_ms": {
+            op: {
+                "p50": round(percentile(v, 0.5) * 1000, 1),
+                "p99": round(percentile(v, 0.99) * 1000, 1),
+            }
+            for op, v in sorted(stats.latencies.items())
+        },
+        "errors": len(stats.errors),
+        "first_errors": stats.errors[:10],
+        "audit": audited,
+        "doctor": report,
+        "rss": rss_summary(samples),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+        },
+    }
+
+
+def ok(result: dict[str, Any]) -> bool:
+    doctor_report = result["doctor"]
+    healthy = "skipped" in doctor_report or (
+        not doctor_report["orphan_objects"]
+        and not doctor_report["missing_originals"]
+        and not doctor_report["missing_renditions"]
+    )
+    audit_report = result["audit"]
+    return (
+        result["errors"] == 0
+        and not audit_report["lost_uploads"]
+        and not audit_report["listing_mismatch_users"]
+        and healthy
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--seed-images", type=int, default=3)
+    parser.add_argument("--upload-share", type=float, default=0.1)
+    parser.add_argument("--workers", type=int, default=1, help="salon serve --workers")
+    parser.add_argument("--base-url", help="use a running server instead of starting one")
+    parser.add_argument("--data-dir", type=Path, help="its SALON_DATA_DIR (for the doctor audit)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary only")
+    args = parser.parse_args()
+
+    if args.base_url:
+        env = {**os.environ, "SALON_DATA_DIR": str(args.data_dir)} if args.data_dir else {}
+        result = asyncio.run(run(args, args.base_url, None, env))
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="salon-load-"))
+        try:
+            with salon_server(data_dir, args.workers) as (url, process, env):
+                result = asyncio.run(run(args, url, process.pid, env))
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    result["ok"] = ok(result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        shown = {k: v for k, v in result.items() if k != "rss"}
+        shown["rss"] = {k: v for k, v in result["rss"].items() if k != "samples"}
+        print(json.dumps(shown, indent=2))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
