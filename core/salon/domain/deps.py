@@ -63,7 +63,12 @@ async def provide_current_user(request: Request[Any, Any, Any], db_session: Asyn
         raise NotAuthorizedException("invalid or expired access token") from None
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
-    return await user_for_identity(db_session, runtime.core.auth, identity)
+    user = await user_for_identity(db_session, runtime.core.auth, identity)
+    # End the read transaction so its connection goes back to the pool: otherwise it is held
+    # for the whole request, and a handler that opens sessions of its own (an upload's
+    # ingest) waits for a second connection; under load every connection waits on another.
+    await db_session.commit()
+    return user
 
 
 async def provide_optional_user(
