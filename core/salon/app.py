@@ -28,6 +28,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Message, Scope
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from salon import __version__
 from salon.domain.albums.controllers import AlbumController
@@ -161,7 +162,8 @@ def _database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
     sqlstate = getattr(exc, "sqlstate", None)
-    return isinstance(exc, ConnectionError | TimeoutError) or (
+    # PoolTimeout: every pooled connection stayed busy past the pool's wait (overload).
+    return isinstance(exc, ConnectionError | TimeoutError | PoolTimeout) or (
         isinstance(sqlstate, str) and sqlstate.startswith(_DB_DOWN_SQLSTATES)
     )
 
