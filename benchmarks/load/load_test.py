@@ -278,6 +278,19 @@ def doctor(env: dict[str, str]) -> dict[str, Any]:
     return dict(report)
 
 
+def server_errors(log: Path, limit: int = 40) -> list[str]:
+    """The server's error lines and the last line of each traceback (for the report)."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    picked = [
+        line
+        for i, line in enumerate(lines)
+        if " ERROR " in line
+        or line.startswith("ERROR")
+        or (i + 1 < len(lines) and lines[i + 1][:1] not in (" ", "T") and line[:1] == " ")
+    ]
+    return picked[-limit:]
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -404,6 +417,9 @@ def main() -> int:
         try:
             with salon_server(data_dir, args.workers) as (url, process, env):
                 result = asyncio.run(run(args, url, process.pid, env))
+            result["ok"] = ok(result)
+            if not result["ok"]:
+                result["server_errors"] = server_errors(data_dir / "server.log")
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
     result["ok"] = ok(result)
