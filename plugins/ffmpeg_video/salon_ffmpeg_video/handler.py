@@ -18,11 +18,12 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,6 +34,7 @@ from salon.providers import JobContext, StorageBackend
 
 from salon_ffmpeg_video.binary import FfmpegBinary, find_ffmpeg, probe_binary
 from salon_ffmpeg_video.graph import SlideshowSpec, build_command
+from salon_ffmpeg_video.prescale import fit_within
 from salon_ffmpeg_video.runner import RenderError, run_ffmpeg
 from salon_ffmpeg_video.titlecard import render_title_card
 
@@ -41,7 +43,9 @@ __all__ = ["RenderOptions", "VideoPayload", "VideoRenderer", "result_key"]
 log = logging.getLogger("salon_ffmpeg_video")
 
 MAX_IMAGES = 200
-STAGING_SHARE = 0.05  # of the progress bar, for copying inputs (it is also the heartbeat)
+STAGING_SHARE = (
+    0.05  # of the progress bar, for copying and reducing inputs (it is also the heartbeat)
+)
 STAGING_CONCURRENCY = 4
 CHUNK = 1 << 20
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
@@ -167,7 +171,7 @@ class VideoRenderer:
         await asyncio.to_thread(_remove_leftovers, prefix)
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             folder = Path(tmp)
-            inputs = await _stage_inputs(job, payload.inputs, folder)
+            inputs = await _stage_inputs(job, payload, folder)
             if payload.title:
                 card = folder / "title.png"
                 await asyncio.to_thread(
@@ -230,12 +234,15 @@ def _remove_leftovers(prefix: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _stage_inputs(job: JobContext, keys: Sequence[str], folder: Path) -> list[Path]:
+async def _stage_inputs(job: JobContext, payload: VideoPayload, folder: Path) -> list[Path]:
     """Give every input a local file with a name we chose (ffmpeg never sees a key): a symlink
-    when the storage keeps files locally, else a copy streamed from storage."""
+    when the storage keeps files locally, else a copy streamed from storage; then reduce it to
+    the video's size (see :mod:`salon_ffmpeg_video.prescale`) in a worker thread."""
     storage = job.storage
+    keys = payload.inputs
     done = 0
     limit = asyncio.Semaphore(STAGING_CONCURRENCY)
+    cpu = asyncio.Semaphore(os.cpu_count() or 1)
 
     async def stage(index: int, key: str) -> Path:
         nonlocal done
@@ -249,9 +256,13 @@ async def _stage_inputs(job: JobContext, keys: Sequence[str], folder: Path) -> l
                 target.symlink_to(local.resolve())
             else:
                 await _copy(storage, key, target)
+        async with cpu:
+            fitted = await asyncio.to_thread(
+                fit_within, target, folder / f"fit_{index:03d}.jpg", payload.width, payload.height
+            )
         done += 1
         await job.progress(STAGING_SHARE * done / len(keys))
-        return target
+        return fitted
 
     return list(await asyncio.gather(*(stage(i, key) for i, key in enumerate(keys))))
 

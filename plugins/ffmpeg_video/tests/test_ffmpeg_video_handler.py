@@ -326,3 +326,31 @@ async def test_scratch_left_by_a_killed_attempt_is_removed_by_the_next(
 
     assert not stale.exists()
     assert not list(Path(tempfile.gettempdir()).glob(f"salon-video-{job.job_id}-*"))
+
+
+async def test_camera_orientation_is_applied_and_the_photo_letterboxed(
+    storage: LocalStorage, recording_job: Any, frame_at: Any
+) -> None:
+    """A phone's portrait photo: landscape pixels tagged "rotate 90" (EXIF orientation 6)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (1200, 600), GREEN).save(buffer, format="JPEG", exif=exif.tobytes())
+
+    async def chunks() -> Any:
+        yield buffer.getvalue()
+
+    await storage.put("originals/owner/phone.jpg", chunks(), content_type="image/jpeg")
+    job = recording_job(make_payload(["originals/owner/phone.jpg"], width=640, height=360))
+
+    result = await VideoRenderer()(job)
+
+    frame = frame_at(storage.local_path(result["output_key"]), 0.5)
+    # Upright it is 600x1200, so it fits as 180x360 with black bars at the sides.
+    assert close(frame.getpixel((10, 180)), (0, 0, 0), 8)
+    assert close(frame.getpixel((630, 180)), (0, 0, 0), 8)
+    assert close(frame.getpixel((320, 10)), GREEN)

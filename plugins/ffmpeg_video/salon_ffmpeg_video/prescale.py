@@ -1,0 +1,41 @@
+"""Reducing each photo to the video's size before ffmpeg sees it.
+
+Why: ffmpeg decodes the first frame of *every* input before it can configure the filter graph,
+and holds those frames until their slide comes. With full-size inputs that is the whole
+decoded photo each (200 x 2048 px renditions measured 1.3 GB of RSS; 12 MP originals would be
+~18 MB apiece). Reduced to fit the output box, each held frame is at most one output frame.
+Pillow's JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale (DCT scaling), which is cheaper than
+ffmpeg's full-size decode, and ``exif_transpose`` puts camera originals upright, which ffmpeg's
+image decoders do not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["fit_within"]
+
+ORIENTATION = 0x0112
+
+
+def fit_within(source: Path, target: Path, width: int, height: int) -> Path:
+    """The file ffmpeg should read for ``source``: ``source`` itself when it already fits the
+    box and is upright, else an upright JPEG (q95) at most ``width`` x ``height`` at ``target``.
+    Anything Pillow cannot read is passed through unchanged, for ffmpeg to try (and to report
+    its own error)."""
+    try:
+        with Image.open(source) as image:
+            orientation = image.getexif().get(ORIENTATION, 1)
+            if image.width <= width and image.height <= height and orientation == 1:
+                return source
+            # Keep at least the box in both directions (rotation may swap them).
+            side = max(width, height)
+            image.draft("RGB", (side, side))
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+        upright.thumbnail((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        upright.save(target, format="JPEG", quality=95)
+        return target
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return source
