@@ -11,6 +11,7 @@ image decoders do not.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,9 +31,14 @@ def fit_within(source: Path, target: Path, width: int, height: int) -> Path:
             orientation = image.getexif().get(ORIENTATION, 1)
             if image.width <= width and image.height <= height and orientation == 1:
                 return source
-            # Keep at least the box in both directions (rotation may swap them).
-            side = max(width, height)
-            image.draft("RGB", (side, side))
+            # Ask the JPEG decoder for just the size the fitted photo needs (DCT scaling picks
+            # the smallest 1/2, 1/4 or 1/8 that still covers it), in stored orientation.
+            stored_w, stored_h = image.size
+            upright_w, upright_h = (
+                (stored_h, stored_w) if orientation in (5, 6, 7, 8) else (stored_w, stored_h)
+            )
+            scale = min(width / upright_w, height / upright_h, 1.0)
+            image.draft("RGB", (math.ceil(stored_w * scale), math.ceil(stored_h * scale)))
             upright = ImageOps.exif_transpose(image).convert("RGB")
         upright.thumbnail((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
         upright.save(target, format="JPEG", quality=95)
