@@ -12,6 +12,7 @@ from salon.db.models import QueueMessage, metadata
 from salon.defaults.local_queue import LocalQueue
 from salon.runtime import make_engine
 from salon.testing.contracts.queue import JobQueueContract
+from salon.testing.fixtures import postgres_database
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -47,13 +48,13 @@ class TestLocalQueueSqlite(JobQueueContract):
 class TestLocalQueuePostgres(JobQueueContract):
     @pytest.fixture
     async def job_queue(self) -> AsyncIterator[LocalQueue]:
-        url = os.environ.get("SALON_TEST_POSTGRES_URL")
-        if not url:
+        admin = os.environ.get("SALON_TEST_POSTGRES_URL")
+        if not admin:
             pytest.skip("SALON_TEST_POSTGRES_URL is not set: PostgreSQL queue tests not run")
-        engine = make_engine(url)
-        queue = LocalQueue(await _prepared(engine), visibility_timeout=VISIBILITY_TIMEOUT)
-        yield queue
-        await queue.close()
-        async with engine.begin() as conn:
-            await conn.execute(delete(QueueMessage))
-        await engine.dispose()
+        # A database of its own: the admin URL's database is not ours to create tables in.
+        async with postgres_database(admin) as url:
+            engine = make_engine(url)
+            queue = LocalQueue(await _prepared(engine), visibility_timeout=VISIBILITY_TIMEOUT)
+            yield queue
+            await queue.close()
+            await engine.dispose()
