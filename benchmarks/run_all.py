@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip", nargs="+", choices=sorted(BENCHMARKS), default=[])
     p.add_argument("--timeout", type=float, default=300, help="seconds per benchmark")
     p.add_argument("--json", type=Path, help="also write every row here (JSON lines)")
+    p.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "salon-bench-logs",
+        help="each benchmark's stderr (environment, notes, plans) goes to <name>.log here",
+    )
     return p
 
 
@@ -102,13 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if note := common.busy_note():
         print(f"note: {note}", flush=True)
     rows: list[dict[str, Any]] = []
+    args.log_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for name in names:
         print(f"running {name} ...", end=" ", flush=True)
-        got, seconds, _ = run(name, args.timeout)
+        got, seconds, err = run(name, args.timeout)
+        (args.log_dir / f"{name}.log").write_text(err)
         print(f"{seconds:.0f} s (load {os.getloadavg()[0]:.1f})", flush=True)
         rows += got
-    print(f"\nall benchmarks: {time.perf_counter() - t0:.0f} s\n")
+    print(f"\nall benchmarks: {time.perf_counter() - t0:.0f} s; logs in {args.log_dir}\n")
     print(table(rows))
     if args.json:
         args.json.write_text("".join(json.dumps(r) + "\n" for r in rows))
