@@ -95,34 +95,73 @@ def _image_values(owner: uuid.UUID, index: int) -> dict[str, Any]:
     }
 
 
+_RENDITIONS = (
+    '{{"sm": {{"key": "{base}/sm.webp", "width": 320, "height": 240, "size": 12800, '
+    '"content_type": "image/webp"}}, "md": {{"key": "{base}/md.webp", "width": 1024, '
+    '"height": 768, "size": 40960, "content_type": "image/webp"}}, "lg": {{"key": '
+    '"{base}/lg.webp", "width": 2048, "height": 1536, "size": 81920, "content_type": '
+    '"image/webp"}}}}'
+)
+
+
+def fast_rows(
+    owner: uuid.UUID, start: int, stop: int, *, sqlite: bool
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of :func:`_image_values` in ``COLUMNS`` order, built with string templates
+    (about 5x faster: seeding 1M rows is mostly this loop). SQLite values are in storage
+    format (GUIDs as 16 bytes, datetimes as text), PostgreSQL values are Python objects for
+    asyncpg's binary COPY. The seeders check the first row against the slow path."""
+    owner_value: Any = owner.bytes if sqlite else owner
+    low = 0x5A1_0000_0000_0000 | owner.int & 0xFFFF
+    epoch = int(NOW.timestamp())
+    for i in range(start, stop):
+        sha = f"{i:08x}" + "5a1o" * 14
+        uid = uuid.UUID(int=(i << 64) | low)
+        if sqlite:
+            created: Any = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime(epoch - i))
+            taken: Any = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime(epoch - i - 86400))
+        else:
+            created = NOW - dt.timedelta(seconds=i)
+            taken = created - dt.timedelta(days=1)
+        yield (
+            uid.bytes if sqlite else uid, owner_value, f"IMG_{i:07d}", "image/jpeg",
+            3_500_000 + i % 100_000, 4000, 3000, sha, f"originals/{owner}/{sha[:2]}/{sha}",
+            taken, (1 if i % 10 == 0 else 0) if sqlite else i % 10 == 0,
+            "1QcSHQRnh493V4dIh4eXh1h4kJUI",
+            _RENDITIONS.format(base=f"renditions/{owner}/{sha[:2]}/{sha}"),
+            f'{{"filename": "IMG_{i:07d}.jpg", "make": "SalonBench"}}', None, created, created,
+        )  # fmt: skip
+
+
+def _slow_row(owner: uuid.UUID, index: int, procs: Sequence[Any] | None) -> tuple[Any, ...]:
+    values = _image_values(owner, index)
+    json_cols = ("renditions", "meta")
+    if procs is None:
+        return tuple(values[c] for c in COLUMNS)
+    return tuple(
+        values[c] if (p is None or c in json_cols) else p(values[c])
+        for c, p in zip(COLUMNS, procs, strict=True)
+    )
+
+
 def seed_sqlite(path: Path, owner: uuid.UUID, start: int, stop: int) -> float:
-    """Insert rows ``start..stop`` with the stdlib driver; values are stored in the format
-    SQLAlchemy's types write (found through their bind processors, so reads round-trip)."""
+    """Insert rows ``start..stop`` with the stdlib driver, in the storage format SQLAlchemy's
+    types write (checked against their bind processors on the first row, so reads round-trip)."""
     from salon.db.models import Image
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
     dialect = sqlite_dialect.dialect()
-    table = Image.__table__
-    procs = [table.c[name].type._cached_bind_processor(dialect) for name in COLUMNS]
-    # JSON columns are serialised above already; their processor would encode again.
-    json_cols = {COLUMNS.index("renditions"), COLUMNS.index("meta")}
+    procs = [Image.__table__.c[name].type._cached_bind_processor(dialect) for name in COLUMNS]
+    first = next(fast_rows(owner, start, start + 1, sqlite=True))
+    assert first == _slow_row(owner, start, procs), "fast_rows drifted from the models"
     sql = f"INSERT INTO images ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for i in range(start, stop):
-            values = _image_values(owner, i)
-            yield tuple(
-                values[name] if (p is None or k in json_cols) else p(values[name])
-                for k, (name, p) in enumerate(zip(COLUMNS, procs, strict=True))
-            )
-
     t0 = time.perf_counter()
     conn = sqlite3.connect(path, isolation_level=None, timeout=60)
     try:
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-200000")
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(sql, rows())
+        conn.executemany(sql, fast_rows(owner, start, stop, sqlite=True))
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -135,16 +174,14 @@ async def seed_postgres(dsn: str, owner: uuid.UUID, start: int, stop: int) -> fl
     """Insert rows ``start..stop`` with ``COPY`` (asyncpg binary copy), then ANALYZE."""
     import asyncpg  # type: ignore[import-untyped]
 
+    first = next(fast_rows(owner, start, start + 1, sqlite=False))
+    assert first == _slow_row(owner, start, None), "fast_rows drifted from the models"
     t0 = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
-        batch = 50_000
-        for lo in range(start, stop, batch):
-            records = [
-                tuple(_image_values(owner, i)[c] for c in COLUMNS)
-                for i in range(lo, min(stop, lo + batch))
-            ]
-            await conn.copy_records_to_table("images", records=records, columns=list(COLUMNS))
+        await conn.copy_records_to_table(
+            "images", records=fast_rows(owner, start, stop, sqlite=False), columns=list(COLUMNS)
+        )
         await conn.execute("ANALYZE images")
     finally:
         await conn.close()
