@@ -434,3 +434,39 @@ class _ExtraRoute:
 async def test_a_route_without_an_entry_is_named(tmp_path: Path) -> None:
     async with running_app(tmp_path / "data", plugins=[_ExtraRoute()]) as app:
         assert unlisted(schema_routes(app)) == ["GET /api/plugin-extra"]
+
+
+async def test_signed_media_urls_grant_one_object_only(world: World) -> None:
+    """``/media/`` is answered ahead of the router (not in the schema): a signed URL from the
+    API is a short-lived bearer link to exactly one object, and any change to it is refused."""
+    client, owner = world.client, world.headers["owner"]
+    image_id = world.ids["image_id"]
+    redirect = await client.get(
+        f"/api/images/{image_id}/original", headers=owner, follow_redirects=False
+    )
+    if redirect.status_code != 307:
+        pytest.skip(f"local downloads are not redirected here ({redirect.status_code})")
+    location = redirect.headers["location"]
+    path, _, query = location.partition("?")
+    assert path.startswith("/media/originals/")
+    served = await client.get(location)
+    assert served.status_code == 200 and served.content[:2] == b"\xff\xd8"
+    other_image = (await world.app.upload(world.headers["other"], distinct_jpeg())).json()
+    theirs = await client.get(
+        f"/api/images/{other_image['id']}/original",
+        headers=world.headers["other"],
+        follow_redirects=False,
+    )
+    their_path = theirs.headers["location"].partition("?")[0]
+    params = dict(pair.split("=", 1) for pair in query.split("&"))
+    forged = {
+        "another object, my signature": f"{their_path}?{query}",
+        "tampered signature": location.replace(f"s={params['s']}", "s=AAAA" + params["s"][4:]),
+        "expired": location.replace(f"x={params['x']}", "x=1000"),
+        "traversal": f"/media/../salon.db?{query}",
+        "unsigned": path,
+    }
+    for name, url in forged.items():
+        response = await client.get(url)
+        assert response.status_code in (403, 404), (name, response.status_code)
+        assert response.content[:2] != b"\xff\xd8", name
