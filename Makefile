@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= 3.11
 
-.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench clean
+.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench load clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -50,6 +50,10 @@ localstack-stop:
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run_all.py
+
+# The long load test (64 connections, 60 s) against a real `salon serve`; see benchmarks/load.
+load: $(STAMP)
+	$(VENV)/bin/python benchmarks/load/load_test.py --seconds 60 --connections 64
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache
