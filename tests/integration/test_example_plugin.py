@@ -250,10 +250,13 @@ def test_serve_stores_and_serves_through_the_plugin(served: tuple[str, Path]) ->
         )
         assert created.status_code == 201, created.text
         image = created.json()
-        original = client.get(image["urls"]["original"], headers=headers)
+        # Local-path storage answers with a redirect to a signed /media/ URL the server sends.
+        original = client.get(image["urls"]["original"], headers=headers, follow_redirects=True)
         assert original.status_code == 200
         assert original.content == photo
-        rendition = client.get(image["urls"]["renditions"]["sm"], headers=headers)
+        rendition = client.get(
+            image["urls"]["renditions"]["sm"], headers=headers, follow_redirects=True
+        )
         assert rendition.status_code == 200 and len(rendition.content) > 0
         ready = client.get("/ready").json()
         assert ready["checks"]["storage"] == "ok"
