@@ -252,7 +252,20 @@ def postgres_database(admin: str) -> Iterator[str]:
     try:
         yield admin.rsplit("/", 1)[0] + "/" + name
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(run, name)
+
+
+def drop_database(run: Any, name: str) -> None:
+    """Drop, retrying while autovacuum (started by the bulk load, and not ours to terminate)
+    still works on it; a database that cannot be dropped is reported, not fatal."""
+    for attempt in range(20):
+        try:
+            asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except Exception as exc:  # asyncpg raises several kinds here; all mean "not yet"
+            if attempt == 19:
+                print(f"listing: could not drop database {name}: {exc}", file=sys.stderr)
+            time.sleep(1)
 
 
 def _sqlalchemy_url(db: str, data: Path, dsn: str | None) -> str:
