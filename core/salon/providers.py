@@ -12,10 +12,11 @@ bound, so its methods are plain functions that the core runs off the event loop.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from salon.errors import (
     AuthError,
@@ -70,6 +71,7 @@ __all__ = [
     "StorageError",
     "TokenPair",
     "UnsupportedMedia",
+    "validate_key",
 ]
 
 
@@ -175,6 +177,40 @@ class StorageBackend(Protocol):
     async def check(self) -> None:
         """Readiness: raise :class:`ConfigurationError` when the backend cannot be used."""
         ...
+
+
+_MAX_KEY_LENGTH: Final = 1024
+# S3's "safe characters" (plus "/" as separator): keys are chosen by the core, never by users.
+_SEGMENT_RE: Final = re.compile(r"^[A-Za-z0-9!_.*'()=+,@~-]+$")
+
+
+def validate_key(key: str, *, prefix: bool = False) -> str:
+    """Return ``key`` if it is a safe relative ``/``-separated ASCII path, else raise ValueError.
+
+    The key rules every storage backend shares, so keys are portable between backends.
+
+    Refused: empty keys, absolute paths, backslashes, ``.`` and ``..`` segments, empty segments
+    (``a//b``), segments starting with ``.`` (the backend's temporary files use that), and
+    characters outside S3's safe set. With ``prefix=True`` the empty string and a trailing ``/``
+    are allowed (``list`` prefixes).
+    """
+    if not isinstance(key, str):
+        raise ValueError("storage key must be a string")
+    if prefix and key == "":
+        return key
+    if not key or len(key) > _MAX_KEY_LENGTH:
+        raise ValueError(f"storage key must be 1-{_MAX_KEY_LENGTH} characters")
+    if key.startswith("/") or "\\" in key:
+        raise ValueError(f"storage key {key!r} must be relative and use '/' separators")
+    segments = key.split("/")
+    if prefix and segments[-1] == "":
+        segments = segments[:-1]
+    for segment in segments:
+        if segment in ("", ".", "..") or segment.startswith("."):
+            raise ValueError(f"storage key {key!r} has an empty, dot or hidden segment")
+        if not _SEGMENT_RE.match(segment):
+            raise ValueError(f"storage key {key!r} has characters outside the safe ASCII set")
+    return key
 
 
 # --------------------------------------------------------------------------- auth

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import mimetypes
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from salon.providers import (
     ProviderContext,
     RegisterStorageBackend,
     StorageCapabilities,
+    validate_key,
 )
 
 __all__ = ["LocalStorage", "validate_key"]
@@ -40,36 +40,6 @@ _T = TypeVar("_T")
 # number of thread hops low for small chunks while bounding the memory a put holds.
 _WRITE_BATCH: Final = 1 << 20
 _TMP_PREFIX: Final = ".tmp-"
-_MAX_KEY_LENGTH: Final = 1024
-# S3's "safe characters" (plus "/" as separator): keys are chosen by the core, never by users.
-_SEGMENT_RE: Final = re.compile(r"^[A-Za-z0-9!_.*'()=+,@~-]+$")
-
-
-def validate_key(key: str, *, prefix: bool = False) -> str:
-    """Return ``key`` if it is a safe relative ``/``-separated ASCII path, else raise ValueError.
-
-    Refused: empty keys, absolute paths, backslashes, ``.`` and ``..`` segments, empty segments
-    (``a//b``), segments starting with ``.`` (the backend's temporary files use that), and
-    characters outside S3's safe set. With ``prefix=True`` the empty string and a trailing ``/``
-    are allowed (``list`` prefixes).
-    """
-    if not isinstance(key, str):
-        raise ValueError("storage key must be a string")
-    if prefix and key == "":
-        return key
-    if not key or len(key) > _MAX_KEY_LENGTH:
-        raise ValueError(f"storage key must be 1-{_MAX_KEY_LENGTH} characters")
-    if key.startswith("/") or "\\" in key:
-        raise ValueError(f"storage key {key!r} must be relative and use '/' separators")
-    segments = key.split("/")
-    if prefix and segments[-1] == "":
-        segments = segments[:-1]
-    for segment in segments:
-        if segment in ("", ".", "..") or segment.startswith("."):
-            raise ValueError(f"storage key {key!r} has an empty, dot or hidden segment")
-        if not _SEGMENT_RE.match(segment):
-            raise ValueError(f"storage key {key!r} has characters outside the safe ASCII set")
-    return key
 
 
 class LocalStorage:
