@@ -59,8 +59,3 @@ class SourceError(ProviderError):
 
 class SourceQueryError(SalonError):
     """A query to an image source is invalid; the message is shown to the caller."""
-
-
-class PermanentJobError(SalonError):
-    """Raised by a job handler when retrying cannot help (a missing input, a missing tool): the
-    job is failed at once with this message instead of being retried."""

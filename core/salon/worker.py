@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
-from salon.errors import PermanentJobError, QueueUnavailable
+from salon.errors import QueueUnavailable
 from salon.providers import Delivery, JobHandler, JobQueue, StorageBackend
 from salon.runtime import Runtime
 
@@ -302,11 +302,7 @@ class Worker:
             return
         reason = jobs.short_error(error)
         log.error("job %s attempt %d failed after %.2f s: %r", job.id, job.attempts, elapsed, error)
-        if (
-            isinstance(error, PermanentJobError)
-            or job.attempts >= self.max_attempts
-            or delivery.receive_count >= self.max_attempts
-        ):
+        if job.attempts >= self.max_attempts or delivery.receive_count >= self.max_attempts:
             await self._give_up(delivery, job.id, reason)
             return
         await jobs.requeue_job(self.session_maker, job.id, reason)
