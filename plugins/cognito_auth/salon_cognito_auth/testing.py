@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import jwt
 
 from salon_cognito_auth.settings import CognitoSettings
 
-__all__ = ["REGION", "Pool", "cognito_client", "make_pool", "moto_signing_key"]
+__all__ = [
+    "REGION",
+    "Pool",
+    "cognito_client",
+    "make_pool",
+    "moto_signing_key",
+    "unverified_claims",
+]
 
 REGION = "us-east-1"
 
@@ -116,3 +124,8 @@ def moto_signing_key() -> dict[str, Any]:
     if plain.is_file():
         return dict(json.loads(plain.read_text()))
     return dict(json.loads(gzip.decompress((folder / "jwks-private.json.gz").read_bytes())))
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of ``token`` WITHOUT any check: for tests that re-sign or forge tokens."""
+    return dict(jwt.decode(token, options={"verify_signature": False}))

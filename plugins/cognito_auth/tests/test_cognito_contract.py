@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
-from jose import jwt
 from salon.testing.contracts.auth import (
     STRONG_PASSWORD,
     AuthProviderContract,
@@ -14,7 +14,7 @@ from salon.testing.contracts.auth import (
 )
 from salon.testing.moto import MotoServer
 from salon_cognito_auth import CognitoAuthProvider
-from salon_cognito_auth.testing import Pool, make_pool, moto_signing_key
+from salon_cognito_auth.testing import Pool, make_pool, moto_signing_key, unverified_claims
 
 
 class TestCognitoContract(AuthProviderContract):
@@ -45,10 +45,12 @@ class TestCognitoContract(AuthProviderContract):
     ) -> str:
         """A real moto token re-signed with moto's own key, expired beyond the leeway."""
         pair = await auth_provider.login(*(await make_user()))
-        claims = jwt.get_unverified_claims(pair.access_token)
+        claims = unverified_claims(pair.access_token)
         now = int(time.time())
         claims.update(iat=now - 4000, exp=now - auth_provider.settings.leeway - 60)
-        return jwt.encode(claims, moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
+        return jwt.encode(
+            claims, jwt.PyJWK(moto_signing_key()).key, algorithm="RS256", headers={"kid": "dummy"}
+        )
 
 
 class TestCognitoContractWithClientSecret(TestCognitoContract):

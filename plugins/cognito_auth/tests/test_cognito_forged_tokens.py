@@ -19,10 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import anyio
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwk, jwt
+from jwt.algorithms import RSAAlgorithm
 from salon.errors import InvalidToken
 from salon_cognito_auth import CognitoAuthProvider, CognitoSettings
 from salon_cognito_auth.jwks import JwksCache
@@ -58,7 +59,7 @@ class Key:
         )
 
     def jwk(self) -> dict[str, Any]:
-        public = jwk.construct(self.public_pem, "RS256").to_dict()
+        public = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
         return {**public, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
     def sign(self, claims: dict[str, Any], *, kid: str | None = None, **headers: Any) -> str:

@@ -9,11 +9,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import jwt
 import pytest
-from jose import jwt
 from salon.testing.fixtures import RunningApp, running_app, sample_jpeg
 from salon.testing.moto import MotoServer
-from salon_cognito_auth.testing import Pool, make_pool, moto_signing_key
+from salon_cognito_auth.testing import Pool, make_pool, moto_signing_key, unverified_claims
 
 PASSWORD = "Gallery-Pass-42"
 
@@ -171,9 +171,9 @@ async def test_forged_tokens_get_401(app: tuple[RunningApp, Pool]) -> None:
     tokens = await _confirmed_user(running, pool, "erin@example.com")
     genuine = tokens["access_token"]
     header, payload, signature = genuine.split(".")
-    claims = jwt.get_unverified_claims(genuine)
+    claims = unverified_claims(genuine)
     now = int(time.time())
-    key = moto_signing_key()
+    key = jwt.PyJWK(moto_signing_key()).key
     forged = {
         "alg_none": f"{_b64(json.dumps({'alg': 'none', 'kid': 'dummy'}).encode())}.{payload}.",
         "tampered": ".".join(
