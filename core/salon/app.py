@@ -6,6 +6,8 @@ from what the plugins offer); plugins may then change the app config through ``e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -31,11 +33,14 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from salon import __version__
+from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth.controllers import AuthController, me
+from salon.domain.auth.services import UserDirectory
 from salon.domain.deps import provide_current_user, provide_optional_user, provide_runtime
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
+from salon.domain.images.listing import ImageLister
 from salon.domain.images.services import ImageService, NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
@@ -216,7 +221,10 @@ def security_headers_hook(
 
 def attach_services(runtime: Runtime) -> None:
     images = ImageService(runtime)
+    changes = runtime.changes if runtime.core.read_cache_mb else None
     runtime.services.update(
+        users=UserDirectory(runtime.core.auth, changes),
+        image_pages=ImageLister(runtime.session_maker, changes, runtime.core.read_cache_mb << 20),
         images=images,
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
@@ -224,9 +232,17 @@ def attach_services(runtime: Runtime) -> None:
     )
 
 
+def _listen_for_changes(runtime: Runtime) -> asyncio.Task[None] | None:
+    """On PostgreSQL, follow other processes' commits so the read caches can be trusted."""
+    if runtime.engine.url.get_backend_name() != "postgresql" or not runtime.core.read_cache_mb:
+        return None
+    return asyncio.create_task(listen_postgres(runtime.changes, runtime.engine.url))
+
+
 def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        listener = _listen_for_changes(runtime)
         worker = None
         if runtime.core.inprocess_worker and runtime.core.queue == "local":
             from salon.worker import start_inprocess_worker
@@ -237,6 +253,10 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
         finally:
             if worker is not None:
                 await worker.stop()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             await runtime.close()
 
     return lifespan

@@ -67,6 +67,7 @@ __all__ = [
     "StorageBackend",
     "StorageCapabilities",
     "StorageError",
+    "TableVersions",
     "TokenPair",
     "UnsupportedMedia",
     "validate_key",
@@ -84,6 +85,8 @@ class ProviderContext:
     ``None``; ``core`` is the core settings; ``data_dir`` is a folder the provider may write to;
     ``database`` is an ``async_sessionmaker`` for providers that keep state in the core database
     (only the built-in providers use it: third-party plugins keep their own state).
+    ``changes`` tells a provider that caches what it reads from the core database when that
+    may have changed (see :class:`TableVersions`).
     """
 
     core: Any
@@ -91,6 +94,23 @@ class ProviderContext:
     data_dir: Path
     database: Any = None
     http_base_url: str = "http://127.0.0.1:8000"
+    changes: TableVersions | None = None
+
+
+@runtime_checkable
+class TableVersions(Protocol):
+    """Change counters for the core database's tables, for read caches.
+
+    ``version("images", "albums")`` returns a number that changes whenever a commit, by any
+    process, may have changed one of those tables. Store the version read *before* a query
+    with its result, and serve the result only while ``version()`` still returns the same
+    number. It costs a few dictionary lookups; when the core cannot see every commit (its
+    PostgreSQL listener is down) every call returns a new number, so caches simply miss.
+    """
+
+    def version(self, *tables: str) -> int:
+        """The tables' current version; compare for equality only."""
+        ...
 
 
 # --------------------------------------------------------------------------- storage

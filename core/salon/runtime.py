@@ -16,6 +16,7 @@ import pluggy
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from salon.db.changes import ChangeTracker
 from salon.errors import ConfigurationError
 from salon.plugins import (
     ProviderRegistry,
@@ -43,6 +44,7 @@ class Runtime:
     registry: ProviderRegistry
     engine: AsyncEngine
     session_maker: async_sessionmaker[Any]
+    changes: ChangeTracker
     storage: StorageBackend
     auth: AuthProvider
     media: MediaProcessor
@@ -121,6 +123,7 @@ def build_runtime(
     core.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(core.database_url)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
+    changes = ChangeTracker().watch(engine)
 
     def context(role: str, name: str) -> ProviderContext:
         offer = registry.offer(role, name)
@@ -131,6 +134,7 @@ def build_runtime(
             data_dir=core.data_dir,
             database=session_maker,
             http_base_url=core.public_url,
+            changes=changes,
         )
 
     def build(role: str, name: str) -> Any:
@@ -142,6 +146,7 @@ def build_runtime(
         registry=registry,
         engine=engine,
         session_maker=session_maker,
+        changes=changes,
         storage=build("storage", core.storage),
         auth=build("auth", core.auth),
         media=build("media", core.media),

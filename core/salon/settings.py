@@ -48,6 +48,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     cors_origins: tuple[str, ...] = ()
     auth_rate_limit: int = 30
     log_level: str = "INFO"
+    # Memory for cached pages of the image list, per process; 0 turns the read caches off.
+    read_cache_mb: int = 32
 
     def __post_init__(self) -> None:
         if self.download_mode not in ("redirect", "proxy"):
@@ -55,6 +57,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         for name in ("max_upload_bytes", "max_pixels", "access_token_ttl", "presign_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.read_cache_mb < 0:
+            raise ValueError("read_cache_mb must be 0 (off) or more")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

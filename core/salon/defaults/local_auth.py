@@ -26,6 +26,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 import uuid
 from typing import Any, Final
 
@@ -38,9 +39,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import hookimpl
+from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, RefreshToken
 from salon.errors import AuthError, ConfigurationError, InvalidToken
-from salon.providers import Identity, ProviderContext, RegisterAuthProvider, SignupResult, TokenPair
+from salon.providers import (
+    Identity,
+    ProviderContext,
+    RegisterAuthProvider,
+    SignupResult,
+    TableVersions,
+    TokenPair,
+)
 
 __all__ = ["LocalAuthProvider", "normalize_email"]
 
@@ -98,10 +107,17 @@ class LocalAuthProvider:
         access_token_ttl: int = 900,
         refresh_token_ttl: int = 30 * 24 * 3600,
         hasher: PasswordHasher | None = None,
+        changes: TableVersions | None = None,
     ) -> None:
         if not secret_key:
             raise ConfigurationError("local auth needs SALON_SECRET_KEY")
         self._sessions = sessions
+        # Access tokens already verified, while no refresh token row has changed since (a
+        # logout or revocation anywhere updates that table): a hit costs no JWT decode and no
+        # query. Expiry is still checked on every use.
+        self._verified: VersionedCache[str, tuple[Identity, float]] = VersionedCache(
+            changes, ("refresh_tokens",), max_entries=20_000
+        )
         self._key = secret_key
         self._access_ttl = access_token_ttl
         self._refresh_ttl = refresh_token_ttl
@@ -118,6 +134,7 @@ class LocalAuthProvider:
             secret_key=ctx.core.secret_key,
             access_token_ttl=ctx.core.access_token_ttl,
             refresh_token_ttl=ctx.core.refresh_token_ttl,
+            changes=ctx.changes if ctx.core.read_cache_mb else None,
         )
 
     # ------------------------------------------------------------------ account flows
@@ -268,6 +285,10 @@ class LocalAuthProvider:
 
     async def authenticate(self, access_token: str) -> Identity:
         """Verify signature, expiry, issuer and type, then that the session is not revoked."""
+        version = self._verified.version()
+        cached = self._verified.get(access_token, version)
+        if cached is not None and time.time() < cached[1]:
+            return cached[0]
         claims = self._decode(access_token, verify_exp=True)
         account_id = _uuid_claim(claims, "sub")
         session_id = _uuid_claim(claims, "sid")
@@ -285,7 +306,11 @@ class LocalAuthProvider:
             log.info("access token refused: session %s revoked or gone", session_id)
             raise InvalidToken("session revoked")
         email = claims.get("email")
-        return Identity(subject=str(account_id), email=email if isinstance(email, str) else None)
+        identity = Identity(
+            subject=str(account_id), email=email if isinstance(email, str) else None
+        )
+        self._verified.put(access_token, (identity, float(claims["exp"])), version)
+        return identity
 
     # ------------------------------------------------------------------ internals
 

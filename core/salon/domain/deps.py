@@ -13,10 +13,9 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
-from salon.domain.auth.services import user_for_identity
+from salon.domain.auth.services import UserDirectory
 from salon.errors import InvalidToken
 from salon.runtime import Runtime
 
@@ -51,7 +50,7 @@ def check_csrf(request: Request[Any, Any, Any]) -> None:
         raise PermissionDeniedException("missing or wrong CSRF token (X-CSRF-Token header)")
 
 
-async def provide_current_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User:
+async def provide_current_user(request: Request[Any, Any, Any]) -> User:
     token, from_cookie = bearer_token(request)
     if token is None:
         raise NotAuthorizedException("authentication required: send a Bearer access token")
@@ -63,21 +62,23 @@ async def provide_current_user(request: Request[Any, Any, Any], db_session: Asyn
         raise NotAuthorizedException("invalid or expired access token") from None
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
-    user = await user_for_identity(db_session, runtime.core.auth, identity)
-    # End the read transaction so its connection goes back to the pool: otherwise it is held
-    # for the whole request, and a handler that opens sessions of its own (an upload's
-    # ingest) waits for a second connection; under load every connection waits on another.
-    await db_session.commit()
-    return user
+    users: UserDirectory = request.app.state.users
+    user, version = users.cached(identity)
+    if user is not None:
+        return user
+    # A session of its own, closed at once: were the request's session used, its connection
+    # would be held for the whole request, and a handler that opens sessions of its own (an
+    # upload's ingest) would wait for a second one; under load every connection waits on
+    # another. A cached user needs no session at all.
+    async with runtime.session_maker() as session:
+        return await users.lookup(session, identity, version)
 
 
-async def provide_optional_user(
-    request: Request[Any, Any, Any], db_session: AsyncSession
-) -> User | None:
+async def provide_optional_user(request: Request[Any, Any, Any]) -> User | None:
     token, _ = bearer_token(request)
     if token is None:
         return None
     try:
-        return await provide_current_user(request, db_session)
+        return await provide_current_user(request)
     except NotAuthorizedException:
         return None

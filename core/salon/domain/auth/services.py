@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon.caching import VersionedCache
 from salon.db.models import User
-from salon.providers import Identity
+from salon.providers import Identity, TableVersions
 
 
 async def user_for_identity(session: AsyncSession, provider: str, identity: Identity) -> User:
@@ -29,3 +30,25 @@ async def user_for_identity(session: AsyncSession, provider: str, identity: Iden
         await session.rollback()
         user = (await session.execute(query)).scalar_one()
     return user
+
+
+class UserDirectory:
+    """``user_for_identity`` with a cache of the rows it found, while the users table is
+    unchanged. The cached ``User`` is detached and shared between requests: read it, never
+    add it to a session (use its ``id``)."""
+
+    def __init__(self, provider: str, changes: TableVersions | None) -> None:
+        self._provider = provider
+        self._cache: VersionedCache[tuple[str, str | None], User] = VersionedCache(
+            changes, ("users",), max_entries=20_000
+        )
+
+    def cached(self, identity: Identity) -> tuple[User | None, int]:
+        """The cached user (or None) and the version to store a fresh lookup under."""
+        version = self._cache.version()
+        return self._cache.get((identity.subject, identity.email), version), version
+
+    async def lookup(self, session: AsyncSession, identity: Identity, version: int) -> User:
+        user = await user_for_identity(session, self._provider, identity)
+        self._cache.put((identity.subject, identity.email), user, version)
+        return user

@@ -5,20 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import ClientException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
+from salon.domain.images.listing import ImageLister
 from salon.domain.images.receive import receive_multipart
 from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_out
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
     get_owned,
-    list_page,
     rendition_entry,
     tmp_dir,
 )
@@ -68,25 +69,30 @@ class ImageController(Controller):
         status = HTTP_201_CREATED if created else HTTP_200_OK
         return Response(image_out(image), status_code=status)
 
-    @get("/", operation_id="list_images")
+    @get(
+        "/",
+        operation_id="list_images",
+        responses={200: ResponseSpec(data_container=ImagePage, description="A page of images")},
+    )
     async def list_images(
         self,
-        db_session: AsyncSession,
+        request: Request[Any, Any, Any],
         current_user: User,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: str | None = None,
         album_id: uuid.UUID | None = None,
         favorite: bool | None = None,
-    ) -> ImagePage:
-        rows, next_cursor = await list_page(
-            db_session,
+    ) -> Response[bytes]:
+        """Newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``."""
+        lister: ImageLister = request.app.state.image_pages
+        body = await lister.page_json(
             current_user.id,
             limit=limit,
             cursor=cursor,
             album_id=album_id,
             favorite=favorite,
         )
-        return ImagePage([image_out(row) for row in rows], next_cursor)
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/{image_id:uuid}", operation_id="get_image")
     async def get_image(

@@ -1,0 +1,61 @@
+"""The image list as encoded JSON pages, cached while the user's images and albums are
+unchanged: listing is what a gallery does most, and a repeated page then costs no query and
+no encoding (``SALON_READ_CACHE_MB`` per process; see ``salon.db.changes``)."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from salon.caching import VersionedCache
+from salon.domain.images.schemas import ImagePage, image_out
+from salon.domain.images.services import list_page
+from salon.providers import TableVersions
+
+TABLES = ("images", "album_images", "albums")
+PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None]
+
+
+class ImageLister:
+    """``GET /api/images`` pages for one process."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        changes: TableVersions | None,
+        max_bytes: int,
+    ) -> None:
+        self._sessions = sessions
+        self._pages: VersionedCache[PageKey, bytes] = VersionedCache(
+            changes, TABLES, max_entries=100_000, max_size=max_bytes
+        )
+        self._encoder = msgspec.json.Encoder()
+
+    async def page_json(
+        self,
+        owner_id: uuid.UUID,
+        *,
+        limit: int,
+        cursor: str | None,
+        album_id: uuid.UUID | None,
+        favorite: bool | None,
+    ) -> bytes:
+        """One page as JSON. Raises CursorError on a cursor the server did not make."""
+        key: PageKey = (owner_id, limit, cursor, album_id, favorite)
+        version = self._pages.version()
+        body = self._pages.get(key, version)
+        if body is None:
+            async with self._sessions() as session:
+                rows, next_cursor = await list_page(
+                    session,
+                    owner_id,
+                    limit=limit,
+                    cursor=cursor,
+                    album_id=album_id,
+                    favorite=favorite,
+                )
+            body = self._encoder.encode(ImagePage([image_out(row) for row in rows], next_cursor))
+            self._pages.put(key, body, version, len(body))
+        return body
