@@ -44,6 +44,7 @@ log = logging.getLogger("salon.db.changes")
 
 CHANNEL = "salon_changes"
 PING_SECONDS = 10.0
+LISTENER_NAME = "salon-change-listener"  # how operators find it in pg_stat_activity
 ALL = "*"
 _PENDING = "salon_written_tables"
 _COMMITTED = "salon_committed_tables"
@@ -189,7 +190,9 @@ async def listen_postgres(tracker: ChangeTracker, url: URL, *, retry_seconds: fl
     delay = retry_seconds
     while True:
         try:
-            conn = await asyncpg.connect(**params)
+            conn = await asyncpg.connect(
+                **params, server_settings={"application_name": LISTENER_NAME}
+            )
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             log.warning("change listener cannot connect (%s); caches stay off", type(exc).__name__)
             await asyncio.sleep(delay)
@@ -203,6 +206,7 @@ async def listen_postgres(tracker: ChangeTracker, url: URL, *, retry_seconds: fl
             tracker.set_live(False)
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)
+        await asyncio.sleep(delay)  # a server that just went away is rarely back at once
 
 
 async def _follow(conn: Any, tracker: ChangeTracker) -> None:
