@@ -109,6 +109,21 @@ def serve(host: str, port: int, workers: int) -> None:
     ).serve()
 
 
+@cli.command("nginx-config")
+@click.option(
+    "--upstream", default="127.0.0.1:8000", show_default=True, help="salon serve's address"
+)
+@click.option("--listen", default="80", show_default=True, help="nginx's listen address")
+def nginx_config(upstream: str, listen: str) -> None:
+    """Print an nginx config serving renditions itself and proxying the rest (deploy/nginx)."""
+    from salon.nginx_config import nginx_config as render
+    from salon.settings import load_core_settings
+
+    with startup_errors():
+        core, _ = load_core_settings()
+        click.echo(render(core, upstream=upstream, listen=listen), nl=False)
+
+
 @cli.command()
 @click.option("--once", is_flag=True, help="Handle at most one job, then exit.")
 def worker(once: bool) -> None:

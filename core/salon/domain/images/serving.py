@@ -4,16 +4,19 @@ Three ways, chosen per storage backend and ``download_mode``:
 
 - **redirect, S3-like storage**: a 307 to a presigned URL; the bytes never pass through Salon.
 - **redirect, local storage**: a 307 to a *signed media URL*,
-  ``/media/<key>?x=<expires>&e=<etag>&t=<type>[&f=<filename>]&s=<hmac>``, that the API checked
-  access for. :func:`mount_media` answers those URLs in front of Litestar's router (no routing,
-  middleware, dependency injection or database): it checks the HMAC and the expiry, then hands
-  the file to the server with the ASGI ``http.response.pathsend`` extension, so granian sends it
-  from Rust much as nginx's sendfile would. Without that extension (test clients, other
+  ``/media/<key>?x=<expires>&e=<etag>&t=<type>[&f=<filename>]&s=<hmac>&m=<md5>``, that the API
+  checked access for. :func:`mount_media` answers those URLs in front of Litestar's router (no
+  routing, middleware, dependency injection or database): it checks the HMAC and the expiry, then
+  hands the file to the server with the ASGI ``http.response.pathsend`` extension, so granian
+  sends it from Rust much as nginx's sendfile would. Without that extension (test clients, other
   servers) the file is streamed in chunks. Keys are content-addressed, so a URL's bytes never
   change: ``Cache-Control: immutable``, an ETag and Last-Modified, 304 on revalidation.
   Expiries are rounded up to a multiple of ``presign_ttl``, so one image keeps the same URL
   (and stays in browser caches) for a while, and a leaked URL stops working after at most two
   ``presign_ttl``.
+  ``m`` is for nginx in front of Salon (deploy/nginx, ``salon nginx-config``): nginx's
+  ``secure_link`` module checks it and serves ``/media/renditions/`` itself with sendfile; Salon
+  ignores it and checks ``s``.
 - **proxy**: the bytes through Litestar (``File`` for local paths, a stream otherwise).
 """
 
@@ -65,11 +68,30 @@ class MediaGrant:
 
 
 class MediaSigner:
-    """Makes and checks signed media URLs (HMAC-SHA256 with a key derived from the secret)."""
+    """Makes and checks signed media URLs (HMAC-SHA256 with a key derived from the secret).
+
+    Each URL also carries ``m``, the token of nginx's ``secure_link`` module: base64url (no
+    padding) of ``md5("{expires}{uri} {nginx_key}")``, ``uri`` being the path nginx sees as
+    ``$uri``. ``nginx_key`` is derived from the secret too, so the nginx config never holds the
+    secret itself. MD5 is what nginx offers; it only guards the expiry and the path, and the key
+    is 128 random-looking bits nobody can reverse to the secret.
+    """
 
     def __init__(self, secret: str, ttl: int) -> None:
         self._key = hmac.new(secret.encode(), b"salon media url v1", hashlib.sha256).digest()
+        nginx = hmac.new(secret.encode(), b"salon media nginx v1", hashlib.sha256).digest()
+        self._nginx_key = nginx[:16].hex()
         self.ttl = max(1, ttl)
+
+    def nginx_key(self) -> str:
+        """The key for ``secure_link_md5`` in the nginx config (not the secret: derived from it)."""
+        return self._nginx_key
+
+    def nginx_token(self, key: str, expires: int | str) -> str:
+        """The ``m`` parameter: what nginx's ``secure_link`` computes for ``/media/<key>``."""
+        message = f"{expires}{MEDIA_PREFIX}{key} {self._nginx_key}".encode()
+        digest = hashlib.md5(message, usedforsecurity=False).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def _sign(self, expires: str, etag: str, content_type: str, filename: str, key: str) -> str:
         message = "\n".join((expires, etag, content_type, filename, key)).encode()
@@ -96,6 +118,7 @@ class MediaSigner:
         if name:
             query["f"] = name
         query["s"] = self._sign(expires, etag, content_type, name, key)
+        query["m"] = self.nginx_token(key, expires)
         return f"{MEDIA_PREFIX}{quote(key)}?{urlencode(query)}"
 
     def verify(self, key: str, query: Mapping[str, str], now: float | None = None) -> MediaGrant:
