@@ -288,7 +288,7 @@ def run_db(
         dsn_cm = postgres_database(args.pg_admin) if db == "postgres" else _nullcm()
         with dsn_cm as dsn:
             url = _sqlalchemy_url(db, data, dsn)
-            env = common.salon_env(data, url)
+            env = common.salon_env(data, url, SALON_READ_CACHE_MB=str(args.read_cache_mb))
             subprocess.run(
                 [common.salon_bin(), "db", "upgrade"],
                 env={**os.environ, **env},
@@ -416,6 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pg-admin", default=os.environ.get("SALON_BENCH_PG_ADMIN", DEFAULT_PG_ADMIN))
     p.add_argument("--explain", action="store_true", help="print the query plans")
     p.add_argument("--json-notes", type=Path, help="write plans and raw runs to this file")
+    p.add_argument(
+        "--read-cache-mb",
+        type=int,
+        default=32,
+        help="SALON_READ_CACHE_MB for the server; 0 measures every request going to the database",
+    )
     return p
 
 
