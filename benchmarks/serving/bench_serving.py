@@ -13,6 +13,12 @@ other tenants of a busy machine disturb less. Target: ratio >= 0.8. The HTTP beh
 checked too (ETag, Last-Modified, Cache-Control immutable, 304 on revalidation, 403 on a
 tampered URL); a failed check raises.
 
+nginx in front (``serving.local.nginx_front_vs_nginx``). The production set-up for local
+storage: nginx with the config ``salon nginx-config`` prints (deploy/nginx/salon.conf) checks the
+signed link's ``m`` token with its ``secure_link`` module and sends the file itself; Salon only
+makes the link. wrk loads the same signed URL through that nginx (same settings: one worker,
+sendfile), against plain nginx serving the file. Target: ratio >= 0.8.
+
 S3. ``serve_object`` (the handler's part after the access check: presign + 307) is timed
 in-process against a moto server with the aws_storage plugin; target: median < 2 ms.
 
@@ -86,6 +92,53 @@ http {{
 """
 
 
+FRONT_CONF = """
+user root;
+worker_processes 1;
+daemon off;
+pid {tmp}/front.pid;
+error_log {tmp}/front-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+    uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+    include {tmp}/salon-front.conf;
+}}
+"""
+
+
+@contextmanager
+def nginx_front(upstream: str, env: dict[str, str], tmp: Path) -> Iterator[common.Server]:
+    """nginx with the config ``salon nginx-config`` renders, in front of ``upstream``."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = common.free_port()
+    rendered = subprocess.run(
+        [
+            common.salon_bin(),
+            "nginx-config",
+            "--upstream",
+            upstream,
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    (tmp / "salon-front.conf").write_text(rendered)
+    conf = tmp / "front.conf"
+    conf.write_text(FRONT_CONF.format(tmp=tmp))
+    with common.spawn(
+        [binary, "-c", str(conf), "-e", str(tmp / "front-error.log")],
+        ready_url=f"http://127.0.0.1:{port}/ready",  # proxied to Salon
+        timeout=30,
+    ) as server:
+        server.url = f"http://127.0.0.1:{port}"
+        yield server
+
+
 @contextmanager
 def nginx(root: Path, tmp: Path, probe: str) -> Iterator[common.Server]:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -103,7 +156,7 @@ def nginx(root: Path, tmp: Path, probe: str) -> Iterator[common.Server]:
         yield server
 
 
-def check_http(url: str) -> dict[str, str]:
+def check_http(url: str, token: str = "s") -> dict[str, str]:
     """The caching contract of a media URL; raises AssertionError when it is broken."""
     import httpx
 
@@ -116,7 +169,7 @@ def check_http(url: str) -> dict[str, str]:
     assert again.status_code == 304, again.status_code
     since = httpx.get(url, headers={"if-modified-since": r.headers["last-modified"]}, timeout=30)
     assert since.status_code == 304, since.status_code
-    tampered = httpx.get(url.replace("s=", "s=A"), timeout=30)
+    tampered = httpx.get(url.replace(f"&{token}=", f"&{token}=A"), timeout=30)
     assert tampered.status_code == 403, tampered.status_code
     return dict(r.headers)
 
@@ -153,15 +206,28 @@ def local_serving(rounds: int, seconds: float) -> tuple[list[dict[str, Any]], di
             assert r.status_code == 307, (r.status_code, r.text)
             media_url = base + r.headers["location"]
             headers = check_http(media_url)
-            with nginx(data / "media", tmp, key) as ng:
+            with (
+                nginx(data / "media", tmp, key) as ng,
+                nginx_front(f"127.0.0.1:{port}", env, tmp) as front,
+            ):
                 nginx_url = f"{ng.url}/{key}"
+                front_url = front.url + media_url[len(base) :]
+                front_headers = check_http(front_url, token="m")
+                assert "accept-ranges" in front_headers, "the front nginx must send the file"
                 same = httpx.get(nginx_url, timeout=30).content == httpx.get(media_url).content
                 assert same, "nginx and Salon must serve the same bytes"
+                same = httpx.get(front_url, timeout=30).content == httpx.get(media_url).content
+                assert same, "nginx in front and Salon must serve the same bytes"
                 common.wrk(nginx_url, seconds=1)
                 common.wrk(media_url, seconds=1)
-                runs: dict[str, list[common.WrkResult]] = {"nginx": [], "salon": []}
+                common.wrk(front_url, seconds=1)
+                runs: dict[str, list[common.WrkResult]] = {"nginx": [], "salon": [], "front": []}
                 for i in range(rounds):
-                    order = [("nginx", nginx_url, ng), ("salon", media_url, salon)]
+                    order = [
+                        ("nginx", nginx_url, ng),
+                        ("salon", media_url, salon),
+                        ("front", front_url, front),
+                    ]
                     for side, url, server in order if i % 2 == 0 else order[::-1]:
                         res = common.wrk(url, seconds=seconds, server_pids=server.pids())
                         if res.non_2xx:
@@ -174,7 +240,7 @@ def local_serving(rounds: int, seconds: float) -> tuple[list[dict[str, Any]], di
                     headers=auth,
                     server_pids=salon.pids(),
                 )
-            nginx_sigkill = ng.needed_sigkill
+            nginx_sigkill = ng.needed_sigkill or front.needed_sigkill
         salon_sigkill = salon.needed_sigkill
 
     def med(side: str, attr: str) -> float:
@@ -185,12 +251,17 @@ def local_serving(rounds: int, seconds: float) -> tuple[list[dict[str, Any]], di
                    TARGET, ">=", "req/s (wall)"),
         common.row("serving.local.rps_vs_nginx_cpu", med("salon", "rps_per_cpu"),
                    med("nginx", "rps_per_cpu"), TARGET, ">=", "req per server CPU-s"),
+        common.row("serving.local.nginx_front_vs_nginx", med("front", "rps"), med("nginx", "rps"),
+                   TARGET, ">=", "req/s (wall)",
+                   cpu_ratio=round(med("front", "rps_per_cpu") / med("nginx", "rps_per_cpu"), 3)),
     ]  # fmt: skip
     for r in rows:
-        r["p99_ms"] = {"salon": med("salon", "p99_ms"), "nginx": med("nginx", "p99_ms")}
+        side = "front" if "front" in r["name"] else "salon"
+        r["p99_ms"] = {side: med(side, "p99_ms"), "nginx": med("nginx", "p99_ms")}
     notes = {
         "file_bytes": size,
         "media_headers": {k: v for k, v in headers.items() if k != "date"},
+        "front_headers": {k: v for k, v in front_headers.items() if k != "date"},
         "runs": {side: [vars(r) | {"rps_per_cpu": r.rps_per_cpu} for r in rs]
                  for side, rs in runs.items()},
         "api_redirect": vars(api) | {"rps_per_cpu": api.rps_per_cpu},
