@@ -221,10 +221,10 @@ def security_headers_hook(
 
 def attach_services(runtime: Runtime) -> None:
     images = ImageService(runtime)
-    changes = runtime.changes if runtime.core.read_cache_mb else None
+    cache_bytes = runtime.core.read_cache_mb << 20
     runtime.services.update(
-        users=UserDirectory(runtime.core.auth, changes),
-        image_pages=ImageLister(runtime.session_maker, changes, runtime.core.read_cache_mb << 20),
+        users=UserDirectory(runtime.core.auth, runtime.changes),
+        image_pages=ImageLister(runtime.session_maker, runtime.changes, cache_bytes),
         images=images,
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
@@ -234,7 +234,7 @@ def attach_services(runtime: Runtime) -> None:
 
 def _listen_for_changes(runtime: Runtime) -> asyncio.Task[None] | None:
     """On PostgreSQL, follow other processes' commits so the read caches can be trusted."""
-    if runtime.engine.url.get_backend_name() != "postgresql" or not runtime.core.read_cache_mb:
+    if runtime.changes is None or runtime.engine.url.get_backend_name() != "postgresql":
         return None
     return asyncio.create_task(listen_postgres(runtime.changes, runtime.engine.url))
 

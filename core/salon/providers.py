@@ -86,7 +86,8 @@ class ProviderContext:
     ``database`` is an ``async_sessionmaker`` for providers that keep state in the core database
     (only the built-in providers use it: third-party plugins keep their own state).
     ``changes`` tells a provider that caches what it reads from the core database when that
-    may have changed (see :class:`TableVersions`).
+    may have changed (see :class:`TableVersions`); ``None`` when the read caches are off
+    (``SALON_READ_CACHE_MB=0``).
     """
 
     core: Any

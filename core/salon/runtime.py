@@ -44,7 +44,8 @@ class Runtime:
     registry: ProviderRegistry
     engine: AsyncEngine
     session_maker: async_sessionmaker[Any]
-    changes: ChangeTracker
+    # None when SALON_READ_CACHE_MB is 0: then nothing caches, and nothing follows commits.
+    changes: ChangeTracker | None
     storage: StorageBackend
     auth: AuthProvider
     media: MediaProcessor
@@ -123,7 +124,7 @@ def build_runtime(
     core.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(core.database_url)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
-    changes = ChangeTracker().watch(engine)
+    changes = ChangeTracker().watch(engine) if core.read_cache_mb else None
 
     def context(role: str, name: str) -> ProviderContext:
         offer = registry.offer(role, name)

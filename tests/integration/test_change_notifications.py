@@ -11,12 +11,13 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from salon.db.changes import LISTENER_NAME
 from salon.db.models import metadata
-from salon.testing.fixtures import RunningApp, sample_jpeg
+from salon.testing.fixtures import RunningApp, running_app, sample_jpeg
 
 pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
 
@@ -197,3 +198,16 @@ async def test_caches_are_off_while_the_listener_is_down(salon_app: RunningApp) 
         assert await _ids(salon_app, headers) == [keep]
     await _wait_live(salon_app)  # reconnects by itself
     assert await _ids(salon_app, headers) == [keep]
+
+
+async def test_with_the_caches_off_every_request_reads_the_database(
+    tmp_path: Path, salon_database: str
+) -> None:
+    env = {"SALON_READ_CACHE_MB": "0"}
+    async with running_app(tmp_path / "data", database_url=salon_database, env=env) as app:
+        assert app.runtime.changes is None  # nothing follows commits, nothing listens
+        headers = await app.login()
+        gone = (await app.upload(headers, sample_jpeg(color=(5, 5, 5)))).json()["id"]
+        assert await _ids(app, headers) == [gone]
+        await _external_sql(app, "DELETE FROM images WHERE id = $1", uuid.UUID(gone))
+        assert await _ids(app, headers) == []  # at once, on both databases

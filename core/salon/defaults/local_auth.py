@@ -134,7 +134,7 @@ class LocalAuthProvider:
             secret_key=ctx.core.secret_key,
             access_token_ttl=ctx.core.access_token_ttl,
             refresh_token_ttl=ctx.core.refresh_token_ttl,
-            changes=ctx.changes if ctx.core.read_cache_mb else None,
+            changes=ctx.changes,
         )
 
     # ------------------------------------------------------------------ account flows
