@@ -223,7 +223,7 @@ def attach_services(runtime: Runtime) -> None:
     images = ImageService(runtime)
     cache_bytes = runtime.core.read_cache_mb << 20
     runtime.services.update(
-        users=UserDirectory(runtime.core.auth, runtime.changes),
+        users=UserDirectory(runtime.core.auth, runtime.session_maker, runtime.changes),
         image_pages=ImageLister(runtime.session_maker, runtime.changes, cache_bytes),
         images=images,
         uploads=UploadService(runtime, images),

@@ -63,15 +63,7 @@ async def provide_current_user(request: Request[Any, Any, Any]) -> User:
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
     users: UserDirectory = request.app.state.users
-    user, version = users.cached(identity)
-    if user is not None:
-        return user
-    # A session of its own, closed at once: were the request's session used, its connection
-    # would be held for the whole request, and a handler that opens sessions of its own (an
-    # upload's ingest) would wait for a second one; under load every connection waits on
-    # another. A cached user needs no session at all.
-    async with runtime.session_maker() as session:
-        return await users.lookup(session, identity, version)
+    return await users.user(identity)
 
 
 async def provide_optional_user(request: Request[Any, Any, Any]) -> User | None:

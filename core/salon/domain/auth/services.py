@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
 from salon.db.models import User
@@ -37,18 +37,28 @@ class UserDirectory:
     unchanged. The cached ``User`` is detached and shared between requests: read it, never
     add it to a session (use its ``id``)."""
 
-    def __init__(self, provider: str, changes: TableVersions | None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        sessions: async_sessionmaker[AsyncSession],
+        changes: TableVersions | None,
+    ) -> None:
         self._provider = provider
+        self._sessions = sessions
         self._cache: VersionedCache[tuple[str, str | None], User] = VersionedCache(
             changes, ("users",), max_entries=20_000
         )
 
-    def cached(self, identity: Identity) -> tuple[User | None, int]:
-        """The cached user (or None) and the version to store a fresh lookup under."""
+    async def user(self, identity: Identity) -> User:
+        key = (identity.subject, identity.email)
         version = self._cache.version()
-        return self._cache.get((identity.subject, identity.email), version), version
-
-    async def lookup(self, session: AsyncSession, identity: Identity, version: int) -> User:
-        user = await user_for_identity(session, self._provider, identity)
-        self._cache.put((identity.subject, identity.email), user, version)
+        user = self._cache.get(key, version)
+        if user is None:
+            # A session of its own, closed at once, not the request's: that one would hold its
+            # connection for the whole request, and a handler that opens sessions of its own
+            # (an upload's ingest) would wait for a second; under load every connection waits
+            # on another. A cached user needs no session at all.
+            async with self._sessions() as session:
+                user = await user_for_identity(session, self._provider, identity)
+            self._cache.put(key, user, version)
         return user
