@@ -77,10 +77,6 @@ class VersionedCache(Generic[K, V]):
             _key, (_v, _value, dropped) = self._entries.popitem(last=False)
             self._size -= dropped
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._size = 0
-
     def __len__(self) -> int:
         return len(self._entries)
 

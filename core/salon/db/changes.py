@@ -133,14 +133,15 @@ class ChangeTracker:
         self._after_commit(conn)
 
     def _after_commit(self, conn: Any) -> None:
-        tables = conn.info.pop(_COMMITTED, None)
-        if tables:
-            self.bump(tables)
+        self._bump_committed(conn.info)
 
     def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is None:
-            return
-        tables = record.info.pop(_COMMITTED, None)
+        if record is not None:  # the pool's record shares its info dict with the Connection
+            self._bump_committed(record.info)
+
+    def _bump_committed(self, info: dict[str, Any]) -> None:
+        """Bump again, once the commit has finished, the tables the last commit wrote."""
+        tables = info.pop(_COMMITTED, None)
         if tables:
             self.bump(tables)
 
