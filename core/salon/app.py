@@ -66,6 +66,7 @@ from salon.errors import (
 )
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.web import web_handlers
+from salon.web.pages import not_found_page, wants_html
 
 log = logging.getLogger("salon.app")
 
@@ -151,6 +152,8 @@ def _handle_cursor(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 404 and wants_html(request):
+        return not_found_page(request)
     detail = exc.detail
     if exc.status_code == 400 and exc.extra:
         detail = f"{exc.detail}: {exc.extra}"

@@ -45,9 +45,8 @@ async def import_directory(
                     size=size,
                     sha256=sha256,
                     claimed_type=mimetypes.guess_type(path.name)[0] or "",
-                    title=path.stem[:200],
                     album_id=album_id,
-                    meta={"filename": path.name[:255]},
+                    filename=path.name,
                 )
             )
             counts["imported" if created else "duplicates"] += 1

@@ -68,6 +68,35 @@ def render(template: str, **context: Any) -> Response[str]:
     return Response(html, media_type=MediaType.HTML, headers=NO_CACHE)
 
 
+# Paths whose answers are for programs (JSON or bytes), whatever the client accepts.
+MACHINE_PREFIXES = ("/api/", "/s/", "/media/", "/schema", "/static/")
+MACHINE_PATHS = frozenset({"/api", "/health", "/ready", "/metrics"})
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: a GET/HEAD that accepts HTML, outside the API's paths."""
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or path in MACHINE_PATHS:
+        return False
+    if path.startswith(MACHINE_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def not_found_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """The 404 page a browser gets for an unknown page URL (the API keeps its JSON 404)."""
+    response = render(
+        "not_found.html",
+        title="Page not found",
+        active="",
+        script="",
+        public=True,
+        path=request.url.path,
+    )
+    response.status_code = 404
+    return response
+
+
 def signed_in(request: Request[Any, Any, Any]) -> bool:
     """Whether the browser holds a session (the access cookie, or the CSRF cookie that outlives
     it while the refresh cookie can renew it)."""
@@ -151,4 +180,11 @@ def static_router() -> Router:
     )
 
 
-__all__: list[str] = ["page_handlers", "render", "signed_in", "static_router"]
+__all__: list[str] = [
+    "not_found_page",
+    "page_handlers",
+    "render",
+    "signed_in",
+    "static_router",
+    "wants_html",
+]

@@ -9,6 +9,7 @@ import pytest
 from salon.testing.contracts.auth import (
     STRONG_PASSWORD,
     AuthProviderContract,
+    ConfirmSignup,
     MakeUser,
     unique_email,
 )
@@ -38,6 +39,13 @@ class TestCognitoContract(AuthProviderContract):
             return email, STRONG_PASSWORD
 
         return make
+
+    @pytest.fixture
+    def confirm_signup(self, pool: Pool) -> ConfirmSignup:
+        async def confirm(email: str) -> None:
+            pool.confirm(email)
+
+        return confirm
 
     @pytest.fixture
     async def expired_access_token(

@@ -40,8 +40,7 @@ class AlbumController(Controller):
         self, album_id: uuid.UUID, data: AlbumIn, db_session: AsyncSession, current_user: User
     ) -> AlbumOut:
         album = await services.owned(db_session, current_user.id, album_id)
-        album.name = services.clean_name(data.name)
-        await db_session.commit()
+        await services.rename(db_session, album, data.name)
         count = await services.count_images(db_session, album.id)
         return AlbumOut(str(album.id), album.name, album.created_at, count)
 

@@ -39,6 +39,18 @@ async def create(session: AsyncSession, owner_id: uuid.UUID, name: str) -> Album
     return album
 
 
+async def rename(session: AsyncSession, album: Album, name: str) -> Album:
+    """Rename ``album``; a name the owner already uses is a 409, and the album keeps its name."""
+    album.name = cleaned = clean_name(name)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # The rollback expires ``album``: the message uses the local name, not the attribute.
+        await session.rollback()
+        raise AlbumExists(f"you already have an album named {cleaned!r}") from None
+    return album
+
+
 async def get_or_create(session: AsyncSession, owner_id: uuid.UUID, name: str) -> Album:
     query = select(Album).where(Album.owner_id == owner_id, Album.name == name)
     album = (await session.execute(query)).scalar_one_or_none()

@@ -25,6 +25,7 @@ from salon.domain.auth.schemas import (
     SignupOut,
     TokenOut,
 )
+from salon.domain.auth.services import UserDirectory
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
 from salon.errors import AuthError
 from salon.providers import TokenPair
@@ -71,11 +72,15 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
-    async def signup(self, data: Credentials, runtime: Runtime) -> SignupOut:
+    async def signup(
+        self, data: Credentials, runtime: Runtime, request: Request[Any, Any, Any]
+    ) -> SignupOut:
         result = await runtime.auth.signup(data.email, data.password)
-        return SignupOut(
-            result.identity.subject, result.identity.email, result.confirmation_required
-        )
+        # The public user id is Salon's own (the one /api/me and every owner field show), not
+        # the provider's subject: the row is made now, as a first sign-in would make it.
+        users: UserDirectory = request.app.state.users
+        user = await users.user(result.identity)
+        return SignupOut(str(user.id), result.identity.email, result.confirmation_required)
 
     @post("/confirm", operation_id="confirm_signup", status_code=HTTP_200_OK)
     async def confirm(self, data: ConfirmRequest, runtime: Runtime) -> MessageOut:

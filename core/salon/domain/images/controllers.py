@@ -19,6 +19,7 @@ from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_o
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
+    download_name,
     get_owned,
     rendition_entry,
     tmp_dir,
@@ -59,9 +60,9 @@ class ImageController(Controller):
                     size=form.file.size,
                     sha256=form.file.sha256,
                     claimed_type=form.file.content_type,
-                    title=form.fields.get("title", "").strip() or form.file.filename[:200],
+                    title=form.fields.get("title", ""),
                     album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
-                    meta={"filename": form.file.filename[:255]},
+                    filename=form.file.filename,
                 )
             )
         finally:
@@ -140,7 +141,7 @@ class ImageController(Controller):
             key=image.storage_key,
             content_type=image.content_type,
             etag=image.sha256,
-            filename=f"{image.id}.{image.content_type.rsplit('/', 1)[-1]}",
+            filename=download_name(image),
         )
 
     @get("/{image_id:uuid}/renditions/{name:str}", operation_id="download_rendition")

@@ -57,6 +57,23 @@ class IngestRequest:
     title: str = ""
     album_id: uuid.UUID | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # The name the file had on the client: kept in meta (downloads use it) and, when no title
+    # is given, the title without its extension.
+    filename: str = ""
+
+
+MAX_TITLE = 500
+MAX_FILENAME = 255
+
+
+def image_title(title: str, filename: str) -> str:
+    """The one title rule for every way in: the given title, trimmed; else the file name
+    without its extension ("beach.jpg" -> "beach"; ".jpg" stays ".jpg")."""
+    given = title.strip()
+    if given:
+        return given[:MAX_TITLE]
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return (Path(name).stem or name)[:MAX_TITLE]
 
 
 async def file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
@@ -94,6 +111,25 @@ def sha256_file(path: Path) -> tuple[str, int]:
             hasher.update(chunk)
             size += len(chunk)
     return hasher.hexdigest(), size
+
+
+def download_name(image: Image) -> str:
+    """The name a download is saved under: the file's name on the client when it was uploaded,
+    else the title (or id) with the extension of the stored type."""
+    meta = image.meta or {}
+    filename = meta.get("filename")
+    if isinstance(filename, str):
+        # Some clients send the whole client-side path; keep the last part only.
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if name:
+            return name
+    extension = "jpg" if image.content_type == "image/jpeg" else image.content_type.split("/")[-1]
+    stem = image.title.strip().replace("/", "_") or str(image.id)
+    return f"{stem[:200]}.{extension}"
+
+
+def _filename_meta(request: IngestRequest) -> dict[str, str]:
+    return {"filename": request.filename[:MAX_FILENAME]} if request.filename else {}
 
 
 def tmp_dir(runtime: Runtime) -> Path:
@@ -163,7 +199,7 @@ class ImageService:
                 }
             image = Image(
                 owner_id=request.owner_id,
-                title=request.title[:500],
+                title=image_title(request.title, request.filename),
                 content_type=info.content_type,
                 size=request.size,
                 width=info.width,
@@ -173,7 +209,7 @@ class ImageService:
                 taken_at=info.taken_at,
                 placeholder=processed.placeholder,
                 renditions=renditions,
-                meta={**dict(info.metadata), **dict(request.meta)},
+                meta={**dict(info.metadata), **dict(request.meta), **_filename_meta(request)},
             )
             async with self.runtime.session_maker() as session:
                 session.add(image)

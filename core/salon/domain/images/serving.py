@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -54,6 +55,17 @@ ASGIScope = dict[str, Any]
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[ASGIScope, ASGIReceive, ASGISend], Awaitable[None]]
+
+
+# Characters a quoted-string ``filename="..."`` cannot carry safely (RFC 6266 fallback).
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9 !#$&+,.;=@^_`{}~()\[\]-]")
+
+
+def content_disposition(filename: str, kind: str = "inline") -> str:
+    """RFC 6266: an ASCII ``filename`` fallback for old clients and the exact name, percent
+    encoded as UTF-8 (RFC 5987), in ``filename*``, which current browsers prefer."""
+    fallback = _FILENAME_UNSAFE.sub("_", filename).strip() or "download"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,8 @@ async def serve_object(
             headers={"cache-control": f"private, max-age={signer.ttl}"},
         )
     headers = {"cache-control": IMMUTABLE, "etag": quoted, "x-content-type-options": "nosniff"}
+    if filename:
+        headers["content-disposition"] = content_disposition(filename)
     path = storage.local_path(key) if storage.capabilities.local_paths else None
     if path is not None:
         if not path.exists():
@@ -307,8 +321,8 @@ class MediaFiles:
         headers.append((b"content-type", grant.content_type.encode("latin-1")))
         headers.append((b"content-length", str(st.st_size).encode()))
         if grant.filename:
-            disposition = f"inline; filename*=UTF-8''{quote(grant.filename)}"
-            headers.append((b"content-disposition", disposition.encode()))
+            disposition = content_disposition(grant.filename)
+            headers.append((b"content-disposition", disposition.encode("ascii")))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         if method == "HEAD":
             await send({"type": "http.response.body", "body": b""})

@@ -163,8 +163,7 @@ class UploadService:
                     size=intent.size,
                     sha256=sha256,
                     claimed_type=intent.content_type,
-                    title=Path(intent.filename).stem[:200],
-                    meta={"filename": intent.filename[:255]},
+                    filename=intent.filename,
                 )
             )
         finally:

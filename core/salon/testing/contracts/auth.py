@@ -16,6 +16,9 @@ Subclass :class:`AuthProviderContract` in a test module and supply three fixture
             # a genuine access token of a live session whose expiry has passed
             ...
 
+A fourth, ``confirm_signup`` (an async function confirming an e-mail's signup), is needed only
+when ``signup`` answers ``confirmation_required``.
+
 Providers differ in a few documented ways; say which with the class attributes below, and the
 suite checks the semantics you declare instead of skipping the check:
 
@@ -41,10 +44,13 @@ import pytest
 from salon.errors import AuthError, InvalidToken
 from salon.providers import AuthProvider, Identity, SignupResult, TokenPair
 
-__all__ = ["AuthProviderContract", "MakeUser", "unique_email"]
+__all__ = ["AuthProviderContract", "ConfirmSignup", "MakeUser", "unique_email"]
 
 MakeUser = Callable[[], Awaitable[tuple[str, str]]]
 """The ``make_user`` fixture's type: returns ``(email, password)`` of a loginable user."""
+
+ConfirmSignup = Callable[[str], Awaitable[None]]
+"""The optional ``confirm_signup`` fixture's type: confirms the signup of an e-mail."""
 
 STRONG_PASSWORD = "Correct-Horse-9-Battery!"  # noqa: S105 - a test password that meets policies
 
@@ -105,6 +111,16 @@ class AuthProviderContract:
     @pytest.fixture
     def expired_access_token(self) -> str:
         raise NotImplementedError("supply an `expired_access_token` fixture in your subclass")
+
+    @pytest.fixture
+    def confirm_signup(self) -> ConfirmSignup:
+        """Optional: confirm a signed-up e-mail out of band (as the user's code would). The
+        default does nothing, which suits providers whose signup needs no confirmation."""
+
+        async def confirm(email: str) -> None:
+            return None
+
+        return confirm
 
     # -------------------------------------------------------------- the contract
 
@@ -185,6 +201,19 @@ class AuthProviderContract:
         assert isinstance(result, SignupResult)
         assert result.identity.subject
         assert result.identity.email == email
+
+    async def test_signup_subject_is_the_token_subject(
+        self, auth_provider: AuthProvider, confirm_signup: ConfirmSignup
+    ) -> None:
+        """The core maps the identity from signup and the one from each token to one user: the
+        two subjects must be the same, or the account would get two user ids."""
+        email = unique_email()
+        result = await auth_provider.signup(email, STRONG_PASSWORD)
+        if result.confirmation_required:
+            await confirm_signup(email)
+        pair = await auth_provider.login(email, STRONG_PASSWORD)
+        identity = await auth_provider.authenticate(pair.access_token)
+        assert identity.subject == result.identity.subject
 
     async def test_refresh_gives_a_working_access_token(
         self, auth_provider: AuthProvider, make_user: MakeUser
