@@ -40,11 +40,12 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The browser suite drives Chromium through Playwright's sync API, whose event loop must not
-# share a process with the async tests: it runs in a pytest process of its own.
+# The browser suites drive Chromium through Playwright's sync API, whose event loop must not
+# share a process with the async tests: they run in a pytest process of their own. tests/docs
+# runs the docs' shell blocks in a fresh clone of this checkout (see tests/docs/docblocks.py).
 test: $(STAMP) lint typecheck
-	$(VENV)/bin/pytest --ignore=tests/e2e $(PYTEST_ARGS)
-	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --ignore=tests/e2e --ignore=tests/docs $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/e2e tests/docs $(PYTEST_ARGS)
 
 localstack:
 	bash deploy/localstack/run.sh start
