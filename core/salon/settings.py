@@ -41,6 +41,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     presign_ttl: int = 300
     upload_intent_ttl: int = 900
     share_link_ttl: int = 7 * 24 * 3600
+    # One video request's ceiling: its length (images x seconds per image) and its frame size.
+    video_max_seconds: int = 600
+    video_max_pixels: int = 3840 * 2160
     download_mode: str = "redirect"
     inprocess_worker: bool = True
     disable_plugins: tuple[str, ...] = ()
@@ -54,7 +57,14 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         if self.download_mode not in ("redirect", "proxy"):
             raise ValueError("download_mode must be 'redirect' or 'proxy'")
-        for name in ("max_upload_bytes", "max_pixels", "access_token_ttl", "presign_ttl"):
+        for name in (
+            "max_upload_bytes",
+            "max_pixels",
+            "access_token_ttl",
+            "presign_ttl",
+            "video_max_seconds",
+            "video_max_pixels",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.read_cache_mb < 0:

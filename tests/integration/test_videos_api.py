@@ -193,6 +193,25 @@ async def test_bad_requests_answer_400_and_create_nothing(
     assert await count(salon_database, Job) == 0
 
 
+async def test_videos_beyond_the_length_and_frame_limits_are_refused(
+    salon_app: RunningApp, salon_database: str
+) -> None:
+    # Defaults: 600 s and 3840x2160. 100 x 30 s is 3000 s: refused before any image is looked
+    # up (the ids need not exist), so nothing is queued.
+    headers = await salon_app.login()
+    long = {"image_ids": [str(uuid.uuid4()) for _ in range(100)], "seconds_per_image": 30}
+    response = await salon_app.client.post("/api/videos", json=long, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "the limit is 600 s" in response.json()["detail"]
+    (image_id,) = await upload_photos(salon_app, headers, [(320, 240)])
+    huge = {"image_ids": [image_id], "width": 3840, "height": 3840}
+    response = await salon_app.client.post("/api/videos", json=huge, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "the limit is 8294400" in response.json()["detail"]
+    assert await count(salon_database, Job) == 0
+    assert await count(salon_database, Video) == 0
+
+
 async def test_too_many_images_is_refused(salon_app: RunningApp) -> None:
     headers = await salon_app.login()
     body = {"image_ids": [str(uuid.uuid4()) for _ in range(201)]}

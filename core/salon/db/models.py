@@ -180,14 +180,19 @@ class Job(UUIDv7AuditBase):
 
 class QueueMessage(UUIDv7AuditBase):
     """A message of the built-in in-process queue, kept in the database so queued jobs survive
-    a restart. Invisible until ``visible_at``; deleted on ack."""
+    a restart. Invisible until ``visible_at``; deleted on ack. ``group_key`` is the job's owner
+    (None for jobs without one) and ``turn`` the message's place in the owners' rotation:
+    receivers take the lowest turn first (fair scheduling, see ``salon.defaults.local_queue``)."""
 
     __tablename__ = "queue_messages"
+    __table_args__ = (Index("ix_queue_messages_group_turn", "group_key", "turn"),)
 
     job_id: Mapped[str] = mapped_column(String(64), index=True)
     visible_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, index=True)
     receive_count: Mapped[int] = mapped_column(Integer, default=0)
     receipt: Mapped[str | None] = mapped_column(String(64), default=None)
+    group_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Video(UUIDv7AuditBase):

@@ -16,6 +16,13 @@ Claiming a message is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING
 
 The outer ``visible_at <= now`` guard repeats the subquery's condition so a row claimed by
 someone else in between is never claimed twice.
+
+Fair scheduling (start-time fair queuing): each message carries its job's owner
+(``group_key``) and a ``turn``: the larger of the lowest turn still in the table and one more
+than the owner's last queued turn. Receivers take the lowest turn, oldest first among equals.
+So owners take turns: one user's three long videos get turns 0, 1, 2, and another user's import
+queued after them gets turn 0 (or the current lowest) and runs next, instead of waiting behind
+all three as plain FIFO had it.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import hookimpl
-from salon.db.models import QueueMessage
+from salon.db.models import Job, QueueMessage
 from salon.errors import ConfigurationError, QueueUnavailable
 from salon.providers import Delivery, ProviderContext
 
@@ -117,9 +124,19 @@ class LocalQueue:
             raise QueueUnavailable(f"local queue {operation} failed: {type(exc).__name__}") from exc
 
     async def enqueue(self, job_id: str) -> None:
-        """Store a message for ``job_id``, visible at once."""
+        """Store a message for ``job_id``, visible at once, at its owner's next turn."""
         async with self._session("enqueue") as session:
-            session.add(QueueMessage(job_id=job_id, visible_at=_now(), receive_count=0))
+            group = await _owner_of(session, job_id)
+            turn = await _next_turn(session, group)
+            session.add(
+                QueueMessage(
+                    job_id=job_id,
+                    group_key=group,
+                    turn=turn,
+                    visible_at=_now(),
+                    receive_count=0,
+                )
+            )
         for event in tuple(self._wakeups):
             event.set()
 
@@ -146,7 +163,7 @@ class LocalQueue:
         candidate = (
             select(QueueMessage.id)
             .where(QueueMessage.visible_at <= now)
-            .order_by(QueueMessage.visible_at, QueueMessage.id)
+            .order_by(QueueMessage.turn, QueueMessage.visible_at, QueueMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -230,6 +247,28 @@ class LocalQueue:
         """Nothing to close: the engine belongs to the runtime."""
         for event in tuple(self._wakeups):
             event.set()
+
+
+async def _owner_of(session: AsyncSession, job_id: str) -> str | None:
+    """The owner of the job ``job_id`` names, as a group key; None for anything else."""
+    try:
+        key = uuid.UUID(job_id)
+    except ValueError:
+        return None
+    owner = await session.scalar(select(Job.owner_id).where(Job.id == key))
+    return str(owner) if owner is not None else None
+
+
+async def _next_turn(session: AsyncSession, group: str | None) -> int:
+    """The lowest turn in the queue, or one more than the group's last turn if that is later.
+    Two enqueues racing may pick the same turn: a tie, broken by age."""
+    lowest = await session.scalar(select(func.min(QueueMessage.turn)))
+    last = await session.scalar(
+        select(func.max(QueueMessage.turn)).where(
+            QueueMessage.group_key.is_not_distinct_from(group)
+        )
+    )
+    return max(int(lowest or 0), -1 if last is None else int(last) + 1)
 
 
 @hookimpl

@@ -47,14 +47,17 @@ STAGING_SHARE = (
     0.05  # of the progress bar, for copying and reducing inputs (it is also the heartbeat)
 )
 STAGING_CONCURRENCY = 4
+REFERENCE_PIXELS = 1280 * 720  # the frame size the per-second time limit is measured at
 CHUNK = 1 << 20
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
-    """How to render. ``timeout`` None means ``timeout_base + timeout_per_second * duration``:
-    generous, since a healthy render takes about 0.2 s per second of video on 2 cores."""
+    """How to render. ``timeout`` None means ``timeout_base + timeout_per_second * duration``
+    scaled by the frame size against 720p (never below 1x): a limit proportional to the work,
+    and generous, since a healthy 720p render takes about 0.2 s per second of video on 2
+    cores."""
 
     ffmpeg: str | None = None
     timeout: float | None = None
@@ -63,10 +66,11 @@ class RenderOptions:
     preset: str = "veryfast"
     crf: int = 23
 
-    def timeout_for(self, duration: float) -> float:
+    def timeout_for(self, duration: float, width: int = 1280, height: int = 720) -> float:
         if self.timeout is not None:
             return self.timeout
-        return self.timeout_base + self.timeout_per_second * duration
+        scale = max(1.0, (width * height) / REFERENCE_PIXELS)
+        return self.timeout_base + self.timeout_per_second * duration * scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +199,7 @@ class VideoRenderer:
             await run_ffmpeg(
                 build_command(binary.path, spec),
                 duration=spec.duration,
-                time_limit=self.options.timeout_for(spec.duration),
+                time_limit=self.options.timeout_for(spec.duration, spec.width, spec.height),
                 on_progress=on_progress,
             )
             info = await job.storage.put(

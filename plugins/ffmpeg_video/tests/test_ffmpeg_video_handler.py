@@ -354,3 +354,13 @@ async def test_camera_orientation_is_applied_and_the_photo_letterboxed(
     assert close(frame.getpixel((10, 180)), (0, 0, 0), 8)
     assert close(frame.getpixel((630, 180)), (0, 0, 0), 8)
     assert close(frame.getpixel((320, 10)), GREEN)
+
+
+def test_time_limit_grows_with_length_and_frame_size() -> None:
+    options = RenderOptions()
+    # 720p and smaller frames: the measured base rate; larger frames cost proportionally more.
+    assert options.timeout_for(10, 320, 180) == 120 + 3 * 10
+    assert options.timeout_for(10, 1280, 720) == 120 + 3 * 10
+    assert options.timeout_for(10, 3840, 2160) == 120 + 3 * 10 * 9
+    assert options.timeout_for(20, 3840, 2160) > options.timeout_for(10, 3840, 2160)
+    assert RenderOptions(timeout=5).timeout_for(600, 3840, 2160) == 5

@@ -8,13 +8,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
 from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, video_out
-from salon.domain.videos.services import VideoNotFound, create_video, get_video, video_url
+from salon.domain.videos.services import (
+    VideoNotFound,
+    VideoTooLarge,
+    create_video,
+    get_video,
+    video_url,
+)
 from salon.domain.videos.serving import serve_range
 from salon.runtime import Runtime
 
@@ -67,8 +73,11 @@ class VideoController(Controller):
 
 @contextmanager
 def _not_found() -> Iterator[None]:
-    """Turn the service's VideoNotFound into a 404 with its message."""
+    """Turn the service's VideoNotFound into a 404 and VideoTooLarge into a 400, each with its
+    message."""
     try:
         yield
     except VideoNotFound as exc:
         raise NotFoundException(str(exc)) from None
+    except VideoTooLarge as exc:
+        raise ClientException(str(exc)) from None

@@ -21,6 +21,7 @@ __all__ = [
     "JOB_KIND",
     "VideoNotFound",
     "VideoState",
+    "VideoTooLarge",
     "create_video",
     "get_video",
     "input_key",
@@ -35,6 +36,27 @@ FILE_ROUTE = "/api/videos/{id}/file"
 
 class VideoNotFound(LookupError):
     """A video or image that does not exist or is not the caller's (both answer 404)."""
+
+
+class VideoTooLarge(ValueError):
+    """A request beyond the configured length or frame size (answers 400 with the message)."""
+
+
+def check_limits(data: VideoCreate, *, max_seconds: int, max_pixels: int) -> None:
+    """Refuse a video longer than ``max_seconds`` or larger than ``max_pixels`` per frame,
+    before anything is looked up or recorded: the render costs about length x frame size."""
+    slides = len(data.image_ids) + (1 if data.title else 0)
+    seconds = slides * data.seconds_per_image
+    if seconds > max_seconds:
+        raise VideoTooLarge(
+            f"the video would last {seconds:g} s ({slides} slides x {data.seconds_per_image:g} s);"
+            f" the limit is {max_seconds} s"
+        )
+    pixels = data.width * data.height
+    if pixels > max_pixels:
+        raise VideoTooLarge(
+            f"a {data.width}x{data.height} frame has {pixels} pixels; the limit is {max_pixels}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +101,15 @@ async def _owned_images(
 async def create_video(
     session: AsyncSession, runtime: Runtime, owner_id: uuid.UUID, data: VideoCreate
 ) -> tuple[Video, Job]:
-    """Check that every image is the caller's, then record the job (enqueued) and the video.
+    """Check the limits and that every image is the caller's, then record the job (enqueued)
+    and the video.
 
     The job is created first so the video row can point at it; the handler only needs the
     payload, so a worker that starts before the video row is committed still does the right
     work, and ``get_video`` finalizes the row whenever it is read.
     """
+    core = runtime.core
+    check_limits(data, max_seconds=core.video_max_seconds, max_pixels=core.video_max_pixels)
     images = await _owned_images(session, owner_id, data.image_ids)
     video_id = uuid.UUID(str(uuid7()))
     params: dict[str, Any] = {
