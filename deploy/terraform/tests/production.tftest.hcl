@@ -172,3 +172,25 @@ run "rejects_latest_tag" {
 
   expect_failures = [var.image_tag]
 }
+
+run "alarm_topic_key_lets_cloudwatch_publish" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  assert {
+    condition     = aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.this.arn
+    error_message = "The alarm topic is encrypted with the stack's key: CloudWatch cannot use alias/aws/sns."
+  }
+
+  assert {
+    condition = anytrue([
+      for st in jsondecode(aws_kms_key.this.policy).Statement :
+      st.Effect == "Allow" && contains(flatten([try(st.Principal.Service, [])]), "cloudwatch.amazonaws.com")
+      && contains(flatten([st.Action]), "kms:GenerateDataKey*") && contains(flatten([st.Action]), "kms:Decrypt")
+    ])
+    error_message = "The key policy lets CloudWatch generate data keys and decrypt, so alarm notifications are delivered."
+  }
+}

@@ -75,6 +75,17 @@ resource "aws_kms_key" "this" {
           ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${var.region}:${data.aws_caller_identity.current.account_id}:log-group:/salon/*" }
         }
       },
+      {
+        # Alarm mail: CloudWatch (and EventBridge, for scheduled-task failures) publish to the
+        # encrypted alarm topic. The AWS-managed alias/aws/sns key cannot grant them this, so
+        # alarms sent to a topic under it are dropped without a trace.
+        Sid       = "AlarmPublishersUseTheTopicKey"
+        Effect    = "Allow"
+        Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+      },
       ], var.cloudfront_enabled ? [{
         Sid       = "CloudFrontReadsRenditions"
         Effect    = "Allow"
@@ -95,7 +106,7 @@ resource "aws_kms_alias" "this" {
 
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.this.arn
 }
 
 resource "aws_sns_topic_subscription" "alarm_email" {

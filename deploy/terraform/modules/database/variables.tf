@@ -29,13 +29,13 @@ variable "client_security_group_ids" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL major.minor version."
+  description = "PostgreSQL major version. Minor versions are applied by RDS (auto_minor_version_upgrade), so a pinned minor would make every later plan try to downgrade."
   type        = string
-  default     = "16.8"
+  default     = "16"
 
   validation {
-    condition     = can(regex("^1[4-7](\\.[0-9]+)?$", var.engine_version))
-    error_message = "engine_version must be PostgreSQL 14 to 17."
+    condition     = can(regex("^1[4-7]$", var.engine_version))
+    error_message = "engine_version must be a PostgreSQL major version from 14 to 17 (no minor: RDS applies minor upgrades itself)."
   }
 }
 

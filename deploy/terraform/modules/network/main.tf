@@ -18,6 +18,9 @@ locals {
   use_secondary    = var.secondary_cidr_block != null
   tags             = merge(var.tags, { "salon:module" = "network" })
   workload_subnets = local.use_secondary ? aws_subnet.workload[*].id : aws_subnet.private[*].id
+  # Without a NAT the web tasks still verify Cognito tokens and call GetUser: cognito-idp
+  # must then be reachable through its own endpoint.
+  interface_endpoints = distinct(concat(var.interface_endpoints, var.nat_mode == "none" ? ["cognito-idp"] : []))
 }
 
 resource "aws_vpc" "this" {
@@ -181,14 +184,15 @@ resource "aws_vpc_security_group_ingress_rule" "nat_from_primary" {
   tags              = local.tags
 }
 
+# Exactly ports 80 and 443: a single 80-443 range would also open everything in between.
 resource "aws_vpc_security_group_egress_rule" "nat_out" {
-  count = var.nat_mode == "instance" ? 1 : 0
+  for_each = var.nat_mode == "instance" ? toset(["80", "443"]) : toset([])
 
   security_group_id = aws_security_group.nat[0].id
-  description       = "Forwarded HTTPS and HTTP to the internet"
+  description       = "Forwarded traffic to the internet on port ${each.value}"
   ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 443
+  from_port         = tonumber(each.value)
+  to_port           = tonumber(each.value)
   cidr_ipv4         = "0.0.0.0/0"
   tags              = local.tags
 }
@@ -233,6 +237,25 @@ resource "aws_instance" "nat" {
   EOT
 
   tags = merge(local.tags, { Name = "${var.name}-nat-instance" })
+
+  # The AMI comes from SSM's "latest" parameter: without this, every new Amazon Linux release
+  # would replace the NAT instance (and cut outbound traffic) on the next apply. Patch it by
+  # replacing it on purpose (`terraform apply -replace=...`).
+  lifecycle {
+    ignore_changes = [ami]
+  }
+}
+
+# A stable public address for the NAT instance, so nat_public_ips is what partners allow-list
+# and it survives a stop/start or replacement of the instance.
+resource "aws_eip" "nat_instance" {
+  count = var.nat_mode == "instance" ? 1 : 0
+
+  domain   = "vpc"
+  instance = aws_instance.nat[0].id
+  tags     = merge(local.tags, { Name = "${var.name}-nat-instance" })
+
+  depends_on = [aws_internet_gateway.this]
 }
 
 resource "aws_route" "private_nat_instance" {
@@ -273,7 +296,7 @@ resource "aws_vpc_security_group_ingress_rule" "endpoints" {
 }
 
 resource "aws_vpc_endpoint" "interface" {
-  for_each = toset(var.interface_endpoints)
+  for_each = toset(local.interface_endpoints)
 
   vpc_id              = aws_vpc.this.id
   service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.value}"

@@ -35,5 +35,5 @@ output "s3_endpoint_id" {
 
 output "nat_public_ips" {
   description = "Public IPs that outbound traffic leaves from (for allow-lists such as the APOD API)."
-  value       = var.nat_mode == "instance" ? aws_instance.nat[*].public_ip : aws_eip.nat[*].public_ip
+  value       = var.nat_mode == "instance" ? aws_eip.nat_instance[*].public_ip : aws_eip.nat[*].public_ip
 }
