@@ -37,7 +37,13 @@ from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth.controllers import AuthController, me
 from salon.domain.auth.services import UserDirectory
-from salon.domain.deps import provide_current_user, provide_optional_user, provide_runtime
+from salon.domain.bodies import SalonRequest, UploadSlots
+from salon.domain.deps import (
+    authenticate_first,
+    provide_current_user,
+    provide_optional_user,
+    provide_runtime,
+)
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.listing import ImageLister
@@ -115,7 +121,9 @@ def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -
 
 def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, AuthError):
-        return _error(AUTH_ERROR_STATUS.get(exc.code, 400), str(exc))
+        status = AUTH_ERROR_STATUS.get(exc.code, 400)
+        retry = {"Retry-After": "1"} if status == 429 else None
+        return _error(status, str(exc), retry)
     if isinstance(exc, InvalidToken):
         return _error(401, "invalid or expired token")
     if isinstance(exc, UnsupportedMedia):
@@ -231,6 +239,7 @@ def attach_services(runtime: Runtime) -> None:
         images=images,
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
+        upload_slots=UploadSlots(runtime.core.max_concurrent_uploads_per_user),
         runtime=runtime,
     )
 
@@ -337,7 +346,10 @@ def create_app(
             root={"level": core.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",
         ),
-        request_max_body_size=core.max_upload_bytes + (1 << 20),
+        # JSON routes; the two upload routes stream with their own limits (images/receive.py).
+        request_max_body_size=core.max_json_body_bytes,
+        request_class=SalonRequest,
+        guards=[authenticate_first],
         state=State({"runtime": runtime, **runtime.services}),
         lifespan=[_lifespan(runtime)],
         on_app_init=[_extend(runtime)],

@@ -53,6 +53,18 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     log_level: str = "INFO"
     # Memory for cached pages of the image list, per process; 0 turns the read caches off.
     read_cache_mb: int = 32
+    # Request bodies (issue 17): every route but the two upload routes takes at most this much.
+    max_json_body_bytes: int = 64 * 1024
+    max_json_depth: int = 32
+    max_form_parts: int = 16
+    # A body must keep arriving: no gap longer than body_read_timeout seconds, and after that
+    # many seconds at least body_min_rate bytes per second on average (slow-loris uploads).
+    body_read_timeout: float = 15.0
+    body_min_rate: int = 8 * 1024
+    max_concurrent_uploads_per_user: int = 4
+    # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
+    password_hash_concurrency: int = 2
+    password_hash_queue: int = 16
 
     def __post_init__(self) -> None:
         if self.download_mode not in ("redirect", "proxy"):
@@ -64,9 +76,18 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "presign_ttl",
             "video_max_seconds",
             "video_max_pixels",
+            "max_json_body_bytes",
+            "max_json_depth",
+            "max_form_parts",
+            "body_read_timeout",
+            "body_min_rate",
+            "max_concurrent_uploads_per_user",
+            "password_hash_concurrency",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.password_hash_queue < 0:
+            raise ValueError("password_hash_queue must be 0 or more")
         if self.read_cache_mb < 0:
             raise ValueError("read_cache_mb must be 0 (off) or more")
 

@@ -1,8 +1,9 @@
 """Built-in auth provider ``local``: accounts in the core database.
 
 - Passwords are hashed with argon2id (argon2-cffi); hashing runs in a worker thread because it
-  is deliberately slow CPU work. Unknown e-mail and wrong password give the same
-  ``invalid_credentials`` error after the same amount of work (a dummy hash is verified).
+  is deliberately slow CPU work, under its own small limit (:class:`HashPool`: 429 when
+  full). Unknown e-mail and wrong password give the same ``invalid_credentials`` error after
+  the same amount of work (a dummy hash is verified).
 - Access tokens are JWTs signed with HS256 and the core ``secret_key``; they carry the account
   id (``sub``), ``email``, the login session (``sid``), ``typ="access"`` and ``iss="salon"``.
 - Refresh tokens are opaque random strings; only their sha256 is stored. Each refresh rotates
@@ -30,7 +31,6 @@ import time
 import uuid
 from typing import Any, Final
 
-import anyio.to_thread
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import hookimpl
 from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, RefreshToken
+from salon.defaults.hashing import HashPool
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
     Identity,
@@ -108,6 +109,7 @@ class LocalAuthProvider:
         refresh_token_ttl: int = 30 * 24 * 3600,
         hasher: PasswordHasher | None = None,
         changes: TableVersions | None = None,
+        hash_pool: HashPool | None = None,
     ) -> None:
         if not secret_key:
             raise ConfigurationError("local auth needs SALON_SECRET_KEY")
@@ -122,6 +124,7 @@ class LocalAuthProvider:
         self._access_ttl = access_token_ttl
         self._refresh_ttl = refresh_token_ttl
         self._hasher = hasher or PasswordHasher()
+        self._hashing = hash_pool or HashPool()
         self._dummy_hash: str | None = None
 
     @classmethod
@@ -135,6 +138,7 @@ class LocalAuthProvider:
             access_token_ttl=ctx.core.access_token_ttl,
             refresh_token_ttl=ctx.core.refresh_token_ttl,
             changes=ctx.changes,
+            hash_pool=HashPool(ctx.core.password_hash_concurrency, ctx.core.password_hash_queue),
         )
 
     # ------------------------------------------------------------------ account flows
@@ -149,7 +153,7 @@ class LocalAuthProvider:
             )
             if taken is not None:
                 raise AuthError("user_exists", "An account with this email already exists")
-        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        password_hash = await self._hashing.run(self._hasher.hash, password)
         try:
             async with self._sessions() as session, session.begin():
                 account = LocalAccount(email=address, password_hash=password_hash)
@@ -177,7 +181,7 @@ class LocalAuthProvider:
         """Administrator action (CLI): replace a password and end every session of the account."""
         address = normalize_email(email)
         _check_password_policy(password)
-        password_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        password_hash = await self._hashing.run(self._hasher.hash, password)
         async with self._sessions() as session, session.begin():
             account = await session.scalar(
                 select(LocalAccount).where(LocalAccount.email == address)
@@ -193,6 +197,8 @@ class LocalAuthProvider:
 
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password and open a new session with a fresh token pair."""
+        if len(password) > MAX_PASSWORD_LENGTH:  # no account has one; not worth hashing
+            raise AuthError("invalid_credentials", _INVALID_CREDENTIALS)
         try:
             address = normalize_email(email)
         except AuthError:
@@ -321,17 +327,15 @@ class LocalAuthProvider:
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 
-        return await anyio.to_thread.run_sync(check)
+        return await self._hashing.run(check)
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = await anyio.to_thread.run_sync(
-                self._hasher.hash, secrets.token_urlsafe(16)
-            )
+            self._dummy_hash = await self._hashing.run(self._hasher.hash, secrets.token_urlsafe(16))
         return self._dummy_hash
 
     async def _rehash(self, account_id: uuid.UUID, password: str) -> None:
-        new_hash = await anyio.to_thread.run_sync(self._hasher.hash, password)
+        new_hash = await self._hashing.run(self._hasher.hash, password)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(LocalAccount)

@@ -12,7 +12,9 @@ import logging
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 
 from salon.db.models import User
 from salon.domain.auth.services import UserDirectory
@@ -26,6 +28,7 @@ REFRESH_COOKIE = "salon_refresh"
 CSRF_COOKIE = "salon_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_USER_STATE = "salon_current_user"
 
 
 def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
@@ -51,6 +54,24 @@ def check_csrf(request: Request[Any, Any, Any]) -> None:
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:
+    user: User | None = request.state.get(_USER_STATE)
+    if user is None:
+        user = await _authenticate(request)
+        request.state[_USER_STATE] = user
+    return user
+
+
+async def authenticate_first(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """An app guard: a route that needs a user authenticates before its body is read (Litestar
+    reads and decodes the body before it resolves dependencies), so an anonymous client cannot
+    make the server read, buffer or parse anything."""
+    if isinstance(connection, Request) and "current_user" in handler.parsed_fn_signature.parameters:
+        await provide_current_user(connection)
+
+
+async def _authenticate(request: Request[Any, Any, Any]) -> User:
     token, from_cookie = bearer_token(request)
     if token is None:
         raise NotAuthorizedException("authentication required: send a Bearer access token")

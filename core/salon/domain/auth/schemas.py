@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+# Longer passwords are refused at decoding, for sign-up and log-in alike, before any hashing:
+# no provider accepts more (local: 1024, Cognito: 256), and hashing cost must stay bounded.
+MAX_PASSWORD_CHARS = 1024
+MAX_EMAIL_CHARS = 320
+Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_CHARS)]
+Email = Annotated[str, msgspec.Meta(max_length=MAX_EMAIL_CHARS)]
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
-    email: str = msgspec.field()
-    password: str = msgspec.field()
+    email: Email = msgspec.field()
+    password: Password = msgspec.field()
 
 
 class RefreshRequest(msgspec.Struct):
@@ -24,9 +33,9 @@ class ForgotRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ConfirmForgotRequest(msgspec.Struct, forbid_unknown_fields=True):
-    email: str
+    email: Email
     code: str
-    password: str
+    password: Password
 
 
 class TokenOut(msgspec.Struct):

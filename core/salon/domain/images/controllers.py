@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
 from salon.domain.images.listing import ImageLister
-from salon.domain.images.receive import receive_multipart
+from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
 from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_out
 from salon.domain.images.services import (
     ImageService,
@@ -41,34 +41,21 @@ class ImageController(Controller):
     path = "/api/images"
     tags = ["images"]
 
-    @post("/", operation_id="upload_image", status_code=HTTP_201_CREATED)
+    # The body streams to a file under receive_multipart's own limits, not the app's JSON one.
+    @post(
+        "/",
+        operation_id="upload_image",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,
+    )
     async def upload(
         self, request: Request[Any, Any, Any], runtime: Runtime, current_user: User
     ) -> Response[ImageOut]:
         """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``."""
-        limit = runtime.core.max_upload_bytes
-        form = await receive_multipart(request, tmp_dir(runtime), limit)
-        try:
-            if form.file is None:
-                raise ClientException("the form has no 'file' part")
-            if form.file.size == 0:
-                raise ClientException("the file is empty")
-            image, created = await request.app.state.images.ingest(
-                IngestRequest(
-                    owner_id=current_user.id,
-                    path=form.file.path,
-                    size=form.file.size,
-                    sha256=form.file.sha256,
-                    claimed_type=form.file.content_type,
-                    title=form.fields.get("title", ""),
-                    album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
-                    filename=form.file.filename,
-                )
-            )
-        finally:
-            form.discard()
-        status = HTTP_201_CREATED if created else HTTP_200_OK
-        return Response(image_out(image), status_code=status)
+        limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
+        with request.app.state.upload_slots.hold(current_user.id):
+            form = await receive_multipart(request, tmp_dir(runtime), limits)
+            return await _ingest(request, current_user, form)
 
     @get(
         "/",
@@ -184,3 +171,29 @@ async def _set_favorite(
     image.favorite = value
     await session.commit()
     return image_out(image)
+
+
+async def _ingest(
+    request: Request[Any, Any, Any], current_user: User, form: ReceivedForm
+) -> Response[ImageOut]:
+    try:
+        if form.file is None:
+            raise ClientException("the form has no 'file' part")
+        if form.file.size == 0:
+            raise ClientException("the file is empty")
+        image, created = await request.app.state.images.ingest(
+            IngestRequest(
+                owner_id=current_user.id,
+                path=form.file.path,
+                size=form.file.size,
+                sha256=form.file.sha256,
+                claimed_type=form.file.content_type,
+                title=form.fields.get("title", ""),
+                album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
+                filename=form.file.filename,
+            )
+        )
+    finally:
+        form.discard()
+    status = HTTP_201_CREATED if created else HTTP_200_OK
+    return Response(image_out(image), status_code=status)

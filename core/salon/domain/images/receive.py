@@ -1,6 +1,10 @@
 """Streaming multipart reception: the file part goes to a temporary file as it arrives, hashed
 on the way, and the upload is refused with 413 the moment it passes the size limit. Litestar's
-own form parsing would hold the whole body in memory first."""
+own form parsing would hold the whole body in memory first.
+
+Everything else a client controls is bounded too: the number of parts, each field's and each
+part's headers' length, the bytes around the file, and the pace (see ``salon.domain.bodies``).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,27 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from salon.domain.bodies import paced
+
 MAX_FIELD_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+# Boundaries, part headers and the small fields around the file.
+FORM_OVERHEAD_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """What one multipart upload may cost: ``max_bytes`` of file, ``max_parts`` parts, and a
+    body that keeps arriving (no pause over ``timeout`` s, ``min_rate`` bytes/s on average)."""
+
+    max_bytes: int
+    max_parts: int = 16
+    timeout: float = 15.0
+    min_rate: int = 8 * 1024
+
+    @classmethod
+    def of(cls, core: Any, max_bytes: int) -> BodyLimits:
+        return cls(max_bytes, core.max_form_parts, core.body_read_timeout, core.body_min_rate)
 
 
 class PayloadTooLarge(ClientException):
@@ -56,8 +80,11 @@ class _Part:
 class _FormState:
     """Parser callbacks are synchronous; they only collect bytes. The async loop writes them."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_parts: int) -> None:
         self.max_bytes = max_bytes
+        self.max_parts = max_parts
+        self.parts = 0
+        self.header_bytes = 0
         self.part = _Part()
         self.header_field = b""
         self.header_value = b""
@@ -81,11 +108,22 @@ class _FormState:
 
     def on_part_begin(self) -> None:
         self.part = _Part()
+        self.header_bytes = 0
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise ClientException(f"more than {self.max_parts} parts in the form")
+
+    def _count_header(self, size: int) -> None:
+        self.header_bytes += size
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise ClientException("the headers of a form part are too long")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
         self.header_field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
         self.header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -143,13 +181,15 @@ def _write(handle: BinaryIO, hasher: Any, data: bytes) -> None:
 
 
 async def receive_multipart(
-    request: Request[Any, Any, Any], tmp_dir: Path, max_bytes: int
+    request: Request[Any, Any, Any], tmp_dir: Path, limits: BodyLimits
 ) -> ReceivedForm:
     """Read the request body once, streaming; the caller must ``discard()`` the result."""
+    max_bytes = limits.max_bytes
+    max_body = max_bytes + FORM_OVERHEAD_BYTES
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+    if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
-    state = _FormState(max_bytes)
+    state = _FormState(max_bytes, limits.max_parts)
     parser = MultipartParser(_boundary(request), state.callbacks())  # type: ignore[arg-type]
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
@@ -157,7 +197,12 @@ async def receive_multipart(
     hasher = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as handle:
-            async for chunk in request.stream():
+            body = paced(request.stream(), max_pause=limits.timeout, min_rate=limits.min_rate)
+            total = 0
+            async for chunk in body:
+                total += len(chunk)
+                if total > max_body:
+                    raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
                 parser.write(chunk)
                 if state.pending:
                     data, state.pending = bytes(state.pending), bytearray()

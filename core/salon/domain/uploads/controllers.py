@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
-from salon.domain.images.receive import receive_multipart
+from salon.domain.images.receive import BodyLimits, receive_multipart
 from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.images.services import tmp_dir
 from salon.domain.uploads.schemas import UploadIn, UploadOut
@@ -38,27 +38,36 @@ class UploadController(Controller):
     ) -> UploadOut:
         return await _service(request).create(db_session, current_user.id, data)
 
-    @post("/{upload_id:uuid}/file", operation_id="upload_file", status_code=HTTP_204_NO_CONTENT)
+    # Streams under receive_multipart's own limits, not the app's JSON one. No request-scoped
+    # database session: a slow body must not hold a pooled connection (issue 17).
+    @post(
+        "/{upload_id:uuid}/file",
+        operation_id="upload_file",
+        status_code=HTTP_204_NO_CONTENT,
+        request_max_body_size=None,
+    )
     async def upload_file(
         self,
         request: Request[Any, Any, Any],
         upload_id: uuid.UUID,
         runtime: Runtime,
-        db_session: AsyncSession,
         current_user: User,
     ) -> None:
         """Where the browser sends the bytes when storage has no presigned POST."""
         service = _service(request)
-        intent = await service.owned_intent(db_session, current_user.id, upload_id)
+        async with runtime.session_maker() as session:
+            intent = await service.owned_intent(session, current_user.id, upload_id)
         if intent.status != "pending":
             raise UploadRefused(f"this upload is {intent.status}")
-        form = await receive_multipart(request, tmp_dir(runtime), intent.size)
-        try:
-            if form.file is None:
-                raise ClientException("the form has no 'file' part")
-            await service.receive_local(intent, form.file.path)
-        finally:
-            form.discard()
+        limits = BodyLimits.of(runtime.core, intent.size)
+        with request.app.state.upload_slots.hold(current_user.id):
+            form = await receive_multipart(request, tmp_dir(runtime), limits)
+            try:
+                if form.file is None:
+                    raise ClientException("the form has no 'file' part")
+                await service.receive_local(intent, form.file.path)
+            finally:
+                form.discard()
 
     @post(
         "/{upload_id:uuid}/complete", operation_id="complete_upload", status_code=HTTP_201_CREATED

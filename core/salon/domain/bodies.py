@@ -1,0 +1,115 @@
+"""Limits on what a request body may cost the server before anyone looked at it (issue 17).
+
+- JSON bodies are capped in size by the app's ``request_max_body_size`` (set from
+  ``SALON_MAX_JSON_BODY_BYTES``) and in nesting depth here, before decoding: the decoder
+  recurses once per level, and a deep ``[[[...`` ends in a RecursionError (a 500).
+- Upload bodies stream, and must keep arriving (:func:`paced`): a client that sends one byte
+  every few seconds would otherwise hold its slot, its temporary file and its socket forever.
+- Each user has a few upload slots at a time (:class:`UploadSlots`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+from litestar import Request
+from litestar.exceptions import ClientException, HTTPException
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_429_TOO_MANY_REQUESTS
+
+# A JSON string, escapes included: brackets inside strings are not nesting.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_OPENERS = frozenset(b"[{")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
+    """Whether ``body`` nests arrays/objects deeper than ``max_depth`` (malformed JSON is left
+    to the decoder, which gives its own 400)."""
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= max_depth:
+        return False
+    depth = 0
+    for c in brackets:
+        if c in _OPENERS:
+            depth += 1
+            if depth > max_depth:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+class SalonRequest(Request[Any, Any, Any]):
+    """Litestar's request, with the JSON depth checked before the body is decoded."""
+
+    async def json(self) -> Any:
+        body = await self.body()
+        limit: int = self.app.state.runtime.core.max_json_depth
+        if json_depth_exceeds(body, limit):
+            raise ClientException(f"JSON nested deeper than {limit} levels")
+        return await super().json()
+
+
+class BodyTooSlow(HTTPException):
+    status_code = HTTP_408_REQUEST_TIMEOUT
+
+
+async def paced(
+    chunks: AsyncIterator[bytes], *, max_pause: float, min_rate: int
+) -> AsyncIterator[bytes]:
+    """Yield ``chunks`` while the sender keeps pace: each chunk within ``max_pause`` seconds of
+    the previous one, and once ``max_pause`` seconds have passed, ``min_rate`` bytes per second
+    on average since the start. Otherwise 408."""
+    start = time.monotonic()
+    received = 0
+    while True:
+        now = time.monotonic()
+        # Later than this, the average would have dropped below min_rate.
+        rate_deadline = start + max_pause + received / min_rate
+        wait = min(max_pause, rate_deadline - now)
+        try:
+            with anyio.fail_after(max(wait, 0.0)):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyTooSlow(
+                f"the request body arrived too slowly (at least {min_rate} bytes/s, "
+                f"no pause over {max_pause:g} s)"
+            ) from None
+        received += len(chunk)
+        yield chunk
+
+
+class UploadSlots:
+    """At most ``per_user`` uploads of one user at a time in this process; more answer 429."""
+
+    def __init__(self, per_user: int) -> None:
+        self._per_user = per_user
+        self._busy: dict[uuid.UUID, int] = {}
+
+    @contextmanager
+    def hold(self, user_id: uuid.UUID) -> Iterator[None]:
+        busy = self._busy.get(user_id, 0)
+        if busy >= self._per_user:
+            raise HTTPException(
+                status_code=HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"at most {self._per_user} uploads at a time per user; "
+                "wait for one to finish",
+                headers={"Retry-After": "5"},
+            )
+        self._busy[user_id] = busy + 1
+        try:
+            yield
+        finally:
+            left = self._busy[user_id] - 1
+            if left:
+                self._busy[user_id] = left
+            else:
+                del self._busy[user_id]

@@ -1,0 +1,70 @@
+"""Issue 17.12: a log-in flood cannot take the server's memory or threads from other users.
+
+Before: 40 concurrent log-ins ran 40 argon2 hashes (64 MiB each) in the shared thread pool,
++1.3 GB, and another user's ``/api/me`` waited up to 2.3 s. Now hashing has its own allowance
+(``SALON_PASSWORD_HASH_CONCURRENCY`` running, ``SALON_PASSWORD_HASH_QUEUE`` waiting) and the
+rest answer 429 with ``Retry-After`` at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from serve_support import Served, salon_serve, sign_up
+
+FLOOD = 40
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with salon_serve(tmp_path_factory.mktemp("flood")) as running:
+        yield running
+
+
+async def test_login_flood_is_bounded_and_others_are_served(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as client:
+        victim = await sign_up(client, "victim")
+        await sign_up(client, "target")
+        before = served.rss_mib()
+        peak = before
+        done = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, served.rss_mib())
+                await asyncio.sleep(0.05)
+
+        async def login(n: int) -> httpx.Response:
+            email = f"nobody-{n}@example.com" if n % 2 else "target-x@example.com"
+            return await client.post(
+                "/api/auth/login", json={"email": email, "password": f"wrong password {n}"}
+            )
+
+        async def me_while_flooding() -> list[int]:
+            statuses = []
+            while not done.is_set():
+                statuses.append((await client.get("/api/me", headers=victim)).status_code)
+                await asyncio.sleep(0.02)
+            return statuses
+
+        sampler = asyncio.create_task(sample())
+        watcher = asyncio.create_task(me_while_flooding())
+        answers = await asyncio.gather(*(login(n) for n in range(FLOOD)))
+        done.set()
+        me_statuses = await watcher
+        await sampler
+
+    counts = Counter(answer.status_code for answer in answers)
+    assert set(counts) <= {401, 429}, counts
+    refused = [answer for answer in answers if answer.status_code == 429]
+    # 2 hashing + 16 waiting are admitted; with 40 at once some must have been refused.
+    assert refused, counts
+    assert all(answer.headers.get("retry-after") for answer in refused)
+    assert "busy" in refused[0].json()["detail"]
+    assert me_statuses and set(me_statuses) == {200}, Counter(me_statuses)
+    # At most 2 hashes of 64 MiB at a time; before, all 40 ran at once (+1.3 GB).
+    assert peak - before < 400, f"server RSS went from {before:.0f} to {peak:.0f} MiB"
