@@ -86,6 +86,7 @@ AUTH_ERROR_STATUS: Mapping[str, int] = {
     "not_confirmed": 403,
     "unsupported": 400,
     "rate_limited": 429,
+    "signup_closed": 403,
     "password_reset_required": 403,
     "code_delivery_failed": 502,
 }

@@ -50,6 +50,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     trace_plugins: bool = False
     cors_origins: tuple[str, ...] = ()
     auth_rate_limit: int = 30
+    # false: only administrators create accounts (`salon user create`, or the Cognito pool's
+    # admin-only sign-up); the sign-up page and route say sign-up is closed.
+    signup_enabled: bool = True
     log_level: str = "INFO"
     # Memory for cached pages of the image list, per process; 0 turns the read caches off.
     read_cache_mb: int = 32

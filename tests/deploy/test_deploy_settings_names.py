@@ -43,6 +43,7 @@ COMPUTED = {
     "SALON_PUBLIC_URL": "https://photos.example.com",
     "SALON_MAX_UPLOAD_BYTES": "209715200",
     "SALON_LOG_LEVEL": "INFO",
+    "SALON_SIGNUP_ENABLED": "false",
     "SALON_S3_BUCKET": "salon-prod-media-123456789012",
     "SALON_S3_PREFIX": "",
     "SALON_S3_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/0000",

@@ -23,7 +23,9 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from salon import __version__
+from salon.domain.auth.services import SIGNUP_CLOSED
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE
+from salon.runtime import Runtime
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -150,6 +152,20 @@ def _public_page(path: str, template: str, title: str, script: str) -> HTTPRoute
     return get(path, name=page.__name__, include_in_schema=False)(page)
 
 
+@get("/signup", name="page_signup", include_in_schema=False)
+async def signup_page(runtime: Runtime) -> Response[str]:
+    """Sign-up, or a note that only administrators create accounts here."""
+    closed = None if runtime.core.signup_enabled else SIGNUP_CLOSED
+    return render(
+        "signup.html",
+        title="Create an account",
+        active="",
+        script="signup",
+        public=True,
+        signup_closed=closed,
+    )
+
+
 @get("/share/{token:str}", name="page_share", include_in_schema=False)
 async def share_page(token: str) -> Response[str]:
     """A shared image for whoever holds the link; the script reads ``/s/{token}``."""
@@ -163,7 +179,7 @@ def page_handlers() -> list[HTTPRouteHandler]:
     handlers: list[HTTPRouteHandler] = [_private_page(*spec) for spec in PRIVATE_PAGES]
     handlers.append(album_page)
     handlers.append(_public_page("/login", "login.html", "Sign in", "login"))
-    handlers.append(_public_page("/signup", "signup.html", "Create an account", "signup"))
+    handlers.append(signup_page)
     handlers.append(share_page)
     return handlers
 

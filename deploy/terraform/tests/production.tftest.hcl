@@ -194,3 +194,42 @@ run "alarm_topic_key_lets_cloudwatch_publish" {
     error_message = "The key policy lets CloudWatch generate data keys and decrypt, so alarm notifications are delivered."
   }
 }
+
+run "closed_signup_and_ses_mail" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  variables {
+    allow_self_signup      = false
+    ses_email_identity_arn = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+    ses_from_address       = "Salon <photos@example.com>"
+    ses_configuration_set  = "salon-mail"
+  }
+
+  assert {
+    condition     = module.auth.self_signup_allowed == false && local.app_environment["SALON_SIGNUP_ENABLED"] == "false"
+    error_message = "Closing sign-up makes the pool admin-only and tells Salon, so its sign-up page says so."
+  }
+
+  assert {
+    condition     = module.auth.email_sending_account == "DEVELOPER"
+    error_message = "With an SES identity, Cognito sends its mail through SES, not its testing-volume sender."
+  }
+}
+
+run "ses_identity_needs_a_from_address" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    ses_email_identity_arn = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+  }
+
+  expect_failures = [var.ses_from_address]
+}

@@ -25,7 +25,7 @@ from salon.domain.auth.schemas import (
     SignupOut,
     TokenOut,
 )
-from salon.domain.auth.services import UserDirectory
+from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
 from salon.errors import AuthError
 from salon.providers import TokenPair
@@ -75,6 +75,8 @@ class AuthController(Controller):
     async def signup(
         self, data: Credentials, runtime: Runtime, request: Request[Any, Any, Any]
     ) -> SignupOut:
+        if not runtime.core.signup_enabled:
+            raise AuthError("signup_closed", SIGNUP_CLOSED)
         result = await runtime.auth.signup(data.email, data.password)
         # The public user id is Salon's own (the one /api/me and every owner field show), not
         # the provider's subject: the row is made now, as a first sign-in would make it.

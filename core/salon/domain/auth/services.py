@@ -10,6 +10,9 @@ from salon.caching import VersionedCache
 from salon.db.models import User
 from salon.providers import Identity, TableVersions
 
+# Said by the sign-up route and page when SALON_SIGNUP_ENABLED is false.
+SIGNUP_CLOSED = "Sign-up is closed on this gallery: ask its administrator for an account."
+
 
 async def user_for_identity(session: AsyncSession, provider: str, identity: Identity) -> User:
     """The user row for ``identity``, created on first sight (as Cognito's post-confirmation

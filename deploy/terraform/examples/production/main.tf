@@ -28,6 +28,7 @@ locals {
     SALON_MAX_UPLOAD_BYTES     = tostring(var.max_upload_bytes)
     SALON_INPROCESS_WORKER     = "false"
     SALON_LOG_LEVEL            = var.log_level
+    SALON_SIGNUP_ENABLED       = tostring(var.allow_self_signup)
     SALON_S3_BUCKET            = module.storage.bucket_name
     SALON_S3_PREFIX            = var.s3_prefix
     SALON_S3_SSE               = "aws:kms"
@@ -217,9 +218,13 @@ module "storage" {
 module "auth" {
   source = "../../modules/auth"
 
-  name                = var.name
-  deletion_protection = var.protect_data
-  tags                = local.tags
+  name                   = var.name
+  deletion_protection    = var.protect_data
+  allow_self_signup      = var.allow_self_signup
+  ses_email_identity_arn = var.ses_email_identity_arn
+  ses_from_address       = var.ses_from_address
+  ses_configuration_set  = var.ses_configuration_set
+  tags                   = local.tags
 }
 
 module "database" {

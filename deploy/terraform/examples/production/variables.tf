@@ -236,3 +236,32 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "allow_self_signup" {
+  description = "Whether people can sign themselves up. false: administrators create accounts and the sign-up page says sign-up is closed."
+  type        = bool
+  default     = true
+}
+
+variable "ses_email_identity_arn" {
+  description = "Verified SES identity for Cognito's mail (see deploy/README.md). null keeps Cognito's built-in sender, which is limited to testing volumes."
+  type        = string
+  default     = null
+}
+
+variable "ses_from_address" {
+  description = "From address for Cognito's mail through SES."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ses_email_identity_arn == null || var.ses_from_address != null
+    error_message = "ses_email_identity_arn needs ses_from_address (an address of the verified identity)."
+  }
+}
+
+variable "ses_configuration_set" {
+  description = "Optional SES configuration set for Cognito's mail."
+  type        = string
+  default     = null
+}

@@ -37,10 +37,25 @@ resource "aws_cognito_user_pool" "this" {
   }
 
   admin_create_user_config {
-    allow_admin_create_user_only = false
+    allow_admin_create_user_only = !var.allow_self_signup
+  }
+
+  # Production volume needs SES: Cognito's own sender allows only a few dozen mails a day.
+  email_configuration {
+    email_sending_account = var.ses_email_identity_arn == null ? "COGNITO_DEFAULT" : "DEVELOPER"
+    source_arn            = var.ses_email_identity_arn
+    from_email_address    = var.ses_email_identity_arn == null ? null : var.ses_from_address
+    configuration_set     = var.ses_email_identity_arn == null ? null : var.ses_configuration_set
   }
 
   tags = merge(var.tags, { "salon:module" = "auth" })
+
+  lifecycle {
+    precondition {
+      condition     = var.ses_email_identity_arn == null || var.ses_from_address != null
+      error_message = "ses_email_identity_arn needs ses_from_address."
+    }
+  }
 }
 
 resource "aws_cognito_user_pool_client" "this" {

@@ -17,3 +17,13 @@ output "issuer" {
   description = "Token issuer, https://cognito-idp.<region>.amazonaws.com/<pool id> (the API Gateway JWT authorizer checks it)."
   value       = "https://${aws_cognito_user_pool.this.endpoint}"
 }
+
+output "self_signup_allowed" {
+  description = "Whether people can sign themselves up (false: admin-created users only)."
+  value       = !aws_cognito_user_pool.this.admin_create_user_config[0].allow_admin_create_user_only
+}
+
+output "email_sending_account" {
+  description = "COGNITO_DEFAULT (testing volumes) or DEVELOPER (through the SES identity)."
+  value       = aws_cognito_user_pool.this.email_configuration[0].email_sending_account
+}

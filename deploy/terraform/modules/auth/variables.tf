@@ -63,3 +63,32 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "allow_self_signup" {
+  description = "Whether people can create their own accounts. false: only administrators create users (`aws cognito-idp admin-create-user`), and Salon's sign-up page says so."
+  type        = bool
+  default     = true
+}
+
+variable "ses_email_identity_arn" {
+  description = "ARN of a verified SES identity to send Cognito's mail (verification codes, password resets) through. null: Cognito's built-in sender, limited to a few dozen messages a day and meant for testing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ses_email_identity_arn == null || can(regex("^arn:aws[a-z-]*:ses:", var.ses_email_identity_arn))
+    error_message = "ses_email_identity_arn must be an SES identity ARN."
+  }
+}
+
+variable "ses_from_address" {
+  description = "From address of Cognito's mail when sent through SES, e.g. \"Salon <photos@example.com>\" (its domain must be the verified identity's)."
+  type        = string
+  default     = null
+}
+
+variable "ses_configuration_set" {
+  description = "SES configuration set for Cognito's mail (bounce and complaint tracking). Optional."
+  type        = string
+  default     = null
+}

@@ -15,7 +15,7 @@ async function signIn() {
   location.assign("/");
 }
 
-form.addEventListener("submit", async (event) => {
+form?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const email = form.elements.email.value.trim();
   const password = form.elements.password.value;
@@ -49,7 +49,7 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-confirmForm.addEventListener("submit", async (event) => {
+confirmForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const code = confirmForm.elements.code.value.trim();
   showError(confirmError, "");
