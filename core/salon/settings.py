@@ -36,6 +36,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     public_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 200 * 1024 * 1024
     max_pixels: int = 100_000_000
+    # Above 16 MP, an image declaring more pixels per byte of file is a decompression bomb.
+    max_pixels_per_byte: int = 1000
+    # Full-size decodes at once per process (each up to max_pixels x 4 bytes).
+    media_decode_concurrency: int = 2
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
     presign_ttl: int = 300
@@ -79,6 +83,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "presign_ttl",
             "video_max_seconds",
             "video_max_pixels",
+            "max_pixels_per_byte",
+            "media_decode_concurrency",
             "max_json_body_bytes",
             "max_json_depth",
             "max_form_parts",

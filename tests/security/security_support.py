@@ -58,3 +58,26 @@ async def assert_consistent(app: RunningApp, images: int) -> None:
     report = await on_app_loop(app, diagnose, app.runtime)
     assert report.healthy, report.as_dict()
     assert tmp_leftovers(app.data_dir) == []
+
+
+def fat_icc(marker: bytes, size: int) -> bytes:
+    """A valid sRGB ICC profile carrying a private ``mrkr`` tag of ``size`` bytes that repeat
+    ``marker``: what an uploader can hide in a profile (LittleCMS opens it)."""
+    import struct
+
+    from PIL import ImageCms
+
+    base = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    count = struct.unpack(">I", base[128:132])[0]
+    table_end = 132 + 12 * count
+    entries = [struct.unpack(">4sII", base[132 + 12 * i : 144 + 12 * i]) for i in range(count)]
+    payload = b"data" + b"\0" * 4 + b"\0\0\0\1" + (marker * (size // len(marker) + 1))[:size]
+    body = base[table_end:]
+    body += b"\0" * (-len(body) % 4)
+    new_table_end = table_end + 12
+    table = b"".join(struct.pack(">4sII", sig, off + 12, sz) for sig, off, sz in entries)
+    table += struct.pack(">4sII", b"mrkr", new_table_end + len(body), len(payload))
+    profile = bytearray(base[:128] + struct.pack(">I", count + 1) + table + body + payload)
+    profile[0:4] = struct.pack(">I", len(profile))
+    profile[84:100] = b"\0" * 16  # profile id: "not computed"
+    return bytes(profile)

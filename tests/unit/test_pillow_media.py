@@ -207,17 +207,83 @@ def test_thumbhash_rejects_bad_input(size: tuple[int, int]) -> None:
         pillow_media.thumbhash_encode(*size, b"\x00" * 12)
 
 
-def test_icc_profile_kept_for_rgb(
+def test_renditions_carry_no_icc_profile(
     processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
 ) -> None:
+    """The pixels are sRGB; no byte of the uploader's profile rides along (issue 17.13)."""
     from PIL import ImageCms
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     source = tmp_path / "icc.jpg"
     quadrant_image((100, 80)).save(source, "JPEG", icc_profile=icc)
     result = processor.process(source, out_dir, DEFAULT_SPECS)
+    for rendition in result.renditions:
+        with Image.open(rendition.path) as im:
+            assert "icc_profile" not in im.info
+            r, g, b = im.convert("RGB").getpixel((10, 10))  # type: ignore[misc]
+            assert r > 200 and g < 60 and b < 60  # the red quadrant stays red
+
+
+def test_grey_image_with_grey_profile_becomes_srgb(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    from PIL import ImageCms
+
+    grey = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    source = tmp_path / "grey.png"
+    Image.new("L", (60, 40), 128).save(source, "PNG", icc_profile=grey)  # a mismatched profile
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
     with Image.open(result.renditions[0].path) as im:
-        assert im.info.get("icc_profile") == icc
+        assert "icc_profile" not in im.info
+        assert im.convert("RGB").getpixel((30, 20)) == pytest.approx((128, 128, 128), abs=3)
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "L", "I;16", "RGB", "RGBA", "LA", "CMYK"])
+def test_large_images_shrink_in_their_own_mode_first(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, mode: str
+) -> None:
+    """Every mode survives the shrink-before-convert step with its colours (left dark, right
+    light) and gives renditions of the right size."""
+    im = Image.new("RGB", (5000, 1000), (0, 0, 0))
+    im.paste((255, 255, 255), (2500, 0, 5000, 1000))
+    if mode == "1":
+        im = im.convert("1", dither=Image.Dither.NONE)
+    elif mode == "I;16":
+        im = im.convert("L").convert("I").point(lambda v: v * 256).convert("I;16")
+    elif mode == "P":
+        im = im.convert("P")
+    else:
+        im = im.convert(mode)
+    source = tmp_path / ("big.png" if mode != "CMYK" else "big.jpg")
+    im.save(source, "PNG" if mode != "CMYK" else "JPEG")
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    sizes = {r.name: (r.width, r.height) for r in result.renditions}
+    assert sizes["lg"] == (2048, 410) and sizes["sm"] == (320, 64)
+    with Image.open(result.renditions[0].path) as out:
+        rgb = out.convert("RGB")
+        left, right = rgb.getpixel((20, 32)), rgb.getpixel((300, 32))
+        assert max(left) < 40 and min(right) > 215, (left, right)  # type: ignore[arg-type]
+
+
+def test_pixels_per_byte_bound(tmp_path: Path, out_dir: Path) -> None:
+    """A tiny file declaring a huge picture is refused before decoding (issue 17.4)."""
+    source = tmp_path / "bomb.png"
+    Image.new("1", (5000, 4000), 1).save(source, "PNG", optimize=True)
+    assert source.stat().st_size * 1000 < 20_000_000
+    with pytest.raises(UnsupportedMedia, match="pixels per byte"):
+        PillowMediaProcessor().process(source, out_dir, DEFAULT_SPECS)
+    assert list(out_dir.iterdir()) == []
+    # A lower ratio or a smaller image is decoded as usual.
+    lenient = PillowMediaProcessor(max_pixels_per_byte=100_000)
+    assert len(lenient.process(source, out_dir, DEFAULT_SPECS).renditions) == 3
+
+
+def test_processor_pickles_with_its_limits() -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(PillowMediaProcessor(decode_concurrency=3)))
+    assert copy.decode_concurrency == 3
+    assert copy._decode_slots.acquire(blocking=False)
 
 
 def test_lab_or_cmyk_icc_never_attached_to_rgb_output(

@@ -8,16 +8,28 @@ in the order that keeps it fast:
 2. decode once: for JPEG, ``draft`` asks libjpeg for the smallest DCT scale that still covers the
    largest rendition, then a full ``load`` (truncated files fail here: Salon never sets
    ``LOAD_TRUNCATED_IMAGES``);
-3. convert CMYK (through its ICC profile when it has one), 16-bit, palette and LA images to
-   RGB/RGBA;
-4. resize to the largest rendition (``reducing_gap`` makes Pillow ``reduce`` by an integer factor
-   before resampling), apply the EXIF orientation to that smaller image, and make each smaller
-   rendition from the previous one;
-5. write the renditions with no EXIF, GPS or XMP (only an RGB ICC profile, which holds no
-   personal data and keeps the colours right), and a thumbhash placeholder.
+3. shrink the decoded pixels in their own mode by an integer factor to about twice the largest
+   rendition (``reduce``; nearest-neighbour for 1-bit, palette and 16-bit modes, whose values
+   cannot be averaged), and only then convert to RGB/RGBA: a 100 MP 1-bit PNG is 100 MB
+   decoded but 400 MB as RGB;
+4. bring the colours into sRGB through the file's ICC profile (CMYK, RGB or grey; LittleCMS via
+   ``ImageCms``) and drop the profile: renditions carry no bytes of the uploader's profile;
+5. resize to the largest rendition, apply the EXIF orientation to that smaller image, and make
+   each smaller rendition from the previous one;
+6. write the renditions with no EXIF, GPS, XMP or ICC profile (sRGB is what browsers assume),
+   and a thumbhash placeholder.
 
-Nothing here keeps state between calls, so the core may call :meth:`process` from several worker
-threads at once (Pillow releases the GIL while decoding, resampling and encoding).
+Memory: a decode holds at most ``max_pixels`` x 4 bytes (RGBA) at full size, and at most
+``decode_concurrency`` decodes run at once in a process (a semaphore; steps 2-4), so decoding
+needs at most ``decode_concurrency x max_pixels x 4`` bytes: 800 MB with the defaults (2 x 100
+MP), reached only by huge lossless files. JPEG decodes at 1/8 scale or less when large
+(``draft``). Files that declare far more pixels than their bytes could carry
+(``max_pixels_per_byte``, for images over 16 MP) are refused before decoding: they are
+decompression bombs (a 12 KiB PNG declaring 9999x9999), not photos.
+
+Nothing here keeps state between calls but the semaphore, so the core may call :meth:`process`
+from several worker threads at once (Pillow releases the GIL while decoding, resampling and
+encoding), or pickle the processor into worker processes.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import math
 import operator
 import re
 import struct
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +125,12 @@ PLACEHOLDER_EDGE: Final = 32
 frequencies (at most 7x7 luma terms), so 32 px gives the same hash as 100 px to within a unit
 in a few terms, at 1/15 of the pure-Python encoding cost (5 ms instead of 75 ms)."""
 
+DENSITY_FLOOR_PIXELS: Final = 16_000_000
+"""Below this many pixels a decode costs at most 64 MB whatever the file size, so the
+pixels-per-byte bound applies only above it."""
+_REDUCIBLE: Final = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "I", "F"})
+_ICC_SPACE: Final[dict[str, bytes]] = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY"}
+
 _RESAMPLE: Final = Image.Resampling.LANCZOS
 # reduce() by an integer factor first while the remaining scale is above this: much faster than
 # resampling from the full size and indistinguishable at gallery sizes (thumbnail()'s default).
@@ -148,10 +167,19 @@ class PillowMediaProcessor:
     settings above about 179 million pixels are capped by it.
     """
 
-    def __init__(self, *, max_pixels: int = 100_000_000) -> None:
-        if max_pixels <= 0:
-            raise ValueError("max_pixels must be positive")
+    def __init__(
+        self,
+        *,
+        max_pixels: int = 100_000_000,
+        max_pixels_per_byte: int = 1000,
+        decode_concurrency: int = 2,
+    ) -> None:
+        if min(max_pixels, max_pixels_per_byte, decode_concurrency) <= 0:
+            raise ValueError("max_pixels, max_pixels_per_byte and decode_concurrency must be > 0")
         self.max_pixels = max_pixels
+        self.max_pixels_per_byte = max_pixels_per_byte
+        self.decode_concurrency = decode_concurrency
+        self._decode_slots = threading.BoundedSemaphore(decode_concurrency)
         Image.init()  # load Pillow's format plugins now, not racing in the first worker threads
         self.content_types: frozenset[str] = frozenset(
             _SNIFFED_TYPES[f] for f in _OPEN_FORMATS if f in _SNIFFED_TYPES
@@ -159,8 +187,24 @@ class PillowMediaProcessor:
 
     @classmethod
     def from_context(cls, ctx: ProviderContext) -> PillowMediaProcessor:
-        """The factory the plugin registers: reads ``ctx.core.max_pixels``."""
-        return cls(max_pixels=int(ctx.core.max_pixels))
+        """The factory the plugin registers: reads ``max_pixels``, ``max_pixels_per_byte`` and
+        ``media_decode_concurrency`` from the core settings."""
+        return cls(
+            max_pixels=int(ctx.core.max_pixels),
+            # getattr: a core object from before these settings (tests, embedding) still works
+            max_pixels_per_byte=int(getattr(ctx.core, "max_pixels_per_byte", 1000)),
+            decode_concurrency=int(getattr(ctx.core, "media_decode_concurrency", 2)),
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (worker processes): each process makes its own semaphore."""
+        state = self.__dict__.copy()
+        del state["_decode_slots"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._decode_slots = threading.BoundedSemaphore(self.decode_concurrency)
 
     # ------------------------------------------------------------------ public
 
@@ -188,7 +232,7 @@ class PillowMediaProcessor:
         written: list[Path] = []
         try:
             with source.open("rb") as fp:
-                return self._process(fp, out_dir, specs, written)
+                return self._process(fp, size, out_dir, specs, written)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -199,18 +243,20 @@ class PillowMediaProcessor:
     def _process(
         self,
         fp: io.BufferedReader,
+        file_size: int,
         out_dir: Path,
         specs: Sequence[RenditionSpec],
         written: list[Path],
     ) -> ProcessedMedia:
         im = _open(fp)
-        with im:
+        with self._decode_slots, im:
             fmt = im.format or ""
             content_type = _SNIFFED_TYPES.get(fmt)
             if content_type is None:  # pragma: no cover - _OPEN_FORMATS restricts this
                 raise UnsupportedMedia(f"This file is not a {_FRIENDLY_FORMATS} image.")
             raw_w, raw_h = im.size
             self._check_size(raw_w, raw_h)
+            self._check_density(raw_w, raw_h, file_size)
 
             # The long edge is the same before and after a 90-degree turn, so the decode target
             # can be chosen before the orientation is known.
@@ -220,15 +266,17 @@ class PillowMediaProcessor:
             if fmt in ("JPEG", "MPO"):
                 # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 when that still covers the box.
                 im.draft(None, _fit(raw_w, raw_h, largest))
-            _decode(im)
-            exif = _read_exif(im)
             icc = im.info.get("icc_profile")
-            work = _to_rgb(im, icc if isinstance(icc, bytes) else None)
+            _decode(im)
+            work = _shrink(im, largest)
+            work = _to_srgb(work, icc if isinstance(icc, bytes) else None)
+            exif = _read_exif(im)
             # Counting frames seeks through the file, so it comes after the pixels are copied.
             animated = _is_animated(im)
+            if work is not im:
+                im.close()  # free the full-size pixels now, before the slot goes to the next
 
-        keep_icc = icc if isinstance(icc, bytes) and icc[16:20] == b"RGB " else None
-        work.info = {}  # no metadata rides along into the encoders
+        work.info = {}  # no metadata (EXIF, XMP, ICC) rides along into the encoders
         transpose = _TRANSPOSE.get(exif.orientation)
         oriented_w, oriented_h = (raw_h, raw_w) if transpose in _SWAPS else (raw_w, raw_h)
 
@@ -239,7 +287,7 @@ class PillowMediaProcessor:
             spec = specs[i]
             target = _fit(oriented_w, oriented_h, edges[i])
             work, oriented = _resize_oriented(work, target, transpose, oriented)
-            by_index[i] = _save(work, spec, out_dir, keep_icc, written)
+            by_index[i] = _save(work, spec, out_dir, written)
         renditions = [by_index[i] for i in range(len(specs))]
 
         thumb_target = _fit(
@@ -282,6 +330,15 @@ class PillowMediaProcessor:
             raise UnsupportedMedia(
                 f"The image is too large: {width}x{height} is {width * height:,} pixels; the "
                 f"limit is {self.max_pixels:,}."
+            )
+
+    def _check_density(self, width: int, height: int, file_size: int) -> None:
+        pixels = width * height
+        if pixels > DENSITY_FLOOR_PIXELS and pixels > file_size * self.max_pixels_per_byte:
+            raise UnsupportedMedia(
+                f"The image declares {width}x{height} pixels in only {file_size:,} bytes "
+                f"(more than {self.max_pixels_per_byte} pixels per byte); it looks like a "
+                "decompression bomb and is not accepted."
             )
 
 
@@ -363,16 +420,69 @@ def _resize_oriented(
     return im, True
 
 
-def _to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
-    """RGB or RGBA, 8 bits per channel, whatever the source mode."""
+def _shrink(im: Image.Image, box: int) -> Image.Image:
+    """``im`` made smaller by an integer factor, in its own mode, while it stays at least twice
+    ``box`` on its long side (what ``reducing_gap=2`` would do, but before mode conversion)."""
+    factor = max(im.size) // (2 * box)
+    if factor < 2:
+        return im
+    if im.mode in _REDUCIBLE:
+        return im.reduce(factor)
+    # Bits, palette indexes and 16-bit values cannot be averaged here: every factor-th pixel.
+    size = (max(1, -(-im.width // factor)), max(1, -(-im.height // factor)))
+    return im.resize(size, Image.Resampling.NEAREST)
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """L, RGB or RGBA, 8 bits per channel, sRGB colours; the ICC profile is used, not kept."""
+    if im.mode == "CMYK":
+        return _cmyk_to_rgb(im, icc)
+    if icc and im.mode in _ICC_SPACE and icc[16:20] == _ICC_SPACE[im.mode]:
+        converted = _profile_to_srgb(im, icc)
+        if converted is not None:
+            return converted
+    return _to_rgb(im)
+
+
+def _profile_to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
+    """Through LittleCMS from the embedded profile to sRGB; None when it cannot be used."""
+    if ImageCms is None:  # pragma: no cover - every wheel on PyPI ships it
+        return None
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        if out_mode == im.mode and ImageCms.getProfileDescription(src).strip() in _SRGB_NAMES:
+            return im  # already sRGB: nothing to convert
+        return ImageCms.profileToProfile(
+            im, src, _srgb(), renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode=out_mode
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        log.info("image with an unusable ICC profile: its colours are taken as sRGB")
+        return None
+
+
+_SRGB_NAMES: Final = frozenset(
+    {"sRGB IEC61966-2.1", "sRGB IEC61966-2-1 black scaled", "sRGB", "sRGB built-in"}
+)
+_SRGB_PROFILE: list[Any] = []
+
+
+def _srgb() -> Any:
+    """LittleCMS's built-in sRGB profile, made once per process."""
+    if not _SRGB_PROFILE:
+        _SRGB_PROFILE.append(ImageCms.createProfile("sRGB"))
+    return _SRGB_PROFILE[0]
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """L, RGB or RGBA, 8 bits per channel, whatever the source mode (but CMYK). Grey stays
+    grey (a third of the memory through the resizes); the encoders widen it at the end."""
     mode = im.mode
     if mode in ("RGB", "RGBA"):
         return im
-    if mode == "CMYK":
-        return _cmyk_to_rgb(im, icc)
     if mode.startswith("I;16") or mode == "I":
         # 16-bit grey: scale 0..65535 down to 0..255 (a plain convert would clip at 255).
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L").convert("RGB")
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     if mode == "P":
         has_alpha = "transparency" in im.info or (
             im.palette is not None and im.palette.mode == "RGBA"
@@ -382,6 +492,8 @@ def _to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
         return im.convert("RGBA")
     if mode == "L" and "transparency" in im.info:
         return im.convert("RGBA")
+    if mode in ("1", "L"):
+        return im.convert("L")
     return im.convert("RGB")
 
 
@@ -389,9 +501,8 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc and icc[16:20] == b"CMYK" and ImageCms is not None:
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            dst = ImageCms.createProfile("sRGB")
             out = ImageCms.profileToProfile(
-                im, src, dst, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+                im, src, _srgb(), renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
             )
             if out is not None:
                 return out
@@ -404,15 +515,12 @@ def _save(
     im: Image.Image,
     spec: RenditionSpec,
     out_dir: Path,
-    icc: bytes | None,
     written: list[Path],
 ) -> RenditionFile:
     fmt = spec.format.upper()
     content_type, suffix = _OUTPUT_TYPES[fmt]
     path = out_dir / f"{spec.name}{suffix}"
     params: dict[str, Any] = {"quality": spec.quality}
-    if icc is not None and fmt != "PNG":
-        params["icc_profile"] = icc
     if fmt == "WEBP":
         params["method"] = _WEBP_METHOD
     elif fmt == "JPEG":
