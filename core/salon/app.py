@@ -25,7 +25,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Message, Scope
@@ -37,6 +36,7 @@ from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth.controllers import AuthController, me
 from salon.domain.auth.services import UserDirectory
+from salon.domain.auth.throttle import AuthThrottle
 from salon.domain.bodies import SalonRequest, UploadSlots
 from salon.domain.deps import (
     authenticate_first,
@@ -70,6 +70,7 @@ from salon.errors import (
     StorageError,
     UnsupportedMedia,
 )
+from salon.proxies import trust_forwarded_headers
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.web import web_handlers
 from salon.web.pages import not_found_page, wants_html
@@ -206,15 +207,23 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return _error(500, "internal server error")
 
 
+# A year, the usual value (and what the HSTS preload list asks for); no includeSubDomains:
+# Salon does not know what else runs under its domain.
+HSTS = b"max-age=31536000"
+
+
 def security_headers_hook(
-    extra_origins: Sequence[str] = (),
+    extra_origins: Sequence[str] = (), public_url: str = ""
 ) -> Callable[[Message, Scope], Awaitable[None]]:
     """A ``before_send`` hook: every HTTP answer gets the security headers, including the 404
-    and 405 the router gives before any route (and its middleware) is reached."""
+    and 405 the router gives before any route (and its middleware) is reached. HSTS goes on
+    answers over https: ``SALON_PUBLIC_URL`` says so, or the request (through a trusted proxy)
+    came over https when no public URL is set."""
     headers = {
         **SECURITY_HEADERS,
         b"content-security-policy": content_security_policy(extra_origins),
     }
+    always_https = public_url.startswith("https://")
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -226,6 +235,10 @@ def security_headers_hook(
             for name, value in headers.items()
             if name not in present and not (exempt and name == b"content-security-policy")
         ]
+        if (always_https or (not public_url and scope.get("scheme") == "https")) and (
+            b"strict-transport-security" not in present
+        ):
+            extra.append((b"strict-transport-security", HSTS))
         message["headers"] = [*message.get("headers", []), *extra]
 
     return add_security_headers
@@ -241,6 +254,7 @@ def attach_services(runtime: Runtime) -> None:
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
         upload_slots=UploadSlots(runtime.core.max_concurrent_uploads_per_user),
+        throttle=AuthThrottle(runtime.core),
         runtime=runtime,
     )
 
@@ -270,6 +284,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            runtime.services["throttle"].close()
             await runtime.close()
 
     return lifespan
@@ -304,8 +319,6 @@ def create_app(
         session_dependency_key="db_session",
         create_all=False,
     )
-    rate_limit = RateLimitConfig(rate_limit=("minute", core.auth_rate_limit))
-    AuthController.middleware = [rate_limit.middleware]
     prometheus = PrometheusConfig(app_name="salon", group_path=True)
     handlers: list[Any] = [
         AuthController,
@@ -338,7 +351,11 @@ def create_app(
             Exception: _handle_unexpected,
         },
         middleware=[prometheus.middleware],
-        before_send=[security_headers_hook(getattr(runtime.storage, "browser_origins", ()))],
+        before_send=[
+            security_headers_hook(
+                getattr(runtime.storage, "browser_origins", ()), public_url=core.public_url
+            )
+        ],
         cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
         if core.cors_origins
         else None,
@@ -357,4 +374,5 @@ def create_app(
         debug=False,
     )
     mount_media(app, runtime)  # signed /media/ URLs, answered ahead of the router
+    trust_forwarded_headers(app, core.trusted_proxies)  # outermost: every path sees the client
     return app

@@ -34,6 +34,9 @@ TEMPLATE = """\
 #   {{CLIENT_MAX_BODY_SIZE}}  SALON_MAX_UPLOAD_BYTES plus room for the multipart envelope
 # It goes in the `http` context (Debian: /etc/nginx/conf.d/salon.conf). Keep the file readable
 # by root and nginx only: the media key lets whoever holds it sign rendition links.
+# Start Salon with SALON_TRUSTED_PROXIES set to nginx's address (127.0.0.1 on one host): only
+# then does it believe the X-Forwarded-* headers below (client address for rate limits,
+# https for Secure cookies and HSTS, the host for share links).
 
 upstream salon_app {
     server {{SALON_UPSTREAM}};
@@ -80,7 +83,7 @@ server {
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $http_host;
-        proxy_set_header X-Real-IP $remote_addr;
+        # Appended to what the client sent: Salon takes the rightmost untrusted entry.
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Forwarded-Host $http_host;

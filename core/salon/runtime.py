@@ -134,7 +134,7 @@ def build_runtime(
             settings=settings.plugins.get(prefix) if prefix else None,
             data_dir=core.data_dir,
             database=session_maker,
-            http_base_url=core.public_url,
+            http_base_url=core.public_url,  # "" when unset: links then follow each request
             changes=changes,
         )
 

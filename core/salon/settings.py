@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from salon.errors import ConfigurationError
+from salon.proxies import parse_networks
 
 ENV_PREFIX = "SALON_"
 # Variables under these prefixes belong to tools around Salon (the test suite), not to Salon.
@@ -33,7 +34,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     queue: str = "local"
     media: str = "pillow"
     secret_key: str = ""
-    public_url: str = "http://127.0.0.1:8000"
+    # Only for links that leave the browser session (share links, e-mails); when empty, each
+    # request's own origin is used. Upload URLs are always relative (same origin as the page).
+    public_url: str = ""
+    # Peers whose X-Forwarded-For/-Proto/-Host are honoured (IPs or CIDR ranges).
+    trusted_proxies: tuple[str, ...] = ()
     max_upload_bytes: int = 200 * 1024 * 1024
     max_pixels: int = 100_000_000
     # Above 16 MP, an image declaring more pixels per byte of file is a decompression bomb.
@@ -53,10 +58,15 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     disable_plugins: tuple[str, ...] = ()
     trace_plugins: bool = False
     cors_origins: tuple[str, ...] = ()
+    # Requests a minute per client address: login and the other account forms, and refresh.
     auth_rate_limit: int = 30
     # false: only administrators create accounts (`salon user create`, or the Cognito pool's
     # admin-only sign-up); the sign-up page and route say sign-up is closed.
     signup_enabled: bool = True
+    refresh_rate_limit: int = 60
+    # Failed logins per account within the window (seconds) before its logins are refused.
+    login_failure_limit: int = 10
+    login_failure_window: int = 900
     log_level: str = "INFO"
     # Memory for cached pages of the image list, per process; 0 turns the read caches off.
     read_cache_mb: int = 32
@@ -92,6 +102,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "body_min_rate",
             "max_concurrent_uploads_per_user",
             "password_hash_concurrency",
+            "auth_rate_limit",
+            "refresh_rate_limit",
+            "login_failure_limit",
+            "login_failure_window",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -99,6 +113,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("password_hash_queue must be 0 or more")
         if self.read_cache_mb < 0:
             raise ValueError("read_cache_mb must be 0 (off) or more")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        parse_networks(self.trusted_proxies)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,7 +157,7 @@ def _coerce(raw: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     return out
 
 
-_LIST_FIELDS = {"disable_plugins", "cors_origins"}
+_LIST_FIELDS = {"disable_plugins", "cors_origins", "trusted_proxies"}
 
 
 def _decode(type_: type[Any], value: Any) -> Any:
@@ -186,6 +203,7 @@ def _fill_defaults(core: CoreSettings) -> CoreSettings:
         database_url = core.database_url or f"sqlite+aiosqlite:///{data_dir / 'salon.db'}"
         return msgspec.structs.replace(
             core,
+            public_url=core.public_url.rstrip("/"),
             data_dir=data_dir,
             database_url=database_url,
             secret_key=core.secret_key or _persistent_secret(data_dir),

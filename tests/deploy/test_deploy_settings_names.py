@@ -41,6 +41,7 @@ PRODUCTION_REQUIRED = {
 # Stand-ins for values Terraform computes (resource IDs, URLs), realistic in shape.
 COMPUTED = {
     "SALON_PUBLIC_URL": "https://photos.example.com",
+    "SALON_TRUSTED_PROXIES": "10.0.0.0/16,100.64.0.0/16",
     "SALON_MAX_UPLOAD_BYTES": "209715200",
     "SALON_LOG_LEVEL": "INFO",
     "SALON_SIGNUP_ENABLED": "false",

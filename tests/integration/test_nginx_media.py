@@ -5,6 +5,11 @@ ports. Through nginx: sign-up, upload, the rendition redirect, then the signed r
 served by nginx itself (secure_link + sendfile: nginx's ETag format and Accept-Ranges, which
 Salon's /media/ handler never sends), the same bytes as Salon's, the caching contract, 403 on a
 tampered token, 410 on an expired link, and originals and the API proxied to Salon.
+
+Salon runs with two workers and trusts nginx's address (``SALON_TRUSTED_PROXIES``), as the
+README says to: a browser-like upload (cookie session, relative upload URL) goes through the
+front, each client behind nginx has its own rate limit (clients use loopback source addresses
+127.0.0.2-5, so nginx sees different peers), and forwarded headers from anyone else are ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,7 @@ from salon.testing.fixtures import sample_jpeg
 READY_TIMEOUT = 60.0
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "nginx-front-password-1"
+WORKERS = ("--workers", "2")
 
 # What the test wraps around the rendered server block: everything in the test's own folder.
 NGINX_MAIN = """daemon off;
@@ -116,7 +123,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update(
         SALON_DATA_DIR=str(data),
         SALON_SECRET_KEY=secret,
-        SALON_AUTH_RATE_LIMIT="1000",
+        SALON_TRUSTED_PROXIES="127.0.0.1",
         SALON_INPROCESS_WORKER="true",
         SALON_LOG_LEVEL="WARNING",
     )
@@ -139,7 +146,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with (tmp / "salon.log").open("wb") as salon_log:
             processes.append(
                 subprocess.Popen(
-                    [salon, "serve", "--host", "127.0.0.1", "--port", str(salon_port)],
+                    # Two workers: the rate-limit counters must be shared between them.
+                    [salon, "serve", "--host", "127.0.0.1", "--port", str(salon_port), *WORKERS],
                     env=env,
                     cwd=data,
                     stdout=salon_log,
@@ -289,3 +297,116 @@ def test_originals_and_the_api_go_through_to_salon(
     assert original.content == photo
     tampered = hop.headers["location"].replace("s=", "s=A")
     assert httpx.get(f"{stack.nginx}{tampered}", timeout=30).status_code == 403
+
+
+def _client_from(address: str, base_url: str) -> httpx.Client:
+    """A client whose connections come from ``address`` (any 127.x.y.z works on Linux)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base_url, transport=transport, timeout=30)
+
+
+def test_a_browser_like_upload_through_the_front(stack: Stack) -> None:
+    """What the Upload page does, through nginx: cookie session, CSRF header, the relative
+    upload URL the intent gives, completion, and the image listed."""
+    origin = {"Origin": stack.nginx, "Sec-Fetch-Site": "same-origin"}
+    with _client_from("127.0.0.4", stack.nginx) as browser:
+        email = "browser-behind-nginx@example.com"
+        body = {"email": email, "password": PASSWORD}
+        assert browser.post("/api/auth/signup", json=body, headers=origin).status_code == 201
+        login = browser.post("/api/auth/login?session=cookie", json=body, headers=origin)
+        assert login.status_code == 200, login.text
+        # Plain http front: cookies are not Secure and there is no HSTS.
+        assert "secure" not in login.headers["set-cookie"].lower()
+        assert "strict-transport-security" not in login.headers
+        write = {**origin, "X-CSRF-Token": browser.cookies["salon_csrf"]}
+        photo = sample_jpeg(640, 480, (200, 90, 40))
+        intent = browser.post(
+            "/api/uploads",
+            json={"filename": "front.jpg", "content_type": "image/jpeg", "size": len(photo)},
+            headers=write,
+        )
+        assert intent.status_code == 201, intent.text
+        upload = intent.json()
+        # Relative: the browser sends the bytes to the origin it is on (here nginx's).
+        assert upload["url"] == f"/api/uploads/{upload['upload_id']}/file"
+        sent = browser.post(
+            upload["url"], files={"file": ("front.jpg", photo, "image/jpeg")}, headers=write
+        )
+        assert sent.status_code == 204, sent.text
+        done = browser.post(f"/api/uploads/{upload['upload_id']}/complete", headers=write)
+        assert done.status_code == 201, done.text
+        listed = browser.get("/api/images").json()["items"]
+        assert [i["id"] for i in listed] == [done.json()["id"]]
+        # With no SALON_PUBLIC_URL, links that leave the session use the address in use.
+        share = browser.post(f"/api/images/{done.json()['id']}/share", headers=write)
+        assert share.status_code == 201, share.text
+        assert share.json()["url"].startswith(f"{stack.nginx}/s/")
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(stack: Stack) -> None:
+    """Straight to Salon: from 127.0.0.1 (trusted) X-Forwarded-Proto/-Host are honoured
+    (HSTS, an https share link on the forwarded host); from 127.0.0.5 they are ignored."""
+    forwarded = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "photos.example.org",
+    }
+    answers = {}
+    for address in ("127.0.0.1", "127.0.0.5"):
+        with _client_from(address, stack.salon) as client:
+            email = f"forwarded-{address}@example.com"
+            body = {"email": email, "password": PASSWORD}
+            assert client.post("/api/auth/signup", json=body).status_code == 201
+            login = client.post("/api/auth/login", json=body, headers=forwarded)
+            assert login.status_code == 200, login.text
+            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            image = client.post(
+                "/api/images", files={"file": ("p.jpg", sample_jpeg(), "image/jpeg")}, headers=auth
+            )
+            assert image.status_code == 201, image.text
+            share = client.post(
+                f"/api/images/{image.json()['id']}/share", headers={**auth, **forwarded}
+            )
+            answers[address] = (share.json()["url"], share.headers)
+    trusted_url, trusted_headers = answers["127.0.0.1"]
+    assert trusted_url.startswith("https://photos.example.org/s/")
+    assert trusted_headers["strict-transport-security"] == "max-age=31536000"
+    spoofed_url, spoofed_headers = answers["127.0.0.5"]
+    assert spoofed_url.startswith(f"{stack.salon}/s/")
+    assert "strict-transport-security" not in spoofed_headers
+
+
+def _at_least_seconds_left_in_minute(seconds: float) -> None:
+    """The limits count in calendar minutes: start a burst where it fits in one."""
+    left = 60 - time.time() % 60
+    if left < seconds:
+        time.sleep(left + 0.05)
+
+
+def test_one_client_behind_the_front_cannot_lock_out_another(stack: Stack) -> None:
+    """32 failed logins from one client, spoofing X-Forwarded-For on every request, through
+    nginx: exactly SALON_AUTH_RATE_LIMIT (30) are answered, counted across both workers; that
+    client's refresh bucket is untouched; another client logs in and refreshes as usual."""
+    victim_body = {"email": "victim-behind-nginx@example.com", "password": PASSWORD}
+    with _client_from("127.0.0.3", stack.nginx) as victim:
+        assert victim.post("/api/auth/signup", json=victim_body).status_code == 201
+    _at_least_seconds_left_in_minute(20)
+    with _client_from("127.0.0.2", stack.nginx) as attacker:
+
+        def guess(n: int) -> int:
+            body = {"email": f"nobody-{n}@example.com", "password": "not the password"}
+            spoof = {"X-Forwarded-For": f"198.51.100.{n}"}
+            return attacker.post("/api/auth/login", json=body, headers=spoof).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = sorted(pool.map(guess, range(32)))
+        assert statuses == [401] * 30 + [429] * 2, statuses
+        refresh = attacker.post("/api/auth/refresh", json={"refresh_token": "x" * 40})
+        assert refresh.status_code == 401, refresh.text
+    with _client_from("127.0.0.3", stack.nginx) as victim:
+        login = victim.post("/api/auth/login", json=victim_body)
+        assert login.status_code == 200, login.text
+        refreshed = victim.post(
+            "/api/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
+        )
+        assert refreshed.status_code == 200, refreshed.text

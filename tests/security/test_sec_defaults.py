@@ -23,9 +23,16 @@ async def test_auth_burst_beyond_the_limit_is_429(tmp_path: Path) -> None:
         ]
         assert statuses[:5] == [401] * 5, statuses
         assert set(statuses[5:]) == {429}, statuses
-        limited = await app.client.post("/api/auth/signup", json=body)
-        assert limited.status_code == 429
+        limited = await app.client.post("/api/auth/login", json=body)
         assert limited.json() == {"status_code": 429, "detail": limited.json()["detail"]}
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        # Refresh and the other account forms count in buckets of their own.
+        refresh = await app.client.post("/api/auth/refresh", json={"refresh_token": "x" * 20})
+        assert refresh.status_code == 401, refresh.text
+        signups = [
+            (await app.client.post("/api/auth/signup", json=body)).status_code for _ in range(6)
+        ]
+        assert signups[-1] == 429 and 429 not in signups[:5], signups
         # The limit is on the auth routes only: the rest of the API still answers.
         for _ in range(10):
             assert (await app.client.get("/health")).status_code == 200

@@ -36,12 +36,30 @@ def test_values_are_converted_and_lists_split(tmp_path: Path) -> None:
     assert core.disable_plugins == ("a", "b", "c")
 
 
+def test_proxies_and_public_url(tmp_path: Path) -> None:
+    core, _ = load_core_settings(
+        {
+            "SALON_DATA_DIR": str(tmp_path),
+            "SALON_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/16,::1",
+            "SALON_PUBLIC_URL": "https://photos.example.org/",
+        },
+        tmp_path / "none.toml",
+    )
+    assert core.trusted_proxies == ("127.0.0.1", "10.0.0.0/16", "::1")
+    assert core.public_url == "https://photos.example.org"
+    default, _ = load_core_settings({"SALON_DATA_DIR": str(tmp_path)}, tmp_path / "none.toml")
+    assert default.public_url == "" and default.trusted_proxies == ()
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("SALON_MAX_UPLOAD_BYTES", "lots"),
         ("SALON_MAX_UPLOAD_BYTES", "-1"),
         ("SALON_DOWNLOAD_MODE", "teleport"),
+        ("SALON_TRUSTED_PROXIES", "10.0.0.0/8, nginx.local"),
+        ("SALON_PUBLIC_URL", "photos.example.org"),
+        ("SALON_LOGIN_FAILURE_LIMIT", "0"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:

@@ -26,19 +26,23 @@ from salon.domain.auth.schemas import (
     TokenOut,
 )
 from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
+from salon.domain.auth.throttle import AuthThrottle, throttle_guard
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
 from salon.errors import AuthError
 from salon.providers import TokenPair
+from salon.proxies import is_https
 from salon.runtime import Runtime
 
 
-def _token_response(pair: TokenPair, runtime: Runtime, session: str | None) -> Response[TokenOut]:
+def _token_response(
+    request: Request[Any, Any, Any], pair: TokenPair, runtime: Runtime, session: str | None
+) -> Response[TokenOut]:
     if session != "cookie":
         body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
         return Response(body, status_code=HTTP_200_OK)
     # A cookie session keeps the tokens out of reach of page scripts: only the lifetime is sent.
     body = TokenOut("", "", pair.expires_in, "cookie")
-    secure = runtime.core.public_url.startswith("https://")
+    secure = is_https(request, runtime.core.public_url)
 
     def cookie(
         name: str, value: str, *, httponly: bool, max_age: int | None, path: str = "/"
@@ -70,6 +74,8 @@ def _token_response(pair: TokenPair, runtime: Runtime, session: str | None) -> R
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
+    # Per client address, before the body is read; each route's bucket is its opt["rate_bucket"].
+    guards = [throttle_guard]
 
     @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
     async def signup(
@@ -89,14 +95,30 @@ class AuthController(Controller):
         await runtime.auth.confirm(data.email, data.code)
         return MessageOut("account confirmed")
 
-    @post("/login", operation_id="login", status_code=HTTP_200_OK)
+    @post("/login", operation_id="login", status_code=HTTP_200_OK, opt={"rate_bucket": "login"})
     async def login(
-        self, data: Credentials, runtime: Runtime, session: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        data: Credentials,
+        runtime: Runtime,
+        session: str | None = None,
     ) -> Response[TokenOut]:
-        pair = await runtime.auth.login(data.email, data.password)
-        return _token_response(pair, runtime, session)
+        throttle: AuthThrottle = request.app.state.throttle
+        await throttle.account_open(data.email)
+        try:
+            pair = await runtime.auth.login(data.email, data.password)
+        except AuthError as exc:
+            if exc.code == "invalid_credentials":
+                await throttle.login_failed(data.email)
+            raise
+        return _token_response(request, pair, runtime, session)
 
-    @post("/refresh", operation_id="refresh_token", status_code=HTTP_200_OK)
+    @post(
+        "/refresh",
+        operation_id="refresh_token",
+        status_code=HTTP_200_OK,
+        opt={"rate_bucket": "refresh"},
+    )
     async def refresh(
         self,
         request: Request[Any, Any, Any],
@@ -108,9 +130,10 @@ class AuthController(Controller):
         if not token:
             raise AuthError("invalid_token", "refresh_token is required")
         pair = await runtime.auth.refresh(token)
-        return _token_response(pair, runtime, session)
+        return _token_response(request, pair, runtime, session)
 
-    @post("/logout", operation_id="logout", status_code=HTTP_200_OK)
+    # Needs a valid session already: nothing to guess, so no limit.
+    @post("/logout", operation_id="logout", status_code=HTTP_200_OK, opt={"rate_bucket": None})
     async def logout(
         self, request: Request[Any, Any, Any], runtime: Runtime
     ) -> Response[MessageOut]:

@@ -20,6 +20,7 @@ from salon.db.models import Image, ShareLink, User
 from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
+from salon.proxies import public_base_url
 from salon.runtime import Runtime
 
 
@@ -58,6 +59,7 @@ class ShareController(Controller):
     )
     async def create(
         self,
+        request: Request[Any, Any, Any],
         image_id: uuid.UUID,
         db_session: AsyncSession,
         current_user: User,
@@ -77,7 +79,8 @@ class ShareController(Controller):
             )
         )
         await db_session.commit()
-        return ShareOut(token, f"{runtime.core.public_url}/s/{token}", expires_at)
+        base = public_base_url(request, runtime.core.public_url)
+        return ShareOut(token, f"{base}/s/{token}", expires_at)
 
     @get("/s/{token:str}", operation_id="view_share", media_type="application/json")
     async def view(

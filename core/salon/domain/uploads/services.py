@@ -83,7 +83,9 @@ class UploadService:
             )
             out = UploadOut(str(intent_id), "POST", post.url, dict(post.fields), post.expires_at)
         else:
-            url = f"{core.public_url}/api/uploads/{intent_id}/file"
+            # Relative: the browser sends the bytes to the origin it is on, whatever address
+            # or proxy that is (an absolute URL from settings would be blocked by the CSP).
+            url = f"/api/uploads/{intent_id}/file"
             out = UploadOut(str(intent_id), "POST", url, {}, expires_at)
         session.add(intent)
         await session.commit()

@@ -20,10 +20,13 @@ locals {
   # them with salon.settings.CoreSettings and the plugins' settings types). Secrets never
   # appear here: they are in app_secrets, injected by ECS from Secrets Manager.
   app_environment = {
-    SALON_STORAGE              = "s3"
-    SALON_AUTH                 = "cognito"
-    SALON_QUEUE                = "sqs"
-    SALON_PUBLIC_URL           = local.public_url
+    SALON_STORAGE    = "s3"
+    SALON_AUTH       = "cognito"
+    SALON_QUEUE      = "sqs"
+    SALON_PUBLIC_URL = local.public_url
+    # The load balancer's nodes have addresses in the VPC: only their X-Forwarded-For/-Proto
+    # are honoured, so rate limits count per real client.
+    SALON_TRUSTED_PROXIES      = join(",", module.network.vpc_cidr_blocks)
     SALON_DATA_DIR             = "/var/lib/salon"
     SALON_MAX_UPLOAD_BYTES     = tostring(var.max_upload_bytes)
     SALON_INPROCESS_WORKER     = "false"

@@ -3,13 +3,22 @@
 import { api, noteExpiry } from "../api.js";
 import { $, errorMessage, showError } from "../ui.js";
 
-/** Only same-site paths are followed after sign-in (no open redirect). */
+/** Only same-origin pages are followed after sign-in (no open redirect). `next` is parsed the
+ * way the browser will resolve it (a tab, CR or LF after the slash is dropped, so "/\t/evil"
+ * is "//evil", another host): anything that lands on another origin goes to "/". */
 export function nextPath() {
-  const next = new URLSearchParams(location.search).get("next") || "/";
-  const sameSite = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\");
+  const raw = new URLSearchParams(location.search).get("next") || "/";
+  let target;
+  try {
+    target = new URL(raw, location.origin);
+  } catch {
+    return "/";
+  }
+  if (target.origin !== location.origin) return "/";
+  const path = target.pathname + target.search + target.hash;
   // Back to the sign-in or sign-up page would go round in a circle.
-  const auth = /^\/(login|signup)(?:[/?#]|$)/.test(next);
-  return sameSite && !auth ? next : "/";
+  const auth = /^\/(login|signup)(?:[/?#]|$)/.test(target.pathname);
+  return auth ? "/" : path;
 }
 
 const form = $("[data-login-form]");

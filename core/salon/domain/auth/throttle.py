@@ -1,0 +1,180 @@
+"""Rate limits on the account routes, shared by every worker process of one server.
+
+Counters are fixed windows in a small SQLite file in the data folder (``ratelimit.sqlite3``):
+one upsert per hit, atomic across the processes granian starts (``--workers``), with no schema
+migration and no write to the gallery's database on every login attempt. Each server (an ECS
+task) counts on its own: with N tasks behind a load balancer a client gets up to N times the
+limit, which still bounds guessing.
+
+Buckets, each per real client address (see :mod:`salon.proxies` for addresses behind a proxy):
+``login`` (``SALON_AUTH_RATE_LIMIT`` a minute), ``refresh`` (``SALON_REFRESH_RATE_LIMIT`` a
+minute: a busy login bucket never logs anyone out) and ``auth`` (sign-up and the other account
+forms, ``SALON_AUTH_RATE_LIMIT``). Besides, an account that saw ``SALON_LOGIN_FAILURE_LIMIT``
+failed logins within ``SALON_LOGIN_FAILURE_WINDOW`` seconds refuses logins, right or wrong,
+until the window ends, whichever addresses the guesses came from. (That lets someone delay a
+victim's next login by up to one window; it cannot lock the account for longer.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import TooManyRequestsException
+from litestar.handlers.base import BaseRouteHandler
+
+from salon.settings import CoreSettings
+
+FILE_NAME = "ratelimit.sqlite3"
+MINUTE = 60
+# One hit in this many also deletes rows whose window ended long ago.
+_SWEEP_ONE_IN = 200
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    hits INTEGER NOT NULL
+)
+"""
+# Every SET expression sees the old row, so this is "count in the same window, else restart".
+_HIT = """
+INSERT INTO counters (key, window_start, hits) VALUES (?, ?, 1)
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN counters.window_start = excluded.window_start
+                THEN counters.hits + 1 ELSE 1 END,
+    window_start = excluded.window_start
+RETURNING hits
+"""
+
+
+class CounterFile:
+    """Fixed-window counters in a SQLite file. Calls run on one thread of their own, never in
+    the shared pool where password hashing may queue: a limit check must stay fast under the
+    very load it is there to shed."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salon-ratelimit")
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # a lost counter on power loss is fine
+            conn.execute(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _hit(self, key: str, window_start: int, horizon: int) -> int:
+        conn = self._connection()
+        hits: int = conn.execute(_HIT, (key, window_start)).fetchone()[0]
+        if random.randrange(_SWEEP_ONE_IN) == 0:
+            conn.execute("DELETE FROM counters WHERE window_start < ?", (horizon,))
+        return hits
+
+    def _count(self, key: str, window_start: int) -> int:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT hits FROM counters WHERE key = ? AND window_start = ?", (key, window_start)
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    async def _run(self, func: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    async def hit(self, key: str, window: int, now: float | None = None) -> tuple[int, int]:
+        """Count one hit; returns (hits in this window so far, seconds until it ends)."""
+        start, left = _window(window, now)
+        horizon = start - 24 * 3600
+        return await self._run(self._hit, key, start, horizon), left
+
+    async def count(self, key: str, window: int, now: float | None = None) -> tuple[int, int]:
+        """(hits in this window, seconds until it ends), without counting."""
+        start, left = _window(window, now)
+        return await self._run(self._count, key, start), left
+
+    def close(self) -> None:
+        def close_conn() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        self._executor.submit(close_conn).result()
+        self._executor.shutdown()
+
+
+def _window(window: int, now: float | None) -> tuple[int, int]:
+    now = time.time() if now is None else now
+    start = int(now // window) * window
+    return start, max(1, math.ceil(start + window - now))
+
+
+def _refuse(retry_after: int, what: str) -> TooManyRequestsException:
+    return TooManyRequestsException(
+        f"too many {what}; try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class AuthThrottle:
+    """The account routes' limits (see the module docstring)."""
+
+    def __init__(self, core: CoreSettings) -> None:
+        self.counters = CounterFile(core.data_dir / FILE_NAME)
+        self.limits = {
+            "login": core.auth_rate_limit,
+            "auth": core.auth_rate_limit,
+            "refresh": core.refresh_rate_limit,
+        }
+        self.failure_limit = core.login_failure_limit
+        self.failure_window = core.login_failure_window
+
+    async def client(self, bucket: str, address: str) -> None:
+        """Count a request of ``address`` in ``bucket``; raise 429 past the limit."""
+        hits, left = await self.counters.hit(f"{bucket}:ip:{address}", MINUTE)
+        if hits > self.limits[bucket]:
+            raise _refuse(left, "requests from your address")
+
+    @staticmethod
+    def _account_key(email: str) -> str:
+        # Hashed: the counter file need not hold e-mail addresses.
+        digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+        return f"login-failed:account:{digest}"
+
+    async def account_open(self, email: str) -> None:
+        """Raise 429 while ``email`` is past its failed-login limit."""
+        failures, left = await self.counters.count(self._account_key(email), self.failure_window)
+        if failures >= self.failure_limit:
+            raise _refuse(left, "failed sign-ins for this account")
+
+    async def login_failed(self, email: str) -> None:
+        await self.counters.hit(self._account_key(email), self.failure_window)
+
+    def close(self) -> None:
+        self.counters.close()
+
+
+async def throttle_guard(
+    request: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """A guard (runs before the body is read): count the request in its route's bucket,
+    ``opt["rate_bucket"]`` (``auth`` by default, ``None`` for no limit)."""
+    bucket = handler.opt.get("rate_bucket", "auth")
+    if bucket is None:
+        return
+    throttle: AuthThrottle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
+    await throttle.client(bucket, address)
