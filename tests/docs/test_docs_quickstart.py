@@ -36,12 +36,6 @@ def test_ci_runs_what_the_quick_start_leaves_to_it(clone: Path) -> None:
             assert command in ci, f"README's `{command}` is not run by .ci/run"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 15 item 1 (being fixed): upload URLs are absolute, built from the default "
-    "SALON_PUBLIC_URL http://127.0.0.1:8000, so on any other port the page's CSP blocks them",
-)
 def test_quick_start(clone: Path, shell: Shell, browser: Any) -> None:
     url = f"http://127.0.0.1:{shell.start_env['PORT']}"
     servers = []
