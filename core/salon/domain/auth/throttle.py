@@ -63,7 +63,7 @@ class CounterFile:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salon-ratelimit")
+        self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
@@ -93,6 +93,8 @@ class CounterFile:
         return int(row[0]) if row else 0
 
     async def _run(self, func: Any, *args: Any) -> Any:
+        if self._executor is None:  # made on first use, again after close() (a new lifespan)
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="salon-ratelimit")
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
 
     async def hit(self, key: str, window: int, now: float | None = None) -> tuple[int, int]:
@@ -112,8 +114,10 @@ class CounterFile:
                 self._conn.close()
                 self._conn = None
 
-        self._executor.submit(close_conn).result()
-        self._executor.shutdown()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.submit(close_conn).result()
+            executor.shutdown()
 
 
 def _window(window: int, now: float | None) -> tuple[int, int]:
