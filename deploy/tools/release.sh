@@ -54,9 +54,14 @@ echo "registered: $web_td $worker_td $migrate_td"
 # Migrations: once, before any new code serves traffic.
 network="$(aws_ ecs describe-services --cluster "$cluster" --services "$stack-web" \
     | jq -c '.services[0].networkConfiguration')"
-task_arn="$(aws_ ecs run-task --cluster "$cluster" --task-definition "$migrate_td" \
-    --launch-type FARGATE --network-configuration "$network" --started-by "release-$tag" \
-    | jq -r '.tasks[0].taskArn')"
+answer="$(aws_ ecs run-task --cluster "$cluster" --task-definition "$migrate_td" \
+    --launch-type FARGATE --network-configuration "$network" --started-by "release-$tag")"
+task_arn="$(jq -r '.tasks[0].taskArn // empty' <<<"$answer")"
+if [ -z "$task_arn" ]; then
+    # ECS answers 200 with the reason in .failures: stop here, services untouched.
+    echo "the migrate task did not start: $(jq -c '.failures' <<<"$answer")" >&2
+    exit 1
+fi
 echo "migrating: $task_arn"
 aws_ ecs wait tasks-stopped --cluster "$cluster" --tasks "$task_arn"
 exit_code="$(aws_ ecs describe-tasks --cluster "$cluster" --tasks "$task_arn" \

@@ -233,3 +233,16 @@ run "ses_identity_needs_a_from_address" {
 
   expect_failures = [var.ses_from_address]
 }
+
+run "one_off_commands_run_under_their_own_role" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  assert {
+    condition     = module.iam.task_role_names["ops"] == "salon-prod-ops-task" && module.web.migrate_task_role_arn == module.iam.ops_task_role_arn
+    error_message = "The migrate task (and run-task.sh's commands) run under the ops role."
+  }
+}

@@ -119,3 +119,20 @@ run "internal_for_api_gateway" {
     error_message = "The internal ALB accepts HTTPS only from inside the VPC."
   }
 }
+
+run "migrate_task_runs_under_the_ops_role" {
+  module {
+    source = "./modules/web"
+  }
+
+  command = apply
+
+  variables {
+    ops_task_role_arn = "arn:aws:iam::123456789012:role/ops"
+  }
+
+  assert {
+    condition     = aws_ecs_task_definition.migrate.task_role_arn == "arn:aws:iam::123456789012:role/ops" && aws_ecs_task_definition.web.task_role_arn == "arn:aws:iam::123456789012:role/web"
+    error_message = "One-off commands run under the ops role; the web service keeps its own."
+  }
+}

@@ -282,6 +282,7 @@ module "web" {
   secrets                = local.app_secrets
   execution_role_arn     = module.iam.execution_role_arn
   task_role_arn          = module.iam.web_task_role_arn
+  ops_task_role_arn      = module.iam.ops_task_role_arn
   log_group_name         = module.logs.log_group_names["web"]
   migrate_log_group_name = module.logs.log_group_names["migrate"]
   domain_name            = var.domain_name

@@ -49,6 +49,10 @@ locals {
   queue_actions = {
     web    = concat(local.queue_read, ["sqs:SendMessage"])
     worker = concat(local.queue_read, ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"])
+    # One-off commands (`salon db upgrade`, `user create`, `doctor`, `uploads cleanup`, `apod
+    # import`) run as the migrate task under a role of their own, so an operator's command
+    # never carries the web service's identity and the two can be audited apart.
+    ops = concat(local.queue_read, ["sqs:SendMessage"])
   }
 }
 

@@ -289,7 +289,8 @@ resource "aws_ecs_task_definition" "web" {
   tags = local.tags
 }
 
-# Run once per release, before rolling the services: `aws ecs run-task` (see the README).
+# Run once per release, before rolling the services (`salon db upgrade`), and for every one-off
+# command with deploy/tools/run-task.sh, which overrides the command.
 resource "aws_ecs_task_definition" "migrate" {
   family                   = "${var.name}-migrate"
   requires_compatibilities = ["FARGATE"]
@@ -297,7 +298,7 @@ resource "aws_ecs_task_definition" "migrate" {
   cpu                      = 256
   memory                   = 512
   execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  task_role_arn            = coalesce(var.ops_task_role_arn, var.task_role_arn)
 
   runtime_platform {
     operating_system_family = "LINUX"

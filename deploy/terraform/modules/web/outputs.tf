@@ -47,3 +47,8 @@ output "certificate_arn" {
   description = "ACM certificate of domain_name, validated."
   value       = local.certificate_arn
 }
+
+output "migrate_task_role_arn" {
+  description = "Task role the migrate task definition (and deploy/tools/run-task.sh) runs under."
+  value       = aws_ecs_task_definition.migrate.task_role_arn
+}

@@ -149,6 +149,12 @@ variable "task_role_arn" {
   type        = string
 }
 
+variable "ops_task_role_arn" {
+  description = "Task role of the migrate task definition, which also runs one-off commands (deploy/tools/run-task.sh). null: the web task role."
+  type        = string
+  default     = null
+}
+
 variable "log_group_name" {
   description = "Log group of the web containers."
   type        = string
