@@ -85,7 +85,8 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+# $PORT as the default, like `make run PORT=...`, so documented commands run on any free port.
+@click.option("--port", default=8000, show_default=True, type=int, envvar="PORT", show_envvar=True)
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the gallery and its API with granian."""

@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,19 +87,25 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def shell(clone: Path, request: pytest.FixtureRequest) -> Iterator[Shell]:
+@contextmanager
+def open_shell(clone: Path, name: str) -> Iterator[Shell]:
     """A new shell in the clone's root with ``PORT`` and ``LOCALSTACK_PORT`` set to free
-    ports; its background jobs are stopped afterwards. Logs go to test-artifacts/docs/."""
+    ports; its background jobs are stopped at the end. Logs go to test-artifacts/docs/<name>."""
     env = clean_env()
     env.update(PORT=str(free_port()), LOCALSTACK_PORT=str(free_port()))
-    logs = ARTIFACTS / request.node.name
+    logs = ARTIFACTS / name
     shutil.rmtree(logs, ignore_errors=True)
     running = Shell(clone, env, logs)
     try:
         yield running
     finally:
         running.close()
+
+
+@pytest.fixture
+def shell(clone: Path, request: pytest.FixtureRequest) -> Iterator[Shell]:
+    with open_shell(clone, request.node.name) as running:
+        yield running
 
 
 def wait_ready(url: str, job: Background, timeout: float = READY_TIMEOUT) -> None:
@@ -182,3 +189,21 @@ def sign_up_and_upload(browser: Any, url: str, name: str) -> tuple[str, list[str
     finally:
         context.close()
     return email, posts
+
+
+# The journeys in the order a newcomer meets them, so the quick start is the one that finds the
+# clone really fresh (later journeys reuse the environment it built, as a reader would).
+ORDER = [
+    "test_docs_blocks",
+    "test_docs_quickstart",
+    "test_docs_localstack",
+    "test_docs_plugin_tutorial",
+    "test_docs_deploy",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = [i for i, item in enumerate(items) if item.path.stem in ORDER]
+    ranked = sorted((items[i] for i in here), key=lambda item: ORDER.index(item.path.stem))
+    for index, item in zip(here, ranked, strict=True):
+        items[index] = item

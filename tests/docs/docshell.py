@@ -133,6 +133,13 @@ class Shell:
             )
         return result
 
+    def capture(self, command: str, *, timeout: float = 120) -> str:
+        """The standard output of ``command`` run in this shell (its stderr goes to the log)."""
+        out = self._log().with_suffix(".out")
+        # On a line of its own: a trailing comment in `command` must not swallow the redirect.
+        self.run(f"{{ {command}\n}} > {shlex.quote(str(out))}", timeout=timeout)
+        return out.read_text()
+
     def start(self, command: str) -> Background:
         log = self._log()
         log.write_text(f"$ {command} &\n")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from .docblocks import parse
+from .conftest import clean_env
+from .docblocks import parse, runnable_blocks, section_blocks
+from .docshell import LONG_RUNNING, DocCommandFailed, Shell
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.docs
 
@@ -68,3 +75,79 @@ def test_other_fences_are_illustrative_and_nest() -> None:
 def test_an_unclosed_fence_is_an_error() -> None:
     with pytest.raises(ValueError, match="never closed"):
         parse("X.md", "```sh\nmake run\n")
+
+
+# Which test runs the runnable blocks of each (document, section).
+RUN_BY = {
+    ("README.md", "Quick start"): "test_docs_quickstart.py",
+    ("README.md", "What runs where"): "test_docs_localstack.py",
+    ("deploy/README.md", "Running the application half on LocalStack"): "test_docs_deploy.py",
+    (
+        "docs/plugins.md",
+        "Ten minutes from nothing to a served gallery",
+    ): "test_docs_plugin_tutorial.py",
+}
+
+
+def _markdown_files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return listed.stdout.split()
+
+
+def test_every_runnable_block_is_run_by_a_test() -> None:
+    docs = _markdown_files()
+    assert "README.md" in docs and "docs/plugins.md" in docs
+    unclaimed = [
+        f"{b.where()} is fenced ```{b.lang}"
+        for doc in docs
+        for b in runnable_blocks(ROOT, doc)
+        if (doc, b.section) not in RUN_BY
+    ]
+    assert not unclaimed, (
+        "blocks fenced ```sh or ```console are run by tests/docs: add the section to RUN_BY "
+        "and run it, or fence the block ```bash if it is only illustrative:\n"
+        + "\n".join(unclaimed)
+    )
+
+
+@pytest.mark.parametrize(("doc", "section"), sorted(RUN_BY), ids=lambda v: v)
+def test_each_claimed_section_has_blocks_and_its_test(doc: str, section: str) -> None:
+    assert section_blocks(ROOT, doc, section)
+    test = Path(__file__).with_name(RUN_BY[doc, section])
+    assert f'"{section}"' in test.read_text(), f"{test.name} does not name {section!r}"
+
+
+def test_the_shell_keeps_state_and_reports_failures(tmp_path: Path) -> None:
+    shell = Shell(tmp_path, clean_env(), tmp_path / "logs")
+    try:
+        shell.run("mkdir sub && cd sub   # a trailing comment")
+        shell.run("export DOCS_A=1")
+        assert shell.capture("pwd   # the comment must not swallow the redirect").strip() == str(
+            tmp_path / "sub"
+        )
+        assert shell.env()["DOCS_A"] == "1"
+        with pytest.raises(DocCommandFailed, match="exited with 3"):
+            shell.run("echo said; (exit 3)")
+        job = shell.start("sleep 300")
+        assert job.alive()
+    finally:
+        shell.close()
+    assert not job.alive()
+
+
+@pytest.mark.parametrize(
+    ("command", "serves"),
+    [
+        ("make run    # serves", True),
+        ("make run PORT=9000", True),
+        ("SALON_STORAGE=x salon db upgrade && SALON_STORAGE=x salon serve", True),
+        (".venv/bin/salon worker", True),
+        ("salon worker --once", False),
+        ("make runner", False),
+        ("salon db upgrade", False),
+    ],
+)
+def test_which_commands_are_left_running(command: str, serves: bool) -> None:
+    assert bool(LONG_RUNNING.search(command)) is serves
