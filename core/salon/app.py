@@ -34,6 +34,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from salon import __version__
 from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
+from salon.domain.auth.account import AccountController
 from salon.domain.auth.controllers import AuthController, me
 from salon.domain.auth.services import UserDirectory
 from salon.domain.auth.throttle import AuthThrottle
@@ -79,6 +80,7 @@ log = logging.getLogger("salon.app")
 
 AUTH_ERROR_STATUS: Mapping[str, int] = {
     "invalid_credentials": 401,
+    "wrong_password": 400,
     "invalid_token": 401,
     "user_exists": 409,
     "weak_password": 400,
@@ -322,6 +324,7 @@ def create_app(
     prometheus = PrometheusConfig(app_name="salon", group_path=True)
     handlers: list[Any] = [
         AuthController,
+        AccountController,
         me,
         ImageController,
         AlbumController,

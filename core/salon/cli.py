@@ -187,6 +187,7 @@ def plugins(as_json: bool) -> None:
         "auth": settings.core.auth,
         "media": settings.core.media,
         "queue": settings.core.queue,
+        "mail": settings.core.mail,
     }
     providers = {
         role: [
@@ -243,6 +244,45 @@ def user_create(email: str, password: str) -> None:
     except SalonError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created user {email} ({user_id})")
+
+
+@user.command("set-password")
+@click.option("--email", required=True)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of stdin instead of a prompt.",
+)
+def user_set_password(email: str, password_stdin: bool) -> None:
+    """Replace an account's password and sign it out everywhere (administrator action).
+
+    The password is never an argument (it would show in the process list and shell history):
+    it is asked for twice at a hidden prompt, or read from stdin with --password-stdin.
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    runtime = open_runtime()
+    set_password: Callable[[str, str], Awaitable[None]] | None = getattr(
+        runtime.auth, "set_password", None
+    )
+    if set_password is None:
+        _run(runtime.close())
+        raise click.ClickException(f"auth provider {runtime.core.auth!r} cannot set passwords")
+
+    async def main() -> None:
+        assert set_password is not None
+        try:
+            await set_password(email, password)
+        finally:
+            await runtime.close()
+
+    try:
+        _run(main())
+    except SalonError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {email} set; every session of the account was signed out")
 
 
 @cli.command("import")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         RegisterImageSource,
         RegisterJobHandler,
         RegisterJobQueue,
+        RegisterMailSender,
         RegisterMediaProcessor,
         RegisterSettings,
         RegisterStorageBackend,
@@ -89,6 +90,15 @@ def register_image_sources(register: RegisterImageSource) -> None:
 def register_job_queues(register: RegisterJobQueue) -> None:
     """Offer job queues: ``register(name, factory)`` with ``factory(context) -> JobQueue``,
     selected by ``SALON_QUEUE``. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_mail_senders(register: RegisterMailSender) -> None:
+    """Offer mail senders: ``register(name, factory)`` with ``factory(context) -> MailSender``,
+    selected by ``SALON_MAIL`` (default ``console``, which logs each message instead of sending
+    it). Built before the auth provider, which finds it as ``ProviderContext.mail``. Returns
+    nothing. Since 0.1.
     """
 
 

@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.defaults.local_auth",
     "salon.defaults.pillow_media",
     "salon.defaults.local_queue",
+    "salon.defaults.console_mail",
     "salon.domain.sources.jobs",
     "salon.domain.uploads.jobs",
 )
@@ -61,6 +62,7 @@ ROLES: Final[dict[str, str]] = {
     "media": "register_media_processors",
     "source": "register_image_sources",
     "queue": "register_job_queues",
+    "mail": "register_mail_senders",
 }
 
 

@@ -32,6 +32,7 @@ from salon.errors import (
 )
 
 __all__ = [
+    "AccountSecurity",
     "AuthError",
     "AuthProvider",
     "ConfigurationError",
@@ -42,6 +43,8 @@ __all__ = [
     "JobContext",
     "JobHandler",
     "JobQueue",
+    "MailMessage",
+    "MailSender",
     "MediaInfo",
     "MediaProcessor",
     "ObjectInfo",
@@ -55,6 +58,7 @@ __all__ = [
     "RegisterImageSource",
     "RegisterJobHandler",
     "RegisterJobQueue",
+    "RegisterMailSender",
     "RegisterMediaProcessor",
     "RegisterSettings",
     "RegisterStorageBackend",
@@ -87,7 +91,9 @@ class ProviderContext:
     (only the built-in providers use it: third-party plugins keep their own state).
     ``changes`` tells a provider that caches what it reads from the core database when that
     may have changed (see :class:`TableVersions`); ``None`` when the read caches are off
-    (``SALON_READ_CACHE_MB=0``).
+    (``SALON_READ_CACHE_MB=0``). ``mail`` is the selected :class:`MailSender` (``SALON_MAIL``),
+    for providers that send e-mail (password reset links); ``None`` while the mail sender
+    itself is being built.
     """
 
     core: Any
@@ -96,6 +102,7 @@ class ProviderContext:
     database: Any = None
     http_base_url: str = "http://127.0.0.1:8000"
     changes: TableVersions | None = None
+    mail: MailSender | None = None
 
 
 @runtime_checkable
@@ -285,6 +292,51 @@ class AuthProvider(Protocol):
     async def confirm_forgot_password(self, email: str, code: str, password: str) -> None: ...
 
 
+@runtime_checkable
+class AccountSecurity(Protocol):
+    """Optional :class:`AuthProvider` capability: a signed-in user changes their password or
+    ends every session. The core offers ``POST /api/auth/change-password`` and
+    ``/api/auth/logout-all`` only for providers that have it (else 400 ``unsupported``).
+
+    ``change_password`` raises ``AuthError("invalid_credentials")`` when ``current_password``
+    is wrong and ``AuthError("weak_password")`` for a bad new one; on success every *other*
+    session of the account ends. ``logout_everywhere`` ends every session, this one included.
+    Both raise :class:`InvalidToken` for an access token they do not accept.
+    """
+
+    async def change_password(
+        self, access_token: str, current_password: str, new_password: str
+    ) -> None: ...
+
+    async def logout_everywhere(self, access_token: str) -> None: ...
+
+
+# --------------------------------------------------------------------------- mail
+
+
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    """One plain-text e-mail. It never carries a password: reset mails carry a link."""
+
+    to: str
+    subject: str
+    text: str
+
+
+@runtime_checkable
+class MailSender(Protocol):
+    """Sends e-mail for the core and auth providers (password reset links).
+
+    ``send`` delivers one message or raises :class:`ProviderError` (the caller logs it and the
+    client gets a generic answer: whether an address exists is never revealed). ``check`` is
+    the readiness check: raise :class:`ConfigurationError` when mail cannot be sent.
+    """
+
+    async def send(self, message: MailMessage) -> None: ...
+
+    async def check(self) -> None: ...
+
+
 # --------------------------------------------------------------------------- media
 
 
@@ -444,4 +496,5 @@ RegisterMediaProcessor = Callable[[str, Callable[[ProviderContext], MediaProcess
 RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
 RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
 RegisterJobHandler = Callable[[str, JobHandler], None]
+RegisterMailSender = Callable[[str, Callable[[ProviderContext], MailSender]], None]
 RegisterSettings = Callable[[str, type[Any]], None]

@@ -28,6 +28,7 @@ from salon.providers import (
     ImageSource,
     JobHandler,
     JobQueue,
+    MailSender,
     MediaProcessor,
     ProviderContext,
     StorageBackend,
@@ -50,6 +51,7 @@ class Runtime:
     auth: AuthProvider
     media: MediaProcessor
     queue: JobQueue
+    mail: MailSender | None = None
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
     # Core services by name ("images", "uploads", "sources"); JobContext.service() reads this.
@@ -126,6 +128,8 @@ def build_runtime(
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
     changes = ChangeTracker().watch(engine) if core.read_cache_mb else None
 
+    mail: MailSender | None = None
+
     def context(role: str, name: str) -> ProviderContext:
         offer = registry.offer(role, name)
         prefix = _settings_prefix(registry, offer.plugin)
@@ -136,11 +140,13 @@ def build_runtime(
             database=session_maker,
             http_base_url=core.public_url,  # "" when unset: links then follow each request
             changes=changes,
+            mail=mail,
         )
 
     def build(role: str, name: str) -> Any:
         return registry.build(role, name, context(role, name))
 
+    mail = build("mail", core.mail)  # first: the auth provider may send mail
     runtime = Runtime(
         settings=settings,
         pm=pm,
@@ -152,6 +158,7 @@ def build_runtime(
         auth=build("auth", core.auth),
         media=build("media", core.media),
         queue=build("queue", core.queue),
+        mail=mail,
     )
     runtime.sources = _build_sources(registry, context)
     runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}

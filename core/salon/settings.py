@@ -33,6 +33,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     auth: str = "local"
     queue: str = "local"
     media: str = "pillow"
+    mail: str = "console"
     secret_key: str = ""
     # Only for links that leave the browser session (share links, e-mails); when empty, each
     # request's own origin is used. Upload URLs are always relative (same origin as the page).
@@ -47,6 +48,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     media_decode_concurrency: int = 2
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
+    # How long a password reset link works (local accounts); it works once.
+    password_reset_ttl: int = 3600
     presign_ttl: int = 300
     upload_intent_ttl: int = 900
     share_link_ttl: int = 7 * 24 * 3600
@@ -91,6 +94,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "max_pixels",
             "access_token_ttl",
             "presign_ttl",
+            "password_reset_ttl",
             "video_max_seconds",
             "video_max_pixels",
             "max_pixels_per_byte",

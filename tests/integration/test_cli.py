@@ -36,6 +36,7 @@ def test_plugins_lists_built_in_providers_and_selection(tmp_path: Path) -> None:
         "auth": "local",
         "media": "pillow",
         "queue": "local",
+        "mail": "console",
     }
     text = run({"SALON_DATA_DIR": str(tmp_path)}, "plugins")
     assert " * storage  local" in text.stdout
@@ -84,3 +85,62 @@ def test_db_upgrade_user_create_and_bulk_import(tmp_path: Path) -> None:
     assert "imported: 0, duplicates: 3, unsupported: 1" in second.stdout
     nobody = run(env, "import", str(photos), "--user", "zed@example.com")
     assert nobody.returncode != 0 and "no user with email" in nobody.stderr
+
+
+def test_user_set_password_reads_the_password_from_stdin_or_a_prompt(tmp_path: Path) -> None:
+    env = {"SALON_DATA_DIR": str(tmp_path / "data")}
+    assert run(env, "db", "upgrade").returncode == 0
+    created = run(env, "user", "create", "--email", "ann@example.com", input="first pass 1\n" * 2)
+    assert created.returncode == 0, created.stderr
+    # No --password option: a password in argv would show in `ps` and shell history.
+    argv = run(env, "user", "set-password", "--email", "ann@example.com", "--password", "x" * 12)
+    assert argv.returncode == 2 and "No such option" in argv.stderr
+    piped = run(
+        env,
+        "user",
+        "set-password",
+        "--email",
+        "ann@example.com",
+        "--password-stdin",
+        input="second pass 2\n",
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert "second pass 2" not in piped.stdout + piped.stderr
+    prompted = run(
+        env, "user", "set-password", "--email", "ann@example.com", input="third pass 3\n" * 2
+    )
+    assert prompted.returncode == 0, prompted.stderr
+    short = run(
+        env, "user", "set-password", "--email", "ann@example.com", "--password-stdin", input="x\n"
+    )
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    unknown = run(
+        env, "user", "set-password", "--email", "bob@example.com", "--password-stdin", input="a" * 9
+    )
+    assert unknown.returncode == 1 and "No account" in unknown.stderr
+    assert _can_log_in(env, "ann@example.com", "third pass 3")
+    assert not _can_log_in(env, "ann@example.com", "second pass 2")
+
+
+def _can_log_in(env: dict[str, str], email: str, password: str) -> bool:
+    """Log in through the app built from the same settings (the CLI has no login command)."""
+    script = (
+        "import asyncio, sys\n"
+        "from salon.runtime import build_runtime, load_settings\n"
+        "async def main():\n"
+        "    runtime = build_runtime(*load_settings())\n"
+        "    try:\n"
+        "        await runtime.auth.login(sys.argv[1], sys.argv[2])\n"
+        "    finally:\n"
+        "        await runtime.close()\n"
+        "asyncio.run(main())\n"
+    )
+    merged = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")} | env
+    result = subprocess.run(
+        [sys.executable, "-c", script, email, password],
+        env=merged,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.returncode == 0

@@ -85,7 +85,11 @@ async def test_account_errors_are_clear_4xx(app: RunningApp) -> None:
         ("/api/auth/signup", {"email": "short@example.com", "password": "1234567"}, 400),
         ("/api/auth/signup", {"email": "not-an-email", "password": PASSWORD}, 400),
         ("/api/auth/confirm", {"email": "taken@example.com", "code": "123456"}, 400),
-        ("/api/auth/forgot-password", {"email": "taken@example.com"}, 400),
+        (
+            "/api/auth/confirm-forgot-password",
+            {"email": "taken@example.com", "code": "12", "password": PASSWORD},
+            400,
+        ),
     ]
     for path, body, status in cases:
         answer = await client.post(path, json=body)

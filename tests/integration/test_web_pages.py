@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from salon.web.pages import STATIC, TEMPLATES
 
-PRIVATE = ["/", "/favorites", "/albums", "/upload", "/apod", "/video"]
+PRIVATE = ["/", "/favorites", "/albums", "/upload", "/apod", "/video", "/account"]
 ALBUM = "/albums/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
 
 
@@ -51,6 +51,8 @@ async def test_public_pages(salon_app: Any) -> None:
     for path, marker in [
         ("/login", "data-login-form"),
         ("/signup", "data-signup-form"),
+        ("/forgot-password", "data-forgot-form"),
+        ("/reset-password", "data-reset-form"),
         ("/share/sometoken", 'data-token="sometoken"'),
     ]:
         response = await salon_app.client.get(path, follow_redirects=False)

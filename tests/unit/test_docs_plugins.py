@@ -19,6 +19,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 PROTOCOLS = [
     providers.StorageBackend,
     providers.AuthProvider,
+    providers.AccountSecurity,
+    providers.MailSender,
     providers.MediaProcessor,
     providers.ImageSource,
     providers.JobQueue,

@@ -371,17 +371,20 @@ async def test_set_password_ends_every_session(auth: LocalAuthProvider) -> None:
     await auth.login("reset@example.com", "A-brand-new-password")
 
 
-@pytest.mark.parametrize("flow", ["confirm", "forgot_password", "confirm_forgot_password"])
-async def test_code_flows_are_unsupported(auth: LocalAuthProvider, flow: str) -> None:
-    args = {
-        "confirm": ("a@example.com", "123456"),
-        "forgot_password": ("a@example.com",),
-        "confirm_forgot_password": ("a@example.com", "123456", PASSWORD),
-    }[flow]
+async def test_confirmation_codes_are_unsupported(auth: LocalAuthProvider) -> None:
     with pytest.raises(AuthError) as caught:
-        await getattr(auth, flow)(*args)
+        await auth.confirm("a@example.com", "123456")
+    assert caught.value.code == "unsupported"
+
+
+async def test_reset_by_mail_is_unsupported_without_a_mail_sender(auth: LocalAuthProvider) -> None:
+    with pytest.raises(AuthError) as caught:
+        await auth.forgot_password("a@example.com")
     assert caught.value.code == "unsupported"
     assert "administrator" in str(caught.value)
+    with pytest.raises(AuthError) as refused:
+        await auth.confirm_forgot_password("a@example.com", "123456", PASSWORD)
+    assert refused.value.code == "invalid_code"
 
 
 # ------------------------------------------------------------------ plugin wiring

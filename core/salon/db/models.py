@@ -31,6 +31,7 @@ __all__ = [
     "Image",
     "Job",
     "LocalAccount",
+    "PasswordReset",
     "QueueMessage",
     "RefreshToken",
     "ShareLink",
@@ -80,6 +81,20 @@ class RefreshToken(UUIDv7AuditBase):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
+class PasswordReset(UUIDv7AuditBase):
+    """A password reset link of a local account: only the token's hash is kept; it works once,
+    until ``expires_at``."""
+
+    __tablename__ = "password_resets"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("local_accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class Image(UUIDv7AuditBase):

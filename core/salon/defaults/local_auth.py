@@ -15,9 +15,15 @@
   token through for the cache's lifetime; at one primary-key-sized lookup per request the query
   is the better trade.
 
-Confirmation codes and password reset by e-mail need a mail service that embedded mode does not
-have, so ``confirm``, ``forgot_password`` and ``confirm_forgot_password`` raise
-``AuthError("unsupported")``. Accounts are usable as soon as they sign up.
+Accounts are usable as soon as they sign up, so ``confirm`` raises ``AuthError("unsupported")``.
+
+Password reset: ``forgot_password`` mails a link through the selected mail sender (by default
+``console``, which logs it) carrying a random single-use token; only its sha256 is stored, it
+expires after ``SALON_PASSWORD_RESET_TTL`` seconds, and at most one is sent per account a
+minute. The link puts the token in the URL fragment, which browsers never send to a server, so
+it stays out of access logs and ``Referer`` headers. A reset, a password change and the
+administrator's ``set_password`` all end the account's sessions (a change keeps the one it was
+made from) and void the other reset links.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import secrets
 import time
 import uuid
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import jwt
 from argon2 import PasswordHasher
@@ -40,11 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import hookimpl
 from salon.caching import VersionedCache
-from salon.db.models import LocalAccount, RefreshToken
+from salon.db.models import LocalAccount, PasswordReset, RefreshToken
 from salon.defaults.hashing import HashPool
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
     Identity,
+    MailMessage,
+    MailSender,
     ProviderContext,
     RegisterAuthProvider,
     SignupResult,
@@ -64,10 +73,13 @@ MAX_PASSWORD_LENGTH: Final = 1024
 MAX_EMAIL_LENGTH: Final = 320
 _EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _INVALID_CREDENTIALS: Final = "Incorrect email or password"
-_UNSUPPORTED: Final = (
-    "Local accounts are ready at sign-up and have no e-mailed codes; "
-    "to reset a password, ask the administrator"
-)
+_UNSUPPORTED: Final = "Local accounts are ready at sign-up and have no confirmation codes"
+_NO_MAIL: Final = "Password reset by e-mail is not available; ask the administrator"
+_BAD_RESET: Final = "This reset link is invalid, expired or already used; ask for a new one"
+_WRONG_PASSWORD: Final = "The current password is wrong"  # noqa: S105 - a message
+# One reset mail per account per this many seconds: a form cannot be used to flood a mailbox.
+RESET_MAIL_INTERVAL: Final = 60
+RESET_PAGE: Final = "/reset-password"
 
 
 def normalize_email(email: str) -> str:
@@ -110,6 +122,9 @@ class LocalAuthProvider:
         hasher: PasswordHasher | None = None,
         changes: TableVersions | None = None,
         hash_pool: HashPool | None = None,
+        mail: MailSender | None = None,
+        public_url: str = "http://127.0.0.1:8000",
+        password_reset_ttl: int = 3600,
     ) -> None:
         if not secret_key:
             raise ConfigurationError("local auth needs SALON_SECRET_KEY")
@@ -126,6 +141,9 @@ class LocalAuthProvider:
         self._hasher = hasher or PasswordHasher()
         self._hashing = hash_pool or HashPool()
         self._dummy_hash: str | None = None
+        self._mail = mail
+        self._public_url = public_url.rstrip("/")
+        self._reset_ttl = password_reset_ttl
 
     @classmethod
     def from_context(cls, ctx: ProviderContext) -> LocalAuthProvider:
@@ -139,6 +157,9 @@ class LocalAuthProvider:
             refresh_token_ttl=ctx.core.refresh_token_ttl,
             changes=ctx.changes,
             hash_pool=HashPool(ctx.core.password_hash_concurrency, ctx.core.password_hash_queue),
+            mail=ctx.mail,
+            public_url=ctx.http_base_url,
+            password_reset_ttl=ctx.core.password_reset_ttl,
         )
 
     # ------------------------------------------------------------------ account flows
@@ -170,12 +191,90 @@ class LocalAuthProvider:
         raise AuthError("unsupported", _UNSUPPORTED)
 
     async def forgot_password(self, email: str) -> None:
-        """Unsupported: embedded mode has no mail service to send a reset code."""
-        raise AuthError("unsupported", _UNSUPPORTED)
+        """Mail a single-use reset link when the account exists; answer the same either way."""
+        if self._mail is None:
+            raise AuthError("unsupported", _NO_MAIL)
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            return
+        token = secrets.token_urlsafe(32)
+        now = _now()
+        async with self._sessions() as session, session.begin():
+            account_id = await session.scalar(
+                select(LocalAccount.id).where(LocalAccount.email == address)
+            )
+            if account_id is None or await self._reset_sent_lately(session, account_id, now):
+                return
+            session.add(
+                PasswordReset(
+                    account_id=account_id,
+                    token_hash=_token_hash(token),
+                    expires_at=now + dt.timedelta(seconds=self._reset_ttl),
+                )
+            )
+        await self._send_reset_link(address, token)
 
     async def confirm_forgot_password(self, email: str, code: str, password: str) -> None:
-        """Unsupported: see :meth:`forgot_password`."""
-        raise AuthError("unsupported", _UNSUPPORTED)
+        """Set a new password with a reset link's code; the code then stops working, and every
+        session of the account ends."""
+        _check_password_policy(password)
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            raise AuthError("invalid_code", _BAD_RESET) from None
+        if not code or len(code) > 256:
+            raise AuthError("invalid_code", _BAD_RESET)
+        digest = _token_hash(code)
+        async with self._sessions() as session:
+            account_id = await session.scalar(
+                select(PasswordReset.account_id)
+                .join(LocalAccount, LocalAccount.id == PasswordReset.account_id)
+                .where(*self._usable_reset(digest, _now()), LocalAccount.email == address)
+            )
+        if account_id is None:
+            raise AuthError("invalid_code", _BAD_RESET)
+        # Hashing only after the code checked out: a guessed code costs no argon2 work.
+        password_hash = await self._hashing.run(self._hasher.hash, password)
+        now = _now()
+        async with self._sessions() as session, session.begin():
+            claimed = await session.execute(
+                update(PasswordReset)
+                .where(*self._usable_reset(digest, now), PasswordReset.account_id == account_id)
+                .values(used_at=now)
+            )
+            if _rowcount(claimed) != 1:  # used by a concurrent request in between
+                raise AuthError("invalid_code", _BAD_RESET)
+            await self._replace_password(session, account_id, password_hash, now, keep=None)
+        log.info("password of account %s reset with a mailed link", account_id)
+
+    async def change_password(
+        self, access_token: str, current_password: str, new_password: str
+    ) -> None:
+        """Replace the password after checking the current one; every other session ends."""
+        await self.authenticate(access_token)  # a live, unexpired session
+        claims = self._decode(access_token, verify_exp=True)
+        account_id = _uuid_claim(claims, "sub")
+        session_id = _uuid_claim(claims, "sid")
+        _check_password_policy(new_password)
+        async with self._sessions() as session:
+            current_hash = await session.scalar(
+                select(LocalAccount.password_hash).where(LocalAccount.id == account_id)
+            )
+        if current_hash is None or not await self._verify(current_hash, current_password):
+            raise AuthError("wrong_password", _WRONG_PASSWORD)
+        password_hash = await self._hashing.run(self._hasher.hash, new_password)
+        async with self._sessions() as session, session.begin():
+            await self._replace_password(session, account_id, password_hash, _now(), session_id)
+        log.info("password of account %s changed; other sessions ended", account_id)
+
+    async def logout_everywhere(self, access_token: str) -> None:
+        """End every session of the token's account, this one included."""
+        await self.authenticate(access_token)
+        account_id = _uuid_claim(self._decode(access_token, verify_exp=True), "sub")
+        async with self._sessions() as session, session.begin():
+            await self._revoke_account(session, account_id, _now(), keep=None)
+        log.info("every session of account %s ended", account_id)
 
     async def set_password(self, email: str, password: str) -> None:
         """Administrator action (CLI): replace a password and end every session of the account."""
@@ -183,17 +282,12 @@ class LocalAuthProvider:
         _check_password_policy(password)
         password_hash = await self._hashing.run(self._hasher.hash, password)
         async with self._sessions() as session, session.begin():
-            account = await session.scalar(
-                select(LocalAccount).where(LocalAccount.email == address)
+            account_id = await session.scalar(
+                select(LocalAccount.id).where(LocalAccount.email == address)
             )
-            if account is None:
+            if account_id is None:
                 raise AuthError("invalid_credentials", "No account with this email")
-            account.password_hash = password_hash
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=_now())
-            )
+            await self._replace_password(session, account_id, password_hash, _now(), keep=None)
 
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password and open a new session with a fresh token pair."""
@@ -319,6 +413,75 @@ class LocalAuthProvider:
         return identity
 
     # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _usable_reset(digest: str, now: dt.datetime) -> tuple[Any, ...]:
+        return (
+            PasswordReset.token_hash == digest,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+
+    @staticmethod
+    async def _reset_sent_lately(
+        session: AsyncSession, account_id: uuid.UUID, now: dt.datetime
+    ) -> bool:
+        since = now - dt.timedelta(seconds=RESET_MAIL_INTERVAL)
+        recent = await session.scalar(
+            select(PasswordReset.id)
+            .where(PasswordReset.account_id == account_id, PasswordReset.created_at > since)
+            .limit(1)
+        )
+        if recent is not None:
+            log.info("reset link for account %s not sent: one was sent lately", account_id)
+        return recent is not None
+
+    async def _send_reset_link(self, address: str, token: str) -> None:
+        assert self._mail is not None
+        link = f"{self._public_url}{RESET_PAGE}#{urlencode({'email': address, 'code': token})}"
+        minutes = max(self._reset_ttl // 60, 1)
+        text = (
+            f"Someone asked to reset the password of your Salon account {address}.\n\n"
+            f"To choose a new password, open this link within {minutes} minutes:\n\n{link}\n\n"
+            "It works once. If you did not ask for it, ignore this message."
+        )
+        try:
+            await self._mail.send(MailMessage(to=address, subject="Reset your password", text=text))
+        except Exception as exc:
+            # The client's answer is the same either way; the operator sees why here.
+            log.error("reset link not sent: mail sender raised %s", type(exc).__name__)
+
+    async def _replace_password(
+        self,
+        session: AsyncSession,
+        account_id: uuid.UUID,
+        password_hash: str,
+        now: dt.datetime,
+        keep: uuid.UUID | None,
+    ) -> None:
+        """New hash, other reset links void, sessions ended (but ``keep``)."""
+        await session.execute(
+            update(LocalAccount)
+            .where(LocalAccount.id == account_id)
+            .values(password_hash=password_hash)
+        )
+        await session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.account_id == account_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        await self._revoke_account(session, account_id, now, keep)
+
+    @staticmethod
+    async def _revoke_account(
+        session: AsyncSession, account_id: uuid.UUID, now: dt.datetime, keep: uuid.UUID | None
+    ) -> None:
+        statement = update(RefreshToken).where(
+            RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None)
+        )
+        if keep is not None:
+            statement = statement.where(RefreshToken.session_id != keep)
+        await session.execute(statement.values(revoked_at=now))
 
     async def _verify(self, password_hash: str, password: str) -> bool:
         def check() -> bool:

@@ -39,6 +39,7 @@ PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("/upload", "upload.html", "Upload", "upload", "upload"),
     ("/apod", "apod.html", "NASA APOD", "apod", "apod"),
     ("/video", "video.html", "Video maker", "video", "video"),
+    ("/account", "account.html", "Account", "account", "account"),
 )
 NAV: tuple[tuple[str, str, str], ...] = (
     ("photos", "/", "Photos"),
@@ -180,6 +181,14 @@ def page_handlers() -> list[HTTPRouteHandler]:
     handlers.append(album_page)
     handlers.append(_public_page("/login", "login.html", "Sign in", "login"))
     handlers.append(signup_page)
+    handlers.append(
+        _public_page(
+            "/forgot-password", "forgot_password.html", "Forgot password", "forgot_password"
+        )
+    )
+    handlers.append(
+        _public_page("/reset-password", "reset_password.html", "New password", "reset_password")
+    )
     handlers.append(share_page)
     return handlers
 

@@ -1,0 +1,73 @@
+"""``/api/auth/change-password`` and ``/api/auth/logout-all``: a signed-in user secures their
+account. Both need the provider's optional :class:`~salon.providers.AccountSecurity`
+capability; without it they answer 400 ``unsupported``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.status_codes import HTTP_200_OK
+
+from salon.db.models import User
+from salon.domain.auth.schemas import MessageOut
+from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
+from salon.errors import AuthError
+from salon.providers import AccountSecurity
+from salon.runtime import Runtime
+
+__all__ = ["AccountController", "PasswordChange"]
+
+# The provider checks the policy; this only bounds what is read and hashed.
+Password = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+def _security(runtime: Runtime) -> AccountSecurity:
+    if not isinstance(runtime.auth, AccountSecurity):
+        raise AuthError("unsupported", "this sign-in provider cannot change passwords here")
+    return runtime.auth
+
+
+def _token(request: Request[Any, Any, Any]) -> str:
+    token, _ = bearer_token(request)
+    if token is None:  # current_user already refused this; kept for the type checker
+        raise AuthError("invalid_token", "authentication required: send a Bearer access token")
+    return token
+
+
+class AccountController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/change-password", operation_id="change_password", status_code=HTTP_200_OK)
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: PasswordChange,
+        current_user: User,
+        runtime: Runtime,
+    ) -> MessageOut:
+        """Change the password (the current one is required); every other session ends, this
+        one stays signed in."""
+        await _security(runtime).change_password(
+            _token(request), data.current_password, data.new_password
+        )
+        return MessageOut("password changed; other sessions were signed out")
+
+    @post("/logout-all", operation_id="logout_everywhere", status_code=HTTP_200_OK)
+    async def logout_all(
+        self, request: Request[Any, Any, Any], current_user: User, runtime: Runtime
+    ) -> Response[MessageOut]:
+        """End every session of the account, this one included."""
+        await _security(runtime).logout_everywhere(_token(request))
+        response = Response(MessageOut("signed out everywhere"))
+        for name in (ACCESS_COOKIE, CSRF_COOKIE):
+            response.delete_cookie(name, path="/")
+        response.delete_cookie(REFRESH_COOKIE, path="/api/auth")
+        return response

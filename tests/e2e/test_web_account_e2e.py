@@ -1,0 +1,114 @@
+"""Account security in a real browser against ``salon serve``: "Forgot your password?" on the
+sign-in page, the mailed link (the default console sender writes it to the server log), a new
+password; then the account page: change the password (another session ends) and log out
+everywhere."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from .conftest import PASSWORD, Server, new_page, shot, unlabelled
+
+pytestmark = pytest.mark.e2e
+
+RESET_PASSWORD = "a reset e2e passphrase"
+CHANGED_PASSWORD = "a changed e2e passphrase"
+
+
+def _reset_link(server: Server, email: str, timeout: float = 15.0) -> str:
+    """The link the console mail sender logged for ``email``."""
+    pattern = re.compile(re.escape(server.url) + r"/reset-password#\S+")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = server.log_path.read_text(errors="replace")
+        for link in pattern.findall(text):
+            if f"email={email.replace('@', '%40')}" in link:
+                return link
+        time.sleep(0.2)
+    pytest.fail(f"no reset link for {email} in the server log:\n{server.log_tail()}")
+
+
+def test_forgot_change_and_log_out_everywhere(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    email = f"acct-{uuid.uuid4().hex[:8]}@example.com"
+    other_device = server.api_user(email)  # signed in elsewhere with the first password
+    context, page, console = new_page(browser, server, viewport={"width": 1024, "height": 768})
+    failure_context.append(page)
+
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.wait_for_url(f"{server.url}/forgot-password")
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send a reset link").click()
+    expect(page.locator("[data-sent]")).to_be_visible()
+    assert unlabelled(page) == []
+
+    link = _reset_link(server, email)
+    assert PASSWORD not in server.log_path.read_text(errors="replace")
+    page.goto(link)
+    expect(page.locator("[data-reset-email]")).to_have_text(email)
+    assert "#" not in page.url  # the code left the address bar at once
+    page.get_by_label("New password").fill(RESET_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("[data-done]")).to_be_visible()
+    shot(page, "account-01-reset-done")
+    assert other_device.get("/api/me").status_code == 401  # the reset ended that session
+
+    # The link works once (opened afresh, as from the mail).
+    page.goto("/login")
+    page.goto(link)
+    page.get_by_label("New password").fill("one more passphrase")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("[data-form-error]")).to_contain_text("reset link")
+
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(RESET_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/")
+
+    second = httpx_login(server, email, RESET_PASSWORD)
+    page.locator("[data-user-email]").click()
+    page.wait_for_url(f"{server.url}/account")
+    assert unlabelled(page) == []
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_label("New password").fill(CHANGED_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("[data-password-error]")).to_contain_text("current password is wrong")
+    page.get_by_label("Current password").fill(RESET_PASSWORD)
+    page.get_by_label("New password").fill(CHANGED_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("[data-toast]")).to_contain_text("password changed")
+    assert second.get("/api/me").status_code == 401  # the other session ended ...
+    page.reload()
+    expect(page.locator("[data-user-email]")).to_have_text(email)  # ... this one did not
+    shot(page, "account-02-changed")
+
+    third = httpx_login(server, email, CHANGED_PASSWORD)
+    page.get_by_role("button", name="Log out everywhere").click()
+    page.wait_for_url(re.compile(r"/login"))
+    assert third.get("/api/me").status_code == 401
+    page.goto("/account")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Faccount$"))
+    # Refused requests (400, 401) show as failed loads; nothing else may go wrong.
+    problems = [e for e in console.errors if not e.startswith("Failed to load resource")]
+    assert problems == [] and console.csp_violations() == [], console.errors
+    context.close()
+
+
+def httpx_login(server: Server, email: str, password: str) -> Any:
+    import httpx
+
+    client = httpx.Client(base_url=server.url, timeout=30)
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    response.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return client
