@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= 3.11
 
-.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench load clean
+.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench load load-hostile clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -59,6 +59,10 @@ bench: $(STAMP)
 # The long load test (64 connections, 60 s) against a real `salon serve`; see benchmarks/load.
 load: $(STAMP)
 	$(VENV)/bin/python benchmarks/load/load_test.py --seconds 60 --connections 64
+
+# 64 honest connections beside slow uploads, huge bodies, pixel bombs and a log-in flood (60 s).
+load-hostile: $(STAMP)
+	$(VENV)/bin/python benchmarks/load/hostile_load.py --seconds 60 --connections 64
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache

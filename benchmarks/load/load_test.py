@@ -86,9 +86,9 @@ def server_env(data_dir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def salon_server(
-    data_dir: Path, workers: int
+    data_dir: Path, workers: int, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
-    env = server_env(data_dir)
+    env = {**server_env(data_dir), **(extra_env or {})}
     subprocess.run([str(BIN / "salon"), "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()
     log = (data_dir / "server.log").open("wb")

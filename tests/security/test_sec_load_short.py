@@ -37,3 +37,53 @@ def test_short_load_has_no_errors_and_loses_nothing() -> None:
     )
     assert result["ok"] is True
     assert completed.returncode == 0
+
+
+HOSTILE = SCRIPT.parent / "hostile_load.py"
+
+
+def test_short_hostile_load_leaves_honest_clients_unharmed() -> None:
+    """benchmarks/load/hostile_load.py's short form: 8 honest connections beside slow uploads,
+    huge anonymous bodies, pixel bombs and a log-in flood for a few seconds. Every honest
+    request must succeed and every attack must have been refused the way issue 17 says; no
+    timing asserts (the long form's figures are in benchmarks/load/README.md)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(HOSTILE),
+            "--seconds",
+            "8",
+            "--connections",
+            "8",
+            "--slow",
+            "4",
+            "--huge",
+            "1",
+            "--bombs",
+            "1",
+            "--logins",
+            "2",
+            "--setting",
+            "BODY_READ_TIMEOUT=2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert completed.stdout.strip(), completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    honest = result["honest"]
+    assert honest["errors"] == 0, honest["first_errors"]
+    assert honest["requests"] > 0
+    attacks = result["attacks"]
+    # Each attack ran and was answered as a refusal, never served.
+    assert set(attacks["slow upload"]) <= {"408", "ended by the test"}, attacks
+    assert attacks["slow upload"].get("408", 0) > 0, attacks
+    huge = attacks["huge body"]
+    assert huge.get("declared 413", 0) > 0, attacks
+    assert set(huge) <= {"declared 413", "chunked 413", "chunked reset"}, attacks
+    assert set(attacks["login flood"]) <= {"401", "429"}, attacks
+    assert set(attacks["pixel bomb"]) <= {"dense 201", "tiny 415"}, attacks
+    assert result["ok"] is True and completed.returncode == 0
