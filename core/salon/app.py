@@ -26,7 +26,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -54,7 +54,7 @@ from salon.domain.jobs.controllers import JobController
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
 from salon.domain.sources.services import SourceImportService
-from salon.domain.system.controllers import health, ready
+from salon.domain.system.controllers import MetricsController, health, ready
 from salon.domain.uploads.controllers import UploadController
 from salon.domain.uploads.services import UploadService
 from salon.domain.videos.controllers import VideoController
@@ -335,7 +335,7 @@ def create_app(
         VideoController,
         health,
         ready,
-        PrometheusController,
+        MetricsController,
     ]
     handlers.extend(web_handlers())
     app = Litestar(

@@ -20,6 +20,9 @@ from salon import __version__
 from salon.errors import ConfigurationError, PluginError, SalonError
 
 T = TypeVar("T")
+# `salon db upgrade`'s exit code for a schema newer than this release and not compatible with
+# it: deploy/tools/release.sh reads it to refuse a rollback the code cannot do.
+SCHEMA_TOO_NEW = 3
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -81,6 +84,8 @@ class SalonGroup(click.Group):
 def cli() -> None:
     """Salon: a plugin-based image gallery."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its autogenerate plugins at INFO on every start: noise here.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -93,10 +98,14 @@ def serve(host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from salon.runtime import load_settings
+    from salon.startup import check_providers, prepare_schema
 
-    with startup_errors():
-        load_settings()  # fail here, with a readable message, rather than inside a worker
+    def say(message: str) -> None:
+        click.echo(f"salon: {message}", err=True)
+
+    with startup_errors():  # fail here, in one line, rather than inside a worker
+        core = check_providers()
+        prepare_schema(core, say)
     click.echo(f"Salon {__version__} on http://{host}:{port}")
     Granian(
         "salon.asgi:create_app",
@@ -150,12 +159,23 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Migrate the database to the newest schema (safe to repeat)."""
+    """Migrate the database to the newest schema (safe to repeat).
+
+    A schema newer than this release is left alone: exit 0 when it declares this release
+    compatible (a rollback across an expand-only migration), else exit 3."""
     from salon.db.migrate import current, upgrade
     from salon.settings import load_core_settings
+    from salon.startup import schema_state
 
     with startup_errors():
         core, _ = load_core_settings()
+        before = schema_state(core.database_url)
+    if before.status == "newer":
+        click.echo(f"database {before.describe()}: nothing to do")
+        return
+    if before.status == "incompatible":
+        click.echo(f"salon: database {before.describe()}: this release cannot run on it", err=True)
+        sys.exit(SCHEMA_TOO_NEW)
     upgrade(core.database_url, revision)
     click.echo(f"database at revision {current(core.database_url)}")
 

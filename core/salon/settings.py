@@ -7,6 +7,7 @@ ASGI factory) and the result is passed down. Plugins declare their own settings 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -85,6 +86,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
     password_hash_concurrency: int = 2
     password_hash_queue: int = 16
+    # `salon serve` migrates a SQLite database itself; a server database (PostgreSQL) only
+    # with this on, else it refuses to start on a schema behind its migrations.
+    auto_migrate: bool = False
+    # Addresses (CIDR) that may read /metrics and /ready's details.
+    internal_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
     def __post_init__(self) -> None:
         if self.download_mode not in ("redirect", "proxy"):
@@ -120,6 +126,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         parse_networks(self.trusted_proxies)
+        for network in self.internal_allow:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -161,7 +169,7 @@ def _coerce(raw: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     return out
 
 
-_LIST_FIELDS = {"disable_plugins", "cors_origins", "trusted_proxies"}
+_LIST_FIELDS = {"disable_plugins", "cors_origins", "trusted_proxies", "internal_allow"}
 
 
 def _decode(type_: type[Any], value: Any) -> Any:

@@ -11,8 +11,10 @@
 #      group, and wait for exit code 0;
 #   4. point both services at their new revision and wait until they are stable. The web
 #      service's circuit breaker rolls back by itself if the new tasks never become healthy.
-# A rollback is the same command with the previous tag (migrations must stay backward
-# compatible for one release, see deploy/README.md).
+# A rollback is the same command with the previous tag. Migrations are expand/contract (release
+# N-1 runs on schema N, see README.md "Upgrades and rollbacks"): the older image's
+# `salon db upgrade` finds a newer schema that declares it compatible and does nothing; when the
+# schema does not, it exits 3 and this script refuses the rollback before touching a service.
 #
 # Needs: aws CLI v2 and jq; credentials from the standard chain (CI: the OIDC role).
 set -euo pipefail
@@ -66,6 +68,12 @@ echo "migrating: $task_arn"
 aws_ ecs wait tasks-stopped --cluster "$cluster" --tasks "$task_arn"
 exit_code="$(aws_ ecs describe-tasks --cluster "$cluster" --tasks "$task_arn" \
     | jq -r '.tasks[0].containers[] | select(.name == "migrate") | .exitCode')"
+if [ "$exit_code" = "3" ]; then
+    echo "refusing: image $tag cannot run on the current database schema (newer, and not" >&2
+    echo "declared compatible with it); roll forward instead. Services left as they are." >&2
+    echo "logs: /salon/$stack/migrate" >&2
+    exit 3
+fi
 if [ "$exit_code" != "0" ]; then
     echo "migration failed (exit code $exit_code): services left on their current revision" >&2
     echo "logs: /salon/$stack/migrate" >&2

@@ -1,32 +1,56 @@
-"""Schema migrations with Alembic, driven from code so ``salon db upgrade`` needs no ini file."""
+"""Schema migrations with Alembic, driven from code so ``salon db upgrade`` needs no ini file.
+
+Two processes may migrate at once (two ``salon serve`` on one data folder, a rolling deploy
+with ``SALON_AUTO_MIGRATE``): a SQLite database is guarded by a lock file beside it,
+PostgreSQL by an advisory lock taken in ``migrations/env.py``. The second waits, then finds
+the work done.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from salon.db.schema import SchemaState, read_state
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, extra_versions: Sequence[Path] = ()) -> Config:
+    """``extra_versions``: more folders of migrations (tests use one to play a newer release)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database_url)
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    folders = [MIGRATIONS / "versions", *extra_versions]
+    config.set_main_option("version_locations", os.pathsep.join(str(f) for f in folders))
     return config
 
 
-def _in_thread(fn: object, *args: object) -> None:
-    # env.py calls asyncio.run(); keep that off any running loop.
-    import threading
+def scripts(extra_versions: Sequence[Path] = ()) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://", extra_versions))
 
+
+def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    # env.py calls asyncio.run(); keep that off any running loop.
+    results: list[T] = []
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            fn(*args)  # type: ignore[operator]
+            results.append(fn(*args))
         except BaseException as exc:
             errors.append(exc)
 
@@ -35,32 +59,76 @@ def _in_thread(fn: object, *args: object) -> None:
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to ``revision``; safe to run any number of times."""
-    _in_thread(command.upgrade, alembic_config(database_url), revision)
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database (its folder made, as SQLite does not), else None."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(str(url.database))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    _in_thread(command.downgrade, alembic_config(database_url), revision)
+@contextmanager
+def migration_lock(database_url: str, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Hold the SQLite database's migration lock (a no-op elsewhere: see env.py).
+
+    ``on_wait`` is called once if another process holds it, before waiting."""
+    path = sqlite_file(database_url)
+    if path is None:
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def current(database_url: str) -> str | None:
-    from sqlalchemy import text
+def upgrade(
+    database_url: str,
+    revision: str = "head",
+    *,
+    extra_versions: Sequence[Path] = (),
+    on_wait: Callable[[], None] = lambda: None,
+) -> None:
+    """Bring the database to ``revision``; safe to run any number of times, from any number of
+    processes at once."""
+    with migration_lock(database_url, on_wait):
+        _in_thread(command.upgrade, alembic_config(database_url, extra_versions), revision)
 
+
+def downgrade(database_url: str, revision: str, *, extra_versions: Sequence[Path] = ()) -> None:
+    with migration_lock(database_url):
+        _in_thread(command.downgrade, alembic_config(database_url, extra_versions), revision)
+
+
+def state(database_url: str, *, extra_versions: Sequence[Path] = ()) -> SchemaState:
+    """Where the database's schema stands against this release's migrations."""
     from salon.runtime import make_engine
 
-    async def read() -> str | None:
+    script = scripts(extra_versions)
+    sqlite_file(database_url)
+
+    async def read() -> SchemaState:
         engine = make_engine(database_url)
         try:
             async with engine.connect() as conn:
-                rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-                row = rows.first()
-                return None if row is None else str(row[0])
-        except Exception:
-            return None
+                return await conn.run_sync(read_state, script)
         finally:
             await engine.dispose()
 
-    return asyncio.run(read())
+    found: SchemaState = _in_thread(asyncio.run, read())
+    return found
+
+
+def current(database_url: str) -> str | None:
+    return state(database_url).revision

@@ -34,6 +34,7 @@ __all__ = [
     "PasswordReset",
     "QueueMessage",
     "RefreshToken",
+    "SchemaCompat",
     "ShareLink",
     "SourceImport",
     "UploadIntent",
@@ -234,3 +235,16 @@ class SourceImport(UUIDv7AuditBase):
     source: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(255))
     image_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("images.id", ondelete="CASCADE"))
+
+
+class SchemaCompat(orm_registry.generate_base()):  # type: ignore[misc]
+    """One row: the schema's revision and the oldest code revision that runs on it.
+
+    Written by every ``salon db upgrade`` (``salon.db.schema``), so code older than the schema,
+    which cannot know the newer migrations, can still tell whether it may run (expand/contract:
+    release N-1 runs on schema N)."""
+
+    __tablename__ = "schema_compat"
+
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    oldest_code: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-# The web module under a mocked AWS provider: HTTPS listener, HTTP redirect, /ready health
+# The web module under a mocked AWS provider: HTTPS listener, HTTP redirect, /health target
 # check, circuit breaker with rollback.
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -67,8 +67,8 @@ run "https_only_with_rollback" {
   }
 
   assert {
-    condition     = aws_lb_target_group.this.health_check[0].path == "/ready"
-    error_message = "The load balancer checks readiness on /ready."
+    condition     = aws_lb_target_group.this.health_check[0].path == "/health"
+    error_message = "The load balancer probes the shallow /health: a dependency blip must not replace every task."
   }
 
   assert {

@@ -7,10 +7,14 @@ from typing import Any
 
 from alembic import context
 from salon.db.models import metadata
+from salon.db.schema import record_compat
 from salon.runtime import make_engine
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 config = context.config
+# Any fixed number: PostgreSQL serializes whoever asks for it (salon.db.migrate explains why).
+MIGRATION_LOCK = 0x5A10_0001
 
 
 def _run(connection: Connection) -> None:
@@ -21,7 +25,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held to the end of the transaction; the version table is read after it.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
+        record_compat(connection, context.script)
 
 
 async def _run_async(url: str) -> None:

@@ -16,6 +16,10 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
+# The oldest code revision that still runs on this schema (expand/contract, README "Upgrades
+# and rollbacks"): the previous revision for an expand-only change (new table, new nullable
+# column), this revision itself for a contract step (dropping or renaming what old code uses).
+oldest_compatible = ${repr(down_revision)}
 
 
 def upgrade() -> None:

@@ -19,6 +19,8 @@ locals {
   # What the containers receive. Every SALON_* name here is a Salon setting (a test compares
   # them with salon.settings.CoreSettings and the plugins' settings types). Secrets never
   # appear here: they are in app_secrets, injected by ECS from Secrets Manager.
+  # SALON_INTERNAL_ALLOW: who reads /metrics and /ready's details (requests the ALB relays
+  # carry X-Forwarded-For and never count as internal).
   app_environment = {
     SALON_STORAGE    = "s3"
     SALON_AUTH       = "cognito"
@@ -32,6 +34,7 @@ locals {
     SALON_INPROCESS_WORKER     = "false"
     SALON_LOG_LEVEL            = var.log_level
     SALON_SIGNUP_ENABLED       = tostring(var.allow_self_signup)
+    SALON_INTERNAL_ALLOW       = "127.0.0.0/8,::1/128,${var.vpc_cidr}"
     SALON_S3_BUCKET            = module.storage.bucket_name
     SALON_S3_PREFIX            = var.s3_prefix
     SALON_S3_SSE               = "aws:kms"

@@ -1,5 +1,6 @@
 # The web service: `salon serve` on Fargate behind an ALB. HTTPS on 443 with an ACM
-# certificate, HTTP only redirects, target health on /ready, and a deployment circuit breaker
+# certificate, HTTP only redirects, target health on the shallow /health (a blip of S3, SQS or
+# RDS must not get every task replaced; /ready is the deep check), and a deployment circuit breaker
 # that rolls a failing image back to the last good task definition by itself. The migration
 # task definition lives here too: same image and settings, run once per release.
 

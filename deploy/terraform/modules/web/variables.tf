@@ -117,9 +117,9 @@ variable "container_port" {
 }
 
 variable "health_check_path" {
-  description = "Path the load balancer probes; /ready checks database, storage and queue."
+  description = "Path the load balancer probes. /health is liveness (the process answers); /ready is deep (database, schema, S3, SQS), so probing it would replace every task on a brief outage of any of them."
   type        = string
-  default     = "/ready"
+  default     = "/health"
 }
 
 variable "environment" {

@@ -22,6 +22,8 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+# Triggers only: code at 0001 runs on this schema unchanged.
+oldest_compatible = "0001"
 
 TABLES = (
     "users", "local_accounts", "refresh_tokens", "images", "albums", "album_images",
