@@ -63,7 +63,7 @@ class SalonGroup(click.Group):
         from salon.settings import load_core_settings
 
         with startup_errors():
-            core, _ = load_core_settings()
+            core, _ = load_core_settings(ensure_secret=False)
             pm = make_plugin_manager(core.disable_plugins)
             call_each(pm, "register_commands", cli=self)
 
@@ -168,7 +168,7 @@ def db_upgrade(revision: str) -> None:
     from salon.startup import schema_state
 
     with startup_errors():
-        core, _ = load_core_settings()
+        core, _ = load_core_settings(ensure_secret=False)
         before = schema_state(core.database_url)
     if before.status == "newer":
         click.echo(f"database {before.describe()}: nothing to do")
@@ -188,7 +188,7 @@ def db_downgrade(revision: str) -> None:
     from salon.settings import load_core_settings
 
     with startup_errors():
-        core, _ = load_core_settings()
+        core, _ = load_core_settings(ensure_secret=False)
     downgrade(core.database_url, revision)
     click.echo(f"database downgraded to {revision}")
 
@@ -196,12 +196,15 @@ def db_downgrade(revision: str) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json: bool) -> None:
-    """List plugins, their versions and hooks, and the providers on offer and selected."""
+    """List plugins, their versions and hooks, and the providers on offer and selected.
+
+    A selection no plugin offers (misspelled, or its plugin disabled or not installed) is
+    listed as unknown, with the nearest name, and the command exits 2."""
     from salon.plugins import plugin_versions
     from salon.runtime import load_settings
 
     with startup_errors():
-        settings, pm, registry = load_settings()
+        settings, pm, registry = load_settings(ensure_secret=False)
     selected = {
         "storage": settings.core.storage,
         "auth": settings.core.auth,
@@ -216,22 +219,41 @@ def plugins(as_json: bool) -> None:
         ]
         for role, offers in registry.offers.items()
     }
+    unknown = {
+        role: registry.unknown(role, name)
+        for role, name in selected.items()
+        if name not in registry.offers.get(role, {})
+    }
+    if unknown and settings.core.disable_plugins:
+        disabled = "; SALON_DISABLE_PLUGINS leaves out: " + ", ".join(settings.core.disable_plugins)
+        unknown = {role: message + disabled for role, message in unknown.items()}
     data: dict[str, Any] = {
         "plugins": plugin_versions(pm),
         "providers": providers,
         "job_handlers": {k: v.plugin for k, v in sorted(registry.job_handlers.items())},
         "selected": selected,
+        "unknown": unknown,
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))
-        return
+    else:
+        _print_plugins(data)
+    for message in unknown.values():
+        click.echo(f"salon: {message}", err=True)
+    if unknown:
+        sys.exit(2)
+
+
+def _print_plugins(data: dict[str, Any]) -> None:
     for plugin in data["plugins"]:
         click.echo(f"{plugin['name']} {plugin['version']}: {', '.join(plugin['hooks'])}")
     click.echo("")
-    for role, offers in providers.items():
+    for role, offers in data["providers"].items():
         for offer in offers:
             mark = "*" if offer["selected"] else " "
             click.echo(f" {mark} {role:8} {offer['name']:12} ({offer['plugin']})")
+        if role in data["unknown"]:
+            click.echo(f" ? {role:8} {data['selected'][role]:12} (unknown: no plugin offers it)")
     for kind, plugin in data["job_handlers"].items():
         click.echo(f"   job      {kind:12} ({plugin})")
 

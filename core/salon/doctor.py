@@ -1,6 +1,8 @@
 """``salon doctor``: find what a crash or a fault can leave behind, and repair it.
 
-- orphan objects: bytes in storage no image row (or pending upload) points at;
+- orphan objects: bytes in storage no image row (or pending upload, or video) points at, nor
+  belong to one: ``<key>.<suffix>`` beside a referenced ``<key>`` is that object's sidecar (the
+  video plugin's ``<output>.mp4.result.json``), owned by whoever owns the key;
 - missing renditions: rebuilt from the original, since renditions are derived data;
 - missing originals: reported (the photo is gone; nothing can bring it back).
 """
@@ -61,6 +63,18 @@ async def _referenced_keys(runtime: Runtime) -> set[str]:
         for owner_id, video_id in await session.execute(select(Video.owner_id, Video.id)):
             keys.add(video_output_key(owner_id, video_id))
     return keys
+
+
+def _owned(key: str, referenced: set[str]) -> bool:
+    """``key`` is referenced, or is a sidecar ``<referenced key>.<suffix>`` of one."""
+    if key in referenced:
+        return True
+    dot = key.find(".", key.rfind("/") + 1)
+    while dot != -1:
+        if key[:dot] in referenced:
+            return True
+        dot = key.find(".", dot + 1)
+    return False
 
 
 async def _stored_keys(runtime: Runtime) -> list[str]:
@@ -152,7 +166,7 @@ async def diagnose(
     await _check_images(runtime, report, repair, tick)
     referenced = await _referenced_keys(runtime)
     for key in await _stored_keys(runtime):
-        if key in referenced:
+        if _owned(key, referenced):
             continue
         report.orphan_objects.append(key)
         if repair:

@@ -7,6 +7,7 @@ registration hooks into a :class:`ProviderRegistry`; settings select one per rol
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import time
@@ -91,14 +92,21 @@ class ProviderRegistry:
         return sorted(self.offers.get(role, {}))
 
     def offer(self, role: str, name: str) -> Offer:
+        if name not in self.offers.get(role, {}):
+            raise ConfigurationError(self.unknown(role, name))
+        return self.offers[role][name]
+
+    def unknown(self, role: str, name: str) -> str:
+        """Why ``name`` cannot be selected for ``role``: what is on offer, the nearest name."""
         available = self.offers.get(role, {})
-        if name not in available:
-            listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in available.values())
-            setting = "SALON_" + role.upper()
-            raise ConfigurationError(
-                f"{setting}={name!r} is not a known {role} provider; available: {listing or 'none'}"
-            )
-        return available[name]
+        listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in available.values())
+        setting = "SALON_" + role.upper()
+        nearest = difflib.get_close_matches(name, list(available), n=1, cutoff=0.6)
+        hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+        return (
+            f"{setting}={name!r} is not a known {role} provider{hint} "
+            f"(available: {listing or 'none'})"
+        )
 
     def build(self, role: str, name: str, context: ProviderContext) -> Any:
         offer = self.offer(role, name)

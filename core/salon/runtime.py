@@ -105,9 +105,10 @@ def load_settings(
     *,
     toml_path: Path | None = None,
     extra_plugins: Sequence[object] = (),
+    ensure_secret: bool = True,
 ) -> tuple[Settings, pluggy.PluginManager, ProviderRegistry]:
     """Read settings, load plugins, and validate every plugin's settings: the start-up checks."""
-    core, leftovers = load_core_settings(environ, toml_path)
+    core, leftovers = load_core_settings(environ, toml_path, ensure_secret=ensure_secret)
     pm = make_plugin_manager(
         core.disable_plugins, extra_plugins=extra_plugins, trace=core.trace_plugins
     )

@@ -187,9 +187,16 @@ def _convert(type_: type[Any], values: Mapping[str, Any], where: str) -> Any:
 
 
 def load_core_settings(
-    environ: Mapping[str, str] | None = None, toml_path: Path | None = None
+    environ: Mapping[str, str] | None = None,
+    toml_path: Path | None = None,
+    *,
+    ensure_secret: bool = True,
 ) -> tuple[CoreSettings, dict[str, Any]]:
-    """Parse the core settings and return them with the values left over for plugins."""
+    """Parse the core settings and return them with the values left over for plugins.
+
+    ``ensure_secret``: make the data folder's secret key when there is none (embedded mode).
+    Commands that never sign anything (``--help``, ``plugins``, ``db``) pass False, so they
+    write nothing where they are run; the key then stays empty unless it exists already."""
     environ = os.environ if environ is None else environ
     toml_path = toml_path or Path(environ.get("SALON_CONFIG", "salon.toml"))
     file_values = _read_toml(toml_path)
@@ -200,7 +207,7 @@ def load_core_settings(
     merged.update(env_values)
     core_values = _coerce({k: v for k, v in merged.items() if k in core_fields}, _LIST_FIELDS)
     core = _convert(CoreSettings, core_values, "SALON_* core settings")
-    core = _fill_defaults(core)
+    core = _fill_defaults(core, ensure_secret)
     leftovers = {k: v for k, v in merged.items() if k not in core_fields}
     for section, table in file_values.items():
         if isinstance(table, dict):
@@ -209,16 +216,17 @@ def load_core_settings(
     return core, leftovers
 
 
-def _fill_defaults(core: CoreSettings) -> CoreSettings:
+def _fill_defaults(core: CoreSettings, ensure_secret: bool) -> CoreSettings:
     try:
         data_dir = core.data_dir.expanduser().resolve()
         database_url = core.database_url or f"sqlite+aiosqlite:///{data_dir / 'salon.db'}"
+        secret = core.secret_key or _persistent_secret(data_dir, create=ensure_secret)
         return msgspec.structs.replace(
             core,
             public_url=core.public_url.rstrip("/"),
             data_dir=data_dir,
             database_url=database_url,
-            secret_key=core.secret_key or _persistent_secret(data_dir),
+            secret_key=secret,
         )
     except (OSError, ValueError, RuntimeError) as exc:
         # A NUL byte, "~unknown-user", a folder that cannot be made: a start-up error.
@@ -227,13 +235,14 @@ def _fill_defaults(core: CoreSettings) -> CoreSettings:
         ) from exc
 
 
-def _persistent_secret(data_dir: Path) -> str:
+def _persistent_secret(data_dir: Path, *, create: bool) -> str:
     """Embedded mode needs no set-up: a random key is made once and kept in the data folder."""
     path = data_dir / "secret_key"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        pass
+        if not create:
+            return ""
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

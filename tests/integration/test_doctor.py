@@ -45,3 +45,39 @@ async def test_doctor_reports_a_missing_original(salon_app: RunningApp) -> None:
     await salon_app.runtime.storage.delete(key)
     report = await diagnose(salon_app.runtime, repair=True)
     assert report.missing_originals == [image["id"]]
+
+
+async def test_a_videos_sidecar_is_not_an_orphan(salon_app: RunningApp) -> None:
+    """The video plugin keeps ``<output>.mp4.result.json`` beside each video: it belongs to the
+    video, so doctor leaves it alone; once its video is gone, it is an orphan like any other."""
+    import asyncio
+
+    headers = await salon_app.login()
+    image = (await salon_app.upload(headers, sample_jpeg(320, 240))).json()
+    created = await salon_app.client.post(
+        "/api/videos",
+        json={"image_ids": [image["id"]], "seconds_per_image": 1.0, "width": 320, "height": 180},
+        headers=headers,
+    )
+    assert created.status_code == 202, created.text
+    job_url = f"/api/jobs/{created.json()['job_id']}"
+    for _ in range(600):
+        job = (await salon_app.client.get(job_url, headers=headers)).json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert job["status"] == "succeeded", job
+    stored = [info.key async for info in salon_app.runtime.storage.list("videos/")]
+    assert any(key.endswith(".mp4.result.json") for key in stored), stored
+
+    report = await diagnose(salon_app.runtime, repair=True)
+    assert report.orphan_objects == [] and report.repaired == 0, report.as_dict()
+    after = [info.key async for info in salon_app.runtime.storage.list("videos/")]
+    assert sorted(after) == sorted(stored)
+
+    async def chunks():
+        yield b"{}"
+
+    stray = "videos/00000000-0000-0000-0000-000000000000/gone.mp4.result.json"
+    await salon_app.runtime.storage.put(stray, chunks(), content_type="application/json")
+    assert (await diagnose(salon_app.runtime)).orphan_objects == [stray]
