@@ -1,6 +1,6 @@
 """Start-up, schema and health suite: ``salon serve`` and ``salon db`` as subprocesses.
 
-The test modules import their helpers from serve_support.py, beside this file (pytest runs
+The test modules import their helpers from startup_support.py, beside this file (pytest runs
 with --import-mode=importlib, which puts no test folder on sys.path).
 """
 

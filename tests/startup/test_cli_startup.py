@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from serve_support import run_salon
+from startup_support import run_salon
 
 
 def test_commands_without_a_data_dir_write_nothing(tmp_path: Path) -> None:

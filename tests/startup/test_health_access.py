@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 import httpx
-from serve_support import run_salon, serve
+from startup_support import run_salon, serve
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from salon.db import migrate
 from salon.db.schema import oldest_compatible
-from serve_support import run_salon, serve
+from startup_support import run_salon, serve
 
 MIGRATION = '''"""{message}"""
 import sqlalchemy as sa
@@ -108,3 +108,4 @@ def test_the_floor_is_the_newest_declaration() -> None:
     assert oldest_compatible(script, "0001") == "0001"
     assert oldest_compatible(script, "0002") == "0001"
     assert oldest_compatible(script, "0003") == "0002"
+    assert oldest_compatible(script, "0004") == "0003"

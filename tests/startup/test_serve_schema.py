@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import httpx
-from serve_support import run_salon, serve
+from startup_support import run_salon, serve
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:

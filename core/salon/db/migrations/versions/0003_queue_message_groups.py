@@ -18,6 +18,8 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Expand only (a nullable column, one with a default, an index): code at 0002 runs on it.
+oldest_compatible = "0002"
 
 
 def upgrade() -> None:
