@@ -109,3 +109,4 @@ def test_the_floor_is_the_newest_declaration() -> None:
     assert oldest_compatible(script, "0002") == "0001"
     assert oldest_compatible(script, "0003") == "0002"
     assert oldest_compatible(script, "0004") == "0003"
+    assert oldest_compatible(script, "0005") == "0004"

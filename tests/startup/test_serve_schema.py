@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from startup_support import run_salon, serve
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:

@@ -15,6 +15,8 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+# Expand only (a new table): code at 0003 runs on it.
+oldest_compatible = "0003"
 
 TABLE = "password_resets"
 

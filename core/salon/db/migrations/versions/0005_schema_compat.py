@@ -4,8 +4,8 @@
 after every upgrade from the ``oldest_compatible`` each migration declares. Older code reads it
 to learn whether it may run on a schema newer than its own migrations (``salon.db.schema``).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -14,12 +14,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
-# Expand only (a new table): code at 0003 runs on this schema unchanged.
-oldest_compatible = "0003"
+# Expand only (a new table): code at 0004 runs on this schema unchanged.
+oldest_compatible = "0004"
 
 
 def upgrade() -> None:
