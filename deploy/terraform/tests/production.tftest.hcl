@@ -246,3 +246,26 @@ run "one_off_commands_run_under_their_own_role" {
     error_message = "The migrate task (and run-task.sh's commands) run under the ops role."
   }
 }
+
+run "alarms_page_on_what_users_feel" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = apply
+
+  assert {
+    condition = toset(keys(module.monitoring.alarm_names)) == toset([
+      "alb-target-5xx", "alb-5xx", "unhealthy-targets", "web-running-below-desired",
+      "db-cpu", "db-free-storage", "db-connections",
+    ])
+    error_message = "Alarms cover ALB 5xx, unhealthy targets, web tasks below desired, and RDS CPU, storage and connections."
+  }
+
+  assert {
+    condition = alltrue([
+      for a in module.monitoring.alarm_names : startswith(a, "salon-prod-")
+    ]) && module.monitoring.dashboard_name == "salon-prod"
+    error_message = "Alarms and the dashboard are named after the deployment."
+  }
+}

@@ -315,6 +315,22 @@ module "worker" {
   tags               = local.tags
 }
 
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name                     = var.name
+  alarm_topic_arn          = aws_sns_topic.alarms.arn
+  load_balancer_arn_suffix = module.web.load_balancer_arn_suffix
+  target_group_arn_suffix  = module.web.target_group_arn_suffix
+  cluster_name             = module.cluster.cluster_name
+  web_service_name         = module.web.service_name
+  web_min_count            = var.web_min_count
+  worker_service_name      = module.worker.service_name
+  queue_name               = module.queue.queue_name
+  db_instance_id           = module.database.instance_id
+  tags                     = local.tags
+}
+
 module "api_gateway" {
   source = "../../modules/api-gateway"
   count  = local.api_gateway ? 1 : 0

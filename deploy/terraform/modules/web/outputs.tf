@@ -52,3 +52,13 @@ output "migrate_task_role_arn" {
   description = "Task role the migrate task definition (and deploy/tools/run-task.sh) runs under."
   value       = aws_ecs_task_definition.migrate.task_role_arn
 }
+
+output "load_balancer_arn_suffix" {
+  description = "The load balancer's ARN suffix, the LoadBalancer dimension of its CloudWatch metrics."
+  value       = aws_lb.this.arn_suffix
+}
+
+output "target_group_arn_suffix" {
+  description = "The target group's ARN suffix, the TargetGroup dimension of its CloudWatch metrics."
+  value       = aws_lb_target_group.this.arn_suffix
+}
