@@ -34,5 +34,14 @@ def test_terraform_test_suites_pass(terraform: Terraform) -> None:
     assert summary, output
     # Every suite ran: queue, storage, iam, worker, web and the whole production example.
     assert int(summary.group(1)) >= 14, output
-    for suite in ("queue", "storage", "iam", "worker", "web", "network", "monitoring", "production"):
+    for suite in (
+        "queue",
+        "storage",
+        "iam",
+        "worker",
+        "web",
+        "network",
+        "monitoring",
+        "production",
+    ):
         assert f"tests/{suite}.tftest.hcl... pass" in output, output
