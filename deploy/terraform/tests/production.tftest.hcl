@@ -154,6 +154,11 @@ run "api_gateway_entry_point_with_secondary_cidr" {
   }
 
   assert {
+    condition     = length(module.api_gateway[0].jwt_protected_routes) == 0
+    error_message = "No route the browser UI calls may sit behind a header-only JWT authorizer: its token is in a cookie, and Salon checks it."
+  }
+
+  assert {
     condition     = jsondecode(output.migrate_run_task_network).awsvpcConfiguration.assignPublicIp == "DISABLED"
     error_message = "The migration task runs in private subnets."
   }

@@ -1,6 +1,11 @@
 # Alternative entry point: an API Gateway HTTP API in front of an internal ALB, reached through
-# a VPC link. Cognito access tokens are checked at the edge (JWT authorizer) for the routes that
-# always need a user; the web service still checks them too. Pay-per-request, no public ALB.
+# a VPC link. Pay-per-request, no public ALB. Salon verifies every Cognito token itself, from
+# the Authorization header (API clients) or the HttpOnly session cookie (the browser UI). A JWT
+# authorizer reads only the header, so it guards only routes listed in protected_route_keys
+# (none by default): on a route the UI calls it would refuse every browser request.
+# HTTP APIs take request bodies up to 10 MB: larger server-received uploads (POST /api/images)
+# are refused at the edge. The UI uploads straight to S3 (presigned POST), which has no such
+# limit.
 
 locals {
   tags = merge(var.tags, { "salon:module" = "api-gateway" })

@@ -17,3 +17,8 @@ output "authorizer_id" {
   description = "ID of the Cognito JWT authorizer."
   value       = aws_apigatewayv2_authorizer.cognito.id
 }
+
+output "jwt_protected_routes" {
+  description = "Routes whose requests need a Cognito JWT in the Authorization header at the edge."
+  value       = sort(keys(aws_apigatewayv2_route.protected))
+}

@@ -64,9 +64,9 @@ variable "jwt_audience" {
 }
 
 variable "protected_route_keys" {
-  description = "Routes that need a valid Cognito JWT at the edge. Everything else (pages, /api/auth/*, /health, /s/{token}) is public and Salon checks tokens itself."
+  description = "Routes that need a valid Cognito JWT in the Authorization header at the edge. Default none: the browser UI sends its token in an HttpOnly cookie, which a JWT authorizer cannot read, and Salon verifies every token (header or cookie) itself. List routes here only when no browser uses them (API-only deployments)."
   type        = list(string)
-  default     = ["ANY /api/images", "ANY /api/images/{proxy+}", "ANY /api/albums", "ANY /api/albums/{proxy+}", "ANY /api/uploads", "ANY /api/uploads/{proxy+}", "ANY /api/videos", "ANY /api/videos/{proxy+}", "ANY /api/jobs/{proxy+}", "GET /api/me"]
+  default     = []
 }
 
 variable "throttling_rate_limit" {
