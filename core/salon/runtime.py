@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from salon.db.changes import ChangeTracker
 from salon.errors import ConfigurationError
+from salon.memory import return_large_blocks
 from salon.plugins import (
     ProviderRegistry,
     collect_registry,
@@ -124,6 +125,7 @@ def build_runtime(
 ) -> Runtime:
     """Build the selected providers. Raises ConfigurationError naming what is wrong."""
     core = settings.core
+    return_large_blocks()
     core.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(core.database_url)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)

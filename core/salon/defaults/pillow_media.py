@@ -52,6 +52,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError, features
 
 from salon import hookimpl
 from salon.errors import ProviderError, UnsupportedMedia
+from salon.memory import return_large_blocks
 from salon.providers import (
     MediaInfo,
     ProcessedMedia,
@@ -205,6 +206,9 @@ class PillowMediaProcessor:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._decode_slots = threading.BoundedSemaphore(self.decode_concurrency)
+        # A worker process that receives the processor decodes there: same tuning as the
+        # process that built the runtime (salon.memory).
+        return_large_blocks()
 
     # ------------------------------------------------------------------ public
 
