@@ -10,9 +10,10 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, new_page, shot, unlabelled
+from .conftest import PASSWORD, Server, jpeg, new_page, shot, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -92,6 +93,23 @@ def test_forgot_change_and_log_out_everywhere(
     expect(page.locator("[data-user-email]")).to_have_text(email)  # ... this one did not
     shot(page, "account-02-changed")
 
+    # Share links: made through the API, listed here, revoked here.
+    owner = httpx_login(server, email, CHANGED_PASSWORD)
+    files = {
+        "file": ("holiday.jpg", jpeg((320, 240), ((200, 40, 40), (40, 40, 200))), "image/jpeg")
+    }
+    image = owner.post("/api/images", files=files).json()
+    share = owner.post(f"/api/images/{image['id']}/share", json={"show": ["title"]}).json()
+    assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 200
+    page.reload()
+    item = page.locator(f"[data-share-id='{share['id']}']")
+    expect(item).to_contain_text("shows the photo and title")
+    assert unlabelled(page) == []
+    item.get_by_role("button", name="Revoke").click()
+    expect(page.locator("[data-shares-empty]")).to_be_visible()
+    assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 404
+    shot(page, "account-03-shares")
+
     third = httpx_login(server, email, CHANGED_PASSWORD)
     page.get_by_role("button", name="Log out everywhere").click()
     page.wait_for_url(re.compile(r"/login"))
@@ -105,8 +123,6 @@ def test_forgot_change_and_log_out_everywhere(
 
 
 def httpx_login(server: Server, email: str, password: str) -> Any:
-    import httpx
-
     client = httpx.Client(base_url=server.url, timeout=30)
     response = client.post("/api/auth/login", json={"email": email, "password": password})
     response.raise_for_status()

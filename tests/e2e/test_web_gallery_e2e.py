@@ -161,6 +161,7 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
 
     # Share it from the lightbox; the link works in a browser with no session.
     page.locator(".tile-open").click()
+    page.get_by_label("its title").check()  # a link shows the photo only unless chosen
     page.get_by_role("button", name="Share link").click()
     share_box = page.locator("[data-lb-share-url]")
     expect(share_box).to_have_value(re.compile(rf"^{re.escape(server.url)}/share/[\w-]+$"))

@@ -160,6 +160,8 @@ async def test_forgot_password_mails_a_single_use_link(
 
     path, link_email, code = _code_of(mailbox.sent[0].text)
     assert path == "/reset-password" and link_email == email
+    # An absolute link: SALON_PUBLIC_URL is unset here, so the request's own origin.
+    assert "http://127.0.0.1:8000/reset-password#" in mailbox.sent[0].text
     async with database(salon_database) as db:
         stored = (await db.scalars(select(PasswordReset.token_hash))).all()
     assert stored == [hashlib.sha256(code.encode()).hexdigest()]  # only the hash at rest

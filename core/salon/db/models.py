@@ -146,7 +146,9 @@ class AlbumImage(orm_registry.generate_base()):  # type: ignore[misc]
 
 
 class ShareLink(UUIDv7AuditBase):
-    """An expiring link to one image; only the token's hash is stored."""
+    """An expiring link to one image; only the token's hash is stored. ``shows`` lists what
+    besides the picture the link reveals (``title``, ``taken_at``, ``file``); None shows
+    nothing more (links made before the owner could choose). Revoking deletes the row."""
 
     __tablename__ = "share_links"
 
@@ -154,8 +156,11 @@ class ShareLink(UUIDv7AuditBase):
     image_id: Mapped[uuid.UUID] = mapped_column(
         GUID, ForeignKey("images.id", ondelete="CASCADE"), index=True
     )
-    owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
+    shows: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
 
 
 class UploadIntent(UUIDv7AuditBase):

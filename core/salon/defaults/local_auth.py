@@ -190,8 +190,10 @@ class LocalAuthProvider:
         """Unsupported: local accounts are confirmed when they sign up."""
         raise AuthError("unsupported", _UNSUPPORTED)
 
-    async def forgot_password(self, email: str) -> None:
-        """Mail a single-use reset link when the account exists; answer the same either way."""
+    async def forgot_password(self, email: str, link_base: str | None = None) -> None:
+        """Mail a single-use reset link when the account exists; answer the same either way.
+        ``link_base`` is where the gallery is reached (the core passes the request's public
+        base URL); without it, ``SALON_PUBLIC_URL``."""
         if self._mail is None:
             raise AuthError("unsupported", _NO_MAIL)
         try:
@@ -213,7 +215,7 @@ class LocalAuthProvider:
                     expires_at=now + dt.timedelta(seconds=self._reset_ttl),
                 )
             )
-        await self._send_reset_link(address, token)
+        await self._send_reset_link(link_base or self._public_url, address, token)
 
     async def confirm_forgot_password(self, email: str, code: str, password: str) -> None:
         """Set a new password with a reset link's code; the code then stops working, and every
@@ -436,9 +438,9 @@ class LocalAuthProvider:
             log.info("reset link for account %s not sent: one was sent lately", account_id)
         return recent is not None
 
-    async def _send_reset_link(self, address: str, token: str) -> None:
+    async def _send_reset_link(self, base: str, address: str, token: str) -> None:
         assert self._mail is not None
-        link = f"{self._public_url}{RESET_PAGE}#{urlencode({'email': address, 'code': token})}"
+        link = f"{base.rstrip('/')}{RESET_PAGE}#{urlencode({'email': address, 'code': token})}"
         minutes = max(self._reset_ttl // 60, 1)
         text = (
             f"Someone asked to reset the password of your Salon account {address}.\n\n"

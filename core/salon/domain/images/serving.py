@@ -170,13 +170,18 @@ async def serve_object(
     content_type: str,
     etag: str,
     filename: str | None = None,
+    direct: bool = False,
+    cache_control: str = IMMUTABLE,
 ) -> Response[Any]:
-    """The response for one stored object the caller may read (access already checked)."""
+    """The response for one stored object the caller may read (access already checked).
+
+    ``direct`` sends the bytes from here even in redirect mode: for access that can end
+    before a presigned or signed media URL would (share links)."""
     quoted = f'"{etag}"'
     if request.headers.get("if-none-match") in (quoted, f"W/{quoted}"):
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"etag": quoted})
     storage = runtime.storage
-    redirect = runtime.core.download_mode == "redirect"
+    redirect = runtime.core.download_mode == "redirect" and not direct
     if redirect and storage.capabilities.presigned_get:
         url = await storage.presign_get(key, expires_in=runtime.core.presign_ttl, filename=filename)
         return Redirect(
@@ -193,7 +198,7 @@ async def serve_object(
             status_code=HTTP_307_TEMPORARY_REDIRECT,
             headers={"cache-control": f"private, max-age={signer.ttl}"},
         )
-    headers = {"cache-control": IMMUTABLE, "etag": quoted, "x-content-type-options": "nosniff"}
+    headers = {"cache-control": cache_control, "etag": quoted, "x-content-type-options": "nosniff"}
     if filename:
         headers["content-disposition"] = content_disposition(filename)
     path = storage.local_path(key) if storage.capabilities.local_paths else None

@@ -1,5 +1,16 @@
 """Share links: ``POST /api/images/{id}/share`` makes an expiring token; ``/s/{token}`` shows
-that one image to whoever holds it, and nothing else. Only the token's hash is stored."""
+that one image to whoever holds it, and nothing else. Only the token's hash is stored.
+
+The owner chooses what a link reveals besides the picture (``show``): the ``title``, the
+capture time (``taken_at``), and the ``file`` details (type, byte size, sha256). By default
+nothing: a title is often the original file name. ``GET /api/shares`` lists the caller's
+links and ``DELETE /api/shares/{id}`` revokes one.
+
+A shared picture's bytes are served by ``/s/{token}/renditions/{name}`` itself, never by a
+redirect to a signed ``/media/`` or presigned URL: such a URL would keep working for its own
+lifetime after the link expired or was revoked. Each request checks the link, and browsers
+revalidate (``no-cache``), so a revoked link stops working at once.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +18,110 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, ShareLink, User
-from salon.domain.images.schemas import ImageOut, image_out
+from salon.domain.images.schemas import ImageUrls
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
-from salon.proxies import public_base_url
 from salon.runtime import Runtime
+
+Shown = Literal["title", "taken_at", "file"]
+SHARED_CACHE = "private, no-cache"  # revalidate each time: a revoked link stops at once
 
 
 class ShareIn(msgspec.Struct, forbid_unknown_fields=True):
+    """``show``: what the link reveals besides the picture (none by default)."""
+
     expires_in: Annotated[int, msgspec.Meta(ge=60, le=90 * 24 * 3600)] | None = None
+    show: Annotated[list[Shown], msgspec.Meta(max_length=8)] = msgspec.field(default_factory=list)
 
 
 class ShareOut(msgspec.Struct):
+    id: str
     token: str
     url: str
     expires_at: dt.datetime
+    show: list[str]
+
+
+class ShareListItem(msgspec.Struct):
+    """A link as its owner sees it later: the token itself is not kept, so no URL."""
+
+    id: str
+    image_id: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    expired: bool
+    show: list[str]
+
+
+class SharedImageOut(msgspec.Struct):
+    """What ``/s/{token}`` shows: the picture, and only the details the owner chose (the
+    others are null)."""
+
+    id: str
+    width: int
+    height: int
+    placeholder: str | None
+    urls: ImageUrls
+    title: str | None = None
+    taken_at: dt.datetime | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def shared_image(session: AsyncSession, token: str) -> Image:
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Image]:
     query = select(ShareLink).where(ShareLink.token_hash == _hash(token))
     link = (await session.execute(query)).scalar_one_or_none()
-    if link is None or link.expires_at <= dt.datetime.now(dt.UTC):
+    if link is None or link.expires_at <= _now():
         raise NotFound("share link not found or expired")
     image = await session.get(Image, link.image_id)
     if image is None:
         raise NotFound("share link not found or expired")
-    return image
+    return link, image
+
+
+async def shared_image(session: AsyncSession, token: str) -> Image:
+    return (await shared_link(session, token))[1]
+
+
+def shared_out(image: Image, token: str, shows: list[str] | None) -> SharedImageOut:
+    shown = set(shows or ())
+    prefix = f"/s/{token}/renditions"
+    # The original keeps its EXIF (GPS included), so a share link offers renditions only.
+    renditions = {name: f"{prefix}/{name}" for name in sorted(image.renditions or {})}
+    out = SharedImageOut(
+        id=str(image.id),
+        width=image.width,
+        height=image.height,
+        placeholder=image.placeholder,
+        urls=ImageUrls(original=renditions.get("lg", ""), renditions=renditions),
+    )
+    if "title" in shown:
+        out.title = image.title
+    if "taken_at" in shown:
+        out.taken_at = image.taken_at
+    if "file" in shown:
+        out.content_type, out.size, out.sha256 = image.content_type, image.size, image.sha256
+    return out
 
 
 class ShareController(Controller):
@@ -59,52 +134,88 @@ class ShareController(Controller):
     )
     async def create(
         self,
-        request: Request[Any, Any, Any],
         image_id: uuid.UUID,
         db_session: AsyncSession,
         current_user: User,
         runtime: Runtime,
         data: ShareIn | None = None,
     ) -> ShareOut:
+        """A new link to one of the caller's images; ``show`` picks what it reveals."""
         image = await get_owned(db_session, current_user.id, image_id)
         ttl = (data.expires_in if data else None) or runtime.core.share_link_ttl
+        shows: list[str] = sorted(set(data.show)) if data else []
         token = secrets.token_urlsafe(24)
-        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
-        db_session.add(
-            ShareLink(
-                token_hash=_hash(token),
-                image_id=image.id,
-                owner_id=current_user.id,
-                expires_at=expires_at,
+        link = ShareLink(
+            token_hash=_hash(token),
+            image_id=image.id,
+            owner_id=current_user.id,
+            expires_at=_now() + dt.timedelta(seconds=ttl),
+            shows=shows,
+        )
+        db_session.add(link)
+        await db_session.commit()
+        url = f"{runtime.core.public_url}/s/{token}"
+        return ShareOut(str(link.id), token, url, link.expires_at, shows)
+
+    @get("/api/shares", operation_id="list_shares")
+    async def list_shares(
+        self, db_session: AsyncSession, current_user: User
+    ) -> list[ShareListItem]:
+        """The caller's share links, newest first, expired ones included (until revoked)."""
+        rows = await db_session.scalars(
+            select(ShareLink)
+            .where(ShareLink.owner_id == current_user.id)
+            .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
+            .limit(1000)
+        )
+        now = _now()
+        return [
+            ShareListItem(
+                id=str(link.id),
+                image_id=str(link.image_id),
+                created_at=link.created_at,
+                expires_at=link.expires_at,
+                expired=link.expires_at <= now,
+                show=list(link.shows or ()),
+            )
+            for link in rows
+        ]
+
+    @delete(
+        "/api/shares/{share_id:uuid}", operation_id="revoke_share", status_code=HTTP_204_NO_CONTENT
+    )
+    async def revoke(
+        self, share_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> None:
+        """Revoke a link at once: its page and its pictures answer 404 from now on."""
+        result: Any = await db_session.execute(
+            sql_delete(ShareLink).where(
+                ShareLink.id == share_id, ShareLink.owner_id == current_user.id
             )
         )
+        if result.rowcount == 0:
+            raise NotFound("share link not found")
         await db_session.commit()
-        base = public_base_url(request, runtime.core.public_url)
-        return ShareOut(token, f"{base}/s/{token}", expires_at)
 
     @get("/s/{token:str}", operation_id="view_share", media_type="application/json")
     async def view(
         self, token: Annotated[str, Parameter(max_length=100)], db_session: AsyncSession
-    ) -> ImageOut:
-        image = await shared_image(db_session, token)
-        out = image_out(image, base="/s")
-        # Links on a shared image lead to the share routes, never to the owner's API.
-        # The original keeps its EXIF (GPS included), so a share link offers renditions only.
-        prefix = f"/s/{token}"
-        out.urls.renditions = {name: f"{prefix}/renditions/{name}" for name in out.urls.renditions}
-        out.urls.original = out.urls.renditions.get("lg", "")
-        out.metadata = {}
-        return out
+    ) -> Response[SharedImageOut]:
+        """The shared picture and what its owner chose to show."""
+        link, image = await shared_link(db_session, token)
+        out = shared_out(image, token, link.shows)
+        return Response(out, headers={"cache-control": "private, no-store"})
 
     @get("/s/{token:str}/renditions/{name:str}", operation_id="shared_rendition")
     async def rendition(
         self,
         request: Request[Any, Any, Any],
-        token: str,
+        token: Annotated[str, Parameter(max_length=100)],
         name: str,
         db_session: AsyncSession,
         runtime: Runtime,
     ) -> Response[Any]:
+        """The picture's bytes, sent here (never a redirect) while the link is valid."""
         image = await shared_image(db_session, token)
         entry = rendition_entry(image, name)
         return await serve_object(
@@ -113,4 +224,6 @@ class ShareController(Controller):
             key=entry["key"],
             content_type=entry["content_type"],
             etag=f"{image.sha256}-{name}",
+            direct=True,
+            cache_control=SHARED_CACHE,
         )

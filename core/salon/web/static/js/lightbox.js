@@ -126,7 +126,10 @@ export function createLightbox(dialog, grid) {
 
   shareButton.addEventListener("click", async () => {
     try {
-      const share = await api(`/api/images/${current().id}/share`, { method: "POST", body: {} });
+      const show = [...dialog.querySelectorAll("[data-lb-share-options] input:checked")].map(
+        (box) => box.value,
+      );
+      const share = await api(`/api/images/${current().id}/share`, { method: "POST", body: { show } });
       shareUrl.value = `${location.origin}/share/${encodeURIComponent(share.token)}`;
       $("[data-lb-share-expiry]", dialog).textContent = formatDate(share.expires_at);
       shareResult.hidden = false;

@@ -1,7 +1,8 @@
-// Account: change the password (other sessions end) and log out everywhere.
+// Account: change the password (other sessions end), log out everywhere, and the share links
+// (listed, revoked).
 
 import { api } from "../api.js";
-import { $, errorMessage, initChrome, showError, toast } from "../ui.js";
+import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
 
 initChrome();
 
@@ -46,3 +47,42 @@ everywhere.addEventListener("click", async () => {
     everywhere.disabled = false;
   }
 });
+
+const shareList = $("[data-share-list]");
+const sharesError = $("[data-shares-error]");
+const SHOWN = { title: "title", taken_at: "date taken", file: "file details" };
+
+function shareItem(share) {
+  const extra = share.show.map((what) => SHOWN[what] || what).join(", ");
+  const state = share.expired ? "expired" : `until ${formatDate(share.expires_at)}`;
+  const revoke = el("button", { type: "button", class: "button danger", text: "Revoke" });
+  revoke.addEventListener("click", async () => {
+    revoke.disabled = true;
+    try {
+      await api(`/api/shares/${share.id}`, { method: "DELETE" });
+      toast("Link revoked");
+      await loadShares();
+    } catch (failure) {
+      showError(sharesError, errorMessage(failure));
+      revoke.disabled = false;
+    }
+  });
+  return el("li", { class: "share-item", "data-share-id": share.id }, [
+    el("span", { class: "share-name", text: `Photo shared ${formatDate(share.created_at)}` }),
+    el("span", { class: "hint", text: `${state} · shows the photo${extra ? ` and ${extra}` : ""}` }),
+    revoke,
+  ]);
+}
+
+async function loadShares() {
+  try {
+    const shares = await api("/api/shares");
+    shareList.replaceChildren(...shares.map(shareItem));
+    $("[data-shares-empty]").hidden = shares.length > 0;
+    showError(sharesError, "");
+  } catch (failure) {
+    showError(sharesError, errorMessage(failure));
+  }
+}
+
+loadShares();

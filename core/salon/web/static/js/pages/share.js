@@ -1,4 +1,5 @@
-// A shared photo: whoever holds the link sees its large rendition, and nothing else.
+// A shared photo: whoever holds the link sees its large rendition and what the owner chose to
+// show (title, date), nothing else.
 
 import { $, formatDate, showError } from "../ui.js";
 import { placeholderURL } from "../thumbhash.js";
@@ -26,8 +27,10 @@ async function show() {
   img.width = image.width;
   img.height = image.height;
   img.src = image.urls.renditions.lg || image.urls.renditions.md || image.urls.original;
-  const when = image.taken_at || image.created_at;
-  $("[data-shared-caption]").textContent = `${image.title || "Shared photo"} · ${formatDate(when, false)}`;
+  // Only what the owner chose to show arrives; the rest is null.
+  const caption = [image.title || "Shared photo"];
+  if (image.taken_at) caption.push(formatDate(image.taken_at, false));
+  $("[data-shared-caption]").textContent = caption.join(" · ");
   document.title = `${image.title || "Shared photo"} · Salon`;
   figure.setAttribute("aria-busy", "false");
 }
