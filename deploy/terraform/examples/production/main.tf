@@ -34,7 +34,7 @@ locals {
     SALON_INPROCESS_WORKER     = "false"
     SALON_LOG_LEVEL            = var.log_level
     SALON_SIGNUP_ENABLED       = tostring(var.allow_self_signup)
-    SALON_INTERNAL_ALLOW       = "127.0.0.0/8,::1/128,${var.vpc_cidr}"
+    SALON_INTERNAL_ALLOW       = join(",", concat(["127.0.0.0/8", "::1/128"], module.network.vpc_cidr_blocks))
     SALON_S3_BUCKET            = module.storage.bucket_name
     SALON_S3_PREFIX            = var.s3_prefix
     SALON_S3_SSE               = "aws:kms"
