@@ -39,6 +39,10 @@ def startup_errors() -> Iterator[None]:
         sys.exit(2)
 
 
+def _say(message: str) -> None:
+    click.echo(f"salon: {message}", err=True)
+
+
 def open_runtime() -> Any:
     from salon.app import attach_services
     from salon.runtime import build_runtime, load_settings
@@ -100,12 +104,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from salon.startup import check_providers, prepare_schema
 
-    def say(message: str) -> None:
-        click.echo(f"salon: {message}", err=True)
-
     with startup_errors():  # fail here, in one line, rather than inside a worker
         core = check_providers()
-        prepare_schema(core, say)
+        prepare_schema(core, _say)
     click.echo(f"Salon {__version__} on http://{host}:{port}")
     Granian(
         "salon.asgi:create_app",
@@ -137,9 +138,17 @@ def nginx_config(upstream: str, listen: str) -> None:
 @cli.command()
 @click.option("--once", is_flag=True, help="Handle at most one job, then exit.")
 def worker(once: bool) -> None:
-    """Run background jobs from the selected queue until SIGTERM."""
+    """Run background jobs from the selected queue until SIGTERM.
+
+    The schema is settled first, as for ``serve``: SQLite is migrated, PostgreSQL behind its
+    migrations is refused in one line (unless SALON_AUTO_MIGRATE)."""
+    from salon.settings import load_core_settings
+    from salon.startup import prepare_schema
     from salon.worker import run_worker
 
+    with startup_errors():
+        core, _ = load_core_settings()
+        prepare_schema(core, _say)
     runtime = open_runtime()
 
     async def main() -> None:

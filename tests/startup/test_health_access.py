@@ -53,3 +53,12 @@ def test_a_bad_internal_allow_is_a_startup_error(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "not-a-network" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_nginx_front_marks_what_it_relays() -> None:
+    """What keeps /metrics and /ready's details closed behind the shipped nginx front (which
+    connects from loopback): it always sets X-Forwarded-For, so nothing it relays is internal."""
+    template = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "salon.conf"
+    relaying = [line for line in template.read_text().splitlines() if "proxy_pass" in line]
+    assert relaying, "the template relays nothing?"
+    assert template.read_text().count("proxy_set_header X-Forwarded-For") >= len(relaying)

@@ -75,6 +75,15 @@ async def test_postgres_behind_refuses_in_one_line(tmp_path: Path, database_url:
     assert "Listening" not in refused.stdout + refused.stderr
 
 
+async def test_the_worker_settles_the_schema_too(tmp_path: Path, database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        return
+    refused = run_salon(_env(tmp_path, database_url), "worker", "--once", cwd=tmp_path, timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "salon db upgrade" in refused.stderr
+
+
 async def test_postgres_auto_migrate_starts(tmp_path: Path, database_url: str) -> None:
     if database_url.startswith("sqlite"):
         return
