@@ -103,12 +103,6 @@ def test_the_written_plugin_passes_its_contract_suite(tutorial: Tutorial) -> Non
     assert re.search(r"\b\d+ passed\b", tutorial.passed), tutorial.passed[-2000:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 15 item 1 (being fixed): upload URLs are absolute, built from the default "
-    "SALON_PUBLIC_URL http://127.0.0.1:8000, so on any other port the page's CSP blocks them",
-)
 def test_the_gallery_stores_uploads_with_the_plugin(tutorial: Tutorial, browser: Any) -> None:
     assert len(tutorial.servers) == 1, tutorial.servers
     url = f"http://127.0.0.1:{tutorial.shell.start_env['PORT']}"
