@@ -4,15 +4,17 @@ by serve itself (one process at a time), a PostgreSQL database only with SALON_A
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import secrets
 import sqlite3
 from pathlib import Path
 
 import httpx
+from salon.db.migrate import MIGRATION_LOCK, scripts
 from startup_support import run_salon, serve
 
-HEAD = "0005"
+HEAD = scripts().get_current_head()  # this release's newest migration
 
 
 def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
@@ -93,6 +95,37 @@ async def test_postgres_auto_migrate_starts(tmp_path: Path, database_url: str) -
             200,
             {"database": "ok", "schema": "ok", "storage": "ok", "queue": "ok"},
         )
+
+
+async def test_postgres_auto_migrations_take_turns(tmp_path: Path, database_url: str) -> None:
+    """While another session holds the migration lock, an auto-migrating serve waits on it
+    (PostgreSQL shows its request as not granted); once released, it migrates and starts."""
+    if database_url.startswith("sqlite"):
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    plain = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    holder = await asyncpg.connect(plain)
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        env = _env(tmp_path, database_url, SALON_AUTO_MIGRATE="true")
+        with serve(env, tmp_path, wait=False) as server:
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            for _ in range(600):
+                if await holder.fetchval(waiting):
+                    break
+                assert server.process.poll() is None, server.output()
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"serve never asked for the lock:\n{server.output()}")
+            await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+            await asyncio.to_thread(server.wait_until_up)
+            assert _schema_check(server.url)[0] == 200
+    finally:
+        await holder.close()
 
 
 async def test_ready_fails_while_the_schema_is_behind(tmp_path: Path, database_url: str) -> None:

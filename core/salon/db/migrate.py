@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 from salon.db.schema import SchemaState, read_state
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock key env.py takes for the migration's transaction: any fixed number.
+MIGRATION_LOCK = 0x5A10_0001
 T = TypeVar("T")
 
 

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from salon.db.migrate import MIGRATION_LOCK
 from salon.db.models import metadata
 from salon.db.schema import record_compat
 from salon.runtime import make_engine
@@ -13,8 +14,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 config = context.config
-# Any fixed number: PostgreSQL serializes whoever asks for it (salon.db.migrate explains why).
-MIGRATION_LOCK = 0x5A10_0001
 
 
 def _run(connection: Connection) -> None:
