@@ -73,6 +73,7 @@ from salon.errors import (
 )
 from salon.proxies import trust_forwarded_headers
 from salon.runtime import Runtime, build_runtime, load_settings
+from salon.settings import CoreSettings
 from salon.web import web_handlers
 from salon.web.pages import not_found_page, wants_html
 
@@ -268,12 +269,19 @@ def _listen_for_changes(runtime: Runtime) -> asyncio.Task[None] | None:
     return asyncio.create_task(listen_postgres(runtime.changes, runtime.engine.url))
 
 
+def runs_inprocess_worker(core: CoreSettings) -> bool:
+    """Unset means "with the local queue only"; ``true`` asks for it with any queue."""
+    if core.inprocess_worker is None:
+        return core.queue == "local"
+    return core.inprocess_worker
+
+
 def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         listener = _listen_for_changes(runtime)
         worker = None
-        if runtime.core.inprocess_worker and runtime.core.queue == "local":
+        if runs_inprocess_worker(runtime.core):
             from salon.worker import start_inprocess_worker
 
             worker = await start_inprocess_worker(runtime)

@@ -58,7 +58,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     video_max_seconds: int = 600
     video_max_pixels: int = 3840 * 2160
     download_mode: str = "redirect"
-    inprocess_worker: bool = True
+    # None (unset): run jobs in the web process only with the ``local`` queue. True: with any
+    # queue (SQS on LocalStack, one process for local work). False: never (a `salon worker`).
+    inprocess_worker: bool | None = None
     disable_plugins: tuple[str, ...] = ()
     trace_plugins: bool = False
     cors_origins: tuple[str, ...] = ()

@@ -51,7 +51,11 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     if binary is None:
         pytest.skip("terraform binary not found on PATH (install Terraform >= 1.11 to run this)")
     if not (MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-        pytest.skip(f"no AWS provider in the filesystem mirror {MIRROR} (set SALON_TEST_TF_MIRROR)")
+        pytest.skip(
+            f"no AWS provider in the filesystem mirror {MIRROR}: fill it with `terraform "
+            f"-chdir=deploy/terraform/examples/production providers mirror {MIRROR}` "
+            "or set TF_PLUGIN_MIRROR"
+        )
     base = tmp_path_factory.mktemp("terraform")
     config = tf_cli_config(base / "cli.tfrc", MIRROR)
     workdir = base / "terraform"

@@ -21,7 +21,24 @@ TF_ROOT = DEPLOY / "terraform"
 MODULES = TF_ROOT / "modules"
 EXAMPLE = TF_ROOT / "examples" / "production"
 LOCAL_EXAMPLE = TF_ROOT / "examples" / "localstack"
-MIRROR = Path(os.environ.get("SALON_TEST_TF_MIRROR", "/opt/tf-plugins"))
+
+
+def _provider_mirror() -> Path:
+    """Where `terraform init` finds providers offline: the first of SALON_TEST_TF_MIRROR,
+    TF_PLUGIN_MIRROR (as deploy/tools/tf-offline.sh reads it), the repository's own
+    deploy/.tools/tf-plugins, and a machine-wide mirror that some CI images carry."""
+    for candidate in (
+        os.environ.get("SALON_TEST_TF_MIRROR"),
+        os.environ.get("TF_PLUGIN_MIRROR"),
+        str(DEPLOY / ".tools" / "tf-plugins"),
+        "/opt/tf-plugins",
+    ):
+        if candidate and (Path(candidate) / "registry.terraform.io").is_dir():
+            return Path(candidate)
+    return DEPLOY / ".tools" / "tf-plugins"
+
+
+MIRROR = _provider_mirror()
 
 _INTERP = re.compile(r"\$\{")
 

@@ -100,3 +100,25 @@ def test_test_harness_variables_are_ignored(tmp_path: Path) -> None:
         {"SALON_DATA_DIR": str(tmp_path), "SALON_TEST_POSTGRES_URL": "x"}, tmp_path / "none.toml"
     )
     assert leftovers == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "queue", "runs"),
+    [
+        (None, "local", True),
+        (None, "sqs", False),
+        ("true", "sqs", True),
+        ("false", "local", False),
+        ("true", "local", True),
+    ],
+)
+def test_inprocess_worker_unset_means_local_queue_only(
+    tmp_path: Path, value: str | None, queue: str, runs: bool
+) -> None:
+    from salon.app import runs_inprocess_worker
+
+    environ = {"SALON_DATA_DIR": str(tmp_path), "SALON_QUEUE": queue}
+    if value is not None:
+        environ["SALON_INPROCESS_WORKER"] = value
+    core, _ = load_core_settings(environ, tmp_path / "none.toml")
+    assert runs_inprocess_worker(core) is runs

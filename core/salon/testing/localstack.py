@@ -1,9 +1,16 @@
-"""Find or start host-mode LocalStack for tests.
+"""Host-mode LocalStack for tests: one of their own, on a free port, stopped afterwards.
 
-:func:`ensure_localstack` reuses a LocalStack that already answers (``SALON_TEST_LOCALSTACK_URL``,
-default ``http://127.0.0.1:4566``); otherwise it runs ``deploy/localstack/run.sh start`` from the
-Salon checkout, which installs LocalStack into its own virtual environment on first use. When
-neither works it returns ``None`` with the reason, so a fixture can ``pytest.skip(reason)``::
+:func:`ensure_localstack` never uses a LocalStack it did not start unless it is told to:
+
+- ``SALON_TEST_LOCALSTACK_URL`` set: that LocalStack is used as is (and never stopped); when it
+  does not answer, the tests skip saying so. ``make test`` sets it to the LocalStack its
+  wrapper (``tests/services.py``) started for the whole run.
+- otherwise ``deploy/localstack/run.sh start`` starts one on a free port with its state in a
+  temporary folder (installing LocalStack into its own virtual environment on first use). It
+  is shared by the whole test process and stopped when the process exits. Whatever else
+  answers on 127.0.0.1:4566 is not looked at.
+
+When neither works it returns ``None`` with the reason, so a fixture can ``pytest.skip(reason)``::
 
     @pytest.fixture(scope="session")
     def localstack_url():
@@ -11,23 +18,24 @@ neither works it returns ``None`` with the reason, so a fixture can ``pytest.ski
         if handle is None:
             pytest.skip(reason)
         yield handle.endpoint_url
-        handle.stop()           # only stops a LocalStack this call started
 
 The :func:`localstack_endpoint` fixture below does exactly that; a conftest (or Salon's pytest
-plugin) can import it. ``SALON_TEST_LOCALSTACK=0`` skips LocalStack tests on purpose;
-``SALON_TEST_LOCALSTACK_KEEP=1`` leaves a LocalStack started by the tests running afterwards.
+plugin) can import it. ``SALON_TEST_LOCALSTACK=0`` skips LocalStack tests on purpose.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import atexit
 import os
+import shutil
+import socket
 import subprocess
+import tempfile
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -37,13 +45,15 @@ __all__ = [
     "LocalStack",
     "ensure_localstack",
     "find_run_script",
+    "free_port",
     "is_healthy",
     "localstack_endpoint",
+    "start_localstack",
 ]
 
-DEFAULT_URL: Final = "http://127.0.0.1:4566"
 # First start installs LocalStack (about a minute) and then boots it (about 5-15 s).
 START_TIMEOUT: Final = 600.0
+INSTALL_HINT: Final = "bash deploy/localstack/run.sh install"
 
 
 def is_healthy(endpoint_url: str, timeout: float = 2.0) -> bool:
@@ -58,6 +68,13 @@ def is_healthy(endpoint_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def find_run_script() -> Path | None:
     """``deploy/localstack/run.sh`` of the Salon checkout this package runs from, if any."""
     import salon
@@ -69,70 +86,108 @@ def find_run_script() -> Path | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LocalStack:
-    """A LocalStack that answers at ``endpoint_url``; ``started_here`` if this process began it."""
+    """A LocalStack that answers at ``endpoint_url``; ``started_here`` if this process began it
+    (then ``run_env`` holds the port and state folder that ``run.sh stop`` needs)."""
 
     endpoint_url: str
     started_here: bool
     run_script: Path | None = None
+    run_env: Mapping[str, str] = field(default_factory=dict)
+    state_dir: Path | None = None
 
     def stop(self) -> None:
-        """Stop it if this process started it (and ``SALON_TEST_LOCALSTACK_KEEP`` is unset)."""
+        """Stop it if this process started it; a LocalStack found elsewhere is left alone."""
         if not self.started_here or self.run_script is None:
             return
-        if os.environ.get("SALON_TEST_LOCALSTACK_KEEP", "") not in ("", "0"):
-            return
         subprocess.run(
-            ["bash", str(self.run_script), "stop"], check=False, capture_output=True, timeout=60
+            ["bash", str(self.run_script), "stop"],
+            env={**os.environ, **self.run_env},
+            check=False,
+            capture_output=True,
+            timeout=60,
         )
+        self.started_here = False
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _start_lock(run_script: Path) -> Iterator[None]:
-    # Two test processes starting LocalStack at once would fight over the port.
-    state = run_script.parent / ".state"
-    state.mkdir(parents=True, exist_ok=True)
-    with (state / "start.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def start_localstack(script: Path, port: int | None = None) -> tuple[LocalStack | None, str]:
+    """Start a new LocalStack with ``run.sh`` on ``port`` (default: a free one), state in a
+    temporary folder. The caller owns it and must ``stop()`` it."""
+    port = port or free_port()
+    state = Path(tempfile.mkdtemp(prefix="salon-localstack-"))
+    run_env = {
+        "LOCALSTACK_PORT": str(port),
+        "LOCALSTACK_HOST_ADDR": "127.0.0.1",
+        "LOCALSTACK_STATE_DIR": str(state),
+    }
+    env = {k: v for k, v in os.environ.items() if k != "LOCALSTACK_EXTERNAL_URL"}
+    handle = LocalStack(f"http://127.0.0.1:{port}", True, script, run_env, state)
+    try:
+        result = subprocess.run(
+            ["bash", str(script), "start"],
+            env={**env, **run_env},
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        handle.stop()
+        return None, f"LocalStack did not start within {START_TIMEOUT:.0f}s ({script} start)"
+    if result.returncode != 0 or not is_healthy(handle.endpoint_url):
+        handle.stop()
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        return None, (
+            f"LocalStack could not be installed or started: {tail} "
+            f"(install it with `{INSTALL_HINT}`)"
+        )
+    return handle, ""
+
+
+_shared: LocalStack | None = None
+_shared_lock = threading.Lock()
+
+
+def _stop_shared() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.stop()
+        _shared = None
 
 
 def ensure_localstack(*, start: bool = True) -> tuple[LocalStack | None, str]:
-    """Return ``(LocalStack, "")`` when one answers (reused or started), else ``(None, reason)``."""
+    """Return ``(LocalStack, "")`` for the named or this process's own LocalStack, else
+    ``(None, reason)``. The handle's ``stop`` is a no-op for both: the named one is not ours,
+    and our own is shared by the process and stopped at its exit."""
+    global _shared
     if os.environ.get("SALON_TEST_LOCALSTACK", "1") == "0":
         return None, "LocalStack tests disabled by SALON_TEST_LOCALSTACK=0"
-    url = os.environ.get("SALON_TEST_LOCALSTACK_URL", DEFAULT_URL).rstrip("/")
-    if is_healthy(url):
-        return LocalStack(url, started_here=False), ""
-    script = find_run_script()
-    if not start or script is None:
-        return None, (
-            f"no LocalStack answers at {url} and deploy/localstack/run.sh was not found; "
-            "start one with `make localstack` or docker compose"
-        )
-    if url != DEFAULT_URL:
-        return None, f"no LocalStack answers at SALON_TEST_LOCALSTACK_URL={url}"
-    with _start_lock(script):
-        if is_healthy(url):
-            return LocalStack(url, started_here=False), ""
-        try:
-            result = subprocess.run(
-                ["bash", str(script), "start"],
-                capture_output=True,
-                text=True,
-                timeout=START_TIMEOUT,
-                check=False,
+    named = os.environ.get("SALON_TEST_LOCALSTACK_URL", "").rstrip("/")
+    if named:
+        if is_healthy(named):
+            return LocalStack(named, started_here=False), ""
+        return None, f"no LocalStack answers at SALON_TEST_LOCALSTACK_URL={named}"
+    with _shared_lock:
+        if _shared is not None:
+            if is_healthy(_shared.endpoint_url):
+                return LocalStack(_shared.endpoint_url, started_here=False), ""
+            _shared.stop()  # ours, but no longer answering: start afresh
+        script = find_run_script()
+        if not start or script is None:
+            return None, (
+                "no LocalStack for the tests: deploy/localstack/run.sh was not found and "
+                "SALON_TEST_LOCALSTACK_URL is not set"
             )
-        except subprocess.TimeoutExpired:
-            return None, f"LocalStack did not start within {START_TIMEOUT:.0f}s ({script} start)"
-        if result.returncode != 0 or not is_healthy(url):
-            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-            return None, f"LocalStack could not be installed or started: {tail}"
-    return LocalStack(url, started_here=True, run_script=script), ""
+        handle, reason = start_localstack(script)
+        if handle is None:
+            return None, reason
+        if _shared is None:
+            atexit.register(_stop_shared)
+        _shared = handle
+        return LocalStack(handle.endpoint_url, started_here=False), ""
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +196,4 @@ def localstack_endpoint() -> Iterator[str]:
     handle, reason = ensure_localstack()
     if handle is None:
         pytest.skip(reason)
-    try:
-        yield handle.endpoint_url
-    finally:
-        handle.stop()
+    yield handle.endpoint_url

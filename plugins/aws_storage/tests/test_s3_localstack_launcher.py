@@ -1,8 +1,10 @@
-"""deploy/localstack/run.sh and salon.testing.localstack: reuse, resources, skip reasons."""
+"""deploy/localstack/run.sh and salon.testing.localstack: resources, exports, skip reasons
+(the refusal to touch a LocalStack it did not start: tests/unit/test_localstack_launcher.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 
@@ -39,26 +41,44 @@ def test_run_script_is_found() -> None:
 
 
 @pytest.mark.localstack
-def test_start_reuses_a_healthy_localstack_and_creates_resources(localstack_url: str) -> None:
+def test_start_on_a_named_localstack_creates_resources_and_prints_exports(
+    localstack_url: str,
+) -> None:
     script = find_run_script()
     assert script is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCALSTACK_", "SALON_"))}
+    env["LOCALSTACK_EXTERNAL_URL"] = localstack_url
     result = subprocess.run(
-        ["bash", str(script), "start"], capture_output=True, text=True, timeout=120, check=False
+        ["bash", str(script), "start"], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert "already running" in result.stderr
-    status = subprocess.run(
-        ["bash", str(script), "status"], capture_output=True, text=True, timeout=30, check=False
+    assert "not started here" in result.stderr
+    exports = dict(
+        line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines()
     )
-    assert status.returncode == 0
+    assert exports["AWS_ENDPOINT_URL"] == localstack_url
+    assert exports["AWS_DEFAULT_REGION"] == exports["AWS_REGION"] == REGION
+    assert exports["SALON_STORAGE"] == "s3" and exports["SALON_QUEUE"] == "sqs"
+    assert exports["SALON_INPROCESS_WORKER"] == "true"
+    assert exports["SALON_SQS_MAX_RECEIVES"] == "3"
 
     session = boto3.session.Session(region_name=REGION, **CREDENTIALS)
     s3 = session.client("s3", endpoint_url=localstack_url)
     s3.head_bucket(Bucket="salon-media")
+    rule = s3.get_bucket_cors(Bucket="salon-media")["CORSRules"][0]
+    assert rule["AllowedOrigins"] == ["*"] and "POST" in rule["AllowedMethods"]
     sqs = session.client("sqs", endpoint_url=localstack_url)
     queue_url = sqs.get_queue_url(QueueName="salon-jobs")["QueueUrl"]
+    assert exports["SALON_SQS_QUEUE_URL"] == queue_url
     assert queue_url.startswith(localstack_url)  # path-style URLs that need no DNS
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
     policy = json.loads(attributes["Attributes"]["RedrivePolicy"])
     assert int(policy["maxReceiveCount"]) == 3
     assert policy["deadLetterTargetArn"].endswith(":salon-jobs-dlq")
+
+    # `stop` never stops a LocalStack named this way.
+    stopped = subprocess.run(
+        ["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert stopped.returncode == 0 and "leaving it alone" in stopped.stderr
+    assert is_healthy(localstack_url)
