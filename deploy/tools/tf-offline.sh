@@ -4,6 +4,9 @@
 #
 #   export TF_CLI_CONFIG_FILE="$(bash deploy/tools/tf-offline.sh)"
 #
+# Without a mirror it prints nothing (an empty TF_CLI_CONFIG_FILE is Terraform's default: the
+# registry) and says so on stderr, so the line above is harmless on a connected machine.
+#
 # The mirror is $TF_PLUGIN_MIRROR, default deploy/.tools/tf-plugins. Fill that once, on a
 # machine that reaches the Terraform registry:
 #
@@ -14,10 +17,10 @@ set -euo pipefail
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MIRROR="${TF_PLUGIN_MIRROR:-$DEPLOY_DIR/.tools/tf-plugins}"
 if [[ ! -d "$MIRROR/registry.terraform.io/hashicorp/aws" ]]; then
-    echo "tf-offline: no AWS provider in the mirror $MIRROR; fill it with:" >&2
-    echo "  terraform -chdir=deploy/terraform/examples/production providers mirror \"$MIRROR\"" >&2
-    echo "or set TF_PLUGIN_MIRROR to a mirror you have" >&2
-    exit 1
+    echo "tf-offline: no provider mirror at $MIRROR: Terraform will use the registry." >&2
+    echo "  To work offline, fill it once: terraform -chdir=deploy/terraform/examples/production" \
+        "providers mirror \"$MIRROR\" (or set TF_PLUGIN_MIRROR to a mirror you have)" >&2
+    exit 0
 fi
 CONFIG="$DEPLOY_DIR/.tools/cli.tfrc"
 mkdir -p "$(dirname "$CONFIG")"

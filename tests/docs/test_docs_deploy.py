@@ -6,6 +6,8 @@ are illustrative (fenced ```bash), so nothing runs them."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from .docshell import Shell
 pytestmark = [pytest.mark.docs, pytest.mark.timeout(1500)]
 
 SECTION = "Running the application half on LocalStack"
-MIRROR = Path("/opt/tf-plugins")
+# The offline provider mirror the block's tf-offline.sh reads through TF_PLUGIN_MIRROR: this
+# machine's, as tests/deploy finds it (deploy_support._provider_mirror).
+MIRROR = Path(os.environ.get("TF_PLUGIN_MIRROR") or "/opt/tf-plugins")
 
 
 def test_terraform_stack_on_localstack(clone: Path, shell: Shell) -> None:
@@ -27,6 +31,7 @@ def test_terraform_stack_on_localstack(clone: Path, shell: Shell) -> None:
             "(see deploy/README.md, Offline checks)"
         )
     outputs = ""
+    shell.run(f"export TF_PLUGIN_MIRROR={shlex.quote(str(MIRROR))}")
     try:
         for block in section_blocks(clone, "deploy/README.md", SECTION):
             for command in block.commands():

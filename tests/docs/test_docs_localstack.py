@@ -61,11 +61,6 @@ def _wait_job(client: httpx.Client, job_id: str, seconds: float = 180) -> dict[s
     raise AssertionError(f"video job {job_id} did not finish within {seconds:.0f} s: {job}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 item 3 (being fixed): run.sh does not export SALON_SQS_QUEUE_URL nor "
-    "AWS_DEFAULT_REGION, the bucket has no CORS rule and nothing consumes SQS jobs",
-)
 def test_localstack_block(clone: Path, shell: Shell, browser: Any) -> None:
     url = f"http://127.0.0.1:{shell.start_env['PORT']}"
     try:
