@@ -51,6 +51,7 @@ from salon.domain.images.listing import ImageLister
 from salon.domain.images.services import ImageService, NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
+from salon.domain.openapi import components as openapi_components
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
 from salon.domain.sources.services import SourceImportService
@@ -75,6 +76,7 @@ from salon.proxies import trust_forwarded_headers
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
 from salon.web import web_handlers
+from salon.web.apidocs import DOCS_CSP, DOCS_PATH, render_plugins
 from salon.web.pages import not_found_page, wants_html
 
 log = logging.getLogger("salon.app")
@@ -114,8 +116,8 @@ def content_security_policy(extra_origins: Sequence[str] = ()) -> bytes:
     return CSP_TEMPLATE.format(extra=extra).encode()
 
 
-# The interactive API docs load their scripts from a CDN; they keep the other headers.
-CSP_EXEMPT_PREFIX = "/schema"
+# The API docs pages (Litestar's templates) need inline scripts and styles: a CSP of their own.
+DOCS_PREFIX = DOCS_PATH
 
 
 def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response[Any]:
@@ -227,17 +229,14 @@ def security_headers_hook(
         b"content-security-policy": content_security_policy(extra_origins),
     }
     always_https = public_url.startswith("https://")
+    docs_headers = {**headers, b"content-security-policy": DOCS_CSP.encode()}
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        exempt = scope["path"].startswith(CSP_EXEMPT_PREFIX)
+        chosen = docs_headers if scope["path"].startswith(DOCS_PREFIX) else headers
         present = {name.lower() for name, _ in message.get("headers", [])}
-        extra = [
-            (name, value)
-            for name, value in headers.items()
-            if name not in present and not (exempt and name == b"content-security-policy")
-        ]
+        extra = [(name, value) for name, value in chosen.items() if name not in present]
         if (always_https or (not public_url and scope.get("scheme") == "https")) and (
             b"strict-transport-security" not in present
         ):
@@ -370,7 +369,13 @@ def create_app(
         cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
         if core.cors_origins
         else None,
-        openapi_config=OpenAPIConfig(title="Salon", version=__version__, path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Salon",
+            version=__version__,
+            path=DOCS_PATH,
+            render_plugins=render_plugins(),
+            components=openapi_components(),
+        ),
         logging_config=LoggingConfig(
             root={"level": core.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",

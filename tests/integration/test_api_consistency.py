@@ -147,3 +147,13 @@ async def test_unknown_pages_are_html_for_browsers_and_json_for_the_api(
         assert api.json()["status_code"] == 404
     plain = await salon_app.client.get("/nope", headers={"accept": "application/json"})
     assert plain.status_code == 404 and plain.json()["status_code"] == 404
+
+
+async def test_source_import_body_is_what_the_document_says(salon_app: RunningApp) -> None:
+    """The body is a flat query of short scalars (values of any other shape were stringified)."""
+    headers = await salon_app.login()
+    for body in ({"date": {"nested": 1}}, {"date": ["2024-03-01"]}, {"date": "9" * 101}):
+        response = await salon_app.client.post(
+            "/api/sources/nope/import", json=body, headers=headers
+        )
+        assert response.status_code == 400, (body, response.text)

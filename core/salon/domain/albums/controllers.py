@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import User
 from salon.domain.albums import services
 from salon.domain.albums.schemas import AlbumImagesIn, AlbumIn, AlbumOut
+from salon.domain.openapi import AUTHENTICATED
 
 
 class AlbumController(Controller):
     path = "/api/albums"
     tags = ["albums"]
+    security = AUTHENTICATED
 
     @post("/", operation_id="create_album", status_code=HTTP_201_CREATED)
     async def create(self, data: AlbumIn, db_session: AsyncSession, current_user: User) -> AlbumOut:

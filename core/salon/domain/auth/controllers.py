@@ -29,6 +29,7 @@ from salon.domain.auth.schemas import (
 from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
 from salon.domain.auth.throttle import AuthThrottle, throttle_guard
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
+from salon.domain.openapi import AUTHENTICATED
 from salon.errors import AuthError
 from salon.providers import TokenPair
 from salon.proxies import is_https, public_base_url
@@ -134,7 +135,13 @@ class AuthController(Controller):
         return _token_response(request, pair, runtime, session)
 
     # Needs a valid session already: nothing to guess, so no limit.
-    @post("/logout", operation_id="logout", status_code=HTTP_200_OK, opt={"rate_bucket": None})
+    @post(
+        "/logout",
+        operation_id="logout",
+        status_code=HTTP_200_OK,
+        opt={"rate_bucket": None},
+        security=AUTHENTICATED,
+    )
     async def logout(
         self, request: Request[Any, Any, Any], runtime: Runtime
     ) -> Response[MessageOut]:
@@ -167,6 +174,6 @@ class AuthController(Controller):
         return MessageOut("password changed")
 
 
-@get("/api/me", operation_id="me", tags=["auth"])
+@get("/api/me", operation_id="me", tags=["auth"], security=AUTHENTICATED)
 async def me(current_user: User) -> MeOut:
     return MeOut(str(current_user.id), current_user.email, current_user.provider)

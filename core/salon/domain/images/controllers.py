@@ -25,6 +25,13 @@ from salon.domain.images.services import (
     tmp_dir,
 )
 from salon.domain.images.serving import serve_object
+from salon.domain.openapi import (
+    AUTHENTICATED,
+    IMAGE_BYTES,
+    IMAGE_UPLOAD_BODY,
+    RENDITION_PARAMETER,
+    documented,
+)
 from salon.runtime import Runtime
 
 
@@ -40,6 +47,7 @@ def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
 class ImageController(Controller):
     path = "/api/images"
     tags = ["images"]
+    security = AUTHENTICATED
 
     # The body streams to a file under receive_multipart's own limits, not the app's JSON one.
     @post(
@@ -47,11 +55,15 @@ class ImageController(Controller):
         operation_id="upload_image",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
+        operation_class=documented(body=IMAGE_UPLOAD_BODY),
+        responses={200: ResponseSpec(ImageOut, description="The same bytes were uploaded before")},
     )
     async def upload(
         self, request: Request[Any, Any, Any], runtime: Runtime, current_user: User
     ) -> Response[ImageOut]:
-        """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``."""
+        """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``.
+        201 with the new image, or 200 with the existing one when you uploaded these bytes
+        before."""
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
         with request.app.state.upload_slots.hold(current_user.id):
             form = await receive_multipart(request, tmp_dir(runtime), limits)
@@ -112,7 +124,11 @@ class ImageController(Controller):
         service: ImageService = request.app.state.images
         await service.delete(db_session, image)
 
-    @get("/{image_id:uuid}/original", operation_id="download_original")
+    @get(
+        "/{image_id:uuid}/original",
+        operation_id="download_original",
+        operation_class=documented(responses=IMAGE_BYTES),
+    )
     async def original(
         self,
         request: Request[Any, Any, Any],
@@ -121,6 +137,7 @@ class ImageController(Controller):
         db_session: AsyncSession,
         current_user: User,
     ) -> Response[Any]:
+        """The uploaded bytes, saved under the file's original name."""
         image = await get_owned(db_session, current_user.id, image_id)
         return await serve_object(
             request,
@@ -131,12 +148,16 @@ class ImageController(Controller):
             filename=download_name(image),
         )
 
-    @get("/{image_id:uuid}/renditions/{name:str}", operation_id="download_rendition")
+    @get(
+        "/{image_id:uuid}/renditions/{name:str}",
+        operation_id="download_rendition",
+        operation_class=documented(responses=IMAGE_BYTES),
+    )
     async def rendition(
         self,
         request: Request[Any, Any, Any],
         image_id: uuid.UUID,
-        name: str,
+        name: Annotated[str, RENDITION_PARAMETER],
         runtime: Runtime,
         db_session: AsyncSession,
         current_user: User,

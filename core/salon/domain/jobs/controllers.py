@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import User
 from salon.domain.jobs.schemas import JobOut, job_out
 from salon.domain.jobs.services import get_job
+from salon.domain.openapi import AUTHENTICATED
 
 
 class JobController(Controller):
     path = "/api/jobs"
     tags = ["jobs"]
+    security = AUTHENTICATED
 
     @get("/{job_id:uuid}", operation_id="get_job")
     async def get(self, job_id: uuid.UUID, db_session: AsyncSession, current_user: User) -> JobOut:

@@ -32,6 +32,7 @@ from salon.db.models import Image, ShareLink, User
 from salon.domain.images.schemas import ImageUrls
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
+from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.runtime import Runtime
 
 Shown = Literal["title", "taken_at", "file"]
@@ -131,6 +132,7 @@ class ShareController(Controller):
         "/api/images/{image_id:uuid}/share",
         operation_id="share_image",
         status_code=HTTP_201_CREATED,
+        security=AUTHENTICATED,
     )
     async def create(
         self,
@@ -206,12 +208,16 @@ class ShareController(Controller):
         out = shared_out(image, token, link.shows)
         return Response(out, headers={"cache-control": "private, no-store"})
 
-    @get("/s/{token:str}/renditions/{name:str}", operation_id="shared_rendition")
+    @get(
+        "/s/{token:str}/renditions/{name:str}",
+        operation_id="shared_rendition",
+        operation_class=documented(responses=IMAGE_BYTES),
+    )
     async def rendition(
         self,
         request: Request[Any, Any, Any],
         token: Annotated[str, Parameter(max_length=100)],
-        name: str,
+        name: Annotated[str, RENDITION_PARAMETER],
         db_session: AsyncSession,
         runtime: Runtime,
     ) -> Response[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -13,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
 from salon.domain.jobs.services import create_job
+from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
 from salon.domain.sources.services import SourceImportService
 from salon.runtime import Runtime
 
 MAX_QUERY_KEYS = 10
+MAX_QUERY_VALUE = 100
 
 
 class SourceOut(msgspec.Struct):
@@ -45,15 +48,19 @@ def _service(request: Request[Any, Any, Any]) -> SourceImportService:
     return service
 
 
-def _query(values: dict[str, Any]) -> dict[str, str]:
+def _query(values: Mapping[str, Any]) -> dict[str, str]:
     if len(values) > MAX_QUERY_KEYS:
         raise ClientException("too many query parameters")
-    return {str(k): str(v) for k, v in values.items() if v is not None}
+    query = {str(k): str(v) for k, v in values.items() if v is not None}
+    if any(len(k) > MAX_QUERY_VALUE or len(v) > MAX_QUERY_VALUE for k, v in query.items()):
+        raise ClientException(f"query keys and values must be at most {MAX_QUERY_VALUE} characters")
+    return query
 
 
 class SourceController(Controller):
     path = "/api/sources"
     tags = ["sources"]
+    security = AUTHENTICATED
 
     @get("/", operation_id="list_sources")
     async def list_sources(self, runtime: Runtime, current_user: User) -> list[SourceOut]:
@@ -80,16 +87,22 @@ class SourceController(Controller):
             for e in found
         ]
 
-    @post("/{name:str}/import", operation_id="import_from_source", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/{name:str}/import",
+        operation_id="import_from_source",
+        status_code=HTTP_202_ACCEPTED,
+        operation_class=documented(body=SOURCE_IMPORT_BODY),
+    )
     async def start_import(
         self,
         request: Request[Any, Any, Any],
         name: str,
-        data: dict[str, Any],
+        data: dict[str, str | int | bool],
         runtime: Runtime,
         db_session: AsyncSession,
         current_user: User,
     ) -> ImportAccepted:
+        """Import what the query selects, as a job: follow it at ``/api/jobs/{job_id}``."""
         query = _query(data)
         # Validate (and warm the source's cache) now, so a bad query is a 400 here, not a
         # failed job later.

@@ -14,6 +14,7 @@ from salon.db.models import User
 from salon.domain.images.receive import BodyLimits, receive_multipart
 from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.images.services import tmp_dir
+from salon.domain.openapi import AUTHENTICATED, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.domain.uploads.services import UploadRefused, UploadService
 from salon.runtime import Runtime
@@ -27,6 +28,7 @@ def _service(request: Request[Any, Any, Any]) -> UploadService:
 class UploadController(Controller):
     path = "/api/uploads"
     tags = ["uploads"]
+    security = AUTHENTICATED
 
     @post("/", operation_id="create_upload", status_code=HTTP_201_CREATED)
     async def create(
@@ -45,6 +47,7 @@ class UploadController(Controller):
         operation_id="upload_file",
         status_code=HTTP_204_NO_CONTENT,
         request_max_body_size=None,
+        operation_class=documented(body=UPLOAD_FILE_BODY),
     )
     async def upload_file(
         self,

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
+from salon.domain.openapi import AUTHENTICATED, VIDEO_BYTES, documented
 from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, video_out
 from salon.domain.videos.services import (
     VideoNotFound,
@@ -28,6 +29,7 @@ from salon.runtime import Runtime
 class VideoController(Controller):
     path = "/api/videos"
     tags = ["videos"]
+    security = AUTHENTICATED
 
     @post("/", operation_id="create_video", status_code=HTTP_202_ACCEPTED)
     async def create(
@@ -47,7 +49,11 @@ class VideoController(Controller):
             state = await get_video(db_session, current_user.id, video_id)
         return video_out(state.video, await video_url(runtime, state.video), state.error)
 
-    @get("/{video_id:uuid}/file", operation_id="download_video")
+    @get(
+        "/{video_id:uuid}/file",
+        operation_id="download_video",
+        operation_class=documented(responses=VIDEO_BYTES),
+    )
     async def download(
         self,
         request: Request[Any, Any, Any],

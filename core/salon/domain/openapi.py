@@ -1,0 +1,213 @@
+"""What the OpenAPI document says beyond what Litestar can infer from handler signatures.
+
+Some handlers read their body themselves (uploads stream multipart to disk), answer with a
+redirect or raw bytes, or accept a source-specific query: the pieces here describe those, so
+``/schema`` tells a client what to send and what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from litestar.openapi.spec import (
+    Components,
+    Encoding,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
+from litestar.params import Parameter
+
+from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from salon.domain.images.services import RENDITION_SPECS
+
+# ---------------------------------------------------------------------------- security
+
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "bearer": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        bearer_format="JWT",
+        description="`Authorization: Bearer <access_token>` from `POST /api/auth/login`.",
+    ),
+    "cookie": SecurityScheme(
+        type="apiKey",
+        name=ACCESS_COOKIE,
+        security_scheme_in="cookie",
+        description=(
+            f"The `{ACCESS_COOKIE}` cookie set by `POST /api/auth/login?session=cookie` (the web "
+            f"UI). Writes with it must also send the `{CSRF_COOKIE}` cookie's value in the "
+            f"`{CSRF_HEADER}` header."
+        ),
+    ),
+}
+
+AUTHENTICATED: list[SecurityRequirement] = [{"bearer": []}, {"cookie": []}]
+"""Either scheme signs a request in: the ``security`` of every route that needs a user."""
+
+
+def components() -> Components:
+    return Components(security_schemes=dict(SECURITY_SCHEMES))
+
+
+# ---------------------------------------------------------------------------- bodies
+
+IMAGE_TYPES = "image/jpeg, image/png, image/webp, image/gif, image/heic, image/avif, image/tiff"
+RENDITION_NAMES: tuple[str, ...] = tuple(spec.name for spec in RENDITION_SPECS)
+"""The renditions every image gets (320, 1024 and 2048 px on the long edge)."""
+RENDITION_PARAMETER = Parameter(
+    description="A rendition's name.", schema_extra={"enum": list(RENDITION_NAMES)}
+)
+
+
+def _file(description: str) -> Schema:
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+
+
+def multipart_body(
+    fields: Mapping[str, Schema], required: Sequence[str] = ("file",)
+) -> RequestBody:
+    """A ``multipart/form-data`` body with a ``file`` part and text fields."""
+    return RequestBody(
+        required=True,
+        content={
+            "multipart/form-data": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT, properties=dict(fields), required=list(required)
+                ),
+                encoding={"file": Encoding(content_type=IMAGE_TYPES)},
+            )
+        },
+    )
+
+
+IMAGE_UPLOAD_BODY = multipart_body(
+    {
+        "file": _file("The image. Its bytes decide its type; a declared type must agree."),
+        "title": Schema(
+            type=OpenAPIType.STRING,
+            max_length=500,
+            description="Optional; default: the file name without its extension.",
+        ),
+        "album_id": Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.UUID,
+            description="Optional: one of your albums to add the image to.",
+        ),
+    }
+)
+
+UPLOAD_FILE_BODY = multipart_body(
+    {"file": _file("The announced file: exactly the announced size at most.")}
+)
+
+SOURCE_QUERY_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    max_properties=10,
+    additional_properties=Schema(
+        one_of=[
+            Schema(type=OpenAPIType.STRING, max_length=100),
+            Schema(type=OpenAPIType.INTEGER),
+            Schema(type=OpenAPIType.BOOLEAN),
+        ]
+    ),
+    description=(
+        "The source's query, the same keys `GET /api/sources/{name}/entries` takes as query "
+        "parameters. For `apod`: `date` (YYYY-MM-DD), or `start_date` with an optional "
+        "`end_date`, or `count` (1-100); optionally `thumbs` (import a video's thumbnail)."
+    ),
+    examples=[{"date": "2024-03-01"}, {"start_date": "2024-03-01", "end_date": "2024-03-04"}],
+)
+
+SOURCE_IMPORT_BODY = RequestBody(
+    required=True, content={"application/json": OpenAPIMediaType(schema=SOURCE_QUERY_SCHEMA)}
+)
+
+# ---------------------------------------------------------------------------- responses
+
+REDIRECT_307 = OpenAPIResponse(
+    description=(
+        "Temporary Redirect to a short-lived URL of the bytes: a presigned storage URL (S3) or "
+        "a signed `/media/` URL on this server. Follow it without the Authorization header. "
+        "Answered when `SALON_DOWNLOAD_MODE=redirect` (the default) and storage allows it."
+    ),
+    headers={
+        "Location": OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.STRING), description="Where the bytes are."
+        ),
+        "Cache-Control": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING)),
+    },
+)
+
+
+def bytes_response(media_type: str, description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={media_type: OpenAPIMediaType(schema=_file(description))},
+        headers={
+            "ETag": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING)),
+            "Content-Disposition": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING),
+                description="The original file name (RFC 6266), on originals.",
+            ),
+        },
+    )
+
+
+NOT_MODIFIED_304 = OpenAPIResponse(description="Not Modified: the If-None-Match ETag matches.")
+
+IMAGE_BYTES = {
+    "200": bytes_response("image/*", "The bytes (`SALON_DOWNLOAD_MODE=proxy`)."),
+    "304": NOT_MODIFIED_304,
+    "307": REDIRECT_307,
+}
+
+
+VIDEO_BYTES = {
+    "200": bytes_response("video/mp4", "The MP4 (Range requests give 206)."),
+    "206": bytes_response("video/mp4", "Partial Content: the requested byte range."),
+    "304": NOT_MODIFIED_304,
+    "416": OpenAPIResponse(description="Range Not Satisfiable."),
+}
+
+
+def documented(
+    *,
+    body: RequestBody | None = None,
+    responses: Mapping[str, OpenAPIResponse] | None = None,
+) -> type[Operation]:
+    """An ``operation_class`` for a route: Litestar's inferred operation, with ``body`` as its
+    request body and ``responses`` added (replacing inferred ones with the same status)."""
+
+    @dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            if body is not None:
+                self.request_body = body
+            if responses:
+                self.responses = {**(self.responses or {}), **responses}
+
+    return DocumentedOperation
+
+
+__all__ = [
+    "AUTHENTICATED",
+    "IMAGE_BYTES",
+    "IMAGE_UPLOAD_BODY",
+    "RENDITION_NAMES",
+    "RENDITION_PARAMETER",
+    "SOURCE_IMPORT_BODY",
+    "SOURCE_QUERY_SCHEMA",
+    "UPLOAD_FILE_BODY",
+    "VIDEO_BYTES",
+    "components",
+    "documented",
+]

@@ -1,0 +1,141 @@
+"""``/schema/openapi.json`` says what a client must send and what comes back: the multipart
+upload bodies, the rendition names, how to sign in (and which routes need it), the redirects of
+the download routes, and the source import's body."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.testing import TestClient
+from salon.app import create_app
+from salon.db.migrate import upgrade
+from salon.domain.images.services import RENDITION_SPECS
+from salon.testing.fixtures import base_environ
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    data = tmp_path_factory.mktemp("openapi") / "data"
+    data.mkdir()
+    environ = base_environ(data, f"sqlite+aiosqlite:///{data / 'salon.db'}")
+    environ["SALON_INPROCESS_WORKER"] = "false"
+    upgrade(environ["SALON_DATABASE_URL"])
+    return create_app(environ=environ)
+
+
+@pytest.fixture(scope="module")
+def document(app: Litestar) -> dict[str, Any]:
+    with TestClient(app=app) as client:
+        response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    doc: dict[str, Any] = response.json()
+    return doc
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "patch", "delete"}:
+                yield method.upper(), path, operation
+
+
+def _operation(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    found = [op for _, _, op in _operations(document) if op.get("operationId") == operation_id]
+    assert len(found) == 1, operation_id
+    return found[0]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return resolved
+
+
+@pytest.mark.parametrize("operation_id", ["upload_image", "upload_file"])
+def test_uploads_document_their_multipart_body(document: dict[str, Any], operation_id: str) -> None:
+    body = _operation(document, operation_id)["requestBody"]
+    assert body["required"] is True
+    form = body["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"]
+    assert form["properties"]["file"] == {**form["properties"]["file"], "format": "binary"}
+    if operation_id == "upload_image":
+        assert form["properties"]["title"]["type"] == "string"
+        assert form["properties"]["album_id"]["format"] == "uuid"
+
+
+@pytest.mark.parametrize("operation_id", ["download_rendition", "shared_rendition"])
+def test_rendition_names_are_an_enum(document: dict[str, Any], operation_id: str) -> None:
+    parameters = {p["name"]: p for p in _operation(document, operation_id)["parameters"]}
+    assert parameters["name"]["schema"]["enum"] == [spec.name for spec in RENDITION_SPECS]
+    assert parameters["name"]["schema"]["enum"] == ["sm", "md", "lg"]
+
+
+def test_security_schemes_are_bearer_and_cookie(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"]["type"] == "http" and schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["cookie"] == {**schemes["cookie"], "type": "apiKey", "in": "cookie"}
+    assert schemes["cookie"]["name"] == "salon_access"
+
+
+def _needs_user(handler: HTTPRouteHandler) -> bool:
+    """Whether the handler function takes the signed-in user (and so answers 401 without)."""
+    return "current_user" in inspect.signature(handler.fn).parameters
+
+
+def test_every_route_that_needs_a_user_declares_security(
+    app: Litestar, document: dict[str, Any]
+) -> None:
+    declared = {
+        operation["operationId"]: operation.get("security")
+        for _, _, operation in _operations(document)
+    }
+    checked = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not handler.include_in_schema or handler.operation_id not in declared:
+                continue
+            checked += 1
+            security = declared[handler.operation_id]
+            # logout reads the token itself rather than through current_user.
+            if _needs_user(handler) or handler.operation_id == "logout":
+                assert security == [{"bearer": []}, {"cookie": []}], handler.operation_id
+            else:
+                assert security is None, handler.operation_id
+    assert checked >= 38
+    assert declared["login"] is None and declared["view_share"] is None
+
+
+@pytest.mark.parametrize(
+    "operation_id", ["download_original", "download_rendition", "shared_rendition"]
+)
+def test_download_routes_document_the_redirect_and_the_bytes(
+    document: dict[str, Any], operation_id: str
+) -> None:
+    responses = _operation(document, operation_id)["responses"]
+    assert "Location" in responses["307"]["headers"]
+    assert "Redirect" in responses["307"]["description"]
+    assert responses["200"]["content"]["image/*"]["schema"]["format"] == "binary"
+    assert "304" in responses
+
+
+def test_video_download_documents_ranges(document: dict[str, Any]) -> None:
+    responses = _operation(document, "download_video")["responses"]
+    assert "video/mp4" in responses["206"]["content"]
+    assert "416" in responses
+
+
+def test_source_import_body_is_a_query_not_any_object(document: dict[str, Any]) -> None:
+    body = _operation(document, "import_from_source")["requestBody"]
+    schema = _resolve(document, body["content"]["application/json"]["schema"])
+    assert schema["type"] == "object" and schema["maxProperties"] == 10
+    values = schema["additionalProperties"]
+    assert values, "the values must be typed, not any"
+    assert {v["type"] for v in values["oneOf"]} == {"string", "integer", "boolean"}
+    assert "apod" in schema["description"] and "start_date" in schema["description"]
