@@ -7,9 +7,12 @@ redirect or raw bytes, or accept a source-specific query: the pieces here descri
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Components,
     Encoding,
@@ -52,6 +55,21 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
 
 AUTHENTICATED: list[SecurityRequirement] = [{"bearer": []}, {"cookie": []}]
 """Either scheme signs a request in: the ``security`` of every route that needs a user."""
+
+
+def mark_authenticated(app: Litestar) -> None:
+    """Give every route whose handler takes ``current_user`` (so answers 401 without a
+    session) the ``AUTHENTICATED`` security, unless a layer already declares some: routes added
+    later, by the core or by plugins, cannot be left undocumented. Runs before the document
+    is first generated (on its first request)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler):
+                continue
+            if "current_user" not in inspect.signature(handler.fn).parameters:
+                continue
+            if not any(getattr(layer, "security", None) for layer in handler.ownership_layers):
+                handler.security = list(AUTHENTICATED)
 
 
 def components() -> Components:
@@ -210,4 +228,5 @@ __all__ = [
     "VIDEO_BYTES",
     "components",
     "documented",
+    "mark_authenticated",
 ]
