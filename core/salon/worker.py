@@ -97,6 +97,8 @@ class WorkerConfig:
     max_retry_backoff: float = 300.0
     idle_backoff: float = 5.0
     dead_letter_interval: float = 60.0
+    # How often abandoned direct uploads are deleted (SALON_UPLOAD_CLEANUP_INTERVAL); 0: never.
+    upload_cleanup_interval: float = 300.0
 
 
 class _Context:
@@ -159,17 +161,22 @@ class Worker:
     services: Mapping[str, Any] = field(default_factory=dict)
     config: WorkerConfig = field(default_factory=WorkerConfig)
     jobs_handled: int = 0
+    uploads_removed: int = 0
     _last_sweep: float = field(default=-math.inf)
+    _last_cleanup: float = field(default=-math.inf)
 
     @classmethod
     def from_runtime(cls, runtime: Runtime, config: WorkerConfig | None = None) -> Worker:
+        config = config or WorkerConfig(
+            upload_cleanup_interval=float(runtime.core.upload_cleanup_interval)
+        )
         return cls(
             queue=runtime.queue,
             session_maker=runtime.session_maker,
             handlers=runtime.job_handlers,
             storage=runtime.storage,
             services=runtime.services,
-            config=config or WorkerConfig(),
+            config=config,
         )
 
     @property
@@ -207,6 +214,7 @@ class Worker:
         )
         while not stop.is_set():
             await self._maybe_sweep_dead_letters()
+            await self._maybe_clean_uploads()
             try:
                 delivery = await self._receive(stop)
             except QueueUnavailable as exc:
@@ -412,6 +420,28 @@ class Worker:
         else:
             await self._retry_later(delivery, delivery.receive_count)
 
+    # ------------------------------------------------------------------ housekeeping
+
+    async def _maybe_clean_uploads(self) -> None:
+        """Delete abandoned direct uploads now and then (as ``salon uploads cleanup`` does), so
+        their objects do not stay in storage until someone runs it. Between receives: a long
+        job delays it, which is harmless."""
+        interval = self.config.upload_cleanup_interval
+        uploads = self.services.get("uploads")
+        if interval <= 0 or uploads is None:
+            return
+        if time.monotonic() - self._last_cleanup < interval:
+            return
+        self._last_cleanup = time.monotonic()
+        try:
+            removed = int(await uploads.cleanup_expired())
+        except Exception as exc:  # another worker may be cleaning the same rows
+            log.warning("upload cleanup failed: %r", exc)
+            return
+        self.uploads_removed += removed
+        if removed:
+            log.info("removed %d abandoned uploads", removed)
+
     # ------------------------------------------------------------------ dead letters
 
     async def _maybe_sweep_dead_letters(self) -> None:
@@ -552,7 +582,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     async def _main() -> None:
         try:
             await run_worker(
-                runtime, once=args.once, config=WorkerConfig(grace_seconds=args.grace_seconds)
+                runtime,
+                once=args.once,
+                config=WorkerConfig(
+                    grace_seconds=args.grace_seconds,
+                    upload_cleanup_interval=float(runtime.core.upload_cleanup_interval),
+                ),
             )
         finally:
             await runtime.close()

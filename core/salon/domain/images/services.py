@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import decode_cursor, encode_cursor
 from salon.domain.images.keys import original_key, rendition_key
+from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
 from salon.errors import ObjectNotFound, UnsupportedMedia
 from salon.plugins import notify
@@ -60,6 +61,8 @@ class IngestRequest:
     # The name the file had on the client: kept in meta (downloads use it) and, when no title
     # is given, the title without its extension.
     filename: str = ""
+    # A direct upload being completed: its own announced size is not counted twice (quota).
+    intent_id: uuid.UUID | None = None
 
 
 MAX_TITLE = 500
@@ -163,6 +166,10 @@ class ImageService:
                 await self._add_to_album(session, request.album_id, [existing.id])
                 await session.commit()
                 return existing, False
+            quota = self.runtime.core.storage_quota_bytes
+            await check_quota(
+                session, request.owner_id, request.size, quota, exclude_intent=request.intent_id
+            )
         with tempfile.TemporaryDirectory(dir=tmp_dir(self.runtime)) as out:
             processed = await anyio.to_thread.run_sync(
                 self.runtime.media.process,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.images.services import tmp_dir
 from salon.domain.openapi import AUTHENTICATED, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
-from salon.domain.uploads.services import UploadRefused, UploadService
+from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
 from salon.runtime import Runtime
 
 
@@ -60,6 +61,7 @@ class UploadController(Controller):
         service = _service(request)
         async with runtime.session_maker() as session:
             intent = await service.owned_intent(session, current_user.id, upload_id)
+            await service.refuse_if_expired(session, intent)
         if intent.status != "pending":
             raise UploadRefused(f"this upload is {intent.status}")
         limits = BodyLimits.of(runtime.core, intent.size)
@@ -68,6 +70,9 @@ class UploadController(Controller):
             try:
                 if form.file is None:
                     raise ClientException("the form has no 'file' part")
+                if intent.expires_at <= dt.datetime.now(dt.UTC):
+                    # It ran out while the body arrived: nothing is stored; cleanup drops it.
+                    raise UploadExpired("this upload expired while its file arrived; start again")
                 await service.receive_local(intent, form.file.path)
             finally:
                 form.discard()

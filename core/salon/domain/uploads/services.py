@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
 from salon.domain.images.keys import upload_key
+from salon.domain.images.quota import QuotaExceeded, check_quota
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
@@ -34,6 +35,12 @@ log = logging.getLogger("salon.uploads")
 
 class UploadRefused(ClientException):
     """The uploaded object does not match its intent; it has been deleted."""
+
+
+class UploadExpired(ClientException):
+    """The upload's time ran out (410); what was sent has been deleted: start a new one."""
+
+    status_code = 410
 
 
 class UploadInProgress(ClientException):
@@ -63,6 +70,7 @@ class UploadService:
             raise UnsupportedMedia(
                 f"{content_type or 'this type'} is not accepted; send one of {accepted}"
             )
+        await check_quota(session, owner_id, data.size, core.storage_quota_bytes)
         intent_id = uuid.uuid4()
         key = upload_key(owner_id, intent_id)
         expires_at = _now() + dt.timedelta(seconds=core.upload_intent_ttl)
@@ -103,7 +111,21 @@ class UploadService:
         self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID
     ) -> tuple[Image, bool]:
         intent = await self.owned_intent(session, owner_id, upload_id)
+        await self.refuse_if_expired(session, intent)
         return await self.complete_intent(session, intent)
+
+    async def refuse_if_expired(self, session: AsyncSession, intent: UploadIntent) -> None:
+        """410 for a pending intent past its ``expires_at``; its object and row are deleted at
+        once (nothing is left for the cleanup)."""
+        if intent.status != "pending" or intent.expires_at > _now():
+            return
+        await self._delete_quietly(intent.storage_key)
+        await session.delete(intent)
+        await session.commit()
+        raise UploadExpired(
+            f"this upload expired at {intent.expires_at.isoformat(timespec='seconds')}; "
+            "start a new one"
+        )
 
     async def complete_intent(
         self, session: AsyncSession, intent: UploadIntent
@@ -127,7 +149,7 @@ class UploadService:
             raise UploadRefused(f"this upload is {intent.status}")
         try:
             image, created = await self._verify_and_ingest(intent)
-        except (UploadRefused, UnsupportedMedia):
+        except (UploadRefused, UnsupportedMedia, QuotaExceeded):
             await self._refuse(session, intent)
             raise
         except BaseException:
@@ -166,6 +188,7 @@ class UploadService:
                     sha256=sha256,
                     claimed_type=intent.content_type,
                     filename=intent.filename,
+                    intent_id=intent.id,
                 )
             )
         finally:
