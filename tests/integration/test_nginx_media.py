@@ -376,11 +376,8 @@ def test_forwarded_headers_count_only_from_trusted_proxies(stack: Stack) -> None
     assert "strict-transport-security" not in spoofed_headers
 
 
-def _at_least_seconds_left_in_minute(seconds: float) -> None:
-    """The limits count in calendar minutes: start a burst where it fits in one."""
-    left = 60 - time.time() % 60
-    if left < seconds:
-        time.sleep(left + 0.05)
+def _next_minute() -> None:
+    time.sleep(60 - time.time() % 60 + 0.05)
 
 
 def test_one_client_behind_the_front_cannot_lock_out_another(stack: Stack) -> None:
@@ -390,16 +387,24 @@ def test_one_client_behind_the_front_cannot_lock_out_another(stack: Stack) -> No
     victim_body = {"email": "victim-behind-nginx@example.com", "password": PASSWORD}
     with _client_from("127.0.0.3", stack.nginx) as victim:
         assert victim.post("/api/auth/signup", json=victim_body).status_code == 201
-    _at_least_seconds_left_in_minute(20)
     with _client_from("127.0.0.2", stack.nginx) as attacker:
 
         def guess(n: int) -> int:
             body = {"email": f"nobody-{n}@example.com", "password": "not the password"}
-            spoof = {"X-Forwarded-For": f"198.51.100.{n}"}
+            spoof = {"X-Forwarded-For": f"198.51.100.{n % 250}"}
             return attacker.post("/api/auth/login", json=body, headers=spoof).status_code
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = sorted(pool.map(guess, range(32)))
+        # The limits count in calendar minutes: a burst that straddles two is run again in
+        # a fresh minute (on a busy machine 32 logins can take a while).
+        for attempt in range(3):
+            if 60 - time.time() % 60 < 30:
+                _next_minute()
+            minute = time.time() // 60
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                statuses = sorted(pool.map(guess, range(attempt * 32, attempt * 32 + 32)))
+            if time.time() // 60 == minute:
+                break
+            _next_minute()
         assert statuses == [401] * 30 + [429] * 2, statuses
         refresh = attacker.post("/api/auth/refresh", json={"refresh_token": "x" * 40})
         assert refresh.status_code == 401, refresh.text
