@@ -384,6 +384,7 @@ def create_app(
         # JSON routes; the two upload routes stream with their own limits (images/receive.py).
         request_max_body_size=core.max_json_body_bytes,
         request_class=SalonRequest,
+        multipart_form_part_limit=core.max_form_parts,
         guards=[authenticate_first],
         state=State({"runtime": runtime, **runtime.services}),
         lifespan=[_lifespan(runtime)],

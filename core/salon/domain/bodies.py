@@ -3,8 +3,8 @@
 - JSON bodies are capped in size by the app's ``request_max_body_size`` (set from
   ``SALON_MAX_JSON_BODY_BYTES``) and in nesting depth here, before decoding: the decoder
   recurses once per level, and a deep ``[[[...`` ends in a RecursionError (a 500).
-- Upload bodies stream, and must keep arriving (:func:`paced`): a client that sends one byte
-  every few seconds would otherwise hold its slot, its temporary file and its socket forever.
+- Every body must keep arriving (:func:`paced`): a client that sends one byte every few
+  seconds would otherwise hold its upload slot, its temporary file and its socket forever.
 - Each user has a few upload slots at a time (:class:`UploadSlots`).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,7 +46,15 @@ def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
 
 
 class SalonRequest(Request[Any, Any, Any]):
-    """Litestar's request, with the JSON depth checked before the body is decoded."""
+    """Litestar's request, whose body must keep pace (:func:`paced`, every route: a JSON body
+    dripped a byte at a time is cut as an upload is) and whose JSON depth is checked before
+    the body is decoded."""
+
+    def stream(self) -> AsyncGenerator[bytes, None]:
+        core = self.app.state.runtime.core
+        return paced(
+            super().stream(), max_pause=core.body_read_timeout, min_rate=core.body_min_rate
+        )
 
     async def json(self) -> Any:
         body = await self.body()
@@ -62,7 +70,7 @@ class BodyTooSlow(HTTPException):
 
 async def paced(
     chunks: AsyncIterator[bytes], *, max_pause: float, min_rate: int
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield ``chunks`` while the sender keeps pace: each chunk within ``max_pause`` seconds of
     the previous one, and once ``max_pause`` seconds have passed, ``min_rate`` bytes per second
     on average since the start. Otherwise 408."""

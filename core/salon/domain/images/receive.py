@@ -3,7 +3,8 @@ on the way, and the upload is refused with 413 the moment it passes the size lim
 own form parsing would hold the whole body in memory first.
 
 Everything else a client controls is bounded too: the number of parts, each field's and each
-part's headers' length, the bytes around the file, and the pace (see ``salon.domain.bodies``).
+part's headers' length, the bytes around the file; the pace is the request's (see
+``salon.domain.bodies``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from salon.domain.bodies import paced
-
 MAX_FIELD_BYTES = 16 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 # Boundaries, part headers and the small fields around the file.
@@ -32,17 +31,15 @@ FORM_OVERHEAD_BYTES = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
-    """What one multipart upload may cost: ``max_bytes`` of file, ``max_parts`` parts, and a
-    body that keeps arriving (no pause over ``timeout`` s, ``min_rate`` bytes/s on average)."""
+    """What one multipart upload may cost: ``max_bytes`` of file and ``max_parts`` parts. The
+    pace of the body is enforced by the request itself (``salon.domain.bodies.SalonRequest``)."""
 
     max_bytes: int
     max_parts: int = 16
-    timeout: float = 15.0
-    min_rate: int = 8 * 1024
 
     @classmethod
     def of(cls, core: Any, max_bytes: int) -> BodyLimits:
-        return cls(max_bytes, core.max_form_parts, core.body_read_timeout, core.body_min_rate)
+        return cls(max_bytes, core.max_form_parts)
 
 
 class PayloadTooLarge(ClientException):
@@ -197,9 +194,8 @@ async def receive_multipart(
     hasher = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as handle:
-            body = paced(request.stream(), max_pause=limits.timeout, min_rate=limits.min_rate)
             total = 0
-            async for chunk in body:
+            async for chunk in request.stream():
                 total += len(chunk)
                 if total > max_body:
                     raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
