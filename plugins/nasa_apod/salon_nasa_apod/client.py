@@ -24,11 +24,13 @@ import httpx
 import msgspec
 from salon.errors import SourceError, SourceQueryError
 
+from salon_nasa_apod.fetch_policy import FetchPolicy, RefusedURL
 from salon_nasa_apod.settings import ApodSettings
 
 log = logging.getLogger("salon_nasa_apod")
 
 MAX_JSON_BYTES = 8 * 1024 * 1024
+MAX_REDIRECTS = 5
 """100 random entries with their explanations are ~150 KB; anything this big is not APOD."""
 _ERROR_BODY_BYTES = 16 * 1024
 _KEY_PARAM = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
@@ -86,6 +88,7 @@ class ApodClient:
         self._settings = settings
         self._sleep = sleep
         self._client: httpx.AsyncClient | None = None
+        self._policy = FetchPolicy(settings.image_hosts, settings.trusted_base)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_rate_limit_remaining: int | None = None
         self.last_rate_limit_limit: int | None = None
@@ -145,9 +148,8 @@ class ApodClient:
 
     async def stream(self, url: str, *, max_bytes: int) -> AsyncIterator[bytes]:
         """Stream the body at ``url`` (an image host: no key is sent), at most ``max_bytes``."""
-        if not url.startswith(("http://", "https://")):
-            raise self._error(f"not an http(s) URL: {url[:200]}")
-        response = await self._send(url, params=None, headers={}, follow_redirects=True)
+        response = await self._open_image(url)
+        url = str(response.url)
         try:
             if response.status_code != 200:
                 raise self._error(f"downloading {url} failed: HTTP {response.status_code}")
@@ -165,6 +167,22 @@ class ApodClient:
                 raise self._error(f"downloading {url} failed: {type(exc).__name__}") from None
         finally:
             await response.aclose()
+
+    async def _open_image(self, url: str) -> httpx.Response:
+        """GET ``url``, following redirects one by one: each target is checked by the fetch
+        policy (https, allowed host, public address) before anything is sent to it."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                await self._policy.check(url)
+            except RefusedURL as exc:
+                raise self._error(f"image not fetched: {exc}") from None
+            response = await self._send(url, params=None, headers={}, follow_redirects=False)
+            location = response.headers.get("location")
+            if not response.is_redirect or not location:
+                return response
+            await response.aclose()
+            url = str(response.url.join(location))
+        raise self._error(f"image not fetched: more than {MAX_REDIRECTS} redirects")
 
     async def _read(self, response: httpx.Response, limit: int) -> bytes:
         body = bytearray()

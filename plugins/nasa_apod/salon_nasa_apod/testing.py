@@ -12,7 +12,8 @@ available for date: ..." for a day without an entry (and for today before it is 
 ranges skip missing days; ``X-RateLimit-Limit``/``X-RateLimit-Remaining`` on every answer and
 429 ``OVER_RATE_LIMIT`` once the quota is spent. ``script`` queues canned answers (5xx, 429 with
 ``Retry-After``, slow answers for timeouts) served before the normal behaviour. Images are
-generated JPEGs under ``/images/<name>.jpg``.
+generated JPEGs under ``/images/<name>.jpg``; ``redirects`` maps a name to a URL that
+``/redirect/<name>`` answers 302 to (how a hostile image host would send a client elsewhere).
 
 The default data (``today`` 2024-03-10) holds one of each kind of entry: see ``QUIRK_DATES``.
 """
@@ -112,6 +113,7 @@ class FakeApodServer:
         self.requests: list[Seen] = []
         self.images: dict[str, bytes] = {}
         self.chunked_images: set[str] = set()
+        self.redirects: dict[str, str] = {}
         self.errors: list[BaseException] = []
         """Exceptions the request handler raised (clients hanging up are not errors)."""
         self._lock = threading.Lock()
@@ -331,6 +333,8 @@ def _handler_for(fake: FakeApodServer) -> type[BaseHTTPRequestHandler]:
                     self._send_chunked(fake.image(name))
                 else:
                     self._send(200, fake.image(name), "image/jpeg", {})
+            elif parts.path.startswith("/redirect/") and parts.path[10:] in fake.redirects:
+                self._send(302, b"", "text/plain", {"Location": fake.redirects[parts.path[10:]]})
             else:
                 self._send(404, b"not found", "text/plain", {})
 
