@@ -64,7 +64,8 @@ async def test_login_flood_is_bounded_and_others_are_served(served: Served) -> N
     # 2 hashing + 16 waiting are admitted; with 40 at once some must have been refused.
     assert refused, counts
     assert all(answer.headers.get("retry-after") for answer in refused)
-    assert "busy" in refused[0].json()["detail"]
+    # The hashing allowance refused some (others may be the per-account failure throttle).
+    assert any("busy" in answer.json()["detail"] for answer in refused), counts
     assert me_statuses and set(me_statuses) == {200}, Counter(me_statuses)
     # At most 2 hashes of 64 MiB at a time; before, all 40 ran at once (+1.3 GB).
     assert peak - before < 400, f"server RSS went from {before:.0f} to {peak:.0f} MiB"
