@@ -81,3 +81,83 @@ def fat_icc(marker: bytes, size: int) -> bytes:
     profile[0:4] = struct.pack(">I", len(profile))
     profile[84:100] = b"\0" * 16  # profile id: "not computed"
     return bytes(profile)
+
+
+def cmyk_icc(swap_red_green: bool = False) -> bytes:
+    """A small CMYK output profile made with LittleCMS (no CMYK profile ships with Pillow or
+    Debian's base system): naive CMYK -> sRGB -> Lab at the 16 corners of the CMYK cube. With
+    ``swap_red_green`` its red and green are exchanged, so an image converted through it comes
+    out visibly different from one converted without it."""
+    import ctypes
+    import glob
+    import itertools
+
+    import PIL
+    from PIL import ImageCms
+
+    candidates = ["liblcms2.so.2", *glob.glob(f"{PIL.__path__[0]}/../pillow.libs/liblcms2*")]
+    lcms = None
+    for name in candidates:
+        try:
+            lcms = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    if lcms is None:
+        import pytest
+
+        pytest.skip("no LittleCMS library to build a CMYK profile with")
+    ptr, u32, u16p = ctypes.c_void_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint16)
+    lcms.cmsCreateProfilePlaceholder.restype = ptr
+    lcms.cmsCreateProfilePlaceholder.argtypes = [ptr]
+    lcms.cmsPipelineAlloc.restype = ptr
+    lcms.cmsPipelineAlloc.argtypes = [ptr, ctypes.c_uint, ctypes.c_uint]
+    lcms.cmsStageAllocCLut16bit.restype = ptr
+    lcms.cmsStageAllocCLut16bit.argtypes = [ptr, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, u16p]
+    lcms.cmsPipelineInsertStage.argtypes = [ptr, ctypes.c_int, ptr]
+    lcms.cmsWriteTag.argtypes = [ptr, u32, ptr]
+    for setter in ("cmsSetDeviceClass", "cmsSetColorSpace", "cmsSetPCS"):
+        getattr(lcms, setter).argtypes = [ptr, u32]
+    lcms.cmsSetProfileVersion.argtypes = [ptr, ctypes.c_double]
+    lcms.cmsSaveProfileToMem.argtypes = [ptr, ptr, ctypes.POINTER(u32)]
+    lcms.cmsCloseProfile.argtypes = [ptr]
+
+    def sig(text: str) -> int:
+        return int.from_bytes(text.encode(), "big")
+
+    to_lab = ImageCms.buildTransform(
+        ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
+    )
+
+    def lab_v2(rgb: tuple[int, int, int]) -> list[int]:
+        light, a, b = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), to_lab).getpixel(
+            (0, 0)
+        )  # type: ignore[misc, union-attr]
+        return [round(light / 255 * 0xFF00), round(a * 256), round(b * 256)]  # v2 Lab encoding
+
+    def clut(inputs: int, outputs: int, table: list[int]) -> int:
+        array = (ctypes.c_uint16 * len(table))(*table)
+        pipeline = lcms.cmsPipelineAlloc(None, inputs, outputs)
+        stage = lcms.cmsStageAllocCLut16bit(None, 2, inputs, outputs, array)
+        lcms.cmsPipelineInsertStage(pipeline, 0, stage)
+        return int(pipeline)
+
+    forward: list[int] = []
+    for c, m, y, k in itertools.product((0, 1), repeat=4):
+        r, g, b = (round((1 - v) * (1 - k) * 255) for v in (c, m, y))
+        forward += lab_v2((g, r, b) if swap_red_green else (r, g, b))
+    # A crude inverse (lightness drives black) so the profile is complete.
+    backward = [v for light in (0, 1) for _ in range(4) for v in (0, 0, 0, 0 if light else 65535)]
+    profile = lcms.cmsCreateProfilePlaceholder(None)
+    lcms.cmsSetProfileVersion(profile, 2.1)  # v2 stores a lone CLUT as lut16
+    lcms.cmsSetDeviceClass(profile, sig("prtr"))
+    lcms.cmsSetColorSpace(profile, sig("CMYK"))
+    lcms.cmsSetPCS(profile, sig("Lab "))
+    lcms.cmsWriteTag(profile, sig("A2B0"), clut(4, 3, forward))
+    lcms.cmsWriteTag(profile, sig("B2A0"), clut(3, 4, backward))
+    size = u32(0)
+    assert lcms.cmsSaveProfileToMem(profile, None, ctypes.byref(size))
+    buffer = ctypes.create_string_buffer(size.value)
+    assert lcms.cmsSaveProfileToMem(profile, buffer, ctypes.byref(size))
+    lcms.cmsCloseProfile(profile)
+    return buffer.raw[: size.value]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from PIL import Image
-from security_support import fat_icc
+from security_support import cmyk_icc, fat_icc
 from serve_support import Served, salon_serve, sign_up
 
 SIDE = 9999  # 99,980,001 pixels: just under SALON_MAX_PIXELS (100 M)
@@ -124,3 +124,29 @@ async def test_icc_profile_bytes_do_not_reach_renditions(served: Served) -> None
             assert left[0] > 150 and right[2] > 150, (left, right)  # colours kept
             if name == "sm":
                 assert len(got.content) < 20_000, len(got.content)  # was 200 KB
+
+
+@pytest.mark.parametrize("profile", ["none", "plain", "swapped"])
+async def test_cmyk_renditions_are_srgb(served: Served, profile: str) -> None:
+    """CMYK red (0, 100, 100, 0 %) comes out red without a profile or through a plain one,
+    and green through a profile that says so: the profile is applied, then dropped."""
+    icc = {"none": None, "plain": cmyk_icc(), "swapped": cmyk_icc(swap_red_green=True)}[profile]
+    image = Image.new("CMYK", (640, 480), (0, 255, 255, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
+    async with httpx.AsyncClient(base_url=served.url, timeout=60, follow_redirects=True) as client:
+        user = await sign_up(client, f"cmyk-{profile}")
+        answer = await client.post(
+            "/api/images",
+            files={"file": ("cmyk.jpg", buffer.getvalue(), "image/jpeg")},
+            headers=user,
+        )
+        assert answer.status_code == 201, answer.text
+        got = await client.get(f"/api/images/{answer.json()['id']}/renditions/sm", headers=user)
+    with Image.open(io.BytesIO(got.content)) as im:
+        assert "icc_profile" not in im.info
+        r, g, b = im.convert("RGB").getpixel((100, 100))  # type: ignore[misc]
+    if profile == "swapped":
+        assert g > 200 and r < 60 and b < 60, (r, g, b)
+    else:
+        assert r > 200 and g < 60 and b < 60, (r, g, b)
