@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -144,16 +145,19 @@ def worker(once: bool) -> None:
     migrations is refused in one line (unless SALON_AUTO_MIGRATE)."""
     from salon.settings import load_core_settings
     from salon.startup import prepare_schema
+    from salon.task_protection import task_protection_from_environ
     from salon.worker import run_worker
 
     with startup_errors():
         core, _ = load_core_settings()
         prepare_schema(core, _say)
     runtime = open_runtime()
+    # ECS sets ECS_AGENT_URI in the task; it is the orchestrator's, not a Salon setting.
+    protection = task_protection_from_environ(os.environ)
 
     async def main() -> None:
         try:
-            await run_worker(runtime, once=once)
+            await run_worker(runtime, once=once, protection=protection)
         finally:
             await runtime.close()
 

@@ -50,6 +50,7 @@ from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable
 from salon.providers import Delivery, JobHandler, JobQueue, StorageBackend
 from salon.runtime import Runtime
+from salon.task_protection import TaskProtection
 
 __all__ = [
     "STORAGE_EVENT_KIND",
@@ -160,6 +161,8 @@ class Worker:
     storage: StorageBackend
     services: Mapping[str, Any] = field(default_factory=dict)
     config: WorkerConfig = field(default_factory=WorkerConfig)
+    # Keeps ECS from scaling this task in while a job runs (None outside ECS).
+    protection: TaskProtection | None = None
     jobs_handled: int = 0
     uploads_removed: int = 0
     _last_sweep: float = field(default=-math.inf)
@@ -227,7 +230,8 @@ class Worker:
                 await _sleep_unless(stop, 1.0)  # short polling: do not spin
             if delivery is not None:
                 try:
-                    await self.handle(delivery, stop)
+                    async with self._protected():
+                        await self.handle(delivery, stop)
                 except Exception:
                     # The message was not acked, so it comes back: nothing is lost.
                     log.exception("worker failed handling job %s", delivery.job_id)
@@ -235,6 +239,11 @@ class Worker:
             if once:
                 break
         log.info("worker stopped after %d job(s)", self.jobs_handled)
+
+    def _protected(self) -> contextlib.AbstractAsyncContextManager[None]:
+        if self.protection is None:
+            return contextlib.nullcontext()
+        return self.protection.held()
 
     async def _receive(self, stop: asyncio.Event) -> Delivery | None:
         """Long-poll the queue, returning early (with None) when ``stop`` is set."""
@@ -496,14 +505,17 @@ async def run_worker(
     once: bool = False,
     stop_event: asyncio.Event | None = None,
     config: WorkerConfig | None = None,
+    protection: TaskProtection | None = None,
 ) -> None:
     """Run a worker on ``runtime`` until SIGTERM/SIGINT (or ``stop_event``); ``salon worker``.
 
     Without ``stop_event`` the signals are handled here: the first one starts the graceful
     shutdown described in the module docstring. Returns normally (exit status 0).
+    ``protection`` keeps the orchestrator from scaling the task in while a job runs.
     """
     _ensure_services(runtime)
     worker = Worker.from_runtime(runtime, config)
+    worker.protection = protection
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []

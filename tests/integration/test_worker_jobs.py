@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import sys
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +26,7 @@ from salon.domain.jobs.services import create_job
 from salon.errors import QueueUnavailable
 from salon.providers import Delivery
 from salon.runtime import Runtime, build_runtime, load_settings
+from salon.task_protection import EcsTaskProtection, task_protection_from_environ
 from salon.testing.fixtures import postgres_database, running_app
 from salon.worker import Worker, WorkerConfig, start_inprocess_worker
 
@@ -435,3 +439,77 @@ async def test_jobs_api_shows_own_job_only(tmp_path: Path) -> None:
             400,
             404,
         )
+
+
+# ---- ECS task scale-in protection around each job: the worker asks the ECS agent's endpoint
+# (a real HTTP server on loopback standing in for the agent) to protect the task while a job
+# runs and releases it after; an unreachable agent never stops the job.
+
+
+class Agent(BaseHTTPRequestHandler):
+    calls: list[tuple[str, dict[str, object]]]
+
+    def do_PUT(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append((self.path, body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"protection": {}}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def agent() -> Iterator[tuple[str, list[tuple[str, dict[str, object]]]]]:
+    calls: list[tuple[str, dict[str, object]]] = []
+    handler = type("RecordingAgent", (Agent,), {"calls": calls})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v3/abc", calls
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_job_runs_under_protection(
+    runtime: Runtime, tmp_path: Path, agent: tuple[str, list[tuple[str, dict[str, object]]]]
+) -> None:
+    uri, calls = agent
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"value": 7, "log": str(log)},
+    )
+    worker = Worker.from_runtime(runtime, fast_config())
+    worker.protection = task_protection_from_environ({"ECS_AGENT_URI": uri})
+    await worker.run(once=True)
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+    assert [r[0] for r in runs(log)] == ["start", "done"]
+    assert calls == [
+        ("/v3/abc/task-protection/v1/state", {"ProtectionEnabled": True, "ExpiresInMinutes": 10}),
+        ("/v3/abc/task-protection/v1/state", {"ProtectionEnabled": False}),
+    ]
+
+
+async def test_an_unreachable_agent_does_not_stop_the_job(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    job = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"value": 1, "log": str(log)},
+    )
+    worker = Worker.from_runtime(runtime, fast_config())
+    worker.protection = EcsTaskProtection("http://127.0.0.1:9/nothing", timeout=1.0)
+    await worker.run(once=True)
+    assert (await job_row(runtime, job.id)).status == "succeeded"
+
+
+def test_outside_ecs_there_is_no_protection() -> None:
+    assert task_protection_from_environ({}) is None
+    assert task_protection_from_environ({"ECS_AGENT_URI": "file:///etc/passwd"}) is None

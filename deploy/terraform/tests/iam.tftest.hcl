@@ -35,6 +35,7 @@ run "task_roles_scoped_to_bucket_prefix_and_queue" {
           "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs",
           "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq",
           "arn:aws:kms:eu-west-1:123456789012:key/test",
+          "arn:aws:ecs:eu-west-1:123456789012:task/salon-test/*",
         ], s.Resource)
       ]
     ]))
@@ -106,5 +107,31 @@ run "task_roles_scoped_to_bucket_prefix_and_queue" {
   assert {
     condition     = aws_iam_role.execution.name != aws_iam_role.task["web"].name && aws_iam_role.execution.name != aws_iam_role.task["worker"].name
     error_message = "The execution role is separate from the task roles."
+  }
+}
+
+run "only_the_worker_protects_its_tasks" {
+  module {
+    source = "./modules/iam"
+  }
+
+  command = apply
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.task["worker"].policy).Statement :
+      contains(flatten([s.Action]), "ecs:UpdateTaskProtection") && s.Resource == "arn:aws:ecs:eu-west-1:123456789012:task/salon-test/*"
+    ])
+    error_message = "The worker may protect its own cluster's tasks from scale-in during a job."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for role in ["web", "ops"] : [
+        for s in jsondecode(aws_iam_role_policy.task[role].policy).Statement :
+        !contains(flatten([s.Action]), "ecs:UpdateTaskProtection")
+      ]
+    ]))
+    error_message = "Only the worker changes task protection."
   }
 }

@@ -3,15 +3,19 @@
 # * execution role (used by the ECS agent, not the app): pull the image, write the log groups,
 #   read the listed secrets. Nothing else.
 # * web task role: objects under the bucket prefix, send to the job queue.
-# * worker task role: objects under the bucket prefix, consume the job queue and its DLQ.
+# * worker task role: objects under the bucket prefix, consume the job queue and its DLQ, and
+#   protect its own tasks from scale-in while a job runs (salon/task_protection.py).
 # Neither task role can read secrets, other buckets, other prefixes or other queues.
 
 data "aws_region" "current" {}
 
 locals {
-  tags        = merge(var.tags, { "salon:module" = "iam" })
-  objects_arn = "${var.bucket_arn}/${var.key_prefix}*"
-  list_prefix = var.key_prefix == "" ? "*" : "${var.key_prefix}*"
+  # Tasks of this deployment's cluster (named var.name), in the queue's account and partition.
+  queue_arn_parts   = split(":", var.queue_arn)
+  cluster_tasks_arn = "arn:${local.queue_arn_parts[1]}:ecs:${data.aws_region.current.name}:${local.queue_arn_parts[4]}:task/${var.name}/*"
+  tags              = merge(var.tags, { "salon:module" = "iam" })
+  objects_arn       = "${var.bucket_arn}/${var.key_prefix}*"
+  list_prefix       = var.key_prefix == "" ? "*" : "${var.key_prefix}*"
 
   ecs_trust = jsonencode({
     Version = "2012-10-17"
@@ -133,6 +137,12 @@ resource "aws_iam_role_policy" "task" {
       Effect   = "Allow"
       Action   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
       Resource = var.dlq_arn
+      }, {
+      # The worker protects its task while a job runs, so scale-in never stops a video midway.
+      Sid      = "ProtectOwnTasksFromScaleIn"
+      Effect   = "Allow"
+      Action   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+      Resource = local.cluster_tasks_arn
     }])
   })
 }
