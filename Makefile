@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= 3.11
 
-.PHONY: run test lint typecheck fmt sync localstack localstack-stop bench load load-hostile clean
+.PHONY: run test test-suites lint typecheck fmt sync localstack localstack-stop bench load load-hostile clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -19,7 +19,8 @@ $(CURDIR)/.tools/bin/uv:
 # here (and PYTHONDONTWRITEBYTECODE may forbid caching it later), which would triple the
 # time from `salon serve` to ready.
 $(STAMP): pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --compile-bytecode
+	# --inexact: plugins you installed into .venv yourself stay installed.
+	$(UV) sync --all-packages --inexact --compile-bytecode
 	$(VENV)/bin/python -m compileall -q core/salon $(wildcard plugins/*/salon_*) > /dev/null
 	touch $(STAMP)
 
@@ -43,7 +44,12 @@ fmt: $(STAMP)
 # The browser suites drive Chromium through Playwright's sync API, whose event loop must not
 # share a process with the async tests: they run in a pytest process of their own. tests/docs
 # runs the docs' shell blocks in a fresh clone of this checkout (see tests/docs/docblocks.py).
+# tests/services.py starts PostgreSQL and LocalStack of their own on free ports for both
+# processes (SALON_TEST_POSTGRES_URL, SALON_TEST_LOCALSTACK_URL) and stops them afterwards.
 test: $(STAMP) lint typecheck
+	$(VENV)/bin/python tests/services.py -- $(MAKE) --no-print-directory test-suites
+
+test-suites:
 	$(VENV)/bin/pytest --ignore=tests/e2e --ignore=tests/docs $(PYTEST_ARGS)
 	$(VENV)/bin/pytest tests/e2e tests/docs $(PYTEST_ARGS)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start Debian's PostgreSQL 15 and make the role the test suite uses to create its databases.
+# Optional, for working on PostgreSQL tests outside `make test` (which runs a cluster of its
+# own): start Debian's PostgreSQL 15, make the role the suite uses, and write .ci/postgres.env.
 set -euo pipefail
 pg_ctlcluster --skip-systemctl-redirect 15 main start 2>/dev/null || true
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done

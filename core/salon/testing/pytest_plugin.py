@@ -23,7 +23,10 @@ async def salon_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
         return
     admin = os.environ.get("SALON_TEST_POSTGRES_URL")
     if not admin:
-        pytest.skip("PostgreSQL run skipped: SALON_TEST_POSTGRES_URL is not set")
+        pytest.skip(
+            "PostgreSQL run skipped: SALON_TEST_POSTGRES_URL is not set (`make test` sets it to "
+            "a cluster of its own; that needs initdb: apt-get install -y postgresql)"
+        )
     from salon.testing.fixtures import postgres_database
 
     async with postgres_database(admin) as url:
