@@ -15,13 +15,15 @@ quota on every page view, so ``authenticate`` does two cheaper things:
   second T are revoked"; such tokens are refused at once, without a call. A token issued in
   that very second is ambiguous (the user may have logged in again) and is checked with Cognito.
 - every other token is checked with ``GetUser`` the first time it is seen, and the answer is
-  trusted for ``revocation_check_interval`` seconds (default 60). So a sign-out made elsewhere
-  (another server process, the AWS console, another app) takes effect within that interval.
-  ``GetUser`` also gives the user's e-mail, which access tokens do not carry.
+  trusted for ``revocation_check_interval`` seconds (default 5; 0 asks on every request). So a
+  sign-out made elsewhere (another server process, the AWS console, another app) takes effect
+  within that interval. ``GetUser`` also gives the user's e-mail, which access tokens do not
+  carry. The interval is per token: a page that loads fifty thumbnails costs one call.
 
-If Cognito cannot be reached for that check, a token that validated locally is accepted (and a
-warning logged): the signature, issuer and expiry were verified, and an outage should not log
-everyone out. A "not authorized" answer is always final.
+If Cognito cannot be reached for that check, the request fails closed by default: 503, since
+a token Cognito may have revoked is not accepted on its signature alone. ``fail_open`` accepts
+a locally valid token instead (a warning is logged), trading revocation for availability
+during an outage. A "not authorized" answer is always final.
 """
 
 from __future__ import annotations
@@ -340,7 +342,10 @@ class CognitoAuthProvider:
                 self._checked.pop(key, None)
                 raise error from exc
             if isinstance(error, ProviderError):
-                # Outage: the token passed every local check; do not log everyone out.
+                if not self.settings.fail_open:
+                    # Fail closed: a 503, not a 401, so clients keep their session and retry.
+                    log.warning("cognito GetUser unavailable; refusing the request (fail closed)")
+                    raise ProviderError("cannot check the access token with Cognito") from exc
                 log.warning("cognito GetUser unavailable; accepting a locally valid token")
                 return cached[1] if cached else None
             raise error from exc

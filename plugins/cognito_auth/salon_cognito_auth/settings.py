@@ -20,7 +20,9 @@ class CognitoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     ``leeway`` is the clock skew allowed on ``exp``/``nbf``, in seconds. An unknown ``kid``
     refetches the JWKS at most once per ``jwks_refresh_interval`` seconds. A token that passed a
     ``GetUser`` check with Cognito is trusted for ``revocation_check_interval`` seconds before
-    it is checked again (see ``salon_cognito_auth.provider``).
+    it is checked again (0: every request). ``fail_open`` accepts a locally valid token when
+    Cognito cannot be asked; by default such requests answer 503 instead. See
+    ``salon_cognito_auth.provider`` and the README for the trade-offs.
     """
 
     user_pool_id: str = ""
@@ -30,7 +32,8 @@ class CognitoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     client_secret: str = ""
     leeway: int = 30
     jwks_refresh_interval: int = 10
-    revocation_check_interval: int = 60
+    revocation_check_interval: int = 5
+    fail_open: bool = False
 
     def __post_init__(self) -> None:
         if self.leeway < 0 or self.leeway > 300:
@@ -46,7 +49,8 @@ class CognitoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
             f"CognitoSettings(user_pool_id={self.user_pool_id!r}, client_id={self.client_id!r}, "
             f"region={self.region!r}, jwks_url={self.jwks_url!r}, client_secret={secret}, "
             f"leeway={self.leeway}, jwks_refresh_interval={self.jwks_refresh_interval}, "
-            f"revocation_check_interval={self.revocation_check_interval})"
+            f"revocation_check_interval={self.revocation_check_interval}, "
+            f"fail_open={self.fail_open})"
         )
 
     @property

@@ -217,6 +217,21 @@ async def test_get_user_check_is_cached_for_the_interval(pool: Pool, aws_env: Mo
     assert client.get_user_calls == 2
 
 
+async def test_a_sign_out_elsewhere_shows_within_seconds_by_default(
+    pool: Pool, aws_env: MotoServer
+) -> None:
+    provider, client, clock = provider_with(pool, aws_env)  # default settings
+    assert provider.settings.revocation_check_interval <= 5
+    assert provider.settings.fail_open is False
+    pair = await provider.login(*(await user(provider, pool)))
+    await provider.authenticate(pair.access_token)
+    pool.admin.global_sign_out(AccessToken=pair.access_token)
+    clock.offset += provider.settings.revocation_check_interval + 1
+    with pytest.raises(InvalidToken):
+        await provider.authenticate(pair.access_token)
+    assert client.get_user_calls == 2
+
+
 async def test_interval_zero_checks_every_request(pool: Pool, aws_env: MotoServer) -> None:
     provider, client, _clock = provider_with(pool, aws_env, revocation_check_interval=0)
     pair = await provider.login(*(await user(provider, pool)))
@@ -279,18 +294,26 @@ def unreachable_client() -> Any:
     )
 
 
-async def test_cognito_outage(
+async def test_cognito_outage_fails_closed_by_default(
     cognito: CognitoAuthProvider, pool: Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     pair = await cognito.login(*(await user(cognito, pool)))
     down = CognitoAuthProvider(
         pool.settings(), jwks=cognito.jwks, client_factory=unreachable_client
     )
-    # A token that validates locally is accepted while Cognito cannot be asked ...
+    # Cognito cannot say whether the token was revoked: refused as an upstream failure (503),
+    # not as a bad token (401), and not accepted on its signature alone.
+    with caplog.at_level("WARNING", logger="salon.auth.cognito"), pytest.raises(ProviderError):
+        await down.authenticate(pair.access_token)
+    assert "fail closed" in caplog.text
+    open_ = CognitoAuthProvider(
+        pool.settings(fail_open=True), jwks=cognito.jwks, client_factory=unreachable_client
+    )
+    # With fail_open a token that validates locally is accepted while Cognito cannot be asked
     with caplog.at_level("WARNING", logger="salon.auth.cognito"):
-        identity = await down.authenticate(pair.access_token)
+        identity = await open_.authenticate(pair.access_token)
     assert identity.subject
-    assert "unavailable" in caplog.text
+    assert "accepting a locally valid token" in caplog.text
     # ... while account flows report an upstream failure, not a user error.
     with pytest.raises(ProviderError):
         await down.login(unique_email(), STRONG_PASSWORD)
