@@ -14,6 +14,7 @@ from typing import Any
 
 import pluggy
 from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from salon.db.changes import ChangeTracker
@@ -77,6 +78,20 @@ class Runtime:
 
 
 def make_engine(database_url: str) -> AsyncEngine:
+    """The async engine for ``database_url``; a URL it cannot use is a ConfigurationError (a
+    one-line start-up error), never with the URL in it: it may hold a password."""
+    try:
+        return _engine(database_url)
+    except ArgumentError:
+        raise ConfigurationError("SALON_DATABASE_URL is not a database URL") from None
+    except (ImportError, InvalidRequestError, NoSuchModuleError) as exc:
+        raise ConfigurationError(
+            f"SALON_DATABASE_URL names a database or driver Salon cannot use ({exc}); "
+            "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        ) from None
+
+
+def _engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url, connect_args={"timeout": 30}, hide_parameters=True

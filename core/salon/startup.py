@@ -33,6 +33,8 @@ def check_providers() -> CoreSettings:
 def schema_state(database_url: str) -> SchemaState:
     try:
         return migrate.state(database_url)
+    except ConfigurationError:
+        raise
     except Exception as exc:
         first_line = (str(exc).splitlines() or [""])[0]
         raise ConfigurationError(

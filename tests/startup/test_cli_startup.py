@@ -52,3 +52,15 @@ def test_no_alembic_plugin_chatter(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "alembic.runtime.plugins" not in result.stdout + result.stderr
     assert "Running upgrade" in result.stderr  # the migrations themselves are still told
+
+
+def test_a_database_url_salon_cannot_use_is_one_line_without_the_password(
+    tmp_path: Path,
+) -> None:
+    for url in ("mysql://ann:s3cret-pw@db.example/photos", "not a url s3cret-pw"):
+        for args in (["serve", "--port", "1"], ["db", "upgrade"]):
+            result = run_salon({"SALON_DATABASE_URL": url}, *args, cwd=tmp_path, timeout=60)
+            assert result.returncode == 2, (url, args, result.stderr)
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("salon: SALON_DATABASE_URL"), lines
+            assert "s3cret-pw" not in result.stdout + result.stderr

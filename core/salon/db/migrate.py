@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from salon.db.schema import SchemaState, read_state
 
@@ -66,7 +67,10 @@ def _in_thread(fn: Callable[..., T], *args: Any) -> T:
 
 def sqlite_file(database_url: str) -> Path | None:
     """The file of a SQLite database (its folder made, as SQLite does not), else None."""
-    url = make_url(database_url)
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None  # make_engine says what is wrong with it
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     path = Path(str(url.database))
@@ -119,9 +123,9 @@ def state(database_url: str, *, extra_versions: Sequence[Path] = ()) -> SchemaSt
 
     script = scripts(extra_versions)
     sqlite_file(database_url)
+    engine = make_engine(database_url)  # a URL it cannot use: ConfigurationError, here
 
     async def read() -> SchemaState:
-        engine = make_engine(database_url)
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(read_state, script)
