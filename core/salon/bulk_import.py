@@ -12,6 +12,7 @@ import anyio
 
 from salon.api import user_by_email
 from salon.domain.albums.services import get_or_create
+from salon.domain.images.quota import QuotaExceeded
 from salon.domain.images.services import IngestRequest, sha256_file
 from salon.errors import SalonError, UnsupportedMedia
 
@@ -53,6 +54,8 @@ async def import_directory(
         except UnsupportedMedia as exc:
             log.info("skipped %s: %s", path, exc)
             counts["unsupported"] += 1
+        except QuotaExceeded as exc:
+            raise SalonError(f"stopped at {path.name}: {exc.detail}") from None
         if on_file is not None:
             on_file(1)
     return counts

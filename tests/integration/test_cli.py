@@ -144,3 +144,22 @@ def _can_log_in(env: dict[str, str], email: str, password: str) -> bool:
         timeout=60,
     )
     return result.returncode == 0
+
+
+def test_bulk_import_stops_at_the_storage_quota_with_a_message(tmp_path: Path) -> None:
+    first, second = sample_jpeg(color=(10, 10, 10)), sample_jpeg(color=(200, 10, 10))
+    env = {
+        "SALON_DATA_DIR": str(tmp_path / "data"),
+        "SALON_STORAGE_QUOTA_BYTES": str(len(first) + len(second) // 2),
+    }
+    assert run(env, "db", "upgrade").returncode == 0
+    created = run(env, "user", "create", "--email", "q@example.com", input="quota pass 1\n" * 2)
+    assert created.returncode == 0, created.stderr
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(first)
+    (photos / "b.jpg").write_bytes(second)
+    result = run(env, "import", str(photos), "--user", "q@example.com")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "stopped at b.jpg: storage quota exceeded" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from salon.db.models import SourceImport
 from salon.domain.albums.services import get_or_create
+from salon.domain.images.quota import QuotaExceeded
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
@@ -115,6 +116,9 @@ class SourceImportService:
             log.warning(
                 "%s entry %s is not a usable image: %s", source.name, entry.external_id, exc
             )
+            return "failed"
+        except QuotaExceeded as exc:
+            log.warning("%s entry %s not stored: %s", source.name, entry.external_id, exc.detail)
             return "failed"
         finally:
             path.unlink(missing_ok=True)
