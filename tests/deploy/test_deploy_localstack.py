@@ -9,8 +9,9 @@ own code run against what Terraform created (not against resources the tests mad
   SQS plugin through the queue's redrive policy;
 * the IAM task roles as Terraform wrote them.
 
-LocalStack is started with deploy/localstack/run.sh when none answers (salon.testing's
-ensure_localstack); where it cannot be installed or started, or tflocal cannot be installed,
+LocalStack is the suite's own (salon.testing's ensure_localstack: SALON_TEST_LOCALSTACK_URL from
+`make test`, else one started with deploy/localstack/run.sh on a free port, never whatever
+answers on :4566); where it cannot be installed or started, or tflocal cannot be installed,
 the tests skip with the reason.
 """
 

@@ -4,6 +4,7 @@ be in the S3 bucket the block named, and a video job must run through the SQS qu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -102,7 +103,7 @@ def _check_journey(clone: Path, url: str, env: dict[str, str], browser: Any) -> 
     assert keys, f"bucket {bucket} is empty after the upload"
 
     # A video of the photo: the job goes through SQS and its MP4 lands in the bucket.
-    with _api(url, email) as client:
+    with contextlib.closing(_api(url, email)) as client:  # _api has already used it
         images = client.get("/api/images").json()["items"]
         assert len(images) == 1, images
         created = client.post(
