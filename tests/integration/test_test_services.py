@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,3 +91,49 @@ def test_a_named_postgres_is_passed_on_and_nothing_is_started() -> None:
 def test_the_commands_exit_code_is_kept() -> None:
     result = run_services(sys.executable, "-c", "raise SystemExit(3)", SALON_TEST_POSTGRES_URL="x")
     assert result.returncode == 3
+
+
+def test_sigterm_still_stops_what_it_started(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from services import pg_bin_dir
+    finally:
+        sys.path.pop(0)
+    if pg_bin_dir() is None:
+        pytest.skip("no initdb/pg_ctl here (install: apt-get install -y postgresql)")
+    marker = tmp_path / "url"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SALON_TEST_")}
+    environ["SALON_TEST_LOCALSTACK"] = "0"
+    waiter = (
+        "import os, pathlib, time; "
+        f"pathlib.Path({str(marker)!r}).write_text(os.environ['SALON_TEST_POSTGRES_URL']); "
+        "time.sleep(300)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(SERVICES), "--", sys.executable, "-c", waiter],
+        env=environ,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if marker.exists() and marker.read_text():
+                break
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            time.sleep(0.1)
+        port = urlsplit(marker.read_text()).port or 0
+        assert not refuses("127.0.0.1", port)  # it is up while the command runs
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode != 0
+    folder = next(
+        line.rsplit("cluster in ", 1)[1].strip()
+        for line in stderr.splitlines()
+        if "cluster in " in line
+    )
+    assert refuses("127.0.0.1", port)
+    assert not Path(folder).exists()
