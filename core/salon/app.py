@@ -25,6 +25,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
+from litestar.logging.config import default_handlers
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
@@ -73,6 +74,7 @@ from salon.errors import (
     StorageError,
     UnsupportedMedia,
 )
+from salon.logs import TEXT_FORMAT, request_id_middleware
 from salon.proxies import trust_forwarded_headers
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
@@ -119,6 +121,23 @@ def content_security_policy(extra_origins: Sequence[str] = ()) -> bytes:
 
 # The API docs pages (Litestar's templates) need inline scripts and styles: a CSP of their own.
 DOCS_PREFIX = DOCS_PATH
+
+
+def logging_config(level: str, log_format: str) -> LoggingConfig:
+    """Litestar's logging, with request/user/job ids on every record (salon.logs)."""
+    formatter: dict[str, Any] = (
+        {"()": "salon.logs.JsonFormatter"} if log_format == "json" else {"format": TEXT_FORMAT}
+    )
+    return LoggingConfig(
+        root={"level": level, "handlers": ["queue_listener"]},
+        formatters={"standard": formatter},
+        filters={"salon_context": {"()": "salon.logs.ContextFilter"}},
+        handlers={
+            name: {**handler, "filters": ["salon_context"]}
+            for name, handler in default_handlers.items()
+        },
+        log_exceptions="never",
+    )
 
 
 def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response[Any]:
@@ -361,7 +380,7 @@ def create_app(
             HTTPException: _handle_http,
             Exception: _handle_unexpected,
         },
-        middleware=[prometheus.middleware],
+        middleware=[request_id_middleware, prometheus.middleware],
         before_send=[
             security_headers_hook(
                 getattr(runtime.storage, "browser_origins", ()), public_url=core.public_url
@@ -377,10 +396,7 @@ def create_app(
             render_plugins=render_plugins(),
             components=openapi_components(),
         ),
-        logging_config=LoggingConfig(
-            root={"level": core.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=logging_config(core.log_level, core.log_format),
         # JSON routes; the two upload routes stream with their own limits (images/receive.py).
         request_max_body_size=core.max_json_body_bytes,
         request_class=SalonRequest,

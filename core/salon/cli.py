@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from salon import __version__
+from salon import __version__, logs
 from salon.errors import ConfigurationError, PluginError, SalonError
 
 T = TypeVar("T")
@@ -152,6 +152,8 @@ def worker(once: bool) -> None:
         core, _ = load_core_settings()
         prepare_schema(core, _say)
     runtime = open_runtime()
+    for handler in logging.getLogger().handlers:
+        logs.install(handler, runtime.core.log_format)
     # ECS sets ECS_AGENT_URI in the task; it is the orchestrator's, not a Salon setting.
     protection = task_protection_from_environ(os.environ)
 

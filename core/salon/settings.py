@@ -78,6 +78,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     login_failure_limit: int = 10
     login_failure_window: int = 900
     log_level: str = "INFO"
+    # "text" for people, "json" (one object a line, with request/user/job ids) for log services.
+    log_format: str = "text"
     # Memory for cached pages of the image list, per process; 0 turns the read caches off.
     read_cache_mb: int = 32
     # Request bodies (issue 17): every route but the two upload routes takes at most this much.
@@ -99,6 +101,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     internal_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
     def __post_init__(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise ValueError("log_format must be 'text' or 'json'")
         if self.download_mode not in ("redirect", "proxy"):
             raise ValueError("download_mode must be 'redirect' or 'proxy'")
         for name in (

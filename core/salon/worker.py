@@ -45,6 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from salon import logs
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable
@@ -267,6 +268,10 @@ class Worker:
     async def handle(self, delivery: Delivery, stop: asyncio.Event | None = None) -> None:
         """Handle one delivery completely: run, record, ack or release."""
         stop = stop or asyncio.Event()
+        with logs.bind(job_id=delivery.job_id):
+            await self._handle(delivery, stop)
+
+    async def _handle(self, delivery: Delivery, stop: asyncio.Event) -> None:
         if delivery.job_id.startswith(STORAGE_EVENT_PREFIX):
             await self._handle_storage_event(delivery, stop)
             return

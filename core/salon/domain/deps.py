@@ -16,6 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from salon import logs
 from salon.db.models import User
 from salon.domain.auth.services import UserDirectory
 from salon.errors import InvalidToken
@@ -58,6 +59,7 @@ async def provide_current_user(request: Request[Any, Any, Any]) -> User:
     if user is None:
         user = await _authenticate(request)
         request.state[_USER_STATE] = user
+        logs.user_id.set(str(user.id))  # the rest of this request's log lines name the user
     return user
 
 

@@ -33,6 +33,7 @@ locals {
     SALON_MAX_UPLOAD_BYTES     = tostring(var.max_upload_bytes)
     SALON_INPROCESS_WORKER     = "false"
     SALON_LOG_LEVEL            = var.log_level
+    SALON_LOG_FORMAT           = "json"
     SALON_SIGNUP_ENABLED       = tostring(var.allow_self_signup)
     SALON_INTERNAL_ALLOW       = join(",", concat(["127.0.0.0/8", "::1/128"], module.network.vpc_cidr_blocks))
     SALON_S3_BUCKET            = module.storage.bucket_name
