@@ -10,11 +10,14 @@ has ``SALON_MAX_CONCURRENT_UPLOADS_PER_USER`` uploads at a time (429 beyond)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from salon.testing.fixtures import postgres_database
 from serve_support import (
     RawResponse,
     Served,
@@ -84,11 +87,33 @@ async def _intent(client: httpx.AsyncClient, auth: dict[str, str]) -> str:
 
 
 async def test_slow_uploaders_do_not_starve_other_users(served: Served) -> None:
+    # 16 through the intent route: more than SQLite's 15 pooled connections.
+    await _starve(served, intent_users=4)
+
+
+async def test_slow_uploaders_on_postgresql(tmp_path: Path) -> None:
+    """The same against PostgreSQL, whose pool holds 10 + 20: 32 slow uploads through intents."""
+    admin = os.environ.get("SALON_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("PostgreSQL run skipped: SALON_TEST_POSTGRES_URL is not set")
+    async with postgres_database(admin) as url:
+        with salon_serve(
+            tmp_path / "pg",
+            database_url=url,
+            body_read_timeout=str(PAUSE),
+            body_min_rate=str(MIN_RATE),
+            max_concurrent_uploads_per_user=str(PER_USER),
+        ) as served:
+            await _starve(served, intent_users=8)
+
+
+async def _starve(served: Served, intent_users: int) -> None:
+    """``intent_users`` x 4 slow uploads through intents and 4 direct ones, all dripping while
+    another user's reads and writes must answer at once (before: 503 after the pool's 30 s)."""
     async with httpx.AsyncClient(base_url=served.url, timeout=ANSWER_TIMEOUT) as client:
         honest = await sign_up(client, "honest")
         drippers: list[Dripper] = []
-        # 16 through the intent route (more than SQLite's 15 pooled connections), 4 direct.
-        for n in range(4):
+        for n in range(intent_users):
             auth = await sign_up(client, f"slow{n}")
             drippers += [Dripper(served, await _intent(client, auth), auth) for _ in range(4)]
         direct = await sign_up(client, "slowdirect")
