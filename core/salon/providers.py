@@ -300,7 +300,8 @@ class AccountSecurity(Protocol):
 
     ``change_password`` raises ``AuthError("invalid_credentials")`` when ``current_password``
     is wrong and ``AuthError("weak_password")`` for a bad new one; on success every *other*
-    session of the account ends. ``logout_everywhere`` ends every session, this one included.
+    session of the account ends (a provider that cannot end sessions selectively, Cognito, ends
+    this one too). ``logout_everywhere`` ends every session, this one included.
     Both raise :class:`InvalidToken` for an access token they do not accept.
     """
 

@@ -272,6 +272,32 @@ class CognitoAuthProvider:
         self._revoked_until[sub] = max(self._revoked_until.get(sub, 0), int(self._clock()))
         self._checked.clear()  # cheap and rare; no stale "checked" entry of this user survives
 
+    async def change_password(
+        self, access_token: str, current_password: str, new_password: str
+    ) -> None:
+        """Cognito ChangePassword, then a global sign-out: Cognito cannot end only the other
+        sessions, so this one ends too and the user signs in again with the new password."""
+        _check_password_length(new_password)
+        await self.authenticate(access_token)  # a live token: a revoked one is refused first
+        try:
+            await self._call(
+                "change_password",
+                PreviousPassword=current_password,
+                ProposedPassword=new_password,
+                AccessToken=access_token,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "NotAuthorizedException":
+                raise AuthError("wrong_password", "The current password is wrong") from exc
+            raise translate(exc, "account", "ChangePassword") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "account", "ChangePassword") from exc
+        await self.logout(access_token)
+
+    async def logout_everywhere(self, access_token: str) -> None:
+        """Every session of the user ends: Cognito's global sign-out, which ``logout`` is."""
+        await self.logout(access_token)
+
     async def authenticate(self, access_token: str) -> Identity:
         """Validate locally, then make sure the token is not revoked (see module docstring)."""
         claims = await self.verifier.verify(access_token, "access")

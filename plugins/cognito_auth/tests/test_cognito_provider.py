@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from salon.errors import AuthError, ConfigurationError, InvalidToken, ProviderError
 from salon.plugins import collect_registry, make_plugin_manager
-from salon.providers import ProviderContext
+from salon.providers import AccountSecurity, ProviderContext
 from salon.runtime import load_settings
 from salon.testing.contracts.auth import STRONG_PASSWORD, unique_email
 from salon.testing.moto import MotoServer
@@ -321,3 +321,33 @@ async def test_cognito_outage_fails_closed_by_default(
         await down.signup(unique_email(), STRONG_PASSWORD)
     with pytest.raises(InvalidToken):
         await down.authenticate("forged.token.here")
+
+
+# ------------------------------------------------------------------ account security
+
+
+async def test_change_password_and_log_out_everywhere(pool: Pool, aws_env: MotoServer) -> None:
+    provider, _client, _clock = provider_with(pool, aws_env, revocation_check_interval=0)
+    assert isinstance(provider, AccountSecurity)
+    email, password = await user(provider, pool)
+    mine, other = await provider.login(email, password), await provider.login(email, password)
+    with pytest.raises(AuthError) as wrong:
+        await provider.change_password(mine.access_token, "Not-The-Password-1", "New-Pass-99")
+    assert wrong.value.code == "wrong_password"
+    with pytest.raises(AuthError) as weak:
+        await provider.change_password(mine.access_token, password, "x")
+    assert weak.value.code == "weak_password"
+    await provider.authenticate(other.access_token)  # nothing changed so far
+
+    await provider.change_password(mine.access_token, password, "New-Pass-99")
+    for pair in (mine, other):  # Cognito ends every session, this one included
+        with pytest.raises(InvalidToken):
+            await provider.authenticate(pair.access_token)
+    with pytest.raises(AuthError):
+        await provider.login(email, password)
+    fresh = await provider.login(email, "New-Pass-99")
+    again = await provider.login(email, "New-Pass-99")
+    await provider.logout_everywhere(fresh.access_token)
+    for pair in (fresh, again):
+        with pytest.raises(InvalidToken):
+            await provider.authenticate(pair.access_token)
