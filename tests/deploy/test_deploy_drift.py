@@ -4,6 +4,8 @@ only after FARGATE_SPOT is associated with the cluster. Offline: reads the HCL."
 
 from __future__ import annotations
 
+import re
+
 from deploy_support import MODULES, TfDir, unquote
 
 
@@ -31,3 +33,15 @@ def test_cluster_outputs_wait_for_the_capacity_providers() -> None:
     name = outputs.split('output "cluster_name"', 1)[1].split("\noutput ", 1)[0]
     assert "depends_on  = [aws_ecs_cluster_capacity_providers.this]" in arn
     assert "aws_ecs_cluster_capacity_providers.this.cluster_name" in name
+
+
+def test_database_tls_checks_the_certificate_and_host_name() -> None:
+    """ssl=require encrypts but trusts any certificate; verify-full needs the RDS CA bundle,
+    which the image carries where the tasks' PGSSLROOTCERT points (asyncpg reads it)."""
+    database = (MODULES / "database" / "main.tf").read_text()
+    assert "?ssl=verify-full" in database and "ssl=require" not in database
+    example = (MODULES.parent / "examples" / "production" / "main.tf").read_text()
+    (path,) = re.findall(r'PGSSLROOTCERT\s*=\s*"([^"]+)"', example)
+    dockerfile = (MODULES.parents[1] / "docker" / "Dockerfile").read_text()
+    assert path in dockerfile and "COPY --from=build /opt/rds-ca /opt/rds-ca" in dockerfile
+    assert "truststore.pki.rds.amazonaws.com" in dockerfile

@@ -28,12 +28,15 @@ locals {
     SALON_PUBLIC_URL = local.public_url
     # The load balancer's nodes have addresses in the VPC: only their X-Forwarded-For/-Proto
     # are honoured, so rate limits count per real client.
-    SALON_TRUSTED_PROXIES      = join(",", module.network.vpc_cidr_blocks)
-    SALON_DATA_DIR             = "/var/lib/salon"
-    SALON_MAX_UPLOAD_BYTES     = tostring(var.max_upload_bytes)
-    SALON_INPROCESS_WORKER     = "false"
-    SALON_LOG_LEVEL            = var.log_level
-    SALON_LOG_FORMAT           = "json"
+    SALON_TRUSTED_PROXIES  = join(",", module.network.vpc_cidr_blocks)
+    SALON_DATA_DIR         = "/var/lib/salon"
+    SALON_MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
+    SALON_INPROCESS_WORKER = "false"
+    SALON_LOG_LEVEL        = var.log_level
+    SALON_LOG_FORMAT       = "json"
+    # The database URL asks for ssl=verify-full: asyncpg checks RDS's certificate and host name
+    # against Amazon's RDS CA bundle, which the image carries at this path.
+    PGSSLROOTCERT              = "/opt/rds-ca/global-bundle.pem"
     SALON_SIGNUP_ENABLED       = tostring(var.allow_self_signup)
     SALON_INTERNAL_ALLOW       = join(",", concat(["127.0.0.0/8", "::1/128"], module.network.vpc_cidr_blocks))
     SALON_S3_BUCKET            = module.storage.bucket_name

@@ -128,6 +128,6 @@ resource "aws_secretsmanager_secret" "database_url" {
 
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id                = aws_secretsmanager_secret.database_url.id
-  secret_string_wo         = "postgresql+asyncpg://${var.username}:${urlencode(var.master_password)}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.database_name}?ssl=require"
+  secret_string_wo         = "postgresql+asyncpg://${var.username}:${urlencode(var.master_password)}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.database_name}?ssl=verify-full"
   secret_string_wo_version = var.password_version
 }
