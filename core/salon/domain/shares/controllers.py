@@ -33,6 +33,7 @@ from salon.domain.images.schemas import ImageUrls
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
+from salon.proxies import public_base_url
 from salon.runtime import Runtime
 
 Shown = Literal["title", "taken_at", "file"]
@@ -136,6 +137,7 @@ class ShareController(Controller):
     )
     async def create(
         self,
+        request: Request[Any, Any, Any],
         image_id: uuid.UUID,
         db_session: AsyncSession,
         current_user: User,
@@ -156,7 +158,8 @@ class ShareController(Controller):
         )
         db_session.add(link)
         await db_session.commit()
-        url = f"{runtime.core.public_url}/s/{token}"
+        # SALON_PUBLIC_URL when set, else the address the caller used (through trusted proxies).
+        url = f"{public_base_url(request, runtime.core.public_url)}/s/{token}"
         return ShareOut(str(link.id), token, url, link.expires_at, shows)
 
     @get("/api/shares", operation_id="list_shares")
