@@ -35,6 +35,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from salon import __version__
 from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
+from salon.domain.auth import passwords as common_passwords
 from salon.domain.auth.account import AccountController
 from salon.domain.auth.controllers import AuthController, me
 from salon.domain.auth.services import UserDirectory
@@ -298,6 +299,8 @@ def runs_inprocess_worker(core: CoreSettings) -> bool:
 def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Once per process, off the event loop: the first sign-up must not wait for it.
+        await asyncio.to_thread(common_passwords.preload)
         listener = _listen_for_changes(runtime)
         worker = None
         if runs_inprocess_worker(runtime.core):

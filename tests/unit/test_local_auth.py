@@ -104,7 +104,10 @@ async def test_password_policy_boundaries(auth: LocalAuthProvider) -> None:
     with pytest.raises(AuthError) as caught:
         await auth.signup("huge@example.com", "x" * 1025)
     assert caught.value.code == "weak_password"
-    result = await auth.signup("eight@example.com", "12345678")
+    with pytest.raises(AuthError) as caught:
+        await auth.signup("eight@example.com", "12345678")  # long enough, but too common
+    assert caught.value.code == "weak_password" and "common" in str(caught.value)
+    result = await auth.signup("eight@example.com", "k3#pQ9zW")
     assert result.identity.email == "eight@example.com"
     assert result.confirmation_required is False
 

@@ -49,6 +49,7 @@ from salon import hookimpl
 from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, PasswordReset, RefreshToken
 from salon.defaults.hashing import HashPool
+from salon.domain.auth.passwords import TOO_COMMON, is_common
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
     Identity,
@@ -99,6 +100,8 @@ def _check_password_policy(password: str) -> None:
         raise AuthError(
             "weak_password", f"Password must be at most {MAX_PASSWORD_LENGTH} characters"
         )
+    if is_common(password):
+        raise AuthError("weak_password", TOO_COMMON)
 
 
 def _token_hash(token: str) -> str:
@@ -168,13 +171,14 @@ class LocalAuthProvider:
         """Create an account, usable at once (``confirmation_required`` is always false)."""
         address = normalize_email(email)
         _check_password_policy(password)
+        # Hashed first: an address that has an account takes as long as a new one.
+        password_hash = await self._hashing.run(self._hasher.hash, password)
         async with self._sessions() as session:
             taken = await session.scalar(
                 select(LocalAccount.id).where(LocalAccount.email == address)
             )
             if taken is not None:
                 raise AuthError("user_exists", "An account with this email already exists")
-        password_hash = await self._hashing.run(self._hasher.hash, password)
         try:
             async with self._sessions() as session, session.begin():
                 account = LocalAccount(email=address, password_hash=password_hash)

@@ -83,6 +83,10 @@ def _normalize_email(email: str) -> str:
 class CognitoAuthProvider:
     """AuthProvider on one Cognito user pool and app client (see the module docstring)."""
 
+    # New accounts confirm their address with a code: the core answers a sign-up for an
+    # address that already has an account the same way, so sign-up reveals nothing.
+    confirms_signups = True
+
     def __init__(
         self,
         settings: CognitoSettings,

@@ -137,7 +137,9 @@ async def test_account_errors_map_to_clear_4xx(app: tuple[RunningApp, Pool]) -> 
     exists = await client.post(
         "/api/auth/signup", json={"email": "carol@example.com", "password": PASSWORD}
     )
-    assert exists.status_code == 409
+    # Answered like a new sign-up (a code to confirm): sign-up does not reveal accounts.
+    assert exists.status_code == 201, exists.text
+    assert exists.json()["confirmation_required"] is True
     weak = await client.post(
         "/api/auth/signup", json={"email": "dave@example.com", "password": "alllowercase"}
     )

@@ -7,14 +7,18 @@ HttpOnly cookies plus a readable CSRF cookie; API clients never get cookies they
 from __future__ import annotations
 
 import inspect
+import logging
 import secrets
 from typing import Any
 
+import uuid_utils
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from salon.db.models import User
+from salon.domain.auth.passwords import TOO_COMMON, is_common
+from salon.domain.auth.same_site import same_site_json_guard
 from salon.domain.auth.schemas import (
     ConfirmForgotRequest,
     ConfirmRequest,
@@ -28,12 +32,20 @@ from salon.domain.auth.schemas import (
 )
 from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
 from salon.domain.auth.throttle import AuthThrottle, throttle_guard
-from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
+from salon.domain.deps import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    bearer_token,
+    check_csrf,
+)
 from salon.domain.openapi import AUTHENTICATED
 from salon.errors import AuthError
 from salon.providers import TokenPair
 from salon.proxies import is_https, public_base_url
 from salon.runtime import Runtime
+
+log = logging.getLogger("salon.auth")
 
 
 def _token_response(
@@ -73,11 +85,21 @@ def _token_response(
     return Response(body, status_code=HTTP_200_OK, cookies=cookies)
 
 
+def _signup_taken(email: str, runtime: Runtime) -> SignupOut:
+    """The answer to a sign-up for an address that already has an account: shaped like a new
+    sign-up (an id no account has, the provider's usual confirmation step), so sign-up does
+    not tell who has an account. Only signing in, with the account's password, gets further."""
+    log.info("sign-up for an address that already has an account (answered as a new one)")
+    confirms = bool(getattr(runtime.auth, "confirms_signups", False))
+    return SignupOut(str(uuid_utils.uuid7()), email.strip().lower(), confirms)
+
+
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
-    # Per client address, before the body is read; each route's bucket is its opt["rate_bucket"].
-    guards = [throttle_guard]
+    # Before the body is read: JSON only and no cross-site browsers (login CSRF), then the
+    # rate limit per client address (each route's bucket is its opt["rate_bucket"]).
+    guards = [same_site_json_guard, throttle_guard]
 
     @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
     async def signup(
@@ -85,7 +107,14 @@ class AuthController(Controller):
     ) -> SignupOut:
         if not runtime.core.signup_enabled:
             raise AuthError("signup_closed", SIGNUP_CLOSED)
-        result = await runtime.auth.signup(data.email, data.password)
+        if is_common(data.password):
+            raise AuthError("weak_password", TOO_COMMON)
+        try:
+            result = await runtime.auth.signup(data.email, data.password)
+        except AuthError as exc:
+            if exc.code != "user_exists":
+                raise
+            return _signup_taken(data.email, runtime)
         # The public user id is Salon's own (the one /api/me and every owner field show), not
         # the provider's subject: the row is made now, as a first sign-in would make it.
         users: UserDirectory = request.app.state.users
@@ -128,7 +157,11 @@ class AuthController(Controller):
         data: RefreshRequest | None = None,
         session: str | None = None,
     ) -> Response[TokenOut]:
-        token = (data.refresh_token if data else "") or request.cookies.get(REFRESH_COOKIE, "")
+        token = data.refresh_token if data else ""
+        if not token:
+            token = request.cookies.get(REFRESH_COOKIE, "")
+            if token:
+                check_csrf(request)  # the cookie rides along with any request: double-submit
         if not token:
             raise AuthError("invalid_token", "refresh_token is required")
         pair = await runtime.auth.refresh(token)
@@ -145,9 +178,11 @@ class AuthController(Controller):
     async def logout(
         self, request: Request[Any, Any, Any], runtime: Runtime
     ) -> Response[MessageOut]:
-        token, _ = bearer_token(request)
+        token, from_cookie = bearer_token(request)
         if token is None:
             raise AuthError("invalid_token", "authentication required: send a Bearer access token")
+        if from_cookie:
+            check_csrf(request)
         await runtime.auth.logout(token)
         response = Response(MessageOut("signed out"))
         for name in (ACCESS_COOKIE, CSRF_COOKIE):
