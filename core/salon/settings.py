@@ -138,6 +138,13 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         parse_networks(self.trusted_proxies)
+        if "*" in self.cors_origins:
+            # Salon answers CORS with credentials (cookie sessions): "*" would let every
+            # site read signed-in answers. Name the origins instead.
+            raise ValueError(
+                "cors_origins cannot be '*' (the API allows credentials): "
+                "list the allowed origins, e.g. https://app.example.org"
+            )
         for network in self.internal_allow:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
 

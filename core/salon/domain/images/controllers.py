@@ -19,6 +19,7 @@ from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_o
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
+    clean_title,
     download_name,
     get_owned,
     rendition_entry,
@@ -106,7 +107,7 @@ class ImageController(Controller):
     ) -> ImageOut:
         image = await get_owned(db_session, current_user.id, image_id)
         if data.title is not None:
-            image.title = data.title.strip()[:500]
+            image.title = clean_title(data.title)
         if data.favorite is not None:
             image.favorite = data.favorite
         await db_session.commit()

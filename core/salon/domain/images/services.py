@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -69,14 +70,32 @@ MAX_TITLE = 500
 MAX_FILENAME = 255
 
 
+# Bidirectional formatting characters: U+202E turns "photo\u202egpj.exe" into "photoexe.jpg"
+# on screen. Zero-width joiners and the like (emoji sequences) stay.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
+
+
+def clean_title(text: str) -> str:
+    """A title as shown: line breaks and tabs become spaces; other control characters and
+    bidirectional overrides/isolates are dropped; then trimmed and bounded."""
+    kept = []
+    for char in text:
+        if char in _BREAKS:
+            kept.append(" ")
+        elif char not in _BIDI and unicodedata.category(char) != "Cc":
+            kept.append(char)
+    return "".join(kept).strip()[:MAX_TITLE]
+
+
 def image_title(title: str, filename: str) -> str:
-    """The one title rule for every way in: the given title, trimmed; else the file name
-    without its extension ("beach.jpg" -> "beach"; ".jpg" stays ".jpg")."""
-    given = title.strip()
+    """The one title rule for every way in: the given title, cleaned (:func:`clean_title`);
+    else the file name without its extension ("beach.jpg" -> "beach"; ".jpg" stays ".jpg")."""
+    given = clean_title(title)
     if given:
-        return given[:MAX_TITLE]
+        return given
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return (Path(name).stem or name)[:MAX_TITLE]
+    return clean_title(Path(name).stem or name)
 
 
 async def file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.db.models import Job
-from salon.errors import QueueUnavailable
+from salon.errors import ObjectNotFound, ProviderError, QueueUnavailable
 from salon.providers import JobQueue
 
 __all__ = [
@@ -65,7 +65,13 @@ def _uuid(job_id: str | uuid.UUID) -> uuid.UUID | None:
 
 def short_error(exc: BaseException) -> str:
     """The error a client sees: the exception's first line, bounded. Handlers are told (in
-    hookspecs) that their exception messages are shown, so they must not carry secrets."""
+    hookspecs) that their exception messages are shown, so they must not carry secrets.
+    A service that failed (a provider, a connection) is named only by kind: its text holds
+    addresses and names that are the server's business (the worker logs it)."""
+    if isinstance(exc, ProviderError) and not isinstance(exc, ObjectNotFound):
+        return "a service the job needs failed; try again later"
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return "a connection the job needs failed; try again later"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:MAX_ERROR_LENGTH]
 
