@@ -3,6 +3,11 @@
 Every operation, called in-process through ASGI, authenticated as a real user, with a bounded
 number of generated examples (``SALON_FUZZ_EXAMPLES``, default 25, so the run stays well under two
 minutes here). Checks: no 5xx, and every answer the schema documents conforms to it.
+
+Then stateful: schemathesis infers links between operations from the document (an album's
+``id`` from ``create_album`` feeds ``rename_album``, ``add_album_images``...), and runs bounded
+sequences of calls (``SALON_FUZZ_SCENARIOS``, default 40, of at most 8 steps) that reach the
+states single calls cannot: renaming onto a used name, deleting what a later call uses.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from litestar import Litestar
 from litestar.testing import TestClient
 from salon.app import create_app
@@ -27,12 +32,45 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from security_support import distinct_jpeg
 
 EXAMPLES = int(os.environ.get("SALON_FUZZ_EXAMPLES", "25"))
+SCENARIOS = int(os.environ.get("SALON_FUZZ_SCENARIOS", "40"))
+STEPS = 8
+
+
+# Calls that end sessions: with the fuzzer's own token they would sign it out for every later
+# call. They run as a second user, signed in again after each call that succeeded.
+SESSION_ENDING = frozenset(
+    {"/api/auth/logout", "/api/auth/logout-all", "/api/auth/change-password"}
+)
+
+
+class Sessions:
+    """The fuzzer's headers, and a second user's for the calls that end sessions."""
+
+    def __init__(self, client: TestClient[Litestar], headers: dict[str, str]) -> None:
+        self.client = client
+        self.main = headers
+        self.victim = self._login("fuzz-victim@example.com", signup=True)
+
+    def _login(self, email: str, *, signup: bool = False) -> dict[str, str]:
+        credentials = {"email": email, "password": TEST_PASSWORD}
+        if signup:
+            assert self.client.post("/api/auth/signup", json=credentials).status_code == 201
+        login = self.client.post("/api/auth/login", json=credentials)
+        assert login.status_code == 200, login.text
+        return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    def headers(self, case: Any) -> dict[str, str]:
+        return dict(self.victim if str(case.path) in SESSION_ENDING else self.main)
+
+    def after(self, case: Any, status: int) -> None:
+        if str(case.path) in SESSION_ENDING and status < 300:
+            self.victim = self._login("fuzz-victim@example.com")
 
 
 @pytest.fixture(scope="module")
 def fuzz_target(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Litestar, dict[str, str]]]:
+) -> Iterator[tuple[Litestar, Sessions]]:
     data = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir(parents=True)
     with FakeApodServer() as fake:
@@ -62,25 +100,21 @@ def fuzz_target(
                 headers=headers,
             )
             assert upload.status_code == 201, upload.text
-            yield app, headers
+            yield app, Sessions(client, headers)
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzz_target: tuple[Litestar, dict[str, str]]) -> Any:
+def api_schema(fuzz_target: tuple[Litestar, Sessions]) -> Any:
     app, _ = fuzz_target
     return schemathesis.openapi.from_asgi("/schema/openapi.json", app)
 
 
 @pytest.fixture(scope="module")
-def auth_headers(fuzz_target: tuple[Litestar, dict[str, str]]) -> dict[str, str]:
+def sessions(fuzz_target: tuple[Litestar, Sessions]) -> Sessions:
     return fuzz_target[1]
 
 
-def _is_logout(case: Any) -> bool:
-    return str(case.path) == "/api/auth/logout"
-
-
-def _fuzz(operation: Any, auth_headers: dict[str, str], seen: Counter[int]) -> None:
+def _fuzz(operation: Any, sessions: Sessions, seen: Counter[int]) -> None:
     @given(case=operation.as_strategy())
     @settings(
         max_examples=EXAMPLES,
@@ -89,19 +123,15 @@ def _fuzz(operation: Any, auth_headers: dict[str, str], seen: Counter[int]) -> N
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        # Logging out would revoke the token every later example uses: fuzz it anonymously.
-        headers = {} if _is_logout(case) else dict(auth_headers)
-        response = case.call_and_validate(
-            headers=headers, checks=[not_a_server_error, response_schema_conformance]
-        )
+        response = case.call(headers=sessions.headers(case))
+        sessions.after(case, response.status_code)
         seen[response.status_code] += 1
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     run()
 
 
-def test_every_operation_conforms_and_never_fails(
-    api_schema: Any, auth_headers: dict[str, str]
-) -> None:
+def test_every_operation_conforms_and_never_fails(api_schema: Any, sessions: Sessions) -> None:
     """One hypothesis run per operation (schemathesis' pytest loader does not support the
     pytest in use, so the loop is ours); all failures are reported together."""
     failures: list[str] = []
@@ -111,7 +141,7 @@ def test_every_operation_conforms_and_never_fails(
         operation = result.ok()
         operations += 1
         try:
-            _fuzz(operation, auth_headers, seen)
+            _fuzz(operation, sessions, seen)
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:2000]}")
     assert operations >= 40
@@ -128,3 +158,39 @@ def test_schema_lists_every_api_route(api_schema: Any, tmp_path: Path) -> None:
     }
     assert "POST /api/images" in operations and "GET /s/{token}" in operations
     assert len(operations) >= 40
+
+
+def test_stateful_sequences_never_fail(api_schema: Any, sessions: Sessions) -> None:
+    """Sequences along the links schemathesis infers from the document; no 5xx, conformant."""
+    seen: Counter[int] = Counter()
+    base = api_schema.as_state_machine()  # infers the links first
+    assert api_schema.statistic.transitions.total >= 20, "too few links to chain calls"
+
+    class SignedIn(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": sessions.headers(case)}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            sessions.after(case, response.status_code)
+            seen[response.status_code] += 1
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, response_schema_conformance],
+                headers=kwargs.get("headers"),
+            )
+
+    # One scenario per hypothesis run: the server keeps its state, so hypothesis' replays of a
+    # scenario (to explore around it or shrink it) would draw differently, which it rejects as a
+    # flaky strategy. Independent runs avoid replays; a failure is reported as it happened.
+    one = settings(
+        max_examples=1,
+        stateful_step_count=STEPS,
+        phases=[Phase.generate],
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    for _ in range(SCENARIOS):
+        SignedIn.run(settings=one)
+    assert sum(n for status, n in seen.items() if status < 300) >= 10, seen
+    print(f"schemathesis stateful: {sum(seen.values())} calls, {dict(sorted(seen.items()))}")
