@@ -1,6 +1,8 @@
 """API fuzzing with schemathesis against the app's own OpenAPI schema (``/schema/openapi.json``).
 
-Every operation, called in-process through ASGI, authenticated as a real user, with a bounded
+Two targets: the app on SQLite called in-process through ASGI, and a real ``salon serve`` on
+PostgreSQL over HTTP (skipped, saying so, without ``SALON_TEST_POSTGRES_URL``). Every operation,
+authenticated as a real user, with a bounded
 number of generated examples (``SALON_FUZZ_EXAMPLES``, default 25, so the run stays well under two
 minutes here). Checks: no 5xx, and every answer the schema documents conforms to it.
 
@@ -15,21 +17,24 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
+from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, Phase, given, settings
-from litestar import Litestar
 from litestar.testing import TestClient
 from salon.app import create_app
 from salon.db.migrate import upgrade
-from salon.testing.fixtures import TEST_PASSWORD, base_environ
+from salon.testing.fixtures import TEST_PASSWORD, base_environ, postgres_database
 from salon_nasa_apod.testing import FakeApodServer
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from security_support import distinct_jpeg
+from serve_support import salon_serve
 
 EXAMPLES = int(os.environ.get("SALON_FUZZ_EXAMPLES", "25"))
 SCENARIOS = int(os.environ.get("SALON_FUZZ_SCENARIOS", "40"))
@@ -46,7 +51,7 @@ SESSION_ENDING = frozenset(
 class Sessions:
     """The fuzzer's headers, and a second user's for the calls that end sessions."""
 
-    def __init__(self, client: TestClient[Litestar], headers: dict[str, str]) -> None:
+    def __init__(self, client: httpx.Client, headers: dict[str, str]) -> None:
         self.client = client
         self.main = headers
         self.victim = self._login("fuzz-victim@example.com", signup=True)
@@ -67,50 +72,83 @@ class Sessions:
             self.victim = self._login("fuzz-victim@example.com")
 
 
-@pytest.fixture(scope="module")
-def fuzz_target(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Litestar, Sessions]]:
-    data = tmp_path_factory.mktemp("fuzz") / "data"
-    data.mkdir(parents=True)
+def _seed(client: httpx.Client) -> dict[str, str]:
+    """The fuzzer's account, signed in, with one image to find."""
+    credentials = {"email": "fuzzer@example.com", "password": TEST_PASSWORD}
+    signup = client.post("/api/auth/signup", json=credentials)
+    assert signup.status_code == 201, signup.text
+    login = client.post("/api/auth/login", json=credentials)
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    upload = client.post(
+        "/api/images",
+        files={"file": ("seed.jpg", distinct_jpeg(), "image/jpeg")},
+        headers=headers,
+    )
+    assert upload.status_code == 201, upload.text
+    return headers
+
+
+def _apod(fake: FakeApodServer) -> dict[str, str]:
+    return {
+        "inprocess_worker": "false",
+        "apod_api_key": fake.api_key,
+        "apod_base_url": fake.base_url,
+        "apod_backoff": "0",
+        "apod_max_retries": "0",
+    }
+
+
+@contextmanager
+def _in_process(data: Path) -> Iterator[tuple[Any, Sessions]]:
+    """SQLite, the app called in-process through ASGI."""
     with FakeApodServer() as fake:
         environ = base_environ(data)
-        environ.update(
-            SALON_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'salon.db'}",
-            SALON_INPROCESS_WORKER="false",
-            SALON_APOD_API_KEY=fake.api_key,
-            SALON_APOD_BASE_URL=fake.base_url,
-            SALON_APOD_BACKOFF="0",
-            SALON_APOD_MAX_RETRIES="0",
-        )
+        environ["SALON_DATABASE_URL"] = f"sqlite+aiosqlite:///{data / 'salon.db'}"
+        environ.update({f"SALON_{k.upper()}": v for k, v in _apod(fake).items()})
         upgrade(environ["SALON_DATABASE_URL"])
         app = create_app(environ=environ)
         # The client runs the app's lifespan; schemathesis then calls the same app through ASGI.
         with TestClient(app=app) as client:
-            email = "fuzzer@example.com"
-            signup = client.post(
-                "/api/auth/signup", json={"email": email, "password": TEST_PASSWORD}
-            )
-            assert signup.status_code == 201, signup.text
-            login = client.post("/api/auth/login", json={"email": email, "password": TEST_PASSWORD})
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            upload = client.post(
-                "/api/images",
-                files={"file": ("seed.jpg", distinct_jpeg(), "image/jpeg")},
-                headers=headers,
-            )
-            assert upload.status_code == 201, upload.text
-            yield app, Sessions(client, headers)
+            sessions = Sessions(client, _seed(client))
+            yield schemathesis.openapi.from_asgi("/schema/openapi.json", app), sessions
+
+
+@contextmanager
+def _served_on_postgres(data: Path) -> Iterator[tuple[Any, Sessions]]:
+    """PostgreSQL (it refuses values SQLite takes, such as NUL characters in text), behind a
+    real ``salon serve`` reached over HTTP."""
+    admin = os.environ.get("SALON_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("PostgreSQL run skipped: SALON_TEST_POSTGRES_URL is not set")
+    with (
+        FakeApodServer() as fake,
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(postgres_database(admin)) as url,
+        salon_serve(data, database_url=url, **_apod(fake)) as served,
+        httpx.Client(base_url=served.url, timeout=60) as client,
+    ):
+        sessions = Sessions(client, _seed(client))
+        yield schemathesis.openapi.from_url(f"{served.url}/schema/openapi.json"), sessions
+
+
+@pytest.fixture(scope="module", params=["sqlite-asgi", "postgres-serve"])
+def fuzz_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Sessions]]:
+    data = tmp_path_factory.mktemp("fuzz") / "data"
+    data.mkdir(parents=True)
+    target = _in_process if request.param == "sqlite-asgi" else _served_on_postgres
+    with target(data) as (schema, sessions):
+        yield schema, sessions
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzz_target: tuple[Litestar, Sessions]) -> Any:
-    app, _ = fuzz_target
-    return schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+def api_schema(fuzz_target: tuple[Any, Sessions]) -> Any:
+    return fuzz_target[0]
 
 
 @pytest.fixture(scope="module")
-def sessions(fuzz_target: tuple[Litestar, Sessions]) -> Sessions:
+def sessions(fuzz_target: tuple[Any, Sessions]) -> Sessions:
     return fuzz_target[1]
 
 
