@@ -57,6 +57,11 @@ COMPUTED = {
     "SALON_DATABASE_URL": "postgresql+asyncpg://salon:pw@db.internal:5432/salon?ssl=verify-full",
     "SALON_SECRET_KEY": "k" * 64,
     "SALON_APOD_API_KEY": "DEMO_KEY",
+    "SALON_S3_CLOUDFRONT_DOMAIN": "d111111abcdef8.cloudfront.net",
+    "SALON_S3_CLOUDFRONT_KEY_ID": "K2JCJMDEHXQW5F",
+    # Settings only check that the three CloudFront values come together; the storage backend
+    # (not built here) parses the key, and its own tests sign with a real one.
+    "SALON_S3_CLOUDFRONT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY",
 }
 
 
@@ -139,5 +144,6 @@ def test_salon_accepts_what_terraform_hands_it(example_dir: TfDir, tmp_path: Pat
             pytest.skip(f"plugin for SALON_{prefix}_* not installed: cannot parse its settings")
     assert settings.plugin("S3").bucket == COMPUTED["SALON_S3_BUCKET"]
     assert settings.plugin("S3").sse == "aws:kms"
+    assert settings.plugin("S3").cloudfront_enabled
     assert settings.plugin("SQS").queue_url == COMPUTED["SALON_SQS_QUEUE_URL"]
     assert settings.plugin("COGNITO").user_pool_id == COMPUTED["SALON_COGNITO_USER_POOL_ID"]

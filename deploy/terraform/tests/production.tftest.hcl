@@ -119,6 +119,11 @@ run "alb_entry_point" {
   }
 
   assert {
+    condition     = local.app_environment["SALON_S3_CLOUDFRONT_DOMAIN"] == "" && local.app_environment["SALON_S3_CLOUDFRONT_KEY_ID"] == ""
+    error_message = "Without CloudFront, renditions stay presigned S3 URLs (empty CloudFront settings)."
+  }
+
+  assert {
     condition     = length(setintersection(output.container_environment_names, output.container_secret_names)) == 0
     error_message = "No setting is given both as plain environment and as a secret."
   }
@@ -142,10 +147,26 @@ run "api_gateway_entry_point_with_secondary_cidr" {
   command = apply
 
   variables {
-    entry_point          = "api_gateway"
-    secondary_cidr_block = "100.64.0.0/16"
-    nat_mode             = "instance"
-    cloudfront_enabled   = true
+    entry_point                       = "api_gateway"
+    secondary_cidr_block              = "100.64.0.0/16"
+    nat_mode                          = "instance"
+    cloudfront_enabled                = true
+    cloudfront_public_key_pem         = <<-EOT
+      -----BEGIN PUBLIC KEY-----
+      MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
+      -----END PUBLIC KEY-----
+    EOT
+    cloudfront_private_key_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:salon-cloudfront-key-AbCdEf"
+  }
+
+  assert {
+    condition     = local.app_environment["SALON_S3_CLOUDFRONT_DOMAIN"] == module.storage.cloudfront_domain_name && local.app_environment["SALON_S3_CLOUDFRONT_KEY_ID"] == module.storage.cloudfront_key_id
+    error_message = "With CloudFront on, the tasks learn the distribution's domain and the key id their signed URLs name."
+  }
+
+  assert {
+    condition     = local.app_secrets["SALON_S3_CLOUDFRONT_PRIVATE_KEY"] == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:salon-cloudfront-key-AbCdEf"
+    error_message = "The signing key reaches the tasks from Secrets Manager, never as plain environment."
   }
 
   assert {
@@ -162,6 +183,20 @@ run "api_gateway_entry_point_with_secondary_cidr" {
     condition     = jsondecode(output.migrate_run_task_network).awsvpcConfiguration.assignPublicIp == "DISABLED"
     error_message = "The migration task runs in private subnets."
   }
+}
+
+run "cloudfront_needs_its_key_pair" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    cloudfront_enabled = true
+  }
+
+  expect_failures = [var.cloudfront_public_key_pem, var.cloudfront_private_key_secret_arn]
 }
 
 run "rejects_latest_tag" {

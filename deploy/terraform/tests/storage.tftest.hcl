@@ -9,12 +9,17 @@ mock_provider "aws" {
 }
 
 variables {
-  bucket_name            = "salon-test-media"
-  key_prefix             = "gallery/"
-  cors_allowed_origins   = ["https://photos.example.com"]
-  kms_key_arn            = "arn:aws:kms:eu-west-1:123456789012:key/test"
-  notification_queue_arn = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
-  cloudfront_enabled     = true
+  bucket_name               = "salon-test-media"
+  key_prefix                = "gallery/"
+  cors_allowed_origins      = ["https://photos.example.com"]
+  kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/test"
+  notification_queue_arn    = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
+  cloudfront_enabled        = true
+  cloudfront_public_key_pem = <<-EOT
+    -----BEGIN PUBLIC KEY-----
+    MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
+    -----END PUBLIC KEY-----
+  EOT
 }
 
 run "bucket_is_private_and_encrypted" {
@@ -122,4 +127,41 @@ run "rejects_wildcard_cors_and_bad_prefix" {
   }
 
   expect_failures = [var.cors_allowed_origins, var.key_prefix]
+}
+
+run "cloudfront_serves_only_signed_urls" {
+  module {
+    source = "./modules/storage"
+  }
+
+  command = apply
+
+  assert {
+    condition     = one(aws_cloudfront_distribution.this[0].default_cache_behavior).trusted_key_groups == tolist([aws_cloudfront_key_group.this[0].id])
+    error_message = "The distribution must refuse unsigned requests: renditions of private photos are private."
+  }
+
+  assert {
+    condition     = aws_cloudfront_key_group.this[0].items == toset([aws_cloudfront_public_key.this[0].id]) && output.cloudfront_key_id == aws_cloudfront_public_key.this[0].id
+    error_message = "The key group trusts exactly the public key whose id Salon's URLs name."
+  }
+
+  assert {
+    condition     = startswith(aws_cloudfront_public_key.this[0].encoded_key, "-----BEGIN PUBLIC KEY-----")
+    error_message = "The public key is passed through as PEM."
+  }
+}
+
+run "cloudfront_needs_a_public_key" {
+  module {
+    source = "./modules/storage"
+  }
+
+  command = plan
+
+  variables {
+    cloudfront_public_key_pem = null
+  }
+
+  expect_failures = [aws_cloudfront_public_key.this]
 }

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - the distribution depends on bot
 from salon.errors import ConfigurationError
 from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
 
+from salon_aws_storage.cloudfront import CloudFrontUrls
 from salon_aws_storage.errors import translate
 from salon_aws_storage.keys import validate_key
 from salon_aws_storage.settings import S3Settings
@@ -79,6 +80,15 @@ class S3Storage:
         self._client_lock = threading.Lock()
         self._client_obj: S3Client | None = None
         self._client_pid = 0
+        self._cloudfront = (
+            CloudFrontUrls(
+                settings.cloudfront_domain,
+                settings.cloudfront_key_id,
+                settings.cloudfront_private_key,
+            )
+            if settings.cloudfront_enabled
+            else None
+        )
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> S3Storage:
@@ -325,8 +335,13 @@ class S3Storage:
 
     async def presign_get(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
         """A GET URL valid for ``expires_in`` seconds (at most ``SALON_S3_PRESIGN_TTL``); with
-        ``filename`` the download is offered under that name."""
+        ``filename`` the download is offered under that name. Renditions (keys under
+        ``SALON_S3_CLOUDFRONT_PATH_PREFIX``) get a CloudFront signed URL when CloudFront is set;
+        named downloads stay on S3, which alone can set the download name per URL."""
         full = self._full(key)
+        cloudfront = self._cloudfront
+        if cloudfront and not filename and key.startswith(self.settings.cloudfront_path_prefix):
+            return cloudfront.url(full, expires_in=self._ttl(expires_in))
         params: dict[str, str] = {"Bucket": self.bucket, "Key": full}
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)

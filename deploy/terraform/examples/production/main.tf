@@ -49,6 +49,10 @@ locals {
     SALON_COGNITO_CLIENT_ID    = module.auth.client_id
     SALON_COGNITO_REGION       = var.region
     AWS_REGION                 = var.region
+    # Rendition URLs as CloudFront signed URLs (the private key is in app_secrets); empty
+    # strings leave them presigned S3 URLs.
+    SALON_S3_CLOUDFRONT_DOMAIN = var.cloudfront_enabled ? module.storage.cloudfront_domain_name : ""
+    SALON_S3_CLOUDFRONT_KEY_ID = var.cloudfront_enabled ? module.storage.cloudfront_key_id : ""
   }
 
   app_secrets = merge(
@@ -57,6 +61,7 @@ locals {
       SALON_SECRET_KEY   = module.secret_key.secret_arn
     },
     var.apod_api_key_secret_arn == null ? {} : { SALON_APOD_API_KEY = var.apod_api_key_secret_arn },
+    var.cloudfront_enabled ? { SALON_S3_CLOUDFRONT_PRIVATE_KEY = var.cloudfront_private_key_secret_arn } : {},
   )
 }
 
@@ -216,13 +221,14 @@ module "queue" {
 module "storage" {
   source = "../../modules/storage"
 
-  bucket_name            = local.bucket_name
-  key_prefix             = var.s3_prefix
-  cors_allowed_origins   = [local.public_url]
-  kms_key_arn            = aws_kms_key.this.arn
-  notification_queue_arn = module.queue.notification_queue_arn
-  cloudfront_enabled     = var.cloudfront_enabled
-  tags                   = local.tags
+  bucket_name               = local.bucket_name
+  key_prefix                = var.s3_prefix
+  cors_allowed_origins      = [local.public_url]
+  kms_key_arn               = aws_kms_key.this.arn
+  notification_queue_arn    = module.queue.notification_queue_arn
+  cloudfront_enabled        = var.cloudfront_enabled
+  cloudfront_public_key_pem = var.cloudfront_public_key_pem
+  tags                      = local.tags
 }
 
 module "auth" {

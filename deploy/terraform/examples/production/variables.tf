@@ -98,9 +98,31 @@ variable "s3_prefix" {
 }
 
 variable "cloudfront_enabled" {
-  description = "Serve renditions through CloudFront."
+  description = "Serve renditions through CloudFront with signed URLs (needs cloudfront_public_key_pem and cloudfront_private_key_secret_arn)."
   type        = bool
   default     = false
+}
+
+variable "cloudfront_public_key_pem" {
+  description = "PEM public key of the pair Salon signs CloudFront URLs with (see deploy/README.md)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.cloudfront_enabled || var.cloudfront_public_key_pem != null
+    error_message = "cloudfront_enabled needs cloudfront_public_key_pem."
+  }
+}
+
+variable "cloudfront_private_key_secret_arn" {
+  description = "Secrets Manager secret holding the matching PEM private key (SALON_S3_CLOUDFRONT_PRIVATE_KEY)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.cloudfront_enabled || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.cloudfront_private_key_secret_arn))
+    error_message = "cloudfront_enabled needs cloudfront_private_key_secret_arn, the ARN of a Secrets Manager secret."
+  }
 }
 
 variable "max_upload_bytes" {

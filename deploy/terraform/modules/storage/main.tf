@@ -256,6 +256,32 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 
 # --- Optional CloudFront in front of the renditions. ---
+# Renditions of private photos must stay private, so the distribution trusts one key group and
+# refuses unsigned requests: Salon signs each rendition URL (SALON_S3_CLOUDFRONT_*) with the
+# private key, for as long as it would presign an S3 URL. The public key comes in as PEM.
+
+resource "aws_cloudfront_public_key" "this" {
+  count = var.cloudfront_enabled ? 1 : 0
+
+  name        = "${replace(var.bucket_name, ".", "-")}-urls"
+  comment     = "Salon signs rendition URLs with the matching private key"
+  encoded_key = var.cloudfront_public_key_pem
+
+  lifecycle {
+    precondition {
+      condition     = var.cloudfront_public_key_pem != null
+      error_message = "cloudfront_enabled needs cloudfront_public_key_pem (the distribution only serves signed URLs)."
+    }
+  }
+}
+
+resource "aws_cloudfront_key_group" "this" {
+  count = var.cloudfront_enabled ? 1 : 0
+
+  name    = "${replace(var.bucket_name, ".", "-")}-urls"
+  comment = "Keys Salon signs rendition URLs with"
+  items   = [aws_cloudfront_public_key.this[0].id]
+}
 
 resource "aws_cloudfront_origin_access_control" "this" {
   count = var.cloudfront_enabled ? 1 : 0
@@ -291,7 +317,7 @@ resource "aws_cloudfront_response_headers_policy" "this" {
 resource "aws_cloudfront_distribution" "this" {
   count = var.cloudfront_enabled ? 1 : 0
 
-  #checkov:skip=CKV_AWS_68:Serves only public-by-link rendition images from a private bucket; a WAF web ACL (~$6/month minimum) is left to the operator.
+  #checkov:skip=CKV_AWS_68:Serves only signed-URL rendition images from a private bucket; a WAF web ACL (~$6/month minimum) is left to the operator.
   #checkov:skip=CKV2_AWS_47:No WAF is attached (see CKV_AWS_68), and no Java runs behind it.
   #checkov:skip=CKV_AWS_86:CloudFront standard logs need an ACL-enabled bucket, which this stack does not create; enable real-time logs if needed.
   #checkov:skip=CKV_AWS_310:A single S3 origin; S3 is regional-HA and renditions can be rebuilt.
@@ -317,6 +343,8 @@ resource "aws_cloudfront_distribution" "this" {
     compress                   = true
     cache_policy_id            = "658327ea-f89d-4fab-a63d-7e88639e58f6" # Managed-CachingOptimized
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this[0].id
+    # Only URLs signed by Salon: a rendition is as private as the photo it shows.
+    trusted_key_groups = [aws_cloudfront_key_group.this[0].id]
   }
 
   restrictions {

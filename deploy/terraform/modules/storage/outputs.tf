@@ -27,3 +27,8 @@ output "cloudfront_domain_name" {
   description = "Domain of the CloudFront distribution, or null when disabled."
   value       = try(aws_cloudfront_distribution.this[0].domain_name, null)
 }
+
+output "cloudfront_key_id" {
+  description = "ID of the CloudFront public key Salon's signed URLs name (SALON_S3_CLOUDFRONT_KEY_ID), or null when disabled."
+  value       = try(aws_cloudfront_public_key.this[0].id, null)
+}

@@ -108,6 +108,17 @@ variable "cloudfront_path_prefix" {
   default     = "renditions/"
 }
 
+variable "cloudfront_public_key_pem" {
+  description = "PEM public key (RSA 2048) whose private key Salon signs rendition URLs with (SALON_S3_CLOUDFRONT_PRIVATE_KEY); required with cloudfront_enabled."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cloudfront_public_key_pem == null || can(regex("^-----BEGIN PUBLIC KEY-----", trimspace(coalesce(var.cloudfront_public_key_pem, "x"))))
+    error_message = "cloudfront_public_key_pem must be a PEM public key (-----BEGIN PUBLIC KEY-----)."
+  }
+}
+
 variable "cloudfront_price_class" {
   description = "CloudFront price class (PriceClass_100 = North America and Europe, cheapest)."
   type        = string
