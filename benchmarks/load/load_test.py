@@ -13,8 +13,11 @@ What it does:
    JPEG), else a read: the list (50 items), one image's JSON, a rendition (following the redirect
    to the signed /media/ URL) or an original;
 4. samples the server's RSS (the whole process tree) every second;
-5. audits: every upload that answered 201 is in its owner's listing and the listing counts
-   match; ``salon doctor --json`` reports no orphan object, no missing original or rendition.
+5. waits until no image is ``processing`` (uploads answer before their renditions exist) and
+   reports the uploads processed per minute (load time plus that wait);
+6. audits: every upload that answered 201 is in its owner's listing and the listing counts
+   match; ``salon doctor --json`` reports no orphan object, no missing original or rendition,
+   and no image left processing or failed.
 
 Prints a JSON summary (``--json``) or a readable one; exits 1 on any error or lost upload.
 """
@@ -238,6 +241,23 @@ async def sample_rss(pid: int, stop: asyncio.Event, samples: list[tuple[float, i
             await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+async def drain(base_url: str, users: list[User], limit: float = 600) -> dict[str, Any]:
+    """Wait until no image is ``processing`` any more (uploads answer before their renditions
+    exist); returns how long that took and what is left (nothing, unless ``limit`` ran out)."""
+    started = time.monotonic()
+    left: Counter[str] = Counter()
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        while True:
+            left = Counter()
+            for user in users:
+                page = await client.get("/api/images?limit=200", headers=user.headers)
+                left.update(item.get("status", "ready") for item in page.json()["items"])
+            if not left["processing"] or time.monotonic() - started > limit:
+                break
+            await asyncio.sleep(0.5)
+    return {"drain_seconds": round(time.monotonic() - started, 1), "statuses": dict(left)}
+
+
 async def audit(base_url: str, users: list[User], stats: Stats) -> dict[str, Any]:
     """Every 201 is in its owner's listing; listing sizes match what each user was told."""
     listed: dict[str, set[str]] = {}
@@ -347,6 +367,11 @@ async def run(
     if sampler is not None:
         await sampler
     load_after = os.getloadavg()
+    drained = await drain(base_url, users)
+    uploads = stats.counts["upload"]
+    drained["uploads_processed_per_minute"] = round(
+        uploads * 60 / (elapsed + drained["drain_seconds"]), 1
+    )
     audited = await audit(base_url, users, stats)
     report = doctor(env) if env else {"skipped": "no --data-dir given"}
     total = sum(v for k, v in stats.counts.items() if k != "transport-error")
@@ -367,6 +392,7 @@ async def run(
         },
         "errors": len(stats.errors),
         "first_errors": stats.errors[:10],
+        "renditions": drained,
         "audit": audited,
         "doctor": report,
         "rss": rss_summary(samples),
@@ -384,6 +410,8 @@ def ok(result: dict[str, Any]) -> bool:
         not doctor_report["orphan_objects"]
         and not doctor_report["missing_originals"]
         and not doctor_report["missing_renditions"]
+        and not doctor_report.get("processing")
+        and not doctor_report.get("failed")
     )
     audit_report = result["audit"]
     return (

@@ -50,6 +50,8 @@ from salon.domain.deps import (
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.listing import ImageLister
+from salon.domain.images.pool import MediaPool
+from salon.domain.images.processing import RenditionService
 from salon.domain.images.services import ImageService, NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
@@ -66,6 +68,7 @@ from salon.errors import (
     AuthError,
     ConfigurationError,
     InvalidToken,
+    MediaBusy,
     ObjectNotFound,
     ProviderError,
     QueueUnavailable,
@@ -156,6 +159,8 @@ def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
         return _error(401, "invalid or expired token")
     if isinstance(exc, UnsupportedMedia):
         return _error(415, str(exc))
+    if isinstance(exc, MediaBusy):
+        return _error(503, str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, ObjectNotFound):
         log.warning("object missing from storage: %s", exc)
         return _error(404, "not found")
@@ -269,13 +274,20 @@ def security_headers_hook(
     return add_security_headers
 
 
-def attach_services(runtime: Runtime) -> None:
-    images = ImageService(runtime)
+def attach_services(runtime: Runtime, *, local_media: bool = True) -> None:
+    """The core services. ``local_media``: this process makes renditions itself (it runs
+    jobs); otherwise they are left to a worker through ``image.renditions`` jobs."""
+    core = runtime.core
+    pool = MediaPool(
+        runtime.media, workers=core.media_workers, queue=core.media_queue, nice=core.media_nice
+    )
+    images = ImageService(runtime, RenditionService(runtime, pool, local=local_media))
     cache_bytes = runtime.core.read_cache_mb << 20
     runtime.services.update(
         users=UserDirectory(runtime.core.auth, runtime.session_maker, runtime.changes),
         image_pages=ImageLister(runtime.session_maker, runtime.changes, cache_bytes),
         images=images,
+        renditions=images.renditions,
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
         upload_slots=UploadSlots(runtime.core.max_concurrent_uploads_per_user),
@@ -292,7 +304,9 @@ def _listen_for_changes(runtime: Runtime) -> asyncio.Task[None] | None:
 
 
 def runs_inprocess_worker(core: CoreSettings) -> bool:
-    """Unset means "with the local queue only"; ``true`` asks for it with any queue."""
+    """Unset means "with the local queue only"; ``true`` asks for it with any queue. A web
+    process that runs jobs also makes renditions, in its niced pool; otherwise a worker does
+    both."""
     if core.inprocess_worker is None:
         return core.queue == "local"
     return core.inprocess_worker
@@ -309,6 +323,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
             from salon.worker import start_inprocess_worker
 
             worker = await start_inprocess_worker(runtime)
+            runtime.services["renditions"].start_sweeper()
         try:
             yield
         finally:
@@ -345,7 +360,7 @@ def create_app(
     if runtime is None:
         settings, pm, registry = load_settings(environ, extra_plugins=extra_plugins)
         runtime = build_runtime(settings, pm, registry)
-    attach_services(runtime)
+    attach_services(runtime, local_media=runs_inprocess_worker(runtime.core))
     core = runtime.core
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=runtime.engine,

@@ -4,7 +4,10 @@
   belong to one: ``<key>.<suffix>`` beside a referenced ``<key>`` is that object's sidecar (the
   video plugin's ``<output>.mp4.result.json``), owned by whoever owns the key;
 - missing renditions: rebuilt from the original, since renditions are derived data;
-- missing originals: reported (the photo is gone; nothing can bring it back).
+- missing originals: reported (the photo is gone; nothing can bring it back);
+- images still ``processing`` (their renditions are being made, or a crash stopped that: the
+  worker's sweep takes those up) and ``failed`` ones (the full decode refused the bytes) are
+  listed apart, not as missing renditions.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import select
 
 from salon.db.models import Image, UploadIntent, Video
 from salon.domain.images.keys import rendition_key
+from salon.domain.images.processing import PROCESSING, READY
 from salon.domain.images.services import RENDITION_SPECS, file_chunks, spool, tmp_dir
 from salon.domain.videos.services import output_key as video_output_key
 from salon.errors import ObjectNotFound, StorageError, UnsupportedMedia
@@ -36,6 +40,8 @@ class Report:
     orphan_objects: list[str] = field(default_factory=list)
     missing_renditions: list[str] = field(default_factory=list)
     missing_originals: list[str] = field(default_factory=list)
+    processing: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
     repaired: int = 0
 
     @property
@@ -47,6 +53,8 @@ class Report:
             "orphan_objects": self.orphan_objects,
             "missing_renditions": self.missing_renditions,
             "missing_originals": self.missing_originals,
+            "processing": self.processing,
+            "failed": self.failed,
             "repaired": self.repaired,
         }
 
@@ -54,9 +62,17 @@ class Report:
 async def _referenced_keys(runtime: Runtime) -> set[str]:
     keys: set[str] = set()
     async with runtime.session_maker() as session:
-        for key, renditions in await session.execute(select(Image.storage_key, Image.renditions)):
+        rows = await session.execute(
+            select(Image.storage_key, Image.renditions, Image.status, Image.owner_id, Image.sha256)
+        )
+        for key, renditions, status, owner_id, sha256 in rows:
             keys.add(key)
             keys.update(entry["key"] for entry in (renditions or {}).values())
+            if status == PROCESSING:  # renditions stored a moment before the row learns them
+                keys.update(
+                    rendition_key(owner_id, sha256, spec.name, spec.format.lower())
+                    for spec in RENDITION_SPECS
+                )
         pending = select(UploadIntent.storage_key).where(UploadIntent.status == "pending")
         keys.update((await session.execute(pending)).scalars())
         # A video's output key is fixed at creation; its row learns it only when finalized.
@@ -138,6 +154,11 @@ async def _check_images(
         tick()
         if not await _exists(runtime, image.storage_key):
             report.missing_originals.append(str(image.id))
+            continue
+        if image.status != READY:
+            (report.processing if image.status == PROCESSING else report.failed).append(
+                str(image.id)
+            )
             continue
         missing = [
             name

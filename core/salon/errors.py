@@ -37,6 +37,15 @@ class UnsupportedMedia(SalonError):
     """The bytes are not an image Salon accepts; the message is shown to the uploader."""
 
 
+class MediaBusy(SalonError):
+    """Too many images are waiting for their renditions; the upload should be retried after
+    ``retry_after`` seconds (the API answers 503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AuthError(SalonError):
     """An account flow was refused; ``code`` says why in a word the API maps to a status."""
 

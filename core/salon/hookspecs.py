@@ -133,9 +133,10 @@ def register_commands(cli: click.Group) -> None:
 
 @hookspec
 def image_stored(image: dict[str, Any]) -> None:
-    """Event: an image was stored and recorded. ``image`` is the API's JSON form plus
-    ``owner_id``. Called after the database commit; return value ignored; a listener that
-    raises is logged and skipped. Since 0.1.
+    """Event: an image was stored and recorded with its renditions. ``image`` is the API's
+    JSON form plus ``owner_id``. Called after the database commit that made it ``ready``
+    (possibly after the upload was answered, in the process that made the renditions); return
+    value ignored; a listener that raises is logged and skipped. Since 0.1.
     """
 
 

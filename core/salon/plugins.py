@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.defaults.console_mail",
     "salon.domain.sources.jobs",
     "salon.domain.uploads.jobs",
+    "salon.domain.images.jobs",
 )
 
 ROLES: Final[dict[str, str]] = {

@@ -46,6 +46,7 @@ __all__ = [
     "MailMessage",
     "MailSender",
     "MediaInfo",
+    "MediaProbe",
     "MediaProcessor",
     "ObjectInfo",
     "ObjectNotFound",
@@ -391,6 +392,23 @@ class MediaProcessor(Protocol):
     def process(
         self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
     ) -> ProcessedMedia: ...
+
+
+@runtime_checkable
+class MediaProbe(Protocol):
+    """Optional for a :class:`MediaProcessor`: read what an image is without decoding pixels.
+
+    Salon answers an upload as soon as the original is stored and makes the renditions later,
+    off the request. ``probe`` runs at intake (in a thread, so it must be cheap: headers and
+    EXIF only) and returns the sniffed ``content_type``, the *displayed* (EXIF-oriented) width
+    and height, ``taken_at`` and metadata, so the image is listed with its real shape while
+    its renditions are made. It raises :class:`UnsupportedMedia` for anything ``process`` would
+    certainly refuse (not an image, an accepted type, too many pixels). A processor without
+    ``probe`` still works: the image is recorded with the uploader's claimed type and no size
+    until ``process`` has run.
+    """
+
+    def probe(self, source: Path) -> MediaInfo: ...
 
 
 # --------------------------------------------------------------------------- sources

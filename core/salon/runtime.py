@@ -65,7 +65,15 @@ class Runtime:
 
     async def close(self) -> None:
         """Release what providers hold (their optional ``aclose()``), then the database."""
-        providers: list[Any] = [self.storage, self.auth, self.media, *self.sources.values()]
+        # Services first (the media pool's processes), then what they use.
+        services = [s for s in self.services.values() if s is not self]
+        providers: list[Any] = [
+            *services,
+            self.storage,
+            self.auth,
+            self.media,
+            *self.sources.values(),
+        ]
         for provider in providers:
             aclose = getattr(provider, "aclose", None)
             if aclose is not None:

@@ -99,6 +99,12 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     auto_migrate: bool = False
     # Addresses (CIDR) that may read /metrics and /ready's details.
     internal_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Renditions are made in this many low-priority worker processes (0: one per core but
+    # one, at least 1), so request handling keeps a core; at most ``media_queue`` more wait
+    # for one before uploads answer 503 with Retry-After.
+    media_workers: int = 0
+    media_queue: int = 64
+    media_nice: int = 10
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
@@ -147,6 +153,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             )
         for network in self.internal_allow:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        if self.media_workers < 0 or self.media_queue < 0:
+            raise ValueError("media_workers and media_queue must be 0 or more")
+        if not 0 <= self.media_nice <= 19:
+            raise ValueError("media_nice must be between 0 and 19")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -519,6 +519,8 @@ async def run_worker(
     ``protection`` keeps the orchestrator from scaling the task in while a job runs.
     """
     _ensure_services(runtime)
+    # A worker makes renditions: first for images a crash left half-processed.
+    runtime.services["renditions"].start_sweeper()
     worker = Worker.from_runtime(runtime, config)
     worker.protection = protection
     stop = stop_event or asyncio.Event()

@@ -37,7 +37,7 @@ def test_phone_width(browser: Any, server: Server, failure_context: list[Any]) -
             [((255, 0, 0), (0, 0, 0)), ((0, 255, 0), (0, 0, 0)), ((0, 0, 255), (0, 0, 0))]
         ):
             files = {"file": (f"p{index}.jpg", jpeg((640, 480), colors), "image/jpeg")}
-            client.post("/api/images", files=files).raise_for_status()
+            client.post("/api/images", params={"wait": "true"}, files=files).raise_for_status()
 
     context, page, console = new_page(
         browser, server, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2

@@ -93,13 +93,13 @@ async def test_direct_upload_through_the_server_for_local_storage(salon_app: Run
     )
     assert sent.status_code == 204
     done = await salon_app.client.post(
-        f"/api/uploads/{body['upload_id']}/complete", headers=headers
+        f"/api/uploads/{body['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert done.status_code == 201 and done.json()["width"] == 800
     files = [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
     assert not any("passwd" in str(p) or "uploads" in p.parts for p in files)
     again = await salon_app.client.post(
-        f"/api/uploads/{body['upload_id']}/complete", headers=headers
+        f"/api/uploads/{body['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert again.status_code == 200 and again.json()["id"] == done.json()["id"]
 
@@ -129,10 +129,12 @@ async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -
         )
     ).json()
     assert (
-        await salon_app.client.post(f"/api/uploads/{intent['upload_id']}/complete", headers=other)
+        await salon_app.client.post(
+            f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=other
+        )
     ).status_code == 404
     missing = await salon_app.client.post(
-        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert missing.status_code == 400 and "nothing was uploaded" in missing.json()["detail"]
 
@@ -147,7 +149,7 @@ async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -
         intent["url"], files={"file": ("a.jpg", text, "image/jpeg")}, headers=headers
     )
     refused = await salon_app.client.post(
-        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert refused.status_code == 415
     assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]

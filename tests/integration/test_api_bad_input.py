@@ -71,8 +71,13 @@ async def test_unusable_files_are_refused(
     small_app: RunningApp, data: bytes, claimed: str, status: int, message: str
 ) -> None:
     headers = await small_app.login()
+    # ?wait=true: refused whether the headers (at intake) or the full decode find the fault;
+    # without it a damaged pixel stream is found after the 201 (test_image_processing.py).
     response = await small_app.client.post(
-        "/api/images", files={"file": ("x.jpg", data, claimed)}, headers=headers
+        "/api/images",
+        params={"wait": "true"},
+        files={"file": ("x.jpg", data, claimed)},
+        headers=headers,
     )
     assert response.status_code == status, response.text
     body = response.json()

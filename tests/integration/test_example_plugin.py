@@ -244,6 +244,7 @@ def test_serve_stores_and_serves_through_the_plugin(served: tuple[str, Path]) ->
         photo = sample_jpeg(400, 300, (30, 160, 90))
         created = client.post(
             "/api/images",
+            params={"wait": "true"},
             files={"file": ("photo.jpg", photo, "image/jpeg")},
             data={"title": "through a plugin"},
             headers=headers,

@@ -190,7 +190,7 @@ def uploaded(stack: Stack) -> tuple[dict[str, str], dict[str, object], bytes]:
         assert login.status_code == 200, login.text
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         files = {"file": ("photo.jpg", photo, "image/jpeg")}
-        created = client.post("/api/images", files=files, headers=auth)
+        created = client.post("/api/images", params={"wait": "true"}, files=files, headers=auth)
         assert created.status_code == 201, created.text
         image = created.json()
         deadline = time.monotonic() + READY_TIMEOUT

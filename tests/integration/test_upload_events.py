@@ -40,7 +40,7 @@ async def test_storage_event_completes_an_abandoned_upload(
         await asyncio.sleep(0.1)
     assert [i["width"] for i in items] == [900]
     late = await salon_app.client.post(
-        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert late.status_code == 200 and late.json()["id"] == items[0]["id"]
 
@@ -66,6 +66,6 @@ async def test_a_completion_racing_another_answers_409(salon_app: RunningApp) ->
         row.status = "processing"
         await session.commit()
     busy = await salon_app.client.post(
-        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert busy.status_code == 409 and "being processed" in busy.json()["detail"]

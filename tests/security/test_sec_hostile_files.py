@@ -176,7 +176,10 @@ async def test_hostile_file(app: RunningApp, owner: dict[str, str], name: str) -
     data = case.make()
     before = await image_rows(app)
     response = await app.client.post(
-        "/api/images", files={"file": (f"{name}.bin", data, case.claimed)}, headers=owner
+        "/api/images",
+        params={"wait": "true"},
+        files={"file": (f"{name}.bin", data, case.claimed)},
+        headers=owner,
     )
     expected = case.status if isinstance(case.status, tuple) else (case.status,)
     assert response.status_code in expected, response.text
@@ -217,7 +220,10 @@ async def _check_served(
 
 async def test_first_frame_is_the_one_shown(app: RunningApp, owner: dict[str, str]) -> None:
     response = await app.client.post(
-        "/api/images", files={"file": ("a.gif", animated_gif(), "image/gif")}, headers=owner
+        "/api/images",
+        params={"wait": "true"},
+        files={"file": ("a.gif", animated_gif(), "image/gif")},
+        headers=owner,
     )
     assert response.status_code in (200, 201)
     sm = await app.client.get(f"/api/images/{response.json()['id']}/renditions/sm", headers=owner)

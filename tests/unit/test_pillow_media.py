@@ -500,3 +500,41 @@ def test_exif_with_broken_ifd_is_ignored(
     quadrant_image((80, 60)).save(source, "JPEG", exif=bad_exif)
     result = processor.process(source, out_dir, DEFAULT_SPECS)
     assert result.info.taken_at is None and result.info.metadata["orientation"] == 1
+
+
+def test_probe_reads_what_process_finds_without_decoding(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, displayed portrait
+    exif[0x010F] = "Camera Co"
+    source = _jpeg(tmp_path / "p.jpg", (1200, 800), exif=exif)
+    probed = processor.probe(source)
+    processed = processor.process(source, out_dir, DEFAULT_SPECS).info
+    assert (probed.width, probed.height) == (800, 1200)
+    assert (probed.content_type, probed.width, probed.height, probed.taken_at) == (
+        processed.content_type,
+        processed.width,
+        processed.height,
+        processed.taken_at,
+    )
+    assert probed.metadata == processed.metadata
+
+
+def test_probe_refuses_what_process_refuses_before_decoding(tmp_path: Path) -> None:
+    small_limit = PillowMediaProcessor(max_pixels=1_000_000)
+    big = _jpeg(tmp_path / "big.jpg", (1200, 1000))
+    with pytest.raises(UnsupportedMedia, match="too large"):
+        small_limit.probe(big)
+    html = tmp_path / "x.jpg"
+    html.write_bytes(b"<html><script>alert(1)</script></html>")
+    with pytest.raises(UnsupportedMedia, match="not an image"):
+        small_limit.probe(html)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(UnsupportedMedia, match="empty"):
+        small_limit.probe(empty)
+    # A cut-short pixel stream has intact headers: only process() can find it.
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(_jpeg(tmp_path / "whole.jpg", (640, 480)).read_bytes()[:2000])
+    assert small_limit.probe(truncated).width == 640

@@ -106,6 +106,8 @@ class Image(UUIDv7AuditBase):
         UniqueConstraint("owner_id", "sha256"),
         Index("ix_images_owner_page", "owner_id", "created_at", "id"),
         Index("ix_images_owner_favorite_page", "owner_id", "favorite", "created_at", "id"),
+        # The worker's sweep for images left in "processing" (a crash before the renditions).
+        Index("ix_images_status", "status", "updated_at"),
     )
 
     owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
@@ -121,6 +123,10 @@ class Image(UUIDv7AuditBase):
     placeholder: Mapped[str | None] = mapped_column(String(200), default=None)
     renditions: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     meta: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    # "processing" from intake until the renditions are stored, then "ready"; "failed" when
+    # the full decode refused the bytes (``error`` says why, for the uploader).
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Album(UUIDv7AuditBase):

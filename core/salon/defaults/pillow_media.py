@@ -242,6 +242,33 @@ class PillowMediaProcessor:
                 path.unlink(missing_ok=True)
             raise
 
+    def probe(self, source: Path) -> MediaInfo:
+        """What :meth:`process` will find, from the headers and EXIF alone (no pixels are
+        decoded, so this costs about a millisecond): the sniffed type, the displayed size and
+        the capture time. Raises :class:`UnsupportedMedia` for what ``process`` would refuse
+        before decoding; a damaged pixel stream is only found by ``process``."""
+        try:
+            if source.stat().st_size == 0:
+                raise UnsupportedMedia("The file is empty.")
+        except OSError as exc:
+            raise ProviderError(f"cannot read the upload: {exc.strerror}") from exc
+        with source.open("rb") as fp, _open(fp) as im:
+            fmt = im.format or ""
+            content_type = _SNIFFED_TYPES.get(fmt)
+            if content_type is None:  # pragma: no cover - _OPEN_FORMATS restricts this
+                raise UnsupportedMedia(f"This file is not a {_FRIENDLY_FORMATS} image.")
+            raw_w, raw_h = im.size
+            self._check_size(raw_w, raw_h)
+            exif = _read_exif(im)
+        swap = _TRANSPOSE.get(exif.orientation) in _SWAPS
+        return MediaInfo(
+            content_type=content_type,
+            width=raw_h if swap else raw_w,
+            height=raw_w if swap else raw_h,
+            taken_at=exif.taken_at,
+            metadata=_metadata(fmt, exif),
+        )
+
     # ------------------------------------------------------------------ steps
 
     def _process(
@@ -300,12 +327,7 @@ class PillowMediaProcessor:
         thumb, _ = _resize_oriented(work, thumb_target, transpose, oriented)
         placeholder = _thumbhash(thumb)
 
-        metadata: dict[str, Any] = {"format": fmt if fmt != "MPO" else "JPEG"}
-        if exif.make:
-            metadata["camera_make"] = exif.make
-        if exif.model:
-            metadata["camera_model"] = exif.model
-        metadata["orientation"] = exif.orientation
+        metadata = _metadata(fmt, exif)
         if animated:
             metadata["animated"] = True
         info = MediaInfo(
@@ -389,6 +411,16 @@ def _decode(im: ImageFile.ImageFile) -> None:
         ) from None
     except MemoryError:
         raise UnsupportedMedia("The image is too large to decode.") from None
+
+
+def _metadata(fmt: str, exif: _Exif) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"format": fmt if fmt != "MPO" else "JPEG"}
+    if exif.make:
+        metadata["camera_make"] = exif.make
+    if exif.model:
+        metadata["camera_model"] = exif.model
+    metadata["orientation"] = exif.orientation
+    return metadata
 
 
 def _is_animated(im: Image.Image) -> bool:

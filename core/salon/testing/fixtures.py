@@ -84,11 +84,22 @@ class RunningApp:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
     async def upload(
-        self, headers: Mapping[str, str], data: bytes | None = None, **fields: str
+        self,
+        headers: Mapping[str, str],
+        data: bytes | None = None,
+        *,
+        wait: bool = True,
+        **fields: str,
     ) -> Any:
+        """``POST /api/images``; with ``wait`` (the default here) the answer has the
+        renditions, without it the image is usually still ``processing``."""
         files = {"file": ("photo.jpg", data or sample_jpeg(), "image/jpeg")}
         return await self.client.post(
-            "/api/images", files=files, data=fields, headers=dict(headers)
+            "/api/images",
+            params={"wait": "true"} if wait else {},
+            files=files,
+            data=fields,
+            headers=dict(headers),
         )
 
 

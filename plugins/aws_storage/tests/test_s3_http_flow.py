@@ -79,7 +79,9 @@ async def test_direct_upload_listing_and_redirect_downloads(
     assert intent["fields"]["Content-Type"] == "image/jpeg"
     assert await post_to_bucket(intent, data) == 204
 
-    done = await app.client.post(f"/api/uploads/{intent['upload_id']}/complete", headers=headers)
+    done = await app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
+    )
     assert done.status_code == 201, done.text
     image = done.json()
     assert image["size"] == len(data)
@@ -141,14 +143,18 @@ async def test_policy_breaking_direct_uploads_never_become_images(
     # Larger than announced: S3 refuses it (content-length-range).
     intent = await announce(app, headers, data[: len(data) // 2])
     assert await post_to_bucket(intent, data) == 400
-    done = await app.client.post(f"/api/uploads/{intent['upload_id']}/complete", headers=headers)
+    done = await app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
+    )
     assert 400 <= done.status_code < 500
 
     # Another content type than announced: S3 refuses it (exact Content-Type condition).
     intent = await announce(app, headers, data)
     intent["fields"]["Content-Type"] = "text/html"
     assert await post_to_bucket(intent, data, "text/html") == 403
-    done = await app.client.post(f"/api/uploads/{intent['upload_id']}/complete", headers=headers)
+    done = await app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
+    )
     assert 400 <= done.status_code < 500
 
     # Another key than the intent's: refused (exact key condition).

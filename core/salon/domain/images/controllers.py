@@ -60,15 +60,23 @@ class ImageController(Controller):
         responses={200: ResponseSpec(ImageOut, description="The same bytes were uploaded before")},
     )
     async def upload(
-        self, request: Request[Any, Any, Any], runtime: Runtime, current_user: User
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        current_user: User,
+        wait: bool = False,
     ) -> Response[ImageOut]:
         """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``.
-        201 with the new image, or 200 with the existing one when you uploaded these bytes
-        before."""
+
+        Answers once the original is stored: 201 with the new image, ``status: "processing"``
+        and no renditions yet (read the image again for them), or 200 with the existing one
+        when you uploaded these bytes before. ``?wait=true`` answers once the renditions exist.
+        503 with ``Retry-After`` when too many images are waiting for their renditions."""
+        request.app.state.renditions.check_room()  # before the body is read, not after
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
         with request.app.state.upload_slots.hold(current_user.id):
             form = await receive_multipart(request, tmp_dir(runtime), limits)
-            return await _ingest(request, current_user, form)
+            return await _ingest(request, current_user, form, wait=wait)
 
     @get(
         "/",
@@ -196,7 +204,7 @@ async def _set_favorite(
 
 
 async def _ingest(
-    request: Request[Any, Any, Any], current_user: User, form: ReceivedForm
+    request: Request[Any, Any, Any], current_user: User, form: ReceivedForm, *, wait: bool
 ) -> Response[ImageOut]:
     try:
         if form.file is None:
@@ -213,7 +221,9 @@ async def _ingest(
                 title=form.fields.get("title", ""),
                 album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
                 filename=form.file.filename,
-            )
+            ),
+            wait=wait,
+            refuse_when_busy=True,
         )
     finally:
         form.discard()

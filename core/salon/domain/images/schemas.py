@@ -31,6 +31,11 @@ class ImageOut(msgspec.Struct):
     placeholder: str | None
     urls: ImageUrls
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    # "processing" until the renditions exist (``urls.renditions`` is empty until then; the
+    # width and height are already the displayed ones), then "ready"; "failed" with ``error``
+    # when the full decode refused the bytes.
+    status: str = "ready"
+    error: str | None = None
 
 
 class ImagePage(msgspec.Struct):
@@ -60,4 +65,6 @@ def image_out(image: Image, base: str = "/api/images") -> ImageOut:
         placeholder=image.placeholder,
         urls=ImageUrls(original=f"{prefix}/original", renditions=renditions),
         metadata=dict(image.meta or {}),
+        status=image.status or "ready",
+        error=image.error,
     )

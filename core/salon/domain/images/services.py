@@ -1,7 +1,8 @@
 """Images: ingest (the one path every upload, import and source takes), listing, serving.
 
-Data rules kept here: an image is recorded only when its bytes are stored and decodable; a
-failure leaves neither a row nor an object; the same bytes from one owner are stored once.
+Data rules kept here: an image is recorded only when its original is stored and its headers
+say it is an image Salon accepts; a failure leaves neither a row nor an object; the same bytes
+from one owner are stored once. Renditions follow off the request (``processing``).
 """
 
 from __future__ import annotations
@@ -25,21 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import decode_cursor, encode_cursor
-from salon.domain.images.keys import original_key, rendition_key
+from salon.domain.images.keys import original_key
+from salon.domain.images.processing import FAILED, PROCESSING, RENDITION_SPECS, RenditionService
 from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
 from salon.errors import ObjectNotFound, UnsupportedMedia
 from salon.plugins import notify
-from salon.providers import ProcessedMedia, RenditionSpec
+from salon.providers import MediaInfo, MediaProbe
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.images")
 
-RENDITION_SPECS = (
-    RenditionSpec("sm", 320),
-    RenditionSpec("md", 1024),
-    RenditionSpec("lg", 2048),
-)
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 READ_CHUNK = 1 << 20
@@ -169,14 +166,22 @@ def _check_claimed_type(claimed: str, actual: str) -> None:
 class ImageService:
     """Operations on images that span storage, media processing and the database."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, renditions: RenditionService) -> None:
         self.runtime = runtime
-        # Pillow releases the GIL while decoding and encoding; bound the threads to the cores.
-        self._cpu = anyio.CapacityLimiter(4)
+        self.renditions = renditions
 
-    async def ingest(self, request: IngestRequest) -> tuple[Image, bool]:
+    async def ingest(
+        self, request: IngestRequest, *, wait: bool = True, refuse_when_busy: bool = False
+    ) -> tuple[Image, bool]:
         """Store and record an image; returns (image, created). Duplicates return the existing
-        image. Raises UnsupportedMedia, NotFound (album) or StorageError; leaves nothing behind."""
+        image. Raises UnsupportedMedia, NotFound (album), StorageError, or MediaBusy (only with
+        ``refuse_when_busy``, else it waits for room); leaves nothing behind.
+
+        The image is recorded ``processing`` once its original is stored (its type and shape
+        come from the headers); the renditions follow off this call (see
+        ``salon.domain.images.processing``). With ``wait`` the image is returned once they are
+        made, and bytes the full decode refuses are removed again and raise UnsupportedMedia,
+        as if the upload had been refused at once."""
         async with self.runtime.session_maker() as session:
             if request.album_id is not None:
                 await self._owned_album(session, request.owner_id, request.album_id)
@@ -189,40 +194,61 @@ class ImageService:
             await check_quota(
                 session, request.owner_id, request.size, quota, exclude_intent=request.intent_id
             )
-        with tempfile.TemporaryDirectory(dir=tmp_dir(self.runtime)) as out:
-            processed = await anyio.to_thread.run_sync(
-                self.runtime.media.process,
-                request.path,
-                Path(out),
-                RENDITION_SPECS,
-                limiter=self._cpu,
-            )
-            _check_claimed_type(request.claimed_type, processed.info.content_type)
-            return await self._store(request, processed)
+        renditions = self.renditions
+        reservation = renditions.try_reserve() if refuse_when_busy else await renditions.reserve()
+        try:
+            info = await self._probe(request)
+            image, created = await self._store(request, info)
+        except BaseException:
+            if reservation is not None:
+                reservation.release()
+            raise
+        if not created:
+            if reservation is not None:
+                reservation.release()
+            return image, False
+        await renditions.start(image, reservation)
+        if wait:
+            image = await self._wait(image)
+        return image, True
 
-    async def _store(self, request: IngestRequest, processed: ProcessedMedia) -> tuple[Image, bool]:
+    async def _probe(self, request: IngestRequest) -> MediaInfo:
+        """The type and shape from the headers (cheap, in a thread); a processor without
+        ``probe`` is trusted with the claimed type until its ``process`` runs."""
+        media = self.runtime.media
+        if isinstance(media, MediaProbe):
+            info = await anyio.to_thread.run_sync(media.probe, request.path)
+            _check_claimed_type(request.claimed_type, info.content_type)
+            return info
+        claimed = request.claimed_type.lower().strip()
+        claimed = TYPE_ALIASES.get(claimed, claimed)
+        if claimed not in media.content_types:
+            accepted = ", ".join(sorted(media.content_types))
+            raise UnsupportedMedia(
+                f"{claimed or 'this type'} is not accepted; send one of {accepted}"
+            )
+        return MediaInfo(content_type=claimed, width=0, height=0)
+
+    async def _wait(self, image: Image) -> Image:
+        done = await self.renditions.wait(image.id)
+        if done is None:
+            raise NotFound("the image was deleted while its renditions were made")
+        if done.status == FAILED:
+            async with self.runtime.session_maker() as session:
+                row = await session.get(Image, image.id)
+                if row is not None:
+                    await self.delete(session, row)
+            raise UnsupportedMedia(done.error or "The image cannot be read.")
+        return done
+
+    async def _store(self, request: IngestRequest, info: MediaInfo) -> tuple[Image, bool]:
+        """Store the original and record the image as ``processing``."""
         storage = self.runtime.storage
-        info = processed.info
         stored: list[str] = []
         try:
             key = original_key(request.owner_id, request.sha256)
             await storage.put(key, file_chunks(request.path), content_type=info.content_type)
             stored.append(key)
-            renditions: dict[str, Any] = {}
-            for rendition in processed.renditions:
-                extension = rendition.content_type.rsplit("/", 1)[-1]
-                rkey = rendition_key(request.owner_id, request.sha256, rendition.name, extension)
-                await storage.put(
-                    rkey, file_chunks(rendition.path), content_type=rendition.content_type
-                )
-                stored.append(rkey)
-                renditions[rendition.name] = {
-                    "key": rkey,
-                    "width": rendition.width,
-                    "height": rendition.height,
-                    "size": rendition.size,
-                    "content_type": rendition.content_type,
-                }
             image = Image(
                 owner_id=request.owner_id,
                 title=image_title(request.title, request.filename),
@@ -233,9 +259,10 @@ class ImageService:
                 sha256=request.sha256,
                 storage_key=key,
                 taken_at=info.taken_at,
-                placeholder=processed.placeholder,
-                renditions=renditions,
+                placeholder=None,
+                renditions={},
                 meta={**dict(info.metadata), **dict(request.meta), **_filename_meta(request)},
+                status=PROCESSING,
             )
             async with self.runtime.session_maker() as session:
                 session.add(image)
@@ -252,7 +279,6 @@ class ImageService:
         except BaseException:
             await self._discard(request, stored)
             raise
-        notify(self.runtime.pm, "image_stored", image=self.event(image))
         return image, True
 
     async def _discard(self, request: IngestRequest, keys: list[str]) -> None:

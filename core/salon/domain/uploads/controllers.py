@@ -86,6 +86,11 @@ class UploadController(Controller):
         upload_id: uuid.UUID,
         db_session: AsyncSession,
         current_user: User,
+        wait: bool = False,
     ) -> Response[ImageOut]:
-        image, created = await _service(request).complete(db_session, current_user.id, upload_id)
+        """Turn the uploaded object into an image (``processing`` until its renditions exist;
+        ``?wait=true`` answers once they do), as ``POST /api/images`` does."""
+        image, created = await _service(request).complete(
+            db_session, current_user.id, upload_id, wait=wait
+        )
         return Response(image_out(image), status_code=HTTP_201_CREATED if created else 200)

@@ -108,11 +108,11 @@ class UploadService:
         return intent
 
     async def complete(
-        self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID
+        self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID, *, wait: bool
     ) -> tuple[Image, bool]:
         intent = await self.owned_intent(session, owner_id, upload_id)
         await self.refuse_if_expired(session, intent)
-        return await self.complete_intent(session, intent)
+        return await self.complete_intent(session, intent, wait=wait)
 
     async def refuse_if_expired(self, session: AsyncSession, intent: UploadIntent) -> None:
         """410 for a pending intent past its ``expires_at``; its object and row are deleted at
@@ -128,7 +128,7 @@ class UploadService:
         )
 
     async def complete_intent(
-        self, session: AsyncSession, intent: UploadIntent
+        self, session: AsyncSession, intent: UploadIntent, *, wait: bool = False
     ) -> tuple[Image, bool]:
         """Verify and ingest the object of ``intent``, once: the browser's completion call and
         the storage event for the same object may race, so the intent is claimed atomically."""
@@ -148,7 +148,7 @@ class UploadService:
                 raise UploadInProgress("this upload is being processed; try again shortly")
             raise UploadRefused(f"this upload is {intent.status}")
         try:
-            image, created = await self._verify_and_ingest(intent)
+            image, created = await self._verify_and_ingest(intent, wait=wait)
         except (UploadRefused, UnsupportedMedia, QuotaExceeded):
             await self._refuse(session, intent)
             raise
@@ -162,7 +162,7 @@ class UploadService:
         await self._delete_quietly(intent.storage_key)
         return image, created
 
-    async def _verify_and_ingest(self, intent: UploadIntent) -> tuple[Image, bool]:
+    async def _verify_and_ingest(self, intent: UploadIntent, *, wait: bool) -> tuple[Image, bool]:
         storage = self.runtime.storage
         try:
             info = await storage.stat(intent.storage_key)
@@ -189,7 +189,9 @@ class UploadService:
                     claimed_type=intent.content_type,
                     filename=intent.filename,
                     intent_id=intent.id,
-                )
+                ),
+                wait=wait,
+                refuse_when_busy=True,
             )
         finally:
             path.unlink(missing_ok=True)

@@ -8,6 +8,9 @@ import { describe, el, errorMessage, toast } from "./ui.js";
 const LONG_EDGE = { sm: 320, md: 1024, lg: 2048 };
 const GRID_SIZES = "(max-width: 600px) 34vw, (max-width: 1200px) 25vw, 260px";
 const STAR = "\u2605";
+const POLL_FIRST_MS = 1000;
+const POLL_MAX_MS = 5000;
+const POLL_BATCH = 20;
 
 /** `srcset` candidates from the renditions, widths worked out from the image's own size. */
 export function srcsetOf(image) {
@@ -31,14 +34,29 @@ export function bestUrl(image, preferred = "md") {
   return r[preferred] || r.md || r.lg || r.sm || image.urls.original;
 }
 
-/** Fill an <img> (inside `frame`) with an image's renditions and its placeholder. */
+/** What a photo whose renditions are not made yet (or could not be) shows instead. */
+export function statusText(image) {
+  if (image.status === "processing") return "Processing…";
+  if (image.status === "failed") return `Could not be processed: ${image.error || "unreadable"}`;
+  return "";
+}
+
+/** Fill an <img> (inside `frame`) with an image's renditions and its placeholder; a photo
+ * still processing gets a neutral box of its own shape, labelled, until it is ready. */
 export function loadInto(img, frame, image, sizes) {
   frame.classList.remove("loaded");
   const placeholder = placeholderURL(image.placeholder);
   frame.style.backgroundImage = placeholder ? `url("${placeholder}")` : "";
+  frame.dataset.status = image.status || "ready";
+  frame.dataset.statusText = statusText(image);
   img.alt = describe(image);
   img.width = image.width;
   img.height = image.height;
+  if (frame.dataset.status !== "ready") {
+    img.removeAttribute("srcset");
+    img.removeAttribute("src");
+    return;
+  }
   img.sizes = sizes;
   img.srcset = srcsetOf(image);
   img.src = bestUrl(image);
@@ -62,9 +80,41 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
   const items = [];
   const tiles = new Map();
   const selected = new Set();
+  const listeners = [];
   let cursor = null;
   let done = false;
   let busy = null;
+
+  // Photos answered before their renditions existed: asked for again until they are ready.
+  const processing = new Set();
+  let pollTimer = null;
+  let pollDelay = POLL_FIRST_MS;
+
+  function watch(image) {
+    if (image.status !== "processing") return;
+    processing.add(image.id);
+    pollDelay = POLL_FIRST_MS;
+    if (!pollTimer) pollTimer = setTimeout(poll, pollDelay);
+  }
+
+  async function poll() {
+    for (const id of [...processing].slice(0, POLL_BATCH)) {
+      try {
+        const image = await api(`/api/images/${id}`);
+        if (image.status !== "processing") {
+          processing.delete(id);
+          update(image);
+        }
+      } catch (error) {
+        if (error.status === 404) {
+          processing.delete(id);
+          remove(id);
+        }
+      }
+    }
+    pollDelay = Math.min(pollDelay * 1.5, POLL_MAX_MS);
+    pollTimer = processing.size ? setTimeout(poll, pollDelay) : null;
+  }
 
   function selectionChanged() {
     for (const [id, tile] of tiles) {
@@ -151,13 +201,19 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
 
   function update(image) {
     const index = items.findIndex((item) => item.id === image.id);
+    const before = index >= 0 ? items[index] : null;
     if (index >= 0) items[index] = image;
     const tile = tiles.get(image.id);
     if (tile) {
       paintFavorite(tile, image);
       const img = tile.querySelector(".tile-img");
+      if (before && before.status !== image.status) {
+        loadInto(img, tile.querySelector(".tile-frame"), image, GRID_SIZES);
+      }
       img.alt = describe(image);
     }
+    watch(image);
+    for (const listener of listeners) listener(image);
   }
 
   function remove(id) {
@@ -182,6 +238,7 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
         if (tiles.has(image.id)) continue;
         items.push(image);
         fragment.append(makeTile(image));
+        watch(image);
       }
       list.append(fragment);
       cursor = page.next_cursor;
@@ -227,6 +284,8 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     loadMore,
     hasMore: () => !done,
     update,
+    /** Call `listener(image)` whenever a photo in the grid changes (renamed, now ready...). */
+    onUpdate: (listener) => listeners.push(listener),
     remove,
     toggle,
     tile: (id) => tiles.get(id),

@@ -22,6 +22,10 @@ export function createLightbox(dialog, grid) {
   let index = -1;
 
   img.addEventListener("load", () => frame.classList.add("loaded"));
+  // A photo that was still processing when shown gets its renditions in place when ready.
+  grid.onUpdate((image) => {
+    if (dialog.open && current()?.id === image.id) render();
+  });
 
   const current = () => grid.items[index];
 

@@ -9,6 +9,8 @@ const token = main.dataset.token;
 const figure = $("[data-shared]");
 const img = $("[data-shared-img]");
 
+img.addEventListener("load", () => figure.classList.add("loaded"));
+
 async function show() {
   const response = await fetch(`/s/${encodeURIComponent(token)}`, {
     headers: { Accept: "application/json" },
@@ -22,10 +24,16 @@ async function show() {
   const image = await response.json();
   const placeholder = placeholderURL(image.placeholder);
   if (placeholder) figure.style.backgroundImage = `url("${placeholder}")`;
-  img.addEventListener("load", () => figure.classList.add("loaded"));
   img.alt = image.title || "Shared photo";
   img.width = image.width;
   img.height = image.height;
+  figure.dataset.status = image.status || "ready";
+  if (image.status === "processing") {
+    // Shared right after the upload: the large rendition is still being made.
+    figure.dataset.statusText = "Processing…";
+    setTimeout(show, 2000);
+    return;
+  }
   img.src = image.urls.renditions.lg || image.urls.renditions.md || image.urls.original;
   // Only what the owner chose to show arrives; the rest is null.
   const caption = [image.title || "Shared photo"];

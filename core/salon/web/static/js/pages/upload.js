@@ -59,7 +59,8 @@ async function send(file, view) {
   set("verifying", "Checking");
   const image = await api(`/api/uploads/${intent.upload_id}/complete`, { method: "POST" });
   view.progress.value = 100;
-  set("done", image ? "Uploaded" : "Done");
+  // The renditions are made after the answer; the gallery shows the photo once they exist.
+  set("done", image?.status === "processing" ? "Uploaded (processing)" : "Uploaded");
   return image;
 }
 

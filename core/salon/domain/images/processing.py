@@ -1,0 +1,339 @@
+"""Renditions after intake: when and where an image recorded as ``processing`` gets them.
+
+An upload is recorded as soon as its original is stored (``status = "processing"``, its shape
+read from the headers) and answered 201; its renditions are made afterwards, off the request:
+
+- in a process that runs jobs itself (the embedded web app with its in-process worker, the
+  ``salon worker`` process, the CLI), by this process's :class:`MediaPool` at once;
+- in a web process whose jobs run elsewhere (``SALON_QUEUE=sqs``, or
+  ``SALON_INPROCESS_WORKER=false``), by a durable ``image.renditions`` job that a worker
+  takes: the web tier never decodes an image.
+
+Either way the image row is the durable record of the work: a process that dies between the
+original and the renditions leaves the row in ``processing``, and every process that makes
+renditions sweeps for such rows when it starts and every minute after, so no image stays
+half-processed. Processing is idempotent (the rendition keys follow from the bytes, and the
+row changes only while still ``processing``), so a duplicate run only costs CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from salon.db.models import Image
+from salon.domain.images.keys import rendition_key
+from salon.domain.images.pool import MediaPool, Reservation
+from salon.domain.jobs.services import create_job
+from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
+from salon.plugins import notify
+from salon.providers import ProcessedMedia, RenditionSpec
+from salon.runtime import Runtime
+
+__all__ = [
+    "FAILED",
+    "JOB_KIND",
+    "PROCESSING",
+    "READY",
+    "RENDITION_SPECS",
+    "RenditionService",
+    "store_renditions",
+]
+
+log = logging.getLogger("salon.images.processing")
+
+PROCESSING, READY, FAILED = "processing", "ready", "failed"
+JOB_KIND = "image.renditions"
+RENDITION_SPECS = (
+    RenditionSpec("sm", 320),
+    RenditionSpec("md", 1024),
+    RenditionSpec("lg", 2048),
+)
+SWEEP_INTERVAL = 60.0
+# A row still processing this long after its last change has lost its worker (or its job):
+# long enough that a busy pool elsewhere is not second-guessed often, short enough to repair.
+STALE_AFTER = 300.0
+# How long ``?wait=true`` waits for a worker elsewhere before answering with the image as is.
+WAIT_LIMIT = 120.0
+_POLL = (0.1, 0.2, 0.5, 1.0)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def store_renditions(
+    runtime: Runtime, owner_id: uuid.UUID, sha256: str, processed: ProcessedMedia
+) -> dict[str, Any]:
+    """Put each rendition file in storage; returns the ``Image.renditions`` mapping."""
+    from salon.domain.images.services import file_chunks
+
+    renditions: dict[str, Any] = {}
+    for rendition in processed.renditions:
+        extension = rendition.content_type.rsplit("/", 1)[-1]
+        key = rendition_key(owner_id, sha256, rendition.name, extension)
+        await runtime.storage.put(
+            key, file_chunks(rendition.path), content_type=rendition.content_type
+        )
+        renditions[rendition.name] = {
+            "key": key,
+            "width": rendition.width,
+            "height": rendition.height,
+            "size": rendition.size,
+            "content_type": rendition.content_type,
+        }
+    return renditions
+
+
+class RenditionService:
+    """Makes renditions for ``processing`` images; ``local`` says whether this process does
+    the work itself (see the module docstring) or leaves it to a worker through a job."""
+
+    def __init__(self, runtime: Runtime, pool: MediaPool, *, local: bool) -> None:
+        self.runtime = runtime
+        self.pool = pool
+        self.local = local
+        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ intake side
+
+    def check_room(self) -> None:
+        """Raise MediaBusy (503) now if :meth:`try_reserve` would: an upload is refused before
+        its body is read rather than after."""
+        if self.local and self.pool.admitted >= self.pool.capacity:
+            self.pool.try_reserve().release()  # raises MediaBusy with the same message
+
+    def try_reserve(self) -> Reservation | None:
+        """Before an upload is stored: a place in this process's pool, or MediaBusy (503).
+        ``None`` when the work goes to a worker through the durable queue instead."""
+        return self.pool.try_reserve() if self.local else None
+
+    async def reserve(self) -> Reservation | None:
+        """Like :meth:`try_reserve`, waiting for a place instead of refusing."""
+        return await self.pool.reserve() if self.local else None
+
+    async def start(self, image: Image, reservation: Reservation | None) -> None:
+        """Have the renditions of the just-recorded ``image`` made. Never raises for the
+        image's sake: if the job cannot be queued the row stays ``processing`` and a worker's
+        sweep picks it up."""
+        if self.local:
+            self._spawn(image.id, reservation)
+            return
+        try:
+            await create_job(
+                self.runtime.session_maker,
+                self.runtime.queue,
+                kind=JOB_KIND,
+                owner_id=image.owner_id,
+                payload={"image_id": str(image.id)},
+            )
+        except QueueUnavailable as exc:
+            log.warning("image %s: renditions job not queued (%s); the sweep will", image.id, exc)
+
+    def _spawn(self, image_id: uuid.UUID, reservation: Reservation | None) -> None:
+        if image_id in self._tasks:
+            if reservation is not None:
+                reservation.release()
+            return
+        task = asyncio.create_task(self._run(image_id, reservation), name=f"renditions-{image_id}")
+        self._tasks[image_id] = task
+
+    async def _run(self, image_id: uuid.UUID, reservation: Reservation | None) -> None:
+        try:
+            await self.process(image_id)
+        except Exception:
+            # The row stays "processing"; the periodic sweep tries again.
+            log.exception("image %s: renditions failed; will retry", image_id)
+        finally:
+            self._tasks.pop(image_id, None)
+            if reservation is not None:
+                reservation.release()
+
+    async def wait(self, image_id: uuid.UUID) -> Image | None:
+        """The image once it is no longer ``processing`` (or after WAIT_LIMIT, as it is)."""
+        task = self._tasks.get(image_id)
+        if task is not None:
+            await asyncio.shield(task)
+            return await self._load(image_id)
+        waited = 0.0
+        for attempt in range(10_000):
+            image = await self._load(image_id)
+            if image is None or image.status != PROCESSING or waited >= WAIT_LIMIT:
+                return image
+            pause = _POLL[min(attempt, len(_POLL) - 1)]
+            await asyncio.sleep(pause)
+            waited += pause
+        return await self._load(image_id)  # pragma: no cover
+
+    async def _load(self, image_id: uuid.UUID) -> Image | None:
+        async with self.runtime.session_maker() as session:
+            image: Image | None = await session.get(Image, image_id)
+            return image
+
+    # ------------------------------------------------------------------ the work
+
+    async def process(self, image_id: uuid.UUID) -> str:
+        """Make and record the renditions of a ``processing`` image. Returns the image's
+        status afterwards ("missing" when it was deleted). Raises on a fault worth a retry
+        (storage, a dead worker process); a refused decode marks the image failed."""
+        image = await self._load(image_id)
+        if image is None:
+            return "missing"
+        if image.status != PROCESSING:
+            return image.status
+        tmp = self.runtime.core.data_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        async with _source_file(self.runtime, image, tmp) as source:
+            with tempfile.TemporaryDirectory(dir=tmp) as out:
+                try:
+                    processed = await self.pool.process(source, Path(out), RENDITION_SPECS)
+                except UnsupportedMedia as exc:
+                    await self._fail(image, str(exc))
+                    return FAILED
+                renditions = await store_renditions(
+                    self.runtime, image.owner_id, image.sha256, processed
+                )
+        return await self._finish(image, processed, renditions)
+
+    async def _finish(
+        self, image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
+    ) -> str:
+        info = processed.info
+        values: dict[str, Any] = {
+            "status": READY,
+            "error": None,
+            "renditions": dict(renditions),
+            "placeholder": processed.placeholder,
+            "width": info.width,
+            "height": info.height,
+            "meta": {**dict(image.meta or {}), **dict(info.metadata)},
+            "updated_at": _now(),
+        }
+        if info.taken_at is not None:
+            values["taken_at"] = info.taken_at
+        statement = (
+            update(Image)
+            .where(Image.id == image.id, Image.status == PROCESSING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.runtime.session_maker() as session, session.begin():
+            changed = getattr(await session.execute(statement), "rowcount", 0)
+        if not changed:
+            return await self._lost_race(image, renditions)
+        async with self.runtime.session_maker() as session:
+            done = await session.get(Image, image.id)
+        if done is not None:
+            images = self.runtime.services.get("images")
+            if images is not None:
+                notify(self.runtime.pm, "image_stored", image=images.event(done))
+        return READY
+
+    async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:
+        """The row changed meanwhile: finished by another run, or deleted. In the latter case
+        the renditions just stored belong to nobody (unless the same bytes were uploaded
+        again), so they go."""
+        current = await self._load(image.id)
+        if current is not None:
+            return current.status
+        async with self.runtime.session_maker() as session:
+            same_bytes = (Image.owner_id == image.owner_id) & (Image.sha256 == image.sha256)
+            again = await session.scalar(select(Image.id).where(same_bytes))
+        if again is None:
+            for entry in renditions.values():
+                with contextlib.suppress(StorageError):
+                    await self.runtime.storage.delete(entry["key"])
+        return "missing"
+
+    async def _fail(self, image: Image, reason: str) -> None:
+        log.info("image %s cannot be processed: %s", image.id, reason)
+        statement = (
+            update(Image)
+            .where(Image.id == image.id, Image.status == PROCESSING)
+            .values(status=FAILED, error=reason[:500], updated_at=_now())
+            .execution_options(synchronize_session=False)
+        )
+        async with self.runtime.session_maker() as session, session.begin():
+            await session.execute(statement)
+
+    # ------------------------------------------------------------------ repair
+
+    async def sweep(self, older_than: float = STALE_AFTER) -> int:
+        """Take up ``processing`` images untouched for ``older_than`` seconds (their worker or
+        job was lost) that this process is not already working on. Returns how many."""
+        if not self.local:
+            return 0
+        cutoff = _now() - dt.timedelta(seconds=older_than)
+        query = (
+            select(Image.id)
+            .where(Image.status == PROCESSING, Image.updated_at <= cutoff)
+            .order_by(Image.updated_at)
+            .limit(1000)
+        )
+        async with self.runtime.session_maker() as session:
+            stuck = [i for i in (await session.scalars(query)) if i not in self._tasks]
+        for image_id in stuck:
+            self._spawn(image_id, await self.pool.reserve())
+        if stuck:
+            log.info("sweep: %d image(s) left in processing taken up", len(stuck))
+        return len(stuck)
+
+    def start_sweeper(self) -> None:
+        """Sweep now for everything left in ``processing`` (this process just started), then
+        every SWEEP_INTERVAL for rows older than STALE_AFTER."""
+        if self.local and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="renditions-sweep")
+
+    async def _sweep_forever(self) -> None:
+        older_than = 0.0
+        while True:
+            try:
+                await self.sweep(older_than)
+            except Exception as exc:  # the database may be briefly away; try next time
+                log.warning("renditions sweep failed: %r", exc)
+            older_than = STALE_AFTER
+            await asyncio.sleep(SWEEP_INTERVAL)
+
+    async def aclose(self) -> None:
+        """Stop sweeping and drop work not started (those rows stay ``processing`` for the
+        next start's sweep), then stop the pool."""
+        tasks = [t for t in (self._sweeper, *self._tasks.values()) if t is not None]
+        self._sweeper = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.pool.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _source_file(runtime: Runtime, image: Image, tmp: Path) -> Any:
+    """The original as a local file: the storage's own file when it has one, else a copy."""
+    from salon.domain.images.services import spool
+
+    if runtime.storage.capabilities.local_paths:
+        path = runtime.storage.local_path(image.storage_key)
+        if path is not None:
+            yield path
+            return
+    copy = await spool(
+        runtime.storage.open(image.storage_key),
+        tmp,
+        max(image.size, 1),
+        ProviderError("the stored original is larger than recorded"),
+    )
+    try:
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)

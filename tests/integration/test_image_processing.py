@@ -1,0 +1,321 @@
+"""Uploads answered before their renditions exist: the ``processing`` state through the API,
+where the work runs (a niced pool in the web process, or a separate worker process), the
+``?wait=true`` answer, backpressure, and repair after a crash between original and renditions.
+
+The separate worker is a real ``python -m salon.worker`` subprocess on the same database and
+data folder (the SQS deployment's shape, on the local queue); the crash is a real SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from salon.db.models import Image as ImageRow
+from salon.db.models import Job, QueueMessage
+from salon.testing.fixtures import TEST_PASSWORD, RunningApp, running_app, sample_jpeg
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
+
+HERE = Path(__file__).parent
+SLOW_PLUGIN_MARKER = "stuck-started"
+
+
+def photo(color: tuple[int, int, int]) -> bytes:
+    return sample_jpeg(1600, 1200, color)
+
+
+async def until(predicate: Any, what: str, timeout: float = 120) -> None:
+    """Wait for ``predicate()`` to hold: a bound on a hang, not a speed assertion."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def image_json(app: RunningApp, headers: dict[str, str], image_id: str) -> dict[str, Any]:
+    response = await app.client.get(f"/api/images/{image_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def until_ready(app: RunningApp, headers: dict[str, str], image_id: str) -> dict[str, Any]:
+    async def done() -> bool:
+        return (await image_json(app, headers, image_id))["status"] != "processing"
+
+    await until(done, f"image {image_id} to leave processing")
+    return await image_json(app, headers, image_id)
+
+
+@asynccontextmanager
+async def database(app: RunningApp) -> AsyncIterator[AsyncSession]:
+    """A session of the test's own: the app's engine lives on the test client's event loop."""
+    engine = create_async_engine(app.runtime.core.database_url, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+async def rows(app: RunningApp, model: Any) -> int:
+    async with database(app) as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def stored_files(app: RunningApp) -> list[Path]:
+    media = app.data_dir / "media"
+    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
+
+
+@pytest.fixture
+async def embedded(tmp_path: Path, salon_database: str) -> AsyncIterator[RunningApp]:
+    async with running_app(tmp_path / "data", database_url=salon_database) as app:
+        yield app
+
+
+@pytest.fixture
+def web_only_env() -> dict[str, str]:
+    """A web process that does not run jobs: renditions go to a worker through the queue."""
+    return {"SALON_INPROCESS_WORKER": "false", "SALON_LOCAL_QUEUE_POLL_INTERVAL": "0.2"}
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Any]:
+    """Start ``python -m salon.worker`` subprocesses for an app (own process groups, so a
+    SIGKILL reaches their media processes); any still running at the end are killed."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(app: RunningApp, **extra: str) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")}
+        env.update(
+            SALON_DATA_DIR=str(app.data_dir),
+            SALON_DATABASE_URL=app.runtime.core.database_url,
+            SALON_SECRET_KEY=app.runtime.core.secret_key,
+            SALON_LOCAL_QUEUE_POLL_INTERVAL="0.2",
+            SALON_LOCAL_QUEUE_VISIBILITY_TIMEOUT="3",
+            **extra,
+        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+        log = (tmp_path / f"worker{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "salon.worker", "--plugin", "slow_media_plugin"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+# --------------------------------------------------------------------------- embedded
+
+
+async def test_embedded_upload_is_processed_in_niced_child_processes(
+    embedded: RunningApp,
+) -> None:
+    headers = await embedded.login()
+    response = await embedded.upload(headers, photo((10, 120, 200)), wait=False)
+    assert response.status_code == 201, response.text
+    first = response.json()
+    assert first["status"] in ("processing", "ready")
+    assert (first["width"], first["height"]) == (1600, 1200)  # from the headers, at intake
+    assert len(first["sha256"]) == 64
+    ready = await until_ready(embedded, headers, first["id"])
+    assert ready["status"] == "ready" and ready["error"] is None
+    assert sorted(ready["urls"]["renditions"]) == ["lg", "md", "sm"]
+    assert ready["placeholder"]
+    rendition = await embedded.client.get(
+        ready["urls"]["renditions"]["sm"], headers=headers, follow_redirects=True
+    )
+    assert rendition.status_code == 200 and rendition.content[:4] == b"RIFF"
+    pool = embedded.runtime.services["renditions"].pool
+    assert pool.uses_processes and pool.workers >= 1
+    children = list(pool._executor._processes.values())
+    assert children, "the renditions were not made in a child process"
+    for child in children:
+        assert (
+            os.getpriority(os.PRIO_PROCESS, child.pid)
+            >= os.getpriority(os.PRIO_PROCESS, 0) + embedded.runtime.core.media_nice
+        )
+
+
+async def test_wait_true_answers_with_renditions(embedded: RunningApp) -> None:
+    headers = await embedded.login()
+    response = await embedded.upload(headers, photo((200, 60, 30)), wait=True)
+    assert response.status_code == 201, response.text
+    image = response.json()
+    assert image["status"] == "ready"
+    assert sorted(image["urls"]["renditions"]) == ["lg", "md", "sm"]
+    assert image["placeholder"]
+
+
+async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(
+    tmp_path: Path, salon_database: str
+) -> None:
+    env = {"SALON_MEDIA_WORKERS": "1", "SALON_MEDIA_QUEUE": "1"}
+    async with running_app(tmp_path / "data", database_url=salon_database, env=env) as app:
+        headers = await app.login()
+        pool = app.runtime.services["renditions"].pool
+        assert pool.capacity == 2
+        # Two images are waiting for their renditions (uploads of other users, say).
+        held = [pool.try_reserve(), pool.try_reserve()]
+        refused = await app.upload(headers, photo((1, 2, 3)), wait=False)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"].isdigit()
+        assert "try again" in refused.json()["detail"]
+        assert await rows(app, ImageRow) == 0 and not stored_files(app)
+        for reservation in held:
+            reservation.release()
+        accepted = await app.upload(headers, photo((1, 2, 3)), wait=False)
+        assert accepted.status_code == 201, accepted.text
+        assert (await until_ready(app, headers, accepted.json()["id"]))["status"] == "ready"
+
+
+async def test_damaged_pixels_found_after_the_answer_mark_the_image_failed(
+    embedded: RunningApp,
+) -> None:
+    headers = await embedded.login()
+    truncated = photo((90, 90, 90))[:3000]  # headers intact, pixel data cut short
+    response = await embedded.upload(headers, truncated, wait=False)
+    assert response.status_code == 201, response.text
+    failed = await until_ready(embedded, headers, response.json()["id"])
+    assert failed["status"] == "failed"
+    assert "damaged" in failed["error"] or "incomplete" in failed["error"]
+    assert failed["urls"]["renditions"] == {}
+    deleted = await embedded.client.delete(f"/api/images/{failed['id']}", headers=headers)
+    assert deleted.status_code == 204
+    assert await rows(embedded, ImageRow) == 0 and not stored_files(embedded)
+    # The same bytes with ?wait=true: refused as before, and nothing is left.
+    waited = await embedded.upload(headers, truncated, wait=True)
+    assert waited.status_code == 415, waited.text
+    assert await rows(embedded, ImageRow) == 0 and not stored_files(embedded)
+
+
+# --------------------------------------------------------------------------- web + worker
+
+
+async def test_web_tier_never_renders_and_everything_follows_once_ready(
+    tmp_path: Path, salon_database: str, web_only_env: dict[str, str], workers: Any
+) -> None:
+    async with running_app(tmp_path / "data", database_url=salon_database, env=web_only_env) as app:
+        headers = await app.login()
+        response = await app.upload(headers, photo((30, 160, 90)), wait=False, title="Beach")
+        assert response.status_code == 201, response.text
+        image = response.json()
+        # No worker runs yet: the web process made no rendition, it queued a job.
+        assert image["status"] == "processing" and image["urls"]["renditions"] == {}
+        assert (image["width"], image["height"]) == (1600, 1200)
+        assert image["placeholder"] is None
+        async with database(app) as session:
+            kinds = list(await session.scalars(select(Job.kind)))
+        assert kinds == ["image.renditions"]
+        assert app.runtime.services["renditions"].pool._executor is None
+
+        listed = (await app.client.get("/api/images", headers=headers)).json()["items"]
+        assert [(i["id"], i["status"]) for i in listed] == [(image["id"], "processing")]
+        share = await app.client.post(f"/api/images/{image['id']}/share", headers=headers, json={})
+        token = share.json()["token"]
+        shared = (await app.client.get(f"/s/{token}")).json()
+        assert shared["status"] == "processing" and shared["urls"]["renditions"] == {}
+
+        workers(app)
+        ready = await until_ready(app, headers, image["id"])
+        assert ready["status"] == "ready" and ready["title"] == "Beach"
+        assert sorted(ready["urls"]["renditions"]) == ["lg", "md", "sm"]
+        assert ready["placeholder"]
+        listed = (await app.client.get("/api/images", headers=headers)).json()["items"]
+        assert [(i["id"], i["status"]) for i in listed] == [(image["id"], "ready")]
+        assert listed[0]["urls"]["renditions"] == ready["urls"]["renditions"]
+        shared = (await app.client.get(f"/s/{token}")).json()
+        assert sorted(shared["urls"]["renditions"]) == ["lg", "md", "sm"]
+        lg = await app.client.get(shared["urls"]["renditions"]["lg"], follow_redirects=True)
+        assert lg.status_code == 200 and lg.content[:4] == b"RIFF"
+
+        # A video made now starts from the large rendition (its job's input), not the original.
+        video = await app.client.post(
+            "/api/videos", headers=headers, json={"image_ids": [image["id"]]}
+        )
+        assert video.status_code == 202, video.text
+        async with database(app) as session:
+            job = await session.scalar(select(Job).where(Job.kind == "video"))
+            row = await session.get(ImageRow, uuid.UUID(image["id"]))
+        assert job is not None and row is not None
+        assert job.payload["inputs"] == [row.renditions["lg"]["key"]]
+
+
+async def test_worker_killed_between_original_and_renditions_is_repaired(
+    tmp_path: Path, salon_database: str, web_only_env: dict[str, str], workers: Any
+) -> None:
+    async with running_app(tmp_path / "data", database_url=salon_database, env=web_only_env) as app:
+        headers = await app.login()
+        response = await app.upload(headers, photo((120, 40, 200)), wait=False)
+        assert response.status_code == 201, response.text
+        image_id = response.json()["id"]
+        stuck = workers(app, SALON_MEDIA="stuck")
+        marker = app.data_dir / SLOW_PLUGIN_MARKER
+
+        async def mid_renditions() -> bool:
+            return marker.exists()
+
+        await until(mid_renditions, "the worker to be making the renditions")
+        os.killpg(stuck.pid, signal.SIGKILL)  # the worker and its media process
+        stuck.wait(10)
+        left = await image_json(app, headers, image_id)
+        assert left["status"] == "processing" and left["urls"]["renditions"] == {}
+        # Make the loss total: the job's message is gone too (as if never queued).
+        async with database(app) as session, session.begin():
+            await session.execute(delete(QueueMessage))
+
+        workers(app)  # its start-up sweep finds the image left in processing
+        ready = await until_ready(app, headers, image_id)
+        assert ready["status"] == "ready"
+        assert sorted(ready["urls"]["renditions"]) == ["lg", "md", "sm"]
+        for url in ready["urls"]["renditions"].values():
+            got = await app.client.get(url, headers=headers, follow_redirects=True)
+            assert got.status_code == 200
+
+
+async def test_restart_repairs_images_left_processing(
+    tmp_path: Path, salon_database: str, web_only_env: dict[str, str]
+) -> None:
+    data = tmp_path / "data"
+    async with running_app(data, database_url=salon_database, env=web_only_env) as app:
+        headers = await app.login()
+        email = next(iter(app.users))
+        response = await app.upload(headers, photo((5, 5, 250)), wait=False)
+        image_id = response.json()["id"]
+        async with database(app) as session, session.begin():
+            await session.execute(delete(QueueMessage))  # the crash took the job with it
+    # The same data, now an embedded app (it runs jobs, so it makes renditions): its start-up
+    # sweep takes the image up.
+    async with running_app(data, database_url=salon_database) as app:
+        login = await app.client.post(
+            "/api/auth/login", json={"email": email, "password": TEST_PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        ready = await until_ready(app, headers, image_id)
+        assert ready["status"] == "ready" and ready["placeholder"]
+        assert sorted(ready["urls"]["renditions"]) == ["lg", "md", "sm"]
