@@ -1,0 +1,112 @@
+"""A photo answered before its renditions exist, in a real browser: the grid and the lightbox
+show a labelled box of the photo's shape, then the photo itself once a worker made them.
+
+The server is a web process that runs no jobs (``SALON_INPROCESS_WORKER=false``), so nothing
+makes the renditions until the test starts a real ``salon worker`` beside it: the "before" is
+certain, not a race.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import PASSWORD, _salon_bin, jpeg, new_page, shot, start_server, unlabelled
+from .test_web_gallery_e2e import DROP_FILES, nav
+
+pytestmark = pytest.mark.e2e
+
+
+def _worker(stack: ExitStack, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALON_")}
+    env.update(SALON_DATA_DIR=str(data_dir), SALON_LOCAL_QUEUE_POLL_INTERVAL="0.2")
+    log = stack.enter_context((data_dir / "worker.log").open("wb"))
+    process = subprocess.Popen(
+        [str(_salon_bin()), "worker"],
+        env=env,
+        cwd=data_dir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    stack.callback(stop)
+    return process
+
+
+def test_placeholder_then_photo(browser: Any, tmp_path: Path, failure_context: list[Any]) -> None:
+    from playwright.sync_api import expect
+
+    with ExitStack() as stack:
+        data_dir = tmp_path / "web-only"
+        data_dir.mkdir()
+        server = start_server(
+            stack, data_dir, {"SALON_INPROCESS_WORKER": "false"}, name="server-web-only"
+        )
+        context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 800})
+        stack.callback(context.close)
+        failure_context.append(page)
+
+        page.goto("/signup")
+        page.get_by_label("Email").fill(f"e2e-{uuid.uuid4().hex[:8]}@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(f"{server.url}/")
+
+        # The upload is answered at once; the page says the photo is still being processed.
+        nav(page, "Upload").click()
+        photo = jpeg((1600, 900), ((240, 120, 40), (30, 60, 160)))
+        page.evaluate(DROP_FILES, [{"name": "dusk.jpg", "b64": base64.b64encode(photo).decode()}])
+        expect(page.locator(".upload[data-status='done']")).to_have_count(1, timeout=60_000)
+        expect(page.locator(".upload-status")).to_have_text("Uploaded (processing)")
+
+        # The grid: a box of the photo's own shape, labelled, and no image request yet.
+        nav(page, "Photos").click()
+        page.wait_for_url(f"{server.url}/")
+        tile = page.locator(".tile")
+        expect(tile).to_have_count(1)
+        frame = page.locator(".tile-frame")
+        expect(frame).to_have_attribute("data-status", "processing")
+        expect(frame).to_have_attribute("data-status-text", "Processing…")
+        img = page.locator(".tile-img")
+        assert img.get_attribute("src") is None and img.get_attribute("srcset") is None
+        assert (img.get_attribute("width"), img.get_attribute("height")) == ("1600", "900")
+        assert not unlabelled(page)
+        shot(page, "processing-01-placeholder")
+
+        # The lightbox opened on it shows the same state.
+        page.locator(".tile-open").click()
+        figure = page.locator(".lightbox-figure")
+        expect(figure).to_have_attribute("data-status", "processing")
+
+        # A worker makes the renditions; the open lightbox and the grid swap the photo in.
+        _worker(stack, data_dir)
+        expect(figure).to_have_attribute("data-status", "ready", timeout=90_000)
+        expect(page.locator(".lightbox-figure.loaded")).to_be_visible(timeout=30_000)
+        assert "/renditions/" in (page.locator("[data-lb-img]").get_attribute("src") or "")
+        shot(page, "processing-02-lightbox-ready")
+        page.keyboard.press("Escape")
+        expect(frame).to_have_attribute("data-status", "ready")
+        expect(page.locator(".tile-frame.loaded")).to_have_count(1, timeout=30_000)
+        srcset = img.get_attribute("srcset") or ""
+        assert "/renditions/sm" in srcset, srcset
+        assert img.evaluate("(i) => i.naturalWidth") > 0
+        shot(page, "processing-03-photo")
+        assert not console.errors, console.errors
