@@ -163,8 +163,10 @@ class HttpIngest:
         headers = {"Authorization": f"Bearer {self.token}"}
         with httpx.Client(base_url=self.url, timeout=120, headers=headers) as client:
             with path.open("rb") as fh:
+                # ?wait=true: timed until the renditions exist, not only the intake.
                 r = client.post(
                     "/api/images",
+                    params={"wait": "true"},
                     files={"file": (path.name, fh, "image/jpeg")},
                     data={"title": path.stem},
                 )

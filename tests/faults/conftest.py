@@ -32,6 +32,7 @@ def fault_plugin() -> FaultPlugin:
 @pytest.fixture
 async def flaky_app(tmp_path: Path, fault_plugin: FaultPlugin) -> AsyncIterator[RunningApp]:
     """The app on ``flaky`` storage (the local backend behind an on-demand failure switch)."""
-    env = {"SALON_STORAGE": "flaky", "SALON_INPROCESS_WORKER": "false"}
+    # Embedded (jobs and renditions made here): an upload's ?wait=true meets the faults.
+    env = {"SALON_STORAGE": "flaky"}
     async with running_app(tmp_path / "data", plugins=[fault_plugin], env=env) as app:
         yield app

@@ -181,6 +181,7 @@ async def assert_nothing_lost(app: RunningApp, images: int) -> None:
     assert await image_count(app) == images
     report = await on_app_loop(app, diagnose, app.runtime)
     assert report.healthy, report.as_dict()
+    assert not report.processing and not report.failed, report.as_dict()
     assert tmp_leftovers(app.data_dir) == []
 
 

@@ -104,7 +104,7 @@ async def test_local_disk_errors_become_503(
 ) -> None:
     """Running as root ignores chmod, so the disk's OSError is raised inside the local backend's
     own blocking helpers: the real backend must translate it, the core answer 503."""
-    async with running_app(tmp_path / "data", env={"SALON_INPROCESS_WORKER": "false"}) as app:
+    async with running_app(tmp_path / "data") as app:  # renditions made in this process
         headers = await app.login()
         assert (await app.upload(headers, distinct_jpeg())).status_code == 201
         before = media_files(app.data_dir)

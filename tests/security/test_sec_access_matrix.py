@@ -48,8 +48,10 @@ class World:
         return self.app.client
 
     async def image(self) -> str:
+        """An image with its renditions (no worker runs: ``upload`` makes them)."""
         response = await self.app.upload(self.headers["owner"], distinct_jpeg())
         assert response.status_code == 201, response.text
+        assert response.json()["status"] == "ready"
         return str(response.json()["id"])
 
     async def album(self, *image_ids: str) -> str:

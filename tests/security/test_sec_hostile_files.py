@@ -161,7 +161,8 @@ CASES: dict[str, Case] = {
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningApp]:
     data = tmp_path_factory.mktemp("hostile") / "data"
-    async with running_app(data, env={"SALON_INPROCESS_WORKER": "false"}) as running:
+    # Embedded (jobs run here), so ?wait=true answers once this process made the renditions.
+    async with running_app(data) as running:
         yield running
 
 

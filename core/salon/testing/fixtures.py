@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -92,15 +94,34 @@ class RunningApp:
         **fields: str,
     ) -> Any:
         """``POST /api/images``; with ``wait`` (the default here) the answer has the
-        renditions, without it the image is usually still ``processing``."""
+        renditions, without it the image is usually still ``processing``. An app that runs
+        no jobs (``SALON_INPROCESS_WORKER=false``, no worker) gets them made here, as the
+        worker's ``image.renditions`` job would, and the answer is the image read afterwards."""
         files = {"file": ("photo.jpg", data or sample_jpeg(), "image/jpeg")}
-        return await self.client.post(
+        makes_own = self.runtime.services["renditions"].local
+        response = await self.client.post(
             "/api/images",
-            params={"wait": "true"} if wait else {},
+            params={"wait": "true"} if wait and makes_own else {},
             files=files,
             data=fields,
             headers=dict(headers),
         )
+        if not wait or makes_own or response.status_code != 201:
+            return response
+        image_id = response.json()["id"]
+        await self.make_renditions(image_id)
+        image = await self.client.get(f"/api/images/{image_id}", headers=dict(headers))
+        return httpx.Response(201, headers=response.headers, content=image.content)
+
+    async def make_renditions(self, image_id: str) -> str:
+        """Make an image's renditions now, on the app's own event loop (its database pool
+        lives there), as a worker would; returns the image's status afterwards."""
+        renditions = self.runtime.services["renditions"]
+        portal = self.client.blocking_portal
+        status: str = await anyio.to_thread.run_sync(
+            lambda: portal.call(renditions.process, uuid.UUID(image_id))
+        )
+        return status
 
 
 @asynccontextmanager

@@ -104,6 +104,7 @@ class RenditionService:
         self.local = local
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ intake side
 
@@ -139,6 +140,15 @@ class RenditionService:
             )
         except QueueUnavailable as exc:
             log.warning("image %s: renditions job not queued (%s); the sweep will", image.id, exc)
+
+    async def run_now(self, image_id: uuid.UUID, reservation: Reservation | None) -> str:
+        """Make the renditions in this call (``?wait=true`` in a process that makes its own):
+        a fault propagates to the caller instead of waiting for the sweep."""
+        try:
+            return await self.process(image_id)
+        finally:
+            if reservation is not None:
+                reservation.release()
 
     def _spawn(self, image_id: uuid.UUID, reservation: Reservation | None) -> None:
         if image_id in self._tasks:
@@ -231,11 +241,10 @@ class RenditionService:
             changed = getattr(await session.execute(statement), "rowcount", 0)
         if not changed:
             return await self._lost_race(image, renditions)
-        async with self.runtime.session_maker() as session:
-            done = await session.get(Image, image.id)
-        if done is not None:
-            images = self.runtime.services.get("images")
-            if images is not None:
+        images = self.runtime.services.get("images")
+        if images is not None and self.runtime.pm.hook.image_stored.get_hookimpls():
+            done = await self._load(image.id)  # the row as committed, for the listeners
+            if done is not None:
                 notify(self.runtime.pm, "image_stored", image=images.event(done))
         return READY
 
@@ -283,6 +292,8 @@ class RenditionService:
         async with self.runtime.session_maker() as session:
             stuck = [i for i in (await session.scalars(query)) if i not in self._tasks]
         for image_id in stuck:
+            if self._stopping is not None and self._stopping.is_set():
+                break
             self._spawn(image_id, await self.pool.reserve())
         if stuck:
             log.info("sweep: %d image(s) left in processing taken up", len(stuck))
@@ -292,23 +303,36 @@ class RenditionService:
         """Sweep now for everything left in ``processing`` (this process just started), then
         every SWEEP_INTERVAL for rows older than STALE_AFTER."""
         if self.local and self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="renditions-sweep")
+            self._stopping = asyncio.Event()
+            self._sweeper = asyncio.create_task(
+                self._sweep_forever(self._stopping), name="renditions-sweep"
+            )
 
-    async def _sweep_forever(self) -> None:
+    async def _sweep_forever(self, stopping: asyncio.Event) -> None:
         older_than = 0.0
-        while True:
+        while not stopping.is_set():
             try:
                 await self.sweep(older_than)
             except Exception as exc:  # the database may be briefly away; try next time
                 log.warning("renditions sweep failed: %r", exc)
             older_than = STALE_AFTER
-            await asyncio.sleep(SWEEP_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), SWEEP_INTERVAL)
 
-    async def aclose(self) -> None:
-        """Stop sweeping and drop work not started (those rows stay ``processing`` for the
-        next start's sweep), then stop the pool."""
-        tasks = [t for t in (self._sweeper, *self._tasks.values()) if t is not None]
-        self._sweeper = None
+    async def aclose(self, grace: float = 10.0) -> None:
+        """Stop sweeping (a sweep under way ends normally: a task cancelled in the middle of a
+        query can leave its connection unusable), give the renditions under way ``grace``
+        seconds, then drop the rest (those rows stay ``processing`` for the next start's
+        sweep) and stop the pool."""
+        if self._stopping is not None:
+            self._stopping.set()
+        if self._sweeper is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+            self._sweeper = None
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
             task.cancel()
         for task in tasks:

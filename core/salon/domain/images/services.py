@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import decode_cursor, encode_cursor
-from salon.domain.images.keys import original_key
+from salon.domain.images.keys import original_key, rendition_key
 from salon.domain.images.processing import FAILED, PROCESSING, RENDITION_SPECS, RenditionService
 from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
@@ -207,7 +207,15 @@ class ImageService:
             if reservation is not None:
                 reservation.release()
             return image, False
-        await renditions.start(image, reservation)
+        if wait and renditions.local:
+            try:
+                await renditions.run_now(image.id, reservation)
+            except Exception:
+                # As before renditions were deferred: a fault refuses the upload whole.
+                await self._forget(image)
+                raise
+        else:
+            await renditions.start(image, reservation)
         if wait:
             image = await self._wait(image)
         return image, True
@@ -228,6 +236,31 @@ class ImageService:
                 f"{claimed or 'this type'} is not accepted; send one of {accepted}"
             )
         return MediaInfo(content_type=claimed, width=0, height=0)
+
+    async def _forget(self, image: Image) -> None:
+        """Remove an image whose renditions could not be made, with every object its bytes
+        may have left (the rendition keys follow from the bytes, stored or not)."""
+        with anyio.CancelScope(shield=True):
+            try:
+                async with self.runtime.session_maker() as session:
+                    row = await session.get(Image, image.id)
+                    if row is not None:
+                        await session.delete(row)
+                        await session.commit()
+            except Exception:
+                # The database is away too: the row stays "processing", the sweep makes its
+                # renditions later, so its objects stay as well.
+                log.exception("could not remove image %s after a failed upload", image.id)
+                return
+            keys = [image.storage_key] + [
+                rendition_key(image.owner_id, image.sha256, spec.name, spec.format.lower())
+                for spec in RENDITION_SPECS
+            ]
+            for key in keys:
+                try:
+                    await self.runtime.storage.delete(key)
+                except Exception:
+                    log.exception("could not remove %s after a failed upload", key)
 
     async def _wait(self, image: Image) -> Image:
         done = await self.renditions.wait(image.id)
