@@ -80,6 +80,8 @@ class SharedImageOut(msgspec.Struct):
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
+    # "processing" right after the upload: no renditions yet (the page polls until "ready").
+    status: str = "ready"
 
 
 def _hash(token: str) -> str:
@@ -116,6 +118,7 @@ def shared_out(image: Image, token: str, shows: list[str] | None) -> SharedImage
         height=image.height,
         placeholder=image.placeholder,
         urls=ImageUrls(original=renditions.get("lg", ""), renditions=renditions),
+        status=image.status or "ready",
     )
     if "title" in shown:
         out.title = image.title
