@@ -30,16 +30,6 @@ from .docshell import Background, Shell
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 READY_TIMEOUT = 600.0  # the first `make run` of a clone installs the environment
 PASSWORD = "docs correct horse battery"  # a throwaway account
 
@@ -121,22 +111,6 @@ def wait_ready(url: str, job: Background, timeout: float = READY_TIMEOUT) -> Non
             pass
         time.sleep(1)
     pytest.fail(f"`{job.command}` was not ready at {url} within {timeout:.0f} s:\n{job.tail()}")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 def jpeg(size: tuple[int, int] = (900, 600)) -> bytes:

@@ -29,18 +29,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    # The video test starts playback from script, without a user gesture.
-    "--autoplay-policy=no-user-gesture-required",
-]
 PASSWORD = "e2e correct horse battery"  # a throwaway test account
 READY_TIMEOUT = 120.0  # start-up imports are slow on a busy 2-core machine
 STOP_TIMEOUT = 20.0
@@ -134,15 +122,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)"
-        )
-    return CHROMIUM
 
 
 def start_server(
@@ -254,18 +233,6 @@ def server(_servers: dict[str, Future[Server]]) -> Server:
 def s3_server(_servers: dict[str, Future[Server]]) -> Server:
     """A server whose storage is S3 (moto over HTTPS): uploads go straight to the bucket."""
     return _servers["s3_server"].result()
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @dataclass
