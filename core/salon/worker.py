@@ -45,7 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from salon import logs
+from salon import logs, metrics
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable
@@ -292,11 +292,13 @@ class Worker:
             log.info("job %s is running elsewhere; leaving its message", delivery.job_id)
             return
         if job.attempts > self.max_attempts:
-            await self._give_up(delivery, job.id, f"gave up after {self.max_attempts} attempts")
+            reason = f"gave up after {self.max_attempts} attempts"
+            await self._give_up(delivery, job.id, reason, kind=job.kind)
             return
         handler = self.handlers.get(job.kind)
         if handler is None:
-            await self._give_up(delivery, job.id, f"no handler for job kind {job.kind!r}")
+            reason = f"no handler for job kind {job.kind!r}"
+            await self._give_up(delivery, job.id, reason, kind=job.kind)
             return
         context = _Context(
             self,
@@ -320,20 +322,27 @@ class Worker:
             recorded = await jobs.succeed_job(self.session_maker, job.id, result)
             await self.queue.ack(delivery)  # only now: the result is recorded
             self.jobs_handled += 1
+            metrics.JOB_SECONDS.labels(job.kind, "succeeded").observe(elapsed)
+            metrics.JOBS.labels(job.kind, "succeeded").inc()
             log.info("job %s succeeded in %.2f s (recorded: %s)", job.id, elapsed, recorded)
             return
+        metrics.JOB_SECONDS.labels(job.kind, "failed").observe(elapsed)
         reason = jobs.short_error(error)
         log.error("job %s attempt %d failed after %.2f s: %r", job.id, job.attempts, elapsed, error)
         if job.attempts >= self.max_attempts or delivery.receive_count >= self.max_attempts:
-            await self._give_up(delivery, job.id, reason)
+            await self._give_up(delivery, job.id, reason, kind=job.kind)
             return
         await jobs.requeue_job(self.session_maker, job.id, reason)
+        metrics.JOB_RETRIES.labels(job.kind).inc()
         await self._retry_later(delivery, job.attempts)
 
-    async def _give_up(self, delivery: Delivery, job_id: uuid.UUID, reason: str) -> None:
+    async def _give_up(
+        self, delivery: Delivery, job_id: uuid.UUID, reason: str, *, kind: str
+    ) -> None:
         await jobs.fail_job(self.session_maker, job_id, reason)
         await self.queue.ack(delivery)
         self.jobs_handled += 1
+        metrics.JOBS.labels(kind, "failed").inc()
         log.error("job %s failed for good: %s", job_id, reason)
 
     async def _retry_later(self, delivery: Delivery, attempt: int) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -24,6 +25,7 @@ from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon import metrics
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import decode_cursor, encode_cursor
 from salon.domain.images.keys import original_key, rendition_key
@@ -194,6 +196,7 @@ class ImageService:
             await check_quota(
                 session, request.owner_id, request.size, quota, exclude_intent=request.intent_id
             )
+        started = time.monotonic()
         renditions = self.renditions
         reservation = renditions.try_reserve() if refuse_when_busy else await renditions.reserve()
         try:
@@ -218,6 +221,8 @@ class ImageService:
             await renditions.start(image, reservation)
         if wait:
             image = await self._wait(image)
+            # The whole ingest of a new image: original stored, renditions made, row ready.
+            metrics.INGEST_SECONDS.observe(time.monotonic() - started)
         return image, True
 
     async def _probe(self, request: IngestRequest) -> MediaInfo:

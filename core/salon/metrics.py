@@ -1,0 +1,42 @@
+"""Job, queue and ingest metrics, in prometheus_client's default registry.
+
+``/metrics`` (Litestar's ``PrometheusController``) serves that registry, so whatever runs in the
+web process shows there: the in-process worker's jobs and every image ingested by an upload.
+A standalone ``salon worker`` is another process with its own registry and no HTTP server: its
+jobs are counted there but not served (its JSON log lines carry each job's kind, outcome and
+duration instead).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client import Counter, Histogram
+
+__all__ = ["INGEST_SECONDS", "JOBS", "JOB_RETRIES", "JOB_SECONDS"]
+
+# Jobs run from under a second (an image) to many minutes (a video slideshow).
+_JOB_BUCKETS: Final = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+_INGEST_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+
+JOBS: Final = Counter(
+    "salon_jobs",
+    "Jobs that reached a final state, by kind and state (succeeded, failed)",
+    ["kind", "state"],
+)
+JOB_SECONDS: Final = Histogram(
+    "salon_job_duration_seconds",
+    "Time one job attempt ran, by kind and outcome (succeeded, failed)",
+    ["kind", "outcome"],
+    buckets=_JOB_BUCKETS,
+)
+JOB_RETRIES: Final = Counter(
+    "salon_job_retries",
+    "Failed job attempts that were put back on the queue for another try, by kind",
+    ["kind"],
+)
+INGEST_SECONDS: Final = Histogram(
+    "salon_image_ingest_seconds",
+    "Time to process and store one new image (renditions, storage writes, database row)",
+    buckets=_INGEST_BUCKETS,
+)
