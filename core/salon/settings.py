@@ -61,6 +61,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # One video request's ceiling: its length (images x seconds per image) and its frame size.
     video_max_seconds: int = 600
     video_max_pixels: int = 3840 * 2160
+    # Slides x frame pixels: ffmpeg keeps a frame per slide in its filter graph, so memory grows
+    # with both (200 slides at 4K took 9 GB). 100 slides at 1080p, 25 at 4K.
+    video_max_total_pixels: int = 100 * 1920 * 1080
     download_mode: str = "redirect"
     # None (unset): run jobs in the web process only with the ``local`` queue. True: with any
     # queue (SQS on LocalStack, one process for local work). False: never (a `salon worker`).
@@ -119,6 +122,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "password_reset_ttl",
             "video_max_seconds",
             "video_max_pixels",
+            "video_max_total_pixels",
             "max_pixels_per_byte",
             "media_decode_concurrency",
             "max_json_body_bytes",

@@ -79,7 +79,7 @@ def test_upload_page_works_on_localhost_without_a_public_url(
     context.close()
 
 
-@pytest.mark.parametrize("sep", ["%09", "%0D", "%0A", "%5C", ""])
+@pytest.mark.parametrize("sep", ["%09", "%0D", "%0A", "%5C", "", ".%2F", "%2e%2F", "x%2F..%2F"])
 def test_login_next_never_leaves_the_site(
     browser: Any, unnamed_server: Server, failure_context: list[Any], sep: str
 ) -> None:

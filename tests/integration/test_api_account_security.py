@@ -160,8 +160,9 @@ async def test_forgot_password_mails_a_single_use_link(
 
     path, link_email, code = _code_of(mailbox.sent[0].text)
     assert path == "/reset-password" and link_email == email
-    # An absolute link: SALON_PUBLIC_URL is unset here, so the request's own origin.
-    assert "http://127.0.0.1:8000/reset-password#" in mailbox.sent[0].text
+    # SALON_PUBLIC_URL is unset here: never the request's Host (the sender picks it), so a
+    # relative link. test_a_reset_link_never_follows_the_host_header covers a forged Host.
+    assert "://" not in mailbox.sent[0].text
     async with database(salon_database) as db:
         stored = (await db.scalars(select(PasswordReset.token_hash))).all()
     assert stored == [hashlib.sha256(code.encode()).hexdigest()]  # only the hash at rest
@@ -203,3 +204,18 @@ async def test_an_expired_reset_link_is_refused(salon_app: RunningApp, salon_dat
     )
     assert expired.status_code == 400
     assert await _can_login(salon_app, email, TEST_PASSWORD)
+
+
+async def test_a_reset_link_never_follows_the_host_header(salon_app: RunningApp) -> None:
+    """Reset-link poisoning: a forgot-password request with a forged Host must not mail the
+    victim a link to the attacker's host (its code would reach the attacker)."""
+    email = await salon_app.signup()
+    mailbox = _mailbox(salon_app)
+    forged = await salon_app.client.post(
+        "/api/auth/forgot-password", json={"email": email}, headers={"Host": "evil.example"}
+    )
+    assert forged.status_code == 200
+    (mail,) = mailbox.sent
+    assert "evil.example" not in mail.text
+    path, link_email, _code = _code_of(mail.text)
+    assert path == "/reset-password" and link_email == email

@@ -208,6 +208,11 @@ async def test_videos_beyond_the_length_and_frame_limits_are_refused(
     response = await salon_app.client.post("/api/videos", json=huge, headers=headers)
     assert response.status_code == 400, response.text
     assert "the limit is 8294400" in response.json()["detail"]
+    # 200 slides at 4K fit the length and frame limits but took ffmpeg to 9 GB: refused.
+    heavy = {"image_ids": [image_id] * 200, "seconds_per_image": 3, "width": 3840, "height": 2160}
+    response = await salon_app.client.post("/api/videos", json=heavy, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "at most 25 slides" in response.json()["detail"]
     assert await count(salon_database, Job) == 0
     assert await count(salon_database, Video) == 0
 

@@ -42,7 +42,9 @@ class VideoTooLarge(ValueError):
     """A request beyond the configured length or frame size (answers 400 with the message)."""
 
 
-def check_limits(data: VideoCreate, *, max_seconds: int, max_pixels: int) -> None:
+def check_limits(
+    data: VideoCreate, *, max_seconds: int, max_pixels: int, max_total_pixels: int | None = None
+) -> None:
     """Refuse a video longer than ``max_seconds`` or larger than ``max_pixels`` per frame,
     before anything is looked up or recorded: the render costs about length x frame size."""
     slides = len(data.image_ids) + (1 if data.title else 0)
@@ -56,6 +58,12 @@ def check_limits(data: VideoCreate, *, max_seconds: int, max_pixels: int) -> Non
     if pixels > max_pixels:
         raise VideoTooLarge(
             f"a {data.width}x{data.height} frame has {pixels} pixels; the limit is {max_pixels}"
+        )
+    if max_total_pixels is not None and slides * pixels > max_total_pixels:
+        most = max(1, max_total_pixels // pixels)
+        raise VideoTooLarge(
+            f"{slides} slides of {data.width}x{data.height} is too much work for one video:"
+            f" at this size at most {most} slides (slides x frame pixels <= {max_total_pixels})"
         )
 
 
@@ -109,7 +117,12 @@ async def create_video(
     work, and ``get_video`` finalizes the row whenever it is read.
     """
     core = runtime.core
-    check_limits(data, max_seconds=core.video_max_seconds, max_pixels=core.video_max_pixels)
+    check_limits(
+        data,
+        max_seconds=core.video_max_seconds,
+        max_pixels=core.video_max_pixels,
+        max_total_pixels=core.video_max_total_pixels,
+    )
     images = await _owned_images(session, owner_id, data.image_ids)
     video_id = uuid.UUID(str(uuid7()))
     params: dict[str, Any] = {

@@ -15,6 +15,9 @@ export function nextPath() {
     return "/";
   }
   if (target.origin !== location.origin) return "/";
+  // "/.//evil.example" resolves on this origin to the path "//evil.example", which
+  // location.assign would read as another host: a path must start with exactly one slash.
+  if (target.pathname.startsWith("//") || target.pathname.includes("\\")) return "/";
   const path = target.pathname + target.search + target.hash;
   // Back to the sign-in or sign-up page would go round in a circle.
   const auth = /^\/(login|signup)(?:[/?#]|$)/.test(target.pathname);
