@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-import uuid
 from pathlib import Path
 
 from prometheus_client import REGISTRY, generate_latest
 from salon.domain.jobs.services import create_job
-from salon.testing.fixtures import RunningApp, running_app
+from salon.runtime import Runtime
+from salon.testing.fixtures import running_app
+from salon.worker import Worker
 
-from .test_worker_jobs import load_test_plugin
+from .test_worker_jobs import (  # noqa: F401 (fixtures, found by pytest under these names)
+    database_url,
+    fast_config,
+    runtime,
+    wait_for_status,
+)
 
 
 def scrape() -> str:
@@ -36,59 +41,52 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-async def wait_for(app: RunningApp, job_id: uuid.UUID, statuses: set[str]) -> str:
-    from salon.db.models import Job
-
-    deadline = time.monotonic() + 30
-    while True:
-        async with app.runtime.session_maker() as session:
-            job = await session.get(Job, job_id)
-        assert job is not None
-        if job.status in statuses or time.monotonic() > deadline:
-            return job.status
-        await asyncio.sleep(0.1)
-
-
-async def test_metrics_count_jobs_retries_and_ingest(tmp_path: Path) -> None:
-    # The flaky job's retry waits the worker's default backoff (2 s) on the local queue.
-    async with running_app(tmp_path / "app", plugins=[load_test_plugin()]) as app:
-        before = scrape()
-        rt = app.runtime
-        log = str(tmp_path / "runs.log")
-        echo = await create_job(
-            rt.session_maker,
-            rt.queue,
-            kind="test.echo",
-            owner_id=None,
-            payload={"value": 1, "log": log},
-        )
-        flaky = await create_job(
-            rt.session_maker,
-            rt.queue,
-            kind="test.flaky",
-            owner_id=None,
-            payload={"log": log, "fail_times": 1},
-        )
-        assert await wait_for(app, echo.id, {"succeeded", "failed"}) == "succeeded"
-        assert await wait_for(app, flaky.id, {"succeeded", "failed"}) == "succeeded"
+async def test_metrics_count_jobs_retries_and_ingest(
+    runtime: Runtime,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    # The worker runs in this test's event loop on its own runtime (a runtime's engine belongs
+    # to one loop); the upload goes through a running app of its own.
+    before = scrape()
+    log = str(tmp_path / "runs.log")
+    echo = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.echo",
+        owner_id=None,
+        payload={"value": 1, "log": log},
+    )
+    flaky = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.flaky",
+        owner_id=None,
+        payload={"log": log, "fail_times": 1},
+    )
+    worker = Worker.from_runtime(runtime, fast_config())
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    for job in (echo, flaky):
+        done = await wait_for_status(runtime, job.id, {"succeeded", "failed"}, timeout=30)
+        assert done.status == "succeeded"
+    stop.set()
+    await running
+    async with running_app(tmp_path / "app") as app:
         headers = await app.login()
         assert (await app.upload(headers)).status_code == 201
-
-        after = scrape()
-
-        def delta(name: str, **labels: str) -> float:
-            return sample(after, name, **labels) - sample(before, name, **labels)
-
-        assert delta("salon_jobs_total", kind="test.echo", state="succeeded") == 1
-        assert delta("salon_jobs_total", kind="test.flaky", state="succeeded") == 1
-        assert delta("salon_job_retries_total", kind="test.flaky") == 1
-        # Two attempts of the flaky job were timed: one failed, one succeeded.
-        assert delta("salon_job_duration_seconds_count", kind="test.flaky", outcome="failed") == 1
-        assert (
-            delta("salon_job_duration_seconds_count", kind="test.flaky", outcome="succeeded") == 1
-        )
-        assert delta("salon_job_duration_seconds_sum", kind="test.echo", outcome="succeeded") > 0
-        assert delta("salon_image_ingest_seconds_count") == 1
-        assert delta("salon_image_ingest_seconds_sum") > 0
         # Not for the outside: the test client's requests have no internal address.
         assert (await app.client.get("/metrics")).status_code == 404
+    after = scrape()
+
+    def delta(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("salon_jobs_total", kind="test.echo", state="succeeded") == 1
+    assert delta("salon_jobs_total", kind="test.flaky", state="succeeded") == 1
+    assert delta("salon_job_retries_total", kind="test.flaky") == 1
+    # Two attempts of the flaky job were timed: one failed, one succeeded.
+    assert delta("salon_job_duration_seconds_count", kind="test.flaky", outcome="failed") == 1
+    assert delta("salon_job_duration_seconds_count", kind="test.flaky", outcome="succeeded") == 1
+    assert delta("salon_job_duration_seconds_sum", kind="test.echo", outcome="succeeded") > 0
+    assert delta("salon_image_ingest_seconds_count") == 1
+    assert delta("salon_image_ingest_seconds_sum") > 0
