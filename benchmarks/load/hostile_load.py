@@ -97,7 +97,10 @@ async def honest_request(client: httpx.AsyncClient, user: Account, tally: Tally)
         op, expected = "upload", 201
         started = time.perf_counter()
         files = {"file": ("honest.jpg", distinct_jpeg(), "image/jpeg")}
-        response = await client.post("/api/images", files=files, headers=user.headers)
+        # Honest clients read renditions of what they upload: they wait for them.
+        response = await client.post(
+            "/api/images", params={"wait": "true"}, files=files, headers=user.headers
+        )
         if response.status_code == 201:
             user.image_ids.append(response.json()["id"])
     else:

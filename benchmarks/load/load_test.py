@@ -163,6 +163,8 @@ class User:
     email: str
     headers: dict[str, str]
     image_ids: list[str] = field(default_factory=list)
+    # Images seen with status "ready": a client asks for renditions only once they exist.
+    ready_ids: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -198,6 +200,8 @@ async def one_request(client: httpx.AsyncClient, user: User, share: float, stats
             image_id = response.json()["id"]
             user.image_ids.append(image_id)
             stats.created.append((user.email, image_id))
+            if response.json().get("status", "ready") == "ready":
+                user.ready_ids.add(image_id)
     else:
         image_id = random.choice(user.image_ids)
         op, url = random.choice(
@@ -208,9 +212,15 @@ async def one_request(client: httpx.AsyncClient, user: User, share: float, stats
                 ("original", f"/api/images/{image_id}/original"),
             ]
         )
+        if op == "rendition" and image_id not in user.ready_ids:
+            # Still processing as far as this client knows: look at the image instead.
+            op, url = "image", f"/api/images/{image_id}"
         started = time.perf_counter()
         response = await client.get(url, headers=user.headers, follow_redirects=True)
         await response.aread()
+        ready = op == "image" and response.status_code == 200
+        if ready and response.json().get("status", "ready") == "ready":
+            user.ready_ids.add(image_id)
     stats.latencies[op].append(time.perf_counter() - started)
     stats.counts[op] += 1
     stats.statuses[f"{op} {response.status_code}"] += 1

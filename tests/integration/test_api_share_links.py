@@ -34,7 +34,8 @@ async def database(url: str) -> AsyncIterator[AsyncSession]:
 
 async def _image(app: RunningApp, headers: dict[str, str]) -> dict[str, Any]:
     files = {"file": ("IMG_2041 at 12 Elm Street.jpg", sample_jpeg(640, 480), "image/jpeg")}
-    response = await app.client.post("/api/images", files=files, headers=headers)
+    # Renditions in the answer: the share's picture URLs are checked at once.
+    response = await app.client.post("/api/images?wait=true", files=files, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
 

@@ -104,7 +104,7 @@ async def test_icc_profile_bytes_do_not_reach_renditions(served: Served) -> None
     async with httpx.AsyncClient(base_url=served.url, timeout=60, follow_redirects=True) as client:
         user = await sign_up(client, "icc")
         answer = await client.post(
-            "/api/images",
+            "/api/images?wait=true",
             files={"file": ("icc.jpg", buffer.getvalue(), "image/jpeg")},
             headers=user,
         )
@@ -137,7 +137,7 @@ async def test_cmyk_renditions_are_srgb(served: Served, profile: str) -> None:
     async with httpx.AsyncClient(base_url=served.url, timeout=60, follow_redirects=True) as client:
         user = await sign_up(client, f"cmyk-{profile}")
         answer = await client.post(
-            "/api/images",
+            "/api/images?wait=true",
             files={"file": ("cmyk.jpg", buffer.getvalue(), "image/jpeg")},
             headers=user,
         )

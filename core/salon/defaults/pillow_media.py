@@ -259,6 +259,8 @@ class PillowMediaProcessor:
                 raise UnsupportedMedia(f"This file is not a {_FRIENDLY_FORMATS} image.")
             raw_w, raw_h = im.size
             self._check_size(raw_w, raw_h)
+            # A bomb is refused at intake, not only when its renditions are made.
+            self._check_density(raw_w, raw_h, source.stat().st_size)
             exif = _read_exif(im)
         swap = _TRANSPOSE.get(exif.orientation) in _SWAPS
         return MediaInfo(
