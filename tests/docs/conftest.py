@@ -142,6 +142,10 @@ def sign_up_and_upload(browser: Any, url: str, name: str) -> tuple[str, list[str
     try:
         page.goto("/")
         page.get_by_role("link", name="Create an account").click()
+        # The form is wired by a module script: a click before the page's load event would
+        # submit it natively (a reload with the fields emptied), as a busy machine showed.
+        page.wait_for_url(f"{url}/signup")
+        page.wait_for_load_state("load")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
