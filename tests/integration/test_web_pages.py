@@ -103,3 +103,15 @@ def test_scripts_need_no_csp_exception() -> None:
         for target in re.findall(r'from "([^"]+)"', text):
             assert target.startswith("./") or target.startswith("../"), (script, target)
             assert (script.parent / target).resolve().exists(), (script, target)
+
+
+async def test_password_forms_never_submit_natively_by_get(salon_app: Any) -> None:
+    """A click before the page's module script runs submits a form natively: with the default
+    GET that would put the password in the URL (history, logs). Every password form posts."""
+    for path in ("/login", "/signup", "/reset-password"):
+        page = await salon_app.client.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 200, path
+        for form in re.findall(r"<form[^>]*>", page.text):
+            if "data-confirm-form" in form:
+                continue  # holds a one-time code, no password
+            assert 'method="post"' in form, (path, form)
