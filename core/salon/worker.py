@@ -227,6 +227,16 @@ class Worker:
                 )
                 await _sleep_unless(stop, self.config.idle_backoff)
                 continue
+            except Exception as exc:
+                # A queue plugin that lets a driver error through (a database refusing
+                # connections) must not end the worker: it backs off as for QueueUnavailable.
+                log.warning(
+                    "queue receive failed, retrying in %.0f s: %s",
+                    self.config.idle_backoff,
+                    type(exc).__name__,
+                )
+                await _sleep_unless(stop, self.config.idle_backoff)
+                continue
             if delivery is None and self.receive_wait <= 0:
                 await _sleep_unless(stop, 1.0)  # short polling: do not spin
             if delivery is not None:
@@ -363,7 +373,8 @@ class Worker:
         """Run the handler beside a heartbeat. Returns (finished, result, error); not finished
         means shutdown cancelled it after the grace period."""
         task = asyncio.ensure_future(handler(context))
-        heartbeat = asyncio.ensure_future(self._heartbeat(delivery, context))
+        done = asyncio.Event()
+        heartbeat = asyncio.ensure_future(self._heartbeat(delivery, context, done))
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -384,7 +395,9 @@ class Worker:
             raise
         finally:
             stopping.cancel()
-            heartbeat.cancel()
+            # Not cancelled: a beat cancelled mid-query can leave the pooled connection in a
+            # transaction nobody rolls back (seen on SQLite), wedging the job's own result write.
+            done.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         if task.cancelled():
@@ -397,11 +410,16 @@ class Worker:
             return True, None, TypeError("a job handler must return a mapping or None")
         return True, result, None
 
-    async def _heartbeat(self, delivery: Delivery, context: _Context) -> None:
+    async def _heartbeat(self, delivery: Delivery, context: _Context, done: asyncio.Event) -> None:
+        """Renew the lease and the message every third of the visibility timeout; returns
+        between beats once ``done`` is set."""
         interval = max(self.visibility_timeout / 3, 0.2)
         job_uuid = context._job_uuid
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), interval)
+            if done.is_set():
+                return
             try:
                 if job_uuid is not None:
                     await jobs.touch_job(self.session_maker, job_uuid)
@@ -569,6 +587,9 @@ class InprocessWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        except Exception:
+            # Shutdown goes on: the worker's failure is logged, not raised into the lifespan.
+            log.exception("the in-process worker had stopped with an error")
 
 
 async def start_inprocess_worker(
