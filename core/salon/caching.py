@@ -52,6 +52,19 @@ class VersionedCache(Generic[K, V]):
         """The tables' version now (-1 when disabled, which no entry ever has)."""
         return -1 if self._changes is None else self._changes.version(*self._tables)
 
+    def version_for(self, *scopes: tuple[str, str]) -> int:
+        """The version of only the rows in ``scopes`` (``(table, scope)`` pairs, e.g.
+        ``("images", str(owner_id))``) when the tracker counts per scope (the core's
+        :class:`~salon.db.changes.ChangeTracker` does for its ``SCOPED`` tables), else of the
+        whole tables. Every entry of one cache must use the same kind of version."""
+        if self._changes is None:
+            return -1
+        scoped = getattr(self._changes, "version_for", None)
+        if scoped is None:
+            return self._changes.version(*self._tables)
+        version: int = scoped(*scopes)
+        return version
+
     def get(self, key: K, version: int) -> V | None:
         """The value stored under ``version``, or None (an older entry is dropped)."""
         entry = self._entries.get(key)

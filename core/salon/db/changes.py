@@ -22,6 +22,21 @@ Commits are seen at the engine, whatever code made them (core, plugins, raw SQL)
   change moves every counter.
 
 Anything it cannot classify (DDL, a statement it does not parse) moves every counter.
+
+**Per owner.** The tables a gallery page is read from (``SCOPED``: images and albums by
+``owner_id``, album_images by ``album_id``) also have counters per scope, so a write by one
+user does not drop every other user's pages: :meth:`ChangeTracker.version_for` answers for
+``("images", str(owner_id))`` pairs. A write is counted per scope only when its scope is known
+for certain; otherwise it moves the whole table's counter, as before:
+
+- **this process**: ORM flushes name the rows they wrote (``after_flush``: the owner before and
+  after, from the loaded attributes); a statement outside a flush (Core ``update()``, raw SQL),
+  or a flush whose rows lack the column, counts for the whole table.
+- **other processes, PostgreSQL**: row triggers (migration 0008) ``pg_notify`` ``table:scope``
+  on channel ``salon_row_changes``; once they exist the statement trigger's notifications for
+  these tables are ignored (a TRUNCATE sends the bare table name there).
+- **other processes, SQLite**: the WAL header says only that something changed, so every
+  counter still moves.
 """
 
 from __future__ import annotations
@@ -33,16 +48,26 @@ import logging
 import mmap
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("salon.db.changes")
 
 CHANNEL = "salon_changes"
+ROW_CHANNEL = "salon_row_changes"
+ROW_TRIGGER = "salon_notify_row_change"
+# The tables counted per scope, and the column that names the scope.
+SCOPED = {"images": "owner_id", "albums": "owner_id", "album_images": "album_id"}
+_SCOPED_WRITES = "salon_scoped_writes"  # scoped tables written, not (yet) named by a flush
+_FLUSH_MARK = "salon_flush_mark"
+_PENDING_SCOPES = "salon_written_scopes"
+_COMMITTED_SCOPES = "salon_committed_scopes"
 PING_SECONDS = 10.0
 LISTENER_NAME = "salon-change-listener"  # how operators find it in pg_stat_activity
 ALL = "*"
@@ -66,11 +91,13 @@ def written_table(statement: str) -> str | None:
 
 
 class ChangeTracker:
-    """Per-table change counters for one database; see the module docstring."""
+    """Per-table (and per-scope) change counters for one database; see the module docstring."""
 
     def __init__(self, *, live: bool = True) -> None:
         self._clock = itertools.count(1)
-        self._changed: dict[str, int] = {}
+        self._changed: dict[str, int] = {}  # any change to the table, scoped or not
+        self._whole: dict[str, int] = {}  # changes not known to one scope
+        self._scoped: dict[tuple[str, str], int] = {}
         self._all = next(self._clock)
         self.live = live
         self._external: Callable[[], bool] | None = None
@@ -85,6 +112,20 @@ class ChangeTracker:
         changed = self._changed
         return max(self._all, *(changed.get(table, 0) for table in tables))
 
+    def version_for(self, *scopes: tuple[str, str]) -> int:
+        """Like :meth:`version`, for ``(table, scope)`` pairs: a number that changes whenever
+        a commit may have changed a row of ``table`` in ``scope`` (``str(owner_id)`` for images
+        and albums, ``str(album_id)`` for album_images)."""
+        if not self.live:
+            return next(self._clock)
+        if self._external is not None and self._external():
+            self.bump((ALL,))
+        whole, scoped = self._whole, self._scoped
+        return max(
+            self._all,
+            *(max(whole.get(table, 0), scoped.get((table, scope), 0)) for table, scope in scopes),
+        )
+
     def bump(self, tables: Iterable[str]) -> None:
         """Record that ``tables`` (``"*"``: all of them) changed."""
         tick = next(self._clock)
@@ -93,6 +134,22 @@ class ChangeTracker:
                 self._all = tick
             else:
                 self._changed[table] = tick
+                self._whole[table] = tick
+
+    def bump_scoped(self, scopes: Iterable[tuple[str, str]]) -> None:
+        """Record that rows of ``table`` in ``scope`` changed, for each pair."""
+        tick = next(self._clock)
+        for table, scope in scopes:
+            self._changed[table] = tick
+            self._scoped[(table, scope)] = tick
+
+    def notified(self, payload: str) -> None:
+        """A ``salon_row_changes`` payload: ``table:scope``, or a bare table name."""
+        table, _, scope = payload.partition(":")
+        if scope:
+            self.bump_scoped(((table, scope),))
+        else:
+            self.bump((table or ALL,))
 
     def set_live(self, live: bool) -> None:
         """Start or stop trusting the counters; either way everything counts as changed,
@@ -108,6 +165,7 @@ class ChangeTracker:
         event.listen(sync_engine, "rollback", self._on_rollback)
         event.listen(sync_engine, "begin", self._after_commit)
         event.listen(sync_engine.pool, "checkin", self._on_checkin)
+        _TRACKERS[sync_engine] = self
         database = engine.url.database
         if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
             self._external = SqliteWalWatch(database).changed
@@ -119,17 +177,63 @@ class ChangeTracker:
         self, conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
     ) -> None:
         table = written_table(statement)
-        if table is not None:
+        if table is None:
+            return
+        if table in SCOPED:
+            # Counted for the whole table unless the flush that sent it names its rows.
+            conn.info.setdefault(_SCOPED_WRITES, []).append(table)
+        else:
             conn.info.setdefault(_PENDING, set()).add(table)
 
+    def before_flush(self, conn: Any) -> None:
+        conn.info[_FLUSH_MARK] = len(conn.info.get(_SCOPED_WRITES, ()))
+
+    def after_flush(self, conn: Any, flush_context: Any) -> None:
+        """Name the scopes of the rows this flush wrote; the scoped-table statements it sent
+        are then covered. A flush that fails never gets here: its statements stay counted for
+        the whole table."""
+        if _FLUSH_MARK not in conn.info:
+            return
+        mark = conn.info.pop(_FLUSH_MARK)
+        scopes: set[tuple[str, str]] = set()
+        whole: set[str] = set()
+        for state, (_isdelete, listonly) in list(flush_context.states.items()):
+            if listonly:
+                continue
+            table = getattr(state.mapper.local_table, "name", None)
+            column = SCOPED.get(table or "")
+            if table is None or column is None:
+                continue
+            current = state.dict.get(column)
+            if current is None:  # not loaded: which owner's rows changed is not known
+                whole.add(table)
+                continue
+            # An update that moved the row also changed its former scope.
+            former = state.attrs[column].history.deleted or ()
+            scopes.update((table, str(value)) for value in (current, *former) if value is not None)
+        writes = conn.info.get(_SCOPED_WRITES)
+        if writes is not None:
+            del writes[mark:]
+        if whole:
+            conn.info.setdefault(_PENDING, set()).update(whole)
+        if scopes:
+            conn.info.setdefault(_PENDING_SCOPES, set()).update(scopes)
+
     def _on_commit(self, conn: Any) -> None:
-        tables = conn.info.pop(_PENDING, None)
+        tables = conn.info.pop(_PENDING, None) or set()
+        tables.update(conn.info.pop(_SCOPED_WRITES, None) or ())
+        scopes = conn.info.pop(_PENDING_SCOPES, None)
+        conn.info.pop(_FLUSH_MARK, None)
         if tables:
             self.bump(tables)
             conn.info[_COMMITTED] = tables
+        if scopes:
+            self.bump_scoped(scopes)
+            conn.info[_COMMITTED_SCOPES] = scopes
 
     def _on_rollback(self, conn: Any) -> None:
-        conn.info.pop(_PENDING, None)
+        for key in (_PENDING, _SCOPED_WRITES, _PENDING_SCOPES, _FLUSH_MARK):
+            conn.info.pop(key, None)
         self._after_commit(conn)
 
     def _after_commit(self, conn: Any) -> None:
@@ -140,10 +244,36 @@ class ChangeTracker:
             self._bump_committed(record.info)
 
     def _bump_committed(self, info: dict[str, Any]) -> None:
-        """Bump again, once the commit has finished, the tables the last commit wrote."""
+        """Bump again, once the commit has finished, what the last commit wrote."""
         tables = info.pop(_COMMITTED, None)
         if tables:
             self.bump(tables)
+        scopes = info.pop(_COMMITTED_SCOPES, None)
+        if scopes:
+            self.bump_scoped(scopes)
+
+
+# Sessions are not tied to an engine when a listener is set, so one pair of session listeners
+# hands each flush to the tracker of the engine it went through.
+_TRACKERS: weakref.WeakKeyDictionary[Any, ChangeTracker] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, *_args: Any) -> None:
+    if _TRACKERS:
+        conn = session.connection()
+        tracker = _TRACKERS.get(conn.engine)
+        if tracker is not None:
+            tracker.before_flush(conn)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: Any) -> None:
+    if _TRACKERS:
+        conn = session.connection()
+        tracker = _TRACKERS.get(conn.engine)
+        if tracker is not None:
+            tracker.after_flush(conn, flush_context)
 
 
 class SqliteWalWatch:
@@ -214,7 +344,17 @@ async def _follow(conn: Any, tracker: ChangeTracker) -> None:
     """Bump ``tracker`` for each notification on ``conn`` until the connection is lost."""
     lost = asyncio.Event()
     conn.add_termination_listener(lambda _conn: lost.set())
-    await conn.add_listener(CHANNEL, lambda _c, _pid, _channel, table: tracker.bump((table,)))
+    # Where the row triggers (0008) exist they tell the scoped tables' changes per owner; the
+    # statement trigger's bare names for those tables would drop every owner's pages.
+    rows = await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname = $1", ROW_TRIGGER)
+    skip = frozenset(SCOPED) if rows else frozenset()
+
+    def on_table(_c: Any, _pid: int, _channel: str, table: str) -> None:
+        if table not in skip:
+            tracker.bump((table,))
+
+    await conn.add_listener(CHANNEL, on_table)
+    await conn.add_listener(ROW_CHANNEL, lambda _c, _pid, _channel, p: tracker.notified(p))
     tracker.set_live(True)
     while not lost.is_set():
         try:

@@ -44,7 +44,15 @@ class ImageLister:
     ) -> bytes:
         """One page as JSON. Raises CursorError on a cursor the server did not make."""
         key: PageKey = (owner_id, limit, cursor, album_id, favorite)
-        version = self._pages.version()
+        # Only this owner's rows (and the album's) can change the page: a write by another
+        # user must not drop it (issue 19).
+        owner = str(owner_id)
+        if album_id is None:
+            version = self._pages.version_for(("images", owner))
+        else:
+            version = self._pages.version_for(
+                ("images", owner), ("albums", owner), ("album_images", str(album_id))
+            )
         body = self._pages.get(key, version)
         if body is None:
             async with self._sessions() as session:

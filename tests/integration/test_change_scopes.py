@@ -1,0 +1,184 @@
+"""Per-owner invalidation (issue 19): a write by one user moves only that user's (and that
+album's) counters, so other users' cached pages stay; a write whose owner is not known for
+certain still moves the whole table. In this process (an in-memory SQLite engine, so no WAL
+watch blurs the picture) and across processes on PostgreSQL (row triggers, migration 0008).
+SQLite across processes still moves every counter on any commit (see salon.db.changes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from salon.db.changes import ChangeTracker
+from salon.db.models import Album, AlbumImage, Image, metadata
+from salon.testing.fixtures import RunningApp, sample_jpeg
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine("sqlite+aiosqlite://", poolclass=StaticPool)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+def _image(owner: uuid.UUID) -> Image:
+    return Image(
+        owner_id=owner,
+        content_type="image/jpeg",
+        size=1,
+        width=1,
+        height=1,
+        sha256=uuid.uuid4().hex,
+        storage_key=uuid.uuid4().hex,
+    )
+
+
+async def test_an_orm_write_moves_only_its_owners_counters(engine: AsyncEngine) -> None:
+    tracker = ChangeTracker().watch(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def versions() -> tuple[int, int]:
+        return tracker.version_for(("images", a)), tracker.version_for(("images", b))
+
+    before = versions()
+    tables = tracker.version("images")
+    async with sessions() as session:
+        image = _image(uuid.UUID(a))
+        session.add(image)
+        await session.commit()
+    after = versions()
+    assert after[0] != before[0], "A's insert did not move A's counter"
+    assert after[1] == before[1], "A's insert moved B's counter"
+    assert tracker.version("images") != tables, "the table-wide version must still move"
+
+    async with sessions() as session:
+        image = await session.get(Image, image.id)
+        assert image is not None
+        image.favorite = True
+        await session.commit()
+    favored = versions()
+    assert favored[0] != after[0] and favored[1] == after[1]
+
+    # Moving the row to B changes both owners' pages.
+    async with sessions() as session:
+        image = await session.get(Image, image.id)
+        assert image is not None
+        image.owner_id = uuid.UUID(b)
+        await session.commit()
+    moved = versions()
+    assert moved[0] != favored[0] and moved[1] != favored[1]
+
+
+async def test_a_write_without_a_known_owner_moves_every_owner(engine: AsyncEngine) -> None:
+    tracker = ChangeTracker().watch(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    b = str(uuid.uuid4())
+    before = tracker.version_for(("images", b))
+    async with sessions() as session:
+        await session.execute(update(Image).values(favorite=True))  # Core: no owner named
+        await session.commit()
+    assert tracker.version_for(("images", b)) != before
+
+
+async def test_a_rolled_back_flush_moves_nothing(engine: AsyncEngine) -> None:
+    tracker = ChangeTracker().watch(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    b = str(uuid.uuid4())
+    before = tracker.version_for(("images", b))
+    async with sessions() as session:
+        session.add(_image(uuid.uuid4()))
+        await session.flush()
+        await session.rollback()
+    assert tracker.version_for(("images", b)) == before
+
+
+async def test_album_pages_move_with_their_album(engine: AsyncEngine) -> None:
+    tracker = ChangeTracker().watch(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    owner = uuid.uuid4()
+    async with sessions() as session:
+        image, first, second = _image(owner), Album(owner_id=owner, name="1"), None
+        second = Album(owner_id=owner, name="2")
+        session.add_all([image, first, second])
+        await session.commit()
+
+    def album(a: Album) -> int:
+        return tracker.version_for(
+            ("images", str(owner)), ("albums", str(owner)), ("album_images", str(a.id))
+        )
+
+    v1, v2 = album(first), album(second)
+    plain = tracker.version_for(("images", str(owner)))
+    async with sessions() as session:
+        session.add(AlbumImage(album_id=first.id, image_id=image.id))
+        await session.commit()
+    assert album(first) != v1
+    assert album(second) == v2, "adding to album 1 dropped album 2's pages"
+    assert tracker.version_for(("images", str(owner))) == plain
+
+
+# ---------------------------------------------------------------- across processes (PostgreSQL)
+
+NOTIFY_WAIT_S = 5.0
+
+
+async def _wait_live(app: RunningApp) -> None:
+    deadline = time.monotonic() + NOTIFY_WAIT_S
+    while not app.runtime.changes.live:
+        assert time.monotonic() < deadline, "the change listener did not connect"
+        await asyncio.sleep(0.05)
+
+
+async def _ids(app: RunningApp, headers: dict[str, str], query: str = "") -> list[str]:
+    response = await app.client.get(f"/api/images{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+@pytest.mark.parametrize("salon_database", ["postgres"], indirect=True)
+async def test_another_process_writing_for_a_keeps_bs_pages(salon_app: RunningApp) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    a_headers, b_headers = await salon_app.login(), await salon_app.login()
+    await _wait_live(salon_app)
+    a_image = (await salon_app.upload(a_headers, sample_jpeg(color=(5, 5, 5)))).json()
+    b_image = (await salon_app.upload(b_headers, sample_jpeg(color=(6, 6, 6)))).json()
+    assert await _ids(salon_app, b_headers) == [b_image["id"]]
+    me = (await salon_app.client.get("/api/me", headers=a_headers)).json()
+    b_me = (await salon_app.client.get("/api/me", headers=b_headers)).json()
+    changes = salon_app.runtime.changes
+    await asyncio.sleep(0.5)  # notifications of the uploads above have arrived
+    a_version = changes.version_for(("images", me["id"]))
+    b_version = changes.version_for(("images", b_me["id"]))
+
+    url = salon_app.runtime.engine.url
+    conn = await asyncpg.connect(**url.translate_connect_args(username="user"))
+    try:
+        await conn.execute(
+            "UPDATE images SET favorite = NOT favorite WHERE id = $1", uuid.UUID(a_image["id"])
+        )
+    finally:
+        await conn.close()
+
+    deadline = time.monotonic() + NOTIFY_WAIT_S
+    while changes.version_for(("images", me["id"])) == a_version:
+        assert time.monotonic() < deadline, "A's change was not notified"
+        await asyncio.sleep(0.02)
+    assert changes.version_for(("images", b_me["id"])) == b_version, "A's write dropped B's"
+    assert await _ids(salon_app, a_headers, "?favorite=true") == [a_image["id"]]
+
+    # The same through the API (an ORM flush here, its row notification arriving later).
+    favored = await salon_app.client.put(f"/api/images/{a_image['id']}/favorite", headers=a_headers)
+    assert favored.status_code == 200, favored.text
+    await asyncio.sleep(0.5)
+    assert changes.version_for(("images", b_me["id"])) == b_version, "A's favorite dropped B's"
+    assert await _ids(salon_app, b_headers) == [b_image["id"]]
