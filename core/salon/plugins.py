@@ -100,7 +100,8 @@ class ProviderRegistry:
     def unknown(self, role: str, name: str) -> str:
         """Why ``name`` cannot be selected for ``role``: what is on offer, the nearest name."""
         available = self.offers.get(role, {})
-        listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in available.values())
+        offers = sorted(available.values(), key=lambda o: o.name)  # not call order: stable
+        listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in offers)
         setting = "SALON_" + role.upper()
         nearest = difflib.get_close_matches(name, list(available), n=1, cutoff=0.6)
         hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
@@ -187,73 +188,147 @@ def _check_implementations(pm: pluggy.PluginManager) -> None:
 
 
 def _install_tracing(pm: pluggy.PluginManager) -> None:
-    """``SALON_TRACE_PLUGINS``: log every hook call with each plugin and its duration."""
-    trace_log = logging.getLogger("salon.plugins.trace")
+    """``SALON_TRACE_PLUGINS``: log every hook call with its plugins and duration, through
+    pluggy's own monitor (``add_hookcall_monitoring``). Salon calls each implementation through
+    its own subset caller (:func:`plugin_calls`), so each timing names one plugin."""
+    started: list[float] = []
 
     def before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
-        kwargs_names = ", ".join(kwargs)
-        plugins = ", ".join(impl.plugin_name for impl in impls)
-        trace_log.info("hook %s(%s) -> %s", hook_name, kwargs_names, plugins)
+        trace_log.info("hook %s(%s) -> %s", hook_name, ", ".join(kwargs), _names(impls))
+        started.append(time.perf_counter())
 
     def after(outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: Any) -> None:
-        trace_log.info("hook %s done (%d implementations)", hook_name, len(impls))
+        elapsed = (time.perf_counter() - started.pop()) * 1000 if started else 0.0
+        trace_log.info("hook %s in plugin %s took %.2f ms", hook_name, _names(impls), elapsed)
 
     pm.add_hookcall_monitoring(before, after)
-    for hook_caller in pm.hook.__dict__.values():
-        if isinstance(hook_caller, pluggy.HookCaller):
-            for impl in hook_caller.get_hookimpls():
-                impl.function = _timed(  # type: ignore[misc]
-                    impl.function, impl.plugin_name, hook_caller.name
-                )
 
 
-def _timed(function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
-    trace_log = logging.getLogger("salon.plugins.trace")
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            trace_log.info("hook %s in plugin %s took %.2f ms", hook, plugin, elapsed)
-
-    wrapper.__signature__ = _signature(function)  # type: ignore[attr-defined]
-    return wrapper
+trace_log = logging.getLogger("salon.plugins.trace")
 
 
-def _signature(function: Callable[..., Any]) -> Any:
-    import inspect
+def _names(impls: Sequence[Any]) -> str:
+    """The plugins whose plain implementations run (wrappers are named after a '+')."""
+    plain = [i.plugin_name for i in impls if not (i.wrapper or i.hookwrapper)]
+    wrappers = [i.plugin_name for i in impls if i.wrapper or i.hookwrapper]
+    return ", ".join(reversed(plain)) + (f" + wrappers {', '.join(wrappers)}" if wrappers else "")
 
-    return inspect.signature(function)
+
+def plugin_calls(pm: pluggy.PluginManager, hook: str) -> list[tuple[str, pluggy.HookCaller]]:
+    """One pluggy caller per plugin implementing ``hook``, in pluggy's call order (``tryfirst``
+    first, ``trylast`` last, otherwise the last registered first).
+
+    Each caller is ``pm.subset_hook_caller`` without the other plugins' plain implementations,
+    so calling it runs through pluggy (``wrapper=True`` / ``hookwrapper`` implementations of any
+    plugin wrap it, the tracing monitor fires) while one plugin raising cannot stop the next."""
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
+    callers: list[tuple[str, pluggy.HookCaller]] = []
+    for impl in reversed(plain):  # pluggy runs the end of get_hookimpls() first
+        others = [other.plugin for other in plain if other.plugin is not impl.plugin]
+        callers.append((impl.plugin_name, pm.subset_hook_caller(hook, remove_plugins=others)))
+    return callers
+
+
+def _one(results: Any) -> Any:
+    # A subset caller with one plain implementation answers a list of its non-None result.
+    return results[0] if isinstance(results, list) and results else None
 
 
 def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call every implementation of ``hook`` separately, so one raising does not stop the
-    others; return (plugin name, result) pairs and raise PluginError for the first failure only
-    after all have run."""
+    """Call every implementation of ``hook`` through pluggy, each separately, so one raising
+    does not stop the others; return (plugin name, result) pairs in call order and raise
+    PluginError for the first failure, naming its plugin and the hook, after all have run."""
     results: list[tuple[str, Any]] = []
     failure: PluginError | None = None
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+    for name, caller in plugin_calls(pm, hook):
         try:
-            results.append((impl.plugin_name, impl.function(**args)))
+            results.append((name, _one(caller(**kwargs))))
         except Exception as exc:
-            failure = failure or PluginError(impl.plugin_name, hook, repr(exc))
-            failure.__cause__ = exc
+            if failure is None:
+                failure = PluginError(name, hook, repr(exc))
+                failure.__cause__ = exc
     if failure is not None:
         raise failure
     return results
 
 
 def notify(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> None:
-    """Fire an event hook: a listener that raises is logged with its plugin's name and skipped."""
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+    """Fire an event hook through pluggy: a listener that raises is logged with its plugin's
+    name and skipped; the others still run."""
+    for name, caller in plugin_calls(pm, hook):
         try:
-            impl.function(**args)
+            caller(**kwargs)
         except Exception:
-            log.exception("plugin %r, event hook %r raised; continuing", impl.plugin_name, hook)
+            log.exception("plugin %r, event hook %r raised; continuing", name, hook)
+
+
+TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {
+    "storage": ("put",),
+    "media": ("process",),
+    "source": ("entries",),
+}
+
+
+class TracedProvider:
+    """With ``SALON_TRACE_PLUGINS``, a provider whose traced methods (``TRACED_METHODS``) log
+    their duration on ``salon.plugins.trace``; everything else is the provider's own attribute.
+    A plain class of this module, so a picklable provider stays picklable (the media pool)."""
+
+    def __init__(self, inner: Any, role: str, name: str, plugin: str) -> None:
+        self._inner = inner
+        self._methods = TRACED_METHODS.get(role, ())
+        self._label = f"{role} provider {name} (plugin {plugin})"
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr in ("_inner", "_methods", "_label"):
+            raise AttributeError(attr)  # unpickling looks these up before __dict__ is set
+        value = getattr(self._inner, attr)
+        if attr in self._methods and callable(value):
+            return _traced_method(value, f"{self._label}.{attr}")
+        return value
+
+    def __repr__(self) -> str:
+        return f"TracedProvider({self._inner!r})"
+
+
+def _traced_method(method: Callable[..., Any], label: str) -> Callable[..., Any]:
+    import inspect
+
+    def done(started: float, failed: bool) -> None:
+        elapsed = (time.perf_counter() - started) * 1000
+        trace_log.info("%s took %.2f ms%s", label, elapsed, " (raised)" if failed else "")
+
+    if inspect.iscoroutinefunction(method):
+
+        async def traced_async(*args: Any, **kwargs: Any) -> Any:
+            started, failed = time.perf_counter(), True
+            try:
+                result = await method(*args, **kwargs)
+                failed = False
+                return result
+            finally:
+                done(started, failed)
+
+        return traced_async
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        started, failed = time.perf_counter(), True
+        try:
+            result = method(*args, **kwargs)
+            failed = False
+            return result
+        finally:
+            done(started, failed)
+
+    return traced
+
+
+def traced_provider(provider: Any, role: str, offer: Offer) -> Any:
+    """The provider, wrapped for tracing when its role has traced methods."""
+    if role not in TRACED_METHODS:
+        return provider
+    return TracedProvider(provider, role, offer.name, offer.plugin)
 
 
 def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
@@ -263,9 +338,9 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
         table: dict[str, Offer] = registry.offers.setdefault(role, {})
         _collect(pm, hook, table, role)
     _collect(pm, "register_job_handlers", registry.job_handlers, "job handler")
-    for impl in pm.hook.register_settings.get_hookimpls():
+    for plugin, caller in plugin_calls(pm, "register_settings"):
 
-        def add(prefix: str, type_: type[Any], _plugin: str = impl.plugin_name) -> None:
+        def add(prefix: str, type_: type[Any], _plugin: str = plugin) -> None:
             key = prefix.upper()
             if key in registry.settings_types:
                 other = registry.settings_types[key][1]
@@ -275,30 +350,32 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
                 raise PluginError(_plugin, "register_settings", "register one settings prefix")
             registry.settings_types[key] = (type_, _plugin)
 
-        _call_registration(impl, "register_settings", add)
+        _call_registration(plugin, caller, "register_settings", add)
     return registry
 
 
 def _collect(pm: pluggy.PluginManager, hook: str, table: dict[str, Offer], what: str) -> None:
-    for impl in getattr(pm.hook, hook).get_hookimpls():
+    for plugin, caller in plugin_calls(pm, hook):
 
-        def add(name: str, factory: Any, _plugin: str = impl.plugin_name) -> None:
+        def add(name: str, factory: Any, _plugin: str = plugin) -> None:
             if name in table:
                 raise PluginError(
                     _plugin, hook, f"{what} {name!r} is already offered by {table[name].plugin}"
                 )
             table[name] = Offer(name, _plugin, factory)
 
-        _call_registration(impl, hook, add)
+        _call_registration(plugin, caller, hook, add)
 
 
-def _call_registration(impl: Any, hook: str, register: Callable[..., None]) -> None:
+def _call_registration(
+    plugin: str, caller: pluggy.HookCaller, hook: str, register: Callable[..., None]
+) -> None:
     try:
-        impl.function(register=register)
+        caller(register=register)
     except PluginError:
         raise
     except Exception as exc:
-        raise PluginError(impl.plugin_name, hook, repr(exc)) from exc
+        raise PluginError(plugin, hook, repr(exc)) from exc
 
 
 def plugin_versions(pm: pluggy.PluginManager) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from salon.plugins import (
     ProviderRegistry,
     collect_registry,
     make_plugin_manager,
+    traced_provider,
 )
 from salon.providers import (
     AuthProvider,
@@ -170,7 +171,10 @@ def build_runtime(
         )
 
     def build(role: str, name: str) -> Any:
-        return registry.build(role, name, context(role, name))
+        provider = registry.build(role, name, context(role, name))
+        if core.trace_plugins:
+            provider = traced_provider(provider, role, registry.offer(role, name))
+        return provider
 
     mail = build("mail", core.mail)  # first: the auth provider may send mail
     runtime = Runtime(
@@ -187,6 +191,11 @@ def build_runtime(
         mail=mail,
     )
     runtime.sources = _build_sources(registry, context)
+    if core.trace_plugins:
+        runtime.sources = {
+            name: traced_provider(source, "source", registry.offer("source", name))
+            for name, source in runtime.sources.items()
+        }
     runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}
     return runtime
 
