@@ -21,6 +21,9 @@
 #   LOCALSTACK_CORS_ORIGINS  origins the bucket's CORS rule allows, comma-separated (default
 #                            `*`: any local port may upload; fine for a local emulator only)
 #   LOCALSTACK_STATE_DIR     pidfile, log and data (default deploy/localstack/.state/<port>)
+#   LOCALSTACK_SERVICES      services to run (default: s3,sqs,iam,sts and those the production
+#                            example's LocalStack apply needs: ec2,kms,sns,secretsmanager,
+#                            logs,cloudwatch,ssm)
 #   LOCALSTACK_VENV          LocalStack's virtual environment (default deploy/localstack/.venv)
 #   LOCALSTACK_START_TIMEOUT seconds to wait for health (default 90)
 #
@@ -36,6 +39,10 @@ EXTERNAL="${LOCALSTACK_EXTERNAL_URL:-}"
 URL="${EXTERNAL:-http://$HOST:$PORT}"
 URL="${URL%/}"
 STATE="${LOCALSTACK_STATE_DIR:-$HERE/.state/$PORT}"
+# What the app needs (s3, sqs, iam, sts) and what the production example's LocalStack apply
+# needs besides (tests/deploy/test_deploy_localstack_production.py). Loaded lazily
+# (EAGER_SERVICE_LOADING=0), so the extra names cost nothing until used.
+SERVICES="${LOCALSTACK_SERVICES:-s3,sqs,iam,sts,ec2,kms,sns,secretsmanager,logs,cloudwatch,ssm}"
 PIDFILE="$STATE/localstack.pid"
 LOG="$STATE/localstack.log"
 VERSION_NEW="2026.3.0"   # needs Python >= 3.12
@@ -173,7 +180,7 @@ start() {
     # setsid: its own session and process group, so `stop` can end it and its children.
     DISABLE_EVENTS=1 \
     GATEWAY_LISTEN="$HOST:$PORT" \
-    SERVICES="s3,sqs,iam,sts" \
+    SERVICES="$SERVICES" \
     LOCALSTACK_VOLUME_DIR="$STATE/volume" \
     S3_SKIP_SIGNATURE_VALIDATION=0 \
     LOCALSTACK_HOST="$HOST:$PORT" \
