@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError, features
+from PIL import ExifTags, Image, ImageFile, ImageMath, UnidentifiedImageError, features
 
 from salon import hookimpl
 from salon.errors import ProviderError, UnsupportedMedia
@@ -60,6 +60,15 @@ from salon.providers import (
     RenditionFile,
     RenditionSpec,
 )
+
+try:  # HEIC/HEIF (iPhones) through libheif; a core dependency, but an import failure (a platform
+    # without a wheel) only loses the format, not the processor.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    _HAS_HEIF = True
+except ImportError:  # pragma: no cover - pillow-heif is a dependency of core
+    _HAS_HEIF = False
 
 try:  # LittleCMS is optional in Pillow builds; without it CMYK is converted naively.
     from PIL import ImageCms
@@ -85,7 +94,12 @@ _SNIFFED_TYPES: Final[dict[str, str]] = {
     "WEBP": "image/webp",
     "GIF": "image/gif",
     "AVIF": "image/avif",
+    "HEIF": "image/heic",  # pillow-heif's name for HEIC and HEIF; iPhones write HEIC
+    "TIFF": "image/tiff",
 }
+# Formats whose several frames are an animation. An MPO's second picture (a depth or stereo
+# view), a multi-page TIFF and a HEIF burst are not: only their first picture is shown.
+_ANIMATION_FORMATS: Final = frozenset({"GIF", "PNG", "WEBP", "AVIF"})
 _OUTPUT_TYPES: Final[dict[str, tuple[str, str]]] = {
     "WEBP": ("image/webp", ".webp"),
     "JPEG": ("image/jpeg", ".jpg"),
@@ -93,10 +107,18 @@ _OUTPUT_TYPES: Final[dict[str, tuple[str, str]]] = {
     "AVIF": ("image/avif", ".avif"),
 }
 _HAS_AVIF: Final[bool] = bool(features.check("avif"))
-_OPEN_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP", "GIF") + (
-    ("AVIF",) if _HAS_AVIF else ()
+_OPEN_FORMATS: Final[tuple[str, ...]] = (
+    ("JPEG", "PNG", "WEBP", "GIF")
+    + (("AVIF",) if _HAS_AVIF else ())
+    + (("HEIF",) if _HAS_HEIF else ())
+    + ("TIFF",)
 )
-_FRIENDLY_FORMATS: Final[str] = "JPEG, PNG, WebP, GIF" + (" or AVIF" if _HAS_AVIF else "")
+_FRIENDLY_FORMATS: Final[str] = (
+    "JPEG, PNG, WebP, GIF"
+    + (", AVIF" if _HAS_AVIF else "")
+    + (", HEIC/HEIF" if _HAS_HEIF else "")
+    + " or TIFF"
+)
 
 # Same table as ImageOps.exif_transpose: EXIF orientation -> the transposition that undoes it.
 _TRANSPOSE: Final[dict[int, Image.Transpose]] = {
@@ -301,11 +323,11 @@ class PillowMediaProcessor:
                 im.draft(None, _fit(raw_w, raw_h, largest))
             icc = im.info.get("icc_profile")
             _decode(im)
-            work = _shrink(im, largest)
+            work = _shrink(_key_to_alpha(im), largest)
             work = _to_srgb(work, icc if isinstance(icc, bytes) else None)
             exif = _read_exif(im)
             # Counting frames seeks through the file, so it comes after the pixels are copied.
-            animated = _is_animated(im)
+            animated = fmt in _ANIMATION_FORMATS and _is_animated(im)
             if work is not im:
                 im.close()  # free the full-size pixels now, before the slot goes to the next
 
@@ -458,6 +480,24 @@ def _resize_oriented(
     return im, True
 
 
+def _key_to_alpha(im: Image.Image) -> Image.Image:
+    """An RGB or grey PNG whose ``tRNS`` names one colour as transparent, as RGBA or LA.
+
+    This happens before :func:`_shrink`: averaging pixels would blend the key colour into its
+    neighbours, so no pixel would match the key any more and it would show (a bright green
+    block). 16-bit grey is shrunk by picking pixels, which keeps the key exact; it gets its
+    alpha in :func:`_to_rgb`, where its values are still 16-bit.
+    """
+    key = im.info.get("transparency")
+    if key is None or isinstance(key, bytes):
+        return im  # no key, or a palette's per-entry alphas (handled with the palette)
+    if im.mode == "RGB" and isinstance(key, tuple):
+        return im.convert("RGBA")
+    if im.mode == "L" and isinstance(key, int):
+        return im.convert("LA")
+    return im
+
+
 def _shrink(im: Image.Image, box: int) -> Image.Image:
     """``im`` made smaller by an integer factor, in its own mode, while it stays at least twice
     ``box`` on its long side (what ``reducing_gap=2`` would do, but before mode conversion)."""
@@ -520,7 +560,16 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         return im
     if mode.startswith("I;16") or mode == "I":
         # 16-bit grey: scale 0..65535 down to 0..255 (a plain convert would clip at 255).
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+        wide = im.convert("I")
+        grey = wide.point(lambda v: v * (1 / 256)).convert("L")
+        key = im.info.get("transparency")
+        if not isinstance(key, int):
+            return grey
+        # tRNS names one 16-bit value: compared before scaling, where it is still exact.
+        alpha = ImageMath.lambda_eval(lambda a: (a["v"] != key) * 255, v=wide)
+        rgba = grey.convert("RGBA")
+        rgba.putalpha(alpha.convert("L"))
+        return rgba
     if mode == "P":
         has_alpha = "transparency" in im.info or (
             im.palette is not None and im.palette.mode == "RGBA"
@@ -749,11 +798,12 @@ def _parse_taken(value: object, offset: object) -> dt.datetime | None:
 
 
 METADATA_KEYS: Final[Mapping[str, str]] = {
-    "format": "sniffed Pillow format name: JPEG, PNG, WEBP, GIF, AVIF",
+    "format": "sniffed Pillow format name: JPEG, PNG, WEBP, GIF, AVIF, HEIF, TIFF",
     "camera_make": "EXIF Make",
     "camera_model": "EXIF Model",
     "orientation": "EXIF Orientation as found (1-8); the renditions are already upright",
-    "animated": "present and true when the source has several frames (only the first used)",
+    "animated": "present and true when a GIF, PNG (APNG), WebP or AVIF has several frames "
+    "(only the first is used); an MPO, multi-page TIFF or HEIF burst is not animated",
 }
 """The keys :class:`PillowMediaProcessor` may put in ``MediaInfo.metadata``; GPS never."""
 

@@ -130,6 +130,38 @@ def make_la_png(path: Path) -> Path:
     return path
 
 
+def make_rgb_trns_png(path: Path) -> Path:
+    """RGB with a colour-key tRNS: the left half is the key (bright green, transparent), the
+    right half opaque red. A processor that ignores tRNS shows a green block."""
+    im = Image.new("RGB", (200, 100), GREEN)
+    im.paste(RED, (100, 0, 200, 100))
+    im.save(path, "PNG", transparency=GREEN)
+    return path
+
+
+def make_grey_trns_png(path: Path, *, bits: int = 16) -> Path:
+    """Grey with a tRNS key: left half value 0 (the key, transparent), right half white. At 16
+    bits a processor that ignores tRNS shows a black block."""
+    w, h = 200, 100
+    if bits == 16:
+        row = struct.pack("<H", 0) * (w // 2) + struct.pack("<H", 0xFFFF) * (w // 2)
+        Image.frombytes("I;16", (w, h), row * h).save(path, "PNG", transparency=0)
+    else:
+        im = Image.new("L", (w, h), 0)
+        im.paste(255, (100, 0, 200, 100))
+        im.save(path, "PNG", transparency=0)
+    return path
+
+
+def make_gif_transparency(path: Path) -> Path:
+    """A still GIF whose transparency index covers the left half; the right half is red."""
+    im = Image.new("P", (200, 100), 0)
+    im.putpalette([0, 0, 0, *RED] + [0] * (256 * 3 - 6))
+    im.paste(1, (100, 0, 200, 100))
+    im.save(path, "GIF", transparency=0)
+    return path
+
+
 def make_png_16bit_grey(path: Path) -> Path:
     """16-bit grey: left half 0x8000 (mid-grey), right half 0xFFFF (white). A processor that
     clips instead of scaling turns the left half white."""
@@ -427,6 +459,37 @@ class MediaProcessorContract:
         im, _ = _open_output(Path(result.renditions[1].path))
         assert _color_at(im, 0.2, 0.5)[3] < 20
         assert _close(_color_at(im, 0.8, 0.5), (128, 128, 128, 255), tol=12)
+
+    @pytest.mark.parametrize(
+        ("maker", "opaque"),
+        [
+            (make_rgb_trns_png, RED),
+            (make_grey_trns_png, (255, 255, 255)),
+            (lambda p: make_grey_trns_png(p, bits=8), (255, 255, 255)),
+            (make_gif_transparency, RED),
+            (make_palette_png, GREEN),
+            (make_la_png, (128, 128, 128)),
+            (make_rgba_png, RED),
+        ],
+        ids=["rgb-trns", "grey16-trns", "grey8-trns", "gif-index", "palette-trns", "la", "rgba"],
+    )
+    def test_every_transparency_kind_keeps_alpha(
+        self,
+        media_processor: MediaProcessor,
+        tmp_path: Path,
+        out_dir: Path,
+        maker: Any,
+        opaque: tuple[int, int, int],
+    ) -> None:
+        # Every rendition: the transparent half stays transparent (not the key colour, not
+        # black) and the opaque half keeps its colour.
+        result = self.run(media_processor, maker(tmp_path / "t"), out_dir)
+        for rendition in result.renditions:
+            im, _ = _open_output(Path(rendition.path))
+            assert im.mode == "RGBA", (rendition.name, im.mode)
+            assert _color_at(im, 0.2, 0.5)[3] < 20, (rendition.name, _color_at(im, 0.2, 0.5))
+            right = _color_at(im, 0.8, 0.5)
+            assert right[3] > 235 and _close(right[:3], opaque, tol=16), (rendition.name, right)
 
     def test_16bit_grey_png_is_scaled_not_clipped(
         self, media_processor: MediaProcessor, tmp_path: Path, out_dir: Path
