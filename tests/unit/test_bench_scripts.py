@@ -15,6 +15,7 @@ SCRIPTS = [
     "run_all.py",
     "ingest/bench_ingest.py",
     "listing/bench_listing.py",
+    "listing/bench_multiuser.py",
     "listing/bare_app.py",
     "serving/bench_serving.py",
     "memory/bench_memory.py",
@@ -47,7 +48,13 @@ def test_script_imports_and_answers_help(relative: str, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize(
-    "relative", ["listing/bench_listing.py", "serving/bench_serving.py", "memory/bench_memory.py"]
+    "relative",
+    [
+        "listing/bench_listing.py",
+        "listing/bench_multiuser.py",
+        "serving/bench_serving.py",
+        "memory/bench_memory.py",
+    ],
 )
 def test_short_form_parses(relative: str) -> None:
     args = _load(relative).build_parser().parse_args(["--short"])
@@ -56,7 +63,15 @@ def test_short_form_parses(relative: str) -> None:
 
 def test_run_all_knows_every_benchmark_and_its_short_form() -> None:
     run_all = _load("run_all.py")
-    assert set(run_all.BENCHMARKS) == {"ingest", "listing", "serving", "memory", "startup", "video"}
+    assert set(run_all.BENCHMARKS) == {
+        "ingest",
+        "listing",
+        "multiuser",
+        "serving",
+        "memory",
+        "startup",
+        "video",
+    }
     for script, args in run_all.BENCHMARKS.values():
         assert (BENCH / script).is_file(), script
         assert "--short" in args
