@@ -143,6 +143,7 @@ def worker(once: bool) -> None:
 
     The schema is settled first, as for ``serve``: SQLite is migrated, PostgreSQL behind its
     migrations is refused in one line (unless SALON_AUTO_MIGRATE)."""
+    from salon import metrics
     from salon.settings import load_core_settings
     from salon.startup import prepare_schema
     from salon.task_protection import task_protection_from_environ
@@ -156,6 +157,7 @@ def worker(once: bool) -> None:
         logs.install(handler, runtime.core.log_format)
     # ECS sets ECS_AGENT_URI in the task; it is the orchestrator's, not a Salon setting.
     protection = task_protection_from_environ(os.environ)
+    metrics.serve_worker_metrics(runtime.core)
 
     async def main() -> None:
         try:

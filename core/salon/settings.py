@@ -108,6 +108,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     media_workers: int = 0
     media_queue: int = 64
     media_nice: int = 10
+    # A standalone `salon worker` is its own process, so its job metrics never reach the web
+    # service's /metrics: a port here (0: off) serves them in Prometheus form from the worker
+    # itself, on this address (loopback unless a scraper elsewhere must reach it).
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
@@ -161,6 +166,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("media_workers and media_queue must be 0 or more")
         if not 0 <= self.media_nice <= 19:
             raise ValueError("media_nice must be between 0 and 19")
+        if not 0 <= self.worker_metrics_port <= 65535:
+            raise ValueError("worker_metrics_port must be between 0 (off) and 65535")
+        ipaddress.ip_address(self.worker_metrics_host)  # ValueError names the bad address
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -627,6 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     runtime = build_runtime(settings, pm, registry)
+    metrics.serve_worker_metrics(runtime.core)
 
     async def _main() -> None:
         try:
