@@ -285,6 +285,11 @@ def attach_services(runtime: Runtime, *, local_media: bool = True) -> None:
     cache_bytes = runtime.core.read_cache_mb << 20
     runtime.services.update(
         users=UserDirectory(runtime.core.auth, runtime.session_maker, runtime.changes),
+        # One directory per request authenticator: its users are (its provider, subject).
+        authenticator_users={
+            authn.provider: UserDirectory(authn.provider, runtime.session_maker, runtime.changes)
+            for _name, authn in runtime.authenticators
+        },
         image_pages=ImageLister(runtime.session_maker, runtime.changes, cache_bytes),
         images=images,
         renditions=images.renditions,

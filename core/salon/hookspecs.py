@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         RegisterJobQueue,
         RegisterMailSender,
         RegisterMediaProcessor,
+        RegisterRequestAuthenticator,
         RegisterSettings,
         RegisterStorageBackend,
     )
@@ -110,6 +111,20 @@ def register_job_handlers(register: RegisterJobHandler) -> None:
     returning a JSON-able mapping (stored as the job's result) or ``None``. A handler must be
     idempotent: queues deliver at least once. Raising marks the attempt failed; after the
     queue's retries the job is failed with the exception's message. Returns nothing. Since 0.1.
+    """
+
+
+@hookspec
+def register_request_authenticators(register: RegisterRequestAuthenticator) -> None:
+    """Offer links of the request-authentication chain (like Datasette's
+    ``actor_from_request``): HTTP Basic, a custom header, API keys.
+
+    Call ``register(name, factory)`` where ``factory(context: ProviderContext)`` returns a
+    :class:`salon.providers.RequestAuthenticator`. Every registered authenticator is active
+    (disable one with ``SALON_DISABLE_PLUGINS``); for each request that needs a user they are
+    asked in hook order (``tryfirst``/``trylast`` apply) before the configured auth provider's
+    Bearer token or session cookie; the first identity answered wins. A factory that raises
+    stops start-up naming the plugin. Returns nothing. Since 0.2.
     """
 
 

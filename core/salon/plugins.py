@@ -28,6 +28,7 @@ from salon.providers import (
     RegisterJobHandler,
     RegisterJobQueue,
     RegisterMediaProcessor,
+    RegisterRequestAuthenticator,
     RegisterSettings,
     RegisterStorageBackend,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "RegisterJobHandler",
     "RegisterJobQueue",
     "RegisterMediaProcessor",
+    "RegisterRequestAuthenticator",
     "RegisterSettings",
     "RegisterStorageBackend",
 ]
@@ -87,6 +89,8 @@ class ProviderRegistry:
 
     offers: dict[str, dict[str, Offer]] = field(default_factory=dict)
     job_handlers: dict[str, Offer] = field(default_factory=dict)
+    # Request authenticators, in the order they are asked (pluggy's call order).
+    authenticators: dict[str, Offer] = field(default_factory=dict)
     settings_types: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
 
     def names(self, role: str) -> list[str]:
@@ -338,6 +342,7 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
         table: dict[str, Offer] = registry.offers.setdefault(role, {})
         _collect(pm, hook, table, role)
     _collect(pm, "register_job_handlers", registry.job_handlers, "job handler")
+    _collect(pm, "register_request_authenticators", registry.authenticators, "authenticator")
     for plugin, caller in plugin_calls(pm, "register_settings"):
 
         def add(prefix: str, type_: type[Any], _plugin: str = plugin) -> None:

@@ -316,6 +316,29 @@ class AccountSecurity(Protocol):
 # --------------------------------------------------------------------------- mail
 
 
+class RequestAuthenticator(Protocol):
+    """One link of the request-authentication chain (hook ``register_request_authenticators``).
+
+    ``authenticate_request`` sees the request's headers (case-insensitive) and answers the
+    :class:`Identity` they prove, or ``None`` when they carry no credentials of its kind (then
+    the next authenticator, and finally the configured auth provider's Bearer token or session
+    cookie, are tried). It raises :class:`salon.errors.InvalidToken` when credentials of its
+    kind are present but wrong: the request is answered 401 and counts against the client's
+    sign-in rate limit. It must compare secrets in constant time and never put a secret in an
+    exception message. Its ``challenge`` (say ``'Basic realm="salon"'``) is added to the
+    ``WWW-Authenticate`` header of 401 answers; ``None`` adds nothing.
+
+    Identities are scoped to ``provider``: the user row is (provider, subject), so a subject
+    from one authenticator never becomes an account of another. Only header credentials: an
+    authenticator must not read cookies (CSRF protection applies to the session cookie only).
+    """
+
+    provider: str
+    challenge: str | None
+
+    async def authenticate_request(self, headers: Mapping[str, str]) -> Identity | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MailMessage:
     """One plain-text e-mail. It never carries a password: reset mails carry a link."""
@@ -515,5 +538,8 @@ RegisterMediaProcessor = Callable[[str, Callable[[ProviderContext], MediaProcess
 RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
 RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
 RegisterJobHandler = Callable[[str, JobHandler], None]
+RegisterRequestAuthenticator = Callable[
+    [str, Callable[[ProviderContext], RequestAuthenticator]], None
+]
 RegisterMailSender = Callable[[str, Callable[[ProviderContext], MailSender]], None]
 RegisterSettings = Callable[[str, type[Any]], None]

@@ -18,9 +18,10 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from salon.db.changes import ChangeTracker
-from salon.errors import ConfigurationError
+from salon.errors import ConfigurationError, PluginError
 from salon.memory import return_large_blocks
 from salon.plugins import (
+    Offer,
     ProviderRegistry,
     collect_registry,
     make_plugin_manager,
@@ -34,6 +35,7 @@ from salon.providers import (
     MailSender,
     MediaProcessor,
     ProviderContext,
+    RequestAuthenticator,
     StorageBackend,
 )
 from salon.settings import CoreSettings, Settings, load_core_settings, parse_plugin_settings
@@ -57,6 +59,8 @@ class Runtime:
     mail: MailSender | None = None
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    # The request-authentication chain, (name, authenticator) in the order they are asked.
+    authenticators: list[tuple[str, RequestAuthenticator]] = field(default_factory=list)
     # Core services by name ("images", "uploads", "sources"); JobContext.service() reads this.
     services: dict[str, Any] = field(default_factory=dict)
 
@@ -158,8 +162,10 @@ def build_runtime(
     mail: MailSender | None = None
 
     def context(role: str, name: str) -> ProviderContext:
-        offer = registry.offer(role, name)
-        prefix = _settings_prefix(registry, offer.plugin)
+        return context_for(registry.offer(role, name).plugin)
+
+    def context_for(plugin: str) -> ProviderContext:
+        prefix = _settings_prefix(registry, plugin)
         return ProviderContext(
             core=core,
             settings=settings.plugins.get(prefix) if prefix else None,
@@ -196,8 +202,26 @@ def build_runtime(
             name: traced_provider(source, "source", registry.offer("source", name))
             for name, source in runtime.sources.items()
         }
+    runtime.authenticators = [
+        (name, _build_authenticator(offer, context_for(offer.plugin)))
+        for name, offer in registry.authenticators.items()
+    ]
     runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}
     return runtime
+
+
+def _build_authenticator(offer: Offer, context: ProviderContext) -> RequestAuthenticator:
+    """Unlike a source, an authenticator that cannot start stops start-up: leaving it out
+    would silently lock out whoever signs in through it."""
+    try:
+        authenticator: RequestAuthenticator = offer.factory(context)
+    except ConfigurationError as exc:
+        message = f"authenticator {offer.name!r} (plugin {offer.plugin}): {exc}"
+        raise ConfigurationError(message) from exc
+    except Exception as exc:
+        hook = "register_request_authenticators"
+        raise PluginError(offer.plugin, hook, f"factory {offer.name!r}: {exc!r}") from exc
+    return authenticator
 
 
 def _settings_prefix(registry: ProviderRegistry, plugin: str) -> str | None:

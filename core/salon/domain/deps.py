@@ -1,5 +1,9 @@
 """Request dependencies shared by every domain: the runtime, and the signed-in user.
 
+A request's user comes from the first link of the authentication chain that recognises its
+credentials: each plugin's request authenticator (hook ``register_request_authenticators``:
+HTTP Basic, API keys, a custom header), in hook order, then the configured auth provider.
+
 Access tokens arrive as ``Authorization: Bearer <token>`` (API clients) or in the HttpOnly
 ``salon_access`` cookie (the web UI). Cookie-authenticated writes must echo the ``salon_csrf``
 cookie in an ``X-CSRF-Token`` header (double-submit), so another site cannot ride the cookie.
@@ -19,6 +23,7 @@ from litestar.handlers.base import BaseRouteHandler
 from salon import logs
 from salon.db.models import User
 from salon.domain.auth.services import UserDirectory
+from salon.domain.auth.throttle import AuthThrottle
 from salon.errors import InvalidToken
 from salon.runtime import Runtime
 
@@ -73,16 +78,50 @@ async def authenticate_first(
         await provide_current_user(connection)
 
 
+def _challenges(runtime: Runtime) -> dict[str, str]:
+    """``WWW-Authenticate`` for a 401: Bearer (the auth provider) and each authenticator's."""
+    schemes = ["Bearer"] + [a.challenge for _, a in runtime.authenticators if a.challenge]
+    return {"WWW-Authenticate": ", ".join(schemes)}
+
+
+async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User | None:
+    """The user the first authenticator recognises, None when none has credentials to see."""
+    for name, authenticator in runtime.authenticators:
+        try:
+            identity = await authenticator.authenticate_request(request.headers)
+        except InvalidToken as exc:
+            # The message is the authenticator's, which must hold no secret (see the Protocol).
+            log.info("authenticator %s refused the request's credentials: %s", name, exc)
+            throttle: AuthThrottle = request.app.state.throttle
+            address = request.client.host if request.client else "unknown"
+            await throttle.client("login", address)  # guessing is rate-limited like sign-in
+            raise NotAuthorizedException(
+                "invalid credentials", headers=_challenges(runtime)
+            ) from None
+        if identity is not None:
+            directories: dict[str, UserDirectory] = request.app.state.authenticator_users
+            return await directories[authenticator.provider].user(identity)
+    return None
+
+
 async def _authenticate(request: Request[Any, Any, Any]) -> User:
+    runtime = provide_runtime(request)
+    if runtime.authenticators:
+        user = await _from_chain(request, runtime)
+        if user is not None:
+            return user
     token, from_cookie = bearer_token(request)
     if token is None:
-        raise NotAuthorizedException("authentication required: send a Bearer access token")
-    runtime = provide_runtime(request)
+        raise NotAuthorizedException(
+            "authentication required: send a Bearer access token", headers=_challenges(runtime)
+        )
     try:
         identity = await runtime.auth.authenticate(token)
     except InvalidToken as exc:
         log.info("token refused: %s", exc)
-        raise NotAuthorizedException("invalid or expired access token") from None
+        raise NotAuthorizedException(
+            "invalid or expired access token", headers=_challenges(runtime)
+        ) from None
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
     users: UserDirectory = request.app.state.users
@@ -91,7 +130,7 @@ async def _authenticate(request: Request[Any, Any, Any]) -> User:
 
 async def provide_optional_user(request: Request[Any, Any, Any]) -> User | None:
     token, _ = bearer_token(request)
-    if token is None:
+    if token is None and not provide_runtime(request).authenticators:
         return None
     try:
         return await provide_current_user(request)
