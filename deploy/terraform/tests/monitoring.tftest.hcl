@@ -50,7 +50,35 @@ run "alarms_watch_the_right_resources" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 6
-    error_message = "The dashboard shows requests, latency, tasks, queue and database."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 7
+    error_message = "The dashboard shows requests, latency, tasks, queue, dead letters and database."
+  }
+
+  assert {
+    condition = anytrue([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+      anytrue([for m in w.properties.metrics : m[0] == "AWS/SQS" && m[1] == "ApproximateNumberOfMessagesVisible" && m[3] == "salon-test-jobs-dlq"])
+    ])
+    error_message = "The dashboard shows the dead-letter queue's depth (the default <queue_name>-dlq)."
+  }
+}
+
+run "dashboard_names_the_given_dlq" {
+  module {
+    source = "./modules/monitoring"
+  }
+
+  command = apply
+
+  variables {
+    dlq_name = "elsewhere-dead"
+  }
+
+  assert {
+    condition = anytrue([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+      anytrue([for m in w.properties.metrics : m[3] == "elsewhere-dead"])
+    ])
+    error_message = "The dashboard's DLQ widget watches the dead-letter queue it is given."
   }
 }

@@ -337,6 +337,7 @@ module "monitoring" {
   web_min_count            = var.web_min_count
   worker_service_name      = module.worker.service_name
   queue_name               = module.queue.queue_name
+  dlq_name                 = module.queue.dlq_name
   db_instance_id           = module.database.instance_id
   tags                     = local.tags
 }

@@ -1,7 +1,8 @@
 # What pages a person: the site answering errors or losing targets, the web service running
 # short, and the database running out of CPU, storage or connections. Each alarm (and its
 # recovery) goes to the alarm topic; one dashboard shows the same signals side by side.
-# The queue's own alarms (DLQ depth, oldest message) live in the queue module.
+# The queue's own alarms (DLQ depth, oldest message) live in the queue module; the dashboard
+# shows both queues.
 
 locals {
   alb = { LoadBalancer = var.load_balancer_arn_suffix }
@@ -96,6 +97,11 @@ resource "aws_cloudwatch_dashboard" "this" {
           ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", var.queue_name],
           ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name],
         ] },
+        # Jobs that failed max_receive_count times: the queue module alarms on any; this shows
+        # how many and since when (they stay 14 days, then SQS drops them).
+        { title = "Dead-lettered jobs (DLQ depth)", metrics = [
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dlq_name, { stat = "Maximum" }],
+        ] },
         { title = "Database", metrics = [
           ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_id],
           ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_id],
@@ -123,3 +129,7 @@ resource "aws_cloudwatch_dashboard" "this" {
 }
 
 data "aws_region" "current" {}
+
+locals {
+  dlq_name = coalesce(var.dlq_name, "${var.queue_name}-dlq")
+}

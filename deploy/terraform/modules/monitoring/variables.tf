@@ -48,6 +48,12 @@ variable "queue_name" {
   type        = string
 }
 
+variable "dlq_name" {
+  description = "The job queue's dead-letter queue (on the dashboard); null: <queue_name>-dlq, as the queue module names it."
+  type        = string
+  default     = null
+}
+
 variable "db_instance_id" {
   description = "RDS instance identifier."
   type        = string
