@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -220,11 +221,26 @@ def _decode(type_: type[Any], value: Any) -> Any:
     raise NotImplementedError(f"cannot read {type_.__name__} from {value!r}")
 
 
-def _convert(type_: type[Any], values: Mapping[str, Any], where: str) -> Any:
+def _convert(
+    type_: type[Any], values: Mapping[str, Any], where: str, prefix: str | None = None
+) -> Any:
     try:
         return msgspec.convert(dict(values), type_, strict=False, dec_hook=_decode)
     except (msgspec.ValidationError, ValueError) as exc:
+        names = _variables(type_, str(exc), prefix) if prefix else []
+        if names:
+            where = f"{', '.join(names)} ({where})"
         raise ConfigurationError(f"invalid setting in {where}: {exc}") from exc
+
+
+def _variables(type_: type[Any], message: str, prefix: str) -> list[str]:
+    """The settings a plugin's validation error is about, as the variables a user sets: the
+    field msgspec names (``at `$.shard_width```) or, for a ``__post_init__`` ValueError, the
+    fields its message mentions; the prefix alone does not say which one to fix."""
+    fields = getattr(type_, "__struct_fields__", ())
+    at = re.search(r"at `\$\.(\w+)`", message)
+    named = [at.group(1)] if at else [f for f in fields if re.search(rf"\b{f}\b", message)]
+    return [f"SALON_{prefix}_{name.upper()}" for name in named if name in fields]
 
 
 def load_core_settings(
@@ -330,7 +346,8 @@ def parse_plugin_settings(
         )
     parsed: dict[str, Any] = {}
     for prefix, (type_, plugin) in declared.items():
-        parsed[prefix] = _convert(type_, by_prefix[prefix], f"SALON_{prefix}_* (plugin {plugin})")
+        where = f"SALON_{prefix}_* (plugin {plugin})"
+        parsed[prefix] = _convert(type_, by_prefix[prefix], where, prefix)
     return parsed
 
 

@@ -122,3 +122,26 @@ def test_inprocess_worker_unset_means_local_queue_only(
         environ["SALON_INPROCESS_WORKER"] = value
     core, _ = load_core_settings(environ, tmp_path / "none.toml")
     assert runs_inprocess_worker(core) is runs
+
+
+class _VaultSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    bucket: str = ""
+    timeout: int = 5
+
+    def __post_init__(self) -> None:
+        if self.timeout < 1:
+            raise ValueError("timeout must be positive")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("soon", "Expected `int`"), ("0", "timeout must be positive")]
+)
+def test_plugin_setting_error_names_the_variable(value: str, reason: str) -> None:
+    from salon.settings import parse_plugin_settings
+
+    declared = {"VAULT": (_VaultSettings, "vault")}
+    with pytest.raises(ConfigurationError) as info:
+        parse_plugin_settings({"vault_timeout": value, "vault_bucket": "b"}, declared)
+    message = str(info.value)
+    assert "SALON_VAULT_TIMEOUT" in message and reason in message
+    assert "SALON_VAULT_BUCKET" not in message  # the one to fix, not every one set

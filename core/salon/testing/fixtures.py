@@ -12,6 +12,7 @@ with the ``postgres`` parameter).
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -138,8 +139,17 @@ async def running_app(
     environ["SALON_DATABASE_URL"] = url
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(url)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     app = create_app(environ=environ, extra_plugins=plugins)
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        # The app's logging config replaces the root logger's handlers, which took pytest's
+        # caplog handler away: put back what the test had, and keep its lower level.
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        if level and level < root.level:
+            root.setLevel(level)
         yield RunningApp(app, client, app.state.runtime, data_dir)
 
 
