@@ -57,6 +57,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # How often a worker deletes abandoned direct uploads (seconds; 0: only `salon uploads
     # cleanup`), and each user's storage for originals (bytes; 0: unlimited).
     upload_cleanup_interval: int = 300
+    # Days a deleted image stays in the trash before a worker purges it (row and objects, on
+    # the same schedule as the upload cleanup); 0: deleting removes at once.
+    trash_days: int = 30
     storage_quota_bytes: int = 0
     share_link_ttl: int = 7 * 24 * 3600
     # One video request's ceiling: its length (images x seconds per image) and its frame size.
@@ -149,6 +152,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("password_hash_queue must be 0 or more")
         if self.upload_cleanup_interval < 0 or self.storage_quota_bytes < 0:
             raise ValueError("upload_cleanup_interval and storage_quota_bytes must be 0 or more")
+        if self.trash_days < 0:
+            raise ValueError("trash_days must be 0 (no trash) or more")
         if self.read_cache_mb < 0:
             raise ValueError("read_cache_mb must be 0 (off) or more")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):

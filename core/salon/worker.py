@@ -168,6 +168,8 @@ class Worker:
     uploads_removed: int = 0
     _last_sweep: float = field(default=-math.inf)
     _last_cleanup: float = field(default=-math.inf)
+    _last_purge: float = field(default=-math.inf)
+    trash_purged: int = 0
 
     @classmethod
     def from_runtime(cls, runtime: Runtime, config: WorkerConfig | None = None) -> Worker:
@@ -219,6 +221,7 @@ class Worker:
         while not stop.is_set():
             await self._maybe_sweep_dead_letters()
             await self._maybe_clean_uploads()
+            await self._maybe_purge_trash()
             try:
                 delivery = await self._receive(stop)
             except QueueUnavailable as exc:
@@ -482,6 +485,25 @@ class Worker:
         self.uploads_removed += removed
         if removed:
             log.info("removed %d abandoned uploads", removed)
+
+    async def _maybe_purge_trash(self) -> None:
+        """Delete images past their time in the trash (SALON_TRASH_DAYS), rows and objects,
+        on the upload cleanup's schedule (SALON_UPLOAD_CLEANUP_INTERVAL)."""
+        interval = self.config.upload_cleanup_interval
+        images = self.services.get("images")
+        if interval <= 0 or images is None:
+            return
+        if time.monotonic() - self._last_purge < interval:
+            return
+        self._last_purge = time.monotonic()
+        try:
+            removed = int(await images.purge_trash())
+        except Exception as exc:  # another worker may be purging the same rows
+            log.warning("trash purge failed: %r", exc)
+            return
+        self.trash_purged += removed
+        if removed:
+            log.info("purged %d images from the trash", removed)
 
     # ------------------------------------------------------------------ dead letters
 

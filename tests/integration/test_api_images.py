@@ -113,7 +113,9 @@ async def test_favorite_patch_and_delete(salon_app: RunningApp) -> None:
 
     storage_root = salon_app.data_dir / "media"
     before = {p for p in storage_root.rglob("*") if p.is_file()}
-    deleted = await salon_app.client.delete(f"/api/images/{second['id']}", headers=headers)
+    deleted = await salon_app.client.delete(
+        f"/api/images/{second['id']}", params={"permanent": "true"}, headers=headers
+    )
     assert deleted.status_code == 204
     after = {p for p in storage_root.rglob("*") if p.is_file()}
     assert len(before - after) == 4  # the original and its three renditions

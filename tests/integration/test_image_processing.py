@@ -205,7 +205,9 @@ async def test_damaged_pixels_found_after_the_answer_mark_the_image_failed(
     assert failed["status"] == "failed"
     assert "damaged" in failed["error"] or "incomplete" in failed["error"]
     assert failed["urls"]["renditions"] == {}
-    deleted = await embedded.client.delete(f"/api/images/{failed['id']}", headers=headers)
+    deleted = await embedded.client.delete(
+        f"/api/images/{failed['id']}", params={"permanent": "true"}, headers=headers
+    )
     assert deleted.status_code == 204
     assert await rows(embedded, ImageRow) == 0 and not stored_files(embedded)
     # The same bytes with ?wait=true: refused as before, and nothing is left.

@@ -108,6 +108,8 @@ class Image(UUIDv7AuditBase):
         Index("ix_images_owner_favorite_page", "owner_id", "favorite", "created_at", "id"),
         # The worker's sweep for images left in "processing" (a crash before the renditions).
         Index("ix_images_status", "status", "updated_at"),
+        # The worker's purge of trash past its time, and a user's trash listing.
+        Index("ix_images_trashed", "trashed_at"),
     )
 
     owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id", ondelete="CASCADE"))
@@ -127,6 +129,9 @@ class Image(UUIDv7AuditBase):
     # the full decode refused the bytes (``error`` says why, for the uploader).
     status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Set when the owner deleted the image: it is in the trash (hidden from listings, albums,
+    # favorites and share links) until restored or purged SALON_TRASH_DAYS later.
+    trashed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class Album(UUIDv7AuditBase):

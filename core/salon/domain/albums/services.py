@@ -70,10 +70,12 @@ async def owned(session: AsyncSession, owner_id: uuid.UUID, album_id: uuid.UUID)
 
 
 async def list_with_counts(session: AsyncSession, owner_id: uuid.UUID) -> list[tuple[Album, int]]:
-    count = func.count(AlbumImage.image_id)
+    # Images in the trash are not counted (nor listed: salon.domain.images.services).
+    count = func.count(Image.id)
     query = (
         select(Album, count)
         .outerjoin(AlbumImage, AlbumImage.album_id == Album.id)
+        .outerjoin(Image, (Image.id == AlbumImage.image_id) & Image.trashed_at.is_(None))
         .where(Album.owner_id == owner_id)
         .group_by(Album.id)
         .order_by(Album.name)
@@ -82,7 +84,12 @@ async def list_with_counts(session: AsyncSession, owner_id: uuid.UUID) -> list[t
 
 
 async def count_images(session: AsyncSession, album_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(AlbumImage).where(AlbumImage.album_id == album_id)
+    query = (
+        select(func.count())
+        .select_from(AlbumImage)
+        .join(Image, Image.id == AlbumImage.image_id)
+        .where(AlbumImage.album_id == album_id, Image.trashed_at.is_(None))
+    )
     return int((await session.execute(query)).scalar_one())
 
 

@@ -10,15 +10,25 @@ from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import User
+from salon.db.models import Image, User
 from salon.domain.images.listing import ImageLister
 from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
-from salon.domain.images.schemas import ImageOut, ImagePage, ImagePatch, image_out
+from salon.domain.images.schemas import (
+    BULK_ACTIONS,
+    BulkAction,
+    BulkResult,
+    ImageOut,
+    ImagePage,
+    ImagePatch,
+    image_out,
+)
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
+    NotFound,
     clean_title,
     download_name,
     get_owned,
@@ -91,8 +101,10 @@ class ImageController(Controller):
         cursor: str | None = None,
         album_id: uuid.UUID | None = None,
         favorite: bool | None = None,
+        trashed: bool = False,
     ) -> Response[bytes]:
-        """Newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``."""
+        """Newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``.
+        Images in the trash are left out; ``trashed=true`` lists only those."""
         lister: ImageLister = request.app.state.image_pages
         body = await lister.page_json(
             current_user.id,
@@ -100,8 +112,61 @@ class ImageController(Controller):
             cursor=cursor,
             album_id=album_id,
             favorite=favorite,
+            trashed=trashed,
         )
         return Response(body, media_type=MediaType.JSON)
+
+    @post("/bulk", operation_id="bulk_images", status_code=HTTP_200_OK)
+    async def bulk(
+        self,
+        request: Request[Any, Any, Any],
+        data: BulkAction,
+        db_session: AsyncSession,
+        current_user: User,
+    ) -> BulkResult:
+        """One ``action`` on up to 1000 of your images: ``trash``, ``restore``, ``delete``
+        (for good, at once), ``favorite``, ``unfavorite``. An id that is not yours is a 404 and
+        nothing changes."""
+        if data.action not in BULK_ACTIONS:
+            raise ClientException(f"action must be one of {', '.join(BULK_ACTIONS)}")
+        wanted = {parse_uuid(value, "image_ids") for value in data.image_ids}
+        ids = [value for value in wanted if value is not None]
+        if not ids:
+            raise ClientException("image_ids must not be empty")
+        if len(ids) > 1000:
+            raise ClientException("at most 1000 images per request")
+        query = select(Image).where(Image.owner_id == current_user.id, Image.id.in_(ids))
+        images = list((await db_session.execute(query)).scalars())
+        if len(images) != len(ids):
+            raise NotFound("image not found")
+        service: ImageService = request.app.state.images
+        if data.action in ("trash", "delete"):
+            await service.trash(db_session, images, permanent=data.action == "delete")
+        else:
+            for image in images:
+                if data.action == "restore":
+                    image.trashed_at = None
+                else:
+                    image.favorite = data.action == "favorite"
+            await db_session.commit()
+        return BulkResult(action=data.action, count=len(images))
+
+    @delete("/trash", operation_id="empty_trash", status_code=HTTP_200_OK)
+    async def empty_trash(self, request: Request[Any, Any, Any], current_user: User) -> BulkResult:
+        """Delete every image in your trash for good, with its stored files."""
+        service: ImageService = request.app.state.images
+        count = await service.purge_trash(owner_id=current_user.id)
+        return BulkResult(action="empty_trash", count=count)
+
+    @post("/{image_id:uuid}/restore", operation_id="restore_image", status_code=HTTP_200_OK)
+    async def restore(
+        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> ImageOut:
+        """Take an image out of the trash."""
+        image = await get_owned(db_session, current_user.id, image_id)
+        image.trashed_at = None
+        await db_session.commit()
+        return image_out(image)
 
     @get("/{image_id:uuid}", operation_id="get_image")
     async def get_image(
@@ -128,10 +193,14 @@ class ImageController(Controller):
         image_id: uuid.UUID,
         db_session: AsyncSession,
         current_user: User,
+        permanent: bool = False,
     ) -> None:
+        """Move the image to the trash: it leaves listings, albums, favorites and share links
+        at once and is deleted for good ``SALON_TRASH_DAYS`` later (restore it with
+        ``POST .../restore``). ``?permanent=true`` deletes it and its files now."""
         image = await get_owned(db_session, current_user.id, image_id)
         service: ImageService = request.app.state.images
-        await service.delete(db_session, image)
+        await service.trash(db_session, [image], permanent=permanent)
 
     @get(
         "/{image_id:uuid}/original",

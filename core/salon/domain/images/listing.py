@@ -15,7 +15,7 @@ from salon.domain.images.services import list_page
 from salon.providers import TableVersions
 
 TABLES = ("images", "album_images", "albums")
-PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None]
+PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None, bool]
 
 
 class ImageLister:
@@ -41,9 +41,10 @@ class ImageLister:
         cursor: str | None,
         album_id: uuid.UUID | None,
         favorite: bool | None,
+        trashed: bool = False,
     ) -> bytes:
         """One page as JSON. Raises CursorError on a cursor the server did not make."""
-        key: PageKey = (owner_id, limit, cursor, album_id, favorite)
+        key: PageKey = (owner_id, limit, cursor, album_id, favorite, trashed)
         # Only this owner's rows (and the album's) can change the page: a write by another
         # user must not drop it (issue 19).
         owner = str(owner_id)
@@ -63,6 +64,7 @@ class ImageLister:
                     cursor=cursor,
                     album_id=album_id,
                     favorite=favorite,
+                    trashed=trashed,
                 )
             body = self._encoder.encode(ImagePage([image_out(row) for row in rows], next_cursor))
             self._pages.put(key, body, version, len(body))

@@ -36,6 +36,8 @@ class ImageOut(msgspec.Struct):
     # when the full decode refused the bytes.
     status: str = "ready"
     error: str | None = None
+    # When the image was moved to the trash (None: not in the trash).
+    trashed_at: dt.datetime | None = None
 
 
 class ImagePage(msgspec.Struct):
@@ -46,6 +48,21 @@ class ImagePage(msgspec.Struct):
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     title: str | None = msgspec.field(default=None)
     favorite: bool | None = None
+
+
+BULK_ACTIONS = ("trash", "restore", "delete", "favorite", "unfavorite")
+
+
+class BulkAction(msgspec.Struct, forbid_unknown_fields=True):
+    """One action on many of the caller's images (the grid's selection)."""
+
+    action: str
+    image_ids: list[str]
+
+
+class BulkResult(msgspec.Struct):
+    action: str
+    count: int
 
 
 def image_out(image: Image, base: str = "/api/images") -> ImageOut:
@@ -67,4 +84,5 @@ def image_out(image: Image, base: str = "/api/images") -> ImageOut:
         metadata=dict(image.meta or {}),
         status=image.status or "ready",
         error=image.error,
+        trashed_at=image.trashed_at,
     )

@@ -189,6 +189,9 @@ class ImageService:
                 await self._owned_album(session, request.owner_id, request.album_id)
             existing = await self._by_sha(session, request.owner_id, request.sha256)
             if existing is not None:
+                # Uploading bytes that are in the trash brings the image back: an upload the
+                # user cannot see would look lost.
+                existing.trashed_at = None
                 await self._add_to_album(session, request.album_id, [existing.id])
                 await session.commit()
                 return existing, False
@@ -381,6 +384,42 @@ class ImageService:
                 log.exception("could not delete %s; `salon doctor` will find it", key)
         notify(self.runtime.pm, "image_deleted", image=event)
 
+    async def trash(
+        self, session: AsyncSession, images: list[Image], *, permanent: bool = False
+    ) -> None:
+        """Move images to the trash; ``permanent`` (or SALON_TRASH_DAYS=0) removes them and
+        their objects at once (:meth:`delete`)."""
+        if permanent or self.runtime.core.trash_days <= 0:
+            for image in images:
+                await self.delete(session, image)
+            return
+        now = utcnow()
+        for image in images:
+            if image.trashed_at is None:
+                image.trashed_at = now
+        await session.commit()
+
+    async def purge_trash(
+        self, *, now: dt.datetime | None = None, owner_id: uuid.UUID | None = None
+    ) -> int:
+        """Delete for good what has been in the trash SALON_TRASH_DAYS or longer (``owner_id``
+        given: all of that owner's trash, "empty trash"), rows and objects. Returns how many.
+        ``now`` is for tests (a controllable clock)."""
+        query = select(Image).where(Image.trashed_at.is_not(None))
+        if owner_id is not None:
+            query = query.where(Image.owner_id == owner_id)
+        else:
+            cutoff = (now or utcnow()) - dt.timedelta(days=self.runtime.core.trash_days)
+            query = query.where(Image.trashed_at <= cutoff)
+        removed = 0
+        async with self.runtime.session_maker() as session:
+            # In batches, each image with its own commit (delete()): a crash part way leaves
+            # the rest for the next purge, never a row without its objects.
+            for image in list((await session.execute(query.limit(500))).scalars()):
+                await self.delete(session, image)
+                removed += 1
+        return removed
+
 
 def _struct_dict(value: Any) -> dict[str, Any]:
     import msgspec
@@ -403,6 +442,7 @@ def page_query(
     cursor: str | None = None,
     album_id: uuid.UUID | None = None,
     favorite: bool | None = None,
+    trashed: bool = False,
 ) -> Select[tuple[Image]]:
     """The SELECT behind :func:`list_page` (``limit + 1`` rows, to know whether a next page
     exists). Kept separate so the listing benchmark can EXPLAIN the exact query.
@@ -411,6 +451,11 @@ def page_query(
     an index range scan in order, stopping after ``limit + 1`` rows, so the cost does not grow
     with the number of images. Raises CursorError on a cursor the server did not make."""
     query = select(Image).where(Image.owner_id == owner_id)
+    # The trash is listed apart: every other listing (albums and favorites too) skips it.
+    if trashed:
+        query = query.where(Image.trashed_at.is_not(None))
+    else:
+        query = query.where(Image.trashed_at.is_(None))
     if favorite is not None:
         query = query.where(Image.favorite == favorite)
     if album_id is not None:
@@ -434,10 +479,18 @@ async def list_page(
     cursor: str | None,
     album_id: uuid.UUID | None,
     favorite: bool | None,
+    trashed: bool = False,
 ) -> tuple[list[Image], str | None]:
     """One page, newest first, by keyset on (created_at, id) so page 1000 costs what page 1
     costs. Raises CursorError on a cursor the server did not make."""
-    query = page_query(owner_id, limit=limit, cursor=cursor, album_id=album_id, favorite=favorite)
+    query = page_query(
+        owner_id,
+        limit=limit,
+        cursor=cursor,
+        album_id=album_id,
+        favorite=favorite,
+        trashed=trashed,
+    )
     rows = list((await session.execute(query)).scalars())
     next_cursor = None
     if len(rows) > limit:

@@ -98,7 +98,8 @@ async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Ima
     if link is None or link.expires_at <= _now():
         raise NotFound("share link not found or expired")
     image = await session.get(Image, link.image_id)
-    if image is None:
+    # A trashed image's links stop working at once (and again if it is restored).
+    if image is None or image.trashed_at is not None:
         raise NotFound("share link not found or expired")
     return link, image
 
