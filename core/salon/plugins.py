@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.defaults.pillow_media",
     "salon.defaults.local_queue",
     "salon.defaults.console_mail",
+    "salon.defaults.api_keys",
     "salon.domain.sources.jobs",
     "salon.domain.uploads.jobs",
     "salon.domain.images.jobs",

@@ -245,10 +245,16 @@ def validate_key(key: str, *, prefix: bool = False) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who a valid access token belongs to: ``subject`` is stable for the provider's lifetime."""
+    """Who a valid access token belongs to: ``subject`` is stable for the provider's lifetime.
+
+    Request authenticators may set ``provider`` to act as a user of another provider (an API
+    key acts as its owner, a local account: ``provider="local"``) and ``read_only`` to refuse
+    the request's writes (403). Auth providers leave both at their defaults."""
 
     subject: str
     email: str | None = None
+    provider: str | None = None
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,14 @@ async def fresh_image(world: World) -> Params:
     return {"image_id": await world.image()}
 
 
+async def fresh_key(world: World) -> Params:
+    made = await world.client.post(
+        "/api/keys", json={"name": "matrix"}, headers=world.headers["owner"]
+    )
+    assert made.status_code == 201, made.text
+    return {"key_id": made.json()["id"]}
+
+
 async def fresh_album(world: World) -> Params:
     return {"album_id": await world.album()}
 
@@ -279,6 +287,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/images/{image_id}/original"): private(200),
     ("GET", "/api/images/{image_id}/renditions/{name}"): private(200),
     ("POST", "/api/images/{image_id}/share"): private(201),
+    # personal API keys (built-in plugin salon.defaults.api_keys)
+    ("GET", "/api/keys"): signed_in(200),
+    ("POST", "/api/keys"): signed_in(201, body=json_body({"name": "script"})),
+    ("DELETE", "/api/keys/{key_id}"): private(204, fresh=fresh_key),
     # albums
     ("GET", "/api/albums"): signed_in(200),
     ("POST", "/api/albums"): signed_in(

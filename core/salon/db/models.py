@@ -98,6 +98,21 @@ class PasswordReset(UUIDv7AuditBase):
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
+class ApiKey(UUIDv7AuditBase):
+    """A personal API key (built-in plugin ``salon.defaults.api_keys``): only the SHA-256 of
+    its secret is kept; the key acts as its user, read-only unless ``scope`` is ``write``."""
+
+    __tablename__ = "api_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(8))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
 class Image(UUIDv7AuditBase):
     """An uploaded image. ``renditions`` maps a rendition name to its key, size and pixels."""
 

@@ -99,8 +99,15 @@ async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User
                 "invalid credentials", headers=_challenges(runtime)
             ) from None
         if identity is not None:
+            if identity.read_only and request.method not in SAFE_METHODS:
+                raise PermissionDeniedException("these credentials are read-only")
+            provider = identity.provider or authenticator.provider
             directories: dict[str, UserDirectory] = request.app.state.authenticator_users
-            return await directories[authenticator.provider].user(identity)
+            if provider not in directories:
+                directories[provider] = UserDirectory(
+                    provider, runtime.session_maker, runtime.changes
+                )
+            return await directories[provider].user(identity)
     return None
 
 

@@ -78,7 +78,7 @@ async def test_cookie_writes_still_need_csrf(tmp_path: Path, htpasswd: Path) -> 
         bearer = await app.login()
         token = bearer["Authorization"].removeprefix("Bearer ")
         app.client.cookies.set("salon_access", token)
-        response = await app.client.post("/api/albums", json={"title": "x"})
+        response = await app.client.post("/api/albums", json={"name": "x"})
         assert response.status_code == 403 and "CSRF" in response.text
 
 
