@@ -1,7 +1,7 @@
 """api keys: personal keys for scripts (built-in plugin salon.defaults.api_keys; hashes only)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -11,12 +11,12 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
-# Expand only (a new table): code at 0008 runs on it.
-oldest_compatible = "0008"
+# Expand only (a new table): code at 0009 runs on it.
+oldest_compatible = "0009"
 
 TABLE = "api_keys"
 
