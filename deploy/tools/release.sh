@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Roll Salon out (or back) to an image tag: migrate once, then both ECS services.
 #
-#   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/release.sh <image-tag>
+#   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/release.sh <image-tag | sha256:digest>
 #
 # Steps, each stopping the release on failure:
-#   1. the image <ecr repo>:<tag> must exist (CI pushed it; tags are immutable);
+#   1. the image <ecr repo>:<tag> must exist (CI pushed it; tags are immutable); it is resolved
+#      to its digest and the task definitions name <ecr repo>@sha256:... (a digest may be
+#      given in place of the tag);
 #   2. register new revisions of the web, worker and migrate task definitions, identical to
 #      the current ones except for the image (so settings stay what Terraform made them);
 #   3. run the migrate task once (`salon db upgrade`) in the web service's subnets and security
@@ -27,9 +29,18 @@ repo="${ECR_REPOSITORY:-$stack}"
 aws_() { aws --region "$AWS_REGION" --output json "$@"; }
 
 echo "release $tag to $stack"
-aws_ ecr describe-images --repository-name "$repo" --image-ids imageTag="$tag" > /dev/null
+# The task definitions name the image by digest (repo@sha256:...), the immutable form: what
+# was tested is what runs, even if a tag were ever moved. A digest may be given instead of a tag.
+if [[ "$tag" == sha256:* ]]; then ids="imageDigest=$tag"; else ids="imageTag=$tag"; fi
+digest="$(aws_ ecr describe-images --repository-name "$repo" --image-ids "$ids" \
+    | jq -r '.imageDetails[0].imageDigest // empty')"
+if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+    echo "image $tag not found in $repo (no digest: '$digest')" >&2
+    exit 1
+fi
 repo_uri="$(aws_ ecr describe-repositories --repository-names "$repo" | jq -r '.repositories[0].repositoryUri')"
-image="$repo_uri:$tag"
+image="$repo_uri@$digest"
+echo "image $tag is $image"
 
 # Register a copy of the family's latest revision with the new image; print its ARN.
 register() {

@@ -26,7 +26,12 @@ service, op = args[0], args[1]
 def arg(name):
     return args[args.index(name) + 1]
 account = "arn:aws:ecs:eu-west-1:123456789012"
-if op == "describe-repositories":
+DIGEST = "sha256:" + "ab" * 32
+if op == "describe-images":
+    ids = arg("--image-ids")
+    known = ids in ("imageTag=v41", "imageDigest=" + DIGEST)
+    out = {"imageDetails": [{"imageDigest": DIGEST}] if known else []}
+elif op == "describe-repositories":
     out = {"repositories": [{"repositoryUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/s"}]}
 elif op == "describe-task-definition":
     family = arg("--task-definition")
@@ -35,6 +40,8 @@ elif op == "describe-task-definition":
            "containerDefinitions": [{"name": family.rsplit("-", 1)[-1], "image": "old"}]}}
 elif op == "register-task-definition":
     spec = json.load(open(arg("--cli-input-json").removeprefix("file://")))
+    with open(os.environ["FAKE_AWS_LOG"], "a") as log:
+        log.write("image " + spec["containerDefinitions"][0]["image"] + "\n")
     out = {"taskDefinition": {"taskDefinitionArn":
            f"{account}:task-definition/{spec['family']}:2"}}
 elif op == "describe-services":
@@ -51,7 +58,9 @@ print(json.dumps(out))
 """
 
 
-def _release(tmp_path: Path, migrate_exit: int) -> tuple[subprocess.CompletedProcess[str], str]:
+def _release(
+    tmp_path: Path, migrate_exit: int, tag: str = "v41"
+) -> tuple[subprocess.CompletedProcess[str], str]:
     if shutil.which("jq") is None:
         pytest.skip("jq is not installed (apt-get install -y jq)")
     bin_dir = tmp_path / "bin"
@@ -70,7 +79,7 @@ def _release(tmp_path: Path, migrate_exit: int) -> tuple[subprocess.CompletedPro
         "FAKE_MIGRATE_EXIT": str(migrate_exit),
     }
     result = subprocess.run(
-        ["bash", str(DEPLOY / "tools" / "release.sh"), "v41"],
+        ["bash", str(DEPLOY / "tools" / "release.sh"), tag],
         env=env,
         capture_output=True,
         text=True,
@@ -92,3 +101,30 @@ def test_a_release_the_code_can_do_goes_through(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "released v41" in result.stdout
     assert calls.count("ecs update-service") == 2
+
+
+DIGEST = "sha256:" + "ab" * 32
+IMAGE = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/s@{DIGEST}"
+
+
+def test_a_tag_is_pinned_to_its_digest(tmp_path: Path) -> None:
+    result, calls = _release(tmp_path, migrate_exit=0)
+    assert result.returncode == 0, result.stderr
+    images = [line.split()[1] for line in calls.splitlines() if line.startswith("image ")]
+    assert images == [IMAGE] * 3  # web, worker and migrate, each by digest
+
+
+def test_a_digest_can_be_released(tmp_path: Path) -> None:
+    result, calls = _release(tmp_path, migrate_exit=0, tag=DIGEST)
+    assert result.returncode == 0, result.stderr
+    assert f"--image-ids imageDigest={DIGEST}" in calls
+    assert [line.split()[1] for line in calls.splitlines() if line.startswith("image ")] == [
+        IMAGE
+    ] * 3
+
+
+def test_an_unknown_image_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    result, calls = _release(tmp_path, migrate_exit=0, tag="nope")
+    assert result.returncode == 1
+    assert "image nope not found" in result.stderr
+    assert "register-task-definition" not in calls and "run-task" not in calls

@@ -213,6 +213,50 @@ run "rejects_latest_tag" {
   expect_failures = [var.image_tag]
 }
 
+run "rejects_malformed_digest" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    image_tag = "sha256:ABC"
+  }
+
+  expect_failures = [var.image_tag]
+}
+
+run "digest_pins_the_image" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    image_tag = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition     = endswith(local.image, "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") && !strcontains(local.image, ":sha256")
+    error_message = "A digest image_tag gives repo@sha256:..., the immutable form ECS pulls by."
+  }
+}
+
+run "tag_names_the_image" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  assert {
+    condition     = endswith(local.image, ":abc1234")
+    error_message = "A tag image_tag gives repo:tag."
+  }
+}
+
 run "alarm_topic_key_lets_cloudwatch_publish" {
   module {
     source = "./examples/production"

@@ -9,8 +9,9 @@ data "aws_partition" "current" {}
 locals {
   api_gateway = var.entry_point == "api_gateway"
   bucket_name = coalesce(var.bucket_name, "${var.name}-media-${data.aws_caller_identity.current.account_id}")
-  image       = "${module.ecr.repository_url}:${var.image_tag}"
-  public_url  = "https://${var.domain_name}"
+  # A digest pins the image immutably (repo@sha256:...); a tag is repo:tag.
+  image      = startswith(var.image_tag, "sha256:") ? "${module.ecr.repository_url}@${var.image_tag}" : "${module.ecr.repository_url}:${var.image_tag}"
+  public_url = "https://${var.domain_name}"
   tags = merge(var.tags, {
     "salon:deployment" = var.name
     "managed-by"       = "terraform"

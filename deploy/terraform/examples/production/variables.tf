@@ -41,12 +41,12 @@ variable "route53_zone_id" {
 }
 
 variable "image_tag" {
-  description = "Tag of the Salon image in the stack's ECR repository (CI pushes <git sha>)."
+  description = "The Salon image in the stack's ECR repository: a tag (CI pushes <git sha>) or, to pin the exact bytes, its digest sha256:<64 hex> (deploy/tools/release.sh resolves a tag to one)."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]{1,128}$", var.image_tag)) && var.image_tag != "latest"
-    error_message = "image_tag must be a concrete tag (not \"latest\": tags are immutable and rollbacks name the previous one)."
+    condition     = (can(regex("^[A-Za-z0-9_.-]{1,128}$", var.image_tag)) && var.image_tag != "latest") || can(regex("^sha256:[0-9a-f]{64}$", var.image_tag))
+    error_message = "image_tag must be a concrete tag (not \"latest\": tags are immutable and rollbacks name the previous one) or a digest sha256:<64 lower-case hex digits>."
   }
 }
 
