@@ -212,6 +212,10 @@ async def login_body(world: World, actor: str, params: Params) -> dict[str, Any]
     return {"json": {"email": world.owner_email, "password": TEST_PASSWORD}}
 
 
+async def bulk_favorite_body(world: World, actor: str, params: Params) -> dict[str, Any]:
+    return {"json": {"action": "favorite", "image_ids": [world.ids["image_id"]]}}
+
+
 async def fresh_image(world: World) -> Params:
     return {"image_id": await world.image()}
 
@@ -287,6 +291,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/images/{image_id}/original"): private(200),
     ("GET", "/api/images/{image_id}/renditions/{name}"): private(200),
     ("POST", "/api/images/{image_id}/share"): private(201),
+    # trash: restore is owner-only; a bulk action naming another's image is 404 for all of it
+    ("POST", "/api/images/{image_id}/restore"): private(200),
+    ("POST", "/api/images/bulk"): private(200, body=bulk_favorite_body),
+    ("DELETE", "/api/images/trash"): signed_in(200),
     # personal API keys (built-in plugin salon.defaults.api_keys)
     ("GET", "/api/keys"): signed_in(200),
     ("POST", "/api/keys"): signed_in(201, body=json_body({"name": "script"})),
