@@ -35,6 +35,7 @@ STATIC = HERE / "static"
 PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("/", "gallery.html", "Photos", "photos", "gallery"),
     ("/favorites", "gallery.html", "Favorites", "favorites", "gallery"),
+    ("/trash", "gallery.html", "Trash", "trash", "gallery"),
     ("/albums", "albums.html", "Albums", "albums", "albums"),
     ("/upload", "upload.html", "Upload", "upload", "upload"),
     ("/apod", "apod.html", "NASA APOD", "apod", "apod"),
@@ -48,6 +49,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("upload", "/upload", "Upload"),
     ("apod", "/apod", "APOD"),
     ("video", "/video", "Video"),
+    ("trash", "/trash", "Trash"),
 )
 NO_CACHE = {"cache-control": "no-cache"}
 
@@ -120,8 +122,11 @@ def _private_page(
     async def page(request: Request[Any, Any, Any]) -> Response[Any]:
         if not signed_in(request):
             return _login_redirect(request)
-        view = "favorites" if active == "favorites" else ""
-        return render(template, title=title, active=active, script=script, view=view)
+        view = active if active in ("favorites", "trash") else ""
+        trash_days = request.app.state.runtime.core.trash_days
+        return render(
+            template, title=title, active=active, script=script, view=view, trash_days=trash_days
+        )
 
     name = "page_" + (active or "home")
     page.__name__ = name

@@ -81,6 +81,7 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
   const tiles = new Map();
   const selected = new Set();
   const listeners = [];
+  let lastClicked = null;
   let cursor = null;
   let done = false;
   let busy = null;
@@ -190,6 +191,20 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
         type: "checkbox",
         class: "tile-check",
         "aria-label": `Select ${describe(image)}`,
+      });
+      // Shift-click selects the range from the last photo clicked to this one, as in a file
+      // manager; a plain click toggles one.
+      check.addEventListener("click", (event) => {
+        const index = items.findIndex((i) => i.id === image.id);
+        const anchor = lastClicked === null ? -1 : items.findIndex((i) => i.id === lastClicked);
+        lastClicked = image.id;
+        if (!event.shiftKey || anchor < 0 || anchor === index) return;
+        const [from, to] = anchor < index ? [anchor, index] : [index, anchor];
+        for (const item of items.slice(from, to + 1)) {
+          if (check.checked) selected.add(item.id);
+          else selected.delete(item.id);
+        }
+        selectionChanged();
       });
       check.addEventListener("change", () => toggle(image.id, check.checked));
       tile.append(open, check, favButton(image));

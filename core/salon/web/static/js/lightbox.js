@@ -156,11 +156,16 @@ export function createLightbox(dialog, grid) {
 
   $("[data-lb-delete]", dialog).addEventListener("click", async () => {
     const image = current();
-    if (!window.confirm(`Delete “${describe(image)}” for good?`)) return;
+    // In the trash, Delete is for good; elsewhere it moves the photo to the trash.
+    const question = image.trashed_at
+      ? `Delete “${describe(image)}” for good?`
+      : `Move “${describe(image)}” to the trash?`;
+    if (!window.confirm(question)) return;
     try {
-      await api(`/api/images/${image.id}`, { method: "DELETE" });
+      const permanent = image.trashed_at ? "?permanent=true" : "";
+      await api(`/api/images/${image.id}${permanent}`, { method: "DELETE" });
       grid.remove(image.id);
-      toast("Photo deleted");
+      toast(image.trashed_at ? "Photo deleted" : "Moved to the trash");
       if (grid.items.length === 0) dialog.close();
       else open(Math.min(index, grid.items.length - 1));
     } catch (error) {

@@ -10,9 +10,16 @@ initChrome();
 const main = $("main");
 const view = main.dataset.view;
 const albumId = main.dataset.albumId;
-const filters = view === "favorites" ? { favorite: "true" } : albumId ? { album_id: albumId } : {};
+const filters =
+  view === "favorites"
+    ? { favorite: "true" }
+    : view === "trash"
+      ? { trashed: "true" }
+      : albumId
+        ? { album_id: albumId }
+        : {};
 const toolbar = $("[data-toolbar]");
-const albumSelect = $("[data-album-select]");
+const albumSelect = document.querySelector("[data-album-select]");
 let lightbox = null;
 
 const grid = createGrid({
@@ -41,14 +48,14 @@ async function loadAlbums() {
         document.title = `${album.name} · Salon`;
         continue;
       }
-      albumSelect.append(el("option", { value: album.id, text: album.name }));
+      albumSelect?.append(el("option", { value: album.id, text: album.name }));
     }
   } catch (error) {
     toast(errorMessage(error), "error");
   }
 }
 
-$("[data-add-to-album]").addEventListener("click", async () => {
+document.querySelector("[data-add-to-album]")?.addEventListener("click", async () => {
   const target = albumSelect.value;
   if (!target) {
     toast("Choose an album first (or create one on the Albums page).");
@@ -68,7 +75,7 @@ $("[data-add-to-album]").addEventListener("click", async () => {
   }
 });
 
-$("[data-make-video]").addEventListener("click", () => {
+document.querySelector("[data-make-video]")?.addEventListener("click", () => {
   sessionStorage.setItem("salon.video.selection", JSON.stringify([...grid.selected]));
   location.assign("/video");
 });
@@ -82,6 +89,50 @@ removeButton?.addEventListener("click", async () => {
       grid.remove(id);
     }
     toast(`Removed ${ids.length} from the album`);
+  } catch (error) {
+    toast(errorMessage(error), "error");
+  }
+});
+
+// Trash, restore, delete for good, favorite: one request for the whole selection.
+const DONE = {
+  trash: (n) => `Moved ${n} to the trash`,
+  restore: (n) => `Restored ${n}`,
+  delete: (n) => `Deleted ${n} for good`,
+  favorite: (n) => `Added ${n} to favorites`,
+};
+for (const button of document.querySelectorAll("[data-bulk]")) {
+  button.addEventListener("click", async () => {
+    const action = button.dataset.bulk;
+    const ids = [...grid.selected];
+    if (action === "delete" && !window.confirm(`Delete ${ids.length} photo(s) for good?`)) return;
+    try {
+      const result = await api("/api/images/bulk", {
+        method: "POST",
+        body: { action, image_ids: ids },
+      });
+      if (action === "favorite") {
+        for (const id of ids) {
+          const image = grid.items.find((item) => item.id === id);
+          if (image) grid.update({ ...image, favorite: true });
+        }
+        grid.clearSelection();
+      } else {
+        for (const id of ids) grid.remove(id);
+      }
+      toast(DONE[action](result.count));
+    } catch (error) {
+      toast(errorMessage(error), "error");
+    }
+  });
+}
+
+document.querySelector("[data-empty-trash]")?.addEventListener("click", async () => {
+  if (!window.confirm("Delete every photo in the trash for good?")) return;
+  try {
+    const result = await api("/api/images/trash", { method: "DELETE" });
+    for (const image of [...grid.items]) grid.remove(image.id);
+    toast(`Deleted ${result.count} for good`);
   } catch (error) {
     toast(errorMessage(error), "error");
   }
