@@ -39,7 +39,7 @@ import math
 import signal
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -468,42 +468,35 @@ class Worker:
 
     async def _maybe_clean_uploads(self) -> None:
         """Delete abandoned direct uploads now and then (as ``salon uploads cleanup`` does), so
-        their objects do not stay in storage until someone runs it. Between receives: a long
-        job delays it, which is harmless."""
-        interval = self.config.upload_cleanup_interval
+        their objects do not stay in storage until someone runs it."""
         uploads = self.services.get("uploads")
-        if interval <= 0 or uploads is None:
-            return
-        if time.monotonic() - self._last_cleanup < interval:
-            return
-        self._last_cleanup = time.monotonic()
-        try:
-            removed = int(await uploads.cleanup_expired())
-        except Exception as exc:  # another worker may be cleaning the same rows
-            log.warning("upload cleanup failed: %r", exc)
-            return
-        self.uploads_removed += removed
-        if removed:
-            log.info("removed %d abandoned uploads", removed)
+        action = uploads.cleanup_expired if uploads is not None else None
+        self.uploads_removed += await self._chore("_last_cleanup", action, "abandoned uploads")
 
     async def _maybe_purge_trash(self) -> None:
-        """Delete images past their time in the trash (SALON_TRASH_DAYS), rows and objects,
-        on the upload cleanup's schedule (SALON_UPLOAD_CLEANUP_INTERVAL)."""
-        interval = self.config.upload_cleanup_interval
+        """Delete images past their time in the trash (SALON_TRASH_DAYS), rows and objects."""
         images = self.services.get("images")
-        if interval <= 0 or images is None:
-            return
-        if time.monotonic() - self._last_purge < interval:
-            return
-        self._last_purge = time.monotonic()
+        action = images.purge_trash if images is not None else None
+        self.trash_purged += await self._chore("_last_purge", action, "images from the trash")
+
+    async def _chore(
+        self, last: str, action: Callable[[], Awaitable[int]] | None, what: str
+    ) -> int:
+        """Run ``action`` at most once per SALON_UPLOAD_CLEANUP_INTERVAL (the time of its last
+        run kept in attribute ``last``); returns how many things it removed. Between receives:
+        a long job delays it, which is harmless."""
+        interval = self.config.upload_cleanup_interval
+        if interval <= 0 or action is None or time.monotonic() - getattr(self, last) < interval:
+            return 0
+        setattr(self, last, time.monotonic())
         try:
-            removed = int(await images.purge_trash())
-        except Exception as exc:  # another worker may be purging the same rows
-            log.warning("trash purge failed: %r", exc)
-            return
-        self.trash_purged += removed
+            removed = int(await action())
+        except Exception as exc:  # another worker may be removing the same rows
+            log.warning("removing %s failed: %r", what, exc)
+            return 0
         if removed:
-            log.info("purged %d images from the trash", removed)
+            log.info("removed %d %s", removed, what)
+        return removed
 
     # ------------------------------------------------------------------ dead letters
 
