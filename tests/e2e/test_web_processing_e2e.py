@@ -71,11 +71,16 @@ def test_placeholder_then_photo(browser: Any, tmp_path: Path, failure_context: l
         page.wait_for_url(f"{server.url}/")
 
         # The upload is answered at once; the page says the photo is still being processed.
+        # The drop must reach the upload page's own script, not the page being left.
         nav(page, "Upload").click()
+        page.wait_for_url(f"{server.url}/upload")
+        expect(page.locator("[data-dropzone]")).to_be_visible()
         photo = jpeg((1600, 900), ((240, 120, 40), (30, 60, 160)))
         page.evaluate(DROP_FILES, [{"name": "dusk.jpg", "b64": base64.b64encode(photo).decode()}])
-        expect(page.locator(".upload[data-status='done']")).to_have_count(1, timeout=60_000)
-        expect(page.locator(".upload-status")).to_have_text("Uploaded (processing)")
+        expect(page.locator(".upload")).to_have_count(1)
+        # On a failure the row's own text (e.g. "Failed: …") is in the assertion message.
+        expect(page.locator(".upload-status")).to_have_text("Uploaded (processing)", timeout=60_000)
+        expect(page.locator(".upload")).to_have_attribute("data-status", "done")
 
         # The grid: a box of the photo's own shape, labelled, and no image request yet.
         nav(page, "Photos").click()
