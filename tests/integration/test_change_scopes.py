@@ -1,8 +1,9 @@
 """Per-owner invalidation (issue 19): a write by one user moves only that user's (and that
 album's) counters, so other users' cached pages stay; a write whose owner is not known for
 certain still moves the whole table. In this process (an in-memory SQLite engine, so no WAL
-watch blurs the picture) and across processes on PostgreSQL (row triggers, migration 0008).
-SQLite across processes still moves every counter on any commit (see salon.db.changes)."""
+watch blurs the picture), across processes on PostgreSQL (row triggers, migration 0008), and
+on a SQLite file, whose WAL header moves on every commit (this process's too) and whose change
+log (migration 0011) says whose rows changed."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from salon.db import migrate
 from salon.db.changes import ChangeTracker
-from salon.db.models import Album, AlbumImage, Image, metadata
+from salon.db.models import Album, AlbumImage, Image, User, metadata
+from salon.runtime import make_engine
 from salon.testing.fixtures import RunningApp, sample_jpeg
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -124,6 +129,136 @@ async def test_album_pages_move_with_their_album(engine: AsyncEngine) -> None:
     assert album(first) != v1
     assert album(second) == v2, "adding to album 1 dropped album 2's pages"
     assert tracker.version_for(("images", str(owner))) == plain
+
+
+# ---------------------------------------------------------------- a SQLite file (migration 0011)
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one migrated SQLite file: the one a tracker watches (this process) and
+    another (any other process: the tracker sees only the file)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'salon.db'}"
+    migrate.upgrade(url)
+    mine, other = make_engine(url), make_engine(url)
+    yield mine, other
+    await mine.dispose()
+    await other.dispose()
+
+
+async def _owner_with_image(engine: AsyncEngine) -> tuple[str, uuid.UUID]:
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session:
+        name = uuid.uuid4().hex[:8]
+        user = User(provider="local", subject=name, email=f"{name}@example.com")
+        session.add(user)
+        await session.flush()
+        image = _image(user.id)
+        session.add(image)
+        await session.commit()
+    return str(user.id), image.id
+
+
+async def _sql(engine: AsyncEngine, statement: str, **params: Any) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(statement), params)
+
+
+async def _fetch(engine: AsyncEngine, statement: str) -> tuple[Any, ...]:
+    async with engine.connect() as conn:
+        row = (await conn.execute(text(statement))).one()
+    return tuple(row)
+
+
+async def test_sqlite_own_writes_keep_other_owners_pages(
+    sqlite_file: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The embedded default: before 0011 every commit of the process itself (a favorite, a
+    job's heartbeat) moved the WAL header and so every user's counters."""
+    mine, _other = sqlite_file
+    tracker = ChangeTracker().watch(mine)
+    a, image = await _owner_with_image(mine)
+    b, _ = await _owner_with_image(mine)
+    before = tracker.version_for(("images", a)), tracker.version_for(("images", b))
+    users = tracker.version("users")
+    sessions = async_sessionmaker(mine, expire_on_commit=False)
+    async with sessions() as session:
+        row = await session.get(Image, image)
+        assert row is not None
+        row.favorite = True
+        await session.commit()
+    after = tracker.version_for(("images", a)), tracker.version_for(("images", b))
+    assert after[0] != before[0], "A's favorite did not move A's counter"
+    assert after[1] == before[1], "A's favorite moved B's counter"
+    assert tracker.version("users") != users, "a commit must still move unscoped tables"
+
+
+async def test_sqlite_another_process_moves_only_the_owner_it_wrote(
+    sqlite_file: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = sqlite_file
+    tracker = ChangeTracker().watch(mine)
+    a, image = await _owner_with_image(mine)
+    b, _ = await _owner_with_image(mine)
+
+    def versions() -> tuple[int, int]:
+        return tracker.version_for(("images", a)), tracker.version_for(("images", b))
+
+    # Raw SQL from elsewhere: no ORM flush names the owner; the trigger does.
+    before = versions()
+    await _sql(other, "UPDATE images SET favorite = 1 WHERE id = :id", id=image.bytes)
+    after = versions()
+    assert after[0] != before[0] and after[1] == before[1], (before, after)
+    # Moving the image to B moves both.
+    before = after
+    await _sql(
+        other,
+        "UPDATE images SET owner_id = :b WHERE id = :id",
+        b=uuid.UUID(b).bytes,
+        id=image.bytes,
+    )
+    after = versions()
+    assert after[0] != before[0] and after[1] != before[1], (before, after)
+    # A delete moves its (new) owner only.
+    before = after
+    await _sql(other, "DELETE FROM images WHERE id = :id", id=image.bytes)
+    after = versions()
+    assert after[0] == before[0] and after[1] != before[1], (before, after)
+
+
+async def test_sqlite_without_the_triggers_every_owner_moves(
+    sqlite_file: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A later migration that rebuilds the table (SQLite's batch ALTER) drops its triggers:
+    the log then cannot vouch for anything."""
+    mine, other = sqlite_file
+    tracker = ChangeTracker().watch(mine)
+    _a, image = await _owner_with_image(mine)
+    b, _ = await _owner_with_image(mine)
+    await _sql(other, "DROP TRIGGER salon_log_images_update")
+    before = tracker.version_for(("images", b))
+    await _sql(other, "UPDATE images SET favorite = 1 WHERE id = :id", id=image.bytes)
+    assert tracker.version_for(("images", b)) != before
+
+
+async def test_sqlite_a_reader_behind_the_pruned_log_moves_every_owner(
+    sqlite_file: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = sqlite_file
+    tracker = ChangeTracker().watch(mine)
+    a, _image = await _owner_with_image(mine)
+    b, _ = await _owner_with_image(mine)
+    before = tracker.version_for(("images", b))
+    # Over 5,000 log rows for A before the tracker looks again: the oldest are pruned.
+    numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+    await _sql(
+        other,
+        f"INSERT INTO salon_change_log (tbl, scope) {numbers} SELECT 'images', :a FROM n",
+        a=uuid.UUID(a).bytes,
+    )
+    (oldest,) = await _fetch(other, "SELECT min(seq) FROM salon_change_log")
+    assert oldest > 1000, f"the log was not pruned (oldest row {oldest})"
+    assert tracker.version_for(("images", b)) != before
 
 
 # ---------------------------------------------------------------- across processes (PostgreSQL)

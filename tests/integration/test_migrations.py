@@ -20,7 +20,10 @@ async def _tables_and_diff(url: str) -> tuple[set[str], list[object]]:
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
             diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), metadata)
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"include_object": migrate.include_object}),
+                    metadata,
+                )
             )
             if conn.dialect.name == "sqlite":
                 # SQLite reflects custom types (GUID, JSON) as their storage affinity only.

@@ -35,8 +35,12 @@ for certain; otherwise it moves the whole table's counter, as before:
 - **other processes, PostgreSQL**: row triggers (migration 0008) ``pg_notify`` ``table:scope``
   on channel ``salon_row_changes``; once they exist the statement trigger's notifications for
   these tables are ignored (a TRUNCATE sends the bare table name there).
-- **other processes, SQLite**: the WAL header says only that something changed, so every
-  counter still moves.
+- **other processes, SQLite**: the WAL header says only that something changed; row triggers
+  (migration 0011) append ``(table, scope)`` to ``salon_change_log``, which the tracker reads
+  when the header moves (:mod:`salon.db.sqlite_changes`): the scopes it names move, and every
+  table outside ``SCOPED`` moves. The header also moves on this process's own commits, so the
+  same path covers them. Without the log's triggers, or when rows were pruned before this
+  process read them, every counter moves.
 """
 
 from __future__ import annotations
@@ -45,17 +49,17 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import mmap
-import os
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
+
+from salon.db.sqlite_changes import SqliteChangeLog, SqliteWalWatch
 
 log = logging.getLogger("salon.db.changes")
 
@@ -77,7 +81,6 @@ _WRITE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE
 )
 _READ_PREFIXES = ("select", "savepoint", "release", "rollback", "pragma", "show", "explain")
-_WAL_INDEX_HEADER = 48
 
 
 def written_table(statement: str) -> str | None:
@@ -99,18 +102,21 @@ class ChangeTracker:
         self._whole: dict[str, int] = {}  # changes not known to one scope
         self._scoped: dict[tuple[str, str], int] = {}
         self._all = next(self._clock)
+        self._others = 0  # another connection's commit, to any table not in SCOPED
         self.live = live
-        self._external: Callable[[], bool] | None = None
+        self._wal: SqliteWalWatch | None = None
+        self._log: SqliteChangeLog | None = None
 
     def version(self, *tables: str) -> int:
         """A number that changes whenever a commit may have changed one of ``tables``.
         Compare versions for equality only. Not live: a new number on every call."""
         if not self.live:
             return next(self._clock)
-        if self._external is not None and self._external():
-            self.bump((ALL,))
+        if self._wal is not None:
+            self._poll_sqlite()
         changed = self._changed
-        return max(self._all, *(changed.get(table, 0) for table in tables))
+        others = self._others if any(table not in SCOPED for table in tables) else 0
+        return max(self._all, others, *(changed.get(table, 0) for table in tables))
 
     def version_for(self, *scopes: tuple[str, str]) -> int:
         """Like :meth:`version`, for ``(table, scope)`` pairs: a number that changes whenever
@@ -118,8 +124,8 @@ class ChangeTracker:
         and albums, ``str(album_id)`` for album_images)."""
         if not self.live:
             return next(self._clock)
-        if self._external is not None and self._external():
-            self.bump((ALL,))
+        if self._wal is not None:
+            self._poll_sqlite()
         whole, scoped = self._whole, self._scoped
         return max(
             self._all,
@@ -142,6 +148,20 @@ class ChangeTracker:
         for table, scope in scopes:
             self._changed[table] = tick
             self._scoped[(table, scope)] = tick
+
+    def _poll_sqlite(self) -> None:
+        """After any commit to the file (this process's too): the scoped tables by the rows
+        the change log names, every other table as changed."""
+        assert self._wal is not None
+        if not self._wal.changed():
+            return
+        scopes = self._log.read() if self._log is not None else None
+        if scopes is None:
+            self.bump((ALL,))
+            return
+        self._others = next(self._clock)
+        if scopes:
+            self.bump_scoped(scopes)
 
     def notified(self, payload: str) -> None:
         """A ``salon_row_changes`` payload: ``table:scope``, or a bare table name."""
@@ -168,7 +188,8 @@ class ChangeTracker:
         _TRACKERS[sync_engine] = self
         database = engine.url.database
         if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
-            self._external = SqliteWalWatch(database).changed
+            self._wal = SqliteWalWatch(database)
+            self._log = SqliteChangeLog(database)
         elif engine.url.get_backend_name() == "postgresql":
             self.live = False  # until listen_postgres is connected
         return self
@@ -274,42 +295,6 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         tracker = _TRACKERS.get(conn.engine)
         if tracker is not None:
             tracker.after_flush(conn, flush_context)
-
-
-class SqliteWalWatch:
-    """Tells whether any connection, in any process, has committed to a SQLite database in
-    WAL mode since the last call, from the WAL index header in its ``-shm`` file."""
-
-    def __init__(self, database: str) -> None:
-        self._path = f"{database}-shm"
-        self._inode = -1
-        self._map: mmap.mmap | None = None
-        self._last = b""
-
-    def changed(self) -> bool:
-        header = self._header()
-        if header == self._last and header:
-            return False
-        self._last = header
-        return True
-
-    def _header(self) -> bytes:
-        try:
-            inode = os.stat(self._path).st_ino
-            if inode != self._inode or self._map is None:
-                self._remap(inode)
-        except (OSError, ValueError):
-            self._map, self._inode = None, -1
-            return b""  # no index (no connection open yet): treat every call as a change
-        assert self._map is not None
-        return self._inode.to_bytes(8, "little") + self._map[:_WAL_INDEX_HEADER]
-
-    def _remap(self, inode: int) -> None:
-        if self._map is not None:
-            self._map.close()
-        with open(self._path, "rb") as handle:
-            self._map = mmap.mmap(handle.fileno(), _WAL_INDEX_HEADER, access=mmap.ACCESS_READ)
-        self._inode = inode
 
 
 async def listen_postgres(tracker: ChangeTracker, url: URL, *, retry_seconds: float = 1.0) -> None:

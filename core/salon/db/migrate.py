@@ -28,6 +28,16 @@ from salon.db.schema import SchemaState, read_state
 MIGRATIONS = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock key env.py takes for the migration's transaction: any fixed number.
 MIGRATION_LOCK = 0x5A10_0001
+# Tables the migrations make outside the models (SQLite's change log, 0011): autogenerate must
+# neither drop them nor call the schema out of date for them.
+UNMODELLED_TABLES = frozenset({"salon_change_log"})
+
+
+def include_object(_obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
+    """Alembic's ``include_object`` hook: everything but :data:`UNMODELLED_TABLES`."""
+    return not (type_ == "table" and name in UNMODELLED_TABLES)
+
+
 T = TypeVar("T")
 
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from salon.db.migrate import MIGRATION_LOCK
+from salon.db.migrate import MIGRATION_LOCK, include_object
 from salon.db.models import metadata
 from salon.db.schema import record_compat
 from salon.runtime import make_engine
@@ -22,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
