@@ -133,11 +133,15 @@ class StorageCapabilities:
     ``presigned_get``: downloads may be redirected to a short-lived URL instead of proxied.
     ``local_paths``: objects live on the local file system and ``local_path`` returns them, so
     the server can hand files to the OS (sendfile) instead of streaming them through Python.
+    ``copy``: the backend is also a :class:`CopyingStorage`: it copies an object to another key
+    without the bytes passing through Salon (S3 ``CopyObject``, a hard link on a disk). The core
+    then promotes a completed direct upload to its original's key with it.
     """
 
     presigned_post: bool = False
     presigned_get: bool = False
     local_paths: bool = False
+    copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,20 @@ class StorageBackend(Protocol):
     async def check(self) -> None:
         """Readiness: raise :class:`ConfigurationError` when the backend cannot be used."""
         ...
+
+
+@runtime_checkable
+class CopyingStorage(Protocol):
+    """The optional ``copy`` capability of a :class:`StorageBackend` (``capabilities.copy``).
+
+    Contract (checked by ``salon.testing.StorageContract`` when ``capabilities.copy``):
+    ``copy`` makes ``dest`` hold exactly the bytes ``source`` holds, with ``content_type``,
+    replacing ``dest`` atomically; ``source`` is unchanged; later writes or deletes of either
+    key never change the other. A missing ``source`` raises :class:`ObjectNotFound` and leaves
+    ``dest`` as it was.
+    """
+
+    async def copy(self, source: str, dest: str, *, content_type: str) -> ObjectInfo: ...
 
 
 _MAX_KEY_LENGTH: Final = 1024

@@ -140,3 +140,30 @@ async def test_storage_quota_refuses_uploads_beyond_it(salon_database: str, tmp_
         extra = (quota - len(first)) // len(small) + 1  # surely more than fits
         answers = [(await _intent(app, headers, small)).status_code for _ in range(extra)]
         assert answers[-1] == 413
+
+
+async def test_completion_promotes_the_upload_without_writing_it_again(
+    salon_app: RunningApp, salon_database: str
+) -> None:
+    """Issue 16.6: local storage offers ``copy`` (a hard link), so completing a direct upload
+    keeps the very file the upload wrote as the original (same inode), through a staging key
+    that only the server writes; nothing stays under uploads/ or staging/."""
+    headers = await salon_app.login()
+    data = sample_jpeg(640, 480, (30, 90, 200))
+    upload_id = (await _intent(salon_app, headers, data)).json()["upload_id"]
+    assert (await _send(salon_app, headers, upload_id, data)).status_code == 204
+    [uploaded] = _upload_files(salon_app.data_dir)
+    inode = uploaded.stat().st_ino
+    done = await salon_app.client.post(f"/api/uploads/{upload_id}/complete", headers=headers)
+    assert done.status_code == 201, done.text
+    async with database(salon_database) as session:
+        image = await session.get(Image, uuid.UUID(done.json()["id"]))
+    assert image is not None
+    original = salon_app.data_dir / "media" / image.storage_key
+    assert original.read_bytes() == data
+    assert original.stat().st_ino == inode, "the original was written again, not promoted"
+    media = salon_app.data_dir / "media"
+    leftovers = [
+        p for p in media.rglob("*") if p.is_file() and {"uploads", "staging"} & set(p.parts)
+    ]
+    assert leftovers == []

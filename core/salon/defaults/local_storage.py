@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import mimetypes
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
@@ -45,7 +46,9 @@ _TMP_PREFIX: Final = ".tmp-"
 class LocalStorage:
     """A :class:`~salon.providers.StorageBackend` on a local folder."""
 
-    capabilities = StorageCapabilities(presigned_post=False, presigned_get=False, local_paths=True)
+    capabilities = StorageCapabilities(
+        presigned_post=False, presigned_get=False, local_paths=True, copy=True
+    )
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -92,6 +95,14 @@ class LocalStorage:
             raise
         modified = dt.datetime.now(dt.UTC)
         return ObjectInfo(key, size, content_type, digest.hexdigest(), modified)
+
+    async def copy(self, source: str, dest: str, *, content_type: str) -> ObjectInfo:
+        """A hard link under a temporary name, renamed over ``dest`` (a byte copy where the
+        file system has no links). Writes replace files, never change them in place, so the
+        two keys stay independent."""
+        src, target = self._path(source), self._path(dest)
+        await _in_thread(lambda: _copy_file(self.root, source, src, target))
+        return ObjectInfo(dest, (await self.stat(dest)).size, content_type, None)
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is fine. Empty parent folders are pruned, never root."""
@@ -193,6 +204,26 @@ def _finish(handle: IO[bytes], digest: hashlib._Hash, data: bytes, tmp: Path, ta
     # mkstemp makes 0600 files; objects get the usual 0644 (umask permitting).
     os.chmod(tmp, 0o644)
     os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+def _copy_file(root: Path, key: str, source: Path, target: Path) -> None:
+    _stat_file(key, source)
+    handle, tmp = _open_temp(root, target)
+    handle.close()
+    try:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        except OSError:  # no hard links here (another device, some network file systems)
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(target.parent)
 
 

@@ -66,7 +66,9 @@ def content_disposition(filename: str) -> str:
 class S3Storage:
     """Objects in one S3 bucket, under ``SALON_S3_PREFIX``."""
 
-    capabilities = StorageCapabilities(presigned_post=True, presigned_get=True, local_paths=False)
+    capabilities = StorageCapabilities(
+        presigned_post=True, presigned_get=True, local_paths=False, copy=True
+    )
     #: Keys per ListObjectsV2 request (S3's maximum is 1000).
     list_page_size: int = 1000
 
@@ -262,6 +264,22 @@ class S3Storage:
                 self.bucket,
                 translate(exc, bucket=self.bucket, key=full),
             )
+
+    async def copy(self, source: str, dest: str, *, content_type: str) -> ObjectInfo:
+        """A server-side copy: CopyObject, or a multipart copy above 5 GB (boto3's managed
+        ``copy`` picks), with the new content type and this store's encryption."""
+        full_source, full_dest = self._full(source), self._full(dest)
+        extra = {"ContentType": content_type, "MetadataDirective": "REPLACE", **self._sse_args()}
+        await self._call(
+            lambda: self.client.copy(
+                {"Bucket": self.bucket, "Key": full_source},
+                self.bucket,
+                full_dest,
+                ExtraArgs=extra,
+            ),
+            key=source,
+        )
+        return await self.stat(dest)
 
     async def delete(self, key: str) -> None:
         """DeleteObject; S3 answers success for a missing key, so this is idempotent."""

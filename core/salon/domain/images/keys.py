@@ -16,3 +16,9 @@ def rendition_key(owner_id: uuid.UUID, sha256: str, name: str, extension: str) -
 
 def upload_key(owner_id: uuid.UUID, intent_id: uuid.UUID) -> str:
     return f"uploads/{owner_id}/{intent_id}"
+
+
+def staging_key(owner_id: uuid.UUID, intent_id: uuid.UUID) -> str:
+    """Where a direct upload is copied before it is checked: a key no browser form can
+    write, so the bytes checked are the bytes kept."""
+    return f"staging/{owner_id}/{intent_id}"

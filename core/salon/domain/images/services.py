@@ -34,7 +34,7 @@ from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
 from salon.errors import ObjectNotFound, UnsupportedMedia
 from salon.plugins import notify
-from salon.providers import MediaInfo, MediaProbe
+from salon.providers import CopyingStorage, MediaInfo, MediaProbe
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.images")
@@ -63,6 +63,9 @@ class IngestRequest:
     filename: str = ""
     # A direct upload being completed: its own announced size is not counted twice (quota).
     intent_id: uuid.UUID | None = None
+    # The same bytes already in storage under this key, which only the server writes: the
+    # original is then a storage-side copy (``CopyingStorage``) instead of a second upload.
+    stored_key: str | None = None
 
 
 MAX_TITLE = 500
@@ -288,7 +291,10 @@ class ImageService:
         stored: list[str] = []
         try:
             key = original_key(request.owner_id, request.sha256)
-            await storage.put(key, file_chunks(request.path), content_type=info.content_type)
+            if request.stored_key is not None and isinstance(storage, CopyingStorage):
+                await storage.copy(request.stored_key, key, content_type=info.content_type)
+            else:
+                await storage.put(key, file_chunks(request.path), content_type=info.content_type)
             stored.append(key)
             image = Image(
                 owner_id=request.owner_id,

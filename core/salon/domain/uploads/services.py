@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
-from salon.domain.images.keys import upload_key
+from salon.domain.images.keys import staging_key, upload_key
 from salon.domain.images.quota import QuotaExceeded, check_quota
 from salon.domain.images.services import (
     ImageService,
@@ -28,6 +28,7 @@ from salon.domain.images.services import (
 )
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.errors import ObjectNotFound, UnsupportedMedia
+from salon.providers import CopyingStorage
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.uploads")
@@ -164,8 +165,30 @@ class UploadService:
 
     async def _verify_and_ingest(self, intent: UploadIntent, *, wait: bool) -> tuple[Image, bool]:
         storage = self.runtime.storage
+        copier = storage if storage.capabilities.copy else None
+        if not isinstance(copier, CopyingStorage):
+            return await self._ingest_from(intent, intent.storage_key, promote=False, wait=wait)
+        # The upload key may be written again while this runs (a browser form is valid until it
+        # expires; a slow second POST of the file): check and keep a copy nothing else writes.
+        # Both copies stay in storage (a hard link, S3 CopyObject); no byte is uploaded again.
+        staged = staging_key(intent.owner_id, intent.id)
         try:
-            info = await storage.stat(intent.storage_key)
+            await copier.copy(intent.storage_key, staged, content_type=intent.content_type)
+        except ObjectNotFound:
+            raise UploadRefused("nothing was uploaded for this upload id") from None
+        try:
+            return await self._ingest_from(intent, staged, promote=True, wait=wait)
+        finally:
+            await self._delete_quietly(staged)
+
+    async def _ingest_from(
+        self, intent: UploadIntent, key: str, *, promote: bool, wait: bool
+    ) -> tuple[Image, bool]:
+        """Check the object under ``key`` and make it an image; ``promote``: the original is a
+        storage-side copy of ``key`` rather than the spooled bytes uploaded again."""
+        storage = self.runtime.storage
+        try:
+            info = await storage.stat(key)
         except ObjectNotFound:
             raise UploadRefused("nothing was uploaded for this upload id") from None
         if info.size != intent.size:
@@ -173,7 +196,7 @@ class UploadService:
                 f"the uploaded object is {info.size} bytes, but {intent.size} were announced"
             )
         path = await spool(
-            self.runtime.storage.open(intent.storage_key),
+            storage.open(key),
             tmp_dir(self.runtime),
             intent.size,
             UploadRefused("the uploaded object is larger than announced"),
@@ -189,6 +212,7 @@ class UploadService:
                     claimed_type=intent.content_type,
                     filename=intent.filename,
                     intent_id=intent.id,
+                    stored_key=key if promote else None,
                 ),
                 wait=wait,
                 refuse_when_busy=True,
@@ -222,6 +246,7 @@ class UploadService:
             intents = list((await session.execute(query)).scalars())
             for intent in intents:
                 await self._delete_quietly(intent.storage_key)
+                await self._delete_quietly(staging_key(intent.owner_id, intent.id))
                 await session.delete(intent)
             await session.commit()
         return len(intents)

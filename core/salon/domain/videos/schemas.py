@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
@@ -10,7 +9,7 @@ import msgspec
 
 from salon.db.models import Video
 
-__all__ = ["MAX_IMAGES", "VideoCreate", "VideoCreated", "VideoOut", "VideoPage"]
+__all__ = ["MAX_IMAGES", "VideoCreate", "VideoCreated", "VideoOut"]
 
 MAX_IMAGES = 200
 
@@ -41,8 +40,7 @@ class VideoCreated(msgspec.Struct):
 
 class VideoOut(msgspec.Struct):
     """A video: ``status`` mirrors its job (queued, running, succeeded, failed); ``url`` plays
-    the MP4 once it succeeded, ``duration`` is in seconds, ``error`` says why it failed;
-    ``title`` is the title card's text, ``image_count`` how many photos it shows."""
+    the MP4 once it succeeded, ``duration`` is in seconds, ``error`` says why it failed."""
 
     id: str
     status: str
@@ -50,16 +48,6 @@ class VideoOut(msgspec.Struct):
     url: str | None
     job_id: str
     error: str | None = None
-    created_at: dt.datetime | None = None
-    title: str | None = None
-    image_count: int = 0
-
-
-class VideoPage(msgspec.Struct):
-    """``GET /api/videos``: newest first; pass ``next_cursor`` back as ``cursor``."""
-
-    items: list[VideoOut]
-    next_cursor: str | None
 
 
 def video_out(video: Video, url: str | None, error: str | None = None) -> VideoOut:
@@ -70,7 +58,4 @@ def video_out(video: Video, url: str | None, error: str | None = None) -> VideoO
         url=url,
         job_id=str(video.job_id),
         error=error,
-        created_at=video.created_at,
-        title=(video.params or {}).get("title"),
-        image_count=len((video.params or {}).get("image_ids") or ()),
     )

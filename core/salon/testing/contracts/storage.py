@@ -35,7 +35,7 @@ import anyio.lowlevel
 import pytest
 
 from salon.errors import ObjectNotFound, SalonError, StorageError
-from salon.providers import ObjectInfo, StorageBackend
+from salon.providers import CopyingStorage, ObjectInfo, StorageBackend
 
 __all__ = [
     "StorageContract",
@@ -365,6 +365,84 @@ class StorageContract:
         if not (caps.presigned_get or caps.local_paths):
             # Neither redirect nor sendfile: the core proxies through open(), which must work.
             assert await read_all(storage, key) == data
+
+    async def test_copy(self, storage: StorageBackend, storage_prefix: str) -> None:
+        """``capabilities.copy``: the copy holds the same bytes under the new content type,
+        the source is unchanged, and later writes to either key leave the other alone. A
+        backend without the capability must not claim it."""
+        if not storage.capabilities.copy:
+            pytest.skip(f"{type(storage).__name__} does not offer capabilities.copy")
+        assert isinstance(storage, CopyingStorage), "capabilities.copy without a copy method"
+        source, dest = storage_prefix + "copy/source", storage_prefix + "copy/dest"
+        data = _pattern(300 * 1024)
+        await storage.put(source, chunks_of(data), content_type="application/octet-stream")
+        await storage.put(dest, chunks_of(b"old"), content_type="text/plain")
+        info = await storage.copy(source, dest, content_type="image/jpeg")
+        assert info.key == dest and info.size == len(data)
+        assert await read_all(storage, dest) == data
+        assert await read_all(storage, source) == data
+        await storage.put(source, chunks_of(b"changed"), content_type="text/plain")
+        assert await read_all(storage, dest) == data, "a write to the source changed the copy"
+        await storage.delete(source)
+        assert await read_all(storage, dest) == data, "deleting the source removed the copy"
+        with pytest.raises(ObjectNotFound):
+            await storage.copy(source, dest, content_type="image/jpeg")
+        assert await read_all(storage, dest) == data, "a failed copy changed the destination"
+
+    async def test_concurrent_readers_get_their_own_bytes(
+        self, storage: StorageBackend, storage_prefix: str
+    ) -> None:
+        """Many readers at once, of one object and of different ones, interleaving their
+        chunks: a backend that shares one handle or buffer between readers mixes them up."""
+        objects = {
+            storage_prefix + f"readers/{n}": bytes([n]) * (256 * 1024 + n) for n in range(1, 5)
+        }
+        for key, data in objects.items():
+            await storage.put(key, chunks_of(data), content_type="application/octet-stream")
+        jobs = [key for key in objects for _ in range(3)]
+        results: dict[int, bytes] = {}
+
+        async def read(n: int, key: str) -> None:
+            out = bytearray()
+            async for chunk in storage.open(key, chunk_size=16 * 1024):
+                out += chunk
+                await anyio.lowlevel.checkpoint()  # let the other readers take turns
+            results[n] = bytes(out)
+
+        async with anyio.create_task_group() as tg:
+            for n, key in enumerate(jobs):
+                tg.start_soon(read, n, key)
+        for n, key in enumerate(jobs):
+            assert results[n] == objects[key], f"reader {n} of {key} got other bytes"
+
+    async def test_upload_in_progress_is_not_listed(
+        self, storage: StorageBackend, storage_prefix: str
+    ) -> None:
+        """Until ``put`` returns, the object is neither listed nor found: the core's cleanup
+        and listings must never see half an object."""
+        key = storage_prefix + "inflight/object"
+        sent, release = anyio.Event(), anyio.Event()
+
+        async def slow() -> AsyncIterator[bytes]:
+            yield _pattern(64 * 1024)
+            sent.set()
+            await release.wait()
+            yield _pattern(64 * 1024)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._put_stream, storage, key, slow())
+            await sent.wait()
+            await anyio.sleep(0.05)
+            listed = [info.key for info in await collect(storage, storage_prefix)]
+            assert listed == [], f"listed while being uploaded: {listed}"
+            with pytest.raises(ObjectNotFound):
+                await storage.stat(key)
+            release.set()
+        assert [info.key for info in await collect(storage, storage_prefix)] == [key]
+
+    @staticmethod
+    async def _put_stream(storage: StorageBackend, key: str, chunks: AsyncIterator[bytes]) -> None:
+        await storage.put(key, chunks, content_type="application/octet-stream")
 
     async def test_check_passes(self, storage: StorageBackend) -> None:
         await storage.check()
