@@ -3,7 +3,7 @@
 #
 #   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon doctor
 #   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon uploads cleanup
-#   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon apod import --date 2024-01-01
+#   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon apod import --date 2024-01-01 --user alice@example.com
 #
 # The task is the migrate task definition (<stack>-migrate: the current image, the services'
 # settings and secrets, and the ops task role, not the web service's) with its command

@@ -100,3 +100,41 @@ async def test_video_from_s3_photos_plays_from_a_presigned_url(
     )
     assert info["streams"][0]["codec_name"] == "h264"
     assert abs(float(info["format"]["duration"]) - 2.0) <= 0.1
+
+
+async def test_listed_videos_play_from_presigned_urls_and_delete_leaves_nothing_in_s3(
+    s3_app: RunningApp, moto: MotoServer
+) -> None:
+    app = s3_app
+    headers = await app.login()
+    uploaded = await app.upload(headers, sample_jpeg(320, 240, (30, 160, 60)))
+    assert uploaded.status_code == 201, uploaded.text
+    body = {"image_ids": [uploaded.json()["id"]], "seconds_per_image": 0.5}
+    created = await app.client.post(
+        "/api/videos", json={**body, "width": 160, "height": 160}, headers=headers
+    )
+    assert created.status_code == 202, created.text
+    video_id, job_id = created.json()["video_id"], created.json()["job_id"]
+    for _ in range(600):
+        job = (await app.client.get(f"/api/jobs/{job_id}", headers=headers)).json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert job["status"] == "succeeded", job
+
+    (listed,) = (await app.client.get("/api/videos", headers=headers)).json()["items"]
+    assert listed["id"] == video_id
+    assert listed["url"].startswith(moto.endpoint_url), listed["url"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        played = await client.get(listed["url"])
+    assert played.status_code == 200 and played.content[4:8] == b"ftyp"
+
+    prefix = f"videos/{(await app.client.get('/api/me', headers=headers)).json()['id']}/{video_id}"
+    stored = [info.key async for info in app.runtime.storage.list(prefix)]
+    assert f"{prefix}.mp4" in stored, stored
+    deleted = await app.client.delete(f"/api/videos/{video_id}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert [info.key async for info in app.runtime.storage.list(prefix)] == []
+    async with httpx.AsyncClient(timeout=30) as client:
+        assert (await client.get(listed["url"])).status_code in (403, 404)
+    assert (await app.client.get("/api/videos", headers=headers)).json()["items"] == []

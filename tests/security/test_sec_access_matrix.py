@@ -228,6 +228,10 @@ async def fresh_key(world: World) -> Params:
     return {"key_id": made.json()["id"]}
 
 
+async def fresh_video(world: World) -> Params:
+    return {"video_id": (await world.finished_video())[0]}
+
+
 async def fresh_album(world: World) -> Params:
     return {"album_id": await world.album()}
 
@@ -335,7 +339,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/videos"): private(
         202, body=lambda w, a, p: json_body({"image_ids": [w.ids["image_id"]]})(w, a, p)
     ),
+    ("GET", "/api/videos"): signed_in(200),
     ("GET", "/api/videos/{video_id}"): private(200),
+    ("DELETE", "/api/videos/{video_id}"): private(204, fresh=fresh_video),
     ("GET", "/api/videos/{video_id}/file"): private(200),
     # operations
     ("GET", "/health"): public(200),

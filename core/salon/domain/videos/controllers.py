@@ -1,25 +1,30 @@
-"""``/api/videos``: make a slideshow video from the caller's photos, read it, play it."""
+"""``/api/videos``: make a slideshow video from the caller's photos, list, read, play and
+delete them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
 from salon.domain.openapi import AUTHENTICATED, VIDEO_BYTES, documented
-from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, video_out
+from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, VideoPage, video_out
 from salon.domain.videos.services import (
+    VideoBusy,
     VideoNotFound,
     VideoTooLarge,
     create_video,
+    delete_video,
     get_video,
+    list_videos,
     video_url,
 )
 from salon.domain.videos.serving import serve_range
@@ -39,6 +44,32 @@ class VideoController(Controller):
         with _not_found():
             video, job = await create_video(db_session, runtime, current_user.id, data)
         return VideoCreated(video_id=str(video.id), job_id=str(job.id))
+
+    @get("/", operation_id="list_videos")
+    async def list_all(
+        self,
+        db_session: AsyncSession,
+        current_user: User,
+        runtime: Runtime,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: str | None = None,
+    ) -> VideoPage:
+        """Your videos, newest first, ``limit`` per page; pass ``next_cursor`` back as
+        ``cursor``. Each finished one has a ``url`` that plays it (presigned on S3)."""
+        states, next_cursor = await list_videos(
+            db_session, current_user.id, limit=limit, cursor=cursor
+        )
+        items = [video_out(s.video, await video_url(runtime, s.video), s.error) for s in states]
+        return VideoPage(items, next_cursor)
+
+    @delete("/{video_id:uuid}", operation_id="delete_video", status_code=HTTP_204_NO_CONTENT)
+    async def remove(
+        self, video_id: uuid.UUID, db_session: AsyncSession, current_user: User, runtime: Runtime
+    ) -> None:
+        """Delete a video and its stored MP4. A queued video is cancelled; one being made
+        answers 409 (delete it once it has finished)."""
+        with _not_found():
+            await delete_video(db_session, runtime, current_user.id, video_id)
 
     @get("/{video_id:uuid}", operation_id="get_video")
     async def read(
@@ -79,11 +110,13 @@ class VideoController(Controller):
 
 @contextmanager
 def _not_found() -> Iterator[None]:
-    """Turn the service's VideoNotFound into a 404 and VideoTooLarge into a 400, each with its
-    message."""
+    """Turn the service's VideoNotFound into a 404, VideoTooLarge into a 400 and VideoBusy
+    into a 409, each with its message."""
     try:
         yield
     except VideoNotFound as exc:
         raise NotFoundException(str(exc)) from None
     except VideoTooLarge as exc:
         raise ClientException(str(exc)) from None
+    except VideoBusy as exc:
+        raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None

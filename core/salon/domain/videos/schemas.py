@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
@@ -9,7 +10,7 @@ import msgspec
 
 from salon.db.models import Video
 
-__all__ = ["MAX_IMAGES", "VideoCreate", "VideoCreated", "VideoOut"]
+__all__ = ["MAX_IMAGES", "VideoCreate", "VideoCreated", "VideoOut", "VideoPage"]
 
 MAX_IMAGES = 200
 
@@ -40,7 +41,8 @@ class VideoCreated(msgspec.Struct):
 
 class VideoOut(msgspec.Struct):
     """A video: ``status`` mirrors its job (queued, running, succeeded, failed); ``url`` plays
-    the MP4 once it succeeded, ``duration`` is in seconds, ``error`` says why it failed."""
+    the MP4 once it succeeded, ``duration`` is in seconds, ``error`` says why it failed;
+    ``title`` is the title card's text, ``image_count`` how many photos it shows."""
 
     id: str
     status: str
@@ -48,6 +50,16 @@ class VideoOut(msgspec.Struct):
     url: str | None
     job_id: str
     error: str | None = None
+    created_at: dt.datetime | None = None
+    title: str | None = None
+    image_count: int = 0
+
+
+class VideoPage(msgspec.Struct):
+    """``GET /api/videos``: newest first; pass ``next_cursor`` back as ``cursor``."""
+
+    items: list[VideoOut]
+    next_cursor: str | None
 
 
 def video_out(video: Video, url: str | None, error: str | None = None) -> VideoOut:
@@ -58,4 +70,7 @@ def video_out(video: Video, url: str | None, error: str | None = None) -> VideoO
         url=url,
         job_id=str(video.job_id),
         error=error,
+        created_at=video.created_at,
+        title=(video.params or {}).get("title"),
+        image_count=len((video.params or {}).get("image_ids") or ()),
     )

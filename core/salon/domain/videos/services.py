@@ -3,28 +3,35 @@ row from the job's result once the job succeeded."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils import uuid7
 
 from salon.db.models import Image, Job, Video
-from salon.domain.jobs.services import create_job
+from salon.domain.images.cursor import decode_cursor, encode_cursor
+from salon.domain.jobs.services import create_job, fail_job
 from salon.domain.videos.schemas import VideoCreate
 from salon.runtime import Runtime
 
+log = logging.getLogger("salon.videos")
+
 __all__ = [
     "JOB_KIND",
+    "VideoBusy",
     "VideoNotFound",
     "VideoState",
     "VideoTooLarge",
     "create_video",
+    "delete_video",
     "get_video",
     "input_key",
+    "list_videos",
     "output_key",
     "video_url",
 ]
@@ -36,6 +43,11 @@ FILE_ROUTE = "/api/videos/{id}/file"
 
 class VideoNotFound(LookupError):
     """A video or image that does not exist or is not the caller's (both answer 404)."""
+
+
+class VideoBusy(RuntimeError):
+    """A video whose job is running: deleting it now would leave the MP4 the job is about to
+    store behind (answers 409)."""
 
 
 class VideoTooLarge(ValueError):
@@ -160,7 +172,11 @@ async def get_video(session: AsyncSession, owner_id: uuid.UUID, video_id: uuid.U
     if video.status in ("succeeded", "failed"):
         job = None if video.status == "succeeded" else await session.get(Job, video.job_id)
         return VideoState(video, job.error if job is not None else None)
-    job = await session.get(Job, video.job_id)
+    return await _follow_job(session, video, await session.get(Job, video.job_id))
+
+
+async def _follow_job(session: AsyncSession, video: Video, job: Job | None) -> VideoState:
+    """Bring an unfinished video's status to its job's, storing it once the job finished."""
     if job is None:
         # The job row is gone (deleted with its owner's data, or never committed).
         return VideoState(video, "the video's job no longer exists")
@@ -173,6 +189,75 @@ async def get_video(session: AsyncSession, owner_id: uuid.UUID, video_id: uuid.U
     elif video.status != job.status:
         video.status = job.status  # queued or running: mirrored, not stored
     return VideoState(video, job.error if job.status == "failed" else None)
+
+
+async def list_videos(
+    session: AsyncSession, owner_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[list[VideoState], str | None]:
+    """One page of the owner's videos, newest first, by keyset on (created_at, id); the
+    unfinished ones follow their jobs (one query for all of them). Raises CursorError on a
+    cursor the server did not make."""
+    query = select(Video).where(Video.owner_id == owner_id)
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(
+            tuple_(Video.created_at, Video.id)
+            < tuple_(literal(created_at, Video.created_at.type), literal(last_id, Video.id.type))
+        )
+    query = query.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1)
+    videos = list((await session.execute(query)).scalars())
+    next_cursor = None
+    if len(videos) > limit:
+        videos = videos[:limit]
+        next_cursor = encode_cursor(videos[-1].created_at, videos[-1].id)
+    job_ids = {v.job_id for v in videos if v.status != "succeeded"}
+    jobs: dict[uuid.UUID, Job] = {}
+    if job_ids:
+        rows = await session.execute(select(Job).where(Job.id.in_(job_ids)))
+        jobs = {job.id: job for job in rows.scalars()}
+    states = []
+    for video in videos:
+        job = jobs.get(video.job_id)
+        if video.status == "succeeded":
+            states.append(VideoState(video, None))
+        elif video.status == "failed":
+            states.append(VideoState(video, job.error if job is not None else None))
+        else:
+            states.append(await _follow_job(session, video, job))
+    return states, next_cursor
+
+
+async def delete_video(
+    session: AsyncSession, runtime: Runtime, owner_id: uuid.UUID, video_id: uuid.UUID
+) -> None:
+    """Delete the caller's video: its row, its job and every object stored under its output
+    key (the MP4 and what the handler keeps beside it). A queued job is cancelled first (the
+    worker claims only queued jobs); a running one is :class:`VideoBusy`, since it would store
+    its MP4 after the delete."""
+    video = await session.get(Video, video_id)
+    if video is None or video.owner_id != owner_id:
+        raise VideoNotFound("video not found")
+    job = await session.get(Job, video.job_id)
+    if job is not None and job.status in ("queued", "running"):
+        cancelled = job.status == "queued" and await fail_job(
+            runtime.session_maker, job.id, "the video was deleted"
+        )
+        if not cancelled:
+            raise VideoBusy("the video is being made; delete it once it has finished")
+    key = output_key(owner_id, video.id)
+    keys = {video.storage_key} if video.storage_key else set()
+    # Row first, then the bytes: a crash in between leaves an orphan object that
+    # `salon doctor` finds, never a row pointing at nothing.
+    await session.execute(delete(Job).where(Job.id == video.job_id))
+    await session.delete(video)
+    await session.commit()
+    storage = runtime.storage
+    keys.update([info.key async for info in storage.list(key)])
+    for stored in sorted(keys):
+        try:
+            await storage.delete(stored)
+        except Exception:
+            log.exception("could not delete %s; `salon doctor` will find it", stored)
 
 
 def _finalize(video: Video, result: dict[str, Any]) -> None:

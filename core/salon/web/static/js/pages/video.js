@@ -1,10 +1,11 @@
 // Video maker: pick photos in order, choose pace, transition and size, start the job, follow
-// its progress, then play the MP4 in the page.
+// its progress, then play the MP4 in the page. Earlier videos are listed above the photos, each
+// with its player, date and a Delete button.
 
 import { api } from "../api.js";
 import { createGrid } from "../grid.js";
 import { trackJob } from "../jobs.js";
-import { $, errorMessage, initChrome, showError } from "../ui.js";
+import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
 
 initChrome();
 
@@ -65,12 +66,81 @@ form.addEventListener("submit", async (event) => {
     download.href = video.url;
     download.hidden = false;
     player.focus();
+    loadVideos(true);
   } catch (failure) {
     showError(error, errorMessage(failure));
   } finally {
     start.disabled = false;
   }
 });
+
+const videoList = $("[data-video-list]");
+const videosEmpty = $("[data-videos-empty]");
+const videosMore = $("[data-videos-more]");
+let videosCursor = null;
+
+const STATUS_WORDS = { queued: "Waiting to start", running: "Being made", failed: "Failed" };
+
+function videoLabel(video) {
+  const photos = `${video.image_count} photo${video.image_count === 1 ? "" : "s"}`;
+  return video.title ? `${video.title} (${photos})` : `Slideshow of ${photos}`;
+}
+
+function videoItem(video) {
+  const label = videoLabel(video);
+  const when = formatDate(video.created_at);
+  const details = [when];
+  if (video.duration) details.push(`${Math.round(video.duration)} s`);
+  if (video.status !== "succeeded") details.push(STATUS_WORDS[video.status] || video.status);
+  if (video.error) details.push(video.error);
+  const children = [];
+  if (video.url) {
+    children.push(
+      el("video", { class: "player", src: video.url, controls: true, playsinline: true, preload: "metadata", "aria-label": label }),
+    );
+  }
+  const remove = el("button", { type: "button", class: "button quiet", text: "Delete", "aria-label": `Delete ${label} from ${when}` });
+  const item = el("li", { class: "video-item", "data-video-id": video.id, "data-video-status": video.status }, [
+    ...children,
+    el("p", { class: "video-title", text: label }),
+    el("p", { class: "video-date", text: details.join(" · ") }),
+    remove,
+  ]);
+  remove.addEventListener("click", async () => {
+    if (!window.confirm(`Delete "${label}" from ${when}? This cannot be undone.`)) return;
+    remove.disabled = true;
+    try {
+      await api(`/api/videos/${video.id}`, { method: "DELETE" });
+      item.remove();
+      videosEmpty.hidden = videoList.children.length > 0;
+      toast("Video deleted.");
+    } catch (failure) {
+      remove.disabled = false;
+      toast(`Could not delete the video: ${errorMessage(failure)}`, "error");
+    }
+  });
+  return item;
+}
+
+/** The newest page of videos (`fresh`), or the next older one. */
+async function loadVideos(fresh = false) {
+  const params = new URLSearchParams({ limit: "12" });
+  if (!fresh && videosCursor) params.set("cursor", videosCursor);
+  try {
+    const page = await api(`/api/videos?${params}`);
+    const items = page.items.map(videoItem);
+    if (fresh) videoList.replaceChildren(...items);
+    else videoList.append(...items);
+    videosCursor = page.next_cursor;
+    videosMore.hidden = !videosCursor;
+    videosEmpty.hidden = videoList.children.length > 0;
+  } catch (failure) {
+    toast(`Could not list your videos: ${errorMessage(failure)}`, "error");
+  }
+}
+
+videosMore.addEventListener("click", () => loadVideos(false));
+loadVideos(true);
 
 // Photos chosen on the gallery page ("Make a video") arrive selected.
 async function restoreSelection() {
