@@ -82,6 +82,10 @@ RUN_BY = {
     ("README.md", "Quick start"): "test_docs_quickstart.py",
     ("README.md", "What runs where"): "test_docs_localstack.py",
     ("deploy/README.md", "Running the application half on LocalStack"): "test_docs_deploy.py",
+    # Builds and runs the image, beside the other deploy tests (podman, no Docker engine).
+    ("deploy/README.md", "Building the image without Docker (podman)"): (
+        "../deploy/test_image_podman.py"
+    ),
     (
         "docs/plugins.md",
         "Ten minutes from nothing to a served gallery",
@@ -115,7 +119,7 @@ def test_every_runnable_block_is_run_by_a_test() -> None:
 @pytest.mark.parametrize(("doc", "section"), sorted(RUN_BY), ids=lambda v: v)
 def test_each_claimed_section_has_blocks_and_its_test(doc: str, section: str) -> None:
     assert section_blocks(ROOT, doc, section)
-    test = Path(__file__).with_name(RUN_BY[doc, section])
+    test = Path(__file__).parent / RUN_BY[doc, section]
     assert f'"{section}"' in test.read_text(), f"{test.name} does not name {section!r}"
 
 
