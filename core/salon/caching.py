@@ -52,17 +52,21 @@ class VersionedCache(Generic[K, V]):
         """The tables' version now (-1 when disabled, which no entry ever has)."""
         return -1 if self._changes is None else self._changes.version(*self._tables)
 
-    def version_for(self, *scopes: tuple[str, str]) -> int:
+    def version_for(self, *scopes: tuple[str, str], whole: Sequence[str] = ()) -> int:
         """The version of only the rows in ``scopes`` (``(table, scope)`` pairs, e.g.
         ``("images", str(owner_id))``) when the tracker counts per scope (the core's
         :class:`~salon.db.changes.ChangeTracker` does for its ``SCOPED`` tables), else of the
-        whole tables. Every entry of one cache must use the same kind of version."""
+        whole tables. ``whole`` adds tables any of whose rows matter (an entry that depends on
+        rows no scope names). Every entry of one cache must use the same kind of version."""
         if self._changes is None:
             return -1
         scoped = getattr(self._changes, "version_for", None)
         if scoped is None:
             return self._changes.version(*self._tables)
         version: int = scoped(*scopes)
+        if whole:
+            # One clock behind both: the larger moves whenever either does.
+            version = max(version, self._changes.version(*whole))
         return version
 
     def get(self, key: K, version: int) -> V | None:

@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from salon.db import search
 from salon.db.schema import SchemaState, read_state
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,8 +35,11 @@ UNMODELLED_TABLES = frozenset({"salon_change_log"})
 
 
 def include_object(_obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
-    """Alembic's ``include_object`` hook: everything but :data:`UNMODELLED_TABLES`."""
-    return not (type_ == "table" and name in UNMODELLED_TABLES)
+    """Alembic's ``include_object`` hook: everything but :data:`UNMODELLED_TABLES` and the
+    search index's tables (:mod:`salon.db.search`)."""
+    if type_ != "table" or name is None:
+        return True
+    return name not in UNMODELLED_TABLES and not search.is_index_table(name)
 
 
 T = TypeVar("T")

@@ -25,10 +25,12 @@ from salon.domain.images.schemas import (
     ImagePatch,
     image_out,
 )
+from salon.domain.images.search import MAX_QUERY, SearchError, parse_search
 from salon.domain.images.services import (
     ImageService,
     IngestRequest,
     NotFound,
+    clean_description,
     clean_title,
     download_name,
     get_owned,
@@ -44,6 +46,20 @@ from salon.domain.openapi import (
     documented,
 )
 from salon.runtime import Runtime
+
+Q_DOC = (
+    "Words to find in the title, description, original file name, camera, source (APOD title "
+    "and explanation) and album names; every word must match, the last also as a prefix. "
+    f"Punctuation separates words and is never query syntax. At most {MAX_QUERY} characters."
+)
+FROM_DOC = (
+    "Taken on or after (upload time when the date taken is unknown): YYYY, YYYY-MM, "
+    "YYYY-MM-DD (UTC) or an ISO 8601 time with its offset."
+)
+TO_DOC = (
+    "Taken on or before, same forms; a year, month or day includes all of it, so "
+    "taken_from=2024-03&taken_to=2024-03 is March 2024."
+)
 
 
 def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
@@ -102,9 +118,18 @@ class ImageController(Controller):
         album_id: uuid.UUID | None = None,
         favorite: bool | None = None,
         trashed: bool = False,
+        q: Annotated[str | None, Parameter(description=Q_DOC)] = None,
+        taken_from: Annotated[str | None, Parameter(description=FROM_DOC)] = None,
+        taken_to: Annotated[str | None, Parameter(description=TO_DOC)] = None,
     ) -> Response[bytes]:
         """Newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``.
-        Images in the trash are left out; ``trashed=true`` lists only those."""
+        Images in the trash are left out; ``trashed=true`` lists only those. ``q`` searches
+        words, ``taken_from``/``taken_to`` a date range, ``favorite=true`` favorites; they
+        combine with each other and with ``album_id``, and pages follow the same cursor."""
+        try:
+            search = parse_search(q, taken_from, taken_to)
+        except SearchError as exc:
+            raise ClientException(str(exc)) from None
         lister: ImageLister = request.app.state.image_pages
         body = await lister.page_json(
             current_user.id,
@@ -113,6 +138,7 @@ class ImageController(Controller):
             album_id=album_id,
             favorite=favorite,
             trashed=trashed,
+            search=search,
         )
         return Response(body, media_type=MediaType.JSON)
 
@@ -183,6 +209,11 @@ class ImageController(Controller):
             image.title = clean_title(data.title)
         if data.favorite is not None:
             image.favorite = data.favorite
+        if data.description is not None:
+            meta = {k: v for k, v in (image.meta or {}).items() if k != "description"}
+            if text := clean_description(data.description):
+                meta["description"] = text
+            image.meta = meta
         await db_session.commit()
         return image_out(image)
 

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
 from salon.domain.images.schemas import ImagePage, image_out
+from salon.domain.images.search import ImageSearch
 from salon.domain.images.services import list_page
 from salon.providers import TableVersions
 
 TABLES = ("images", "album_images", "albums")
-PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None, bool]
+PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None, bool, ImageSearch | None]
 
 
 class ImageLister:
@@ -42,18 +43,21 @@ class ImageLister:
         album_id: uuid.UUID | None,
         favorite: bool | None,
         trashed: bool = False,
+        search: ImageSearch | None = None,
     ) -> bytes:
         """One page as JSON. Raises CursorError on a cursor the server did not make."""
-        key: PageKey = (owner_id, limit, cursor, album_id, favorite, trashed)
+        key: PageKey = (owner_id, limit, cursor, album_id, favorite, trashed, search)
         # Only this owner's rows (and the album's) can change the page: a write by another
-        # user must not drop it (issue 19).
+        # user must not drop it (issue 19). Words also match album names, so a search page
+        # depends on the owner's albums and on album membership, which no owner scope names.
         owner = str(owner_id)
-        if album_id is None:
-            version = self._pages.version_for(("images", owner))
-        else:
-            version = self._pages.version_for(
-                ("images", owner), ("albums", owner), ("album_images", str(album_id))
-            )
+        scopes = [("images", owner)]
+        if album_id is not None:
+            scopes += [("albums", owner), ("album_images", str(album_id))]
+        texts = search is not None and search.words is not None
+        if texts:
+            scopes.append(("albums", owner))
+        version = self._pages.version_for(*scopes, whole=("album_images",) if texts else ())
         body = self._pages.get(key, version)
         if body is None:
             async with self._sessions() as session:
@@ -65,6 +69,7 @@ class ImageLister:
                     album_id=album_id,
                     favorite=favorite,
                     trashed=trashed,
+                    search=search,
                 )
             body = self._encoder.encode(ImagePage([image_out(row) for row in rows], next_cursor))
             self._pages.put(key, body, version, len(body))

@@ -48,6 +48,8 @@ class ImagePage(msgspec.Struct):
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     title: str | None = msgspec.field(default=None)
     favorite: bool | None = None
+    # Kept as ``metadata.description`` (searchable); "" removes it.
+    description: str | None = None
 
 
 BULK_ACTIONS = ("trash", "restore", "delete", "favorite", "unfavorite")

@@ -32,6 +32,7 @@ from salon.domain.images.keys import original_key, rendition_key
 from salon.domain.images.processing import FAILED, PROCESSING, RENDITION_SPECS, RenditionService
 from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
+from salon.domain.images.search import ImageSearch, search_conditions
 from salon.errors import ObjectNotFound, UnsupportedMedia
 from salon.plugins import notify
 from salon.providers import CopyingStorage, MediaInfo, MediaProbe
@@ -81,13 +82,26 @@ _BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
 def clean_title(text: str) -> str:
     """A title as shown: line breaks and tabs become spaces; other control characters and
     bidirectional overrides/isolates are dropped; then trimmed and bounded."""
+    return _clean(text, keep_lines=False)[:MAX_TITLE]
+
+
+MAX_DESCRIPTION = 5000
+
+
+def clean_description(text: str) -> str:
+    """A description as shown: like :func:`clean_title`, but line breaks stay (as ``\\n``)."""
+    text = text.replace("\r\n", "\n")
+    return _clean(text, keep_lines=True)[:MAX_DESCRIPTION]
+
+
+def _clean(text: str, *, keep_lines: bool) -> str:
     kept = []
     for char in text:
         if char in _BREAKS:
-            kept.append(" ")
+            kept.append("\n" if keep_lines and char in "\n\r\x85\u2028\u2029" else " ")
         elif char not in _BIDI and unicodedata.category(char) != "Cc":
             kept.append(char)
-    return "".join(kept).strip()[:MAX_TITLE]
+    return "".join(kept).strip()
 
 
 def image_title(title: str, filename: str) -> str:
@@ -449,13 +463,17 @@ def page_query(
     album_id: uuid.UUID | None = None,
     favorite: bool | None = None,
     trashed: bool = False,
+    search: ImageSearch | None = None,
+    dialect: str = "sqlite",
 ) -> Select[tuple[Image]]:
     """The SELECT behind :func:`list_page` (``limit + 1`` rows, to know whether a next page
     exists). Kept separate so the listing benchmark can EXPLAIN the exact query.
 
     Served by ``ix_images_owner_page (owner_id, created_at, id)`` (or the favorite variant):
     an index range scan in order, stopping after ``limit + 1`` rows, so the cost does not grow
-    with the number of images. Raises CursorError on a cursor the server did not make."""
+    with the number of images. A ``search`` (for ``dialect``) filters that scan; its words are
+    matched once, in the full-text index. Raises CursorError on a cursor the server did not
+    make."""
     query = select(Image).where(Image.owner_id == owner_id)
     # The trash is listed apart: every other listing (albums and favorites too) skips it.
     if trashed:
@@ -468,6 +486,8 @@ def page_query(
         query = query.join(AlbumImage, AlbumImage.image_id == Image.id).where(
             AlbumImage.album_id == album_id
         )
+    if search is not None:
+        query = query.where(*search_conditions(search, dialect))
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         query = query.where(
@@ -486,6 +506,7 @@ async def list_page(
     album_id: uuid.UUID | None,
     favorite: bool | None,
     trashed: bool = False,
+    search: ImageSearch | None = None,
 ) -> tuple[list[Image], str | None]:
     """One page, newest first, by keyset on (created_at, id) so page 1000 costs what page 1
     costs. Raises CursorError on a cursor the server did not make."""
@@ -496,6 +517,8 @@ async def list_page(
         album_id=album_id,
         favorite=favorite,
         trashed=trashed,
+        search=search,
+        dialect=session.get_bind().dialect.name,
     )
     rows = list((await session.execute(query)).scalars())
     next_cursor = None

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { createGrid } from "../grid.js";
 import { createLightbox } from "../lightbox.js";
+import { setupSearch } from "../search.js";
 import { $, el, errorMessage, initChrome, toast } from "../ui.js";
 
 initChrome();
@@ -10,14 +11,16 @@ initChrome();
 const main = $("main");
 const view = main.dataset.view;
 const albumId = main.dataset.albumId;
-const filters =
-  view === "favorites"
+const filters = {
+  ...(view === "favorites"
     ? { favorite: "true" }
     : view === "trash"
       ? { trashed: "true" }
       : albumId
         ? { album_id: albumId }
-        : {};
+        : {}),
+  ...setupSearch(main),
+};
 const toolbar = $("[data-toolbar]");
 const albumSelect = document.querySelector("[data-album-select]");
 let lightbox = null;
