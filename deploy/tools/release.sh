@@ -13,20 +13,71 @@
 #      group, and wait for exit code 0;
 #   4. point both services at their new revision and wait until they are stable. The web
 #      service's circuit breaker rolls back by itself if the new tasks never become healthy.
-# A rollback is the same command with the previous tag. Migrations are expand/contract (release
+# A rollback is the same command with the previous image: `release.sh --previous` prints it (the
+# digest of the image the web service ran before the current one) and changes nothing:
+#
+#   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/release.sh "$(STACK=salon-prod \
+#       AWS_REGION=eu-west-1 bash deploy/tools/release.sh --previous)"
+#
+# Migrations are expand/contract (release
 # N-1 runs on schema N, see README.md "Upgrades and rollbacks"): the older image's
 # `salon db upgrade` finds a newer schema that declares it compatible and does nothing; when the
 # schema does not, it exits 3 and this script refuses the rollback before touching a service.
 #
+# A release that does not finish leaves nothing of itself behind: the services go back to the
+# revisions they ran, and the revisions it registered are deregistered, so the families' latest
+# revisions (what run-task.sh and a manual `aws ecs run-task` start) are the image that runs.
+#
 # Needs: aws CLI v2 and jq; credentials from the standard chain (CI: the OIDC role).
 set -euo pipefail
+shopt -s inherit_errexit
 
-tag="${1:?usage: release.sh <image-tag>}"
 stack="${STACK:?set STACK to the deployment name (Terraform var.name), e.g. salon-prod}"
 : "${AWS_REGION:?set AWS_REGION}"
 cluster="${CLUSTER:-$stack}"
 repo="${ECR_REPOSITORY:-$stack}"
 aws_() { aws --region "$AWS_REGION" --output json "$@"; }
+
+# The first container's image of a task definition (family, family:revision or ARN).
+image_of() {
+    aws_ ecs describe-task-definition --task-definition "$1" \
+        | jq -r '.taskDefinition.containerDefinitions[0].image'
+}
+# What release.sh takes for an image: the digest of repo@sha256:..., else the tag of repo:tag.
+reference_of() {
+    case "$1" in
+        *@sha256:*) echo "${1##*@}" ;;
+        *) echo "${1##*:}" ;;
+    esac
+}
+service_td() {
+    aws_ ecs describe-services --cluster "$cluster" --services "$1" \
+        | jq -r '.services[0].taskDefinition // empty'
+}
+
+if [ "${1:-}" = "--previous" ]; then
+    # The newest ACTIVE web revision older than the one the service runs whose image differs.
+    # Revisions of failed releases are deregistered (below), so this is the last good image.
+    current_td="$(service_td "$stack-web")"
+    [ -n "$current_td" ] || { echo "no service $stack-web in cluster $cluster" >&2; exit 1; }
+    current_image="$(image_of "$current_td")"
+    current_rev="${current_td##*:}"
+    for td in $(aws_ ecs list-task-definitions --family-prefix "$stack-web" --status ACTIVE \
+        --sort DESC | jq -r '.taskDefinitionArns[]'); do
+        [ "${td##*:}" -lt "$current_rev" ] || continue
+        candidate="$(image_of "$td")"
+        if [ "$candidate" != "$current_image" ]; then
+            echo "$stack-web runs $current_image ($current_td); before it: $candidate ($td)" >&2
+            reference_of "$candidate"
+            exit 0
+        fi
+    done
+    echo "no earlier image in the ACTIVE revisions of $stack-web (it runs $current_image);" >&2
+    echo "list the repository: aws ecr describe-images --repository-name $repo" >&2
+    exit 1
+fi
+
+tag="${1:?usage: release.sh <image-tag | sha256:digest> | --previous}"
 
 echo "release $tag to $stack"
 # The task definitions name the image by digest (repo@sha256:...), the immutable form: what
@@ -42,26 +93,70 @@ repo_uri="$(aws_ ecr describe-repositories --repository-names "$repo" | jq -r '.
 image="$repo_uri@$digest"
 echo "image $tag is $image"
 
-# Register a copy of the family's latest revision with the new image; print its ARN.
+# Register a copy of the family's latest revision with the new image (and its tags: copying
+# them needs ecs:TagResource); print its ARN.
 register() {
     local family="$1"
     aws_ ecs describe-task-definition --task-definition "$family" --include TAGS \
         | jq --arg image "$image" '
-            .taskDefinition
+            (.tags // []) as $tags
+            | .taskDefinition
             | .containerDefinitions |= map(.image = $image)
             | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,
-                  .registeredAt, .registeredBy, .deregisteredAt)' \
+                  .registeredAt, .registeredBy, .deregisteredAt)
+            | if ($tags | length) > 0 then .tags = $tags else . end' \
         > "$workdir/$family.json"
     aws_ ecs register-task-definition --cli-input-json "file://$workdir/$family.json" \
         | jq -r '.taskDefinition.taskDefinitionArn'
 }
 
+# Until the release is done, any exit (a failed step, a waiter giving up, Ctrl-C) puts the
+# services back on what they ran and deregisters what this run registered.
+registered=()
+services_updated=""
+released=""
+undo() {
+    local status=$?
+    if [ -z "$released" ]; then
+        if [ -n "$services_updated" ]; then
+            for pair in "$stack-web=$web_before" "$stack-worker=$worker_before"; do
+                if [ "$(service_td "${pair%%=*}")" != "${pair#*=}" ]; then
+                    aws_ ecs update-service --cluster "$cluster" --service "${pair%%=*}" \
+                        --task-definition "${pair#*=}" > /dev/null \
+                        && echo "rolled back: ${pair%%=*} is back on ${pair#*=}" >&2
+                fi
+            done
+        fi
+        for td in "${registered[@]}"; do
+            aws_ ecs deregister-task-definition --task-definition "$td" > /dev/null \
+                && echo "deregistered $td (this release's, not released)" >&2
+        done
+        [ "$status" -ne 0 ] || status=1
+    fi
+    rm -rf "$workdir"
+    exit "$status"
+}
 workdir="$(mktemp -d)"
-trap 'rm -rf "$workdir"' EXIT
+trap undo EXIT
+trap 'exit 130' INT TERM
 
-web_td="$(register "$stack-web")"
-worker_td="$(register "$stack-worker")"
-migrate_td="$(register "$stack-migrate")"
+web_before="$(service_td "$stack-web")"
+worker_before="$(service_td "$stack-worker")"
+if [ -z "$web_before" ] || [ -z "$worker_before" ]; then
+    echo "no services $stack-web and $stack-worker in cluster $cluster: is STACK right?" >&2
+    exit 1
+fi
+# Printed first, so the log of every release says what to roll back to.
+echo "now running: $(image_of "$web_before") ($web_before)"
+
+for family in "$stack-web" "$stack-worker" "$stack-migrate"; do
+    td="$(register "$family")"
+    [ -n "$td" ] || { echo "registering a revision of $family failed" >&2; exit 1; }
+    registered+=("$td")
+done
+web_td="${registered[0]}"
+worker_td="${registered[1]}"
+migrate_td="${registered[2]}"
 echo "registered: $web_td $worker_td $migrate_td"
 
 # Migrations: once, before any new code serves traffic.
@@ -76,7 +171,11 @@ if [ -z "$task_arn" ]; then
     exit 1
 fi
 echo "migrating: $task_arn"
-aws_ ecs wait tasks-stopped --cluster "$cluster" --tasks "$task_arn"
+if ! aws_ ecs wait tasks-stopped --cluster "$cluster" --tasks "$task_arn"; then
+    echo "the migrate task $task_arn has not stopped within the waiter's limit: services left" >&2
+    echo "as they are; rerun the release once it has finished (logs: /salon/$stack/migrate)" >&2
+    exit 1
+fi
 exit_code="$(aws_ ecs describe-tasks --cluster "$cluster" --tasks "$task_arn" \
     | jq -r '.tasks[0].containers[] | select(.name == "migrate") | .exitCode')"
 if [ "$exit_code" = "3" ]; then
@@ -91,14 +190,21 @@ if [ "$exit_code" != "0" ]; then
     exit 1
 fi
 
+services_updated=1
 aws_ ecs update-service --cluster "$cluster" --service "$stack-web" --task-definition "$web_td" > /dev/null
 aws_ ecs update-service --cluster "$cluster" --service "$stack-worker" --task-definition "$worker_td" > /dev/null
 echo "waiting for both services to become stable"
-aws_ ecs wait services-stable --cluster "$cluster" --services "$stack-web" "$stack-worker"
-deployed="$(aws_ ecs describe-services --cluster "$cluster" --services "$stack-web" \
-    | jq -r '.services[0].taskDefinition')"
-if [ "$deployed" != "$web_td" ]; then
-    echo "the web service rolled back to $deployed: the new image never became healthy" >&2
+if ! aws_ ecs wait services-stable --cluster "$cluster" --services "$stack-web" "$stack-worker"; then
+    echo "the services did not become stable within the waiter's limit (10 minutes): rolling" >&2
+    echo "back to the revisions they ran (events: aws ecs describe-services --cluster $cluster" >&2
+    echo "--services $stack-web $stack-worker --query 'services[].events[:5]')" >&2
     exit 1
 fi
+deployed="$(service_td "$stack-web")"
+if [ "$deployed" != "$web_td" ]; then
+    echo "rolled back: the new web tasks never became healthy and the ECS circuit breaker put" >&2
+    echo "$stack-web back on $deployed; the worker follows (logs: /salon/$stack/web)" >&2
+    exit 1
+fi
+released=1
 echo "released $tag"

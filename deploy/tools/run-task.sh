@@ -5,9 +5,10 @@
 #   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon uploads cleanup
 #   STACK=salon-prod AWS_REGION=eu-west-1 bash deploy/tools/run-task.sh salon apod import --date 2024-01-01 --user alice@example.com
 #
-# The task is the migrate task definition (<stack>-migrate: the current image, the services'
-# settings and secrets, and the ops task role, not the web service's) with its command
-# replaced, in the web service's subnets and security group. The script prints the command's
+# The task is the migrate task definition (<stack>-migrate: the services' settings and secrets,
+# and the ops task role, not the web service's) with its command replaced, in the web service's
+# subnets and security group. Its latest revision must name the image the web service runs
+# (else the script refuses: a release under way or one Terraform registered with another image). The script prints the command's
 # log lines and exits with its exit code. No stdin reaches the task: pass nothing secret on the
 # command line (it is visible in CloudTrail); Cognito users are created with
 # `aws cognito-idp admin-create-user`, which mails them an invitation.
@@ -36,7 +37,24 @@ if [ -z "$network" ] || [ "$network" = "null" ]; then
     exit 1
 fi
 
-answer="$(aws_ ecs run-task --cluster "$cluster" --task-definition "$stack-migrate" \
+# The family's latest revision must run the web service's image: after a release that did not
+# finish, or a Terraform apply with another image_tag, it would run an image nobody released.
+# The exact revision checked is the one run, so a registration in between changes nothing.
+web_td="$(aws_ ecs describe-services --cluster "$cluster" --services "$stack-web" \
+    | jq -r '.services[0].taskDefinition')"
+web_image="$(aws_ ecs describe-task-definition --task-definition "$web_td" \
+    | jq -r '.taskDefinition.containerDefinitions[0].image')"
+migrate="$(aws_ ecs describe-task-definition --task-definition "$stack-migrate")"
+migrate_td="$(jq -r '.taskDefinition.taskDefinitionArn' <<<"$migrate")"
+migrate_image="$(jq -r '.taskDefinition.containerDefinitions[0].image' <<<"$migrate")"
+if [ "$migrate_image" != "$web_image" ]; then
+    echo "refusing: $migrate_td runs $migrate_image, but $stack-web runs $web_image." >&2
+    echo "A release is under way, or Terraform registered a revision with another image_tag:" >&2
+    echo "wait for it, or run release.sh with the tag that runs to bring them together." >&2
+    exit 1
+fi
+
+answer="$(aws_ ecs run-task --cluster "$cluster" --task-definition "$migrate_td" \
     --launch-type FARGATE --network-configuration "$network" --overrides "$overrides" \
     --started-by "run-task")"
 task_arn="$(jq -r '.tasks[0].taskArn // empty' <<<"$answer")"

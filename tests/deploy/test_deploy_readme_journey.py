@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 import pytest
-from deploy_support import DEPLOY, EXAMPLE
+from deploy_support import DEPLOY, EXAMPLE, MODULES
 
 README = DEPLOY / "README.md"
 RUN_TASK = DEPLOY / "tools" / "run-task.sh"
@@ -116,3 +116,84 @@ def test_every_run_task_example_is_a_valid_salon_command(
             _salon_command(args)
         except click.UsageError as exc:
             pytest.fail(f"{source}: run-task.sh salon {' '.join(args)}: {exc.format_message()}")
+
+
+# What each `aws ... wait <waiter>` polls.
+_WAITERS = {
+    ("ecs", "tasks-stopped"): "ecs:DescribeTasks",
+    ("ecs", "services-stable"): "ecs:DescribeServices",
+    ("ecr", "image-scan-complete"): "ecr:DescribeImageScanFindings",
+}
+
+
+def _ci_policy() -> dict[str, Any]:
+    text = README.read_text()
+    section = text[text.index("## CI: GitHub Actions with OIDC") :]
+    block = re.search(r"^( *)```json\n(.*?)^\1```", section, re.M | re.S)
+    assert block, "no IAM policy (```json) in the README's CI section"
+    policy: dict[str, Any] = json.loads(block.group(2))
+    return policy
+
+
+def _aws_calls(text: str, call: str) -> set[str]:
+    """IAM actions of the `<call> <service> <operation>` lines of a script."""
+    actions = set()
+    for service, operation, waiter in re.findall(
+        rf"\b{call} (ecs|ecr|iam|logs) ([a-z-]+)(?: ([a-z-]+))?", text
+    ):
+        if operation == "wait":
+            actions.add(_WAITERS[(service, waiter)])
+        else:
+            actions.add(f"{service}:" + "".join(p.capitalize() for p in operation.split("-")))
+    return actions
+
+
+def _allowed(policy: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each allowed action with the Resource entries of the statements allowing it."""
+    allowed: dict[str, list[Any]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            allowed.setdefault(action, []).append(statement["Resource"])
+    return allowed
+
+
+def test_the_ci_policy_covers_every_call_the_release_makes() -> None:
+    allowed = _allowed(_ci_policy())
+    release = (DEPLOY / "tools" / "release.sh").read_text()
+    workflow = (DEPLOY.parent / ".github" / "workflows" / "deploy.yml").read_text()
+    needed = _aws_calls(release, "aws_") | _aws_calls(workflow, "aws")
+    assert {"ecs:RunTask", "ecs:UpdateService", "ecr:DescribeImageScanFindings"} <= needed
+    needed |= {  # what the CLI calls do not name: login, push, tags copied on register
+        "ecr:GetAuthorizationToken",
+        "ecr:PutImage",
+        "ecr:BatchGetImage",
+        "ecr:CompleteLayerUpload",
+        "iam:PassRole",
+    }
+    if "--include TAGS" in release and ".tags = $tags" in release:
+        needed.add("ecs:TagResource")
+    missing = needed - set(allowed)
+    assert not missing, f"the README's CI policy lacks {sorted(missing)}"
+    # No resource-level permissions for these: anything but "*" is a silent AccessDenied.
+    for action in (
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+    ):
+        assert "*" in allowed[action], f"{action} needs Resource *"
+
+
+def test_the_ci_policy_passes_every_role_the_task_definitions_name() -> None:
+    """release.sh registers the web, worker and migrate definitions: PassRole must cover the
+    execution role and each task role, the migrate task's ops role included."""
+    iam = (MODULES / "iam" / "main.tf").read_text()
+    queue_roles = re.search(r"queue_actions = \{(.*?)^  \}", iam, re.M | re.S)
+    assert queue_roles
+    tasks = re.findall(r"^\s+(\w+)\s+=\s+concat", queue_roles.group(1), re.M)
+    assert "ops" in tasks, tasks
+    roles = {"<name>-execution"} | {f"<name>-{task}-task" for task in tasks}
+    (resources,) = _allowed(_ci_policy())["iam:PassRole"]
+    passed = {arn.rsplit("/", 1)[-1] for arn in resources}
+    assert roles <= passed, f"PassRole misses {sorted(roles - passed)}"

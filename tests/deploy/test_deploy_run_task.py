@@ -25,9 +25,22 @@ with open(os.environ["FAKE_AWS_LOG"], "a") as log:
 scenario = json.loads(os.environ["FAKE_AWS_SCENARIO"])
 at = next(i for i, a in enumerate(args) if a in ("ecs", "logs"))
 service, op = args[at], args[at + 1]
+def arg(name):
+    return args[args.index(name) + 1]
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/salon-prod@sha256:" + "ab" * 32
+TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/"
 if (service, op) == ("ecs", "describe-services"):
-    print(json.dumps({{"services": [{{"networkConfiguration": {{"awsvpcConfiguration": {{
+    print(json.dumps({{"services": [{{"taskDefinition": TD + "salon-prod-web:7",
+        "networkConfiguration": {{"awsvpcConfiguration": {{
         "subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED"}}}}}}]}}))
+elif (service, op) == ("ecs", "describe-task-definition"):
+    wanted = arg("--task-definition")
+    if wanted == "salon-prod-migrate":  # the family's latest revision
+        arn, image = TD + "salon-prod-migrate:9", scenario.get("migrate_image", IMAGE)
+    else:
+        arn, image = wanted, IMAGE
+    print(json.dumps({{"taskDefinition": {{"taskDefinitionArn": arn,
+        "containerDefinitions": [{{"name": "x", "image": image}}]}}}}))
 elif (service, op) == ("ecs", "run-task"):
     print(json.dumps(scenario["run_task"]))
 elif (service, op) == ("ecs", "describe-tasks"):
@@ -42,6 +55,7 @@ else:
 """
 
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/salon-prod/0123abcd"
+MIGRATE_TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/salon-prod-migrate:9"
 
 
 def run(
@@ -72,15 +86,37 @@ def run(
 
 def test_runs_the_command_on_the_migrate_task_and_passes_its_exit_code(tmp_path: Path) -> None:
     scenario = {"run_task": {"tasks": [{"taskArn": TASK}], "failures": []}, "exit_code": 3}
-    code, output, calls = run(tmp_path, scenario, "salon", "apod", "import", "--date", "2024-01-01")
+    code, output, calls = run(
+        tmp_path,
+        scenario,
+        "salon",
+        "apod",
+        "import",
+        "--date",
+        "2024-01-01",
+        "--user",
+        "a@example.com",
+    )
     assert code == 3, output
     assert "doctor: 0 problems" in output, "the task's log lines are printed"
     (run_task,) = [c for c in calls if "run-task" in c]
-    assert run_task[run_task.index("--task-definition") + 1] == "salon-prod-migrate"
+    # The exact revision whose image was checked, not the family (which may move meanwhile).
+    assert run_task[run_task.index("--task-definition") + 1] == MIGRATE_TD
     overrides = json.loads(run_task[run_task.index("--overrides") + 1])
     assert overrides == {
         "containerOverrides": [
-            {"name": "migrate", "command": ["salon", "apod", "import", "--date", "2024-01-01"]}
+            {
+                "name": "migrate",
+                "command": [
+                    "salon",
+                    "apod",
+                    "import",
+                    "--date",
+                    "2024-01-01",
+                    "--user",
+                    "a@example.com",
+                ],
+            }
         ]
     }
     network = json.loads(run_task[run_task.index("--network-configuration") + 1])
@@ -104,3 +140,18 @@ def test_only_salon_commands(tmp_path: Path) -> None:
     code, output, calls = run(tmp_path, {}, "bash", "-c", "id")
     assert code == 2 and "salon commands only" in output
     assert calls == []
+
+
+def test_refuses_a_migrate_revision_that_is_not_the_running_image(tmp_path: Path) -> None:
+    """A release that did not finish (or a Terraform apply with another image_tag) can leave a
+    latest migrate revision with an image nobody released: run nothing on it."""
+    scenario = {
+        "run_task": {"tasks": [{"taskArn": TASK}], "failures": []},
+        "exit_code": 0,
+        "migrate_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/salon-prod@sha256:"
+        + "cd" * 32,
+    }
+    code, output, calls = run(tmp_path, scenario, "salon", "doctor")
+    assert code == 1, output
+    assert "refusing: " + MIGRATE_TD in output and "salon-prod-web runs" in output
+    assert not [c for c in calls if "run-task" in c], "no task started"
