@@ -248,6 +248,8 @@ def plugins(as_json: bool) -> None:
         "plugins": plugin_versions(pm),
         "providers": providers,
         "job_handlers": {k: v.plugin for k, v in sorted(registry.job_handlers.items())},
+        # In the order requests ask them, before the auth provider's own bearer tokens.
+        "authenticators": {k: v.plugin for k, v in registry.authenticators.items()},
         "selected": selected,
         "unknown": unknown,
     }
@@ -273,6 +275,8 @@ def _print_plugins(data: dict[str, Any]) -> None:
             click.echo(f" ? {role:8} {data['selected'][role]:12} (unknown: no plugin offers it)")
     for kind, plugin in data["job_handlers"].items():
         click.echo(f"   job      {kind:12} ({plugin})")
+    for name, plugin in data["authenticators"].items():
+        click.echo(f" * request  {name:12} ({plugin})")
 
 
 @cli.group()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,6 +260,27 @@ def validate_key(key: str, *, prefix: bool = False) -> str:
 
 
 # --------------------------------------------------------------------------- auth
+
+
+@runtime_checkable
+class SignedInUser(Protocol):
+    """The Salon user a request is signed in as: what a route handler receives when it takes
+    ``current_user: SignedInUser`` (the core answers 401 before the handler runs, and before
+    the body is read, when no one is signed in). ``id`` is the public user id, the
+    ``owner_id`` of their images; ``provider`` and ``subject`` name them at their auth
+    provider."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def email(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
