@@ -296,7 +296,7 @@ def attach_services(runtime: Runtime, *, local_media: bool = True) -> None:
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
         upload_slots=UploadSlots(runtime.core.max_concurrent_uploads_per_user),
-        throttle=AuthThrottle(runtime.core),
+        throttle=AuthThrottle(runtime.core, runtime.engine),
         runtime=runtime,
     )
 
@@ -338,7 +338,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            runtime.services["throttle"].close()
+            await runtime.services["throttle"].aclose()
             await runtime.close()
 
     return lifespan

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from salon.domain.auth.throttle import CounterFile
+import pytest
+from salon.db import migrate
+from salon.domain.auth.throttle import CounterFile, CounterTable
+from salon.runtime import make_engine
 from salon.testing.fixtures import running_app
 
 PASSWORD = "a long enough password 1"
@@ -65,3 +68,24 @@ async def test_counter_file_is_shared_and_windows_restart(tmp_path: Path) -> Non
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("salon_database", ["postgres"], indirect=True)
+async def test_counter_table_is_shared_and_swept(salon_database: str) -> None:
+    """Two engines on one PostgreSQL database stand for two servers."""
+    migrate.upgrade(salon_database)
+    first, second = make_engine(salon_database), make_engine(salon_database)
+    try:
+        one, two = CounterTable(first), CounterTable(second, sweep_one_in=1)
+        now = 60 * 16_667 + 20.0
+        hits = [(await c.hit("login:ip:192.0.2.1", 60, now=now))[0] for c in (one, two, one)]
+        assert hits == [1, 2, 3]
+        assert await two.count("login:ip:192.0.2.1", 60, now=now) == (3, 40)
+        assert await one.hit("login:ip:192.0.2.1", 60, now=now + 45) == (1, 55)
+        # Rows whose window ended are swept (here by every hit of ``two``).
+        await one.hit("old", 60, now=now - 3600)
+        await two.hit("login:ip:192.0.2.9", 60, now=now)
+        assert await one.count("old", 60, now=now - 3600) == (0, 40)
+    finally:
+        await first.dispose()
+        await second.dispose()

@@ -171,7 +171,10 @@ async def test_every_table_has_the_change_trigger(salon_app: RunningApp) -> None
         )
     finally:
         await conn.close()
-    missing = set(metadata.tables) - {row["relname"] for row in rows}
+    # A table that says it sends none (rate_counters: written on every login attempt, read by
+    # no cache) is left out.
+    watched = {t.name for t in metadata.tables.values() if t.info.get("change_notifications", 1)}
+    missing = watched - {row["relname"] for row in rows}
     assert not missing, f"tables without the salon_notify_change trigger: {sorted(missing)}"
 
 

@@ -80,9 +80,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def salon_serve(data_dir: Path, **settings: str) -> Iterator[Served]:
-    """``salon db upgrade`` then ``salon serve``; ``settings`` are extra ``SALON_*`` values
-    (``body_read_timeout="2"`` sets ``SALON_BODY_READ_TIMEOUT``)."""
+def salon_serve(data_dir: Path, *, workers: int = 1, **settings: str) -> Iterator[Served]:
+    """``salon db upgrade`` then ``salon serve --workers N``; ``settings`` are extra
+    ``SALON_*`` values (``body_read_timeout="2"`` sets ``SALON_BODY_READ_TIMEOUT``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -104,7 +104,7 @@ def salon_serve(data_dir: Path, **settings: str) -> Iterator[Served]:
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [salon, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [salon, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=data_dir,
             stdout=log,

@@ -33,6 +33,7 @@ __all__ = [
     "LocalAccount",
     "PasswordReset",
     "QueueMessage",
+    "RateCounter",
     "RefreshToken",
     "SchemaCompat",
     "ShareLink",
@@ -169,6 +170,21 @@ class AlbumImage(orm_registry.generate_base()):  # type: ignore[misc]
         GUID, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, default=_utcnow)
+
+
+class RateCounter(orm_registry.generate_base()):  # type: ignore[misc]
+    """A fixed-window counter of the account routes' rate limits (salon.domain.auth.throttle),
+    on PostgreSQL. Times are Unix seconds; rows whose window ended are swept now and then.
+    ``change_notifications: False``: every login attempt writes here, and no cache reads it,
+    so it has no change trigger (a flood would otherwise wake every process)."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = {"info": {"change_notifications": False}}
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    hits: Mapped[int] = mapped_column(Integer)
 
 
 class ShareLink(UUIDv7AuditBase):

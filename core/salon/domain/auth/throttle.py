@@ -1,18 +1,23 @@
-"""Rate limits on the account routes, shared by every worker process of one server.
+"""Rate limits on the account routes, shared by every web process of the gallery.
 
-Counters are fixed windows in a small SQLite file in the data folder (``ratelimit.sqlite3``):
-one upsert per hit, atomic across the processes granian starts (``--workers``), with no schema
-migration and no write to the gallery's database on every login attempt. Each server (an ECS
-task) counts on its own: with N tasks behind a load balancer a client gets up to N times the
-limit, which still bounds guessing.
+Counters are fixed windows, one upsert per hit, atomic across processes:
+
+- **PostgreSQL**: the table ``rate_counters`` of the gallery's database, so every process of
+  every server (the tasks of an ECS service) counts together. The table has no change
+  trigger: a login attempt wakes no other process and drops no read cache.
+- **SQLite**: a small SQLite file in the data folder (``ratelimit.sqlite3``). Every process of
+  a SQLite gallery is on one machine, so the file is shared by all of them; keeping the
+  counters out of the gallery's file keeps a login flood off its single write lock and from
+  dropping every other process's read caches (SQLite says only *that* the file changed).
 
 Buckets, each per real client address (see :mod:`salon.proxies` for addresses behind a proxy):
 ``login`` (``SALON_AUTH_RATE_LIMIT`` a minute), ``refresh`` (``SALON_REFRESH_RATE_LIMIT`` a
 minute: a busy login bucket never logs anyone out) and ``auth`` (sign-up and the other account
-forms, ``SALON_AUTH_RATE_LIMIT``). Besides, an account that saw ``SALON_LOGIN_FAILURE_LIMIT``
-failed logins within ``SALON_LOGIN_FAILURE_WINDOW`` seconds refuses logins, right or wrong,
-until the window ends, whichever addresses the guesses came from. (That lets someone delay a
-victim's next login by up to one window; it cannot lock the account for longer.)
+forms, ``SALON_AUTH_RATE_LIMIT``).
+
+Besides, an account that saw ``SALON_LOGIN_FAILURE_LIMIT`` failed logins within
+``SALON_LOGIN_FAILURE_WINDOW`` seconds refuses logins, right or wrong, until the window ends,
+whichever addresses the guesses came from.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from salon.db.models import RateCounter
 from salon.settings import CoreSettings
 
 FILE_NAME = "ratelimit.sqlite3"
@@ -54,6 +63,59 @@ ON CONFLICT (key) DO UPDATE SET
     window_start = excluded.window_start
 RETURNING hits
 """
+
+
+class Counters(Protocol):
+    async def hit(self, key: str, window: int, now: float | None = None) -> tuple[int, int]: ...
+
+    async def count(self, key: str, window: int, now: float | None = None) -> tuple[int, int]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class CounterTable:
+    """Fixed-window counters in the gallery's PostgreSQL database (table ``rate_counters``).
+    One statement per hit in autocommit: a single round trip, no transaction to begin or end."""
+
+    def __init__(self, engine: AsyncEngine, *, sweep_one_in: int = _SWEEP_ONE_IN) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._sweep_one_in = sweep_one_in
+
+    async def hit(self, key: str, window: int, now: float | None = None) -> tuple[int, int]:
+        """Count one hit; returns (hits in this window so far, seconds until it ends)."""
+        start, left = _window(window, now)
+        table = RateCounter.__table__
+        insert = postgresql.insert(table).values(
+            key=key, window_start=start, expires_at=start + window, hits=1
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "hits": case(
+                    (table.c.window_start == insert.excluded.window_start, table.c.hits + 1),
+                    else_=1,
+                ),
+                "window_start": insert.excluded.window_start,
+                "expires_at": insert.excluded.expires_at,
+            },
+        ).returning(table.c.hits)
+        async with self._engine.connect() as conn:
+            hits = int((await conn.execute(upsert)).scalar_one())
+            if random.randrange(self._sweep_one_in) == 0:
+                await conn.execute(delete(table).where(table.c.expires_at < start))
+        return hits, left
+
+    async def count(self, key: str, window: int, now: float | None = None) -> tuple[int, int]:
+        """(hits in this window, seconds until it ends), without counting."""
+        start, left = _window(window, now)
+        table = RateCounter.__table__
+        query = select(table.c.hits).where(table.c.key == key, table.c.window_start == start)
+        async with self._engine.connect() as conn:
+            hits = (await conn.execute(query)).scalar_one_or_none()
+        return int(hits or 0), left
+
+    async def aclose(self) -> None:
+        """The engine is the gallery's; the runtime disposes of it."""
 
 
 class CounterFile:
@@ -108,6 +170,9 @@ class CounterFile:
         start, left = _window(window, now)
         return await self._run(self._count, key, start), left
 
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
     def close(self) -> None:
         def close_conn() -> None:
             if self._conn is not None:
@@ -133,11 +198,18 @@ def _refuse(retry_after: int, what: str) -> TooManyRequestsException:
     )
 
 
+def counters_for(core: CoreSettings, engine: AsyncEngine) -> Counters:
+    """The gallery's table on PostgreSQL, else the data folder's file (see the module doc)."""
+    if engine.url.get_backend_name() == "postgresql":
+        return CounterTable(engine)
+    return CounterFile(core.data_dir / FILE_NAME)
+
+
 class AuthThrottle:
     """The account routes' limits (see the module docstring)."""
 
-    def __init__(self, core: CoreSettings) -> None:
-        self.counters = CounterFile(core.data_dir / FILE_NAME)
+    def __init__(self, core: CoreSettings, engine: AsyncEngine) -> None:
+        self.counters = counters_for(core, engine)
         self.limits = {
             "login": core.auth_rate_limit,
             "auth": core.auth_rate_limit,
@@ -154,7 +226,7 @@ class AuthThrottle:
 
     @staticmethod
     def _account_key(email: str) -> str:
-        # Hashed: the counter file need not hold e-mail addresses.
+        # Hashed: the counters need not hold e-mail addresses.
         digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
         return f"login-failed:account:{digest}"
 
@@ -167,8 +239,8 @@ class AuthThrottle:
     async def login_failed(self, email: str) -> None:
         await self.counters.hit(self._account_key(email), self.failure_window)
 
-    def close(self) -> None:
-        self.counters.close()
+    async def aclose(self) -> None:
+        await self.counters.aclose()
 
 
 async def throttle_guard(

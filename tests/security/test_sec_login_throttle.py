@@ -1,0 +1,128 @@
+"""Issue 17.3, against real ``salon serve`` processes on loopback: the sign-in limits hold across
+worker processes and across servers sharing one PostgreSQL database (the tasks of an ECS
+service).
+
+Before: the counters lived in each server's data folder, so two servers counted apart."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from serve_support import PASSWORD, Served, salon_serve
+
+pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
+
+LIMIT = 10
+WRONG = "not the password at all"
+
+
+def _login(url: str, email: str, password: str = WRONG) -> httpx.Response:
+    # A new connection each time, so granian hands the requests to either worker.
+    return httpx.post(
+        f"{url}/api/auth/login", json={"email": email, "password": password}, timeout=30
+    )
+
+
+def _serving_processes(url: str) -> set[str]:
+    """Which worker processes answer fresh connections, told apart by their start time."""
+    seen = set()
+    for _ in range(40):
+        for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+            if line.startswith("process_start_time_seconds "):
+                seen.add(line.split()[1])
+        if len(seen) > 1:
+            break
+    return seen
+
+
+def _in_one_minute(burst: Callable[[], list[int]]) -> list[int]:
+    """The address limits count calendar minutes: run ``burst`` again if it straddled two."""
+    for _ in range(3):
+        if 60 - time.time() % 60 < 20:
+            time.sleep(60 - time.time() % 60 + 0.05)
+        minute = time.time() // 60
+        statuses = burst()
+        if time.time() // 60 == minute:
+            return statuses
+        time.sleep(60 - time.time() % 60 + 0.05)
+    pytest.fail("three bursts each straddled a minute")
+
+
+def _sign_up(url: str, name: str) -> str:
+    email = f"{name}-{secrets.token_hex(4)}@example.com"
+    created = httpx.post(
+        f"{url}/api/auth/signup", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    return email
+
+
+@contextlib.contextmanager
+def _two_workers(tmp_path: Path, salon_database: str, **settings: str) -> Iterator[Served]:
+    with salon_serve(
+        tmp_path / "data", workers=2, database_url=salon_database, **settings
+    ) as served:
+        assert len(_serving_processes(served.url)) == 2, "both workers should answer"
+        yield served
+
+
+@pytest.fixture
+def limited(tmp_path: Path, salon_database: str) -> Iterator[Served]:
+    with _two_workers(tmp_path, salon_database, auth_rate_limit=str(LIMIT)) as served:
+        yield served
+
+
+def test_the_address_limit_holds_across_two_workers(limited: Served) -> None:
+    url = limited.url
+
+    def burst() -> list[int]:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # below the hashing queue's 429
+            answers = list(pool.map(lambda n: _login(url, f"nobody-{n}@example.com"), range(20)))
+        for answer in answers:
+            if answer.status_code == 429:
+                assert "requests from your address" in answer.json()["detail"], answer.text
+        return [a.status_code for a in answers]
+
+    statuses = _in_one_minute(burst)
+    assert Counter(statuses) == {401: LIMIT, 429: 20 - LIMIT}, statuses
+
+
+def test_two_servers_on_one_database_share_the_limits(tmp_path: Path, salon_database: str) -> None:
+    if not salon_database.startswith("postgresql"):
+        pytest.skip("servers share limits through PostgreSQL; SQLite is one machine's file")
+    shared = {
+        "database_url": salon_database,
+        "secret_key": secrets.token_urlsafe(32),
+        "auth_rate_limit": str(LIMIT),
+        "login_failure_limit": "4",
+        "login_failure_window": "3600",
+    }
+    with (
+        salon_serve(tmp_path / "one", **shared) as one,
+        salon_serve(tmp_path / "two", **shared) as two,
+    ):
+        victim = _sign_up(one.url, "victim")
+        failures = [_login(server.url, victim).status_code for server in (one, two, one, two)]
+        assert failures == [401] * 4
+        for server in (one, two):
+            assert _login(server.url, victim, PASSWORD).status_code == 429
+
+        def burst() -> list[int]:
+            # 4 + 2 of this minute's LIMIT are spent above, unless the minute turned.
+            return [
+                _login(s.url, f"nobody-{n}@example.com").status_code
+                for n, s in enumerate([one, two] * 10)
+            ]
+
+        statuses = _in_one_minute(burst)
+        answered = statuses.count(401)
+        assert answered <= LIMIT and statuses.count(429) >= 20 - LIMIT, statuses
+        assert statuses[answered:] == [429] * (20 - answered), statuses
