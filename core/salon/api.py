@@ -46,6 +46,7 @@ async def run_source_import(
         summary: dict[str, Any] = await runtime.services["sources"].run(
             owner.id, source, query, progress
         )
+        summary.pop("image_ids", None)  # for the web page's stars; a command prints counts
         return summary
     finally:
         await runtime.close()

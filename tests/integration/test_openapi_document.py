@@ -134,7 +134,9 @@ def test_video_download_documents_ranges(document: dict[str, Any]) -> None:
 def test_source_import_body_is_a_query_not_any_object(document: dict[str, Any]) -> None:
     body = _operation(document, "import_from_source")["requestBody"]
     schema = _resolve(document, body["content"]["application/json"]["schema"])
-    assert schema["type"] == "object" and schema["maxProperties"] == 10
+    # Ten query keys, and the import's own `favorite` (the APOD star).
+    assert schema["type"] == "object" and schema["maxProperties"] == 11
+    assert schema["properties"]["favorite"]["type"] == "boolean"
     values = schema["additionalProperties"]
     assert values, "the values must be typed, not any"
     assert {v["type"] for v in values["oneOf"]} == {"string", "integer", "boolean"}

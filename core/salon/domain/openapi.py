@@ -145,8 +145,30 @@ SOURCE_QUERY_SCHEMA = Schema(
     examples=[{"date": "2024-03-01"}, {"start_date": "2024-03-01", "end_date": "2024-03-04"}],
 )
 
+SOURCE_IMPORT_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    max_properties=11,
+    properties={
+        "favorite": Schema(
+            type=OpenAPIType.BOOLEAN,
+            description=(
+                "Also favorite each entry's image, imported now or before (an entry is imported "
+                "once per user, by its external id); a trashed one is restored. The APOD page's "
+                "star sends this; unfavorite with `DELETE /api/images/{id}/favorite`."
+            ),
+        )
+    },
+    additional_properties=SOURCE_QUERY_SCHEMA.additional_properties,
+    description=SOURCE_QUERY_SCHEMA.description,
+    examples=[
+        {"date": "2024-03-01"},
+        {"date": "2024-03-01", "favorite": True},
+        {"start_date": "2024-03-01", "end_date": "2024-03-04"},
+    ],
+)
+
 SOURCE_IMPORT_BODY = RequestBody(
-    required=True, content={"application/json": OpenAPIMediaType(schema=SOURCE_QUERY_SCHEMA)}
+    required=True, content={"application/json": OpenAPIMediaType(schema=SOURCE_IMPORT_SCHEMA)}
 )
 
 # ---------------------------------------------------------------------------- responses
@@ -223,6 +245,7 @@ __all__ = [
     "RENDITION_NAMES",
     "RENDITION_PARAMETER",
     "SOURCE_IMPORT_BODY",
+    "SOURCE_IMPORT_SCHEMA",
     "SOURCE_QUERY_SCHEMA",
     "UPLOAD_FILE_BODY",
     "VIDEO_BYTES",

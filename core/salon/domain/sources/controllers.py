@@ -1,4 +1,5 @@
-"""``/api/sources``: browse image sources without importing, and import as a job."""
+"""``/api/sources``: browse image sources without importing, and import as a job (with
+``favorite: true``, also favorite what is imported: the APOD page's star)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class EntryOut(msgspec.Struct):
     page_url: str | None
     date: dt.date | None
     metadata: dict[str, Any]
+    image_id: str | None = None
+    favorite: bool = False
 
 
 class ImportAccepted(msgspec.Struct):
@@ -70,8 +73,12 @@ class SourceController(Controller):
     async def entries(
         self, request: Request[Any, Any, Any], name: str, current_user: User
     ) -> list[EntryOut]:
-        source = _service(request).source(name)
+        """Entries the query selects, without importing. ``image_id`` is set for an entry
+        you have imported (and not trashed), ``favorite`` when that image is a favorite."""
+        service = _service(request)
+        source = service.source(name)
         found = await source.entries(_query(dict(request.query_params)))
+        mine = await service.imported(current_user.id, source.name, [e.external_id for e in found])
         return [
             EntryOut(
                 e.external_id,
@@ -83,6 +90,8 @@ class SourceController(Controller):
                 e.page_url,
                 e.date,
                 dict(e.metadata),
+                str(mine[e.external_id][0]) if e.external_id in mine else None,
+                mine[e.external_id][1] if e.external_id in mine else False,
             )
             for e in found
         ]
@@ -102,8 +111,15 @@ class SourceController(Controller):
         db_session: AsyncSession,
         current_user: User,
     ) -> ImportAccepted:
-        """Import what the query selects, as a job: follow it at ``/api/jobs/{job_id}``."""
-        query = _query(data)
+        """Import what the query selects, as a job: follow it at ``/api/jobs/{job_id}``; its
+        result's ``image_ids`` maps each entry's external id to its image. With
+        ``"favorite": true`` each entry's image is also favorited, imported or not before
+        (an entry is imported once per user, by its external id)."""
+        body = dict(data)
+        favorite = body.pop("favorite", False)
+        if not isinstance(favorite, bool):
+            raise ClientException("favorite must be true or false")
+        query = _query(body)
         # Validate (and warm the source's cache) now, so a bad query is a 400 here, not a
         # failed job later.
         await _service(request).source(name).entries(query)
@@ -112,6 +128,6 @@ class SourceController(Controller):
             runtime.queue,
             kind="source_import",
             owner_id=current_user.id,
-            payload={"source": name, "query": query},
+            payload={"source": name, "query": query, "favorite": favorite},
         )
         return ImportAccepted(str(job.id))

@@ -20,7 +20,11 @@ async def run_source_import(job: JobContext) -> Mapping[str, Any]:
         await job.progress(done / total if total else 1.0)
 
     summary: Mapping[str, Any] = await service.run(
-        uuid.UUID(str(job.owner_id)), job.payload["source"], job.payload["query"], progress
+        uuid.UUID(str(job.owner_id)),
+        job.payload["source"],
+        job.payload["query"],
+        progress,
+        favorite=bool(job.payload.get("favorite", False)),
     )
     return summary
 

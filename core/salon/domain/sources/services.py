@@ -1,6 +1,7 @@
 """Importing from image sources: each entry downloaded, stored through the normal ingest path,
 deduplicated by sha256 and by (source, external_id), and filed in an album named after the
-source (``APOD``) for that user."""
+source (``APOD``) for that user. An import asked with ``favorite`` also favorites each entry's
+image, whether it was imported now or before (so a star imports an entry once)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from salon.db.models import SourceImport
+from salon.db.models import Image, SourceImport
 from salon.domain.albums.services import get_or_create
 from salon.domain.images.quota import QuotaExceeded
 from salon.domain.images.services import (
@@ -51,39 +52,86 @@ class SourceImportService:
         source_name: str,
         query: Mapping[str, str],
         progress: Progress | None = None,
+        *,
+        favorite: bool = False,
     ) -> dict[str, Any]:
         """Import every importable entry the query selects. One entry failing is counted and
-        logged; the rest go on. Returns counts by outcome."""
+        logged; the rest go on. Returns counts by outcome and ``image_ids``, each entry's image
+        by external id. ``favorite`` favorites each entry's image (taking it out of the trash:
+        starring it is asking for it back)."""
         source = self.source(source_name)
         entries = await source.entries(query)
         async with self.runtime.session_maker() as session:
             album = await get_or_create(session, owner_id, source.title)
-        summary = {"total": len(entries), "imported": 0, "skipped": 0, "not_images": 0, "failed": 0}
+        summary: dict[str, Any] = {
+            "total": len(entries),
+            "imported": 0,
+            "skipped": 0,
+            "not_images": 0,
+            "failed": 0,
+        }
+        image_ids: dict[str, str] = {}
         for done, entry in enumerate(entries, start=1):
-            outcome = await self._one(owner_id, source, entry, album.id)
+            outcome, image_id = await self._one(owner_id, source, entry, album.id)
             summary[outcome] += 1
+            if image_id is not None:
+                image_ids[entry.external_id] = str(image_id)
+                if favorite:
+                    await self._favorite(owner_id, image_id)
             if progress is not None:
                 result = progress(done, len(entries))
                 if inspect.isawaitable(result):
                     await result
-        summary["album_id"] = str(album.id)  # type: ignore[assignment]
+        summary["album_id"] = str(album.id)
+        summary["image_ids"] = image_ids
         return summary
+
+    async def _favorite(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
+        async with self.runtime.session_maker() as session:
+            await session.execute(
+                update(Image)
+                .where(Image.id == image_id, Image.owner_id == owner_id)
+                .values(favorite=True, trashed_at=None)
+            )
+            await session.commit()
+
+    async def imported(
+        self, owner_id: uuid.UUID, source_name: str, external_ids: list[str]
+    ) -> dict[str, tuple[uuid.UUID, bool]]:
+        """Which of these entries the owner has imported (and not trashed): external id to
+        (image id, favorite)."""
+        if not external_ids:
+            return {}
+        query = (
+            select(SourceImport.external_id, Image.id, Image.favorite)
+            .join(Image, Image.id == SourceImport.image_id)
+            .where(
+                SourceImport.owner_id == owner_id,
+                SourceImport.source == source_name,
+                SourceImport.external_id.in_(external_ids),
+                Image.trashed_at.is_(None),
+            )
+        )
+        async with self.runtime.session_maker() as session:
+            rows = (await session.execute(query)).all()
+        return {external_id: (image_id, bool(fav)) for external_id, image_id, fav in rows}
 
     async def _one(
         self, owner_id: uuid.UUID, source: ImageSource, entry: SourceEntry, album_id: uuid.UUID
-    ) -> str:
+    ) -> tuple[str, uuid.UUID | None]:
+        """The entry's outcome and its image (``None`` when there is none)."""
         if entry.image_url is None:
-            return "not_images"
+            return "not_images", None
         async with self.runtime.session_maker() as session:
-            seen = await session.execute(
-                select(SourceImport.id).where(
+            seen = await session.scalar(
+                select(SourceImport.image_id).where(
                     SourceImport.owner_id == owner_id,
                     SourceImport.source == source.name,
                     SourceImport.external_id == entry.external_id,
                 )
             )
-            if seen.first() is not None:
-                return "skipped"
+            if seen is not None:
+                return "skipped", seen
         try:
             limit = self.runtime.core.max_upload_bytes
             path = await spool(
@@ -94,7 +142,7 @@ class SourceImportService:
             )
         except SourceError as exc:
             log.warning("%s entry %s: download failed: %s", source.name, entry.external_id, exc)
-            return "failed"
+            return "failed", None
         try:
             sha256, size = await anyio.to_thread.run_sync(sha256_file, path)
             image, created = await self.images.ingest(
@@ -116,10 +164,10 @@ class SourceImportService:
             log.warning(
                 "%s entry %s is not a usable image: %s", source.name, entry.external_id, exc
             )
-            return "failed"
+            return "failed", None
         except QuotaExceeded as exc:
             log.warning("%s entry %s not stored: %s", source.name, entry.external_id, exc.detail)
-            return "failed"
+            return "failed", None
         finally:
             path.unlink(missing_ok=True)
         async with self.runtime.session_maker() as session:
@@ -135,4 +183,4 @@ class SourceImportService:
                 await session.commit()
             except IntegrityError:
                 await session.rollback()
-        return "imported" if created else "skipped"
+        return ("imported" if created else "skipped"), image.id

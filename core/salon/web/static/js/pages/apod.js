@@ -1,5 +1,7 @@
 // NASA APOD browser: look at a day, a range or random picks without importing, then import
-// one entry or all shown; each import is a background job with its own progress bar.
+// one entry or all shown; each import is a background job with its own progress bar. A star
+// favorites an entry in one step: the first star imports it (a job, asked with favorite), later
+// ones only flip the image's favorite; entries already favorited show a filled star.
 
 import { api } from "../api.js";
 import { trackJob } from "../jobs.js";
@@ -41,19 +43,56 @@ function query() {
     : "Ask for 1 to 20 random pictures.";
 }
 
+/** Run an import job; resolves with the finished job when it succeeded, else null. */
 async function startImport(body, label) {
   try {
     const accepted = await api(`/api/sources/${SOURCE}/import`, { method: "POST", body });
     const job = await trackJob(jobs, accepted.job_id, label);
     if (job.status === "succeeded") {
-      toast(`${label}: imported. See Photos.`);
-      return true;
+      toast(`${label}: ${body.favorite ? "imported and favorited" : "imported"}. See Photos.`);
+      for (const [id, imageId] of Object.entries(job.result?.image_ids || {})) {
+        const entry = shown.entries.find((candidate) => candidate.external_id === id);
+        if (entry) entry.image_id = imageId;
+      }
+      return job;
     }
     toast(`${label}: ${job.error || "failed"}`, "error");
   } catch (failure) {
     toast(`${label}: ${errorMessage(failure)}`, "error");
   }
-  return false;
+  return null;
+}
+
+function showStar(button, entry) {
+  button.setAttribute("aria-pressed", String(Boolean(entry.favorite)));
+  button.textContent = entry.favorite ? "★" : "☆";
+  button.title = entry.favorite ? "Favorite (click to unfavorite)" : "Import and favorite";
+}
+
+/** The star: favorite in one step (importing the entry the first time), or unfavorite. */
+function starButton(entry, onImported) {
+  const button = el("button", { type: "button", class: "button star", "aria-label": `Favorite ${entry.title}` });
+  showStar(button, entry);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const wanted = !entry.favorite;
+    try {
+      if (entry.image_id) {
+        await api(`/api/images/${entry.image_id}/favorite`, { method: wanted ? "PUT" : "DELETE" });
+        entry.favorite = wanted;
+      } else if (wanted) {
+        const job = await startImport({ date: entry.date, favorite: true }, `${entry.title} (${entry.date})`);
+        entry.favorite = Boolean(job && entry.image_id);
+        if (entry.image_id) onImported();
+      }
+    } catch (failure) {
+      toast(`${entry.title}: ${errorMessage(failure)}`, "error");
+    } finally {
+      showStar(button, entry);
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 function entryItem(entry) {
@@ -78,16 +117,18 @@ function entryItem(entry) {
     el("p", { class: "apod-date", text: `${date} · ${entry.media_type}` }),
   ]);
   if (entry.importable && entry.date) {
-    const button = el("button", { type: "button", class: "button", text: "Import" });
-    button.setAttribute("aria-label", `Import ${entry.title}`);
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      const done = await startImport({ date: entry.date }, `${entry.title} (${entry.date})`);
+    const button = el("button", { type: "button", class: "button" });
+    const showImported = (done) => {
       button.textContent = done ? "Imported" : "Import";
       button.setAttribute("aria-label", `${button.textContent} ${entry.title}`);
       button.disabled = done;
+    };
+    showImported(Boolean(entry.image_id));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      showImported(Boolean(await startImport({ date: entry.date }, `${entry.title} (${entry.date})`)));
     });
-    body.append(button);
+    body.append(el("div", { class: "apod-actions" }, [starButton(entry, () => showImported(true)), button]));
   } else {
     body.append(el("p", { class: "hint", text: "Not an image: nothing to import." }));
   }
