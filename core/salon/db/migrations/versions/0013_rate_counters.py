@@ -1,7 +1,7 @@
 """rate counters: the account routes' rate-limit windows, shared by every server (PostgreSQL)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
-# Expand only (a new table): code at 0011 runs on it.
-oldest_compatible = "0011"
+# Expand only (a new table): code at 0012 runs on it.
+oldest_compatible = "0012"
 
 TABLE = "rate_counters"
 
