@@ -81,9 +81,13 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # admin-only sign-up); the sign-up page and route say sign-up is closed.
     signup_enabled: bool = True
     refresh_rate_limit: int = 60
-    # Failed logins per account within the window (seconds) before its logins are refused.
+    # Failed logins per account within the window (seconds) before its logins are refused to
+    # clients without a device cookie of the account; one device cookie's own budget; and how
+    # long a device cookie (set by a successful browser login) is kept.
     login_failure_limit: int = 10
     login_failure_window: int = 900
+    login_device_failure_limit: int = 5
+    login_device_ttl: int = 365 * 24 * 3600
     log_level: str = "INFO"
     # "text" for people, "json" (one object a line, with request/user/job ids) for log services.
     log_format: str = "text"
@@ -145,6 +149,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "refresh_rate_limit",
             "login_failure_limit",
             "login_failure_window",
+            "login_device_failure_limit",
+            "login_device_ttl",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

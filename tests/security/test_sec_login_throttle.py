@@ -1,8 +1,9 @@
 """Issue 17.3, against real ``salon serve`` processes on loopback: the sign-in limits hold across
 worker processes and across servers sharing one PostgreSQL database (the tasks of an ECS
-service).
+service), and someone who knows an e-mail cannot lock its owner out (OWASP device cookies).
 
-Before: the counters lived in each server's data folder, so two servers counted apart."""
+Before: the counters lived in each server's data folder (two servers counted apart), and any
+client's failed guesses closed the account to its owner for the whole window."""
 
 from __future__ import annotations
 
@@ -80,6 +81,18 @@ def limited(tmp_path: Path, salon_database: str) -> Iterator[Served]:
         yield served
 
 
+@pytest.fixture
+def throttled(tmp_path: Path, salon_database: str) -> Iterator[Served]:
+    with _two_workers(
+        tmp_path,
+        salon_database,
+        login_failure_limit="4",
+        login_device_failure_limit="3",
+        login_failure_window="3600",
+    ) as served:
+        yield served
+
+
 def test_the_address_limit_holds_across_two_workers(limited: Served) -> None:
     url = limited.url
 
@@ -93,6 +106,66 @@ def test_the_address_limit_holds_across_two_workers(limited: Served) -> None:
 
     statuses = _in_one_minute(burst)
     assert Counter(statuses) == {401: LIMIT, 429: 20 - LIMIT}, statuses
+
+
+def _browser(url: str, email: str) -> httpx.Client:
+    """A browser that signed in with a cookie session: it holds the device cookie."""
+    client = httpx.Client(base_url=url, timeout=30)
+    login = client.post(
+        "/api/auth/login?session=cookie", json={"email": email, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    device = next(h for h in login.headers.get_list("set-cookie") if h.startswith("salon_device="))
+    attributes = {part.strip().lower() for part in device.split(";")[1:]}
+    assert {"httponly", "path=/api/auth", "samesite=strict"} <= attributes, device
+    assert "secure" not in attributes  # plain http here; https makes it Secure
+    return client
+
+
+def _login_from(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    return client.post(
+        "/api/auth/login?session=cookie", json={"email": email, "password": password}
+    )
+
+
+def test_an_attacker_cannot_lock_the_owner_out(throttled: Served) -> None:
+    url = throttled.url
+    victim = _sign_up(url, "victim")
+    attacker_account = _sign_up(url, "attacker")
+    laptop, phone = _browser(url, victim), _browser(url, victim)
+    attackers_browser = _browser(url, attacker_account)
+
+    # The attacker knows the e-mail and guesses from fresh clients: after 4 failures clients
+    # without the account's device cookie are held, even with the right password.
+    assert [_login(url, victim).status_code for _ in range(4)] == [401] * 4
+    held = _login(url, victim, PASSWORD)
+    assert held.status_code == 429, held.text
+    assert "failed sign-ins for this account" in held.json()["detail"]
+    # Its own account's device cookie, or a made-up one, does not make it trusted here.
+    assert _login_from(attackers_browser, victim, PASSWORD).status_code == 429
+    forged = httpx.Client(base_url=url, cookies={"salon_device": "abc.def"}, timeout=30)
+    assert _login_from(forged, victim, PASSWORD).status_code == 429
+
+    # The owner's browsers are not held by that.
+    assert _login_from(laptop, victim, PASSWORD).status_code == 200
+    # A device cookie has its own small budget; past it, that cookie is locked ...
+    assert [_login_from(laptop, victim, WRONG).status_code for _ in range(3)] == [401] * 3
+    locked = _login_from(laptop, victim, PASSWORD)
+    assert locked.status_code == 429, locked.text
+    assert "failed sign-ins from this browser" in locked.json()["detail"]
+    # ... and only that one.
+    assert _login_from(phone, victim, PASSWORD).status_code == 200
+    # The attacker's failures did not touch its own account from its own browser.
+    assert _login_from(attackers_browser, attacker_account, PASSWORD).status_code == 200
+    # API clients (no cookie session) get no cookies they did not ask for.
+    api = httpx.post(
+        f"{url}/api/auth/login",
+        json={"email": attacker_account, "password": PASSWORD},
+        timeout=30,
+    )
+    assert api.status_code == 200 and "set-cookie" not in api.headers
+    for client in (laptop, phone, attackers_browser, forged):
+        client.close()
 
 
 def test_two_servers_on_one_database_share_the_limits(tmp_path: Path, salon_database: str) -> None:

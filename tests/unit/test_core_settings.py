@@ -60,6 +60,7 @@ def test_proxies_and_public_url(tmp_path: Path) -> None:
         ("SALON_TRUSTED_PROXIES", "10.0.0.0/8, nginx.local"),
         ("SALON_PUBLIC_URL", "photos.example.org"),
         ("SALON_LOGIN_FAILURE_LIMIT", "0"),
+        ("SALON_LOGIN_DEVICE_FAILURE_LIMIT", "0"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:

@@ -31,7 +31,7 @@ from salon.domain.auth.schemas import (
     TokenOut,
 )
 from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
-from salon.domain.auth.throttle import AuthThrottle, throttle_guard
+from salon.domain.auth.throttle import DEVICE_COOKIE, AuthThrottle, throttle_guard
 from salon.domain.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -49,7 +49,11 @@ log = logging.getLogger("salon.auth")
 
 
 def _token_response(
-    request: Request[Any, Any, Any], pair: TokenPair, runtime: Runtime, session: str | None
+    request: Request[Any, Any, Any],
+    pair: TokenPair,
+    runtime: Runtime,
+    session: str | None,
+    device_cookie: str | None = None,
 ) -> Response[TokenOut]:
     if session != "cookie":
         body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
@@ -82,6 +86,18 @@ def _token_response(
         ),
         cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, max_age=None),
     ]
+    if device_cookie is not None:
+        # Outlives sessions (logout keeps it): it is what lets this browser in while someone
+        # else's failed guesses hold the account for clients without one.
+        cookies.append(
+            cookie(
+                DEVICE_COOKIE,
+                device_cookie,
+                httponly=True,
+                max_age=runtime.core.login_device_ttl,
+                path="/api/auth",
+            )
+        )
     return Response(body, status_code=HTTP_200_OK, cookies=cookies)
 
 
@@ -135,14 +151,17 @@ class AuthController(Controller):
         session: str | None = None,
     ) -> Response[TokenOut]:
         throttle: AuthThrottle = request.app.state.throttle
-        await throttle.account_open(data.email)
+        device = await throttle.login_open(data.email, request.cookies.get(DEVICE_COOKIE))
         try:
             pair = await runtime.auth.login(data.email, data.password)
         except AuthError as exc:
             if exc.code == "invalid_credentials":
-                await throttle.login_failed(data.email)
+                await throttle.login_failed(data.email, device)
             raise
-        return _token_response(request, pair, runtime, session)
+        # A fresh device cookie after each success (browser sessions only: API clients get
+        # no cookies they did not ask for); its failure budget starts anew.
+        device_cookie = throttle.devices.issue(data.email) if session == "cookie" else None
+        return _token_response(request, pair, runtime, session, device_cookie)
 
     @post(
         "/refresh",

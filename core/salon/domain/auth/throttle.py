@@ -15,17 +15,26 @@ Buckets, each per real client address (see :mod:`salon.proxies` for addresses be
 minute: a busy login bucket never logs anyone out) and ``auth`` (sign-up and the other account
 forms, ``SALON_AUTH_RATE_LIMIT``).
 
-Besides, an account that saw ``SALON_LOGIN_FAILURE_LIMIT`` failed logins within
-``SALON_LOGIN_FAILURE_WINDOW`` seconds refuses logins, right or wrong, until the window ends,
-whichever addresses the guesses came from.
+Failed logins per account follow OWASP's device cookies
+(https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies): a
+successful browser login gets a signed cookie bound to the account (:class:`DeviceCookies`).
+Failures from clients without one for that account count together: after
+``SALON_LOGIN_FAILURE_LIMIT`` within ``SALON_LOGIN_FAILURE_WINDOW`` seconds, such clients'
+logins to the account answer 429 until the window ends. A client presenting a valid device
+cookie for the account is not held by that: it has its own budget of
+``SALON_LOGIN_DEVICE_FAILURE_LIMIT`` failures per window, after which that cookie is locked.
+So a guesser who knows an e-mail can delay only the owner's logins from new browsers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import math
 import random
+import secrets
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -205,17 +214,53 @@ def counters_for(core: CoreSettings, engine: AsyncEngine) -> Counters:
     return CounterFile(core.data_dir / FILE_NAME)
 
 
+DEVICE_COOKIE = "salon_device"
+
+
+def _account(email: str) -> str:
+    return email.strip().casefold()
+
+
+class DeviceCookies:
+    """Signed device cookies: ``<nonce>.<HMAC(key, account, nonce)>``. The account is in the
+    signature only, so the cookie names no e-mail, and a cookie is valid only for the account
+    it was issued to (another account's cookie is an untrusted client there)."""
+
+    def __init__(self, secret_key: str) -> None:
+        # Its own key, derived: a device cookie can never pass for a token signed elsewhere.
+        self._key = hashlib.sha256(b"salon device cookie\0" + secret_key.encode()).digest()
+
+    def _signature(self, email: str, nonce: str) -> str:
+        mac = hmac.new(self._key, f"{_account(email)}\0{nonce}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+    def issue(self, email: str) -> str:
+        nonce = secrets.token_urlsafe(16)
+        return f"{nonce}.{self._signature(email, nonce)}"
+
+    def nonce(self, cookie: str | None, email: str) -> str | None:
+        """The cookie's nonce when it is a valid device cookie of ``email``'s account."""
+        if not cookie or len(cookie) > 200:
+            return None
+        nonce, _, signature = cookie.partition(".")
+        if not nonce or not hmac.compare_digest(signature, self._signature(email, nonce)):
+            return None
+        return nonce
+
+
 class AuthThrottle:
     """The account routes' limits (see the module docstring)."""
 
     def __init__(self, core: CoreSettings, engine: AsyncEngine) -> None:
         self.counters = counters_for(core, engine)
+        self.devices = DeviceCookies(core.secret_key)
         self.limits = {
             "login": core.auth_rate_limit,
             "auth": core.auth_rate_limit,
             "refresh": core.refresh_rate_limit,
         }
         self.failure_limit = core.login_failure_limit
+        self.device_failure_limit = core.login_device_failure_limit
         self.failure_window = core.login_failure_window
 
     async def client(self, bucket: str, address: str) -> None:
@@ -225,19 +270,30 @@ class AuthThrottle:
             raise _refuse(left, "requests from your address")
 
     @staticmethod
-    def _account_key(email: str) -> str:
-        # Hashed: the counters need not hold e-mail addresses.
-        digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    def _failures_key(email: str, device: str | None) -> str:
+        # Hashed: the counters need not hold e-mail addresses or cookie nonces.
+        if device is not None:
+            return "login-failed:device:" + hashlib.sha256(device.encode()).hexdigest()
+        digest = hashlib.sha256(_account(email).encode()).hexdigest()
         return f"login-failed:account:{digest}"
 
-    async def account_open(self, email: str) -> None:
-        """Raise 429 while ``email`` is past its failed-login limit."""
-        failures, left = await self.counters.count(self._account_key(email), self.failure_window)
-        if failures >= self.failure_limit:
+    async def login_open(self, email: str, device_cookie: str | None = None) -> str | None:
+        """Raise 429 while this client may not try ``email``'s password: its device cookie is
+        locked, or (without a valid one) untrusted clients are locked out of the account.
+        Returns the device cookie's nonce when it is valid for the account."""
+        device = self.devices.nonce(device_cookie, email)
+        key = self._failures_key(email, device)
+        failures, left = await self.counters.count(key, self.failure_window)
+        if device is not None and failures >= self.device_failure_limit:
+            raise _refuse(left, "failed sign-ins from this browser")
+        if device is None and failures >= self.failure_limit:
             raise _refuse(left, "failed sign-ins for this account")
+        return device
 
-    async def login_failed(self, email: str) -> None:
-        await self.counters.hit(self._account_key(email), self.failure_window)
+    async def login_failed(self, email: str, device: str | None = None) -> None:
+        """Count a failure against the device (its nonce from :meth:`login_open`) or, for an
+        untrusted client, against the account."""
+        await self.counters.hit(self._failures_key(email, device), self.failure_window)
 
     async def aclose(self) -> None:
         await self.counters.aclose()
