@@ -147,20 +147,28 @@ run "api_gateway_entry_point_with_secondary_cidr" {
   command = apply
 
   variables {
-    entry_point                       = "api_gateway"
-    secondary_cidr_block              = "100.64.0.0/16"
-    nat_mode                          = "instance"
-    cloudfront_enabled                = true
-    cloudfront_public_key_pem         = <<-EOT
-      -----BEGIN PUBLIC KEY-----
-      MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
-      -----END PUBLIC KEY-----
-    EOT
+    entry_point          = "api_gateway"
+    secondary_cidr_block = "100.64.0.0/16"
+    nat_mode             = "instance"
+    cloudfront_enabled   = true
+    cloudfront_public_keys = {
+      "2026-12" = <<-EOT
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
+        -----END PUBLIC KEY-----
+      EOT
+      "2027-06" = <<-EOT
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnewkey
+        -----END PUBLIC KEY-----
+      EOT
+    }
+    cloudfront_signing_key            = "2027-06"
     cloudfront_private_key_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:salon-cloudfront-key-AbCdEf"
   }
 
   assert {
-    condition     = local.app_environment["SALON_S3_CLOUDFRONT_DOMAIN"] == module.storage.cloudfront_domain_name && local.app_environment["SALON_S3_CLOUDFRONT_KEY_ID"] == module.storage.cloudfront_key_id
+    condition     = local.app_environment["SALON_S3_CLOUDFRONT_DOMAIN"] == module.storage.cloudfront_domain_name && local.app_environment["SALON_S3_CLOUDFRONT_KEY_ID"] == module.storage.cloudfront_key_id && module.storage.cloudfront_key_id != null
     error_message = "With CloudFront on, the tasks learn the distribution's domain and the key id their signed URLs name."
   }
 
@@ -196,7 +204,24 @@ run "cloudfront_needs_its_key_pair" {
     cloudfront_enabled = true
   }
 
-  expect_failures = [var.cloudfront_public_key_pem, var.cloudfront_private_key_secret_arn]
+  expect_failures = [var.cloudfront_public_keys, var.cloudfront_private_key_secret_arn]
+}
+
+run "cloudfront_signing_key_must_be_one_of_the_keys" {
+  module {
+    source = "./examples/production"
+  }
+
+  command = plan
+
+  variables {
+    cloudfront_public_keys = {
+      "2026-12" = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    }
+    cloudfront_signing_key = "2027-06"
+  }
+
+  expect_failures = [var.cloudfront_signing_key]
 }
 
 run "rejects_latest_tag" {

@@ -9,17 +9,19 @@ mock_provider "aws" {
 }
 
 variables {
-  bucket_name               = "salon-test-media"
-  key_prefix                = "gallery/"
-  cors_allowed_origins      = ["https://photos.example.com"]
-  kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/test"
-  notification_queue_arn    = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
-  cloudfront_enabled        = true
-  cloudfront_public_key_pem = <<-EOT
-    -----BEGIN PUBLIC KEY-----
-    MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
-    -----END PUBLIC KEY-----
-  EOT
+  bucket_name            = "salon-test-media"
+  key_prefix             = "gallery/"
+  cors_allowed_origins   = ["https://photos.example.com"]
+  kms_key_arn            = "arn:aws:kms:eu-west-1:123456789012:key/test"
+  notification_queue_arn = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
+  cloudfront_enabled     = true
+  cloudfront_public_keys = {
+    "2026-12" = <<-EOT
+      -----BEGIN PUBLIC KEY-----
+      MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
+      -----END PUBLIC KEY-----
+    EOT
+  }
 }
 
 run "bucket_is_private_and_encrypted" {
@@ -142,14 +144,71 @@ run "cloudfront_serves_only_signed_urls" {
   }
 
   assert {
-    condition     = aws_cloudfront_key_group.this[0].items == toset([aws_cloudfront_public_key.this[0].id]) && output.cloudfront_key_id == aws_cloudfront_public_key.this[0].id
-    error_message = "The key group trusts exactly the public key whose id Salon's URLs name."
+    condition     = aws_cloudfront_key_group.this[0].items == toset([aws_cloudfront_public_key.this["2026-12"].id]) && output.cloudfront_key_id == aws_cloudfront_public_key.this["2026-12"].id
+    error_message = "The key group trusts exactly the public key whose id Salon's URLs name (the only one, without cloudfront_signing_key)."
   }
 
   assert {
-    condition     = startswith(aws_cloudfront_public_key.this[0].encoded_key, "-----BEGIN PUBLIC KEY-----")
+    condition     = startswith(aws_cloudfront_public_key.this["2026-12"].encoded_key, "-----BEGIN PUBLIC KEY-----")
     error_message = "The public key is passed through as PEM."
   }
+}
+
+# Rotation: the new pair is trusted beside the old one, and Salon signs with the one named.
+run "cloudfront_rotation_trusts_both_keys_and_signs_with_the_named_one" {
+  module {
+    source = "./modules/storage"
+  }
+
+  command = apply
+
+  variables {
+    cloudfront_public_keys = {
+      "2026-12" = <<-EOT
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey
+        -----END PUBLIC KEY-----
+      EOT
+      "2027-06" = <<-EOT
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnewkey
+        -----END PUBLIC KEY-----
+      EOT
+    }
+    cloudfront_signing_key = "2027-06"
+  }
+
+  assert {
+    condition     = aws_cloudfront_key_group.this[0].items == toset([aws_cloudfront_public_key.this["2026-12"].id, aws_cloudfront_public_key.this["2027-06"].id])
+    error_message = "During a rotation the key group trusts the old and the new key: URLs signed with either stay valid."
+  }
+
+  assert {
+    condition     = output.cloudfront_key_id == aws_cloudfront_public_key.this["2027-06"].id && output.cloudfront_key_id != aws_cloudfront_public_key.this["2026-12"].id
+    error_message = "SALON_S3_CLOUDFRONT_KEY_ID is the id of the key named by cloudfront_signing_key."
+  }
+
+  assert {
+    condition     = aws_cloudfront_public_key.this["2026-12"].name != aws_cloudfront_public_key.this["2027-06"].name
+    error_message = "Each key has a name of its own (CloudFront key names are unique per account)."
+  }
+}
+
+run "cloudfront_with_several_keys_needs_a_signing_key" {
+  module {
+    source = "./modules/storage"
+  }
+
+  command = plan
+
+  variables {
+    cloudfront_public_keys = {
+      "a" = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+      "b" = "-----BEGIN PUBLIC KEY-----\nBBBB\n-----END PUBLIC KEY-----\n"
+    }
+  }
+
+  expect_failures = [aws_cloudfront_key_group.this]
 }
 
 run "cloudfront_needs_a_public_key" {
@@ -160,8 +219,8 @@ run "cloudfront_needs_a_public_key" {
   command = plan
 
   variables {
-    cloudfront_public_key_pem = null
+    cloudfront_public_keys = {}
   }
 
-  expect_failures = [aws_cloudfront_public_key.this]
+  expect_failures = [aws_cloudfront_key_group.this]
 }

@@ -222,14 +222,15 @@ module "queue" {
 module "storage" {
   source = "../../modules/storage"
 
-  bucket_name               = local.bucket_name
-  key_prefix                = var.s3_prefix
-  cors_allowed_origins      = [local.public_url]
-  kms_key_arn               = aws_kms_key.this.arn
-  notification_queue_arn    = module.queue.notification_queue_arn
-  cloudfront_enabled        = var.cloudfront_enabled
-  cloudfront_public_key_pem = var.cloudfront_public_key_pem
-  tags                      = local.tags
+  bucket_name            = local.bucket_name
+  key_prefix             = var.s3_prefix
+  cors_allowed_origins   = [local.public_url]
+  kms_key_arn            = aws_kms_key.this.arn
+  notification_queue_arn = module.queue.notification_queue_arn
+  cloudfront_enabled     = var.cloudfront_enabled
+  cloudfront_public_keys = var.cloudfront_public_keys
+  cloudfront_signing_key = var.cloudfront_signing_key
+  tags                   = local.tags
 }
 
 module "auth" {

@@ -98,19 +98,30 @@ variable "s3_prefix" {
 }
 
 variable "cloudfront_enabled" {
-  description = "Serve renditions through CloudFront with signed URLs (needs cloudfront_public_key_pem and cloudfront_private_key_secret_arn)."
+  description = "Serve renditions through CloudFront with signed URLs (needs cloudfront_public_keys and cloudfront_private_key_secret_arn)."
   type        = bool
   default     = false
 }
 
-variable "cloudfront_public_key_pem" {
-  description = "PEM public key of the pair Salon signs CloudFront URLs with (see deploy/README.md)."
+variable "cloudfront_public_keys" {
+  description = "PEM public keys the distribution trusts, by name; the private half of cloudfront_signing_key's is in cloudfront_private_key_secret_arn (see deploy/README.md, rotation included)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = !var.cloudfront_enabled || length(var.cloudfront_public_keys) > 0
+    error_message = "cloudfront_enabled needs cloudfront_public_keys."
+  }
+}
+
+variable "cloudfront_signing_key" {
+  description = "The name in cloudfront_public_keys Salon signs with (SALON_S3_CLOUDFRONT_KEY_ID is its id); null means the only one."
   type        = string
   default     = null
 
   validation {
-    condition     = !var.cloudfront_enabled || var.cloudfront_public_key_pem != null
-    error_message = "cloudfront_enabled needs cloudfront_public_key_pem."
+    condition     = var.cloudfront_signing_key == null || contains(keys(var.cloudfront_public_keys), coalesce(var.cloudfront_signing_key, "-"))
+    error_message = "cloudfront_signing_key must be one of the names in cloudfront_public_keys."
   }
 }
 

@@ -258,20 +258,29 @@ resource "aws_s3_bucket_policy" "logs" {
 # --- Optional CloudFront in front of the renditions. ---
 # Renditions of private photos must stay private, so the distribution trusts one key group and
 # refuses unsigned requests: Salon signs each rendition URL (SALON_S3_CLOUDFRONT_*) with the
-# private key, for as long as it would presign an S3 URL. The public key comes in as PEM.
+# private key, for as long as it would presign an S3 URL. The public keys come in as PEM, by
+# name: the key group trusts all of them, so a new pair can be trusted before Salon signs with
+# it and the old one removed after the URLs signed with it have expired (rotation).
+
+locals {
+  cloudfront_keys = var.cloudfront_enabled ? var.cloudfront_public_keys : {}
+  # The key Salon signs with: the one named, or the only one.
+  cloudfront_signing_key = var.cloudfront_signing_key != null ? var.cloudfront_signing_key : (
+    length(var.cloudfront_public_keys) == 1 ? one(keys(var.cloudfront_public_keys)) : null
+  )
+}
 
 resource "aws_cloudfront_public_key" "this" {
-  count = var.cloudfront_enabled ? 1 : 0
+  for_each = local.cloudfront_keys
 
-  name        = "${replace(var.bucket_name, ".", "-")}-urls"
-  comment     = "Salon signs rendition URLs with the matching private key"
-  encoded_key = var.cloudfront_public_key_pem
+  # Named after the map key: a new pair is a new key beside the old one, never a replacement
+  # under the same name (CloudFront key names are unique per account).
+  name        = "${replace(var.bucket_name, ".", "-")}-urls-${each.key}"
+  comment     = "Salon rendition URLs, key ${each.key}"
+  encoded_key = each.value
 
   lifecycle {
-    precondition {
-      condition     = var.cloudfront_public_key_pem != null
-      error_message = "cloudfront_enabled needs cloudfront_public_key_pem (the distribution only serves signed URLs)."
-    }
+    create_before_destroy = true
   }
 }
 
@@ -280,7 +289,18 @@ resource "aws_cloudfront_key_group" "this" {
 
   name    = "${replace(var.bucket_name, ".", "-")}-urls"
   comment = "Keys Salon signs rendition URLs with"
-  items   = [aws_cloudfront_public_key.this[0].id]
+  items   = [for name in sort(keys(aws_cloudfront_public_key.this)) : aws_cloudfront_public_key.this[name].id]
+
+  lifecycle {
+    precondition {
+      condition     = length(var.cloudfront_public_keys) > 0
+      error_message = "cloudfront_enabled needs cloudfront_public_keys (the distribution only serves signed URLs)."
+    }
+    precondition {
+      condition     = local.cloudfront_signing_key != null && contains(keys(var.cloudfront_public_keys), coalesce(local.cloudfront_signing_key, "-"))
+      error_message = "cloudfront_signing_key must name one of cloudfront_public_keys (required when there are several)."
+    }
+  }
 }
 
 resource "aws_cloudfront_origin_access_control" "this" {

@@ -29,6 +29,6 @@ output "cloudfront_domain_name" {
 }
 
 output "cloudfront_key_id" {
-  description = "ID of the CloudFront public key Salon's signed URLs name (SALON_S3_CLOUDFRONT_KEY_ID), or null when disabled."
-  value       = try(aws_cloudfront_public_key.this[0].id, null)
+  description = "ID of the CloudFront public key Salon's signed URLs name (cloudfront_signing_key's: SALON_S3_CLOUDFRONT_KEY_ID), or null when disabled."
+  value       = try(aws_cloudfront_public_key.this[local.cloudfront_signing_key].id, null)
 }

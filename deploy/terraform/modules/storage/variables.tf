@@ -108,15 +108,24 @@ variable "cloudfront_path_prefix" {
   default     = "renditions/"
 }
 
-variable "cloudfront_public_key_pem" {
-  description = "PEM public key (RSA 2048) whose private key Salon signs rendition URLs with (SALON_S3_CLOUDFRONT_PRIVATE_KEY); required with cloudfront_enabled."
-  type        = string
-  default     = null
+variable "cloudfront_public_keys" {
+  description = "PEM public keys (RSA 2048) the distribution trusts, by name (e.g. { \"2026-12\" = <PEM> }); two during a rotation. Required with cloudfront_enabled."
+  type        = map(string)
+  default     = {}
 
   validation {
-    condition     = var.cloudfront_public_key_pem == null || can(regex("^-----BEGIN PUBLIC KEY-----", trimspace(coalesce(var.cloudfront_public_key_pem, "x"))))
-    error_message = "cloudfront_public_key_pem must be a PEM public key (-----BEGIN PUBLIC KEY-----)."
+    condition = alltrue([
+      for name, pem in var.cloudfront_public_keys :
+      can(regex("^[A-Za-z0-9_-]{1,40}$", name)) && can(regex("^-----BEGIN PUBLIC KEY-----", trimspace(pem)))
+    ])
+    error_message = "cloudfront_public_keys maps names (letters, digits, - and _, up to 40) to PEM public keys (-----BEGIN PUBLIC KEY-----)."
   }
+}
+
+variable "cloudfront_signing_key" {
+  description = "Which of cloudfront_public_keys Salon signs with (its id becomes SALON_S3_CLOUDFRONT_KEY_ID); null means the only one."
+  type        = string
+  default     = null
 }
 
 variable "cloudfront_price_class" {
