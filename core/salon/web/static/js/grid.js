@@ -231,6 +231,16 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     for (const listener of listeners) listener(image);
   }
 
+  /** Put a photo just uploaded on this page first, where a fresh listing would show it. */
+  function prepend(image) {
+    if (tiles.has(image.id)) return;
+    items.unshift(image);
+    list.prepend(makeTile(image));
+    watch(image);
+    empty.hidden = true;
+    root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
+  }
+
   function remove(id) {
     const index = items.findIndex((item) => item.id === id);
     if (index >= 0) items.splice(index, 1);
@@ -302,6 +312,7 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     /** Call `listener(image)` whenever a photo in the grid changes (renamed, now ready...). */
     onUpdate: (listener) => listeners.push(listener),
     remove,
+    prepend,
     toggle,
     tile: (id) => tiles.get(id),
     setFavorite,

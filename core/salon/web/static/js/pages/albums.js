@@ -2,8 +2,11 @@
 
 import { api } from "../api.js";
 import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
+import { enablePageDrop } from "../uploads.js";
 
 initChrome();
+// Photos dropped on the albums list go to the library (no album is chosen here).
+enablePageDrop();
 
 const form = $("[data-album-form]");
 const list = $("[data-album-list]");

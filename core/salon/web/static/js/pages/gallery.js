@@ -5,6 +5,7 @@ import { createGrid } from "../grid.js";
 import { createLightbox } from "../lightbox.js";
 import { setupSearch } from "../search.js";
 import { $, el, errorMessage, initChrome, toast } from "../ui.js";
+import { enablePageDrop } from "../uploads.js";
 
 initChrome();
 
@@ -142,6 +143,13 @@ document.querySelector("[data-empty-trash]")?.addEventListener("click", async ()
 });
 
 $("[data-clear-selection]").addEventListener("click", () => grid.clearSelection());
+
+// Photos dropped on the page are uploaded (on an album page, into the album) and, where the
+// grid would list them, shown first.
+if (view !== "trash") {
+  const listsNew = Object.entries(filters).every(([key, value]) => key === "album_id" || !value);
+  enablePageDrop({ albumId, onUploaded: (image) => listsNew && grid.prepend(image) });
+}
 
 loadAlbums();
 grid.loadMore();
