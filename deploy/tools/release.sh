@@ -50,6 +50,15 @@ reference_of() {
         *) echo "${1##*:}" ;;
     esac
 }
+# The digest an image reference names: its own, or its tag's in ECR (empty when unknown), so a
+# revision Terraform registered as repo:tag and release.sh's repo@sha256:... compare equal.
+digest_of() {
+    case "$1" in
+        *@sha256:*) echo "${1##*@}" ;;
+        *) aws_ ecr describe-images --repository-name "$repo" --image-ids "imageTag=${1##*:}" \
+            2>/dev/null | jq -r '.imageDetails[0].imageDigest // empty' || true ;;
+    esac
+}
 service_td() {
     aws_ ecs describe-services --cluster "$cluster" --services "$1" \
         | jq -r '.services[0].taskDefinition // empty'
@@ -61,12 +70,13 @@ if [ "${1:-}" = "--previous" ]; then
     current_td="$(service_td "$stack-web")"
     [ -n "$current_td" ] || { echo "no service $stack-web in cluster $cluster" >&2; exit 1; }
     current_image="$(image_of "$current_td")"
+    current_digest="$(digest_of "$current_image")"
     current_rev="${current_td##*:}"
     for td in $(aws_ ecs list-task-definitions --family-prefix "$stack-web" --status ACTIVE \
         --sort DESC | jq -r '.taskDefinitionArns[]'); do
         [ "${td##*:}" -lt "$current_rev" ] || continue
         candidate="$(image_of "$td")"
-        if [ "$candidate" != "$current_image" ]; then
+        if [ "$candidate" != "$current_image" ] && [ "$(digest_of "$candidate")" != "$current_digest" ]; then
             echo "$stack-web runs $current_image ($current_td); before it: $candidate ($td)" >&2
             reference_of "$candidate"
             exit 0

@@ -285,3 +285,26 @@ def test_previous_after_a_release_is_the_image_released_over(tmp_path: Path) -> 
     result, _ = _release(tmp_path, migrate_exit=0, tag="--previous")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "sha256:" + "cd" * 32
+
+
+def test_previous_is_another_image_not_the_same_one_by_tag(tmp_path: Path) -> None:
+    """After the first release, revision 1 is Terraform's (repo:tag) and revision 2 release.sh's
+    (repo@digest) of the same image: that is no image to roll back to."""
+    repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/s"
+    defs = {}
+    for family in FAMILIES:
+        for rev, image in ((1, f"{repo}:v41"), (2, f"{repo}@{DIGEST}")):
+            defs[f"{ACCOUNT}:task-definition/{family}:{rev}"] = {
+                "family": family,
+                "revision": rev,
+                "status": "ACTIVE",
+                "image": image,
+            }
+    services = {
+        s: {"td": f"{ACCOUNT}:task-definition/{s}:2", "before": None}
+        for s in ("salon-prod-web", "salon-prod-worker")
+    }
+    (tmp_path / "ecs.json").write_text(json.dumps({"defs": defs, "services": services}))
+    result, _ = _release(tmp_path, migrate_exit=0, tag="--previous")
+    assert result.returncode == 1, result.stdout
+    assert result.stdout == "" and "no earlier image" in result.stderr
