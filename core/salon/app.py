@@ -57,6 +57,7 @@ from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
 from salon.domain.openapi import components as openapi_components
 from salon.domain.openapi import mark_authenticated
+from salon.domain.shares.albums import AlbumShareController
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
 from salon.domain.sources.services import SourceImportService
@@ -381,6 +382,7 @@ def create_app(
         ImageController,
         AlbumController,
         ShareController,
+        AlbumShareController,
         UploadController,
         SourceController,
         JobController,

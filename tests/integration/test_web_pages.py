@@ -15,9 +15,10 @@ from salon.web.pages import STATIC, TEMPLATES
 
 PRIVATE = ["/", "/favorites", "/albums", "/upload", "/apod", "/video", "/account"]
 ALBUM = "/albums/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
+SHARED_ALBUM = "/albums/shared/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
 
 
-@pytest.mark.parametrize("path", [*PRIVATE, ALBUM])
+@pytest.mark.parametrize("path", [*PRIVATE, ALBUM, SHARED_ALBUM])
 async def test_private_pages_send_visitors_to_sign_in(salon_app: Any, path: str) -> None:
     response = await salon_app.client.get(path, follow_redirects=False)
     assert response.status_code in (302, 303, 307)
@@ -33,7 +34,7 @@ async def test_pages_render_for_a_session(salon_app: Any) -> None:
         json={"email": next(iter(salon_app.users)), "password": "correct horse battery staple"},
     )
     assert response.status_code == 200
-    for path in [*PRIVATE, ALBUM]:
+    for path in [*PRIVATE, ALBUM, SHARED_ALBUM]:
         page = await salon_app.client.get(path, follow_redirects=False)
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")
@@ -54,6 +55,7 @@ async def test_public_pages(salon_app: Any) -> None:
         ("/forgot-password", "data-forgot-form"),
         ("/reset-password", "data-reset-form"),
         ("/share/sometoken", 'data-token="sometoken"'),
+        ("/share/album/sometoken", 'data-token="sometoken"'),
     ]:
         response = await salon_app.client.get(path, follow_redirects=False)
         assert response.status_code == 200, path
@@ -108,7 +110,7 @@ def test_scripts_need_no_csp_exception() -> None:
 async def test_password_forms_never_submit_natively_by_get(salon_app: Any) -> None:
     """A click before the page's module script runs submits a form natively: with the default
     GET that would put the password in the URL (history, logs). Every password form posts."""
-    for path in ("/login", "/signup", "/reset-password"):
+    for path in ("/login", "/signup", "/reset-password", "/share/album/sometoken"):
         page = await salon_app.client.get(path, headers={"Accept": "text/html"})
         assert page.status_code == 200, path
         for form in re.findall(r"<form[^>]*>", page.text):

@@ -30,6 +30,7 @@ from security_support import distinct_jpeg
 ACTORS = ("owner", "other", "anon", "holder")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 APOD_DAY = "2024-03-01"
+ALBUM_PASSWORD = "matrix album password"
 
 
 @dataclass
@@ -241,6 +242,27 @@ async def fresh_album_with_image(world: World) -> Params:
     return {"album_id": await world.album(image_id), "image_id": image_id}
 
 
+async def fresh_locked_album_link(world: World) -> Params:
+    made = await world.client.post(
+        f"/api/albums/{world.ids['album_id']}/share",
+        json={"password": ALBUM_PASSWORD},
+        headers=world.headers["owner"],
+    )
+    assert made.status_code == 201, made.text
+    return {"album_token": made.json()["token"]}
+
+
+async def fresh_album_with_member(world: World) -> Params:
+    album_id = await world.album()
+    added = await world.client.post(
+        f"/api/albums/{album_id}/members",
+        json={"email": world.other_email},
+        headers=world.headers["owner"],
+    )
+    assert added.status_code == 201, added.text
+    return {"album_id": album_id, "user_id": added.json()[0]["user_id"]}
+
+
 async def fresh_intent(world: World) -> Params:
     return {"upload_id": await world.intent(send_file=False)}
 
@@ -319,6 +341,24 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/albums/{album_id}/images/{image_id}"): private(
         204, fresh=fresh_album_with_image
     ),
+    # album sharing: links (anyone holding the token; a password opens it for everyone who
+    # knows it) and read-only members (the owner's and the members' views, never a stranger's)
+    ("POST", "/api/albums/{album_id}/share"): private(201),
+    ("GET", "/s/album/{album_token}"): public(200),
+    ("POST", "/s/album/{album_token}/unlock"): public(
+        204, body=json_body({"password": ALBUM_PASSWORD}), fresh=fresh_locked_album_link
+    ),
+    ("GET", "/s/album/{album_token}/images/{image_id}/renditions/{name}"): public(200),
+    ("GET", "/api/albums/{album_id}/members"): private(200),
+    ("POST", "/api/albums/{album_id}/members"): private(
+        201, body=lambda w, a, p: json_body({"email": w.other_email})(w, a, p), fresh=fresh_album
+    ),
+    ("DELETE", "/api/albums/{album_id}/members/{user_id}"): private(
+        204, fresh=fresh_album_with_member
+    ),
+    ("GET", "/api/albums/shared"): signed_in(200),
+    ("GET", "/api/albums/shared/{album_id}"): private(200),
+    ("GET", "/api/albums/shared/{album_id}/images/{image_id}/renditions/{name}"): private(200),
     # share links: whoever holds the token sees that one image's renditions
     ("GET", "/s/{token}"): public(200),
     ("GET", "/s/{token}/renditions/{name}"): public(200),
@@ -400,6 +440,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             )
             assert share.status_code == 201, share.text
             world.ids["token"] = share.json()["token"]
+            album_share = await app.client.post(
+                f"/api/albums/{world.ids['album_id']}/share", headers=owner
+            )
+            assert album_share.status_code == 201, album_share.text
+            world.ids["album_token"] = album_share.json()["token"]
             world.ids["name"] = "sm"
             world.ids["upload_id"] = await world.intent(send_file=False)
             world.ids["video_id"], world.ids["job_id"] = await world.finished_video()

@@ -28,6 +28,8 @@ metadata: MetaData = orm_registry.metadata
 __all__ = [
     "Album",
     "AlbumImage",
+    "AlbumMember",
+    "AlbumShareLink",
     "Image",
     "Job",
     "LocalAccount",
@@ -158,6 +160,10 @@ class Album(UUIDv7AuditBase):
         GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    # The photo the owner chose to show for the album (None: its newest). No foreign key on
+    # purpose: SQLite cannot add one without copying the table (which drops its change-log
+    # triggers), and a cover that left the album or the library is ignored when read.
+    cover_image_id: Mapped[uuid.UUID | None] = mapped_column(GUID, default=None)
 
 
 class AlbumImage(orm_registry.generate_base()):  # type: ignore[misc]
@@ -203,6 +209,38 @@ class ShareLink(UUIDv7AuditBase):
     )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
     shows: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
+
+
+class AlbumShareLink(UUIDv7AuditBase):
+    """An expiring link to one album (its photos' renditions); only the token's hash is
+    stored, and the password's argon2 hash when the owner set one. Revoking deletes the row."""
+
+    __tablename__ = "album_share_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    album_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("albums.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
+    shows: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class AlbumMember(orm_registry.generate_base()):  # type: ignore[misc]
+    """Another user of this Salon who may view (never change) an album."""
+
+    __tablename__ = "album_members"
+
+    album_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, default=_utcnow)
 
 
 class UploadIntent(UUIDv7AuditBase):

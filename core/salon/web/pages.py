@@ -180,6 +180,34 @@ async def share_page(token: str) -> Response[str]:
     )
 
 
+@get("/share/album/{token:str}", name="page_share_album", include_in_schema=False)
+async def share_album_page(token: str) -> Response[str]:
+    """A shared album for whoever holds the link; the script reads ``/s/album/{token}`` and
+    asks for the password when the link has one."""
+    return render(
+        "shared_album.html",
+        title="Shared album",
+        active="",
+        script="shared_album",
+        public=True,
+        token=token,
+    )
+
+
+@get("/albums/shared/{album_id:uuid}", name="page_shared_album", include_in_schema=False)
+async def shared_album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
+    """An album another user shared with the signed-in one (read-only)."""
+    if not signed_in(request):
+        return _login_redirect(request)
+    return render(
+        "shared_album.html",
+        title="Shared album",
+        active="albums",
+        script="shared_album",
+        album_id=str(album_id),
+    )
+
+
 def page_handlers() -> list[HTTPRouteHandler]:
     """Every HTML page."""
     handlers: list[HTTPRouteHandler] = [_private_page(*spec) for spec in PRIVATE_PAGES]
@@ -195,6 +223,8 @@ def page_handlers() -> list[HTTPRouteHandler]:
         _public_page("/reset-password", "reset_password.html", "New password", "reset_password")
     )
     handlers.append(share_page)
+    handlers.append(share_album_page)
+    handlers.append(shared_album_page)
     return handlers
 
 

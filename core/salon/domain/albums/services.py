@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from litestar.exceptions import ClientException
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Album, AlbumImage, Image
+from salon.db.models import Album, AlbumImage, AlbumMember, Image, User
 from salon.domain.images.services import NotFound
 
 MAX_NAME = 200
@@ -128,4 +129,110 @@ async def remove_image(session: AsyncSession, album: Album, image_id: uuid.UUID)
     await session.execute(
         delete(AlbumImage).where(AlbumImage.album_id == album.id, AlbumImage.image_id == image_id)
     )
+    await session.commit()
+
+
+async def cover_id(session: AsyncSession, album: Album) -> str | None:
+    """The chosen cover while it is in the album and not in the trash, else the newest photo."""
+    query = (
+        select(Image.id)
+        .join(AlbumImage, AlbumImage.image_id == Image.id)
+        .where(
+            AlbumImage.album_id == album.id,
+            Image.owner_id == album.owner_id,
+            Image.trashed_at.is_(None),
+        )
+    )
+    if album.cover_image_id is not None:
+        chosen = (await session.execute(query.where(Image.id == album.cover_image_id))).scalar()
+        if chosen is not None:
+            return str(chosen)
+    newest = (await session.execute(query.order_by(Image.id.desc()).limit(1))).scalar()
+    return str(newest) if newest is not None else None
+
+
+async def set_cover(session: AsyncSession, album: Album, image_id: uuid.UUID | None) -> None:
+    """Choose the cover among the album's photos (None: back to the newest); 404 otherwise."""
+    if image_id is not None:
+        present = await session.execute(
+            select(AlbumImage.image_id)
+            .join(Image, Image.id == AlbumImage.image_id)
+            .where(
+                AlbumImage.album_id == album.id,
+                AlbumImage.image_id == image_id,
+                Image.trashed_at.is_(None),
+            )
+        )
+        if present.scalar() is None:
+            raise NotFound("the cover must be a photo of this album")
+    album.cover_image_id = image_id
+    await session.commit()
+
+
+async def viewable(session: AsyncSession, user_id: uuid.UUID, album_id: uuid.UUID) -> Album:
+    """An album the user owns or that was shared with them; 404 otherwise (same answer)."""
+    album = await session.get(Album, album_id)
+    if album is not None and album.owner_id == user_id:
+        return album
+    if album is not None:
+        member = await session.get(AlbumMember, (album.id, user_id))
+        if member is not None:
+            return album
+    raise NotFound("album not found")
+
+
+async def shared_with(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Album, str | None]]:
+    """Albums other users shared with ``user_id``, with their owner's e-mail, by name."""
+    query = (
+        select(Album, User.email)
+        .join(AlbumMember, AlbumMember.album_id == Album.id)
+        .join(User, User.id == Album.owner_id)
+        .where(AlbumMember.user_id == user_id)
+        .order_by(Album.name, Album.id)
+    )
+    return [(album, email) for album, email in (await session.execute(query)).all()]
+
+
+async def members(session: AsyncSession, album: Album) -> list[tuple[AlbumMember, str | None]]:
+    query = (
+        select(AlbumMember, User.email)
+        .join(User, User.id == AlbumMember.user_id)
+        .where(AlbumMember.album_id == album.id)
+        .order_by(AlbumMember.added_at, AlbumMember.user_id)
+    )
+    return [(member, email) for member, email in (await session.execute(query)).all()]
+
+
+async def add_member(
+    session: AsyncSession, album: Album, email: str
+) -> list[tuple[AlbumMember, str | None]]:
+    """Share ``album`` with the users who sign in with ``email`` (one per sign-in provider).
+    A user appears once they have signed in; the owner cannot add themselves."""
+    wanted = email.strip().casefold()
+    found = (
+        await session.execute(
+            select(User.id, User.email).where(
+                func.lower(User.email) == wanted, User.id != album.owner_id
+            )
+        )
+    ).all()
+    if not found:
+        raise NotFound("no other user of this Salon signs in with that e-mail address")
+    added: list[tuple[AlbumMember, str | None]] = []
+    for user_id, user_email in found:
+        member = await session.get(AlbumMember, (album.id, user_id))
+        if member is None:
+            member = AlbumMember(album_id=album.id, user_id=user_id)
+            session.add(member)
+        added.append((member, user_email))
+    await session.commit()
+    return added
+
+
+async def remove_member(session: AsyncSession, album: Album, user_id: uuid.UUID) -> None:
+    result: Any = await session.execute(
+        delete(AlbumMember).where(AlbumMember.album_id == album.id, AlbumMember.user_id == user_id)
+    )
+    if result.rowcount == 0:
+        raise NotFound("this album is not shared with that user")
     await session.commit()

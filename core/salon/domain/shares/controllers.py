@@ -4,7 +4,8 @@ that one image to whoever holds it, and nothing else. Only the token's hash is s
 The owner chooses what a link reveals besides the picture (``show``): the ``title``, the
 capture time (``taken_at``), and the ``file`` details (type, byte size, sha256). By default
 nothing: a title is often the original file name. ``GET /api/shares`` lists the caller's
-links and ``DELETE /api/shares/{id}`` revokes one.
+links, to photos and to albums (:mod:`salon.domain.shares.albums`), and
+``DELETE /api/shares/{id}`` revokes one.
 
 A shared picture's bytes are served by ``/s/{token}/renditions/{name}`` itself, never by a
 redirect to a signed ``/media/`` or presigned URL: such a URL would keep working for its own
@@ -28,7 +29,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Image, ShareLink, User
+from salon.db.models import Album, AlbumShareLink, Image, ShareLink, User
 from salon.domain.images.schemas import ImageUrls
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
@@ -56,14 +57,19 @@ class ShareOut(msgspec.Struct):
 
 
 class ShareListItem(msgspec.Struct):
-    """A link as its owner sees it later: the token itself is not kept, so no URL."""
+    """A link as its owner sees it later: the token itself is not kept, so no URL. ``kind``:
+    ``image`` (``image_id`` set) or ``album`` (``album_id``, ``album_name``, ``password``)."""
 
     id: str
-    image_id: str
+    image_id: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
     expired: bool
     show: list[str]
+    kind: str = "image"
+    album_id: str | None = None
+    album_name: str | None = None
+    password: bool = False
 
 
 class SharedImageOut(msgspec.Struct):
@@ -108,9 +114,12 @@ async def shared_image(session: AsyncSession, token: str) -> Image:
     return (await shared_link(session, token))[1]
 
 
-def shared_out(image: Image, token: str, shows: list[str] | None) -> SharedImageOut:
+def shared_out(
+    image: Image, token: str, shows: list[str] | None, *, prefix: str | None = None
+) -> SharedImageOut:
+    """``prefix``: where the renditions are served (an album's links pass their own)."""
     shown = set(shows or ())
-    prefix = f"/s/{token}/renditions"
+    prefix = prefix or f"/s/{token}/renditions"
     # The original keeps its EXIF (GPS included), so a share link offers renditions only.
     renditions = {name: f"{prefix}/{name}" for name in sorted(image.renditions or {})}
     out = SharedImageOut(
@@ -178,7 +187,7 @@ class ShareController(Controller):
             .limit(1000)
         )
         now = _now()
-        return [
+        items = [
             ShareListItem(
                 id=str(link.id),
                 image_id=str(link.image_id),
@@ -189,6 +198,29 @@ class ShareController(Controller):
             )
             for link in rows
         ]
+        album_rows = await db_session.execute(
+            select(AlbumShareLink, Album.name)
+            .join(Album, Album.id == AlbumShareLink.album_id)
+            .where(AlbumShareLink.owner_id == current_user.id)
+            .limit(1000)
+        )
+        items += [
+            ShareListItem(
+                id=str(link.id),
+                image_id=None,
+                created_at=link.created_at,
+                expires_at=link.expires_at,
+                expired=link.expires_at <= now,
+                show=list(link.shows or ()),
+                kind="album",
+                album_id=str(link.album_id),
+                album_name=name,
+                password=link.password_hash is not None,
+            )
+            for link, name in album_rows.all()
+        ]
+        items.sort(key=lambda item: (item.created_at, item.id), reverse=True)
+        return items
 
     @delete(
         "/api/shares/{share_id:uuid}", operation_id="revoke_share", status_code=HTTP_204_NO_CONTENT
@@ -196,13 +228,15 @@ class ShareController(Controller):
     async def revoke(
         self, share_id: uuid.UUID, db_session: AsyncSession, current_user: User
     ) -> None:
-        """Revoke a link at once: its page and its pictures answer 404 from now on."""
-        result: Any = await db_session.execute(
-            sql_delete(ShareLink).where(
-                ShareLink.id == share_id, ShareLink.owner_id == current_user.id
+        """Revoke a link (to a photo or an album) at once: its page and its pictures answer
+        404 from now on."""
+        for table in (ShareLink, AlbumShareLink):
+            result: Any = await db_session.execute(
+                sql_delete(table).where(table.id == share_id, table.owner_id == current_user.id)
             )
-        )
-        if result.rowcount == 0:
+            if result.rowcount:
+                break
+        else:
             raise NotFound("share link not found")
         await db_session.commit()
 

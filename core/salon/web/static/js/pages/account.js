@@ -67,9 +67,15 @@ function shareItem(share) {
       revoke.disabled = false;
     }
   });
+  const album = share.kind === "album";
+  const name = album
+    ? `Album “${share.album_name}” shared ${formatDate(share.created_at)}`
+    : `Photo shared ${formatDate(share.created_at)}`;
+  const what = album ? "the photos" : "the photo";
+  const lock = share.password ? " · password" : "";
   return el("li", { class: "share-item", "data-share-id": share.id }, [
-    el("span", { class: "share-name", text: `Photo shared ${formatDate(share.created_at)}` }),
-    el("span", { class: "hint", text: `${state} · shows the photo${extra ? ` and ${extra}` : ""}` }),
+    el("span", { class: "share-name", text: name }),
+    el("span", { class: "hint", text: `${state} · shows ${what}${extra ? ` and ${extra}` : ""}${lock}` }),
     revoke,
   ]);
 }

@@ -1,5 +1,6 @@
 // Photos, Favorites and one album: the grid, the lightbox, and the selection toolbar.
 
+import { initAlbumTools } from "../album_tools.js";
 import { api } from "../api.js";
 import { createGrid } from "../grid.js";
 import { createLightbox } from "../lightbox.js";
@@ -149,6 +150,17 @@ $("[data-clear-selection]").addEventListener("click", () => grid.clearSelection(
 if (view !== "trash") {
   const listsNew = Object.entries(filters).every(([key, value]) => key === "album_id" || !value);
   enablePageDrop({ albumId, onUploaded: (image) => listsNew && grid.prepend(image) });
+}
+
+if (albumId) {
+  initAlbumTools({
+    albumId,
+    grid,
+    onRenamed(name) {
+      $("[data-page-title]").textContent = name;
+      document.title = `${name} · Salon`;
+    },
+  });
 }
 
 loadAlbums();
