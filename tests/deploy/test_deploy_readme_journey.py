@@ -197,3 +197,27 @@ def test_the_ci_policy_passes_every_role_the_task_definitions_name() -> None:
     (resources,) = _allowed(_ci_policy())["iam:PassRole"]
     passed = {arn.rsplit("/", 1)[-1] for arn in resources}
     assert roles <= passed, f"PassRole misses {sorted(roles - passed)}"
+
+
+def test_the_first_deployments_tag_edit_sets_image_tag(tmp_path: Path) -> None:
+    """The README's step 1 writes the pushed tag into terraform.tfvars with sed: run that very
+    line on a copy of the example and read the result back."""
+    import shutil
+    import subprocess
+
+    import hcl2
+
+    (edit,) = [
+        c for c in _commands(README.read_text()) if c.startswith("sed ") and "image_tag" in c
+    ]
+    shutil.copy(EXAMPLE / "terraform.tfvars.example", tmp_path / "terraform.tfvars")
+    subprocess.run(
+        ["bash", "-c", edit],
+        cwd=tmp_path,
+        env={"TAG": "0123456789ab", "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    with (tmp_path / "terraform.tfvars").open() as handle:
+        tfvars = hcl2.load(handle)
+    assert tfvars["image_tag"].strip('"') == "0123456789ab"
+    assert tfvars["db_password_version"] == 1, "the other settings are untouched"
