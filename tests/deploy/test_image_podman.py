@@ -5,6 +5,7 @@ written, with the image name and the containers.conf path made unique to this ru
 builds deploy/docker/Dockerfile on the local Debian base (deploy/tools/build-image-podman.sh).
 Then the image runs as production runs it, against the suite's PostgreSQL and LocalStack
 (SALON_TEST_POSTGRES_URL, SALON_TEST_LOCALSTACK_URL; a database, bucket and queue of its own):
+with a read-only root filesystem and volumes only where the image declares them:
 `salon db upgrade` as a one-off container (the migrate task), the web container (`salon serve`,
 no in-process worker) and the worker container (`salon worker`, same image). Checked through
 HTTP: /health, /ready, sign-up and login, an upload that stays "processing" until the worker
@@ -49,6 +50,9 @@ PASSWORD = "correct horse battery staple"
 # podman's defaults fail on these machines (crun: setrlimit, hybrid cgroups): runc, cgroupfs,
 # and no default ulimits (in the containers.conf the README block writes).
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
+# As the task definitions run it: read-only root filesystem, user 10001, and writable only
+# where the image declares a VOLUME (/var/lib/salon and /tmp, empty volumes on Fargate).
+AS_IN_PRODUCTION = ["--read-only", "--read-only-tmpfs=false", "--user", "10001:10001"]
 RUN_ID = uuid.uuid4().hex[:10]
 
 
@@ -58,6 +62,10 @@ def podman_missing() -> str | None:
             "podman is not installed (apt-get install -y podman runc debootstrap; "
             ".ci/setup-system.sh installs them in CI)"
         )
+    if os.geteuid() != 0:
+        # debootstrap and the chroot-isolated build need root (GitHub's runners are not: their
+        # image job builds the same Dockerfile with Docker).
+        return "needs root: rootful podman and debootstrap build the local base"
     info = subprocess.run(["podman", "info"], capture_output=True, text=True, timeout=120)
     if info.returncode != 0:
         return f"`podman info` fails here: {info.stderr.strip()[-300:]}"
@@ -86,7 +94,7 @@ class Podman:
         self.started.append(name)
         started = self(
             "run", "-d", "--name", name, "--network", "host", "--env-file", str(env_file),
-            image, *command,
+            *AS_IN_PRODUCTION, image, *command,
         )  # fmt: skip
         assert started.returncode == 0, started.stderr
 
@@ -103,7 +111,7 @@ class Podman:
     def remove_started(self) -> None:
         for name in self.started:
             (self.logs / f"{name}.log").write_text(self.container_logs(name))
-            self("rm", "--force", "--time", "5", name, timeout=120)
+            self("rm", "--force", "--volumes", "--time", "5", name, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +243,7 @@ def stack(podman: Podman, image: str, tmp_path_factory: pytest.TempPathFactory) 
 
         migrate = podman(
             "run", "--rm", "--network", "host", "--env-file", str(env_file),
-            image, "salon", "db", "upgrade", timeout=300,
+            *AS_IN_PRODUCTION, image, "salon", "db", "upgrade", timeout=300,
         )  # fmt: skip
         assert migrate.returncode == 0, migrate.stdout + migrate.stderr
         podman.run_detached(
