@@ -80,6 +80,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # false: only administrators create accounts (`salon user create`, or the Cognito pool's
     # admin-only sign-up); the sign-up page and route say sign-up is closed.
     signup_enabled: bool = True
+    # Local accounts: a new account works only after the code mailed to it is entered, so
+    # sign-up cannot tell who has an account (needs a real SALON_MAIL to be of use).
+    signup_confirm: bool = False
     refresh_rate_limit: int = 60
     # Failed logins per account within the window (seconds) before its logins are refused to
     # clients without a device cookie of the account; one device cookie's own budget; and how

@@ -163,3 +163,13 @@ def test_bulk_import_stops_at_the_storage_quota_with_a_message(tmp_path: Path) -
     assert result.returncode == 1, result.stdout + result.stderr
     assert "stopped at b.jpg: storage quota exceeded" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_user_create_needs_no_code_when_sign_ups_are_confirmed(tmp_path: Path) -> None:
+    """With SALON_SIGNUP_CONFIRM on, a sign-up waits for its mailed code; an account the
+    administrator makes does not."""
+    env = {"SALON_DATA_DIR": str(tmp_path / "data"), "SALON_SIGNUP_CONFIRM": "true"}
+    assert run(env, "db", "upgrade").returncode == 0
+    created = run(env, "user", "create", "--email", "ann@example.com", input="admin made 1\n" * 2)
+    assert created.returncode == 0, created.stderr
+    assert _can_log_in(env, "ann@example.com", "admin made 1")

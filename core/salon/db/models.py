@@ -69,6 +69,9 @@ class LocalAccount(UUIDv7AuditBase):
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Set while a sign-up waits for its mailed code (SALON_SIGNUP_CONFIRM); NULL: confirmed.
+    confirmation_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    confirmation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class RefreshToken(UUIDv7AuditBase):

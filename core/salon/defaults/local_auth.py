@@ -15,7 +15,13 @@
   token through for the cache's lifetime; at one primary-key-sized lookup per request the query
   is the better trade.
 
-Accounts are usable as soon as they sign up, so ``confirm`` raises ``AuthError("unsupported")``.
+Accounts are usable as soon as they sign up, unless ``SALON_SIGNUP_CONFIRM`` is on: then a new
+account waits for the 12-digit code mailed to its address (``confirm``), and a sign-up for an
+address that already has an account mails its owner a note instead, so sign-up and a sign-in
+with the sign-up's password answer alike whether or not the address had an account. A pending
+account's login fails like a wrong password (after the same work); signing up again replaces
+its password and code (only the mailbox can confirm), and a reset link or the administrator's
+``set_password`` confirms it. Without the setting ``confirm`` raises ``AuthError("unsupported")``.
 
 Password reset: ``forgot_password`` mails a link through the selected mail sender (by default
 ``console``, which logs it) carrying a random single-use token; only its sha256 is stored, it
@@ -75,6 +81,8 @@ MAX_EMAIL_LENGTH: Final = 320
 _EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _INVALID_CREDENTIALS: Final = "Incorrect email or password"
 _UNSUPPORTED: Final = "Local accounts are ready at sign-up and have no confirmation codes"
+_BAD_CONFIRM: Final = "This confirmation code is wrong or expired; sign up again for a new one"
+_TAKEN: Final = "An account with this email already exists"
 _NO_MAIL: Final = "Password reset by e-mail is not available; ask the administrator"
 _BAD_RESET: Final = "This reset link is invalid, expired or already used; ask for a new one"
 _WRONG_PASSWORD: Final = "The current password is wrong"  # noqa: S105 - a message
@@ -128,9 +136,13 @@ class LocalAuthProvider:
         mail: MailSender | None = None,
         public_url: str = "http://127.0.0.1:8000",
         password_reset_ttl: int = 3600,
+        signup_confirm: bool = False,
     ) -> None:
         if not secret_key:
             raise ConfigurationError("local auth needs SALON_SECRET_KEY")
+        if signup_confirm and mail is None:
+            raise ConfigurationError("SALON_SIGNUP_CONFIRM needs a mail sender (SALON_MAIL)")
+        self._signup_confirm = signup_confirm
         self._sessions = sessions
         # Access tokens already verified, while no refresh token row has changed since (a
         # logout or revocation anywhere updates that table): a hit costs no JWT decode and no
@@ -163,22 +175,32 @@ class LocalAuthProvider:
             mail=ctx.mail,
             public_url=ctx.http_base_url,
             password_reset_ttl=ctx.core.password_reset_ttl,
+            signup_confirm=ctx.core.signup_confirm,
         )
+
+    @property
+    def confirms_signups(self) -> bool:
+        """Whether sign-ups wait for a mailed code (the sign-up route answers alike for taken
+        addresses through this)."""
+        return self._signup_confirm
 
     # ------------------------------------------------------------------ account flows
 
-    async def signup(self, email: str, password: str) -> SignupResult:
-        """Create an account, usable at once (``confirmation_required`` is always false)."""
+    async def signup(self, email: str, password: str, *, confirmed: bool = False) -> SignupResult:
+        """Create an account: usable at once, or (``SALON_SIGNUP_CONFIRM``) once its mailed
+        code is confirmed. ``confirmed``: the administrator's ``salon user create``."""
         address = normalize_email(email)
         _check_password_policy(password)
         # Hashed first: an address that has an account takes as long as a new one.
         password_hash = await self._hashing.run(self._hasher.hash, password)
+        if self._signup_confirm and not confirmed:
+            return await self._pending_signup(address, password_hash)
         async with self._sessions() as session:
             taken = await session.scalar(
                 select(LocalAccount.id).where(LocalAccount.email == address)
             )
             if taken is not None:
-                raise AuthError("user_exists", "An account with this email already exists")
+                raise AuthError("user_exists", _TAKEN)
         try:
             async with self._sessions() as session, session.begin():
                 account = LocalAccount(email=address, password_hash=password_hash)
@@ -187,12 +209,89 @@ class LocalAuthProvider:
                 account_id = account.id
         except IntegrityError as exc:
             # Two sign-ups raced past the check above; the unique index decided.
-            raise AuthError("user_exists", "An account with this email already exists") from exc
+            raise AuthError("user_exists", _TAKEN) from exc
         return SignupResult(identity=Identity(subject=str(account_id), email=address))
 
+    async def _pending_signup(self, address: str, password_hash: str) -> SignupResult:
+        code = f"{secrets.randbelow(10**12):012d}"
+        values = {
+            "password_hash": password_hash,
+            "confirmation_hash": _token_hash(code),
+            "confirmation_expires_at": _now() + dt.timedelta(seconds=self._reset_ttl),
+        }
+        account_id: uuid.UUID | None = None
+        try:
+            async with self._sessions() as session, session.begin():
+                row = (
+                    await session.execute(
+                        select(LocalAccount.id, LocalAccount.confirmation_hash).where(
+                            LocalAccount.email == address
+                        )
+                    )
+                ).first()
+                if row is None:
+                    account = LocalAccount(email=address, **values)
+                    session.add(account)
+                    await session.flush()
+                    account_id = account.id
+                elif row[1] is not None:  # still pending: this sign-up's password and code
+                    await session.execute(
+                        update(LocalAccount).where(LocalAccount.id == row[0]).values(**values)
+                    )
+                    account_id = row[0]
+        except IntegrityError:
+            account_id = None  # a concurrent sign-up made it first
+        minutes = max(self._reset_ttl // 60, 1)
+        if account_id is None:
+            await self._send(
+                address,
+                "Sign-up with your address",
+                f"Someone tried to sign up to Salon with {address}, which already has an "
+                'account. If it was you, sign in, or use "Forgot your password?" on the '
+                "sign-in page. Otherwise you can ignore this message: nothing changed.",
+            )
+            raise AuthError("user_exists", _TAKEN)
+        await self._send(
+            address,
+            "Confirm your Salon account",
+            f"Your confirmation code is {code}\n\nEnter it on the sign-up page within "
+            f"{minutes} minutes. If you did not sign up, ignore this message.",
+        )
+        return SignupResult(
+            identity=Identity(subject=str(account_id), email=address), confirmation_required=True
+        )
+
+    async def _send(self, address: str, subject: str, text: str) -> None:
+        assert self._mail is not None
+        try:
+            await self._mail.send(MailMessage(to=address, subject=subject, text=text))
+        except Exception as exc:
+            # The client's answer is the same either way; the operator sees why here.
+            log.error("%r not sent: mail sender raised %s", subject, type(exc).__name__)
+
     async def confirm(self, email: str, code: str) -> None:
-        """Unsupported: local accounts are confirmed when they sign up."""
-        raise AuthError("unsupported", _UNSUPPORTED)
+        """Confirm a pending account with its mailed code (``SALON_SIGNUP_CONFIRM``)."""
+        if not self._signup_confirm:
+            raise AuthError("unsupported", _UNSUPPORTED)
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            raise AuthError("invalid_code", _BAD_CONFIRM) from None
+        code = code.strip()
+        if not code or len(code) > 64:
+            raise AuthError("invalid_code", _BAD_CONFIRM)
+        async with self._sessions() as session, session.begin():
+            done = await session.execute(
+                update(LocalAccount)
+                .where(
+                    LocalAccount.email == address,
+                    LocalAccount.confirmation_hash == _token_hash(code),
+                    LocalAccount.confirmation_expires_at > _now(),
+                )
+                .values(confirmation_hash=None, confirmation_expires_at=None)
+            )
+        if _rowcount(done) != 1:
+            raise AuthError("invalid_code", _BAD_CONFIRM)
 
     async def forgot_password(self, email: str, link_base: str | None = None) -> None:
         """Mail a single-use reset link when the account exists; answer the same either way.
@@ -303,23 +402,27 @@ class LocalAuthProvider:
             address = normalize_email(email)
         except AuthError:
             address = ""
-        found: tuple[uuid.UUID, str] | None = None
+        found: tuple[uuid.UUID, str, bool] | None = None
         if address:
             async with self._sessions() as session:
                 row = (
                     await session.execute(
-                        select(LocalAccount.id, LocalAccount.password_hash).where(
-                            LocalAccount.email == address
-                        )
+                        select(
+                            LocalAccount.id,
+                            LocalAccount.password_hash,
+                            LocalAccount.confirmation_hash,
+                        ).where(LocalAccount.email == address)
                     )
                 ).first()
-            found = (row[0], row[1]) if row is not None else None
+            found = (row[0], row[1], row[2] is not None) if row is not None else None
         if found is None:
             # Same work as a real check, so response time does not tell which e-mails exist.
             await self._verify(await self._dummy(), password)
             raise AuthError("invalid_credentials", _INVALID_CREDENTIALS)
-        account_id, password_hash = found
-        if not await self._verify(password_hash, password):
+        account_id, password_hash, pending = found
+        # A pending account answers like a wrong password, after the same work: "confirm
+        # first" would tell a sign-up's author that the address had no account before.
+        if not await self._verify(password_hash, password) or pending:
             raise AuthError("invalid_credentials", _INVALID_CREDENTIALS)
         if self._hasher.check_needs_rehash(password_hash):
             await self._rehash(account_id, password)
@@ -465,11 +568,14 @@ class LocalAuthProvider:
         now: dt.datetime,
         keep: uuid.UUID | None,
     ) -> None:
-        """New hash, other reset links void, sessions ended (but ``keep``)."""
+        """New hash, other reset links void, sessions ended (but ``keep``). A pending sign-up
+        is confirmed too: a reset link proves the mailbox, and the administrator vouches."""
         await session.execute(
             update(LocalAccount)
             .where(LocalAccount.id == account_id)
-            .values(password_hash=password_hash)
+            .values(
+                password_hash=password_hash, confirmation_hash=None, confirmation_expires_at=None
+            )
         )
         await session.execute(
             update(PasswordReset)
