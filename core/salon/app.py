@@ -47,6 +47,7 @@ from salon.domain.deps import (
     provide_optional_user,
     provide_runtime,
 )
+from salon.domain.downloads.controllers import DownloadController
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.listing import ImageLister
@@ -383,6 +384,7 @@ def create_app(
         AlbumController,
         ShareController,
         AlbumShareController,
+        DownloadController,
         UploadController,
         SourceController,
         JobController,

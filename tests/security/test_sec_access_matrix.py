@@ -356,6 +356,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/albums/{album_id}/members/{user_id}"): private(
         204, fresh=fresh_album_with_member
     ),
+    # ZIP downloads: the owner's album or selection only
+    ("GET", "/api/albums/{album_id}/download"): private(200),
+    ("POST", "/api/images/download"): private(
+        200, body=lambda w, a, p: json_body({"image_ids": [w.ids["image_id"]]})(w, a, p)
+    ),
     ("GET", "/api/albums/shared"): signed_in(200),
     ("GET", "/api/albums/shared/{album_id}"): private(200),
     ("GET", "/api/albums/shared/{album_id}/images/{image_id}/renditions/{name}"): private(200),

@@ -2,6 +2,7 @@
 
 import { initAlbumTools } from "../album_tools.js";
 import { api } from "../api.js";
+import { downloadSelection, initAlbumDownloads } from "../downloads.js";
 import { createGrid } from "../grid.js";
 import { createLightbox } from "../lightbox.js";
 import { setupSearch } from "../search.js";
@@ -151,6 +152,11 @@ if (view !== "trash") {
   const listsNew = Object.entries(filters).every(([key, value]) => key === "album_id" || !value);
   enablePageDrop({ albumId, onUploaded: (image) => listsNew && grid.prepend(image) });
 }
+
+document
+  .querySelector("[data-download-selection]")
+  ?.addEventListener("click", () => downloadSelection([...grid.selected]));
+initAlbumDownloads();
 
 if (albumId) {
   initAlbumTools({

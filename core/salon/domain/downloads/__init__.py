@@ -1,0 +1,1 @@
+"""The downloads context: albums and selections as streamed ZIP archives."""

@@ -1,0 +1,86 @@
+"""``GET /api/albums/{id}/download`` and ``POST /api/images/download``: ZIP archives of an
+album or a selection, streamed (see :mod:`salon.domain.downloads.services`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import Image, User
+from salon.domain.albums import services as albums
+from salon.domain.downloads import services
+from salon.domain.images.serving import content_disposition
+from salon.domain.openapi import AUTHENTICATED, bytes_response, documented
+from salon.runtime import Runtime
+
+ZIP_RESPONSE = {
+    "200": bytes_response("application/zip", "A ZIP archive, streamed (no Content-Length).")
+}
+
+
+class DownloadIn(msgspec.Struct, forbid_unknown_fields=True):
+    """``kind``: the uploaded files (``original``) or the large rendition (``lg``)."""
+
+    image_ids: list[uuid.UUID]
+    kind: Literal["original", "lg"] = "original"
+
+
+def _zip(runtime: Runtime, images: list[Image], kind: services.Kind, title: str) -> Stream:
+    headers = {
+        "content-disposition": content_disposition(services.archive_name(title), "attachment"),
+        "cache-control": "private, no-store",
+        "x-content-type-options": "nosniff",
+    }
+    return Stream(
+        services.stream_archive(runtime, images, kind),
+        media_type="application/zip",
+        headers=headers,
+    )
+
+
+class DownloadController(Controller):
+    tags = ["downloads"]
+    security = AUTHENTICATED
+
+    @get(
+        "/api/albums/{album_id:uuid}/download",
+        operation_id="download_album",
+        operation_class=documented(responses=ZIP_RESPONSE),
+    )
+    async def album(
+        self,
+        album_id: uuid.UUID,
+        db_session: AsyncSession,
+        current_user: User,
+        runtime: Runtime,
+        kind: Annotated[
+            Literal["original", "lg"], Parameter(description="original files or lg renditions")
+        ] = "original",
+    ) -> Stream:
+        """The album as a ZIP of its photos under their original file names."""
+        album = await albums.owned(db_session, current_user.id, album_id)
+        images = await services.album_images(db_session, album)
+        return _zip(runtime, images, kind, album.name)
+
+    @post(
+        "/api/images/download",
+        operation_id="download_images",
+        status_code=HTTP_200_OK,
+        operation_class=documented(responses=ZIP_RESPONSE),
+    )
+    async def selection(
+        self, data: DownloadIn, db_session: AsyncSession, current_user: User, runtime: Runtime
+    ) -> Stream:
+        """A ZIP of the caller's images named in ``image_ids`` (up to 1000; one that is not
+        theirs: 404 and nothing is sent)."""
+        images = await services.selected_images(db_session, current_user.id, data.image_ids)
+        title = f"Salon photos {dt.datetime.now(dt.UTC):%Y-%m-%d}"
+        return _zip(runtime, images, data.kind, title)
