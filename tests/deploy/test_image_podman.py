@@ -29,9 +29,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -285,14 +286,20 @@ def jpeg(color: tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def wait_for(check: object, what: str, timeout: float, logs: str) -> dict[str, object]:
+def wait_for(
+    check: Callable[[], dict[str, Any] | None],
+    what: str,
+    timeout: float,
+    logs: Callable[[], str],
+) -> dict[str, Any]:
+    """``check()`` until it answers; on timeout the failure shows the logs of that moment."""
     deadline = time.monotonic() + timeout
     while True:
-        found = check()  # type: ignore[operator]
+        found = check()
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
         if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f} s; logs:\n{logs}")
+            pytest.fail(f"{what} within {timeout:.0f} s; logs:\n{logs()}")
         time.sleep(0.3)
 
 
@@ -336,15 +343,15 @@ def test_web_and_worker_containers_serve_upload_and_jobs(stack: Stack) -> None:
 
     podman.run_detached(stack.worker, stack.image, stack.env_file, "salon", "worker")
 
-    def renditions_ready() -> dict[str, object] | None:
+    def renditions_ready() -> dict[str, Any] | None:
         images = [api.get(f"/api/images/{i}").json() for i in ids]
         return {"images": images} if all(i["status"] == "ready" for i in images) else None
 
     images = wait_for(
         renditions_ready, "the worker container made no renditions", 180,
-        podman.container_logs(stack.worker),
+        lambda: podman.container_logs(stack.worker),
     )["images"]  # fmt: skip
-    for image in images:  # type: ignore[attr-defined]
+    for image in images:
         assert image["urls"]["renditions"], image
         name, path = next(iter(image["urls"]["renditions"].items()))
         rendition = api.get(path, follow_redirects=True)
@@ -360,11 +367,13 @@ def test_web_and_worker_containers_serve_upload_and_jobs(stack: Stack) -> None:
     assert created.status_code == 202, created.text
     job_id = created.json()["job_id"]
 
-    def job_done() -> dict[str, object] | None:
-        job: dict[str, object] = api.get(f"/api/jobs/{job_id}").json()
+    def job_done() -> dict[str, Any] | None:
+        job: dict[str, Any] = api.get(f"/api/jobs/{job_id}").json()
         return job if job["status"] in ("succeeded", "failed") else None
 
-    job = wait_for(job_done, "the video job did not finish", 180, "")
+    job = wait_for(
+        job_done, "the video job did not finish", 180, lambda: podman.container_logs(stack.worker)
+    )
     assert job["status"] == "succeeded", f"{job}\n{podman.container_logs(stack.worker)}"
 
     # ECS stops a task with SIGTERM (the image's STOPSIGNAL), then SIGKILL after 30 s: both
