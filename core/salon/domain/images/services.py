@@ -58,6 +58,8 @@ class IngestRequest:
     claimed_type: str = ""
     title: str = ""
     album_id: uuid.UUID | None = None
+    # What the caller knows about the image (an image source's metadata); the media
+    # processor's keys and ``filename`` win over it.
     meta: Mapping[str, Any] = field(default_factory=dict)
     # The name the file had on the client: kept in meta (downloads use it) and, when no title
     # is given, the title without its extension.
@@ -322,7 +324,9 @@ class ImageService:
                 taken_at=info.taken_at,
                 placeholder=None,
                 renditions={},
-                meta={**dict(info.metadata), **dict(request.meta), **_filename_meta(request)},
+                # What the file itself says (the processor's ``format``...) wins over what
+                # the caller (an image source) says about it.
+                meta={**dict(request.meta), **dict(info.metadata), **_filename_meta(request)},
                 status=PROCESSING,
             )
             async with self.runtime.session_maker() as session:

@@ -32,6 +32,10 @@ from salon.runtime import Runtime
 
 log = logging.getLogger("salon.sources")
 
+CORE_META_KEYS = frozenset({"source", "external_id", "filename"})
+"""Keys of an imported image's metadata that the core writes; a source's own are dropped. The
+media processor's keys (``format``, ...) win over a source's too (see ``ImageService``)."""
+
 Progress = Callable[[int, int], Awaitable[None] | None]
 
 
@@ -39,6 +43,7 @@ class SourceImportService:
     def __init__(self, runtime: Runtime, images: ImageService) -> None:
         self.runtime = runtime
         self.images = images
+        self._warned: set[tuple[str, str]] = set()
 
     def source(self, name: str) -> ImageSource:
         source = self.runtime.sources.get(name)
@@ -116,6 +121,25 @@ class SourceImportService:
             rows = (await session.execute(query)).all()
         return {external_id: (image_id, bool(fav)) for external_id, image_id, fav in rows}
 
+    def _source_metadata(self, source_name: str, entry: SourceEntry) -> dict[str, Any]:
+        """The entry's metadata without the keys the core writes itself: a source's
+        ``source`` or ``filename`` would otherwise mislabel the image. Each dropped key is
+        logged once per source, so the source's author can rename it."""
+        kept: dict[str, Any] = {}
+        for key, value in entry.metadata.items():
+            if key in CORE_META_KEYS:
+                if (source_name, key) not in self._warned:
+                    self._warned.add((source_name, key))
+                    log.warning(
+                        "source %s: metadata key %r is the core's; the source's value is "
+                        "dropped (rename it in the source)",
+                        source_name,
+                        key,
+                    )
+                continue
+            kept[key] = value
+        return kept
+
     async def _one(
         self, owner_id: uuid.UUID, source: ImageSource, entry: SourceEntry, album_id: uuid.UUID
     ) -> tuple[str, uuid.UUID | None]:
@@ -154,9 +178,9 @@ class SourceImportService:
                     title=entry.title,
                     album_id=album_id,
                     meta={
+                        **self._source_metadata(source.name, entry),
                         "source": source.name,
                         "external_id": entry.external_id,
-                        **dict(entry.metadata),
                     },
                 )
             )
