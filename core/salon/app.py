@@ -393,7 +393,7 @@ def create_app(
         ready,
         MetricsController,
     ]
-    handlers.extend(web_handlers())
+    handlers.extend(web_handlers(runtime.registry))
     app = Litestar(
         route_handlers=handlers,
         dependencies={

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         RegisterJobQueue,
         RegisterMailSender,
         RegisterMediaProcessor,
+        RegisterPages,
         RegisterRequestAuthenticator,
         RegisterSettings,
         RegisterStorageBackend,
@@ -125,6 +126,21 @@ def register_request_authenticators(register: RegisterRequestAuthenticator) -> N
     asked in hook order (``tryfirst``/``trylast`` apply) before the configured auth provider's
     Bearer token or session cookie; the first identity answered wins. A factory that raises
     stops start-up naming the plugin. Returns nothing. Since 0.2.
+    """
+
+
+@hookspec
+def register_pages(register: RegisterPages) -> None:
+    """Offer pages of the web UI, with their templates, static files and navigation entries.
+
+    Call ``register(PluginFiles(templates=folder, static=folder))`` once to declare the
+    plugin's folders, and ``register(PageSpec(path, template, title, nav_label=..., ...))``
+    once per page (both in ``salon.providers``). Templates may extend the core's
+    ``base.html``; static files are served under ``/static/plugins/<plugin name>/``. The main
+    navigation is built from the core's pages and the registered ``nav_label`` entries, so a
+    plugin left out by ``SALON_DISABLE_PLUGINS`` takes its pages and entries with it. A page
+    path taken by the core or another plugin, a missing template or script, or a page without
+    a templates folder stops start-up naming the plugin. Returns nothing. Since 0.2.
     """
 
 

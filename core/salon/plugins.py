@@ -10,10 +10,12 @@ from __future__ import annotations
 import difflib
 import importlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Protocol
 
@@ -22,6 +24,8 @@ import pluggy
 from salon import hookspecs
 from salon.errors import ConfigurationError, PluginError
 from salon.providers import (
+    PageSpec,
+    PluginFiles,
     ProviderContext,
     RegisterAuthProvider,
     RegisterImageSource,
@@ -71,6 +75,14 @@ ROLES: Final[dict[str, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class PluginPage:
+    """A page offered through ``register_pages`` and the plugin that offered it."""
+
+    plugin: str
+    spec: PageSpec
+
+
 class Factory(Protocol):
     def __call__(self, context: ProviderContext) -> Any: ...
 
@@ -93,6 +105,9 @@ class ProviderRegistry:
     # Request authenticators, in the order they are asked (pluggy's call order).
     authenticators: dict[str, Offer] = field(default_factory=dict)
     settings_types: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
+    # Web pages (register_pages), in call order, and each plugin's template/static folders.
+    pages: list[PluginPage] = field(default_factory=list)
+    page_files: dict[str, PluginFiles] = field(default_factory=dict)
 
     def names(self, role: str) -> list[str]:
         return sorted(self.offers.get(role, {}))
@@ -357,7 +372,61 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
             registry.settings_types[key] = (type_, _plugin)
 
         _call_registration(plugin, caller, "register_settings", add)
+    for plugin, caller in plugin_calls(pm, "register_pages"):
+        _call_registration(plugin, caller, "register_pages", _page_adder(registry, plugin))
+        _check_pages(registry, plugin)
     return registry
+
+
+def _page_adder(registry: ProviderRegistry, plugin: str) -> Callable[[object], None]:
+    def add(item: object) -> None:
+        if isinstance(item, PluginFiles):
+            if plugin in registry.page_files:
+                raise PluginError(plugin, "register_pages", "register PluginFiles once")
+            registry.page_files[plugin] = item
+        elif isinstance(item, PageSpec):
+            taken = [p.plugin for p in registry.pages if p.spec.path == item.path]
+            if taken:
+                raise PluginError(
+                    plugin, "register_pages", f"page {item.path} is already offered by {taken[0]}"
+                )
+            registry.pages.append(PluginPage(plugin, item))
+        else:
+            raise PluginError(
+                plugin,
+                "register_pages",
+                f"register() takes a PageSpec or PluginFiles, not {item!r}",
+            )
+
+    return add
+
+
+def _check_pages(registry: ProviderRegistry, plugin: str) -> None:
+    """A missing folder, template or script would only show as a broken page: say it now."""
+    files = registry.page_files.get(plugin, PluginFiles())
+    for folder in (files.templates, files.static):
+        if folder is not None and not Path(folder).is_dir():
+            raise PluginError(plugin, "register_pages", f"{folder} is not a folder")
+    for page in (p.spec for p in registry.pages if p.plugin == plugin):
+        if not PAGE_PATH.fullmatch(page.path):
+            raise PluginError(plugin, "register_pages", f"page path {page.path!r} is not /a-z0-9_-")
+        if files.templates is None or not (Path(files.templates) / page.template).is_file():
+            where = files.templates or "no templates folder (register PluginFiles)"
+            raise PluginError(
+                plugin, "register_pages", f"template {page.template!r} not in {where}"
+            )
+        for asset in (*page.scripts, *page.styles):
+            if files.static is None or not _inside(Path(files.static), asset):
+                where = files.static or "no static folder (register PluginFiles)"
+                raise PluginError(plugin, "register_pages", f"file {asset!r} not in {where}")
+
+
+PAGE_PATH: Final = re.compile(r"/[a-z0-9][a-z0-9/_-]*")
+
+
+def _inside(folder: Path, relative: str) -> bool:
+    target = (folder / relative).resolve()
+    return target.is_relative_to(folder.resolve()) and target.is_file()
 
 
 def _collect(pm: pluggy.PluginManager, hook: str, table: dict[str, Offer], what: str) -> None:

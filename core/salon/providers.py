@@ -51,6 +51,8 @@ __all__ = [
     "MediaProcessor",
     "ObjectInfo",
     "ObjectNotFound",
+    "PageSpec",
+    "PluginFiles",
     "PresignedPost",
     "ProcessedMedia",
     "ProviderContext",
@@ -62,6 +64,7 @@ __all__ = [
     "RegisterJobQueue",
     "RegisterMailSender",
     "RegisterMediaProcessor",
+    "RegisterPages",
     "RegisterSettings",
     "RegisterStorageBackend",
     "RenditionFile",
@@ -589,3 +592,44 @@ RegisterRequestAuthenticator = Callable[
 ]
 RegisterMailSender = Callable[[str, Callable[[ProviderContext], MailSender]], None]
 RegisterSettings = Callable[[str, type[Any]], None]
+
+
+# --------------------------------------------------------------------------- web pages
+
+
+@dataclass(frozen=True, slots=True)
+class PluginFiles:
+    """A plugin's folders for the web UI (see the ``register_pages`` hook).
+
+    ``templates``: Jinja templates, found by :class:`PageSpec` ``template`` names; they may
+    ``{% extends "base.html" %}`` (the core's layout, whose ``main`` block holds the page).
+    ``static``: files served as ``/static/plugins/<plugin name>/<path>`` (scripts, CSS, images).
+    """
+
+    templates: Path | None = None
+    static: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """An HTML page a plugin serves (see the ``register_pages`` hook).
+
+    ``path`` is a fixed URL path such as ``"/apod"``; ``template`` a file in the plugin's
+    templates folder; ``title`` the page's ``<title>``. With ``nav_label`` the page gets an entry
+    in the main navigation, placed by ``nav_order`` among the core's (Photos 10, Favorites 20,
+    Albums 30, Upload 40, Trash 90). ``scripts`` (ES modules) and ``styles`` (CSS) are paths in
+    the plugin's static folder, loaded by the page. A page is for signed-in users (visitors are
+    sent to the sign-in page) unless ``public`` is true.
+    """
+
+    path: str
+    template: str
+    title: str
+    nav_label: str | None = None
+    nav_order: int = 50
+    scripts: Sequence[str] = ()
+    styles: Sequence[str] = ()
+    public: bool = False
+
+
+RegisterPages = Callable[[PageSpec | PluginFiles], None]

@@ -3,18 +3,31 @@
 Pages are rendered with Jinja2 (autoescaped). A page behind sign-in only checks that a session
 cookie is present and otherwise redirects to ``/login``: the data comes from the JSON API, which
 checks the token itself, so a stale cookie costs one redirect made by the page's script.
+
+Plugins add pages through the ``register_pages`` hook: their templates are found as
+``<plugin>/<template>`` beside the core's (so they extend ``base.html``), their static files are
+served under ``/static/plugins/<plugin>/``, and the main navigation is the core's entries plus
+theirs, so a disabled plugin's pages and entries are simply absent.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
@@ -25,6 +38,9 @@ from litestar.static_files import create_static_files_router
 from salon import __version__
 from salon.domain.auth.services import SIGNUP_CLOSED
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE
+from salon.errors import PluginError
+from salon.plugins import PluginPage
+from salon.providers import PluginFiles
 from salon.runtime import Runtime
 
 HERE = Path(__file__).parent
@@ -42,35 +58,81 @@ PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("/video", "video.html", "Video maker", "video", "video"),
     ("/account", "account.html", "Account", "account", "account"),
 )
-NAV: tuple[tuple[str, str, str], ...] = (
-    ("photos", "/", "Photos"),
-    ("favorites", "/favorites", "Favorites"),
-    ("albums", "/albums", "Albums"),
-    ("upload", "/upload", "Upload"),
-    ("apod", "/apod", "APOD"),
-    ("video", "/video", "Video"),
-    ("trash", "/trash", "Trash"),
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    """One link of the main navigation; ``key`` is what a page passes as ``active``."""
+
+    key: str
+    href: str
+    label: str
+    order: int
+
+
+# Plugins place their entries among these by PageSpec.nav_order (documented in providers.py).
+CORE_NAV: tuple[NavEntry, ...] = (
+    NavEntry("photos", "/", "Photos", 10),
+    NavEntry("favorites", "/favorites", "Favorites", 20),
+    NavEntry("albums", "/albums", "Albums", 30),
+    NavEntry("upload", "/upload", "Upload", 40),
+    NavEntry("apod", "/apod", "APOD", 50),
+    NavEntry("video", "/video", "Video", 60),
+    NavEntry("trash", "/trash", "Trash", 90),
 )
+PLUGIN_STATIC = "/static/plugins"
 NO_CACHE = {"cache-control": "no-cache"}
 
 
+class WebUI:
+    """The Jinja environment and navigation of one app: the core's plus its plugins' pages."""
+
+    def __init__(
+        self, pages: Sequence[PluginPage] = (), files: Mapping[str, PluginFiles] = {}
+    ) -> None:
+        self.pages = list(pages)
+        self.files = dict(files)
+        folders = {name: f.templates for name, f in self.files.items() if f.templates}
+        loaders: list[BaseLoader] = [FileSystemLoader(TEMPLATES)]
+        if folders:
+            prefixed = {name: FileSystemLoader(folder) for name, folder in folders.items()}
+            loaders.append(PrefixLoader(dict(prefixed)))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        plugin_nav = [
+            NavEntry(p.spec.path, p.spec.path, p.spec.nav_label, p.spec.nav_order)
+            for p in self.pages
+            if p.spec.nav_label
+        ]
+        nav = sorted([*CORE_NAV, *plugin_nav], key=lambda e: e.order)  # stable: core first
+        self.env.globals.update(
+            nav=[(e.key, e.href, e.label) for e in nav],
+            # Core templates link to a plugin's page only when it is there (e.g. /video).
+            page_paths=frozenset(
+                [*(spec[0] for spec in PRIVATE_PAGES), *(p.spec.path for p in self.pages)]
+            ),
+            version=__version__,
+        )
+
+    def render(self, template: str, **context: Any) -> Response[str]:
+        """An HTML response from one template."""
+        html = self.env.get_template(template).render(**context)
+        return Response(html, media_type=MediaType.HTML, headers=NO_CACHE)
+
+
 @lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The Jinja2 environment, made once per process."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(nav=NAV, version=__version__)
-    return env
+def core_web() -> WebUI:
+    """The core's pages alone: for the 404 page, which shows no navigation."""
+    return WebUI()
 
 
 def render(template: str, **context: Any) -> Response[str]:
-    """An HTML response from one template."""
-    html = environment().get_template(template).render(**context)
-    return Response(html, media_type=MediaType.HTML, headers=NO_CACHE)
+    """An HTML response from one core template."""
+    return core_web().render(template, **context)
 
 
 # Paths whose answers are for programs (JSON or bytes), whatever the client accepts.
@@ -117,14 +179,14 @@ def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
 
 
 def _private_page(
-    path: str, template: str, title: str, active: str, script: str
+    web: WebUI, path: str, template: str, title: str, active: str, script: str
 ) -> HTTPRouteHandler:
     async def page(request: Request[Any, Any, Any]) -> Response[Any]:
         if not signed_in(request):
             return _login_redirect(request)
         view = active if active in ("favorites", "trash") else ""
         trash_days = request.app.state.runtime.core.trash_days
-        return render(
+        return web.render(
             template, title=title, active=active, script=script, view=view, trash_days=trash_days
         )
 
@@ -133,19 +195,37 @@ def _private_page(
     return get(path, name=name, include_in_schema=False)(page)
 
 
-@get("/albums/{album_id:uuid}", name="page_album", include_in_schema=False)
-async def album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
-    """One album: the gallery grid filtered to it."""
-    if not signed_in(request):
-        return _login_redirect(request)
-    return render(
-        "gallery.html",
-        title="Album",
-        active="albums",
-        script="gallery",
-        view="album",
-        album_id=str(album_id),
-    )
+def _album_pages(web: WebUI) -> list[HTTPRouteHandler]:
+    @get("/albums/{album_id:uuid}", name="page_album", include_in_schema=False)
+    async def album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
+        """One album: the gallery grid filtered to it."""
+        if not signed_in(request):
+            return _login_redirect(request)
+        return web.render(
+            "gallery.html",
+            title="Album",
+            active="albums",
+            script="gallery",
+            view="album",
+            album_id=str(album_id),
+        )
+
+    @get("/albums/shared/{album_id:uuid}", name="page_shared_album", include_in_schema=False)
+    async def shared_album_page(
+        request: Request[Any, Any, Any], album_id: uuid.UUID
+    ) -> Response[Any]:
+        """An album another user shared with the signed-in one (read-only)."""
+        if not signed_in(request):
+            return _login_redirect(request)
+        return web.render(
+            "shared_album.html",
+            title="Shared album",
+            active="albums",
+            script="shared_album",
+            album_id=str(album_id),
+        )
+
+    return [album_page, shared_album_page]
 
 
 def _public_page(path: str, template: str, title: str, script: str) -> HTTPRouteHandler:
@@ -194,24 +274,11 @@ async def share_album_page(token: str) -> Response[str]:
     )
 
 
-@get("/albums/shared/{album_id:uuid}", name="page_shared_album", include_in_schema=False)
-async def shared_album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
-    """An album another user shared with the signed-in one (read-only)."""
-    if not signed_in(request):
-        return _login_redirect(request)
-    return render(
-        "shared_album.html",
-        title="Shared album",
-        active="albums",
-        script="shared_album",
-        album_id=str(album_id),
-    )
-
-
-def page_handlers() -> list[HTTPRouteHandler]:
-    """Every HTML page."""
-    handlers: list[HTTPRouteHandler] = [_private_page(*spec) for spec in PRIVATE_PAGES]
-    handlers.append(album_page)
+def page_handlers(web: WebUI | None = None) -> list[HTTPRouteHandler]:
+    """Every HTML page: the core's, then the plugins' (``register_pages``)."""
+    web = web or core_web()
+    handlers: list[HTTPRouteHandler] = [_private_page(web, *spec) for spec in PRIVATE_PAGES]
+    handlers.extend(_album_pages(web))
     handlers.append(_public_page("/login", "login.html", "Sign in", "login"))
     handlers.append(signup_page)
     handlers.append(
@@ -224,8 +291,42 @@ def page_handlers() -> list[HTTPRouteHandler]:
     )
     handlers.append(share_page)
     handlers.append(share_album_page)
-    handlers.append(shared_album_page)
+    taken = {path for handler in handlers for path in handler.paths}
+    for page in web.pages:
+        if page.spec.path in taken or page.spec.path.startswith(RESERVED_PREFIXES):
+            raise PluginError(page.plugin, "register_pages", f"{page.spec.path} is the core's")
+        handlers.append(_plugin_page(web, page))
     return handlers
+
+
+# Paths of the API, static files and media: never a plugin's page.
+RESERVED_PREFIXES = (*MACHINE_PREFIXES, *MACHINE_PATHS, "/api", "/static", "/share", "/s/")
+
+
+def plugin_static_url(plugin: str, relative: str) -> str:
+    return f"{PLUGIN_STATIC}/{plugin}/{relative.lstrip('/')}"
+
+
+def _plugin_page(web: WebUI, page: PluginPage) -> HTTPRouteHandler:
+    spec, plugin = page.spec, page.plugin
+    context = {
+        "title": spec.title,
+        "active": spec.path,
+        "script": "",
+        "scripts": [plugin_static_url(plugin, s) for s in spec.scripts],
+        "styles": [plugin_static_url(plugin, s) for s in spec.styles],
+        "static_url": plugin_static_url(plugin, ""),
+        "public": spec.public,
+    }
+    template = f"{plugin}/{spec.template}"
+
+    async def plugin_page(request: Request[Any, Any, Any]) -> Response[Any]:
+        if not spec.public and not signed_in(request):
+            return _login_redirect(request)
+        return web.render(template, **context)
+
+    name = f"plugin_page_{plugin}_{spec.path}"
+    return get(spec.path, name=name, include_in_schema=False)(plugin_page)
 
 
 def static_router() -> Router:
@@ -240,9 +341,26 @@ def static_router() -> Router:
     )
 
 
+def plugin_static_routers(web: WebUI) -> list[Router]:
+    """``/static/plugins/<plugin>/``: each plugin's static folder, served like the core's."""
+    return [
+        create_static_files_router(
+            path=f"{PLUGIN_STATIC}/{plugin}",
+            directories=[files.static],
+            cache_control=CacheControlHeader(no_cache=True),
+            include_in_schema=False,
+            name=f"plugin_static_{plugin}",
+        )
+        for plugin, files in web.files.items()
+        if files.static is not None
+    ]
+
+
 __all__: list[str] = [
+    "WebUI",
     "not_found_page",
     "page_handlers",
+    "plugin_static_routers",
     "render",
     "signed_in",
     "static_router",

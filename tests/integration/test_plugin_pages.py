@@ -1,0 +1,161 @@
+"""The ``register_pages`` hook in a running app, with a tiny plugin defined here: its page
+extends the core's layout and shows in the main navigation among the core's entries, its static
+files are served under ``/static/plugins/<name>/`` within the CSP, sign-in applies as for the
+core's pages, and a plugin left out takes its page and entry with it. Bad registrations stop
+start-up naming the plugin."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from salon import hookimpl
+from salon.errors import PluginError
+from salon.providers import PageSpec, PluginFiles
+from salon.testing import running_app
+from salon.testing.fixtures import TEST_PASSWORD
+
+
+def plugin_folders(root: Path) -> tuple[Path, Path]:
+    templates, static = root / "templates", root / "static"
+    (static / "js").mkdir(parents=True)
+    templates.mkdir()
+    (templates / "stars.html").write_text(
+        '{% extends "base.html" %}{% block main %}'
+        '<h1 data-stars>Star charts</h1><img src="{{ static_url }}chart.svg" alt="chart">'
+        "{% endblock %}"
+    )
+    (templates / "hello.html").write_text(
+        '{% extends "base.html" %}{% block main %}<p data-hello>hello</p>{% endblock %}'
+    )
+    (static / "js" / "stars.js").write_text('import { api } from "/static/js/api.js";\n')
+    (static / "stars.css").write_text(".stars { color: gold; }\n")
+    (static / "chart.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    return templates, static
+
+
+class StarsPlugin:
+    __name__ = "stars"
+
+    def __init__(self, root: Path, *pages: PageSpec) -> None:
+        self.templates, self.static = plugin_folders(root)
+        self.pages = pages or (
+            PageSpec(
+                "/stars",
+                "stars.html",
+                "Star charts",
+                nav_label="Stars",
+                nav_order=35,
+                scripts=["js/stars.js"],
+                styles=["stars.css"],
+            ),
+            PageSpec("/stars/hello", "hello.html", "Hello", public=True),
+        )
+
+    @hookimpl
+    def register_pages(self, register: Any) -> None:
+        register(PluginFiles(templates=self.templates, static=self.static))
+        for page in self.pages:
+            register(page)
+
+
+async def _session(app: Any) -> None:
+    """A browser session: the cookies a page request carries."""
+    await app.login()
+    email = next(iter(app.users))
+    response = await app.client.post(
+        "/api/auth/login?session=cookie", json={"email": email, "password": TEST_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+
+
+def _nav(html: str) -> list[str]:
+    nav = html[html.index('aria-label="Main"') : html.index("</nav>")]
+    return re.findall(r"<a href=\"([^\"]+)\"", nav)
+
+
+async def test_a_plugin_page_with_its_static_files_and_nav_entry(tmp_path: Path) -> None:
+    plugin = StarsPlugin(tmp_path / "plugin")
+    async with running_app(tmp_path / "data", plugins=[plugin]) as app:
+        anonymous = await app.client.get("/stars", follow_redirects=False)
+        assert anonymous.status_code in (302, 303, 307)
+        assert anonymous.headers["location"] == "/login?next=%2Fstars"
+        public = await app.client.get("/stars/hello")
+        assert public.status_code == 200 and "data-hello" in public.text
+
+        await _session(app)
+        page = await app.client.get("/stars", follow_redirects=False)
+        assert page.status_code == 200
+        assert "<title>Star charts · Salon</title>" in page.text
+        assert "<h1 data-stars>Star charts</h1>" in page.text
+        assert '<script type="module" src="/static/plugins/stars/js/stars.js">' in page.text
+        assert '<link rel="stylesheet" href="/static/plugins/stars/stars.css">' in page.text
+        assert '<img src="/static/plugins/stars/chart.svg"' in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        # Placed by nav_order between Albums (30) and Upload (40), marked as the current page.
+        nav = _nav(page.text)
+        assert nav.index("/albums") < nav.index("/stars") < nav.index("/upload"), nav
+        assert '<a href="/stars" aria-current="page">Stars</a>' in page.text
+        # Core pages show the plugin's entry too; the public page has none of its own.
+        photos = await app.client.get("/")
+        assert "/stars" in _nav(photos.text) and "/stars/hello" not in _nav(photos.text)
+
+        script = await app.client.get("/static/plugins/stars/js/stars.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert "no-cache" in script.headers["cache-control"]
+        css = await app.client.get("/static/plugins/stars/stars.css")
+        assert css.status_code == 200 and "gold" in css.text
+        assert (await app.client.get("/static/plugins/stars/nope.js")).status_code == 404
+        escape = await app.client.get("/static/plugins/stars/../../js/api.js")
+        assert escape.status_code in (200, 404)  # normalised to the core's file or refused
+        assert "gold" not in escape.text
+        # The core's static files are still the core's.
+        assert (await app.client.get("/static/js/api.js")).status_code == 200
+
+
+async def test_without_the_plugin_there_is_no_page_and_no_nav_entry(tmp_path: Path) -> None:
+    plugin = StarsPlugin(tmp_path / "plugin")
+    env = {"SALON_DISABLE_PLUGINS": "stars"}
+    async with running_app(tmp_path / "data", plugins=[plugin], env=env) as app:
+        await _session(app)
+        missing = await app.client.get("/stars", headers={"Accept": "text/html"})
+        assert missing.status_code == 404
+        photos = await app.client.get("/")
+        assert photos.status_code == 200
+        assert "/stars" not in _nav(photos.text)
+        assert (await app.client.get("/static/plugins/stars/stars.css")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        (PageSpec("/stars", "absent.html", "Stars"), "template 'absent.html' not in"),
+        (PageSpec("/stars", "stars.html", "Stars", scripts=["nope.js"]), "file 'nope.js' not in"),
+        (PageSpec("/stars", "stars.html", "Stars", scripts=["../../x.js"]), "file '../../x.js'"),
+        (PageSpec("/upload", "stars.html", "Stars"), "/upload is the core's"),
+        (PageSpec("/api/stars", "stars.html", "Stars"), "/api/stars is the core's"),
+        (PageSpec("/Stars/{x}", "stars.html", "Stars"), "is not /a-z0-9_-"),
+    ],
+    ids=["template", "script", "outside", "core-page", "api", "path"],
+)
+async def test_a_bad_page_stops_start_up_naming_the_plugin(
+    tmp_path: Path, page: PageSpec, message: str
+) -> None:
+    plugin = StarsPlugin(tmp_path / "plugin", page)
+    with pytest.raises(PluginError) as caught:
+        async with running_app(tmp_path / "data", plugins=[plugin]):
+            pass
+    assert "stars" in str(caught.value) and "register_pages" in str(caught.value)
+    assert message in str(caught.value)
+
+
+async def test_two_plugins_cannot_offer_one_path(tmp_path: Path) -> None:
+    first = StarsPlugin(tmp_path / "one")
+    second = StarsPlugin(tmp_path / "two")
+    second.__name__ = "more-stars"
+    with pytest.raises(PluginError, match="already offered by"):
+        async with running_app(tmp_path / "data", plugins=[first, second]):
+            pass
