@@ -169,11 +169,13 @@ worker_td="${registered[1]}"
 migrate_td="${registered[2]}"
 echo "registered: $web_td $worker_td $migrate_td"
 
-# Migrations: once, before any new code serves traffic.
+# Migrations: once, before any new code serves traffic. ECS takes only [A-Za-z0-9_/-] (at most
+# 128) in startedBy: the digest's hex names the image whether a tag or a digest was given.
+started_by="release-${digest:7:28}"
 network="$(aws_ ecs describe-services --cluster "$cluster" --services "$stack-web" \
     | jq -c '.services[0].networkConfiguration')"
 answer="$(aws_ ecs run-task --cluster "$cluster" --task-definition "$migrate_td" \
-    --launch-type FARGATE --network-configuration "$network" --started-by "release-$tag")"
+    --launch-type FARGATE --network-configuration "$network" --started-by "$started_by")"
 task_arn="$(jq -r '.tasks[0].taskArn // empty' <<<"$answer")"
 if [ -z "$task_arn" ]; then
     # ECS answers 200 with the reason in .failures: stop here, services untouched.

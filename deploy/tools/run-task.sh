@@ -10,8 +10,9 @@
 # subnets and security group. Its latest revision must name the image the web service runs
 # (else the script refuses: a release under way or one Terraform registered with another image). The script prints the command's
 # log lines and exits with its exit code. No stdin reaches the task: pass nothing secret on the
-# command line (it is visible in CloudTrail); Cognito users are created with
-# `aws cognito-idp admin-create-user`, which mails them an invitation.
+# command line (it is visible in CloudTrail). So `salon user create`, which asks for a password,
+# is not a one-off here: Cognito users are created with `aws cognito-idp admin-create-user
+# --message-action SUPPRESS` and `admin-set-user-password --permanent` (deploy/README.md).
 #
 # Needs: aws CLI v2 and jq; credentials from the standard chain.
 set -euo pipefail

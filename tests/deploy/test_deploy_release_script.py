@@ -93,6 +93,11 @@ elif op == "update-service":
     svc = state["services"][arg("--service")]
     svc["before"], svc["td"] = svc["td"], arg("--task-definition")
 elif op == "run-task":
+    import re
+    # ECS refuses a startedBy outside [A-Za-z0-9_/-]{1,128} (InvalidParameterException).
+    if "--started-by" in args and not re.fullmatch(r"[A-Za-z0-9_/-]{1,128}", arg("--started-by")):
+        print("InvalidParameterException: startedBy", file=sys.stderr)
+        sys.exit(254)
     out = {"tasks": [{"taskArn": f"{account}:task/salon-prod/1"}]}
 elif op == "describe-tasks":
     code = int(os.environ["FAKE_MIGRATE_EXIT"])
@@ -175,6 +180,17 @@ def test_a_digest_can_be_released(tmp_path: Path) -> None:
     assert [line.split()[1] for line in calls.splitlines() if line.startswith("image ")] == [
         IMAGE
     ] * 3
+
+
+@pytest.mark.parametrize("tag", ["v41", DIGEST])
+def test_the_migrate_task_is_started_by_a_name_ecs_accepts(tmp_path: Path, tag: str) -> None:
+    """``release.sh "$(release.sh --previous)"`` passes a digest: ``release-sha256:...`` has a
+    colon and was refused by RunTask, so every documented rollback failed."""
+    result, calls = _release(tmp_path, migrate_exit=0, tag=tag)
+    assert result.returncode == 0, result.stderr
+    [run] = [line for line in calls.splitlines() if line.startswith("ecs run-task")]
+    started_by = run.split("--started-by ")[1].split()[0]
+    assert started_by == "release-" + DIGEST[7:35], started_by
 
 
 def test_an_unknown_image_is_refused_before_anything_changes(tmp_path: Path) -> None:

@@ -406,10 +406,16 @@ class S3Storage:
         return None
 
     async def check(self) -> None:
-        """Readiness: HeadBucket. Missing bucket, refused access or missing credentials raise
-        ConfigurationError with a message saying which; an unreachable endpoint too."""
+        """Readiness: list at most one key under this store's ``originals/``. Not HeadBucket:
+        AWS authorises that as an unconditioned ``s3:ListBucket``, and the task roles may list
+        only their prefix (deploy/terraform/modules/iam). Missing bucket, refused access or
+        missing credentials raise ConfigurationError saying which; an unreachable endpoint
+        too."""
+        probe = self._prefix + "originals/"
         try:
-            await to_thread.run_sync(lambda: self.client.head_bucket(Bucket=self.bucket))
+            await to_thread.run_sync(
+                lambda: self.client.list_objects_v2(Bucket=self.bucket, Prefix=probe, MaxKeys=1)
+            )
         except (ClientError, BotoCoreError) as exc:
             error = translate(exc, bucket=self.bucket)
             if not isinstance(error, ConfigurationError):

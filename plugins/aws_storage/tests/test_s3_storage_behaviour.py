@@ -293,3 +293,22 @@ def test_plain_http_endpoint_is_a_browser_origin_for_the_csp() -> None:
         S3Storage(S3Settings(bucket="b"), client_factory=lambda config: _Client()).browser_origins
         == ()
     )  # type: ignore[arg-type,return-value]
+
+
+@pytest.mark.parametrize("key_prefix", ["", "tenant-a/"])
+async def test_check_lists_only_under_the_prefix_the_task_role_may_list(key_prefix: str) -> None:
+    """The task roles may ``s3:ListBucket`` only with an ``s3:prefix`` under SALON_S3_KEY_PREFIX
+    (deploy/terraform/modules/iam); AWS authorises HeadBucket as an unconditioned ListBucket,
+    so a HeadBucket readiness check would be refused in production for ever."""
+    from botocore.stub import Stubber
+
+    client = s3_client("http://127.0.0.1:9", None)
+    storage = S3Storage(S3Settings(bucket="b", prefix=key_prefix), client_factory=lambda _c: client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_objects_v2",
+            {"KeyCount": 0},
+            {"Bucket": "b", "Prefix": f"{key_prefix}originals/", "MaxKeys": 1},
+        )
+        await storage.check()
+        stub.assert_no_pending_responses()

@@ -224,7 +224,7 @@ variable "secret_key" {
 }
 
 variable "secret_key_version" {
-  description = "Bump to rotate SALON_SECRET_KEY (signs share links and sessions; rotation invalidates them)."
+  description = "Bump to rotate SALON_SECRET_KEY (signs media URLs and Salon's own cookies, which rotation ends; Cognito sign-ins are not affected)."
   type        = number
   default     = 1
 }
