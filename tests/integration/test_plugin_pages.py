@@ -159,3 +159,29 @@ async def test_two_plugins_cannot_offer_one_path(tmp_path: Path) -> None:
     with pytest.raises(PluginError, match="already offered by"):
         async with running_app(tmp_path / "data", plugins=[first, second]):
             pass
+
+
+async def test_disabling_the_apod_plugin_removes_its_page_and_nav_entry(tmp_path: Path) -> None:
+    pytest.importorskip("salon_nasa_apod", reason="the built-in APOD plugin is not installed")
+    async with running_app(tmp_path / "with") as app:
+        await _session(app)
+        page = await app.client.get("/apod")
+        assert page.status_code == 200
+        assert '<script type="module" src="/static/plugins/nasa_apod/apod.js">' in page.text
+        assert "/apod" in _nav(page.text)
+        script = await app.client.get("/static/plugins/nasa_apod/apod.js")
+        assert script.status_code == 200 and "/api/sources/" in script.text
+        assert (await app.client.get("/static/plugins/nasa_apod/apod.css")).status_code == 200
+
+    env = {"SALON_DISABLE_PLUGINS": "nasa_apod"}
+    async with running_app(tmp_path / "without", env=env) as app:
+        await _session(app)
+        missing = await app.client.get("/apod", headers={"Accept": "text/html"})
+        assert missing.status_code == 404
+        assert "Page not found" in missing.text
+        photos = await app.client.get("/")
+        assert photos.status_code == 200
+        assert "/apod" not in _nav(photos.text)
+        assert 'href="/apod"' not in photos.text  # nor the empty gallery's import hint
+        gone = await app.client.get("/static/plugins/nasa_apod/apod.js")
+        assert gone.status_code == 404

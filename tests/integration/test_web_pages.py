@@ -13,6 +13,12 @@ from typing import Any
 import pytest
 from salon.web.pages import STATIC, TEMPLATES
 
+ROOT = Path(__file__).resolve().parents[2]
+# The built-in plugins' own pages (register_pages): held to the same rules as the core's.
+PLUGIN_WEB = sorted(ROOT.glob("plugins/*/salon_*/templates")) + sorted(
+    ROOT.glob("plugins/*/salon_*/static")
+)
+
 PRIVATE = ["/", "/favorites", "/albums", "/upload", "/apod", "/video", "/account"]
 ALBUM = "/albums/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
 SHARED_ALBUM = "/albums/shared/01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"
@@ -39,7 +45,9 @@ async def test_pages_render_for_a_session(salon_app: Any) -> None:
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        assert re.search(r'<script type="module" src="/static/js/pages/\w+\.js">', page.text)
+        # The core's page modules, or a plugin's under /static/plugins/<plugin>/.
+        module = r'<script type="module" src="/static/(js/pages|plugins/\w+)/\w+\.js">'
+        assert re.search(module, page.text), path
         assert 'aria-label="Main"' in page.text
     album = await salon_app.client.get(ALBUM)
     assert 'data-album-id="01a2007d-a2fa-77e3-be2b-5e08bd92c8b5"' in album.text
@@ -86,7 +94,9 @@ def _files(root: Path, suffix: str) -> list[Path]:
 
 def test_templates_need_no_csp_exception() -> None:
     """No inline scripts, inline styles, style attributes or inline event handlers."""
-    for template in _files(TEMPLATES, ".html"):
+    plugin_templates = [t for d in PLUGIN_WEB for t in d.rglob("*.html")]
+    assert plugin_templates, "the built-in plugins' templates were not found"
+    for template in [*_files(TEMPLATES, ".html"), *plugin_templates]:
         text = template.read_text()
         assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text), template
         assert "<style" not in text, template
@@ -105,6 +115,24 @@ def test_scripts_need_no_csp_exception() -> None:
         for target in re.findall(r'from "([^"]+)"', text):
             assert target.startswith("./") or target.startswith("../"), (script, target)
             assert (script.parent / target).resolve().exists(), (script, target)
+
+
+def test_plugin_scripts_need_no_csp_exception() -> None:
+    """A plugin's modules import the core's by absolute /static/js/ URL (they are served from
+    /static/plugins/<plugin>/), or their own files relatively: every import must exist."""
+    scripts = [s for d in PLUGIN_WEB for s in d.rglob("*.js")]
+    assert scripts, "the built-in plugins' scripts were not found"
+    for script in scripts:
+        text = script.read_text()
+        assert not re.search(r"\beval\(|new Function\(|innerHTML|setAttribute\(\"style\"", text), (
+            script
+        )
+        for target in re.findall(r'from "([^"]+)"', text):
+            if target.startswith("/static/js/"):
+                assert (STATIC / target.removeprefix("/static/")).is_file(), (script, target)
+            else:
+                assert target.startswith("./"), (script, target)
+                assert (script.parent / target).resolve().exists(), (script, target)
 
 
 async def test_password_forms_never_submit_natively_by_get(salon_app: Any) -> None:

@@ -2,7 +2,8 @@
 plugin (nasa_apod) and examples/salon-example-plugin into a temp folder; a NEW virtual
 environment outside the checkout installs only those wheels (dependencies pinned to the project
 venv's versions so uv takes them from its cache); then ``salon plugins`` lists all three and
-``salon serve`` answers /health. Budget: ~90 s with a warm uv cache."""
+``salon serve`` answers /health and serves the plugin's own page and static files from the
+installed wheel. Budget: ~90 s with a warm uv cache."""
 
 from __future__ import annotations
 
@@ -130,6 +131,14 @@ def test_wheels_install_and_serve_outside_the_checkout(tmp_path: Path) -> None:
                 except httpx.TransportError:
                     time.sleep(0.3)
             assert status == 200, log_path.read_text()[-2000:]
+            # The plugin's page, template and static files came with its wheel (package data).
+            base = f"http://127.0.0.1:{port}"
+            script = httpx.get(f"{base}/static/plugins/nasa_apod/apod.js", timeout=5)
+            assert script.status_code == 200 and "/api/sources/" in script.text
+            # A page only looks for a session cookie (its data comes from the API): render it.
+            page = httpx.get(f"{base}/apod", timeout=5, cookies={"salon_csrf": "x"})
+            assert page.status_code == 200, page.text[:500]
+            assert "NASA Astronomy Picture of the Day" in page.text
         finally:
             server.terminate()
             try:

@@ -54,7 +54,6 @@ PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("/trash", "gallery.html", "Trash", "trash", "gallery"),
     ("/albums", "albums.html", "Albums", "albums", "albums"),
     ("/upload", "upload.html", "Upload", "upload", "upload"),
-    ("/apod", "apod.html", "NASA APOD", "apod", "apod"),
     ("/video", "video.html", "Video maker", "video", "video"),
     ("/account", "account.html", "Account", "account", "account"),
 )
@@ -76,7 +75,6 @@ CORE_NAV: tuple[NavEntry, ...] = (
     NavEntry("favorites", "/favorites", "Favorites", 20),
     NavEntry("albums", "/albums", "Albums", 30),
     NavEntry("upload", "/upload", "Upload", 40),
-    NavEntry("apod", "/apod", "APOD", 50),
     NavEntry("video", "/video", "Video", 60),
     NavEntry("trash", "/trash", "Trash", 90),
 )

@@ -3,9 +3,9 @@
 // favorites an entry in one step: the first star imports it (a job, asked with favorite), later
 // ones only flip the image's favorite; entries already favorited show a filled star.
 
-import { api } from "../api.js";
-import { trackJob } from "../jobs.js";
-import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
+import { api } from "/static/js/api.js";
+import { trackJob } from "/static/js/jobs.js";
+import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "/static/js/ui.js";
 
 initChrome();
 
