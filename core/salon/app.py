@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -77,6 +78,7 @@ from salon.errors import (
     SalonError,
     SourceError,
     SourceQueryError,
+    SourceRateLimited,
     StorageError,
     UnsupportedMedia,
 )
@@ -168,6 +170,16 @@ def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
         return _error(404, "not found")
     if isinstance(exc, SourceQueryError):
         return _error(400, str(exc))
+    if isinstance(exc, SourceRateLimited):
+        log.warning("image source rate limited: %s", exc)
+        if exc.retry_after is None:
+            return _error(429, "the image source is rate limited; try again later")
+        wait = max(1, math.ceil(exc.retry_after))
+        return _error(
+            429,
+            f"the image source is rate limited; try again in {wait} s",
+            {"Retry-After": str(wait)},
+        )
     if isinstance(exc, SourceError):
         # Upstream text ("cannot connect to 127.0.0.1:...") is for the log, not for clients.
         log.error("image source failure: %s", exc)

@@ -66,5 +66,16 @@ class SourceError(ProviderError):
     """An image source's upstream failed (after its own retries)."""
 
 
+class SourceRateLimited(SourceError):
+    """An image source's upstream refused for now (HTTP 429 upstream): the API answers 429 with
+    ``Retry-After`` when ``retry_after`` (seconds) is known, and an import job is retried after
+    that long instead of failing. A subclass of :class:`SourceError`, so code catching that
+    still catches it."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SourceQueryError(SalonError):
     """A query to an image source is invalid; the message is shown to the caller."""

@@ -28,6 +28,7 @@ from salon.errors import (
     QueueUnavailable,
     SourceError,
     SourceQueryError,
+    SourceRateLimited,
     StorageError,
     UnsupportedMedia,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SourceEntry",
     "SourceError",
     "SourceQueryError",
+    "SourceRateLimited",
     "StorageBackend",
     "StorageCapabilities",
     "StorageError",
@@ -508,7 +510,8 @@ class SourceEntry:
 class ImageSource(Protocol):
     """A place images come from. ``entries`` validates ``query`` before any request and raises
     :class:`SourceQueryError` (a 400) for bad queries and :class:`SourceError` for upstream
-    failures; ``download`` streams an entry's image bytes."""
+    failures (:class:`SourceRateLimited`, a 429, when the upstream said "not now");
+    ``download`` streams an entry's image bytes."""
 
     name: str
     title: str

@@ -48,10 +48,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import logs, metrics
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
-from salon.errors import QueueUnavailable
+from salon.errors import QueueUnavailable, SourceRateLimited
 from salon.providers import Delivery, JobHandler, JobQueue, StorageBackend
 from salon.runtime import Runtime
 from salon.task_protection import TaskProtection
+
+MAX_RETRY_AFTER = 12 * 3600.0
 
 __all__ = [
     "STORAGE_EVENT_KIND",
@@ -347,7 +349,8 @@ class Worker:
             return
         await jobs.requeue_job(self.session_maker, job.id, reason)
         metrics.JOB_RETRIES.labels(job.kind).inc()
-        await self._retry_later(delivery, job.attempts)
+        wait = error.retry_after if isinstance(error, SourceRateLimited) else None
+        await self._retry_later(delivery, job.attempts, wait)
 
     async def _give_up(
         self, delivery: Delivery, job_id: uuid.UUID, reason: str, *, kind: str
@@ -358,8 +361,14 @@ class Worker:
         metrics.JOBS.labels(kind, "failed").inc()
         log.error("job %s failed for good: %s", job_id, reason)
 
-    async def _retry_later(self, delivery: Delivery, attempt: int) -> None:
+    async def _retry_later(
+        self, delivery: Delivery, attempt: int, retry_after: float | None = None
+    ) -> None:
         delay = min(self.config.retry_backoff * 2 ** (attempt - 1), self.config.max_retry_backoff)
+        if retry_after is not None:
+            # An upstream that said when to come back: sooner is wasted quota, later is a wait
+            # nobody asked for. Bounded by SQS's longest visibility timeout (12 h).
+            delay = min(max(retry_after, 0.0), MAX_RETRY_AFTER)
         if delay <= 0:
             await self.queue.release(delivery)
         else:

@@ -1,20 +1,29 @@
 """Image source imports through the real app, its queue and worker (issue 16.5), with a source
-plugin of the test's own that counts what the core asks of it: the core's metadata keys win
-over a source's."""
+plugin of the test's own that counts what the core asks of it, and the NASA APOD plugin against
+the fake NASA API: the core's metadata keys win over a source's; an upstream 429 reaches the
+client as 429 with Retry-After, and an import job waits that long and retries."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from salon import hookimpl
+from salon.db.models import Job
+from salon.errors import SourceRateLimited
 from salon.providers import SourceEntry
 from salon.testing import RunningApp, running_app, sample_jpeg
+from salon_nasa_apod.testing import FakeApodServer, rate_limited
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 class CountingSource:
@@ -26,6 +35,10 @@ class CountingSource:
     def __init__(self) -> None:
         self.entries_calls = 0
         self.downloads = 0
+        # Downloads still to refuse with a 429, and the Retry-After they give.
+        self.rate_limited_downloads = 0
+        self.retry_after: float | None = None
+        self.refused_at: list[float] = []
 
     async def entries(self, query: Mapping[str, str]) -> Sequence[SourceEntry]:
         self.entries_calls += 1
@@ -49,6 +62,10 @@ class CountingSource:
 
     async def download(self, entry: SourceEntry) -> AsyncIterator[bytes]:
         self.downloads += 1
+        if self.rate_limited_downloads > 0:
+            self.rate_limited_downloads -= 1
+            self.refused_at.append(time.monotonic())
+            raise SourceRateLimited("upstream says: slow down", self.retry_after)
         n = int(entry.external_id[1:])
         yield sample_jpeg(64, 48, color=(40 * n, 80, 40))
 
@@ -109,3 +126,92 @@ async def test_core_metadata_keys_win_over_the_sources(
         "(rename it in the source)"
         for key in ("source", "external_id", "filename")
     )
+
+
+async def test_a_rate_limited_download_retries_the_job_after_retry_after(
+    app: RunningApp, plugin: CountingPlugin
+) -> None:
+    source = plugin.source
+    # The worker's own first backoff is 2 s; the upstream asks for more, and gets it.
+    source.rate_limited_downloads, source.retry_after = 1, 4.0
+    headers = await app.login()
+    started = await app.client.post("/api/sources/counting/import", json={}, headers=headers)
+    assert started.status_code == 202, started.text
+    job = await finished(app, started.json()["job_id"], headers)
+    assert job["status"] == "succeeded", job
+    assert await job_attempts(app, job["id"]) == 2
+    waited = time.monotonic() - source.refused_at[0]
+    assert waited >= 4.0, f"retried after {waited:.1f} s, before the upstream's Retry-After"
+    assert len(job["result"]["image_ids"]) == 2
+    assert source.downloads == 3  # the refused one, then each entry once
+
+
+@pytest.fixture
+def fake() -> AsyncIterator[FakeApodServer]:
+    with FakeApodServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def apod_app(tmp_path: Path, fake: FakeApodServer) -> AsyncIterator[RunningApp]:
+    env = {
+        "SALON_APOD_API_KEY": fake.api_key,
+        "SALON_APOD_BASE_URL": fake.base_url,
+        "SALON_APOD_BACKOFF": "0",
+    }
+    async with running_app(tmp_path / "data", env=env) as running:
+        yield running
+
+
+async def scalar(app: RunningApp, query: Any) -> int:
+    # An engine of our own: the app's lives on the test client's event loop.
+    engine = create_async_engine(app.runtime.core.database_url, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session:
+            return int(await session.scalar(query) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def job_rows(app: RunningApp) -> int:
+    return await scalar(app, select(func.count()).select_from(Job))
+
+
+async def job_attempts(app: RunningApp, job_id: str) -> int:
+    return await scalar(app, select(Job.attempts).where(Job.id == uuid.UUID(job_id)))
+
+
+async def test_apod_429_is_passed_through_with_retry_after(
+    apod_app: RunningApp, fake: FakeApodServer
+) -> None:
+    headers = await apod_app.login()
+    fake.script.append(rate_limited(retry_after="3600"))
+    browse = await apod_app.client.get(
+        "/api/sources/apod/entries", params={"date": "2024-03-01"}, headers=headers
+    )
+    assert browse.status_code == 429, browse.text
+    assert browse.headers["retry-after"] == "3600"
+    assert "rate limited" in browse.json()["detail"]
+    assert fake.api_key not in browse.text
+
+    fake.script.append(rate_limited(retry_after="120.5"))
+    started = await apod_app.client.post(
+        "/api/sources/apod/import", json={"date": "2024-03-01"}, headers=headers
+    )
+    assert started.status_code == 429, started.text
+    assert started.headers["retry-after"] == "121"
+    assert await job_rows(apod_app) == 0
+
+    # Without a Retry-After it is still a 429, not a 502.
+    fake.script.extend([rate_limited()] * 4)
+    bare = await apod_app.client.get(
+        "/api/sources/apod/entries", params={"date": "2024-03-02"}, headers=headers
+    )
+    assert bare.status_code == 429, bare.text
+    assert "retry-after" not in bare.headers
+
+    fake.script.clear()
+    fine = await apod_app.client.get(
+        "/api/sources/apod/entries", params={"date": "2024-03-01"}, headers=headers
+    )
+    assert fine.status_code == 200, fine.text

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 import msgspec
-from salon.errors import SourceError, SourceQueryError
+from salon.errors import SourceError, SourceQueryError, SourceRateLimited
 
 from salon_nasa_apod.fetch_policy import FetchPolicy, RefusedURL
 from salon_nasa_apod.settings import ApodSettings
@@ -38,12 +38,12 @@ _KEY_PARAM = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class ApodRateLimited(SourceError):
-    """NASA answered 429 OVER_RATE_LIMIT and retrying within our bounds did not help."""
+class ApodRateLimited(SourceRateLimited):
+    """NASA answered 429 OVER_RATE_LIMIT and retrying within our bounds did not help; the core
+    answers 429 with NASA's ``Retry-After`` and retries an import job after it."""
 
     def __init__(self, message: str, *, retry_after: float | None, remaining: int | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after)
         self.remaining = remaining
 
 

@@ -26,7 +26,7 @@ from salon.domain.images.services import (
     spool,
     tmp_dir,
 )
-from salon.errors import SourceError, UnsupportedMedia
+from salon.errors import SourceError, SourceRateLimited, UnsupportedMedia
 from salon.providers import ImageSource, SourceEntry
 from salon.runtime import Runtime
 
@@ -164,6 +164,10 @@ class SourceImportService:
                 limit,
                 SourceError(f"image is larger than {limit} bytes"),
             )
+        except SourceRateLimited:
+            # Not this entry's fault: the whole job is retried later (the worker waits the
+            # upstream's Retry-After) and entries imported so far are skipped then.
+            raise
         except SourceError as exc:
             log.warning("%s entry %s: download failed: %s", source.name, entry.external_id, exc)
             return "failed", None

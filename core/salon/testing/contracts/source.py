@@ -30,7 +30,11 @@ What is checked (the core relies on each):
 - ``download`` of an entry without ``image_url`` raises :class:`~salon.errors.SourceError`;
 - upstream failures raise :class:`~salon.errors.SourceError` (a 502), never a library's own
   exception: supply ``failing_image_source``, a source of yours pointed at an upstream that
-  does not answer, to check it (the test skips, saying so, without it).
+  does not answer, to check it (the test skips, saying so, without it);
+- an upstream that answers 429 raises :class:`~salon.errors.SourceRateLimited` (a 429 with
+  ``Retry-After`` for the client; an import job waits that long and retries), with
+  ``retry_after`` ``None`` or seconds: supply ``rate_limited_image_source``, a source of yours
+  whose upstream answers 429 (the test skips, saying so, without it).
 
 The tests are ``async`` and expect pytest-asyncio in auto mode (``asyncio_mode = "auto"``).
 """
@@ -44,7 +48,13 @@ from typing import ClassVar
 
 import pytest
 
-from salon.errors import ProviderError, SalonError, SourceError, SourceQueryError
+from salon.errors import (
+    ProviderError,
+    SalonError,
+    SourceError,
+    SourceQueryError,
+    SourceRateLimited,
+)
 from salon.providers import ImageSource, SourceEntry
 
 __all__ = ["ImageSourceContract", "UpstreamCalls", "read_download"]
@@ -93,6 +103,13 @@ class ImageSourceContract:
     def failing_image_source(self) -> ImageSource:
         """Override to check error types: a source whose upstream does not answer."""
         pytest.skip("no failing_image_source fixture given: upstream error types not checked")
+
+    @pytest.fixture
+    def rate_limited_image_source(self) -> ImageSource:
+        """Override to check rate limits: a source whose upstream answers 429."""
+        pytest.skip(
+            "no rate_limited_image_source fixture given: SourceRateLimited on a 429 not checked"
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -202,3 +219,20 @@ class ImageSourceContract:
             name = f"{type(exc).__module__}.{type(exc).__name__}"
             pytest.fail(f"an upstream failure raised {name}, not salon.errors.SourceError")
         pytest.fail("entries() returned although the upstream does not answer")
+
+    async def test_upstream_rate_limit_is_source_rate_limited(
+        self, rate_limited_image_source: ImageSource
+    ) -> None:
+        if not self.valid_query:
+            pytest.skip("set `valid_query` on the subclass to check rate limits")
+        assert issubclass(SourceRateLimited, SourceError)  # old `except SourceError` still works
+        try:
+            await rate_limited_image_source.entries(dict(self.valid_query))
+        except SourceRateLimited as exc:
+            wait = exc.retry_after
+            assert wait is None or (isinstance(wait, int | float) and wait >= 0), wait
+            return
+        except Exception as exc:
+            name = f"{type(exc).__module__}.{type(exc).__name__}"
+            pytest.fail(f"an upstream 429 raised {name}, not salon.errors.SourceRateLimited")
+        pytest.fail("entries() returned although the upstream answers 429")
