@@ -1,7 +1,8 @@
 """Image source imports through the real app, its queue and worker (issue 16.5), with a source
 plugin of the test's own that counts what the core asks of it, and the NASA APOD plugin against
 the fake NASA API: the core's metadata keys win over a source's; an upstream 429 reaches the
-client as 429 with Retry-After, and an import job waits that long and retries."""
+client as 429 with Retry-After, and an import job waits that long and retries; an import asks
+the source for its entries once (the job imports what the request got)."""
 
 from __future__ import annotations
 
@@ -215,3 +216,36 @@ async def test_apod_429_is_passed_through_with_retry_after(
         "/api/sources/apod/entries", params={"date": "2024-03-01"}, headers=headers
     )
     assert fine.status_code == 200, fine.text
+
+
+async def test_an_import_asks_the_source_once(app: RunningApp, plugin: CountingPlugin) -> None:
+    source = plugin.source
+    headers = await app.login()
+    started = await app.client.post("/api/sources/counting/import", json={}, headers=headers)
+    assert started.status_code == 202, started.text
+    job = await finished(app, started.json()["job_id"], headers)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["imported"] == 2
+    assert source.entries_calls == 1, "the job asked the source again: upstream quota spent twice"
+    assert source.downloads == 2
+
+
+async def test_a_job_queued_without_entries_still_asks_the_source(
+    app: RunningApp, plugin: CountingPlugin
+) -> None:
+    # What a job queued by the previous version looks like: the query only.
+    from salon.domain.jobs.services import create_job
+
+    headers = await app.login()
+    me = (await app.client.get("/api/me", headers=headers)).json()
+    job = await create_job(
+        app.runtime.session_maker,
+        app.runtime.queue,
+        kind="source_import",
+        owner_id=uuid.UUID(me["id"]),
+        payload={"source": "counting", "query": {}, "favorite": False},
+    )
+    done = await finished(app, str(job.id), headers)
+    assert done["status"] == "succeeded", done
+    assert done["result"]["imported"] == 2
+    assert plugin.source.entries_calls == 1

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import User
 from salon.domain.jobs.services import create_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
-from salon.domain.sources.services import SourceImportService
+from salon.domain.sources.services import SourceImportService, entry_to_payload
 from salon.runtime import Runtime
 
 MAX_QUERY_KEYS = 10
@@ -120,14 +120,19 @@ class SourceController(Controller):
         if not isinstance(favorite, bool):
             raise ClientException("favorite must be true or false")
         query = _query(body)
-        # Validate (and warm the source's cache) now, so a bad query is a 400 here, not a
-        # failed job later.
-        await _service(request).source(name).entries(query)
+        # Asked here, so a bad query is a 400 now and not a failed job later; the job imports
+        # these very entries and does not ask the upstream again.
+        found = await _service(request).source(name).entries(query)
         job = await create_job(
             runtime.session_maker,
             runtime.queue,
             kind="source_import",
             owner_id=current_user.id,
-            payload={"source": name, "query": query, "favorite": favorite},
+            payload={
+                "source": name,
+                "query": query,
+                "favorite": favorite,
+                "entries": [entry_to_payload(e) for e in found],
+            },
         )
         return ImportAccepted(str(job.id))

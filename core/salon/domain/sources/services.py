@@ -5,10 +5,11 @@ image, whether it was imported now or before (so a star imports an entry once)."
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -59,13 +60,15 @@ class SourceImportService:
         progress: Progress | None = None,
         *,
         favorite: bool = False,
+        selected: Sequence[SourceEntry] | None = None,
     ) -> dict[str, Any]:
         """Import every importable entry the query selects. One entry failing is counted and
         logged; the rest go on. Returns counts by outcome and ``image_ids``, each entry's image
         by external id. ``favorite`` favorites each entry's image (taking it out of the trash:
-        starring it is asking for it back)."""
+        starring it is asking for it back). ``selected`` are the entries the request already
+        got for ``query``: asking the source again would spend its upstream quota twice."""
         source = self.source(source_name)
-        entries = await source.entries(query)
+        entries = selected if selected is not None else await source.entries(query)
         async with self.runtime.session_maker() as session:
             album = await get_or_create(session, owner_id, source.title)
         summary: dict[str, Any] = {
@@ -212,3 +215,37 @@ class SourceImportService:
             except IntegrityError:
                 await session.rollback()
         return ("imported" if created else "skipped"), image.id
+
+
+def entry_to_payload(entry: SourceEntry) -> dict[str, Any]:
+    """``entry`` as JSON for a job's payload (its ``metadata`` is JSON-able by contract)."""
+    return {
+        "external_id": entry.external_id,
+        "title": entry.title,
+        "media_type": entry.media_type,
+        "image_url": entry.image_url,
+        "page_url": entry.page_url,
+        "thumbnail_url": entry.thumbnail_url,
+        # A datetime is a date too; only its day is a SourceEntry's.
+        "date": (
+            dt.date(entry.date.year, entry.date.month, entry.date.day).isoformat()
+            if entry.date is not None
+            else None
+        ),
+        "metadata": dict(entry.metadata),
+    }
+
+
+def entry_from_payload(data: Mapping[str, Any]) -> SourceEntry:
+    """The :class:`SourceEntry` :func:`entry_to_payload` wrote."""
+    day = data.get("date")
+    return SourceEntry(
+        external_id=str(data["external_id"]),
+        title=str(data["title"]),
+        media_type=str(data["media_type"]),
+        image_url=data.get("image_url"),
+        page_url=data.get("page_url"),
+        thumbnail_url=data.get("thumbnail_url"),
+        date=dt.date.fromisoformat(day) if day else None,
+        metadata=dict(data.get("metadata") or {}),
+    )
