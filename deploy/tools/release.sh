@@ -88,6 +88,12 @@ if [ "${1:-}" = "--previous" ]; then
 fi
 
 tag="${1:?usage: release.sh <image-tag | sha256:digest> | --previous}"
+# A whole image reference as the task definitions print it (repo@sha256:..., repo:tag) names
+# the same image as its digest or tag.
+case "$tag" in
+    *@sha256:*) tag="sha256:${tag##*@sha256:}" ;;
+    */*:*) tag="${tag##*:}" ;;
+esac
 
 echo "release $tag to $stack"
 # The task definitions name the image by digest (repo@sha256:...), the immutable form: what

@@ -193,6 +193,21 @@ def test_the_migrate_task_is_started_by_a_name_ecs_accepts(tmp_path: Path, tag: 
     assert started_by == "release-" + DIGEST[7:35], started_by
 
 
+@pytest.mark.parametrize(
+    "reference",
+    [
+        f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/s@{DIGEST}",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/s:v41",
+    ],
+)
+def test_a_whole_image_reference_is_taken(tmp_path: Path, reference: str) -> None:
+    """The README's "current image" lookup prints the task definition's whole reference."""
+    result, calls = _release(tmp_path, migrate_exit=0, tag=reference)
+    assert result.returncode == 0, result.stderr
+    expected = f"imageDigest={DIGEST}" if "@" in reference else "imageTag=v41"
+    assert f"--image-ids {expected}" in calls
+
+
 def test_an_unknown_image_is_refused_before_anything_changes(tmp_path: Path) -> None:
     result, calls = _release(tmp_path, migrate_exit=0, tag="nope")
     assert result.returncode == 1
