@@ -185,3 +185,26 @@ async def test_disabling_the_apod_plugin_removes_its_page_and_nav_entry(tmp_path
         assert 'href="/apod"' not in photos.text  # nor the empty gallery's import hint
         gone = await app.client.get("/static/plugins/nasa_apod/apod.js")
         assert gone.status_code == 404
+
+
+async def test_disabling_the_video_plugin_removes_its_page_nav_entry_and_button(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("salon_ffmpeg_video", reason="the built-in video plugin is not installed")
+    async with running_app(tmp_path / "with") as app:
+        await _session(app)
+        page = await app.client.get("/video")
+        assert page.status_code == 200
+        assert '<script type="module" src="/static/plugins/ffmpeg_video/video.js">' in page.text
+        assert "/video" in _nav(page.text)
+        assert "data-make-video" in (await app.client.get("/")).text
+
+    env = {"SALON_DISABLE_PLUGINS": "ffmpeg_video"}
+    async with running_app(tmp_path / "without", env=env) as app:
+        await _session(app)
+        missing = await app.client.get("/video", headers={"Accept": "text/html"})
+        assert missing.status_code == 404
+        photos = await app.client.get("/")
+        assert "/video" not in _nav(photos.text)
+        assert "data-make-video" not in photos.text  # the gallery's button would lead nowhere
+        assert "/apod" in _nav(photos.text)  # the other plugin's page stays

@@ -1,9 +1,9 @@
-"""Issue 16.9: Salon as a user gets it. ``uv build`` makes wheels of the core, one built-in
-plugin (nasa_apod) and examples/salon-example-plugin into a temp folder; a NEW virtual
-environment outside the checkout installs only those wheels (dependencies pinned to the project
-venv's versions so uv takes them from its cache); then ``salon plugins`` lists all three and
-``salon serve`` answers /health and serves the plugin's own page and static files from the
-installed wheel. Budget: ~90 s with a warm uv cache."""
+"""Issue 16.9: Salon as a user gets it. ``uv build`` makes wheels of the core, two built-in
+plugins (nasa_apod, ffmpeg_video) and examples/salon-example-plugin into a temp folder; a NEW
+virtual environment outside the checkout installs only those wheels (dependencies pinned to the
+project venv's versions so uv takes them from its cache); then ``salon plugins`` lists them and
+``salon serve`` answers /health and serves the plugins' own pages and static files from the
+installed wheels (their package data). Budget: ~90 s with a warm uv cache."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = {
     "salon": ROOT / "core",
     "salon_nasa_apod": ROOT / "plugins" / "nasa_apod",
+    "salon_ffmpeg_video": ROOT / "plugins" / "ffmpeg_video",
     "salon_example_plugin": ROOT / "examples" / "salon-example-plugin",
 }
 
@@ -107,7 +108,7 @@ def test_wheels_install_and_serve_outside_the_checkout(tmp_path: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr
     names = {p["name"] for p in json.loads(listed.stdout)["plugins"]}
-    assert {"nasa_apod", "example", "salon.defaults.local_storage"} <= names, names
+    assert {"nasa_apod", "ffmpeg_video", "example", "salon.defaults.local_storage"} <= names, names
     upgraded = subprocess.run([salon, "db", "upgrade"], env=run_env, cwd=data, capture_output=True)
     assert upgraded.returncode == 0, upgraded.stderr
 
@@ -139,6 +140,11 @@ def test_wheels_install_and_serve_outside_the_checkout(tmp_path: Path) -> None:
             page = httpx.get(f"{base}/apod", timeout=5, cookies={"salon_csrf": "x"})
             assert page.status_code == 200, page.text[:500]
             assert "NASA Astronomy Picture of the Day" in page.text
+            video = httpx.get(f"{base}/video", timeout=5, cookies={"salon_csrf": "x"})
+            assert video.status_code == 200 and "Video maker" in video.text
+            assert '<a href="/video"' in video.text and '<a href="/apod"' in video.text
+            css = httpx.get(f"{base}/static/plugins/ffmpeg_video/video.css", timeout=5)
+            assert css.status_code == 200 and ".video-list" in css.text
         finally:
             server.terminate()
             try:

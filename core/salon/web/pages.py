@@ -54,7 +54,6 @@ PRIVATE_PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("/trash", "gallery.html", "Trash", "trash", "gallery"),
     ("/albums", "albums.html", "Albums", "albums", "albums"),
     ("/upload", "upload.html", "Upload", "upload", "upload"),
-    ("/video", "video.html", "Video maker", "video", "video"),
     ("/account", "account.html", "Account", "account", "account"),
 )
 
@@ -75,7 +74,6 @@ CORE_NAV: tuple[NavEntry, ...] = (
     NavEntry("favorites", "/favorites", "Favorites", 20),
     NavEntry("albums", "/albums", "Albums", 30),
     NavEntry("upload", "/upload", "Upload", 40),
-    NavEntry("video", "/video", "Video", 60),
     NavEntry("trash", "/trash", "Trash", 90),
 )
 PLUGIN_STATIC = "/static/plugins"

@@ -1,6 +1,7 @@
 """salon-ffmpeg-video: turns a user's photos into an H.264 slideshow video.
 
-Registers the ``video`` job handler. ffmpeg is imageio-ffmpeg's bundled binary or the system's;
+Registers the ``video`` job handler and the web UI's ``/video`` page (the video maker) with its
+nav entry. ffmpeg is imageio-ffmpeg's bundled binary or the system's;
 it is located when the plugin is loaded (a missing one is logged at once) and :func:`check` is
 the readiness check: it raises :class:`FfmpegNotFound` (a ``ConfigurationError``) naming what to
 install, so a gallery without ffmpeg says so at ``/ready`` instead of failing mid-job.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from salon import hookimpl
-from salon.providers import JobContext
+from salon.providers import JobContext, PageSpec, PluginFiles, RegisterPages
 
 from salon_ffmpeg_video.binary import FfmpegBinary, FfmpegNotFound, find_ffmpeg
 from salon_ffmpeg_video.graph import SlideshowSpec, build_command
@@ -32,6 +34,7 @@ __all__ = [
     "check",
     "find_ffmpeg",
     "register_job_handlers",
+    "register_pages",
     "render_video",
 ]
 
@@ -63,3 +66,23 @@ def register_job_handlers(register: Callable[[str, Any], None]) -> None:
     except FfmpegNotFound as exc:
         log.error("videos cannot be made: %s", exc)
     register("video", render_video)
+
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def register_pages(register: RegisterPages) -> None:
+    """The video maker: pick photos, make a slideshow, watch and download earlier ones."""
+    register(PluginFiles(templates=HERE / "templates", static=HERE / "static"))
+    register(
+        PageSpec(
+            "/video",
+            "video.html",
+            "Video maker",
+            nav_label="Video",
+            nav_order=60,
+            scripts=["video.js"],
+            styles=["video.css"],
+        )
+    )

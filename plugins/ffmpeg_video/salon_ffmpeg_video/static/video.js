@@ -2,10 +2,10 @@
 // its progress, then play the MP4 in the page. Earlier videos are listed above the photos, each
 // with its player, date and a Delete button.
 
-import { api } from "../api.js";
-import { createGrid } from "../grid.js";
-import { trackJob } from "../jobs.js";
-import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
+import { api } from "/static/js/api.js";
+import { createGrid } from "/static/js/grid.js";
+import { trackJob } from "/static/js/jobs.js";
+import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "/static/js/ui.js";
 
 initChrome();
 
