@@ -53,6 +53,7 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "PageSpec",
+    "PagedImageSource",
     "PluginFiles",
     "PresignedPost",
     "ProcessedMedia",
@@ -71,8 +72,10 @@ __all__ = [
     "RenditionFile",
     "RenditionSpec",
     "SignupResult",
+    "SourceCaller",
     "SourceEntry",
     "SourceError",
+    "SourcePage",
     "SourceQueryError",
     "SourceRateLimited",
     "StorageBackend",
@@ -519,6 +522,36 @@ class ImageSource(Protocol):
     async def entries(self, query: Mapping[str, str]) -> Sequence[SourceEntry]: ...
 
     def download(self, entry: SourceEntry) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCaller:
+    """Who a source is asked for: the signed-in user's public id (the ``owner_id`` of what an
+    import stores) and e-mail when known (``None`` in a job queued by an older version).
+    For per-user upstream keys or quotas; never a credential."""
+
+    user_id: uuid.UUID
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePage:
+    """One page of entries and the opaque cursor of the next (``None``: this was the last)."""
+
+    entries: Sequence[SourceEntry]
+    next_cursor: str | None = None
+
+
+@runtime_checkable
+class PagedImageSource(ImageSource, Protocol):
+    """An :class:`ImageSource` that browses in pages and is told who asks. When a source has
+    ``entries_page`` the core calls it instead of ``entries``: ``cursor`` is ``None`` for the
+    first page, else a ``next_cursor`` this source returned (the client passes it back as
+    ``?cursor=``; refuse a malformed one with :class:`SourceQueryError`)."""
+
+    async def entries_page(
+        self, query: Mapping[str, str], *, cursor: str | None, caller: SourceCaller
+    ) -> SourcePage: ...
 
 
 # --------------------------------------------------------------------------- jobs

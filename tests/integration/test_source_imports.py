@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from salon import hookimpl
 from salon.db.models import Job
-from salon.errors import SourceRateLimited
-from salon.providers import SourceEntry
+from salon.errors import SourceQueryError, SourceRateLimited
+from salon.providers import SourceCaller, SourceEntry, SourcePage
 from salon.testing import RunningApp, running_app, sample_jpeg
 from salon_nasa_apod.testing import FakeApodServer, rate_limited
 from sqlalchemy import func, select
@@ -249,3 +249,111 @@ async def test_a_job_queued_without_entries_still_asks_the_source(
     assert done["status"] == "succeeded", done
     assert done["result"]["imported"] == 2
     assert plugin.source.entries_calls == 1
+
+
+class PagedSource:
+    """Five entries, two a page, that records who asked (a ``PagedImageSource``)."""
+
+    name = "paged"
+    title = "Paged"
+
+    def __init__(self) -> None:
+        self.callers: list[SourceCaller] = []
+
+    def _all(self) -> list[SourceEntry]:
+        return [
+            SourceEntry(f"p{n}", f"Page entry {n}", "image", f"memory://p{n}") for n in range(5)
+        ]
+
+    async def entries(self, query: Mapping[str, str]) -> Sequence[SourceEntry]:
+        raise AssertionError("a paged source is asked through entries_page")
+
+    async def entries_page(
+        self, query: Mapping[str, str], *, cursor: str | None, caller: SourceCaller
+    ) -> SourcePage:
+        self.callers.append(caller)
+        if "cursor" in query:
+            raise AssertionError("the core takes the cursor out of the query")
+        if cursor is not None and not cursor.isdigit():
+            raise SourceQueryError("malformed cursor")
+        start = int(cursor or 0)
+        rest = self._all()[start:]
+        return SourcePage(rest[:2], str(start + 2) if len(rest) > 2 else None)
+
+    async def download(self, entry: SourceEntry) -> AsyncIterator[bytes]:
+        yield sample_jpeg(32, 32, color=(int(entry.external_id[1:]) * 50, 10, 10))
+
+
+class CallerSource(CountingSource):
+    """A plain source whose ``entries`` names ``caller``: it gets one."""
+
+    name = "caller"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callers: list[SourceCaller] = []
+
+    async def entries(  # type: ignore[override]
+        self, query: Mapping[str, str], *, caller: SourceCaller
+    ) -> Sequence[SourceEntry]:
+        self.callers.append(caller)
+        return await super().entries(query)
+
+
+class PagingPlugin:
+    __name__ = "paging-source-plugin"
+
+    def __init__(self) -> None:
+        self.paged = PagedSource()
+        self.caller = CallerSource()
+
+    @hookimpl
+    def register_image_sources(self, register: Any) -> None:
+        register("paged", lambda context: self.paged)
+        register("caller", lambda context: self.caller)
+
+
+async def test_paged_browsing_with_the_caller(tmp_path: Path) -> None:
+    plugin = PagingPlugin()
+    async with running_app(tmp_path / "data", plugins=[plugin]) as app:
+        headers = await app.login()
+        me = (await app.client.get("/api/me", headers=headers)).json()
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(5):
+            params = {"cursor": cursor} if cursor is not None else {}
+            response = await app.client.get(
+                "/api/sources/paged/entries", params=params, headers=headers
+            )
+            assert response.status_code == 200, response.text
+            seen += [e["external_id"] for e in response.json()]
+            cursor = response.headers.get("x-next-cursor")
+            if cursor is None:
+                break
+        assert seen == ["p0", "p1", "p2", "p3", "p4"]
+        assert {str(c.user_id) for c in plugin.paged.callers} == {me["id"]}
+        assert {c.email for c in plugin.paged.callers} == {me["email"]}
+
+        bad = await app.client.get(
+            "/api/sources/paged/entries", params={"cursor": "x"}, headers=headers
+        )
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["detail"] == "malformed cursor"
+
+        # An import takes the page its cursor names, and only that page.
+        started = await app.client.post(
+            "/api/sources/paged/import", json={"cursor": "2"}, headers=headers
+        )
+        assert started.status_code == 202, started.text
+        job = await finished(app, started.json()["job_id"], headers)
+        assert sorted(job["result"]["image_ids"]) == ["p2", "p3"]
+
+        # A plain source whose entries() names `caller` is given it.
+        plain = await app.client.get("/api/sources/caller/entries", headers=headers)
+        assert plain.status_code == 200, plain.text
+        assert "x-next-cursor" not in plain.headers
+        assert [str(c.user_id) for c in plugin.caller.callers] == [me["id"]]
+
+        schema = (await app.client.get("/schema/openapi.json")).json()
+        documented = schema["paths"]["/api/sources/{name}/entries"]["get"]["responses"]["200"]
+        assert "X-Next-Cursor" in documented["headers"]

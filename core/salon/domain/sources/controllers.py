@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,13 @@ from salon.db.models import User
 from salon.domain.jobs.services import create_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
 from salon.domain.sources.services import SourceImportService, entry_to_payload
+from salon.providers import SourceCaller
 from salon.runtime import Runtime
 
 MAX_QUERY_KEYS = 10
 MAX_QUERY_VALUE = 100
+MAX_CURSOR = 1000
+NEXT_CURSOR = "X-Next-Cursor"
 
 
 class SourceOut(msgspec.Struct):
@@ -51,12 +55,21 @@ def _service(request: Request[Any, Any, Any]) -> SourceImportService:
     return service
 
 
+def _caller(user: User) -> SourceCaller:
+    return SourceCaller(user.id, user.email)
+
+
 def _query(values: Mapping[str, Any]) -> dict[str, str]:
     if len(values) > MAX_QUERY_KEYS:
         raise ClientException("too many query parameters")
     query = {str(k): str(v) for k, v in values.items() if v is not None}
-    if any(len(k) > MAX_QUERY_VALUE or len(v) > MAX_QUERY_VALUE for k, v in query.items()):
-        raise ClientException(f"query keys and values must be at most {MAX_QUERY_VALUE} characters")
+    if any(len(k) > MAX_QUERY_VALUE for k in query) or any(
+        len(v) > (MAX_CURSOR if k == "cursor" else MAX_QUERY_VALUE) for k, v in query.items()
+    ):
+        raise ClientException(
+            f"query keys and values must be at most {MAX_QUERY_VALUE} characters "
+            f"(a cursor {MAX_CURSOR})"
+        )
     return query
 
 
@@ -69,17 +82,31 @@ class SourceController(Controller):
     async def list_sources(self, runtime: Runtime, current_user: User) -> list[SourceOut]:
         return [SourceOut(s.name, s.title) for s in runtime.sources.values()]
 
-    @get("/{name:str}/entries", operation_id="list_source_entries")
+    @get(
+        "/{name:str}/entries",
+        operation_id="list_source_entries",
+        response_headers=[
+            ResponseHeader(
+                name=NEXT_CURSOR,
+                description="The next page's cursor, for a source that pages: pass it back "
+                "as `?cursor=` with the same query. Absent on the last page.",
+                documentation_only=True,
+            )
+        ],
+    )
     async def entries(
         self, request: Request[Any, Any, Any], name: str, current_user: User
-    ) -> list[EntryOut]:
+    ) -> Response[list[EntryOut]]:
         """Entries the query selects, without importing. ``image_id`` is set for an entry
-        you have imported (and not trashed), ``favorite`` when that image is a favorite."""
+        you have imported (and not trashed), ``favorite`` when that image is a favorite. A
+        source that pages answers one page and its next cursor in ``X-Next-Cursor``."""
         service = _service(request)
         source = service.source(name)
-        found = await source.entries(_query(dict(request.query_params)))
+        page = await service.page(source, _query(dict(request.query_params)), _caller(current_user))
+        found = page.entries
         mine = await service.imported(current_user.id, source.name, [e.external_id for e in found])
-        return [
+        headers = {NEXT_CURSOR: page.next_cursor} if page.next_cursor is not None else {}
+        items = [
             EntryOut(
                 e.external_id,
                 e.title,
@@ -95,6 +122,7 @@ class SourceController(Controller):
             )
             for e in found
         ]
+        return Response(items, headers=headers)
 
     @post(
         "/{name:str}/import",
@@ -122,7 +150,9 @@ class SourceController(Controller):
         query = _query(body)
         # Asked here, so a bad query is a 400 now and not a failed job later; the job imports
         # these very entries and does not ask the upstream again.
-        found = await _service(request).source(name).entries(query)
+        service = _service(request)
+        page = await service.page(service.source(name), query, _caller(current_user))
+        found = page.entries
         job = await create_job(
             runtime.session_maker,
             runtime.queue,

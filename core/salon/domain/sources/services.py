@@ -28,7 +28,13 @@ from salon.domain.images.services import (
     tmp_dir,
 )
 from salon.errors import SourceError, SourceRateLimited, UnsupportedMedia
-from salon.providers import ImageSource, SourceEntry
+from salon.providers import (
+    ImageSource,
+    PagedImageSource,
+    SourceCaller,
+    SourceEntry,
+    SourcePage,
+)
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.sources")
@@ -52,6 +58,22 @@ class SourceImportService:
             raise NotFound(f"no image source named {name!r}")
         return source
 
+    async def page(
+        self, source: ImageSource, query: Mapping[str, str], caller: SourceCaller
+    ) -> SourcePage:
+        """The entries ``query`` selects, from whichever door the source has: ``entries_page``
+        (whose ``cursor`` the core takes out of the query), else ``entries``, given ``caller``
+        only when its signature names it (a source written before callers existed is called
+        as before, and a ``cursor`` in its query is its own)."""
+        if isinstance(source, PagedImageSource):
+            rest = dict(query)
+            cursor = rest.pop("cursor", None)
+            return await source.entries_page(rest, cursor=cursor, caller=caller)
+        entries: Callable[..., Awaitable[Sequence[SourceEntry]]] = source.entries
+        if _names_caller(entries):
+            return SourcePage(await entries(query, caller=caller))
+        return SourcePage(await entries(query))
+
     async def run(
         self,
         owner_id: uuid.UUID,
@@ -61,6 +83,7 @@ class SourceImportService:
         *,
         favorite: bool = False,
         selected: Sequence[SourceEntry] | None = None,
+        caller: SourceCaller | None = None,
     ) -> dict[str, Any]:
         """Import every importable entry the query selects. One entry failing is counted and
         logged; the rest go on. Returns counts by outcome and ``image_ids``, each entry's image
@@ -68,7 +91,10 @@ class SourceImportService:
         starring it is asking for it back). ``selected`` are the entries the request already
         got for ``query``: asking the source again would spend its upstream quota twice."""
         source = self.source(source_name)
-        entries = selected if selected is not None else await source.entries(query)
+        if selected is None:
+            asking = caller if caller is not None else SourceCaller(owner_id)
+            selected = (await self.page(source, query, asking)).entries
+        entries = selected
         async with self.runtime.session_maker() as session:
             album = await get_or_create(session, owner_id, source.title)
         summary: dict[str, Any] = {
@@ -248,4 +274,18 @@ def entry_from_payload(data: Mapping[str, Any]) -> SourceEntry:
         thumbnail_url=data.get("thumbnail_url"),
         date=dt.date.fromisoformat(day) if day else None,
         metadata=dict(data.get("metadata") or {}),
+    )
+
+
+def _names_caller(method: Callable[..., Any]) -> bool:
+    """Whether ``method`` takes a ``caller`` keyword (pluggy's rule for hooks, applied to a
+    provider method: it gets only what it names)."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        (p.name == "caller" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        or p.kind is p.VAR_KEYWORD
+        for p in parameters
     )
