@@ -34,7 +34,11 @@ What is checked (the core relies on each):
 - an upstream that answers 429 raises :class:`~salon.errors.SourceRateLimited` (a 429 with
   ``Retry-After`` for the client; an import job waits that long and retries), with
   ``retry_after`` ``None`` or seconds: supply ``rate_limited_image_source``, a source of yours
-  whose upstream answers 429 (the test skips, saying so, without it).
+  whose upstream answers 429 (the test skips, saying so, without it);
+- a :class:`~salon.providers.PagedImageSource` pages: following ``next_cursor`` from the first
+  page of ``valid_query`` (up to ``max_pages`` pages) never repeats an ``external_id``,
+  and a cursor it never gave out (``malformed_cursor``) raises ``SourceQueryError`` (skipped,
+  saying so, for a source without ``entries_page``).
 
 The tests are ``async`` and expect pytest-asyncio in auto mode (``asyncio_mode = "auto"``).
 """
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import ClassVar
 
@@ -55,7 +60,7 @@ from salon.errors import (
     SourceQueryError,
     SourceRateLimited,
 )
-from salon.providers import ImageSource, SourceEntry
+from salon.providers import ImageSource, PagedImageSource, SourceCaller, SourceEntry, SourcePage
 
 __all__ = ["ImageSourceContract", "UpstreamCalls", "read_download"]
 
@@ -83,6 +88,12 @@ class ImageSourceContract:
 
     bad_queries: ClassVar[Sequence[Mapping[str, str]]] = ()
     """Queries the source must refuse with SourceQueryError before calling upstream."""
+
+    max_pages: ClassVar[int] = 20
+    """How many pages of ``valid_query`` a paged source may answer before the check stops."""
+
+    malformed_cursor: ClassVar[str] = "salon-contract-not-a-cursor"
+    """A cursor the source never gives out (a paged source must refuse it)."""
 
     downloads_are_images: ClassVar[bool] = True
     """False for a source whose ``download`` yields something the core converts first."""
@@ -236,3 +247,28 @@ class ImageSourceContract:
             name = f"{type(exc).__module__}.{type(exc).__name__}"
             pytest.fail(f"an upstream 429 raised {name}, not salon.errors.SourceRateLimited")
         pytest.fail("entries() returned although the upstream answers 429")
+
+    async def test_a_paged_source_pages(self, image_source: ImageSource) -> None:
+        if not isinstance(image_source, PagedImageSource):
+            pytest.skip("the source has no entries_page: paging not checked")
+        if not self.valid_query:
+            pytest.skip("set `valid_query` on the subclass to check paging")
+        caller = SourceCaller(uuid.uuid4(), "contract@example.org")
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(self.max_pages):
+            page = await image_source.entries_page(
+                dict(self.valid_query), cursor=cursor, caller=caller
+            )
+            assert isinstance(page, SourcePage), type(page).__name__
+            seen += [entry.external_id for entry in page.entries]
+            assert page.next_cursor is None or isinstance(page.next_cursor, str)
+            assert page.next_cursor != cursor, "next_cursor repeats the cursor: endless pages"
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)), f"an external_id on two pages: {seen}"
+        with pytest.raises(SourceQueryError):
+            await image_source.entries_page(
+                dict(self.valid_query), cursor=self.malformed_cursor, caller=caller
+            )
