@@ -156,7 +156,15 @@ SOURCE_IMPORT_SCHEMA = Schema(
                 "once per user, by its external id); a trashed one is restored. The APOD page's "
                 "star sends this; unfavorite with `DELETE /api/images/{id}/favorite`."
             ),
-        )
+        ),
+        "cursor": Schema(
+            type=OpenAPIType.STRING,
+            max_length=1000,
+            description=(
+                "For a source that pages: import the page this cursor names (an "
+                "`X-Next-Cursor` of `GET /api/sources/{name}/entries`); without it, the first."
+            ),
+        ),
     },
     additional_properties=SOURCE_QUERY_SCHEMA.additional_properties,
     description=SOURCE_QUERY_SCHEMA.description,
