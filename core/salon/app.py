@@ -54,6 +54,7 @@ from salon.domain.images.cursor import CursorError
 from salon.domain.images.listing import ImageLister
 from salon.domain.images.pool import MediaPool
 from salon.domain.images.processing import RenditionService
+from salon.domain.images.receive import PayloadTooLarge
 from salon.domain.images.services import ImageService, NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
@@ -72,6 +73,7 @@ from salon.errors import (
     ConfigurationError,
     InvalidToken,
     MediaBusy,
+    MediaTooLarge,
     ObjectNotFound,
     ProviderError,
     QueueUnavailable,
@@ -148,10 +150,16 @@ def logging_config(level: str, log_format: str) -> LoggingConfig:
     )
 
 
-def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response[Any]:
-    return Response(
-        {"status_code": status, "detail": detail}, status_code=status, headers=dict(headers or {})
-    )
+def _error(
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    reason: str | None = None,
+) -> Response[Any]:
+    body: dict[str, Any] = {"status_code": status, "detail": detail}
+    if reason is not None:
+        body["reason"] = reason
+    return Response(body, status_code=status, headers=dict(headers or {}))
 
 
 def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -161,8 +169,10 @@ def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
         return _error(status, str(exc), retry)
     if isinstance(exc, InvalidToken):
         return _error(401, "invalid or expired token")
+    if isinstance(exc, MediaTooLarge):
+        return _error(413, str(exc), reason=exc.reason)
     if isinstance(exc, UnsupportedMedia):
-        return _error(415, str(exc))
+        return _error(415, str(exc), reason=exc.reason)
     if isinstance(exc, MediaBusy):
         return _error(503, str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, ObjectNotFound):
@@ -214,7 +224,9 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     detail = exc.detail
     if exc.status_code == 400 and exc.extra:
         detail = f"{exc.detail}: {exc.extra}"
-    return _error(exc.status_code, str(detail), exc.headers)
+    # A file over the byte limit is "too_large" like one over the pixel limit (both 413).
+    reason = "too_large" if isinstance(exc, PayloadTooLarge) else None
+    return _error(exc.status_code, str(detail), exc.headers, reason)
 
 
 # SQLSTATE classes of a database that is down or refusing connections (PostgreSQL).

@@ -33,8 +33,46 @@ class ObjectNotFound(StorageError, FileNotFoundError):
     """The storage key does not exist."""
 
 
+MEDIA_REASONS = frozenset(
+    {"empty", "not_an_image", "unsupported_format", "unsupported_variant", "damaged", "too_large"}
+)
+"""Why bytes were refused, in a word a client can act on (the API's ``reason``):
+``not_an_image`` (no image format at all), ``unsupported_format`` (an image, but a format Salon
+does not read: BMP, SVG...), ``unsupported_variant`` (a supported format in a form Salon cannot
+decode: a 12-bit JPEG, an image 100 times longer than wide), ``damaged`` (truncated or corrupt),
+``too_large`` (more pixels than allowed; the API answers 413) and ``empty``."""
+
+
 class UnsupportedMedia(SalonError):
-    """The bytes are not an image Salon accepts; the message is shown to the uploader."""
+    """The bytes are not an image Salon accepts; the message is shown to the uploader and
+    ``reason`` (one of :data:`MEDIA_REASONS`) says which kind of refusal it is."""
+
+    default_reason = "not_an_image"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason in MEDIA_REASONS else self.default_reason
+
+    def __reduce__(self) -> tuple[type[UnsupportedMedia], tuple[str, str]]:
+        # Raised in media worker processes: the reason must survive pickling.
+        return (type(self), (str(self), self.reason))
+
+
+class MediaTooLarge(UnsupportedMedia):
+    """More pixels than the limits allow (``max_pixels``, the longest side, or far more pixels
+    than the bytes could hold): the API answers 413, like a file over the byte limit."""
+
+    default_reason = "too_large"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message, "too_large")
+
+
+def media_refusal(message: str, reason: str | None) -> UnsupportedMedia:
+    """The exception for a refusal recorded as ``message`` and ``reason`` (a failed image)."""
+    if reason == "too_large":
+        return MediaTooLarge(message)
+    return UnsupportedMedia(message, reason)
 
 
 class MediaBusy(SalonError):

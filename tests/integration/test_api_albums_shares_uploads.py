@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from typing import Any
 
+from PIL import Image as PILImage
 from salon.db.models import UploadIntent
 from salon.testing.fixtures import RunningApp, sample_jpeg
 from sqlalchemy import func, select
@@ -113,12 +116,13 @@ async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -
         headers=headers,
     )
     assert too_big.status_code == 413
-    wrong_type = await salon_app.client.post(
+    # The announced type is only a label: the bytes are judged on completion.
+    any_type = await salon_app.client.post(
         "/api/uploads",
         json={"filename": "a.html", "content_type": "text/html", "size": 10},
         headers=headers,
     )
-    assert wrong_type.status_code == 415
+    assert any_type.status_code == 201, any_type.text
 
     text = b"definitely not an image, just some text bytes"
     intent = (
@@ -152,6 +156,7 @@ async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -
         f"/api/uploads/{intent['upload_id']}/complete", params={"wait": "true"}, headers=headers
     )
     assert refused.status_code == 415
+    assert refused.json()["reason"] == "not_an_image"
     assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
     assert (await salon_app.client.get("/api/images", headers=headers)).json()["items"] == []
 
@@ -180,3 +185,44 @@ async def test_abandoned_intents_are_cleaned_up(salon_app: RunningApp) -> None:
         assert (
             await session.execute(select(func.count()).select_from(UploadIntent))
         ).scalar_one() == 0
+
+
+async def test_direct_upload_judges_the_bytes_not_the_announced_type(
+    salon_app: RunningApp,
+) -> None:
+    """A PNG announced as image/x-portable-bitmap (a type guessed from its name) becomes a PNG;
+    a file declaring more pixels than allowed is 413, and leaves neither object nor row."""
+    headers = await salon_app.login()
+    png = io.BytesIO()
+    PILImage.new("RGB", (40, 30), (0, 160, 90)).save(png, "PNG")
+
+    async def complete(data: bytes, filename: str, content_type: str) -> Any:
+        intent = await salon_app.client.post(
+            "/api/uploads",
+            json={"filename": filename, "content_type": content_type, "size": len(data)},
+            headers=headers,
+        )
+        assert intent.status_code == 201, intent.text
+        body = intent.json()
+        sent = await salon_app.client.post(
+            body["url"], files={"file": (filename, data, content_type)}, headers=headers
+        )
+        assert sent.status_code == 204, sent.text
+        return await salon_app.client.post(
+            f"/api/uploads/{body['upload_id']}/complete", params={"wait": "true"}, headers=headers
+        )
+
+    done = await complete(png.getvalue(), "scan.pbm", "image/x-portable-bitmap")
+    assert done.status_code == 201, done.text
+    assert done.json()["content_type"] == "image/png" and done.json()["status"] == "ready"
+
+    bomb = io.BytesIO()
+    PILImage.new("1", (12000, 12000), 1).save(bomb, "PNG")
+    refused = await complete(bomb.getvalue(), "bomb.png", "image/apng")
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["reason"] == "too_large"
+    listed = (await salon_app.client.get("/api/images", headers=headers)).json()["items"]
+    assert [item["id"] for item in listed] == [done.json()["id"]]
+    stored = [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
+    assert not any("uploads" in p.parts for p in stored), stored
+    assert len(stored) == 4, stored  # the PNG's original and its three renditions

@@ -50,25 +50,41 @@ async def small_app(tmp_path: Path):
         yield app
 
 
+def twelve_bit_jpeg() -> bytes:
+    """A JPEG whose frame header says 12 bits per sample (medical and some camera files)."""
+    data = bytearray(sample_jpeg())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 4] = 12
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
-    ("data", "claimed", "status", "message"),
+    ("data", "claimed", "status", "reason", "message"),
     [
-        (b"<html><script>alert(1)</script></html>", "image/jpeg", 415, "image"),
+        (b"<html><script>alert(1)</script></html>", "image/jpeg", 415, "not_an_image", "image"),
         (
             b'<svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>',
             "image/svg+xml",
             415,
-            "",
+            "unsupported_format",
+            "SVG",
         ),
-        (sample_jpeg()[:2000], "image/jpeg", 415, ""),
-        (png_with_declared_size(60000, 60000), "image/png", 415, ""),
-        (sample_jpeg(), "image/png", 415, "image/jpeg"),
-        (b"", "image/jpeg", 400, "empty"),
+        (b"BM" + bytes(60), "image/bmp", 415, "unsupported_format", "BMP"),
+        (twelve_bit_jpeg(), "image/jpeg", 415, "unsupported_variant", "12-bit"),
+        (sample_jpeg()[:2000], "image/jpeg", 415, "damaged", "damaged"),
+        (png_with_declared_size(60000, 60000), "image/png", 413, "too_large", "pixels"),
+        (png_with_declared_size(7000, 7000), "image/png", 413, "too_large", "40,000,000"),
+        (b"", "image/jpeg", 400, None, "empty"),
     ],
-    ids=["html", "svg", "truncated-jpeg", "decompression-bomb", "type-mismatch", "zero-bytes"],
+    ids=["html", "svg", "bmp", "12-bit-jpeg", "truncated-jpeg", "bomb", "over-pixels", "empty"],
 )
 async def test_unusable_files_are_refused(
-    small_app: RunningApp, data: bytes, claimed: str, status: int, message: str
+    small_app: RunningApp,
+    data: bytes,
+    claimed: str,
+    status: int,
+    reason: str | None,
+    message: str,
 ) -> None:
     headers = await small_app.login()
     # ?wait=true: refused whether the headers (at intake) or the full decode find the fault;
@@ -82,8 +98,58 @@ async def test_unusable_files_are_refused(
     assert response.status_code == status, response.text
     body = response.json()
     assert body["status_code"] == status
+    assert body.get("reason") == reason, body
     assert message.lower() in body["detail"].lower()
     assert "Traceback" not in response.text
+    await stored_nothing(small_app)
+
+
+@pytest.mark.parametrize(
+    ("name", "claimed"),
+    [
+        ("photo.png", "image/apng"),  # what browsers send for .png files on some systems
+        ("photo.pbm", "image/x-portable-bitmap"),  # a type guessed from a wrong extension
+        ("photo.jpg", "image/jpeg"),
+        ("photo.html", "text/html"),
+        ("photo", "application/octet-stream"),
+        ("photo.png", ""),
+    ],
+)
+async def test_the_bytes_decide_not_the_declared_type(
+    small_app: RunningApp, name: str, claimed: str
+) -> None:
+    headers = await small_app.login()
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 40)).save(png, "PNG")
+    response = await small_app.client.post(
+        "/api/images",
+        params={"wait": "true"},
+        files={"file": (name, png.getvalue(), claimed)},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["content_type"] == "image/png" and body["status"] == "ready"
+    assert (body["width"], body["height"]) == (64, 48)
+    original = await small_app.client.get(f"/api/images/{body['id']}/original", headers=headers)
+    assert original.content == png.getvalue()
+    assert original.headers["content-type"] == "image/png"
+
+
+async def test_same_refusal_every_time(small_app: RunningApp) -> None:
+    """A refused file gets the same answer on every try (clients and fuzzers retry)."""
+    headers = await small_app.login()
+    answers = set()
+    for data in (sample_jpeg()[:2000], png_with_declared_size(60000, 60000), b"BM" + bytes(9)):
+        for _ in range(3):
+            response = await small_app.client.post(
+                "/api/images",
+                params={"wait": "true"},
+                files={"file": ("x.jpg", data, "image/jpeg")},
+                headers=headers,
+            )
+            answers.add((data[:4], response.status_code, response.json().get("reason")))
+    assert len(answers) == 3, answers
     await stored_nothing(small_app)
 
 
@@ -95,6 +161,7 @@ async def test_oversize_upload_is_413_and_leaves_nothing(small_app: RunningApp) 
     response = await small_app.upload(headers, big.getvalue())
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
+    assert response.json()["reason"] == "too_large"
     await stored_nothing(small_app)
 
 

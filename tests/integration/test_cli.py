@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from PIL import Image
 from salon.testing.fixtures import sample_jpeg
 
 SALON = [sys.executable, "-m", "salon.cli"]
@@ -78,11 +80,15 @@ def test_db_upgrade_user_create_and_bulk_import(tmp_path: Path) -> None:
     (photos / "nested" / "b.jpg").write_bytes(sample_jpeg(color=(200, 10, 10)))
     (photos / "copy-of-a.jpg").write_bytes(sample_jpeg(color=(10, 10, 10)))
     (photos / "notes.txt").write_text("not an image")
+    # A PNG under a wrong extension (its guessed type image/x-portable-bitmap): the bytes decide.
+    png = io.BytesIO()
+    Image.new("RGB", (30, 20), (0, 90, 200)).save(png, "PNG")
+    (photos / "scan.pbm").write_bytes(png.getvalue())
     first = run(env, "import", str(photos), "--user", "ann@example.com", "--album", "Trip")
     assert first.returncode == 0, first.stderr
-    assert "imported: 2, duplicates: 1, unsupported: 1" in first.stdout
+    assert "imported: 3, duplicates: 1, unsupported: 1" in first.stdout
     second = run(env, "import", str(photos), "--user", "ann@example.com")
-    assert "imported: 0, duplicates: 3, unsupported: 1" in second.stdout
+    assert "imported: 0, duplicates: 4, unsupported: 1" in second.stdout
     nobody = run(env, "import", str(photos), "--user", "zed@example.com")
     assert nobody.returncode != 0 and "no user with email" in nobody.stderr
 

@@ -39,6 +39,13 @@ from serve_support import salon_serve
 EXAMPLES = int(os.environ.get("SALON_FUZZ_EXAMPLES", "25"))
 SCENARIOS = int(os.environ.get("SALON_FUZZ_SCENARIOS", "40"))
 STEPS = 8
+# Schemathesis' default is 10 s per call. On a loaded 2-core machine an upload (a multipart body
+# spooled to disk, probed in a thread, SQLite writes) has taken longer: a timed-out call passes
+# when hypothesis replays it, which it reports as "unreliable results", not as a failure of the
+# app. Slowness is not what this test judges (tests/security/test_sec_load_short.py does).
+CALL_TIMEOUT = 60
+# To reproduce one operation's failure with more examples: SALON_FUZZ_ONLY="POST /api/images".
+ONLY = frozenset(filter(None, os.environ.get("SALON_FUZZ_ONLY", "").split(",")))
 
 
 # Calls that end sessions: with the fuzzer's own token they would sign it out for every later
@@ -161,12 +168,21 @@ def _fuzz(operation: Any, sessions: Sessions, seen: Counter[int]) -> None:
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        response = case.call(headers=sessions.headers(case))
+        response = case.call(headers=sessions.headers(case), timeout=CALL_TIMEOUT)
         sessions.after(case, response.status_code)
         seen[response.status_code] += 1
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     run()
+
+
+def _described(exc: BaseException) -> str:
+    """The error with what it groups: hypothesis reports a flaky run as a group whose
+    sub-exception is the first call's failure, the one worth reading."""
+    text = str(exc)
+    for sub in getattr(exc, "exceptions", ()):
+        text += f"\n  - {type(sub).__name__}: {_described(sub)}"
+    return text
 
 
 def test_every_operation_conforms_and_never_fails(api_schema: Any, sessions: Sessions) -> None:
@@ -178,14 +194,16 @@ def test_every_operation_conforms_and_never_fails(api_schema: Any, sessions: Ses
     for result in api_schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        if ONLY and operation.label not in ONLY:
+            continue
         try:
             _fuzz(operation, sessions, seen)
         except Exception as exc:
-            failures.append(f"{operation.label}: {str(exc)[:2000]}")
+            failures.append(f"{operation.label}: {_described(exc)[:4000]}")
     assert operations >= 40
     assert not failures, "\n\n".join(failures)
     # The fuzzer got past authentication and validation, not only 401s and 400s.
-    assert sum(n for status, n in seen.items() if status < 300) >= 10, seen
+    assert sum(n for status, n in seen.items() if status < 300) >= (1 if ONLY else 10), seen
     print(f"schemathesis: {sum(seen.values())} calls, statuses {dict(sorted(seen.items()))}")
 
 
@@ -206,7 +224,7 @@ def test_stateful_sequences_never_fail(api_schema: Any, sessions: Sessions) -> N
 
     class SignedIn(base):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": sessions.headers(case)}
+            return {"headers": sessions.headers(case), "timeout": CALL_TIMEOUT}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             sessions.after(case, response.status_code)

@@ -59,8 +59,9 @@ async def test_tiny_file_declaring_100_mp_is_refused(served: Served) -> None:
         answer = await client.post(
             "/api/images", files={"file": ("bomb.png", bomb, "image/png")}, headers=user
         )
-        assert answer.status_code == 415, answer.text
+        assert answer.status_code == 413, answer.text
         assert "pixels per byte" in answer.json()["detail"]
+        assert answer.json()["reason"] == "too_large"
         assert (await client.get("/api/images", headers=user)).json()["items"] == []
 
 

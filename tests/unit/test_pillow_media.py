@@ -9,13 +9,14 @@ import resource
 import struct
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import thumbhash
 from PIL import Image, ImageFile
 from salon.defaults import pillow_media
 from salon.defaults.pillow_media import DEFAULT_SPECS, PillowMediaProcessor
-from salon.errors import ProviderError, UnsupportedMedia
+from salon.errors import MediaTooLarge, ProviderError, UnsupportedMedia
 from salon.providers import MediaProcessor, ProviderContext, RenditionSpec
 from salon.testing.contracts.media import (
     EXIF_MAKE,
@@ -538,3 +539,100 @@ def test_probe_refuses_what_process_refuses_before_decoding(tmp_path: Path) -> N
     truncated = tmp_path / "cut.jpg"
     truncated.write_bytes(_jpeg(tmp_path / "whole.jpg", (640, 480)).read_bytes()[:2000])
     assert small_limit.probe(truncated).width == 640
+
+
+def test_format_sniffing_is_linear_on_hostile_bytes() -> None:
+    """The first bytes of any upload are matched against other formats' signatures: no
+    pattern may backtrack (a regular expression with nested repetition took minutes on
+    repeated comment markers)."""
+    import time
+
+    for head in (b"<!---->" * 9000, b"<!--" * 16000, b"<?xml" * 12000, b" " * 65536):
+        started = time.perf_counter()
+        assert pillow_media._other_format(head[: pillow_media._SNIFF_BYTES]) is None
+        assert time.perf_counter() - started < 0.5
+
+
+def _twelve_bit_jpeg(path: Path) -> Path:
+    _jpeg(path, (40, 30))
+    data = bytearray(path.read_bytes())
+    data[data.index(b"\xff\xc0") + 4] = 12  # the frame header's sample precision
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "reason", "match"),
+    [
+        (
+            lambda p: p.write_bytes(b"hello, not a picture"),
+            UnsupportedMedia,
+            "not_an_image",
+            "accepted",
+        ),
+        (lambda p: p.write_bytes(b"BM" + bytes(70)), UnsupportedMedia, "unsupported_format", "BMP"),
+        (
+            lambda p: p.write_bytes(b"P1\n2 2\n0 1 1 0\n"),
+            UnsupportedMedia,
+            "unsupported_format",
+            "PBM",
+        ),
+        (
+            lambda p: p.write_bytes(b'<?xml version="1.0"?>\n<svg xmlns="x"/>'),
+            UnsupportedMedia,
+            "unsupported_format",
+            "SVG",
+        ),
+        (_twelve_bit_jpeg, UnsupportedMedia, "unsupported_variant", "12-bit JPEG"),
+        (
+            lambda p: p.write_bytes(png_bytes(200, 1, 8, 0, b"\x00" + b"\x80" * 200)),
+            UnsupportedMedia,
+            "unsupported_variant",
+            "100 times",
+        ),
+        (
+            lambda p: p.write_bytes(_jpeg(p, (60, 40)).read_bytes()[:400]),
+            UnsupportedMedia,
+            "damaged",
+            "damaged",
+        ),
+        (
+            lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(30)),
+            UnsupportedMedia,
+            "damaged",
+            "PNG",
+        ),
+        (lambda p: make_bomb_png(p, 20_000, 20_000), MediaTooLarge, "too_large", "too large"),
+        (lambda p: p.write_bytes(b""), UnsupportedMedia, "empty", "empty"),
+    ],
+    ids=["text", "bmp", "pbm", "svg", "12-bit", "strip", "truncated", "png-head", "bomb", "empty"],
+)
+def test_refusals_say_why(
+    processor: PillowMediaProcessor,
+    tmp_path: Path,
+    out_dir: Path,
+    make: Any,
+    kind: type[UnsupportedMedia],
+    reason: str,
+    match: str,
+) -> None:
+    """Each refusal names its kind (the API's ``reason``; too_large is 413, the rest 415),
+    from the headers (probe) and from the full decode alike, and survives pickling (worker
+    processes)."""
+    import pickle
+
+    source = tmp_path / "upload.bin"
+    make(source)
+    refusals = []
+    try:
+        processor.probe(source)  # headers only: a damaged pixel stream passes here
+    except UnsupportedMedia as exc:
+        refusals.append(exc)
+    with pytest.raises(UnsupportedMedia, match=match) as caught:
+        processor.process(source, out_dir, DEFAULT_SPECS)
+    refusals.append(caught.value)
+    for refusal in refusals:
+        assert type(refusal) is kind and refusal.reason == reason, refusal
+        again = pickle.loads(pickle.dumps(refusal))
+        assert type(again) is kind and again.reason == reason and str(again) == str(refusal)
+    assert list(out_dir.iterdir()) == []

@@ -51,7 +51,7 @@ from typing import Any, Final
 from PIL import ExifTags, Image, ImageFile, ImageMath, UnidentifiedImageError, features
 
 from salon import hookimpl
-from salon.errors import ProviderError, UnsupportedMedia
+from salon.errors import MediaTooLarge, ProviderError, UnsupportedMedia
 from salon.memory import return_large_blocks
 from salon.providers import (
     MediaInfo,
@@ -254,7 +254,7 @@ class PillowMediaProcessor:
         except OSError as exc:
             raise ProviderError(f"cannot read the upload: {exc.strerror}") from exc
         if size == 0:
-            raise UnsupportedMedia("The file is empty.")
+            raise UnsupportedMedia("The file is empty.", "empty")
         written: list[Path] = []
         try:
             with source.open("rb") as fp:
@@ -271,14 +271,16 @@ class PillowMediaProcessor:
         before decoding; a damaged pixel stream is only found by ``process``."""
         try:
             if source.stat().st_size == 0:
-                raise UnsupportedMedia("The file is empty.")
+                raise UnsupportedMedia("The file is empty.", "empty")
         except OSError as exc:
             raise ProviderError(f"cannot read the upload: {exc.strerror}") from exc
         with source.open("rb") as fp, _open(fp) as im:
             fmt = im.format or ""
             content_type = _SNIFFED_TYPES.get(fmt)
             if content_type is None:  # pragma: no cover - _OPEN_FORMATS restricts this
-                raise UnsupportedMedia(f"This file is not a {_FRIENDLY_FORMATS} image.")
+                raise UnsupportedMedia(
+                    f"This file is not a {_FRIENDLY_FORMATS} image.", "not_an_image"
+                )
             raw_w, raw_h = im.size
             self._check_size(raw_w, raw_h)
             # A bomb is refused at intake, not only when its renditions are made.
@@ -308,7 +310,9 @@ class PillowMediaProcessor:
             fmt = im.format or ""
             content_type = _SNIFFED_TYPES.get(fmt)
             if content_type is None:  # pragma: no cover - _OPEN_FORMATS restricts this
-                raise UnsupportedMedia(f"This file is not a {_FRIENDLY_FORMATS} image.")
+                raise UnsupportedMedia(
+                    f"This file is not a {_FRIENDLY_FORMATS} image.", "not_an_image"
+                )
             raw_w, raw_h = im.size
             self._check_size(raw_w, raw_h)
             self._check_density(raw_w, raw_h, file_size)
@@ -365,19 +369,20 @@ class PillowMediaProcessor:
 
     def _check_size(self, width: int, height: int) -> None:
         if width <= 0 or height <= 0:
-            raise UnsupportedMedia("The image has no pixels (its width or height is 0).")
+            raise UnsupportedMedia("The image has no pixels (its width or height is 0).", "damaged")
         if max(width, height) > MAX_SIDE:
-            raise UnsupportedMedia(
+            raise MediaTooLarge(
                 f"The image is too large: {width}x{height} pixels; sides up to {MAX_SIDE} "
                 "pixels are accepted."
             )
         if max(width, height) > MAX_ASPECT * min(width, height):
             raise UnsupportedMedia(
                 f"The image is {width}x{height} pixels; images longer than {MAX_ASPECT} times "
-                "their width are not accepted."
+                "their width are not accepted.",
+                "unsupported_variant",
             )
         if width * height > self.max_pixels:
-            raise UnsupportedMedia(
+            raise MediaTooLarge(
                 f"The image is too large: {width}x{height} is {width * height:,} pixels; the "
                 f"limit is {self.max_pixels:,}."
             )
@@ -385,7 +390,7 @@ class PillowMediaProcessor:
     def _check_density(self, width: int, height: int, file_size: int) -> None:
         pixels = width * height
         if pixels > DENSITY_FLOOR_PIXELS and pixels > file_size * self.max_pixels_per_byte:
-            raise UnsupportedMedia(
+            raise MediaTooLarge(
                 f"The image declares {width}x{height} pixels in only {file_size:,} bytes "
                 f"(more than {self.max_pixels_per_byte} pixels per byte); it looks like a "
                 "decompression bomb and is not accepted."
@@ -413,14 +418,110 @@ def _open(fp: io.BufferedReader) -> ImageFile.ImageFile:
     try:
         return Image.open(fp, formats=_OPEN_FORMATS)
     except UnidentifiedImageError:
-        raise UnsupportedMedia(
-            f"This file is not an image Salon can read (accepted: {_FRIENDLY_FORMATS})."
-        ) from None
+        # Pillow also lands here when a format's header parser gave up (a 12-bit JPEG).
+        raise _unidentified(fp) from None
     except Image.DecompressionBombError:
         # Pillow's own (process-wide) limit tripped while reading the header.
-        raise UnsupportedMedia("The image is too large (too many pixels).") from None
+        raise MediaTooLarge("The image is too large (too many pixels).") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error):
-        raise UnsupportedMedia("The image is damaged and cannot be read.") from None
+        raise UnsupportedMedia("The image is damaged and cannot be read.", "damaged") from None
+
+
+def _unidentified(fp: io.BufferedReader) -> UnsupportedMedia:
+    """Why bytes none of Salon's formats would open were refused, as precisely as their first
+    bytes tell: a variant of a format Salon reads, another image format, or no image."""
+    fp.seek(0)
+    head = fp.read(_SNIFF_BYTES)
+    bits = _jpeg_precision(head)
+    if bits is not None and bits != 8:
+        return UnsupportedMedia(
+            f"This is a {bits}-bit JPEG; Salon reads 8-bit JPEGs only (the usual kind).",
+            "unsupported_variant",
+        )
+    own = next((name for magic, name in _OWN_MAGIC if head.startswith(magic)), None)
+    if own is not None:
+        return UnsupportedMedia(f"The {own} image is damaged and cannot be read.", "damaged")
+    other = _other_format(head)
+    if other is not None:
+        return UnsupportedMedia(
+            f"This file is in {other} format; Salon reads {_FRIENDLY_FORMATS} images.",
+            "unsupported_format",
+        )
+    return UnsupportedMedia(
+        f"This file is not an image Salon can read (accepted: {_FRIENDLY_FORMATS}).",
+        "not_an_image",
+    )
+
+
+# Salon's own formats by their first bytes: such a file that does not open is damaged.
+_OWN_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+_SNIFF_BYTES: Final = 64 * 1024
+# Image formats Salon does not read, by their first bytes: named in the refusal so the
+# uploader knows to convert the file rather than wonder whether it was damaged on the way.
+_OTHER_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"BM", "BMP"),
+    (b"8BPS", "Photoshop (PSD)"),
+    (b"\x00\x00\x01\x00", "Windows icon (ICO)"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"%PDF-", "PDF"),
+    (b"qoif", "QOI"),
+    (b"\x76\x2f\x31\x01", "OpenEXR"),
+    (b"#?RADIANCE", "Radiance HDR"),
+)
+_PNM_RE: Final = re.compile(rb"^P[1-7]\s")
+# No pattern with nested repetition here: these run on bytes anyone can send.
+_SVG_TAG_RE: Final = re.compile(rb"<svg[\s>/]")
+
+
+def _other_format(head: bytes) -> str | None:
+    """The name of an image format Salon does not read, from the file's first bytes."""
+    for magic, name in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return name
+    if _PNM_RE.match(head):
+        return "Netpbm (PBM/PGM/PPM)"
+    start = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"<") and _SVG_TAG_RE.search(start):
+        return "SVG"
+    return None
+
+
+def _jpeg_precision(head: bytes) -> int | None:
+    """The sample precision in a JPEG's frame header (8 for ordinary JPEGs, 12 or 16 for
+    medical and some camera files), or None when these bytes are not a readable JPEG start."""
+    if not head.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 4 <= len(head):
+        if head[at] != 0xFF:
+            return None
+        marker = head[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", head[at + 2 : at + 4])
+        # SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC): the frame header's first byte.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return head[at + 4] if at + 4 < len(head) else None
+        if marker in (0xD9, 0xDA) or length < 2:
+            return None
+        at += 2 + length
+    return None
 
 
 def _decode(im: ImageFile.ImageFile) -> None:
@@ -428,13 +529,13 @@ def _decode(im: ImageFile.ImageFile) -> None:
     try:
         im.load()
     except Image.DecompressionBombError:
-        raise UnsupportedMedia("The image is too large (too many pixels).") from None
+        raise MediaTooLarge("The image is too large (too many pixels).") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
         raise UnsupportedMedia(
-            "The image is damaged or incomplete (was the upload cut short?)."
+            "The image is damaged or incomplete (was the upload cut short?).", "damaged"
         ) from None
     except MemoryError:
-        raise UnsupportedMedia("The image is too large to decode.") from None
+        raise MediaTooLarge("The image is too large to decode.") from None
 
 
 def _metadata(fmt: str, exif: _Exif) -> dict[str, Any]:

@@ -109,7 +109,10 @@ def multipart_body(
 
 IMAGE_UPLOAD_BODY = multipart_body(
     {
-        "file": _file("The image. Its bytes decide its type; a declared type must agree."),
+        "file": _file(
+            "The image. Its bytes decide its type; the declared type is not used (a PNG sent "
+            "as image/apng or application/octet-stream is a PNG)."
+        ),
         "title": Schema(
             type=OpenAPIType.STRING,
             max_length=500,
@@ -210,6 +213,49 @@ def bytes_response(media_type: str, description: str) -> OpenAPIResponse:
     )
 
 
+def _refusal(description: str, reasons: Sequence[str]) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={
+            "application/json": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["status_code", "detail"],
+                    properties={
+                        "status_code": Schema(type=OpenAPIType.INTEGER),
+                        "detail": Schema(
+                            type=OpenAPIType.STRING, description="What is wrong, for a person."
+                        ),
+                        "reason": Schema(
+                            type=OpenAPIType.STRING,
+                            enum=list(reasons),
+                            description="Which kind of refusal, for a program.",
+                        ),
+                    },
+                )
+            )
+        },
+    )
+
+
+MEDIA_REFUSALS = {
+    "413": _refusal(
+        "Too large: the file has more bytes than `SALON_MAX_UPLOAD_BYTES`, or the image more "
+        "pixels than `SALON_MAX_PIXELS` (or a side over 65535, or far more pixels than its "
+        "bytes could hold: a decompression bomb). Nothing is kept.",
+        ["too_large"],
+    ),
+    "415": _refusal(
+        "Not an image Salon reads, judged from the bytes whatever type was declared: "
+        "`not_an_image`, `unsupported_format` (BMP, SVG, PSD...), `unsupported_variant` "
+        "(a 12-bit JPEG, an image over 100 times longer than wide), `damaged` (truncated or "
+        "corrupt) or `empty`. Nothing is kept.",
+        ["not_an_image", "unsupported_format", "unsupported_variant", "damaged", "empty"],
+    ),
+}
+"""The refusals of every route that turns bytes into an image."""
+
+
 NOT_MODIFIED_304 = OpenAPIResponse(description="Not Modified: the If-None-Match ETag matches.")
 
 IMAGE_BYTES = {
@@ -250,6 +296,7 @@ __all__ = [
     "AUTHENTICATED",
     "IMAGE_BYTES",
     "IMAGE_UPLOAD_BODY",
+    "MEDIA_REFUSALS",
     "RENDITION_NAMES",
     "RENDITION_PARAMETER",
     "SOURCE_IMPORT_BODY",

@@ -42,6 +42,7 @@ from salon.domain.openapi import (
     AUTHENTICATED,
     IMAGE_BYTES,
     IMAGE_UPLOAD_BODY,
+    MEDIA_REFUSALS,
     RENDITION_PARAMETER,
     documented,
 )
@@ -82,7 +83,7 @@ class ImageController(Controller):
         operation_id="upload_image",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
-        operation_class=documented(body=IMAGE_UPLOAD_BODY),
+        operation_class=documented(body=IMAGE_UPLOAD_BODY, responses=MEDIA_REFUSALS),
         responses={200: ResponseSpec(ImageOut, description="The same bytes were uploaded before")},
     )
     async def upload(

@@ -52,6 +52,8 @@ __all__ = [
 log = logging.getLogger("salon.images.processing")
 
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
+# The meta key of a failed image that keeps why its bytes were refused (salon.errors.MEDIA_REASONS).
+REFUSAL_META = "refused"
 JOB_KIND = "image.renditions"
 RENDITION_SPECS = (
     RenditionSpec("sm", 320),
@@ -208,7 +210,7 @@ class RenditionService:
                 try:
                     processed = await self.pool.process(source, Path(out), RENDITION_SPECS)
                 except UnsupportedMedia as exc:
-                    await self._fail(image, str(exc))
+                    await self._fail(image, str(exc), exc.reason)
                     return FAILED
                 renditions = await store_renditions(
                     self.runtime, image.owner_id, image.sha256, processed
@@ -264,12 +266,13 @@ class RenditionService:
                     await self.runtime.storage.delete(entry["key"])
         return "missing"
 
-    async def _fail(self, image: Image, reason: str) -> None:
-        log.info("image %s cannot be processed: %s", image.id, reason)
+    async def _fail(self, image: Image, message: str, reason: str) -> None:
+        log.info("image %s cannot be processed (%s): %s", image.id, reason, message)
+        meta = {**dict(image.meta or {}), REFUSAL_META: reason}
         statement = (
             update(Image)
             .where(Image.id == image.id, Image.status == PROCESSING)
-            .values(status=FAILED, error=reason[:500], updated_at=_now())
+            .values(status=FAILED, error=message[:500], meta=meta, updated_at=_now())
             .execution_options(synchronize_session=False)
         )
         async with self.runtime.session_maker() as session, session.begin():

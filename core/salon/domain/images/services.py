@@ -29,18 +29,23 @@ from salon import metrics
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import decode_cursor, encode_cursor
 from salon.domain.images.keys import original_key, rendition_key
-from salon.domain.images.processing import FAILED, PROCESSING, RENDITION_SPECS, RenditionService
+from salon.domain.images.processing import (
+    FAILED,
+    PROCESSING,
+    REFUSAL_META,
+    RENDITION_SPECS,
+    RenditionService,
+)
 from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_out
 from salon.domain.images.search import ImageSearch, search_conditions
-from salon.errors import ObjectNotFound, UnsupportedMedia
+from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
 from salon.providers import CopyingStorage, MediaInfo, MediaProbe
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.images")
 
-GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 READ_CHUNK = 1 << 20
 
@@ -178,12 +183,6 @@ def tmp_dir(runtime: Runtime) -> Path:
     return path
 
 
-def _check_claimed_type(claimed: str, actual: str) -> None:
-    claimed = TYPE_ALIASES.get(claimed.lower().strip(), claimed.lower().strip())
-    if claimed not in GENERIC_TYPES and claimed != actual:
-        raise UnsupportedMedia(f"the file was sent as {claimed} but its bytes are {actual}")
-
-
 class ImageService:
     """Operations on images that span storage, media processing and the database."""
 
@@ -248,13 +247,13 @@ class ImageService:
         return image, True
 
     async def _probe(self, request: IngestRequest) -> MediaInfo:
-        """The type and shape from the headers (cheap, in a thread); a processor without
-        ``probe`` is trusted with the claimed type until its ``process`` runs."""
+        """The type and shape from the headers (cheap, in a thread). The bytes decide: a
+        declared type is only a client's guess (browsers send ``image/apng`` for PNGs, or a
+        type made up from the file name), so it is not compared. A processor without ``probe``
+        is trusted with the claimed type until its ``process`` runs."""
         media = self.runtime.media
         if isinstance(media, MediaProbe):
-            info = await anyio.to_thread.run_sync(media.probe, request.path)
-            _check_claimed_type(request.claimed_type, info.content_type)
-            return info
+            return await anyio.to_thread.run_sync(media.probe, request.path)
         claimed = request.claimed_type.lower().strip()
         claimed = TYPE_ALIASES.get(claimed, claimed)
         if claimed not in media.content_types:
@@ -298,7 +297,8 @@ class ImageService:
                 row = await session.get(Image, image.id)
                 if row is not None:
                     await self.delete(session, row)
-            raise UnsupportedMedia(done.error or "The image cannot be read.")
+            reason = (done.meta or {}).get(REFUSAL_META)
+            raise media_refusal(done.error or "The image cannot be read.", reason)
         return done
 
     async def _store(self, request: IngestRequest, info: MediaInfo) -> tuple[Image, bool]:

@@ -15,7 +15,7 @@ from salon.db.models import User
 from salon.domain.images.receive import BodyLimits, receive_multipart
 from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.images.services import tmp_dir
-from salon.domain.openapi import AUTHENTICATED, UPLOAD_FILE_BODY, documented
+from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
 from salon.runtime import Runtime
@@ -78,7 +78,10 @@ class UploadController(Controller):
                 form.discard()
 
     @post(
-        "/{upload_id:uuid}/complete", operation_id="complete_upload", status_code=HTTP_201_CREATED
+        "/{upload_id:uuid}/complete",
+        operation_id="complete_upload",
+        status_code=HTTP_201_CREATED,
+        operation_class=documented(responses=MEDIA_REFUSALS),
     )
     async def complete(
         self,
