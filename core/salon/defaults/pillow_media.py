@@ -13,7 +13,9 @@ in the order that keeps it fast:
    cannot be averaged), and only then convert to RGB/RGBA: a 100 MP 1-bit PNG is 100 MB
    decoded but 400 MB as RGB;
 4. bring the colours into sRGB through the file's ICC profile (CMYK, RGB or grey; LittleCMS via
-   ``ImageCms``) and drop the profile: renditions carry no bytes of the uploader's profile;
+   ``ImageCms``; CMYK without a usable profile through Salon's default CMYK profile, see
+   ``salon.defaults.cmyk_profile``) and drop the profile: renditions carry no bytes of the
+   uploader's profile;
 5. resize to the largest rendition, apply the EXIF orientation to that smaller image, and make
    each smaller rendition from the previous one;
 6. write the renditions with no EXIF, GPS, XMP or ICC profile (sRGB is what browsers assume),
@@ -51,6 +53,7 @@ from typing import Any, Final
 from PIL import ExifTags, Image, ImageFile, ImageMath, UnidentifiedImageError, features
 
 from salon import hookimpl
+from salon.defaults.cmyk_profile import default_cmyk_profile
 from salon.errors import MediaTooLarge, ProviderError, UnsupportedMedia
 from salon.memory import return_large_blocks
 from salon.providers import (
@@ -686,17 +689,41 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
-    if icc and icc[16:20] == b"CMYK" and ImageCms is not None:
+    """Through LittleCMS with the file's CMYK profile, or without one (or with an unusable one)
+    with Salon's default CMYK profile (real inks, not Pillow's ideal ones)."""
+    if ImageCms is None:  # pragma: no cover - every wheel on PyPI ships it
+        return im.convert("RGB")
+    if icc and icc[16:20] == b"CMYK":
         try:
-            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             out = ImageCms.profileToProfile(
-                im, src, _srgb(), renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+                im,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                _srgb(),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                outputMode="RGB",
             )
             if out is not None:
                 return out
         except (ImageCms.PyCMSError, OSError, ValueError):
-            log.info("CMYK image with an unusable ICC profile: converting without it")
-    return im.convert("RGB")
+            log.info("CMYK image with an unusable ICC profile: using the default CMYK profile")
+    out = ImageCms.applyTransform(im, _default_cmyk_transform())
+    return out if out is not None else im.convert("RGB")
+
+
+_CMYK_TRANSFORM: list[Any] = []
+
+
+def _default_cmyk_transform() -> Any:
+    """Default CMYK profile to sRGB, built once per process (LittleCMS transforms may be used
+    from several threads at once)."""
+    if not _CMYK_TRANSFORM:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(default_cmyk_profile()))
+        _CMYK_TRANSFORM.append(
+            ImageCms.buildTransform(
+                source, _srgb(), "CMYK", "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+            )
+        )
+    return _CMYK_TRANSFORM[0]
 
 
 def _save(
