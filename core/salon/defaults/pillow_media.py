@@ -172,6 +172,12 @@ _TAG_DATETIME_ORIGINAL: Final = 0x9003
 _TAG_DATETIME_DIGITIZED: Final = 0x9004
 _TAG_OFFSET_TIME_ORIGINAL: Final = 0x9011
 _TAG_OFFSET_TIME_DIGITIZED: Final = 0x9012
+_TAG_EXPOSURE_TIME: Final = 0x829A
+_TAG_F_NUMBER: Final = 0x829D
+_TAG_ISO: Final = 0x8827
+_TAG_FOCAL_LENGTH: Final = 0x920A
+_TAG_LENS_MAKE: Final = 0xA433
+_TAG_LENS_MODEL: Final = 0xA434
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +188,11 @@ class _Exif:
     make: str | None = None
     model: str | None = None
     taken_at: dt.datetime | None = None
+    lens: str | None = None
+    exposure_time: float | None = None
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None
 
 
 class PillowMediaProcessor:
@@ -547,6 +558,10 @@ def _metadata(fmt: str, exif: _Exif) -> dict[str, Any]:
         metadata["camera_make"] = exif.make
     if exif.model:
         metadata["camera_model"] = exif.model
+    for key in ("lens", "exposure_time", "f_number", "iso", "focal_length"):
+        value = getattr(exif, key)
+        if value is not None:
+            metadata[key] = value
     metadata["orientation"] = exif.orientation
     return metadata
 
@@ -874,12 +889,36 @@ def _read_exif(im: Image.Image) -> _Exif:
     taken = _parse_taken(
         sub.get(_TAG_DATETIME_ORIGINAL), sub.get(_TAG_OFFSET_TIME_ORIGINAL)
     ) or _parse_taken(sub.get(_TAG_DATETIME_DIGITIZED), sub.get(_TAG_OFFSET_TIME_DIGITIZED))
+    lens = _text(sub.get(_TAG_LENS_MODEL))
+    lens_make = _text(sub.get(_TAG_LENS_MAKE))
+    if lens and lens_make and not lens.lower().startswith(lens_make.lower()):
+        lens = f"{lens_make} {lens}"[:64]
+    iso = _number(sub.get(_TAG_ISO), 1, 10_000_000)
     return _Exif(
         orientation=orientation if orientation in _TRANSPOSE else 1,
         make=make,
         model=model,
         taken_at=taken,
+        lens=lens,
+        exposure_time=_number(sub.get(_TAG_EXPOSURE_TIME), 1e-6, 100_000),
+        f_number=_number(sub.get(_TAG_F_NUMBER), 0.5, 1000),
+        iso=round(iso) if iso is not None else None,
+        focal_length=_number(sub.get(_TAG_FOCAL_LENGTH), 0.1, 100_000),
     )
+
+
+def _number(value: object, low: float, high: float) -> float | None:
+    """An EXIF rational or integer within [low, high] (a sequence: its first value); None
+    for anything else (0/0, garbage, a value no camera writes)."""
+    if isinstance(value, tuple | list):
+        value = value[0] if value else None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not math.isfinite(number) or not low <= number <= high:
+        return None
+    return round(number, 6)
 
 
 def _int(value: object) -> int:
@@ -929,6 +968,11 @@ METADATA_KEYS: Final[Mapping[str, str]] = {
     "format": "sniffed Pillow format name: JPEG, PNG, WEBP, GIF, AVIF, HEIF, TIFF",
     "camera_make": "EXIF Make",
     "camera_model": "EXIF Model",
+    "lens": "EXIF LensModel (with LensMake when the model does not name it)",
+    "exposure_time": "EXIF ExposureTime in seconds",
+    "f_number": "EXIF FNumber",
+    "iso": "EXIF ISOSpeedRatings (PhotographicSensitivity)",
+    "focal_length": "EXIF FocalLength in millimetres",
     "orientation": "EXIF Orientation as found (1-8); the renditions are already upright",
     "animated": "present and true when a GIF, PNG (APNG), WebP or AVIF has several frames "
     "(only the first is used); an MPO, multi-page TIFF or HEIF burst is not animated",

@@ -27,6 +27,7 @@ from salon.domain.images.schemas import (
 )
 from salon.domain.images.search import MAX_QUERY, SearchError, parse_search
 from salon.domain.images.services import (
+    BadDate,
     ImageService,
     IngestRequest,
     NotFound,
@@ -35,6 +36,8 @@ from salon.domain.images.services import (
     download_name,
     get_owned,
     rendition_entry,
+    set_taken_at,
+    shift_taken_at,
     tmp_dir,
 )
 from salon.domain.images.serving import serve_object
@@ -61,6 +64,13 @@ TO_DOC = (
     "Taken on or before, same forms; a year, month or day includes all of it, so "
     "taken_from=2024-03&taken_to=2024-03 is March 2024."
 )
+
+
+def _dated(change: Any, image: Any, value: Any) -> None:
+    try:
+        change(image, value)
+    except BadDate as exc:
+        raise ClientException(str(exc)) from None
 
 
 def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
@@ -152,10 +162,15 @@ class ImageController(Controller):
         current_user: User,
     ) -> BulkResult:
         """One ``action`` on up to 1000 of your images: ``trash``, ``restore``, ``delete``
-        (for good, at once), ``favorite``, ``unfavorite``. An id that is not yours is a 404 and
+        (for good, at once), ``favorite``, ``unfavorite``, ``set_taken_at`` (to ``taken_at``)
+        or ``shift_taken_at`` (by ``shift_seconds``). An id that is not yours is a 404 and
         nothing changes."""
         if data.action not in BULK_ACTIONS:
             raise ClientException(f"action must be one of {', '.join(BULK_ACTIONS)}")
+        if data.action == "set_taken_at" and data.taken_at is None:
+            raise ClientException("set_taken_at needs taken_at")
+        if data.action == "shift_taken_at" and data.shift_seconds is None:
+            raise ClientException("shift_taken_at needs shift_seconds")
         wanted = {parse_uuid(value, "image_ids") for value in data.image_ids}
         ids = [value for value in wanted if value is not None]
         if not ids:
@@ -169,6 +184,13 @@ class ImageController(Controller):
         service: ImageService = request.app.state.images
         if data.action in ("trash", "delete"):
             await service.trash(db_session, images, permanent=data.action == "delete")
+        elif data.action in ("set_taken_at", "shift_taken_at"):
+            for image in images:
+                if data.taken_at is not None and data.action == "set_taken_at":
+                    _dated(set_taken_at, image, data.taken_at)
+                elif data.shift_seconds is not None:
+                    _dated(shift_taken_at, image, data.shift_seconds)
+            await db_session.commit()
         else:
             for image in images:
                 if data.action == "restore":
@@ -206,6 +228,8 @@ class ImageController(Controller):
         self, image_id: uuid.UUID, data: ImagePatch, db_session: AsyncSession, current_user: User
     ) -> ImageOut:
         image = await get_owned(db_session, current_user.id, image_id)
+        if data.taken_at is not None:
+            _dated(set_taken_at, image, data.taken_at)
         if data.title is not None:
             image.title = clean_title(data.title)
         if data.favorite is not None:

@@ -47,12 +47,23 @@ class ImagePage(msgspec.Struct):
 
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     title: str | None = msgspec.field(default=None)
+    # A corrected capture time (a camera's clock was wrong, a scan has none); without an
+    # offset it is UTC. The camera's own time stays in ``metadata.camera_taken_at``.
+    taken_at: dt.datetime | None = None
     favorite: bool | None = None
     # Kept as ``metadata.description`` (searchable); "" removes it.
     description: str | None = None
 
 
-BULK_ACTIONS = ("trash", "restore", "delete", "favorite", "unfavorite")
+BULK_ACTIONS = (
+    "trash",
+    "restore",
+    "delete",
+    "favorite",
+    "unfavorite",
+    "set_taken_at",
+    "shift_taken_at",
+)
 
 
 class BulkAction(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,6 +71,11 @@ class BulkAction(msgspec.Struct, forbid_unknown_fields=True):
 
     action: str
     image_ids: list[str]
+    # ``set_taken_at``: the capture time every image gets.
+    taken_at: dt.datetime | None = None
+    # ``shift_taken_at``: seconds added to each capture time (negative: earlier), e.g. a
+    # camera left on another time zone; an image without one shifts from its upload time.
+    shift_seconds: int | None = None
 
 
 class BulkResult(msgspec.Struct):

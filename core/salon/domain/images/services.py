@@ -459,6 +459,42 @@ async def get_owned(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.U
     return image
 
 
+EARLIEST_TAKEN = dt.datetime(1826, 1, 1, tzinfo=dt.UTC)  # the oldest surviving photograph
+CAMERA_TAKEN_META = "camera_taken_at"
+
+
+class BadDate(ValueError):
+    """A capture time no photo can have; the message is for the client (400)."""
+
+
+def set_taken_at(image: Image, when: dt.datetime) -> None:
+    """Correct the capture time; the first correction keeps the camera's own time (or its
+    absence) in ``meta.camera_taken_at``, so it is never lost. Naive times are UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    when = when.astimezone(dt.UTC)
+    latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    if not EARLIEST_TAKEN <= when <= latest:
+        raise BadDate(
+            f"taken_at {when.isoformat()} is not a time a photo was taken (1826 to today)"
+        )
+    meta = dict(image.meta or {})
+    if CAMERA_TAKEN_META not in meta:
+        meta[CAMERA_TAKEN_META] = image.taken_at.isoformat() if image.taken_at else None
+        image.meta = meta
+    image.taken_at = when
+
+
+def shift_taken_at(image: Image, seconds: int) -> None:
+    """Move the capture time by ``seconds`` (from the upload time when there is none)."""
+    base = image.taken_at or image.created_at
+    try:
+        shifted = base + dt.timedelta(seconds=seconds)
+    except OverflowError:
+        raise BadDate("shift_seconds moves the date out of range") from None
+    set_taken_at(image, shifted)
+
+
 def page_query(
     owner_id: uuid.UUID,
     *,

@@ -1,5 +1,8 @@
 // The lightbox: a modal <dialog> (focus stays inside, Esc closes) showing one photo at a time,
-// with arrow-key navigation, details, favourite, rename, share and delete.
+// with arrow-key and swipe navigation, zoom (double-click, wheel, pinch, +/-) and pan, details
+// (camera, lens, exposure, size), favourite, editing (title, description, date taken), share
+// and delete. The address follows the photo (?photo=<id>): Back closes the lightbox and returns
+// to the grid, and a reload (or a shared address) opens the same photo again.
 
 import { api } from "./api.js";
 import { loadInto } from "./grid.js";
@@ -7,19 +10,74 @@ import { $, describe, errorMessage, formatBytes, formatDate, toast } from "./ui.
 
 const SIZES = "(max-width: 900px) 100vw, 70vw";
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+const PHOTO_PARAM = "photo";
+const MAX_ZOOM = 5;
+const DOUBLE_CLICK_ZOOM = 2.5;
+const SWIPE_MIN_PX = 60;
+const SWIPE_MAX_MS = 1000;
+// How many more pages a reload may load to find the photo in its address.
+const FIND_PAGES = 20;
+
+/** The photo id in the address, if any. */
+export function photoInAddress() {
+  return new URLSearchParams(location.search).get(PHOTO_PARAM);
+}
+
+function addressWith(id) {
+  const url = new URL(location.href);
+  if (id) url.searchParams.set(PHOTO_PARAM, id);
+  else url.searchParams.delete(PHOTO_PARAM);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/** "Canon EOS R5", not "Canon Canon EOS R5". */
+export function cameraText(meta) {
+  const make = (meta.camera_make || "").trim();
+  const model = (meta.camera_model || "").trim();
+  if (!model) return make;
+  return make && !model.toLowerCase().startsWith(make.split(" ")[0].toLowerCase())
+    ? `${make} ${model}`
+    : model;
+}
+
+/** "1/250 s · ƒ/2.8 · ISO 200 · 50 mm" from the EXIF facts that are known. */
+export function exposureText(meta) {
+  const parts = [];
+  const time = Number(meta.exposure_time);
+  if (time > 0) parts.push(time < 1 ? `1/${Math.round(1 / time)} s` : `${+time.toFixed(1)} s`);
+  if (Number(meta.f_number) > 0) parts.push(`\u0192/${+Number(meta.f_number).toFixed(1)}`);
+  if (Number(meta.iso) > 0) parts.push(`ISO ${Math.round(meta.iso)}`);
+  if (Number(meta.focal_length) > 0) parts.push(`${+Number(meta.focal_length).toFixed(1)} mm`);
+  return parts.join(" \u00b7 ");
+}
+
+/** An ISO time as the value of an <input type="datetime-local"> in the browser's zone. */
+function localInputValue(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  );
+}
 
 /** Attach the lightbox in `dialog` to a grid made by `createGrid`. */
 export function createLightbox(dialog, grid) {
   const img = $("[data-lb-img]", dialog);
   const frame = $(".lightbox-figure", dialog);
   const favorite = $("[data-lb-favorite]", dialog);
+  const zoomButton = $("[data-lb-zoom]", dialog);
   const shareButton = $("[data-lb-share]", dialog);
   const shareResult = $("[data-lb-share-result]", dialog);
   const shareUrl = $("[data-lb-share-url]", dialog);
-  const renameForm = $("[data-lb-rename]", dialog);
+  const editForm = $("[data-lb-edit]", dialog);
   const prev = $("[data-lb-prev]", dialog);
   const next = $("[data-lb-next]", dialog);
   let index = -1;
+  // Whether this page put the ?photo= entry in the history (Back then closes the lightbox).
+  let pushed = false;
 
   img.addEventListener("load", () => frame.classList.add("loaded"));
   // A photo that was still processing when shown gets its renditions in place when ready.
@@ -29,22 +87,36 @@ export function createLightbox(dialog, grid) {
 
   const current = () => grid.items[index];
 
+  function detail(name, text, unknown = "Unknown") {
+    const node = $(`[data-lb-${name}]`, dialog);
+    node.textContent = text || unknown;
+    node.classList.toggle("unknown", !text);
+  }
+
   function render() {
     const image = current();
     if (!image) return;
+    resetZoom();
     loadInto(img, frame, image, SIZES);
+    const meta = image.metadata || {};
     $("[data-lb-title]", dialog).textContent = describe(image);
     $("[data-lb-position]", dialog).textContent =
       `Photo ${index + 1} of ${grid.items.length}${grid.hasMore() ? "+" : ""}`;
-    $("[data-lb-taken]", dialog).textContent = image.taken_at
-      ? formatDate(image.taken_at)
-      : "Unknown (no EXIF date)";
-    $("[data-lb-created]", dialog).textContent = formatDate(image.created_at);
-    $("[data-lb-dims]", dialog).textContent = `${image.width} × ${image.height} px`;
-    $("[data-lb-size]", dialog).textContent = formatBytes(image.size);
-    $("[data-lb-type]", dialog).textContent = image.content_type;
+    const description = $("[data-lb-description]", dialog);
+    description.textContent = meta.description || "";
+    description.hidden = !meta.description;
+    detail("taken", image.taken_at && formatDate(image.taken_at), "Unknown (no EXIF date)");
+    detail("camera", cameraText(meta));
+    detail("lens", meta.lens);
+    detail("exposure", exposureText(meta));
+    detail("created", formatDate(image.created_at));
+    detail("dims", `${image.width} × ${image.height} px`);
+    detail("size", formatBytes(image.size));
+    detail("type", image.content_type);
     $("[data-lb-original]", dialog).href = image.urls.original;
-    renameForm.elements.title.value = image.title;
+    editForm.elements.title.value = image.title;
+    editForm.elements.description.value = meta.description || "";
+    editForm.elements.taken_at.value = localInputValue(image.taken_at);
     paintFavorite(image);
     shareResult.hidden = true;
     prev.disabled = index === 0;
@@ -56,29 +128,182 @@ export function createLightbox(dialog, grid) {
     favorite.textContent = image.favorite ? "\u2605 Favorite" : "\u2606 Favorite";
   }
 
+  /** Keep the address on the photo shown: a new entry when the lightbox opens, the same
+   * entry while moving between photos (Back goes to the grid, not through every photo). */
+  function follow(id) {
+    const address = addressWith(id);
+    if (address === `${location.pathname}${location.search}${location.hash}`) return;
+    if (dialog.open && (pushed || photoInAddress())) {
+      history.replaceState({ photo: id }, "", address);
+    } else {
+      history.pushState({ photo: id }, "", address);
+      pushed = true;
+    }
+  }
+
   async function go(step) {
     let target = index + step;
     if (target >= grid.items.length && grid.hasMore()) await grid.loadMore();
     target = Math.max(0, Math.min(grid.items.length - 1, target));
     if (target === index) return;
     index = target;
+    follow(current().id);
     render();
   }
 
   function open(at) {
     if (at < 0 || at >= grid.items.length) return;
     index = at;
+    follow(current().id);
     render();
     if (!dialog.open) dialog.showModal();
     $("[data-lb-close]", dialog).focus();
   }
 
+  /** Open the photo with `id`, loading more of the grid until it is found. */
+  async function openId(id) {
+    let at = grid.items.findIndex((item) => item.id === id);
+    for (let page = 0; at < 0 && grid.hasMore() && page < FIND_PAGES; page += 1) {
+      await grid.loadMore();
+      at = grid.items.findIndex((item) => item.id === id);
+    }
+    if (at < 0) {
+      history.replaceState(null, "", addressWith(null));
+      toast("That photo is not in this view (deleted, or in another album).", "error");
+      return false;
+    }
+    index = at;
+    render();
+    if (!dialog.open) dialog.showModal();
+    $("[data-lb-close]", dialog).focus();
+    return true;
+  }
+
   dialog.addEventListener("close", () => {
+    resetZoom();
+    // Closing by Esc, the close button or the backdrop is the same as Back.
+    if (photoInAddress()) {
+      if (pushed) history.back();
+      else history.replaceState(null, "", addressWith(null));
+    }
+    pushed = false;
     // Focus goes back to the tile of the photo last shown, not the one first opened.
     const tile = current() && grid.tile(current().id);
     tile?.querySelector(".tile-open")?.focus();
     tile?.scrollIntoView({ block: "nearest" });
   });
+
+  // Back (or Forward) through the addresses this lightbox made.
+  window.addEventListener("popstate", () => {
+    const id = photoInAddress();
+    if (!id) {
+      pushed = false;
+      if (dialog.open) dialog.close();
+      return;
+    }
+    if (current()?.id !== id || !dialog.open) openId(id);
+  });
+
+  // ------------------------------------------------------------------ zoom and pan
+
+  let zoom = 1;
+  let panX = 0;
+  let panY = 0;
+
+  function applyZoom() {
+    img.style.transform = zoom === 1 ? "" : `translate(${panX}px, ${panY}px) scale(${zoom})`;
+    frame.classList.toggle("zoomed", zoom > 1);
+    zoomButton.setAttribute("aria-pressed", String(zoom > 1));
+    zoomButton.textContent = zoom > 1 ? `Zoom ${zoom.toFixed(1)}×` : "Zoom";
+  }
+
+  function resetZoom() {
+    zoom = 1;
+    panX = 0;
+    panY = 0;
+    applyZoom();
+  }
+
+  /** Zoom to `level`, keeping the point (x, y) of the window where it is on screen. */
+  function zoomTo(level, x, y) {
+    const target = Math.max(1, Math.min(MAX_ZOOM, level));
+    if (target === 1) {
+      resetZoom();
+      return;
+    }
+    const box = frame.getBoundingClientRect();
+    const cx = (x ?? box.left + box.width / 2) - (box.left + box.width / 2);
+    const cy = (y ?? box.top + box.height / 2) - (box.top + box.height / 2);
+    panX = cx - (target / zoom) * (cx - panX);
+    panY = cy - (target / zoom) * (cy - panY);
+    zoom = target;
+    applyZoom();
+  }
+
+  zoomButton.addEventListener("click", () => zoomTo(zoom > 1 ? 1 : DOUBLE_CLICK_ZOOM));
+  frame.addEventListener("dblclick", (event) => {
+    zoomTo(zoom > 1 ? 1 : DOUBLE_CLICK_ZOOM, event.clientX, event.clientY);
+  });
+  frame.addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      zoomTo(zoom * (event.deltaY < 0 ? 1.25 : 0.8), event.clientX, event.clientY);
+    },
+    { passive: false },
+  );
+
+  // One pointer: pan when zoomed, swipe to the next or previous photo when not. Two: pinch.
+  const pointers = new Map();
+  let gesture = null;
+
+  frame.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    frame.setPointerCapture(event.pointerId);
+    if (pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      gesture = { kind: "pinch", distance: Math.hypot(a.x - b.x, a.y - b.y), zoom };
+    } else if (pointers.size === 1) {
+      gesture = {
+        kind: zoom > 1 ? "pan" : "swipe",
+        x: event.clientX,
+        y: event.clientY,
+        panX,
+        panY,
+        at: performance.now(),
+      };
+    }
+  });
+
+  frame.addEventListener("pointermove", (event) => {
+    if (!pointers.has(event.pointerId) || !gesture) return;
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    if (gesture.kind === "pinch" && pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      const distance = Math.hypot(a.x - b.x, a.y - b.y);
+      zoomTo((gesture.zoom * distance) / gesture.distance, (a.x + b.x) / 2, (a.y + b.y) / 2);
+    } else if (gesture.kind === "pan") {
+      panX = gesture.panX + event.clientX - gesture.x;
+      panY = gesture.panY + event.clientY - gesture.y;
+      applyZoom();
+    }
+  });
+
+  function endPointer(event) {
+    if (!pointers.delete(event.pointerId)) return;
+    if (gesture?.kind === "swipe" && event.type === "pointerup") {
+      const dx = event.clientX - gesture.x;
+      const dy = event.clientY - gesture.y;
+      const quick = performance.now() - gesture.at < SWIPE_MAX_MS;
+      if (quick && Math.abs(dx) >= SWIPE_MIN_PX && Math.abs(dx) > 1.5 * Math.abs(dy)) {
+        go(dx < 0 ? 1 : -1);
+      }
+    }
+    if (pointers.size === 0) gesture = null;
+  }
+  frame.addEventListener("pointerup", endPointer);
+  frame.addEventListener("pointercancel", endPointer);
 
   dialog.addEventListener("keydown", (event) => {
     if (TYPING.has(event.target.tagName)) return;
@@ -88,6 +313,12 @@ export function createLightbox(dialog, grid) {
     } else if (event.key === "ArrowLeft") {
       event.preventDefault();
       go(-1);
+    } else if (event.key === "+" || event.key === "=") {
+      zoomTo(zoom * 1.5);
+    } else if (event.key === "-") {
+      zoomTo(zoom / 1.5);
+    } else if (event.key === "0") {
+      resetZoom();
     }
   });
 
@@ -112,17 +343,32 @@ export function createLightbox(dialog, grid) {
     paintFavorite(updated);
   });
 
-  renameForm.addEventListener("submit", async (event) => {
+  editForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const title = renameForm.elements.title.value.trim();
+    const image = current();
+    const fields = editForm.elements;
+    const body = {};
+    const title = fields.title.value.trim();
+    if (title !== image.title) body.title = title;
+    const description = fields.description.value.trim();
+    if (description !== ((image.metadata || {}).description || "")) body.description = description;
+    if (fields.taken_at.value && fields.taken_at.value !== localInputValue(image.taken_at)) {
+      const taken = new Date(fields.taken_at.value); // read in the browser's time zone
+      if (Number.isNaN(taken.getTime())) {
+        toast("That date is not valid", "error");
+        return;
+      }
+      body.taken_at = taken.toISOString();
+    }
+    if (Object.keys(body).length === 0) {
+      toast("Nothing changed");
+      return;
+    }
     try {
-      const updated = await api(`/api/images/${current().id}`, {
-        method: "PATCH",
-        body: { title },
-      });
+      const updated = await api(`/api/images/${image.id}`, { method: "PATCH", body });
       grid.update(updated);
       render();
-      toast("Title saved");
+      toast("Saved");
     } catch (error) {
       toast(errorMessage(error), "error");
     }
@@ -173,5 +419,5 @@ export function createLightbox(dialog, grid) {
     }
   });
 
-  return { open, close: () => dialog.close() };
+  return { open, openId, close: () => dialog.close() };
 }

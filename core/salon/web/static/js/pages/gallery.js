@@ -2,9 +2,10 @@
 
 import { initAlbumTools } from "../album_tools.js";
 import { api } from "../api.js";
+import { wireBulkDates } from "../bulk_dates.js";
 import { downloadSelection, initAlbumDownloads } from "../downloads.js";
 import { createGrid } from "../grid.js";
-import { createLightbox } from "../lightbox.js";
+import { createLightbox, photoInAddress } from "../lightbox.js";
 import { setupSearch } from "../search.js";
 import { $, el, errorMessage, initChrome, toast } from "../ui.js";
 import { enablePageDrop } from "../uploads.js";
@@ -39,6 +40,7 @@ const grid = createGrid({
   },
 });
 lightbox = createLightbox($("[data-lightbox]"), grid);
+wireBulkDates(grid);
 
 main.addEventListener("grid:page", (event) => {
   const { count, done } = event.detail;
@@ -170,4 +172,5 @@ if (albumId) {
 }
 
 loadAlbums();
-grid.loadMore();
+// A reload (or an address shared) with ?photo=<id> opens that photo again.
+grid.loadMore().then(() => photoInAddress() && lightbox.openId(photoInAddress()));

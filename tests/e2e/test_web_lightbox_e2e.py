@@ -1,0 +1,203 @@
+"""The lightbox in a real browser (issue 20.7): it shows the camera, lens, exposure, dimensions
+and file size from the photo's EXIF; the address follows the photo (?photo=<id>), so a reload
+opens it again and Back returns to the grid; double-click, the wheel and +/- zoom, a drag pans,
+and a horizontal swipe moves to the next photo; the capture date is corrected from the edit
+form, and the API agrees."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import PASSWORD, Server, jpeg, new_page, unlabelled
+
+pytestmark = pytest.mark.e2e
+
+
+def exif_jpeg() -> bytes:
+    """A photo with the EXIF a camera writes: make, model, lens, exposure, date."""
+    from PIL import ExifTags, Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    im = Image.linear_gradient("L").resize((800, 600)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS R5"
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    sub[0x829A] = IFDRational(1, 250)  # ExposureTime
+    sub[0x829D] = IFDRational(28, 10)  # FNumber
+    sub[0x8827] = 200  # ISO
+    sub[0x920A] = IFDRational(50, 1)  # FocalLength
+    sub[0xA434] = "RF50mm F1.8 STM"  # LensModel
+    sub[0x9003] = "2021:06:01 05:30:00"
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def test_lightbox_details_address_zoom_swipe_and_date(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    email = f"e2e-lightbox-{uuid.uuid4().hex[:8]}@example.com"
+    context, page, console = new_page(
+        browser, server, viewport={"width": 1280, "height": 800}, timezone_id="UTC"
+    )
+    failure_context.append(page)
+    try:
+        page.goto("/signup")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(f"{server.url}/")
+
+        client = httpx.Client(base_url=server.url, timeout=60)
+        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        ids = []
+        for i, data in enumerate(
+            [
+                jpeg((640, 480), ((200, 40, 40), (10, 10, 10))),
+                jpeg((480, 640), ((40, 200, 40), (0, 0, 0))),
+                exif_jpeg(),
+            ]
+        ):
+            response = client.post(
+                "/api/images?wait=true",
+                files={"file": (f"p{i}.jpg", data, "image/jpeg")},
+                data={"title": f"p{i}"},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        camera = client.get(f"/api/images/{ids[2]}").json()
+        assert camera["metadata"]["lens"] == "RF50mm F1.8 STM"
+
+        # Newest first: p2 (the camera's photo), p1, p0.
+        page.reload()
+        tiles = page.locator(".tile")
+        expect(tiles).to_have_count(3)
+        dialog = page.locator("dialog[data-lightbox]")
+        page.locator(f".tile[data-id='{ids[2]}'] .tile-open").click()
+        expect(dialog).to_have_attribute("open", "")
+        expect(page).to_have_url(f"{server.url}/?photo={ids[2]}")
+        expect(dialog.locator("[data-lb-camera]")).to_have_text("Canon EOS R5")
+        expect(dialog.locator("[data-lb-lens]")).to_have_text("RF50mm F1.8 STM")
+        expect(dialog.locator("[data-lb-exposure]")).to_have_text(
+            "1/250 s \N{MIDDLE DOT} \N{LATIN SMALL LETTER F WITH HOOK}/2.8 \N{MIDDLE DOT} "
+            "ISO 200 \N{MIDDLE DOT} 50 mm"
+        )
+        expect(dialog.locator("[data-lb-dims]")).to_have_text("800 \N{MULTIPLICATION SIGN} 600 px")
+        expect(dialog.locator("[data-lb-size]")).to_have_text(re.compile(r"^\d+(\.\d)? KB$"))
+        expect(dialog.locator("[data-lb-taken]")).to_contain_text("2021")
+        # A photo without EXIF says so rather than showing blanks.
+        page.keyboard.press("ArrowRight")
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p1")
+        expect(page).to_have_url(f"{server.url}/?photo={ids[1]}")
+        expect(dialog.locator("[data-lb-camera]")).to_have_text("Unknown")
+        assert not unlabelled(page)
+
+        # A reload opens the same photo; Back (the lightbox replaced its entry while moving)
+        # returns to the grid without it.
+        page.reload()
+        expect(dialog).to_have_attribute("open", "")
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p1")
+        page.keyboard.press("Escape")
+        expect(dialog).not_to_have_attribute("open", "")
+        expect(page).to_have_url(f"{server.url}/")  # history moves after the close
+        page.locator(f".tile[data-id='{ids[0]}'] .tile-open").click()
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p0")
+        expect(page).to_have_url(f"{server.url}/?photo={ids[0]}")
+        page.go_back()
+        expect(dialog).not_to_have_attribute("open", "")
+        expect(page).to_have_url(f"{server.url}/")
+        page.go_forward()
+        expect(dialog).to_have_attribute("open", "")
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p0")
+
+        # Zoom: double-click, wheel, keys; a drag pans while zoomed.
+        page.keyboard.press("Escape")
+        page.locator(f".tile[data-id='{ids[2]}'] .tile-open").click()
+        expect(dialog.locator(".lightbox-figure.loaded")).to_be_visible(timeout=30_000)
+        figure = dialog.locator(".lightbox-figure")
+        zoom = dialog.locator("[data-lb-zoom]")
+        img = dialog.locator("[data-lb-img]")
+        box = figure.bounding_box()
+        assert box is not None
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        figure.dblclick(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        expect(zoom).to_have_attribute("aria-pressed", "true")
+        expect(img).to_have_attribute("style", re.compile(r"scale\(2\.5\)"))
+        before = img.bounding_box()
+        page.mouse.move(cx, cy)
+        page.mouse.down()
+        page.mouse.move(cx + 120, cy + 40, steps=5)
+        page.mouse.up()
+        after = img.bounding_box()
+        assert before and after and after["x"] - before["x"] == pytest.approx(120, abs=2)
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p2")  # a pan is not a swipe
+        page.keyboard.press("0")
+        expect(zoom).to_have_attribute("aria-pressed", "false")
+        page.mouse.move(cx, cy)
+        page.mouse.wheel(0, -300)
+        expect(zoom).to_have_attribute("aria-pressed", "true")
+        page.keyboard.press("0")
+        page.keyboard.press("+")
+        expect(zoom).to_have_attribute("aria-pressed", "true")
+        zoom.click()
+        expect(zoom).to_have_attribute("aria-pressed", "false")
+
+        # Swipe left: the next photo; swipe right: back.
+        page.mouse.move(cx + 150, cy)
+        page.mouse.down()
+        page.mouse.move(cx - 150, cy + 10, steps=6)
+        page.mouse.up()
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p1")
+        expect(dialog.locator("[data-lb-position]")).to_have_text("Photo 2 of 3")
+        page.mouse.move(cx - 150, cy)
+        page.mouse.down()
+        page.mouse.move(cx + 150, cy, steps=6)
+        page.mouse.up()
+        expect(dialog.locator("[data-lb-title]")).to_have_text("p2")
+
+        # Correct the capture date (the browser is on UTC here).
+        dialog.get_by_text("Edit title, description and date").click()
+        dialog.get_by_label("Date taken (your time zone)").fill("2019-05-04T12:30:15")
+        dialog.get_by_label("Description").fill("Harbour at dawn,\nfog lifting")
+        dialog.get_by_role("button", name="Save").click()
+        expect(page.locator("[data-toast]")).to_have_text("Saved")
+        expect(dialog.locator("[data-lb-taken]")).to_contain_text("2019")
+        expect(dialog.locator("[data-lb-description]")).to_have_text(
+            "Harbour at dawn,\nfog lifting"
+        )
+        saved = client.get(f"/api/images/{ids[2]}").json()
+        assert saved["taken_at"].startswith("2019-05-04T12:30:15")
+        assert saved["metadata"]["description"] == "Harbour at dawn,\nfog lifting"
+        found = client.get("/api/images", params={"q": "harbour"}).json()["items"]
+        assert [item["id"] for item in found] == [ids[2]]
+        assert saved["metadata"]["camera_taken_at"].startswith("2021-06-01T05:30:00")
+
+        # The selection's dates at once: set p0 and p1 to one date, then shift both back 2 h.
+        page.keyboard.press("Escape")
+        page.locator(f".tile[data-id='{ids[0]}'] .tile-check").check()
+        page.locator(f".tile[data-id='{ids[1]}'] .tile-check").check()
+        page.get_by_text("Change date taken…").click()
+        page.get_by_label("New date taken (your time zone)").fill("2018-07-01T10:00:00")
+        page.get_by_role("button", name="Set date").click()
+        expect(page.locator("[data-toast]")).to_have_text("Date set on 2")
+        page.get_by_text("Change date taken…").click()
+        page.get_by_label("or shift by hours").fill("-2")
+        page.get_by_role("button", name="Shift dates").click()
+        expect(page.locator("[data-toast]")).to_have_text("Dates of 2 shifted by -2 h")
+        for image_id in ids[:2]:
+            taken = client.get(f"/api/images/{image_id}").json()["taken_at"]
+            assert taken.startswith("2018-07-01T08:00:00"), taken
+        assert client.get(f"/api/images/{ids[2]}").json()["taken_at"].startswith("2019-05-04")
+        assert console.errors == [], console.errors
+    finally:
+        context.close()

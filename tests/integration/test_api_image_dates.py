@@ -1,0 +1,92 @@
+"""Correcting when photos were taken (issue 20.7), through the real app: PATCH sets one
+image's capture time, POST /api/images/bulk sets or shifts a selection's; the camera's own time
+is kept in ``metadata.camera_taken_at``; impossible dates and half-made requests are 400 and
+change nothing; another user's image is 404."""
+
+from __future__ import annotations
+
+import pytest
+from salon.testing.fixtures import RunningApp, sample_jpeg
+
+pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
+
+
+async def test_single_and_bulk_date_corrections(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    ids = [
+        (await salon_app.upload(headers, sample_jpeg(color=(30 * i, 90, 120)))).json()["id"]
+        for i in range(3)
+    ]
+    one = await salon_app.client.patch(
+        f"/api/images/{ids[0]}", json={"taken_at": "2019-05-04T12:30:15+02:00"}, headers=headers
+    )
+    assert one.status_code == 200, one.text
+    assert one.json()["taken_at"].startswith("2019-05-04T10:30:15")
+    assert one.json()["metadata"]["camera_taken_at"] is None  # sample_jpeg has no EXIF date
+    # A second correction keeps the camera's time, not the first correction.
+    again = await salon_app.client.patch(
+        f"/api/images/{ids[0]}", json={"taken_at": "2019-05-05T00:00:00"}, headers=headers
+    )
+    assert again.json()["taken_at"].startswith("2019-05-05T00:00:00")
+    assert again.json()["metadata"]["camera_taken_at"] is None
+    listed = (await salon_app.client.get("/api/images", headers=headers)).json()["items"]
+    assert {i["id"]: i["taken_at"] for i in listed}[ids[0]].startswith("2019-05-05")
+
+    bulk = await salon_app.client.post(
+        "/api/images/bulk",
+        json={"action": "set_taken_at", "image_ids": ids[1:], "taken_at": "2020-01-02T03:04:05Z"},
+        headers=headers,
+    )
+    assert bulk.status_code == 200 and bulk.json()["count"] == 2, bulk.text
+    shift = await salon_app.client.post(
+        "/api/images/bulk",
+        json={"action": "shift_taken_at", "image_ids": ids, "shift_seconds": -3600},
+        headers=headers,
+    )
+    assert shift.status_code == 200, shift.text
+    taken = {
+        i: (await salon_app.client.get(f"/api/images/{i}", headers=headers)).json()["taken_at"]
+        for i in ids
+    }
+    assert taken[ids[0]].startswith("2019-05-04T23:00:00")
+    assert taken[ids[1]].startswith("2020-01-02T02:04:05")
+    assert taken[ids[2]].startswith("2020-01-02T02:04:05")
+
+
+async def test_bad_dates_change_nothing(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    image = (await salon_app.upload(headers)).json()
+    for body in (
+        {"taken_at": "1700-01-01T00:00:00Z"},
+        {"taken_at": "2999-01-01T00:00:00Z"},
+        {"taken_at": "yesterday"},
+    ):
+        response = await salon_app.client.patch(
+            f"/api/images/{image['id']}", json=body, headers=headers
+        )
+        assert response.status_code == 400, (body, response.text)
+    for body in (
+        {"action": "set_taken_at", "image_ids": [image["id"]]},
+        {"action": "shift_taken_at", "image_ids": [image["id"]]},
+        {"action": "shift_taken_at", "image_ids": [image["id"]], "shift_seconds": -(10**13)},
+    ):
+        response = await salon_app.client.post("/api/images/bulk", json=body, headers=headers)
+        assert response.status_code == 400, (body, response.text)
+    now = (await salon_app.client.get(f"/api/images/{image['id']}", headers=headers)).json()
+    assert now["taken_at"] == image["taken_at"]
+    assert "camera_taken_at" not in now["metadata"]
+    other = await salon_app.login()
+    stranger = await salon_app.client.patch(
+        f"/api/images/{image['id']}", json={"taken_at": "2020-01-01T00:00:00Z"}, headers=other
+    )
+    assert stranger.status_code == 404
+    bulk = await salon_app.client.post(
+        "/api/images/bulk",
+        json={
+            "action": "set_taken_at",
+            "image_ids": [image["id"]],
+            "taken_at": "2020-01-01T00:00:00Z",
+        },
+        headers=other,
+    )
+    assert bulk.status_code == 404
