@@ -23,10 +23,10 @@ from serve_support import Served, salon_serve, sign_up
 
 SIDE = 9999  # 99,980,001 pixels: just under SALON_MAX_PIXELS (100 M)
 # Decodes of ~150 MB each (100 MB decoded, 50 MB shrunk) in the media worker process, plus
-# room for the allocator; measured +314 MiB once the worker process is started before the
-# baseline (+451 MiB counted its start-up, an interpreter with Pillow and pillow-heif, as
-# decode memory). Before the fix: +2.5 GB.
-RSS_GROWTH_LIMIT_MIB = 400
+# room for the allocator: measured +314 MiB with the worker process started before the
+# baseline, and up to +507 MiB on a machine at load 15 (allocator arenas under contention).
+# The ceiling is the stated 512 MiB. Before the fix: +2.5 GB.
+RSS_GROWTH_LIMIT_MIB = 512
 MARKER = b"HOME ADDRESS: 12 Marker Street, Springfield "
 
 
