@@ -56,7 +56,7 @@ async def test_share_link_shows_one_image_to_anyone_until_it_expires(salon_app: 
     )
     assert share.status_code == 201
     token = share.json()["token"]
-    assert share.json()["url"].endswith(f"/s/{token}")
+    assert share.json()["url"].endswith(f"/share/{token}")  # the page, not its JSON
     public = await salon_app.client.get(f"/s/{token}")
     assert public.status_code == 200 and public.json()["id"] == image["id"]
     assert all(

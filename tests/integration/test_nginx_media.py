@@ -340,7 +340,7 @@ def test_a_browser_like_upload_through_the_front(stack: Stack) -> None:
         # With no SALON_PUBLIC_URL, links that leave the session use the address in use.
         share = browser.post(f"/api/images/{done.json()['id']}/share", headers=write)
         assert share.status_code == 201, share.text
-        assert share.json()["url"].startswith(f"{stack.nginx}/s/")
+        assert share.json()["url"].startswith(f"{stack.nginx}/share/")
 
 
 def test_forwarded_headers_count_only_from_trusted_proxies(stack: Stack) -> None:
@@ -369,10 +369,10 @@ def test_forwarded_headers_count_only_from_trusted_proxies(stack: Stack) -> None
             )
             answers[address] = (share.json()["url"], share.headers)
     trusted_url, trusted_headers = answers["127.0.0.1"]
-    assert trusted_url.startswith("https://photos.example.org/s/")
+    assert trusted_url.startswith("https://photos.example.org/share/")
     assert trusted_headers["strict-transport-security"] == "max-age=31536000"
     spoofed_url, spoofed_headers = answers["127.0.0.5"]
-    assert spoofed_url.startswith(f"{stack.salon}/s/")
+    assert spoofed_url.startswith(f"{stack.salon}/share/")
     assert "strict-transport-security" not in spoofed_headers
 
 

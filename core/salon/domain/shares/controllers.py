@@ -172,7 +172,8 @@ class ShareController(Controller):
         db_session.add(link)
         await db_session.commit()
         # SALON_PUBLIC_URL when set, else the address the caller used (through trusted proxies).
-        url = f"{public_base_url(request, runtime.core.public_url)}/s/{token}"
+        # The page people open (``/s/{token}`` is the JSON it reads).
+        url = f"{public_base_url(request, runtime.core.public_url)}/share/{token}"
         return ShareOut(str(link.id), token, url, link.expires_at, shows)
 
     @get("/api/shares", operation_id="list_shares")
