@@ -55,6 +55,7 @@ def test_bulk_trash_restore_delete(
         page.get_by_role("button", name="Move to trash").click()
         expect(tiles).to_have_count(1)
         expect(page.locator(f".tile[data-id='{ids[0]}']")).to_have_count(1)
+        expect(page.locator("[data-count]")).to_have_text("1 photo")  # follows the grid
         listed = client.get("/api/images").json()["items"]
         assert [item["id"] for item in listed] == [ids[0]]
 
@@ -73,6 +74,7 @@ def test_bulk_trash_restore_delete(
         page.get_by_role("button", name="Empty trash").click()
         expect(tiles).to_have_count(0)
         expect(page.get_by_text("The trash is empty.")).to_be_visible()
+        expect(page.locator("[data-count]")).to_have_text("0 photos")
         assert client.get("/api/images", params={"trashed": "true"}).json()["items"] == []
         assert client.get(f"/api/images/{ids[3]}").status_code == 404
         assert console.errors == [], console.errors

@@ -249,6 +249,10 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     selected.delete(id);
     selectionChanged();
     empty.hidden = items.length > 0 || !done;
+    // The page's photo count follows what is shown, not only what a page load brought.
+    if (index >= 0) {
+      root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
+    }
   }
 
   async function fetchPage() {
