@@ -64,8 +64,10 @@ SWEEP_INTERVAL = 60.0
 # A row still processing this long after its last change has lost its worker (or its job):
 # long enough that a busy pool elsewhere is not second-guessed often, short enough to repair.
 STALE_AFTER = 300.0
-# How long ``?wait=true`` waits for a worker elsewhere before answering with the image as is.
-WAIT_LIMIT = 120.0
+# How long ``?wait=true`` waits for the renditions (made here or by a worker elsewhere) before
+# answering with the image as it is (``processing``): behind a long queue of media work a
+# request must not hang past what clients and proxies wait (the fuzz suite saw 60 s).
+WAIT_LIMIT = 30.0
 _POLL = (0.1, 0.2, 0.5, 1.0)
 
 
@@ -175,7 +177,8 @@ class RenditionService:
         """The image once it is no longer ``processing`` (or after WAIT_LIMIT, as it is)."""
         task = self._tasks.get(image_id)
         if task is not None:
-            await asyncio.shield(task)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), WAIT_LIMIT)
             return await self._load(image_id)
         waited = 0.0
         for attempt in range(10_000):
