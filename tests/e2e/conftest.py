@@ -255,6 +255,20 @@ def new_page(browser: Any, server: Server, **context_options: Any) -> tuple[Any,
     return context, page, console
 
 
+def sign_up(page: Any, server: Server, email: str) -> httpx.Client:
+    """Sign up through the page's form (the browser is then signed in as ``email``) and return
+    an API client signed in as the same account, to arrange what the page then shows."""
+    page.goto("/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{server.url}/")
+    client = httpx.Client(base_url=server.url, timeout=60)
+    login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return client
+
+
 def shot(page: Any, name: str) -> Path:
     """Save a screenshot under test-artifacts/e2e/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, new_page, unlabelled
+from .conftest import Server, new_page, sign_up, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +27,7 @@ def test_star_imports_once_and_favorites(
     context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 900})
     failure_context.append(page)
     try:
-        page.goto("/signup")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(f"{server.url}/")
-        client = httpx.Client(base_url=server.url, timeout=60)
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        client = sign_up(page, server, email)
 
         def browse() -> Any:
             page.goto("/apod")

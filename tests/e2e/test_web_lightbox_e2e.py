@@ -11,10 +11,9 @@ import re
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, unlabelled
+from .conftest import Server, jpeg, new_page, sign_up, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -51,15 +50,7 @@ def test_lightbox_details_address_zoom_swipe_and_date(
     )
     failure_context.append(page)
     try:
-        page.goto("/signup")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(f"{server.url}/")
-
-        client = httpx.Client(base_url=server.url, timeout=60)
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        client = sign_up(page, server, email)
         ids = []
         for i, data in enumerate(
             [

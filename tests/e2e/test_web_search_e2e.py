@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, shot, unlabelled
+from .conftest import Server, jpeg, new_page, shot, sign_up, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +35,7 @@ def test_find_by_description_word_and_by_month(
     context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 800})
     failure_context.append(page)
     try:
-        page.goto("/signup")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(f"{server.url}/")
-
-        client = httpx.Client(base_url=server.url, timeout=60)
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        client = sign_up(page, server, email)
         beach = _upload(client, "Beach", "2021:07:14 10:00:00", ((250, 200, 90), (20, 90, 200)))
         garden = _upload(client, "Garden", "2021:07:30 18:00:00", ((30, 160, 60), (9, 9, 9)))
         city = _upload(client, "City", "2021:08:02 22:15:00", ((40, 40, 60), (200, 200, 0)))

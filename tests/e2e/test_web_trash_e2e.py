@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page
+from .conftest import Server, jpeg, new_page, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -24,15 +23,7 @@ def test_bulk_trash_restore_delete(
     context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 800})
     failure_context.append(page)
     try:
-        page.goto("/signup")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(f"{server.url}/")
-
-        client = httpx.Client(base_url=server.url, timeout=60)
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        client = sign_up(page, server, email)
         ids = []
         for i in range(4):
             photo = jpeg((320, 240), ((40 * i, 90, 200 - 40 * i), (10, 10, 10)))

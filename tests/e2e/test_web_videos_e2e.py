@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, unlabelled, wait_until
+from .conftest import Server, jpeg, new_page, sign_up, unlabelled, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +48,7 @@ def test_earlier_videos_play_and_are_deleted_after_asking(
     context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 900})
     failure_context.append(page)
     try:
-        page.goto("/signup")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(f"{server.url}/")
-
-        client = httpx.Client(base_url=server.url, timeout=60)
-        login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        client = sign_up(page, server, email)
         photo = jpeg((640, 480), ((200, 60, 30), (20, 40, 160)))
         uploaded = client.post(
             "/api/images?wait=true", files={"file": ("v.jpg", photo, "image/jpeg")}
