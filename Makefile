@@ -73,8 +73,10 @@ localstack:
 localstack-stop:
 	bash deploy/localstack/run.sh stop
 
+# Benchmarks start a PostgreSQL of their own (tests/services.py, as `make test`); the S3
+# timing uses moto, so LocalStack is left out.
 bench: $(STAMP)
-	$(VENV)/bin/python benchmarks/run_all.py
+	SALON_TEST_LOCALSTACK=0 $(VENV)/bin/python tests/services.py -- $(VENV)/bin/python benchmarks/run_all.py
 
 # The long load test (64 connections, 60 s) against a real `salon serve`; see benchmarks/load.
 load: $(STAMP)

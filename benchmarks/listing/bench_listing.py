@@ -48,6 +48,15 @@ import common  # benchmarks/common.py
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG_ADMIN = "postgresql://salon:salon@127.0.0.1:5432/postgres"
+
+
+def pg_admin_default() -> str:
+    """``SALON_BENCH_PG_ADMIN``, else the cluster ``tests/services.py`` started (``make bench``
+    runs under it), else the Debian cluster of the README's manual set-up."""
+    named = os.environ.get("SALON_BENCH_PG_ADMIN") or os.environ.get("SALON_TEST_POSTGRES_URL")
+    return (named or DEFAULT_PG_ADMIN).replace("postgresql+asyncpg://", "postgresql://")
+
+
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 COLUMNS = (
     "id", "owner_id", "title", "content_type", "size", "width", "height", "sha256",
@@ -413,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument("--sizes", type=int, nargs="+", help="image counts (ascending)")
     p.add_argument("--seconds", type=float, help="wrk duration per run (default 5 short, 15)")
-    p.add_argument("--pg-admin", default=os.environ.get("SALON_BENCH_PG_ADMIN", DEFAULT_PG_ADMIN))
+    p.add_argument("--pg-admin", default=pg_admin_default())
     p.add_argument("--explain", action="store_true", help="print the query plans")
     p.add_argument("--json-notes", type=Path, help="write plans and raw runs to this file")
     p.add_argument(

@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float)
     p.add_argument(
         "--pg-admin",
-        default=os.environ.get("SALON_BENCH_PG_ADMIN", bench_listing.DEFAULT_PG_ADMIN),
+        default=bench_listing.pg_admin_default(),
     )
     p.add_argument("--read-cache-mb", type=int, default=32)
     return p
