@@ -109,6 +109,54 @@ async def test_album_and_selection_zips(salon_app: RunningApp) -> None:
     assert zipfile.ZipFile(io.BytesIO(nothing.content)).namelist() == []
 
 
+async def test_a_member_of_a_shared_album_downloads_its_large_renditions(
+    salon_app: RunningApp,
+) -> None:
+    """Read-only sharing includes the download: the large renditions (what the shared view
+    shows), never the originals with their EXIF; a non-member is still refused with 404."""
+    client = salon_app.client
+    owner = await salon_app.login()
+    member_email = f"member-{uuid.uuid4().hex[:8]}@example.com"
+    member = await salon_app.login(member_email)
+    stranger = await salon_app.login()
+    data = {"Beach.jpg": sample_jpeg(400, 300), "Dunes.jpg": sample_jpeg(320, 240)}
+    images = [await _upload(salon_app, owner, name, body) for name, body in data.items()]
+    album = (await client.post("/api/albums", json={"name": "Coast"}, headers=owner)).json()
+    path = f"/api/albums/{album['id']}/download"
+    await client.post(
+        f"/api/albums/{album['id']}/images",
+        json={"image_ids": [i["id"] for i in images]},
+        headers=owner,
+    )
+    assert (await client.get(path, headers=member)).status_code == 404  # not shared yet
+    shared = await client.post(
+        f"/api/albums/{album['id']}/members", json={"email": member_email}, headers=owner
+    )
+    assert shared.status_code == 201, shared.text
+
+    response = await client.get(path, headers=member)
+    assert response.status_code == 200, response.text
+    assert "filename*=UTF-8''Coast.zip" in response.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.testzip() is None
+    assert sorted(archive.namelist()) == ["Beach.webp", "Dunes.webp"]
+    assert archive.read("Beach.webp")[:4] == b"RIFF"
+    assert all(archive.read(name) not in data.values() for name in archive.namelist())
+    assert (await client.get(path, params={"kind": "lg"}, headers=member)).status_code == 200
+    original = await client.get(path, params={"kind": "original"}, headers=member)
+    assert original.status_code == 403 and "kind=lg" in original.json()["detail"]
+
+    # The owner's archive is unchanged: originals, byte for byte.
+    own = zipfile.ZipFile(io.BytesIO((await client.get(path, headers=owner)).content))
+    assert {name: own.read(name) for name in own.namelist()} == data
+    # Strangers, anonymous callers and a member once unshared are refused.
+    assert (await client.get(path, headers=stranger)).status_code == 404
+    assert (await client.get(path)).status_code == 401
+    member_id = shared.json()[0]["user_id"]
+    await client.delete(f"/api/albums/{album['id']}/members/{member_id}", headers=owner)
+    assert (await client.get(path, headers=member)).status_code == 404
+
+
 async def test_a_single_download_keeps_the_original_name(salon_app: RunningApp) -> None:
     owner = await salon_app.login()
     image = await _upload(salon_app, owner, "Été à Zürich.jpg", sample_jpeg(300, 200))

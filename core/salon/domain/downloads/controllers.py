@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
@@ -62,13 +63,23 @@ class DownloadController(Controller):
         current_user: User,
         runtime: Runtime,
         kind: Annotated[
-            Literal["original", "lg"], Parameter(description="original files or lg renditions")
-        ] = "original",
+            Literal["original", "lg"] | None,
+            Parameter(description="original files or lg renditions (default: what you may have)"),
+        ] = None,
     ) -> Stream:
-        """The album as a ZIP of its photos under their original file names."""
-        album = await albums.owned(db_session, current_user.id, album_id)
+        """The album as a ZIP of its photos under their original file names: the originals for
+        its owner; for a user it is shared with (read-only), the large renditions (``lg``), as
+        the shared view offers: originals keep their EXIF, GPS included, so they stay with
+        the owner (``kind=original`` from a member: 403). Anyone else: 404."""
+        album = await albums.viewable(db_session, current_user.id, album_id)
+        owner = album.owner_id == current_user.id
+        if kind == "original" and not owner:
+            raise PermissionDeniedException(
+                "a shared album downloads as its large renditions (kind=lg): "
+                "the originals stay with its owner"
+            )
         images = await services.album_images(db_session, album)
-        return _zip(runtime, images, kind, album.name)
+        return _zip(runtime, images, kind or ("original" if owner else "lg"), album.name)
 
     @post(
         "/api/images/download",

@@ -161,6 +161,15 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     return button;
   }
 
+  /** The tile's own button is named after the photo: its image alone gives no name while
+   * the photo is processing (hidden), and screen readers need one to say what opens. */
+  function paintName(tile, image) {
+    const open = tile.querySelector(".tile-open");
+    if (open) open.setAttribute("aria-label", `Open ${describe(image)}`);
+    const pick = tile.querySelector(".tile-pick");
+    if (pick) pick.setAttribute("aria-label", describe(image));
+  }
+
   function paintFavorite(tile, image) {
     const button = tile.querySelector(".tile-fav");
     if (!button) return;
@@ -210,6 +219,7 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
       tile.append(open, check, favButton(image));
     }
     paintFavorite(tile, image);
+    paintName(tile, image);
     tiles.set(image.id, tile);
     return tile;
   }
@@ -226,6 +236,7 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
         loadInto(img, tile.querySelector(".tile-frame"), image, GRID_SIZES);
       }
       img.alt = describe(image);
+      paintName(tile, image);
     }
     watch(image);
     for (const listener of listeners) listener(image);

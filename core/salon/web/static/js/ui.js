@@ -71,7 +71,8 @@ export function formatDate(iso, withTime = true) {
 /** The words screen readers and tooltips use for a photo. */
 export function describe(image) {
   if (image.title) return image.title;
-  return `Photo from ${formatDate(image.taken_at || image.created_at, false)}`;
+  if (image.taken_at) return `Photo taken ${formatDate(image.taken_at, false)}`;
+  return `Photo uploaded ${formatDate(image.created_at, false)}`;
 }
 
 const MIN_REFRESH_MS = 30_000;

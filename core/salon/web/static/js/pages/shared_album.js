@@ -3,6 +3,7 @@
 // photos' renditions and what the owner chose to show.
 
 import { api } from "../api.js";
+import { initAlbumDownloads } from "../downloads.js";
 import { placeholderURL } from "../thumbhash.js";
 import { $, el, formatDate, initChrome, showError } from "../ui.js";
 
@@ -22,7 +23,10 @@ const items = [];
 let cursor = null;
 let current = 0;
 
-if (!token) initChrome();
+if (!token) {
+  initChrome();
+  initAlbumDownloads(); // a member downloads the large renditions (the originals stay the owner's)
+}
 
 function caption(image) {
   const parts = [image.title || "Photo"];
