@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -153,6 +154,17 @@ class Image(UUIDv7AuditBase):
     # Set when the owner deleted the image: it is in the trash (hidden from listings, albums,
     # favorites and share links) until restored or purged SALON_TRASH_DAYS later.
     trashed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
+# The timeline (GET /api/images?order=taken): by date taken, else upload time. An expression
+# index on both databases; the query must spell the expression the same way
+# (salon.domain.images.services.taken_key).
+Index(
+    "ix_images_owner_taken",
+    Image.owner_id,
+    func.coalesce(Image.taken_at, Image.created_at),
+    Image.id,
+)
 
 
 class Album(UUIDv7AuditBase):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
+from litestar.di import Provide
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -25,12 +27,13 @@ from salon.domain.images.schemas import (
     ImagePatch,
     image_out,
 )
-from salon.domain.images.search import MAX_QUERY, SearchError, parse_search
+from salon.domain.images.search import MAX_QUERY, ImageSearch, SearchError, parse_search
 from salon.domain.images.services import (
     BadDate,
     ImageService,
     IngestRequest,
     NotFound,
+    Shown,
     clean_description,
     clean_title,
     download_name,
@@ -41,6 +44,7 @@ from salon.domain.images.services import (
     tmp_dir,
 )
 from salon.domain.images.serving import serve_object
+from salon.domain.images.timeline import MonthsOut
 from salon.domain.openapi import (
     AUTHENTICATED,
     IMAGE_BYTES,
@@ -60,6 +64,11 @@ FROM_DOC = (
     "Taken on or after (upload time when the date taken is unknown): YYYY, YYYY-MM, "
     "YYYY-MM-DD (UTC) or an ISO 8601 time with its offset."
 )
+ORDER_DOC = (
+    "uploaded (default): newest upload first. taken: the timeline, newest date taken first "
+    "(upload time when unknown); its cursors work only with order=taken, and "
+    "GET /api/images/months gives one per month to jump to."
+)
 TO_DOC = (
     "Taken on or before, same forms; a year, month or day includes all of it, so "
     "taken_from=2024-03&taken_to=2024-03 is March 2024."
@@ -71,6 +80,34 @@ def _dated(change: Any, image: Any, value: Any) -> None:
         change(image, value)
     except BadDate as exc:
         raise ClientException(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The query parameters the image listings share (the page and its months)."""
+
+    album_id: uuid.UUID | None
+    favorite: bool | None
+    trashed: bool
+    search: ImageSearch | None
+
+    def of(self, user: User) -> Shown:
+        return Shown(user.id, self.album_id, self.favorite, self.trashed, self.search)
+
+
+async def provide_filters(
+    album_id: uuid.UUID | None = None,
+    favorite: bool | None = None,
+    trashed: bool = False,
+    q: Annotated[str | None, Parameter(description=Q_DOC)] = None,
+    taken_from: Annotated[str | None, Parameter(description=FROM_DOC)] = None,
+    taken_to: Annotated[str | None, Parameter(description=TO_DOC)] = None,
+) -> Filters:
+    try:
+        search = parse_search(q, taken_from, taken_to)
+    except SearchError as exc:
+        raise ClientException(str(exc)) from None
+    return Filters(album_id, favorite, trashed, search)
 
 
 def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
@@ -118,39 +155,45 @@ class ImageController(Controller):
     @get(
         "/",
         operation_id="list_images",
+        dependencies={"filters": Provide(provide_filters)},
         responses={200: ResponseSpec(data_container=ImagePage, description="A page of images")},
     )
     async def list_images(
         self,
         request: Request[Any, Any, Any],
         current_user: User,
+        filters: Filters,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: str | None = None,
-        album_id: uuid.UUID | None = None,
-        favorite: bool | None = None,
-        trashed: bool = False,
-        q: Annotated[str | None, Parameter(description=Q_DOC)] = None,
-        taken_from: Annotated[str | None, Parameter(description=FROM_DOC)] = None,
-        taken_to: Annotated[str | None, Parameter(description=TO_DOC)] = None,
+        order: Annotated[Literal["uploaded", "taken"], Parameter(description=ORDER_DOC)] = (
+            "uploaded"
+        ),
     ) -> Response[bytes]:
         """Newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``.
         Images in the trash are left out; ``trashed=true`` lists only those. ``q`` searches
         words, ``taken_from``/``taken_to`` a date range, ``favorite=true`` favorites; they
-        combine with each other and with ``album_id``, and pages follow the same cursor."""
-        try:
-            search = parse_search(q, taken_from, taken_to)
-        except SearchError as exc:
-            raise ClientException(str(exc)) from None
+        combine with each other, with ``album_id`` and with ``order``, and pages follow the
+        same cursor. ``order=taken`` is the timeline: by date taken, else upload time."""
         lister: ImageLister = request.app.state.image_pages
-        body = await lister.page_json(
-            current_user.id,
-            limit=limit,
-            cursor=cursor,
-            album_id=album_id,
-            favorite=favorite,
-            trashed=trashed,
-            search=search,
-        )
+        shown = filters.of(current_user)
+        body = await lister.page_json(shown, limit=limit, cursor=cursor, order=order)
+        return Response(body, media_type=MediaType.JSON)
+
+    @get(
+        "/months",
+        operation_id="list_image_months",
+        dependencies={"filters": Provide(provide_filters)},
+        responses={200: ResponseSpec(data_container=MonthsOut, description="Months, newest first")},
+    )
+    async def months(
+        self, request: Request[Any, Any, Any], current_user: User, filters: Filters
+    ) -> Response[bytes]:
+        """The timeline's months: for each month (UTC) holding any of the images the same
+        filters list, its ``count`` and a ``cursor`` for ``GET /api/images?order=taken``
+        whose page starts with that month's newest photo (jump to a month); ``total`` is
+        their sum. Months without photos are left out."""
+        lister: ImageLister = request.app.state.image_pages
+        body = await lister.months_json(filters.of(current_user))
         return Response(body, media_type=MediaType.JSON)
 
     @post("/bulk", operation_id="bulk_images", status_code=HTTP_200_OK)

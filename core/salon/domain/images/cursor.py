@@ -1,4 +1,8 @@
-"""Keyset cursors: an opaque token holding the last row's (created_at, id)."""
+"""Keyset cursors: an opaque token holding the last row's sort key and id.
+
+A listing in upload order keys on ``created_at``; the timeline (``order=taken``) keys on the
+date taken, or uploaded when unknown, and says so in its cursors, so a cursor is refused by
+the listing of the other order instead of silently skipping or repeating rows."""
 
 from __future__ import annotations
 
@@ -8,23 +12,40 @@ import datetime as dt
 import json
 import uuid
 
+UPLOADED = "uploaded"
+TAKEN = "taken"
+ORDERS = (UPLOADED, TAKEN)
+
 
 class CursorError(ValueError):
     """A cursor the server did not make."""
 
 
-def encode_cursor(created_at: dt.datetime, image_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(image_id)], separators=(",", ":"))
+def encode_cursor(when: dt.datetime, image_id: uuid.UUID, order: str = UPLOADED) -> str:
+    parts = [when.isoformat(), str(image_id)]
+    if order != UPLOADED:  # upload-order cursors stay as they were (clients may hold some)
+        parts.append(order)
+    raw = json.dumps(parts, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def decode_cursor(cursor: str, order: str = UPLOADED) -> tuple[dt.datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created, ident = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        created_at = dt.datetime.fromisoformat(created)
-        if created_at.tzinfo is None:
+        when, ident, *rest = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        moment = dt.datetime.fromisoformat(when)
+        if moment.tzinfo is None:
             raise ValueError("naive datetime")
-        return created_at, uuid.UUID(ident)
+        if (rest[0] if rest else UPLOADED) != order or len(rest) > 1:
+            raise ValueError("a cursor of another order")
+        return moment, uuid.UUID(ident)
     except (ValueError, TypeError, binascii.Error, UnicodeError, json.JSONDecodeError) as exc:
         raise CursorError("malformed cursor") from exc
+
+
+def month_cursor(year: int, month: int) -> str:
+    """The timeline cursor whose page starts with the newest photo of ``year-month`` (UTC):
+    a cursor means "before this key", so it holds the first moment of the next month with
+    the smallest id."""
+    following = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+    return encode_cursor(following, uuid.UUID(int=0), TAKEN)

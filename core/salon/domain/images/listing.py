@@ -1,26 +1,29 @@
 """The image list as encoded JSON pages, cached while the user's images and albums are
 unchanged: listing is what a gallery does most, and a repeated page then costs no query and
-no encoding (``SALON_READ_CACHE_MB`` per process; see ``salon.db.changes``)."""
+no encoding (``SALON_READ_CACHE_MB`` per process; see ``salon.db.changes``). The timeline's
+month counts (``GET /api/images/months``) are cached the same way, under the same versions."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
+from salon.domain.images.cursor import UPLOADED
 from salon.domain.images.schemas import ImagePage, image_out
-from salon.domain.images.search import ImageSearch
-from salon.domain.images.services import list_page
+from salon.domain.images.services import Shown, list_page
+from salon.domain.images.timeline import month_counts
 from salon.providers import TableVersions
 
 TABLES = ("images", "album_images", "albums")
-PageKey = tuple[uuid.UUID, int, str | None, uuid.UUID | None, bool | None, bool, ImageSearch | None]
+# (what: "page" or "months", shown, limit, cursor, order)
+EntryKey = tuple[str, Shown, int, str | None, str]
 
 
 class ImageLister:
-    """``GET /api/images`` pages for one process."""
+    """``GET /api/images`` pages and ``GET /api/images/months`` for one process."""
 
     def __init__(
         self,
@@ -29,48 +32,52 @@ class ImageLister:
         max_bytes: int,
     ) -> None:
         self._sessions = sessions
-        self._pages: VersionedCache[PageKey, bytes] = VersionedCache(
+        self._entries: VersionedCache[EntryKey, bytes] = VersionedCache(
             changes, TABLES, max_entries=100_000, max_size=max_bytes
         )
         self._encoder = msgspec.json.Encoder()
 
     async def page_json(
-        self,
-        owner_id: uuid.UUID,
-        *,
-        limit: int,
-        cursor: str | None,
-        album_id: uuid.UUID | None,
-        favorite: bool | None,
-        trashed: bool = False,
-        search: ImageSearch | None = None,
+        self, shown: Shown, *, limit: int, cursor: str | None, order: str = UPLOADED
     ) -> bytes:
         """One page as JSON. Raises CursorError on a cursor the server did not make."""
-        key: PageKey = (owner_id, limit, cursor, album_id, favorite, trashed, search)
-        # Only this owner's rows (and the album's) can change the page: a write by another
-        # user must not drop it (issue 19). Words also match album names, so a search page
-        # depends on the owner's albums and on album membership, which no owner scope names.
-        owner = str(owner_id)
-        scopes = [("images", owner)]
-        if album_id is not None:
-            scopes += [("albums", owner), ("album_images", str(album_id))]
-        texts = search is not None and search.words is not None
-        if texts:
-            scopes.append(("albums", owner))
-        version = self._pages.version_for(*scopes, whole=("album_images",) if texts else ())
-        body = self._pages.get(key, version)
+
+        async def load(session: AsyncSession) -> object:
+            rows, next_cursor = await list_page(
+                session, shown, limit=limit, cursor=cursor, order=order
+            )
+            return ImagePage([image_out(row) for row in rows], next_cursor)
+
+        return await self._cached(("page", shown, limit, cursor, order), load)
+
+    async def months_json(self, shown: Shown) -> bytes:
+        """The timeline's months of what ``shown`` lists, as JSON."""
+
+        async def load(session: AsyncSession) -> object:
+            return await month_counts(session, shown)
+
+        return await self._cached(("months", shown, 0, None, ""), load)
+
+    async def _cached(
+        self, key: EntryKey, load: Callable[[AsyncSession], Awaitable[object]]
+    ) -> bytes:
+        version = self._version(key[1])
+        body = self._entries.get(key, version)
         if body is None:
             async with self._sessions() as session:
-                rows, next_cursor = await list_page(
-                    session,
-                    owner_id,
-                    limit=limit,
-                    cursor=cursor,
-                    album_id=album_id,
-                    favorite=favorite,
-                    trashed=trashed,
-                    search=search,
-                )
-            body = self._encoder.encode(ImagePage([image_out(row) for row in rows], next_cursor))
-            self._pages.put(key, body, version, len(body))
+                body = self._encoder.encode(await load(session))
+            self._entries.put(key, body, version, len(body))
         return body
+
+    def _version(self, shown: Shown) -> int:
+        # Only this owner's rows (and the album's) can change the entry: a write by another
+        # user must not drop it (issue 19). Words also match album names, so a search entry
+        # depends on the owner's albums and on album membership, which no owner scope names.
+        owner = str(shown.owner_id)
+        scopes = [("images", owner)]
+        if shown.album_id is not None:
+            scopes += [("albums", owner), ("album_images", str(shown.album_id))]
+        texts = shown.search is not None and shown.search.words is not None
+        if texts:
+            scopes.append(("albums", owner))
+        return self._entries.version_for(*scopes, whole=("album_images",) if texts else ())

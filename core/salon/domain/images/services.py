@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import Select, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import metrics
 from salon.db.models import Album, AlbumImage, Image
-from salon.domain.images.cursor import decode_cursor, encode_cursor
+from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
 from salon.domain.images.keys import original_key, rendition_key
 from salon.domain.images.processing import (
     FAILED,
@@ -495,76 +495,97 @@ def shift_taken_at(image: Image, seconds: int) -> None:
     set_taken_at(image, shifted)
 
 
-def page_query(
-    owner_id: uuid.UUID,
-    *,
-    limit: int,
-    cursor: str | None = None,
-    album_id: uuid.UUID | None = None,
-    favorite: bool | None = None,
-    trashed: bool = False,
-    search: ImageSearch | None = None,
-    dialect: str = "sqlite",
-) -> Select[tuple[Image]]:
-    """The SELECT behind :func:`list_page` (``limit + 1`` rows, to know whether a next page
-    exists). Kept separate so the listing benchmark can EXPLAIN the exact query.
+def taken_key() -> ColumnElement[dt.datetime]:
+    """The timeline's sort key: when the photo was taken, or uploaded when that is unknown.
+    Written exactly as ``ix_images_owner_taken`` indexes it (SQLite matches an expression
+    index only on the same expression)."""
+    return func.coalesce(Image.taken_at, Image.created_at)
 
-    Served by ``ix_images_owner_page (owner_id, created_at, id)`` (or the favorite variant):
-    an index range scan in order, stopping after ``limit + 1`` rows, so the cost does not grow
-    with the number of images. A ``search`` (for ``dialect``) filters that scan; its words are
-    matched once, in the full-text index. Raises CursorError on a cursor the server did not
-    make."""
-    query = select(Image).where(Image.owner_id == owner_id)
+
+def sort_key_of(image: Image, order: str) -> dt.datetime:
+    return (image.taken_at or image.created_at) if order == TAKEN else image.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Which of an owner's images a listing shows: the trash or everything else, then
+    favorites, one album and a search when asked. Hashable: part of a cached page's key."""
+
+    owner_id: uuid.UUID
+    album_id: uuid.UUID | None = None
+    favorite: bool | None = None
+    trashed: bool = False
+    search: ImageSearch | None = None
+
+
+def filtered_query(shown: Shown, dialect: str = "sqlite") -> Select[tuple[Image]]:
+    """The images ``shown`` lists (any order, no page), its search for ``dialect``."""
+    query = select(Image).where(Image.owner_id == shown.owner_id)
     # The trash is listed apart: every other listing (albums and favorites too) skips it.
-    if trashed:
+    if shown.trashed:
         query = query.where(Image.trashed_at.is_not(None))
     else:
         query = query.where(Image.trashed_at.is_(None))
-    if favorite is not None:
-        query = query.where(Image.favorite == favorite)
-    if album_id is not None:
+    if shown.favorite is not None:
+        query = query.where(Image.favorite == shown.favorite)
+    if shown.album_id is not None:
         query = query.join(AlbumImage, AlbumImage.image_id == Image.id).where(
-            AlbumImage.album_id == album_id
+            AlbumImage.album_id == shown.album_id
         )
-    if search is not None:
-        query = query.where(*search_conditions(search, dialect))
+    if shown.search is not None:
+        query = query.where(*search_conditions(shown.search, dialect))
+    return query
+
+
+def page_query(
+    shown: Shown | uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    dialect: str = "sqlite",
+    order: str = UPLOADED,
+) -> Select[tuple[Image]]:
+    """The SELECT behind :func:`list_page` (``limit + 1`` rows, to know whether a next page
+    exists); an owner's id alone lists all of that owner's images but the trash. Kept
+    separate so the listing benchmark can EXPLAIN the exact query.
+
+    Served by ``ix_images_owner_page (owner_id, created_at, id)`` (or the favorite variant),
+    or for ``order="taken"`` by ``ix_images_owner_taken (owner_id, coalesce(taken_at,
+    created_at), id)``: an index range scan in order, stopping after ``limit + 1`` rows, so the
+    cost does not grow with the number of images. A ``search`` (for ``dialect``) filters that
+    scan; its words are matched once, in the full-text index. Raises CursorError on a cursor
+    the server did not make (or made for the other order)."""
+    if isinstance(shown, uuid.UUID):
+        shown = Shown(shown)
+    query = filtered_query(shown, dialect)
+    key = taken_key() if order == TAKEN else Image.created_at.expression
     if cursor:
-        created_at, last_id = decode_cursor(cursor)
+        when, last_id = decode_cursor(cursor, order)
         query = query.where(
-            tuple_(Image.created_at, Image.id)
-            < tuple_(literal(created_at, Image.created_at.type), literal(last_id, Image.id.type))
+            tuple_(key, Image.id)
+            < tuple_(literal(when, Image.created_at.type), literal(last_id, Image.id.type))
         )
-    return query.order_by(Image.created_at.desc(), Image.id.desc()).limit(limit + 1)
+    return query.order_by(key.desc(), Image.id.desc()).limit(limit + 1)
 
 
 async def list_page(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    shown: Shown,
     *,
     limit: int,
     cursor: str | None,
-    album_id: uuid.UUID | None,
-    favorite: bool | None,
-    trashed: bool = False,
-    search: ImageSearch | None = None,
+    order: str = UPLOADED,
 ) -> tuple[list[Image], str | None]:
-    """One page, newest first, by keyset on (created_at, id) so page 1000 costs what page 1
-    costs. Raises CursorError on a cursor the server did not make."""
-    query = page_query(
-        owner_id,
-        limit=limit,
-        cursor=cursor,
-        album_id=album_id,
-        favorite=favorite,
-        trashed=trashed,
-        search=search,
-        dialect=session.get_bind().dialect.name,
-    )
+    """One page, newest first (uploaded, or taken for ``order="taken"``), by keyset on
+    (sort key, id) so page 1000 costs what page 1 costs. Raises CursorError on a cursor the
+    server did not make."""
+    dialect = session.get_bind().dialect.name
+    query = page_query(shown, limit=limit, cursor=cursor, dialect=dialect, order=order)
     rows = list((await session.execute(query)).scalars())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        next_cursor = encode_cursor(sort_key_of(rows[-1], order), rows[-1].id, order)
     return rows, next_cursor
 
 
@@ -587,7 +608,9 @@ __all__ = [
     "IngestRequest",
     "NotFound",
     "ObjectNotFound",
+    "Shown",
     "file_chunks",
+    "filtered_query",
     "get_owned",
     "list_page",
     "page_query",
