@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "ingest": ("ingest/bench_ingest.py", ["--short"]),
     "listing": ("listing/bench_listing.py", ["--short"]),
     "multiuser": ("listing/bench_multiuser.py", ["--short"]),
+    "many_users": ("listing/bench_many_users.py", ["--short"]),
     "serving": ("serving/bench_serving.py", ["--short"]),
     "memory": ("memory/bench_memory.py", ["--short"]),
     "startup": ("startup/bench_startup.py", ["--short"]),

@@ -16,6 +16,7 @@ SCRIPTS = [
     "ingest/bench_ingest.py",
     "listing/bench_listing.py",
     "listing/bench_multiuser.py",
+    "listing/bench_many_users.py",
     "listing/bare_app.py",
     "serving/bench_serving.py",
     "memory/bench_memory.py",
@@ -52,6 +53,7 @@ def test_script_imports_and_answers_help(relative: str, capsys: pytest.CaptureFi
     [
         "listing/bench_listing.py",
         "listing/bench_multiuser.py",
+        "listing/bench_many_users.py",
         "serving/bench_serving.py",
         "memory/bench_memory.py",
     ],
@@ -67,6 +69,7 @@ def test_run_all_knows_every_benchmark_and_its_short_form() -> None:
         "ingest",
         "listing",
         "multiuser",
+        "many_users",
         "serving",
         "memory",
         "startup",
