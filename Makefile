@@ -23,7 +23,8 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==0.13.9"
 
-DEPS := pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+DEPS := pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) \
+	examples/salon-avif-phash/pyproject.toml
 
 # Bytecode is compiled at install time for the runtime set only: importing the app from source
 # alone takes about 3 s here (and PYTHONDONTWRITEBYTECODE may forbid caching it later), which

@@ -59,7 +59,7 @@ from salon.domain.images.services import ImageService, NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
 from salon.domain.openapi import components as openapi_components
-from salon.domain.openapi import mark_authenticated
+from salon.domain.openapi import document_renditions, mark_authenticated
 from salon.domain.shares.albums import AlbumShareController
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
@@ -461,6 +461,7 @@ def create_app(
         debug=False,
     )
     mark_authenticated(app)  # the OpenAPI security of every route that needs a user
+    document_renditions(app, runtime.renditions)  # their names are configuration
     mount_media(app, runtime)  # signed /media/ URLs, answered ahead of the router
     trust_forwarded_headers(app, core.trusted_proxies)  # outermost: every path sees the client
     return app

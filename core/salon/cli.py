@@ -230,16 +230,20 @@ def plugins(as_json: bool) -> None:
         "queue": settings.core.queue,
         "mail": settings.core.mail,
     }
+    # Media processors stack (SALON_MEDIA=pillow,avif_phash): each of them is selected.
+    chosen: dict[str, tuple[str, ...]] = {role: (name,) for role, name in selected.items()}
+    chosen["media"] = settings.core.media_stack
     providers = {
         role: [
-            {"name": o.name, "plugin": o.plugin, "selected": selected.get(role) == o.name}
+            {"name": o.name, "plugin": o.plugin, "selected": o.name in chosen.get(role, ())}
             for o in sorted(offers.values(), key=lambda o: o.name)
         ]
         for role, offers in registry.offers.items()
     }
     unknown = {
         role: registry.unknown(role, name)
-        for role, name in selected.items()
+        for role, names in chosen.items()
+        for name in names
         if name not in registry.offers.get(role, {})
     }
     if unknown and settings.core.disable_plugins:

@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from salon.db.models import Image, UploadIntent, Video
 from salon.domain.images.keys import rendition_key
-from salon.domain.images.processing import PROCESSING, READY
-from salon.domain.images.services import RENDITION_SPECS, file_chunks, spool, tmp_dir
+from salon.domain.images.processing import PROCESSING, READY, store_renditions
+from salon.domain.images.services import spool, tmp_dir
 from salon.domain.videos.services import output_key as video_output_key
 from salon.errors import ObjectNotFound, StorageError, UnsupportedMedia
 from salon.runtime import Runtime
@@ -71,7 +71,7 @@ async def _referenced_keys(runtime: Runtime) -> set[str]:
             if status == PROCESSING:  # renditions stored a moment before the row learns them
                 keys.update(
                     rendition_key(owner_id, sha256, spec.name, spec.format.lower())
-                    for spec in RENDITION_SPECS
+                    for spec in runtime.renditions
                 )
         pending = select(UploadIntent.storage_key).where(UploadIntent.status == "pending")
         keys.update((await session.execute(pending)).scalars())
@@ -119,22 +119,9 @@ async def _rebuild_renditions(runtime: Runtime, image: Image) -> None:
     try:
         with tempfile.TemporaryDirectory(dir=tmp_dir(runtime)) as out:
             processed = await anyio.to_thread.run_sync(
-                runtime.media.process, path, Path(out), RENDITION_SPECS
+                runtime.media.process, path, Path(out), runtime.core.rendition_specs
             )
-            renditions: dict[str, Any] = {}
-            for rendition in processed.renditions:
-                extension = rendition.content_type.rsplit("/", 1)[-1]
-                key = rendition_key(image.owner_id, image.sha256, rendition.name, extension)
-                await runtime.storage.put(
-                    key, file_chunks(rendition.path), content_type=rendition.content_type
-                )
-                renditions[rendition.name] = {
-                    "key": key,
-                    "width": rendition.width,
-                    "height": rendition.height,
-                    "size": rendition.size,
-                    "content_type": rendition.content_type,
-                }
+            renditions = await store_renditions(runtime, image.owner_id, image.sha256, processed)
     finally:
         path.unlink(missing_ok=True)
     async with runtime.session_maker() as session:
@@ -142,6 +129,8 @@ async def _rebuild_renditions(runtime: Runtime, image: Image) -> None:
         if row is not None:
             row.renditions = renditions
             row.placeholder = processed.placeholder
+            # Keys a processor added since (a stacked one's): what is there stays as it is.
+            row.meta = {**dict(processed.info.metadata), **dict(row.meta or {})}
             await session.commit()
 
 
@@ -162,7 +151,7 @@ async def _check_images(
             continue
         missing = [
             name
-            for name in (spec.name for spec in RENDITION_SPECS)
+            for name in (spec.name for spec in runtime.renditions)
             if name not in (image.renditions or {})
             or not await _exists(runtime, image.renditions[name]["key"])
         ]

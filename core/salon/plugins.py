@@ -285,7 +285,7 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> None:
 
 TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {
     "storage": ("put",),
-    "media": ("process",),
+    "media": ("process", "add"),
     "source": ("entries",),
 }
 

@@ -35,6 +35,8 @@ from salon.errors import (
 )
 
 __all__ = [
+    "DEFAULT_RENDITIONS",
+    "RENDITION_FORMATS",
     "AccountSecurity",
     "AuthError",
     "AuthProvider",
@@ -48,6 +50,7 @@ __all__ = [
     "JobQueue",
     "MailMessage",
     "MailSender",
+    "MediaAdditions",
     "MediaInfo",
     "MediaProbe",
     "MediaProcessor",
@@ -80,6 +83,7 @@ __all__ = [
     "SourcePage",
     "SourceQueryError",
     "SourceRateLimited",
+    "StackedMediaProcessor",
     "StorageBackend",
     "StorageCapabilities",
     "StorageError",
@@ -421,14 +425,74 @@ class MailSender(Protocol):
 # --------------------------------------------------------------------------- media
 
 
+RENDITION_FORMATS: Final = ("WEBP", "AVIF", "JPEG", "PNG")
+"""The formats a rendition may be written in (what browsers show)."""
+_RENDITION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
 @dataclass(frozen=True, slots=True)
 class RenditionSpec:
-    """A derived image: ``long_edge`` pixels on the longer side, never upscaled."""
+    """A derived image: ``long_edge`` pixels on the longer side, never upscaled.
+
+    Written in ``SALON_RENDITIONS`` as ``name:long_edge[:format[:quality]]`` (see
+    :meth:`parse`), for example ``lg:2048`` or ``xl:4096:avif:60``.
+    """
 
     name: str
     long_edge: int
     format: str = "WEBP"
     quality: int = 80
+
+    @classmethod
+    def parse(cls, text: str) -> RenditionSpec:
+        """``name:long_edge[:format[:quality]]``; ValueError saying what is wrong."""
+        parts = [p.strip() for p in text.strip().split(":")]
+        if not 2 <= len(parts) <= 4:
+            raise ValueError(
+                f"rendition {text!r}: write name:long_edge[:format[:quality]], e.g. lg:2048"
+            )
+        try:
+            edge = int(parts[1])
+            quality = int(parts[3]) if len(parts) == 4 else 80
+        except ValueError:
+            raise ValueError(f"rendition {text!r}: long_edge and quality are numbers") from None
+        fmt = parts[2].upper() if len(parts) >= 3 else "WEBP"
+        spec = cls(parts[0], edge, "JPEG" if fmt == "JPG" else fmt, quality)
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """ValueError unless the name is safe in URLs and file names (lower-case letters,
+        digits, ``-`` and ``_``, at most 32), the edge 16-16384 px, the format one of
+        :data:`RENDITION_FORMATS` and the quality 1-100."""
+        if not _RENDITION_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"rendition name {self.name!r}: use 1-32 lower-case letters, digits, - or _"
+            )
+        if not 16 <= self.long_edge <= 16384:
+            raise ValueError(f"rendition {self.name!r}: long_edge must be 16-16384 pixels")
+        if self.format not in RENDITION_FORMATS:
+            formats = ", ".join(f.lower() for f in RENDITION_FORMATS)
+            raise ValueError(f"rendition {self.name!r}: format must be one of {formats}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"rendition {self.name!r}: quality must be 1-100")
+
+    def __str__(self) -> str:
+        """The setting's form, without the default format and quality: ``lg:2048``."""
+        text = f"{self.name}:{self.long_edge}"
+        if self.format != "WEBP" or self.quality != 80:
+            text += f":{self.format.lower()}"
+        return text + (f":{self.quality}" if self.quality != 80 else "")
+
+
+DEFAULT_RENDITIONS: Final[tuple[RenditionSpec, ...]] = (
+    RenditionSpec("sm", 320),
+    RenditionSpec("md", 1024),
+    RenditionSpec("lg", 2048),
+)
+"""The default of ``SALON_RENDITIONS``: WebP at quality 80, 320, 1024 and 2048 px on the long
+edge. The web UI, shares, downloads and videos use ``sm``, ``md`` and ``lg``, so a setting may
+change their sizes, formats and quality and add renditions, but keeps these three names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +516,11 @@ class MediaInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProcessedMedia:
+    """What processing an upload produced. ``placeholder`` is a ThumbHash
+    (https://evanw.github.io/thumbhash/) of the upright image, base64-encoded (standard
+    alphabet, with padding; at most 200 characters), which clients decode into a blurred
+    preview of about 32 px shown while a rendition loads; ``None`` when there is none."""
+
     info: MediaInfo
     renditions: Sequence[RenditionFile]
     placeholder: str | None
@@ -471,6 +540,44 @@ class MediaProcessor(Protocol):
     def process(
         self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
     ) -> ProcessedMedia: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MediaAdditions:
+    """What a :class:`StackedMediaProcessor` adds: rendition files it wrote into ``out_dir``
+    (one per spec it declared, same names) and metadata keys (JSON-able values)."""
+
+    renditions: Sequence[RenditionFile] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class StackedMediaProcessor(Protocol):
+    """Adds renditions or metadata on top of the processor before it.
+
+    ``SALON_MEDIA`` lists processors in order (``pillow,avif_phash``): the first, a
+    :class:`MediaProcessor`, decodes the upload and makes the ``SALON_RENDITIONS``; each one
+    after it is a stacked processor whose ``add`` receives the result so far (``previous``):
+    its ``info`` and ``renditions``, whose files (upright, sRGB, no metadata) are in
+    ``out_dir`` while ``add`` runs. It writes the renditions it declared in ``renditions``
+    into ``out_dir`` (usually from a previous rendition, not the upload: the base has already
+    refused what is unsafe) and returns them with any metadata keys in
+    :class:`MediaAdditions`. It must not change or remove the previous files, nor return keys
+    ``previous.info.metadata`` has (the earlier value is kept). ``source`` is the upload,
+    for a processor that needs its bytes. Like :class:`MediaProcessor` it runs in worker
+    processes (keep it picklable) or threads (keep it thread-safe).
+
+    If ``add`` raises, the core logs it with the processor's name and the image is made
+    without that processor's additions (``salon doctor --repair`` can make missing
+    renditions later). Checked by ``salon.testing.StackedMediaProcessorContract``.
+    """
+
+    @property
+    def renditions(self) -> Sequence[RenditionSpec]:
+        """The renditions it adds (may be empty), named apart from ``SALON_RENDITIONS``."""
+        ...
+
+    def add(self, previous: ProcessedMedia, source: Path, out_dir: Path) -> MediaAdditions: ...
 
 
 @runtime_checkable
@@ -621,7 +728,9 @@ JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any] | None]]
 # The ``register`` callbacks the registration hooks receive (see salon.hookspecs).
 RegisterStorageBackend = Callable[[str, Callable[[ProviderContext], StorageBackend]], None]
 RegisterAuthProvider = Callable[[str, Callable[[ProviderContext], AuthProvider]], None]
-RegisterMediaProcessor = Callable[[str, Callable[[ProviderContext], MediaProcessor]], None]
+RegisterMediaProcessor = Callable[
+    [str, Callable[[ProviderContext], MediaProcessor | StackedMediaProcessor]], None
+]
 RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
 RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
 RegisterJobHandler = Callable[[str, JobHandler], None]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from salon.db.changes import ChangeTracker
 from salon.errors import ConfigurationError, PluginError
+from salon.media_stack import build_media_stack
 from salon.memory import return_large_blocks
 from salon.plugins import (
     Offer,
@@ -35,6 +36,7 @@ from salon.providers import (
     MailSender,
     MediaProcessor,
     ProviderContext,
+    RenditionSpec,
     RequestAuthenticator,
     StorageBackend,
 )
@@ -57,6 +59,8 @@ class Runtime:
     media: MediaProcessor
     queue: JobQueue
     mail: MailSender | None = None
+    # Every rendition an image gets: SALON_RENDITIONS, then what stacked media processors add.
+    renditions: tuple[RenditionSpec, ...] = ()
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
     # The request-authentication chain, (name, authenticator) in the order they are asked.
@@ -183,6 +187,9 @@ def build_runtime(
         return provider
 
     mail = build("mail", core.mail)  # first: the auth provider may send mail
+    media, renditions = build_media_stack(
+        [(name, build("media", name)) for name in core.media_stack], core.rendition_specs
+    )
     runtime = Runtime(
         settings=settings,
         pm=pm,
@@ -192,9 +199,10 @@ def build_runtime(
         changes=changes,
         storage=build("storage", core.storage),
         auth=build("auth", core.auth),
-        media=build("media", core.media),
+        media=media,
         queue=build("queue", core.queue),
         mail=mail,
+        renditions=renditions,
     )
     runtime.sources = _build_sources(registry, context)
     if core.trace_plugins:

@@ -19,9 +19,12 @@ from typing import Any
 import msgspec
 
 from salon.errors import ConfigurationError
+from salon.providers import DEFAULT_RENDITIONS, RenditionSpec
 from salon.proxies import parse_networks
 
 ENV_PREFIX = "SALON_"
+REQUIRED_RENDITIONS = ("sm", "md", "lg")
+"""Rendition names the core's own features use; ``SALON_RENDITIONS`` must keep them."""
 # Variables under these prefixes belong to tools around Salon (the test suite), not to Salon.
 IGNORED_PREFIXES = ("SALON_TEST_",)
 
@@ -34,6 +37,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     storage: str = "local"
     auth: str = "local"
     queue: str = "local"
+    # The media processors, in order: the first decodes uploads and makes the renditions;
+    # each one after it is stacked on that result, adding renditions or metadata
+    # ("pillow,avif_phash"). See docs/plugins.md, "Stacking media processors".
     media: str = "pillow"
     mail: str = "console"
     secret_key: str = ""
@@ -44,6 +50,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     trusted_proxies: tuple[str, ...] = ()
     max_upload_bytes: int = 200 * 1024 * 1024
     max_pixels: int = 100_000_000
+    # The renditions the first media processor makes, name:long_edge[:format[:quality]]
+    # (format webp, avif, jpeg or png; default webp at quality 80). sm, md and lg must stay:
+    # the web UI, shares, downloads and videos use them.
+    renditions: tuple[str, ...] = tuple(str(spec) for spec in DEFAULT_RENDITIONS)
     # Above 16 MP, an image declaring more pixels per byte of file is a decompression bomb.
     max_pixels_per_byte: int = 1000
     # Full-size decodes at once per process (each up to max_pixels x 4 bytes).
@@ -125,7 +135,35 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     worker_metrics_port: int = 0
     worker_metrics_host: str = "127.0.0.1"
 
+    @property
+    def media_stack(self) -> tuple[str, ...]:
+        """``media`` as the ordered names of the processors: the base first."""
+        return tuple(name.strip() for name in self.media.split(","))
+
+    @property
+    def rendition_specs(self) -> tuple[RenditionSpec, ...]:
+        """``renditions`` parsed (checked at start-up by ``__post_init__``)."""
+        return tuple(RenditionSpec.parse(text) for text in self.renditions)
+
+    def _check_media(self) -> None:
+        stack = self.media_stack
+        if not all(stack) or len(set(stack)) != len(stack):
+            raise ValueError(
+                f"media {self.media!r}: name each media processor once, comma-separated, "
+                "the base first (pillow,avif_phash)"
+            )
+        names = [spec.name for spec in self.rendition_specs]  # ValueError names a bad one
+        if len(set(names)) != len(names):
+            raise ValueError(f"renditions: each name once ({', '.join(names)})")
+        missing = [name for name in REQUIRED_RENDITIONS if name not in names]
+        if missing:
+            raise ValueError(
+                f"renditions: {', '.join(missing)} missing; sm, md and lg must stay (the web "
+                "UI, shares, downloads and videos use them): change their sizes, or add more"
+            )
+
     def __post_init__(self) -> None:
+        self._check_media()
         if self.log_format not in ("text", "json"):
             raise ValueError("log_format must be 'text' or 'json'")
         if self.download_mode not in ("redirect", "proxy"):
@@ -225,7 +263,13 @@ def _coerce(raw: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     return out
 
 
-_LIST_FIELDS = {"disable_plugins", "cors_origins", "trusted_proxies", "internal_allow"}
+_LIST_FIELDS = {
+    "disable_plugins",
+    "cors_origins",
+    "trusted_proxies",
+    "internal_allow",
+    "renditions",
+}
 
 
 def _decode(type_: type[Any], value: Any) -> Any:

@@ -176,6 +176,7 @@ ORDER = [
     "test_docs_quickstart",
     "test_docs_localstack",
     "test_docs_plugin_tutorial",
+    "test_docs_stacking",
     "test_docs_deploy",
 ]
 

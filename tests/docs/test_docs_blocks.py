@@ -90,6 +90,7 @@ RUN_BY = {
         "docs/plugins.md",
         "Ten minutes from nothing to a served gallery",
     ): "test_docs_plugin_tutorial.py",
+    ("docs/plugins.md", "Stacking media processors"): "test_docs_stacking.py",
 }
 
 

@@ -5,6 +5,7 @@ the download routes, and the source import's body."""
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,27 +15,35 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.testing import TestClient
 from salon.app import create_app
 from salon.db.migrate import upgrade
-from salon.domain.images.services import RENDITION_SPECS
 from salon.testing.fixtures import base_environ
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+def _app(tmp_path_factory: pytest.TempPathFactory, **settings: str) -> Litestar:
     data = tmp_path_factory.mktemp("openapi") / "data"
     data.mkdir()
     environ = base_environ(data, f"sqlite+aiosqlite:///{data / 'salon.db'}")
     environ["SALON_INPROCESS_WORKER"] = "false"
+    environ.update(settings)
     upgrade(environ["SALON_DATABASE_URL"])
     return create_app(environ=environ)
 
 
-@pytest.fixture(scope="module")
-def document(app: Litestar) -> dict[str, Any]:
+def _document(app: Litestar) -> dict[str, Any]:
     with TestClient(app=app) as client:
         response = client.get("/schema/openapi.json")
     assert response.status_code == 200
     doc: dict[str, Any] = response.json()
     return doc
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    return _app(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def document(app: Litestar) -> dict[str, Any]:
+    return _document(app)
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -70,11 +79,45 @@ def test_uploads_document_their_multipart_body(document: dict[str, Any], operati
         assert form["properties"]["album_id"]["format"] == "uuid"
 
 
-@pytest.mark.parametrize("operation_id", ["download_rendition", "shared_rendition"])
+RENDITION_ROUTES = [
+    "download_rendition",
+    "shared_rendition",
+    "shared_album_rendition",
+    "album_share_rendition",
+]
+
+
+@pytest.mark.parametrize("operation_id", RENDITION_ROUTES)
 def test_rendition_names_are_an_enum(document: dict[str, Any], operation_id: str) -> None:
     parameters = {p["name"]: p for p in _operation(document, operation_id)["parameters"]}
-    assert parameters["name"]["schema"]["enum"] == [spec.name for spec in RENDITION_SPECS]
     assert parameters["name"]["schema"]["enum"] == ["sm", "md", "lg"]
+    assert "`lg` webp 2048 px" in parameters["name"]["description"]
+
+
+def test_rendition_enum_follows_the_setting(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The rendition list is configuration: the document of a server configured with more
+    renditions lists them, with their sizes, on every rendition route."""
+    app = _app(tmp_path_factory, SALON_RENDITIONS="sm:256,md:1024,lg:2048:avif:60,xl:4096")
+    document = _document(app)
+    for operation_id in RENDITION_ROUTES:
+        parameters = {p["name"]: p for p in _operation(document, operation_id)["parameters"]}
+        assert parameters["name"]["schema"]["enum"] == ["sm", "md", "lg", "xl"]
+        assert "`lg` avif 2048 px" in parameters["name"]["description"]
+        assert "`sm` webp 256 px" in parameters["name"]["description"]
+
+
+def test_placeholder_format_is_documented(document: dict[str, Any]) -> None:
+    image = _resolve(document, _response_schema(document, "get_image"))
+    placeholder = image["properties"]["placeholder"]
+    assert "ThumbHash" in json.dumps(placeholder) and "base64" in json.dumps(placeholder)
+    urls = _resolve(document, image["properties"]["urls"])
+    assert "SALON_RENDITIONS" in urls["properties"]["renditions"]["description"]
+
+
+def _response_schema(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    response = _operation(document, operation_id)["responses"]["200"]
+    schema: dict[str, Any] = response["content"]["application/json"]["schema"]
+    return schema
 
 
 def test_security_schemes_are_bearer_and_cookie(document: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ PROTOCOLS = [
     providers.AccountSecurity,
     providers.MailSender,
     providers.MediaProcessor,
+    providers.StackedMediaProcessor,
     providers.ImageSource,
     providers.JobQueue,
     providers.JobContext,
@@ -57,7 +58,7 @@ def _members(protocol: type) -> list[str]:
     methods = [
         name
         for name, value in vars(protocol).items()
-        if inspect.isfunction(value) and not name.startswith("_")
+        if isinstance(value, property) or (inspect.isfunction(value) and not name.startswith("_"))
     ]
     attributes = [a for a in getattr(protocol, "__annotations__", {}) if not a.startswith("_")]
     return attributes + methods
@@ -139,3 +140,14 @@ def test_python_examples_parse(guide: str) -> None:
 )
 def test_guide_covers(guide: str, phrase: str) -> None:
     assert phrase in guide
+
+
+def test_stacking_walkthrough_shows_the_examples_real_code(guide: str) -> None:
+    """The guide's AvifPhash is the example's, line for line (comments aside)."""
+    section = _section(guide, "## Stacking media processors")
+    shown = section.split("```python\n", 1)[1].split("```", 1)[0]
+    example = GUIDE.parents[1] / "examples/salon-avif-phash/salon_avif_phash/processor.py"
+    code = example.read_text()
+    lines = [line.split("  #")[0].rstrip() for line in shown.splitlines() if line.strip()]
+    missing = [line for line in lines if line not in code]
+    assert len(lines) > 10 and not missing, missing

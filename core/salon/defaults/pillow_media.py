@@ -57,6 +57,7 @@ from salon.defaults.cmyk_profile import default_cmyk_profile
 from salon.errors import MediaTooLarge, ProviderError, UnsupportedMedia
 from salon.memory import return_large_blocks
 from salon.providers import (
+    DEFAULT_RENDITIONS,
     MediaInfo,
     ProcessedMedia,
     ProviderContext,
@@ -82,12 +83,9 @@ __all__ = ["DEFAULT_SPECS", "METADATA_KEYS", "PillowMediaProcessor", "register_m
 
 log = logging.getLogger("salon.media")
 
-DEFAULT_SPECS: Final[tuple[RenditionSpec, ...]] = (
-    RenditionSpec("sm", 320),
-    RenditionSpec("md", 1024),
-    RenditionSpec("lg", 2048),
-)
-"""The renditions the core asks for by default (long edge in pixels, WebP quality 80)."""
+DEFAULT_SPECS: Final[tuple[RenditionSpec, ...]] = DEFAULT_RENDITIONS
+"""The renditions the core asks for by default: ``SALON_RENDITIONS``'s default (kept under
+this name for code that imported it)."""
 
 # Pillow format name -> MIME type. MPO is how Pillow names multi-picture JPEGs (many phones).
 _SNIFFED_TYPES: Final[dict[str, str]] = {

@@ -30,7 +30,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
-from salon.domain.images.services import RENDITION_SPECS
+from salon.providers import RenditionSpec
 
 # ---------------------------------------------------------------------------- security
 
@@ -79,11 +79,46 @@ def components() -> Components:
 # ---------------------------------------------------------------------------- bodies
 
 IMAGE_TYPES = "image/jpeg, image/png, image/webp, image/gif, image/heic, image/avif, image/tiff"
-RENDITION_NAMES: tuple[str, ...] = tuple(spec.name for spec in RENDITION_SPECS)
-"""The renditions every image gets (320, 1024 and 2048 px on the long edge)."""
 RENDITION_PARAMETER = Parameter(
-    description="A rendition's name.", schema_extra={"enum": list(RENDITION_NAMES)}
+    description="A rendition's name: one of the renditions this server makes "
+    "(`SALON_RENDITIONS` and what stacked media processors add; the enum lists them)."
 )
+"""The ``name`` of the rendition routes; :func:`document_renditions` adds its enum per app."""
+
+
+def document_renditions(app: Litestar, renditions: Sequence[RenditionSpec]) -> None:
+    """Give every route with a :data:`RENDITION_PARAMETER` the enum of this app's renditions
+    (configuration, not a constant) and say what each is. Like :func:`mark_authenticated`,
+    it runs before the document is first generated."""
+    names = [spec.name for spec in renditions]
+    sizes = ", ".join(
+        f"`{s.name}` {s.format.lower()} {s.long_edge} px on the long edge" for s in renditions
+    )
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and _takes_rendition(handler):
+                handler.operation_class = _with_rendition_enum(
+                    handler.operation_class, names, sizes
+                )
+
+
+def _takes_rendition(handler: HTTPRouteHandler) -> bool:
+    name = handler.parsed_fn_signature.parameters.get("name")
+    return name is not None and name.kwarg_definition == RENDITION_PARAMETER
+
+
+def _with_rendition_enum(base: type[Operation], names: list[str], sizes: str) -> type[Operation]:
+    @dataclass
+    class RenditionOperation(base):  # type: ignore[valid-type, misc]
+        def __post_init__(self) -> None:
+            if hasattr(base, "__post_init__"):
+                base.__post_init__(self)
+            for parameter in self.parameters or ():
+                if getattr(parameter, "name", None) == "name" and parameter.schema is not None:
+                    parameter.schema.enum = list(names)
+                    parameter.description = f"A rendition's name: {sizes}."
+
+    return RenditionOperation
 
 
 def _file(description: str) -> Schema:
@@ -297,7 +332,6 @@ __all__ = [
     "IMAGE_BYTES",
     "IMAGE_UPLOAD_BODY",
     "MEDIA_REFUSALS",
-    "RENDITION_NAMES",
     "RENDITION_PARAMETER",
     "SOURCE_IMPORT_BODY",
     "SOURCE_IMPORT_SCHEMA",
@@ -305,6 +339,7 @@ __all__ = [
     "UPLOAD_FILE_BODY",
     "VIDEO_BYTES",
     "components",
+    "document_renditions",
     "documented",
     "mark_authenticated",
 ]

@@ -17,6 +17,8 @@ suite                       Protocol                        fixture(s) to supply
 ``AuthProviderContract``    ``AuthProvider``                ``auth_provider``, ``make_user``,
                                                             ``expired_access_token``
 ``MediaProcessorContract``  ``MediaProcessor``              ``media_processor``
+``StackedMediaProcessor``   ``StackedMediaProcessor``       ``stacked_processor`` (+ optional
+``Contract``                                                ``base_processor``)
 ``ImageSourceContract``     ``ImageSource``                 ``image_source`` (+ optional
                                                             ``upstream_calls``,
                                                             ``failing_image_source``)
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
         UpstreamCalls,
         read_download,
     )
+    from salon.testing.contracts.stacked_media import StackedMediaProcessorContract
     from salon.testing.contracts.storage import (
         StorageContract,
         UploadFailed,
@@ -77,6 +80,7 @@ __all__ = [
     "MakeUser",
     "MediaProcessorContract",
     "RunningApp",
+    "StackedMediaProcessorContract",
     "StorageContract",
     "UploadFailed",
     "UpstreamCalls",
@@ -95,6 +99,7 @@ _WHERE: dict[str, str] = {
     "MakeUser": "salon.testing.contracts.auth",
     "unique_email": "salon.testing.contracts.auth",
     "MediaProcessorContract": "salon.testing.contracts.media",
+    "StackedMediaProcessorContract": "salon.testing.contracts.stacked_media",
     "JobQueueContract": "salon.testing.contracts.queue",
     "ImageSourceContract": "salon.testing.contracts.source",
     "UpstreamCalls": "salon.testing.contracts.source",

@@ -340,7 +340,7 @@ class ImageController(Controller):
         current_user: User,
     ) -> Response[Any]:
         image = await get_owned(db_session, current_user.id, image_id)
-        entry = rendition_entry(image, name)
+        entry = rendition_entry(image, name, runtime.renditions)
         return await serve_object(
             request,
             runtime,

@@ -36,7 +36,7 @@ from salon.domain.images.pool import MediaPool, Reservation
 from salon.domain.jobs.services import create_job
 from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
 from salon.plugins import notify
-from salon.providers import ProcessedMedia, RenditionSpec
+from salon.providers import ProcessedMedia
 from salon.runtime import Runtime
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "JOB_KIND",
     "PROCESSING",
     "READY",
-    "RENDITION_SPECS",
     "RenditionService",
     "store_renditions",
 ]
@@ -55,11 +54,6 @@ PROCESSING, READY, FAILED = "processing", "ready", "failed"
 # The meta key of a failed image that keeps why its bytes were refused (salon.errors.MEDIA_REASONS).
 REFUSAL_META = "refused"
 JOB_KIND = "image.renditions"
-RENDITION_SPECS = (
-    RenditionSpec("sm", 320),
-    RenditionSpec("md", 1024),
-    RenditionSpec("lg", 2048),
-)
 SWEEP_INTERVAL = 60.0
 # A row still processing this long after its last change has lost its worker (or its job):
 # long enough that a busy pool elsewhere is not second-guessed often, short enough to repair.
@@ -211,7 +205,9 @@ class RenditionService:
         async with _source_file(self.runtime, image, tmp) as source:
             with tempfile.TemporaryDirectory(dir=tmp) as out:
                 try:
-                    processed = await self.pool.process(source, Path(out), RENDITION_SPECS)
+                    processed = await self.pool.process(
+                        source, Path(out), self.runtime.core.rendition_specs
+                    )
                 except UnsupportedMedia as exc:
                     await self._fail(image, str(exc), exc.reason)
                     return FAILED

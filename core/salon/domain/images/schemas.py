@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from salon.db.models import Image
 
-RENDITION_NAMES = ("sm", "md", "lg")
+PLACEHOLDER_DOC = (
+    "A blurred preview to show while a rendition loads: a ThumbHash "
+    "(https://evanw.github.io/thumbhash/) of the upright image, base64-encoded (standard "
+    "alphabet with padding, at most 200 characters; about 25 bytes decoded). Decode it with any "
+    "ThumbHash library (thumbHashToDataURL in JavaScript) into an image of about 32 px on the "
+    "long edge and stretch it over the picture's box. null until the renditions are made, or "
+    "when the media processor makes none."
+)
+Placeholder = Annotated[str, msgspec.Meta(description=PLACEHOLDER_DOC, max_length=200)] | None
 
 
 class ImageUrls(msgspec.Struct):
     original: str
-    renditions: dict[str, str]
+    renditions: Annotated[
+        dict[str, str],
+        msgspec.Meta(
+            description="One URL per rendition made: the names of SALON_RENDITIONS (sm, md "
+            "and lg at least) and of stacked media processors' renditions (the rendition "
+            "routes' name enum). Empty while the image is processing."
+        ),
+    ]
 
 
 class ImageOut(msgspec.Struct):
@@ -28,7 +43,7 @@ class ImageOut(msgspec.Struct):
     taken_at: dt.datetime | None
     created_at: dt.datetime
     favorite: bool
-    placeholder: str | None
+    placeholder: Placeholder
     urls: ImageUrls
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     # "processing" until the renditions exist (``urls.renditions`` is empty until then; the

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from salon.domain.images.processing import (
     FAILED,
     PROCESSING,
     REFUSAL_META,
-    RENDITION_SPECS,
     RenditionService,
 )
 from salon.domain.images.quota import check_quota
@@ -41,7 +40,7 @@ from salon.domain.images.schemas import image_out
 from salon.domain.images.search import ImageSearch, search_conditions
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
-from salon.providers import CopyingStorage, MediaInfo, MediaProbe
+from salon.providers import CopyingStorage, MediaInfo, MediaProbe, RenditionSpec
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.images")
@@ -280,7 +279,7 @@ class ImageService:
                 return
             keys = [image.storage_key] + [
                 rendition_key(image.owner_id, image.sha256, spec.name, spec.format.lower())
-                for spec in RENDITION_SPECS
+                for spec in self.runtime.renditions
             ]
             for key in keys:
                 try:
@@ -589,11 +588,21 @@ async def list_page(
     return rows, next_cursor
 
 
-def rendition_entry(image: Image, name: str) -> Mapping[str, Any]:
+def rendition_entry(
+    image: Image, name: str, renditions: Sequence[RenditionSpec]
+) -> Mapping[str, Any]:
+    """The stored rendition ``name`` of ``image``; NotFound (404) saying why when there is
+    none: not a configured rendition (``renditions``: the runtime's), or not made yet."""
+    known = [spec.name for spec in renditions]
+    if name not in known:
+        raise NotFound(f"there is no rendition {name!r}; renditions: {', '.join(known)}")
     entry = (image.renditions or {}).get(name)
     if entry is None:
+        if image.status == PROCESSING:
+            raise NotFound(f"rendition {name!r} is not made yet: the image is processing")
         raise NotFound(
-            f"unknown rendition {name!r}; available: {', '.join(sorted(image.renditions))}"
+            f"this image has no {name!r} rendition (made before it was configured, or its "
+            "processor failed; `salon doctor --repair` makes missing renditions)"
         )
     return dict(entry)
 
@@ -603,7 +612,6 @@ def utcnow() -> dt.datetime:
 
 
 __all__ = [
-    "RENDITION_SPECS",
     "ImageService",
     "IngestRequest",
     "NotFound",

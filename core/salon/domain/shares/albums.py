@@ -162,7 +162,7 @@ async def serve_album_rendition(
     name: str,
 ) -> Response[Any]:
     image = await album_image(session, album, image_id)
-    entry = rendition_entry(image, name)
+    entry = rendition_entry(image, name, runtime.renditions)
     # Sent from here, never a redirect: a signed URL would outlive a revoked share.
     return await serve_object(
         request,

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink, User
-from salon.domain.images.schemas import ImageUrls
+from salon.domain.images.schemas import ImageUrls, Placeholder
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
@@ -79,7 +79,7 @@ class SharedImageOut(msgspec.Struct):
     id: str
     width: int
     height: int
-    placeholder: str | None
+    placeholder: Placeholder
     urls: ImageUrls
     title: str | None = None
     taken_at: dt.datetime | None = None
@@ -265,7 +265,7 @@ class ShareController(Controller):
     ) -> Response[Any]:
         """The picture's bytes, sent here (never a redirect) while the link is valid."""
         image = await shared_image(db_session, token)
-        entry = rendition_entry(image, name)
+        entry = rendition_entry(image, name, runtime.renditions)
         return await serve_object(
             request,
             runtime,

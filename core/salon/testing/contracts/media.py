@@ -25,7 +25,7 @@ import datetime as dt
 import io
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from salon.errors import UnsupportedMedia
-from salon.providers import MediaProcessor, ProcessedMedia, RenditionSpec
+from salon.providers import MediaProcessor, ProcessedMedia, RenditionFile, RenditionSpec
 
 __all__ = [
     "CONTRACT_SPECS",
@@ -43,6 +43,8 @@ __all__ = [
     "GPS",
     "XMP_MARKER",
     "MediaProcessorContract",
+    "check_metadata",
+    "check_rendition_file",
     "make_animated_gif",
     "make_animated_webp",
     "make_bomb_gif",
@@ -298,6 +300,31 @@ def _open_output(path: Path) -> tuple[Image.Image, bytes]:
     return im, data
 
 
+def check_rendition_file(rendition: RenditionFile, out_dir: Path) -> tuple[int, int]:
+    """Assert that ``rendition`` is a file in ``out_dir`` that is what it says (type, size,
+    dimensions) and carries no EXIF, GPS or XMP; returns its (width, height)."""
+    path = Path(rendition.path)
+    assert path.resolve().parent == out_dir.resolve(), "renditions go into out_dir"
+    assert path.is_file()
+    im, data = _open_output(path)
+    assert rendition.size == len(data)
+    assert Image.MIME.get(im.format or "") == rendition.content_type
+    assert (im.width, im.height) == (rendition.width, rendition.height)
+    assert len(im.getexif()) == 0, f"{rendition.name}: EXIF in a rendition"
+    assert "exif" not in im.info and "xmp" not in im.info
+    assert not {b"EXIF", b"XMP "} & set(_webp_chunks(data))
+    for secret in (EXIF_MAKE.encode(), XMP_MARKER.encode(), b"Exif\x00\x00"):
+        assert secret not in data, f"{rendition.name}: {secret!r} found in the output"
+    return im.width, im.height
+
+
+def check_metadata(metadata: Mapping[str, Any]) -> None:
+    """Assert that no metadata key or value carries the corpus's GPS position."""
+    for key, value in metadata.items():
+        assert "gps" not in key.lower(), f"metadata key {key!r} looks like GPS"
+        assert "52.0" not in repr(value) and "GPS" not in repr(value)
+
+
 def _webp_chunks(data: bytes) -> list[bytes]:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return []
@@ -366,22 +393,9 @@ class MediaProcessorContract:
         assert info.width > 0 and info.height > 0
         assert [r.name for r in result.renditions] == [s.name for s in self.specs]
         for spec, rendition in zip(self.specs, result.renditions, strict=True):
-            path = Path(rendition.path)
-            assert path.resolve().parent == out_dir.resolve(), "renditions go into out_dir"
-            assert path.is_file()
-            im, data = _open_output(path)
-            assert rendition.size == len(data)
-            assert Image.MIME.get(im.format or "") == rendition.content_type
-            assert (im.width, im.height) == (rendition.width, rendition.height)
-            assert (im.width, im.height) == _expected_size(info.width, info.height, spec.long_edge)
-            assert len(im.getexif()) == 0, f"{spec.name}: EXIF in a rendition"
-            assert "exif" not in im.info and "xmp" not in im.info
-            assert not {b"EXIF", b"XMP "} & set(_webp_chunks(data))
-            for secret in (EXIF_MAKE.encode(), XMP_MARKER.encode(), b"Exif\x00\x00"):
-                assert secret not in data, f"{spec.name}: {secret!r} found in the output"
-        for key, value in info.metadata.items():
-            assert "gps" not in key.lower(), f"metadata key {key!r} looks like GPS"
-            assert "52.0" not in repr(value) and "GPS" not in repr(value)
+            size = check_rendition_file(rendition, out_dir)
+            assert size == _expected_size(info.width, info.height, spec.long_edge)
+        check_metadata(info.metadata)
         if result.placeholder is not None:
             assert isinstance(result.placeholder, str) and 0 < len(result.placeholder) <= 200
             assert result.placeholder.isascii()

@@ -1,0 +1,125 @@
+"""Stacked media processors and configured renditions in a running app (issue 16.3).
+
+- A processor written against the documented 0.1 hook and Protocol (no probe, ``register``
+  untyped) still works on its own, and as the base of a stack.
+- ``SALON_MEDIA=legacy,mono``: the stacked processor's rendition is served and listed, its
+  metadata is in the image's; one that fails leaves the image ready without its additions,
+  and ``salon doctor --repair`` makes them later.
+- ``SALON_RENDITIONS`` decides the renditions (sizes, formats, extra names); a name that is
+  not one of them is a 404 that lists them; broken settings stop start-up.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from PIL import Image
+from salon.doctor import diagnose
+from salon.errors import ConfigurationError
+from salon.testing import running_app, sample_jpeg
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def plugin() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(HERE))  # the media pool's spawned workers import it by this name
+    try:
+        import stacked_media_plugin
+
+        yield stacked_media_plugin
+    finally:
+        sys.path.remove(str(HERE))
+
+
+async def test_documented_processor_works_alone(tmp_path: Path, plugin: ModuleType) -> None:
+    async with running_app(tmp_path / "d", plugins=[plugin], env={"SALON_MEDIA": "legacy"}) as app:
+        assert isinstance(app.runtime.media, plugin.LegacyProcessor), "no stack around one"
+        headers = await app.login()
+        image = (await app.upload(headers, sample_jpeg(900, 600))).json()
+        assert image["status"] == "ready", image
+        lg = await app.client.get(image["urls"]["renditions"]["lg"], headers=headers)
+        assert lg.status_code == 200 and Image.open(io.BytesIO(lg.content)).size == (900, 600)
+
+
+async def test_stacked_on_a_documented_processor(tmp_path: Path, plugin: ModuleType) -> None:
+    env = {"SALON_MEDIA": "legacy,mono"}
+    async with running_app(tmp_path / "d", plugins=[plugin], env=env) as app:
+        headers = await app.login()
+        image = (await app.upload(headers, sample_jpeg(900, 600, (250, 250, 250)))).json()
+        assert sorted(image["urls"]["renditions"]) == ["lg", "md", "mono", "sm"]
+        assert image["metadata"] == {"filename": "photo.jpg", "format": "JPEG", "mono_mean": 250}
+        mono = await app.client.get(image["urls"]["renditions"]["mono"], headers=headers)
+        assert mono.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(mono.content)).mode == "L"
+
+        unknown = await app.client.get(f"/api/images/{image['id']}/renditions/xl", headers=headers)
+        assert unknown.status_code == 404
+        assert (
+            unknown.json()["detail"] == "there is no rendition 'xl'; renditions: sm, md, lg, mono"
+        )
+
+
+async def test_a_failing_stacked_processor_is_repaired_later(
+    tmp_path: Path, plugin: ModuleType
+) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / plugin.BROKEN).write_text("")
+    async with running_app(data, plugins=[plugin], env={"SALON_MEDIA": "legacy,mono"}) as app:
+        headers = await app.login()
+        image = (await app.upload(headers, sample_jpeg(640, 480))).json()
+        assert image["status"] == "ready" and "mono" not in image["urls"]["renditions"]
+        url = f"/api/images/{image['id']}/renditions/mono"
+        missing = await app.client.get(url, headers=headers)
+        assert missing.status_code == 404 and "salon doctor --repair" in missing.json()["detail"]
+
+        (data / plugin.BROKEN).unlink()
+        report = await diagnose(app.runtime, repair=True)
+        assert report.repaired == 1, report
+        assert (await app.client.get(url, headers=headers)).status_code == 200
+        again = (await app.client.get(f"/api/images/{image['id']}", headers=headers)).json()
+        assert again["metadata"]["mono_mean"] > 0 and again["metadata"]["format"] == "JPEG"
+
+
+async def test_renditions_are_configuration(tmp_path: Path) -> None:
+    env = {"SALON_RENDITIONS": "sm:200,md:400,lg:800:jpeg:85,xl:1600"}
+    async with running_app(tmp_path / "d", env=env) as app:
+        headers = await app.login()
+        image = (await app.upload(headers, sample_jpeg(2000, 1000))).json()
+        assert sorted(image["urls"]["renditions"]) == ["lg", "md", "sm", "xl"]
+        sizes = {}
+        for name, url in image["urls"]["renditions"].items():
+            response = await app.client.get(url, headers=headers)
+            picture = Image.open(io.BytesIO(response.content))
+            sizes[name] = (picture.format, picture.size)
+        assert sizes == {
+            "sm": ("WEBP", (200, 100)),
+            "md": ("WEBP", (400, 200)),
+            "lg": ("JPEG", (800, 400)),
+            "xl": ("WEBP", (1600, 800)),
+        }
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SALON_RENDITIONS": "sm:320,md:1024"}, "lg missing; sm, md and lg must stay"),
+        ({"SALON_RENDITIONS": "sm:320,md:1024,lg:2048:gif"}, "format must be one of webp"),
+        ({"SALON_RENDITIONS": "sm:320,md,lg:2048"}, "write name:long_edge"),
+        ({"SALON_MEDIA": "mono"}, "'mono' only adds to another processor's result"),
+        ({"SALON_MEDIA": "pillow,legacy"}, "'legacy' is not a stacked media processor"),
+        ({"SALON_MEDIA": "pillow,monoo"}, "did you mean 'mono'"),
+    ],
+)
+async def test_broken_media_settings_stop_startup(
+    tmp_path: Path, plugin: ModuleType, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        async with running_app(tmp_path / "d", plugins=[plugin], env=env):
+            pass
