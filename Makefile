@@ -24,7 +24,7 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet "uv==0.13.9"
 
 DEPS := pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) \
-	examples/salon-avif-phash/pyproject.toml
+	examples/salon-avif-phash/pyproject.toml examples/salon-photo-log/pyproject.toml
 
 # Bytecode is compiled at install time for the runtime set only: importing the app from source
 # alone takes about 3 s here (and PYTHONDONTWRITEBYTECODE may forbid caching it later), which
@@ -32,7 +32,7 @@ DEPS := pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) 
 # --inexact: plugins you installed into .venv yourself (and the dev set) stay installed.
 $(RUNTIME_STAMP): $(DEPS) | $(UV)
 	$(UV) sync --all-packages --inexact --no-dev $(RUNTIME_SKIP) --compile-bytecode
-	$(VENV)/bin/python -m compileall -q core/salon $(wildcard plugins/*/salon_*) > /dev/null
+	$(VENV)/bin/python -m compileall -q core/salon $(wildcard plugins/*/salon_*) examples/salon-photo-log/salon_photo_log > /dev/null
 	touch $(RUNTIME_STAMP)
 
 $(STAMP): $(RUNTIME_STAMP) | $(UV)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from salon.context import SalonContext, require_user
 from salon.hookspecs import hookimpl
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = ["SalonContext", "__version__", "hookimpl", "require_user"]
 __version__ = "0.1.0"

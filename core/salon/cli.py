@@ -14,12 +14,19 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from salon import __version__, logs
 from salon.errors import ConfigurationError, PluginError, SalonError
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from salon.db.plugin_tables import Offers
+    from salon.runtime import Runtime
+    from salon.settings import CoreSettings
 
 T = TypeVar("T")
 # `salon db upgrade`'s exit code for a schema newer than this release and not compatible with
@@ -41,6 +48,13 @@ def startup_errors() -> Iterator[None]:
         sys.exit(2)
 
 
+def plugin_migrations(core: CoreSettings) -> Offers:
+    """The enabled plugins' own migrations (hook ``register_migrations``), by branch."""
+    from salon.plugins import collect_registry, make_plugin_manager
+
+    return collect_registry(make_plugin_manager(core.disable_plugins)).migrations
+
+
 def _say(message: str) -> None:
     click.echo(f"salon: {message}", err=True)
 
@@ -56,6 +70,23 @@ def open_runtime() -> Any:
     return runtime
 
 
+def add_plugin_commands(
+    group: click.Group, pm: pluggy.PluginManager, open_gallery: Callable[[], Runtime]
+) -> None:
+    """Call every ``register_commands``; each plugin's ``salon`` opens the gallery with
+    ``open_gallery`` only when one of its commands uses it (listing commands opens nothing)."""
+    from salon.context import LazyRuntime, SalonContext
+    from salon.plugins import call_each
+
+    runtime = LazyRuntime(open_gallery)
+    call_each(
+        pm,
+        "register_commands",
+        per_plugin=lambda plugin: {"salon": SalonContext(plugin, runtime)},
+        cli=group,
+    )
+
+
 class SalonGroup(click.Group):
     """Adds the plugins' commands (``register_commands``) the first time the CLI runs."""
 
@@ -65,13 +96,12 @@ class SalonGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from salon.plugins import call_each, make_plugin_manager
+        from salon.plugins import make_plugin_manager
         from salon.settings import load_core_settings
 
         with startup_errors():
             core, _ = load_core_settings(ensure_secret=False)
-            pm = make_plugin_manager(core.disable_plugins)
-            call_each(pm, "register_commands", cli=self)
+            add_plugin_commands(self, make_plugin_manager(core.disable_plugins), open_runtime)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
@@ -196,6 +226,18 @@ def db_upgrade(revision: str) -> None:
         sys.exit(SCHEMA_TOO_NEW)
     upgrade(core.database_url, revision)
     click.echo(f"database at revision {current(core.database_url)}")
+    if revision == "head":
+        _upgrade_plugin_tables(core)
+
+
+def _upgrade_plugin_tables(core: CoreSettings) -> None:
+    """Then the plugins' own tables (hook ``register_migrations``), each its own lineage."""
+    from salon.db.plugin_tables import upgrade_plugins
+
+    with startup_errors():
+        offers = plugin_migrations(core)
+    for state in upgrade_plugins(core.database_url, offers):
+        click.echo(f"plugin {state.plugin} tables ({state.branch}) at revision {state.revision}")
 
 
 @db.command("downgrade")
@@ -207,6 +249,11 @@ def db_downgrade(revision: str) -> None:
 
     with startup_errors():
         core, _ = load_core_settings(ensure_secret=False)
+    if revision == "base":  # the plugins' tables may refer to the core's: they go first
+        from salon.db.plugin_tables import downgrade_plugins
+
+        with startup_errors():
+            downgrade_plugins(core.database_url, plugin_migrations(core))
     downgrade(core.database_url, revision)
     click.echo(f"database downgraded to {revision}")
 

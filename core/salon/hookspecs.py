@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import click
     from litestar.config.app import AppConfig
 
+    from salon.context import SalonContext
     from salon.providers import (
         RegisterAuthProvider,
         RegisterImageSource,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         RegisterJobQueue,
         RegisterMailSender,
         RegisterMediaProcessor,
+        RegisterMigrations,
         RegisterPages,
         RegisterRequestAuthenticator,
         RegisterSettings,
@@ -145,34 +147,54 @@ def register_pages(register: RegisterPages) -> None:
 
 
 @hookspec
-def extend_app(app_config: AppConfig) -> None:
+def register_migrations(register: RegisterMigrations) -> None:
+    """Offer the plugin's own tables, as Alembic migrations.
+
+    Call ``register(PluginMigrations(branch, versions))`` once (``salon.providers``):
+    ``versions`` is a folder of Alembic revision files, ``branch`` their name. ``salon db
+    upgrade`` runs them after the core's migrations, on SQLite and PostgreSQL, recording
+    their revision in ``alembic_version_<branch>``; ``salon serve`` and ``salon worker`` migrate
+    them as they do the core's (SQLite, ``SALON_AUTO_MIGRATE``) and otherwise refuse to start
+    while they are behind. A branch taken by another plugin, a bad name or a missing folder
+    stops start-up naming the plugin. Returns nothing. Since 0.2.
+    """
+
+
+@hookspec
+def extend_app(app_config: AppConfig, salon: SalonContext) -> None:
     """Change the Litestar ``AppConfig`` before the app is built.
 
     Append to ``app_config.route_handlers``, ``middleware``, ``on_startup`` and so on; do not
-    replace the lists. Called once per app, after the core's own wiring. Returns nothing.
-    Since 0.1.
+    replace the lists. Called once per app, after the core's own wiring. The route handlers a
+    plugin appends may take ``salon: SalonContext`` (this plugin's context, the ``salon``
+    argument here) and ``current_user: SignedInUser``; ``salon.context.require_user`` is a guard
+    for signed-in-only routes. Returns nothing. Since 0.1; ``salon`` since 0.2.
     """
 
 
 @hookspec
-def register_commands(cli: click.Group) -> None:
+def register_commands(cli: click.Group, salon: SalonContext) -> None:
     """Add commands to the ``salon`` CLI with ``@cli.command()`` or ``cli.add_command(...)``.
 
-    Called once when the CLI starts. Returns nothing. Since 0.1.
+    Called once when the CLI starts. ``salon`` is the plugin's context; it opens the gallery
+    only when a command uses it (``salon.run(async_function)``). Returns nothing. Since 0.1;
+    ``salon`` since 0.2.
     """
 
 
 @hookspec
-def image_stored(image: dict[str, Any]) -> None:
+def image_stored(image: dict[str, Any], salon: SalonContext) -> None:
     """Event: an image was stored and recorded with its renditions. ``image`` is the API's
-    JSON form plus ``owner_id``. Called after the database commit that made it ``ready``
-    (possibly after the upload was answered, in the process that made the renditions); return
-    value ignored; a listener that raises is logged and skipped. Since 0.1.
+    JSON form plus ``owner_id``; ``salon`` the listening plugin's context (to enqueue a job of
+    its own, say). Called after the database commit that made it ``ready`` (possibly after the
+    upload was answered, in the process that made the renditions); return value ignored; a
+    listener that raises is logged and skipped. Since 0.1; ``salon`` since 0.2.
     """
 
 
 @hookspec
-def image_deleted(image: dict[str, Any]) -> None:
-    """Event: an image and its bytes were deleted. ``image`` as in ``image_stored``.
-    Return value ignored; a listener that raises is logged and skipped. Since 0.1.
+def image_deleted(image: dict[str, Any], salon: SalonContext) -> None:
+    """Event: an image and its bytes were deleted. ``image`` and ``salon`` as in
+    ``image_stored``. Return value ignored; a listener that raises is logged and skipped.
+    Since 0.1; ``salon`` since 0.2.
     """

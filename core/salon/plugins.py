@@ -26,6 +26,7 @@ from salon.errors import ConfigurationError, PluginError
 from salon.providers import (
     PageSpec,
     PluginFiles,
+    PluginMigrations,
     ProviderContext,
     RegisterAuthProvider,
     RegisterImageSource,
@@ -108,6 +109,8 @@ class ProviderRegistry:
     # Web pages (register_pages), in call order, and each plugin's template/static folders.
     pages: list[PluginPage] = field(default_factory=list)
     page_files: dict[str, PluginFiles] = field(default_factory=dict)
+    # Plugin-owned tables (register_migrations): branch -> the plugin and its migrations.
+    migrations: dict[str, tuple[str, PluginMigrations]] = field(default_factory=dict)
 
     def names(self, role: str) -> list[str]:
         return sorted(self.offers.get(role, {}))
@@ -255,15 +258,26 @@ def _one(results: Any) -> Any:
     return results[0] if isinstance(results, list) and results else None
 
 
-def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+PerPlugin = Callable[[str], Mapping[str, Any]]
+"""Arguments that differ by plugin (its ``salon`` context), given the plugin's name."""
+
+
+def _arguments(name: str, kwargs: dict[str, Any], per_plugin: PerPlugin | None) -> dict[str, Any]:
+    return {**kwargs, **per_plugin(name)} if per_plugin is not None else kwargs
+
+
+def call_each(
+    pm: pluggy.PluginManager, hook: str, *, per_plugin: PerPlugin | None = None, **kwargs: Any
+) -> list[tuple[str, Any]]:
     """Call every implementation of ``hook`` through pluggy, each separately, so one raising
     does not stop the others; return (plugin name, result) pairs in call order and raise
-    PluginError for the first failure, naming its plugin and the hook, after all have run."""
+    PluginError for the first failure, naming its plugin and the hook, after all have run.
+    ``per_plugin(name)`` adds that plugin's own arguments (pluggy passes only those named)."""
     results: list[tuple[str, Any]] = []
     failure: PluginError | None = None
     for name, caller in plugin_calls(pm, hook):
         try:
-            results.append((name, _one(caller(**kwargs))))
+            results.append((name, _one(caller(**_arguments(name, kwargs, per_plugin)))))
         except Exception as exc:
             if failure is None:
                 failure = PluginError(name, hook, repr(exc))
@@ -273,12 +287,14 @@ def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[
     return results
 
 
-def notify(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> None:
+def notify(
+    pm: pluggy.PluginManager, hook: str, *, per_plugin: PerPlugin | None = None, **kwargs: Any
+) -> None:
     """Fire an event hook through pluggy: a listener that raises is logged with its plugin's
-    name and skipped; the others still run."""
+    name and skipped; the others still run. ``per_plugin`` as for :func:`call_each`."""
     for name, caller in plugin_calls(pm, hook):
         try:
-            caller(**kwargs)
+            caller(**_arguments(name, kwargs, per_plugin))
         except Exception:
             log.exception("plugin %r, event hook %r raised; continuing", name, hook)
 
@@ -375,7 +391,31 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
     for plugin, caller in plugin_calls(pm, "register_pages"):
         _call_registration(plugin, caller, "register_pages", _page_adder(registry, plugin))
         _check_pages(registry, plugin)
+    for plugin, caller in plugin_calls(pm, "register_migrations"):
+        _call_registration(
+            plugin, caller, "register_migrations", _migration_adder(registry, plugin)
+        )
     return registry
+
+
+BRANCH: Final = re.compile(r"[a-z][a-z0-9_]{0,40}")
+
+
+def _migration_adder(registry: ProviderRegistry, plugin: str) -> Callable[[object], None]:
+    def add(item: object) -> None:
+        hook = "register_migrations"
+        if not isinstance(item, PluginMigrations):
+            raise PluginError(plugin, hook, f"register() takes PluginMigrations, not {item!r}")
+        if not BRANCH.fullmatch(item.branch):
+            raise PluginError(plugin, hook, f"branch {item.branch!r} is not [a-z][a-z0-9_]*")
+        if item.branch in registry.migrations:
+            other = registry.migrations[item.branch][0]
+            raise PluginError(plugin, hook, f"branch {item.branch!r} is taken by {other}")
+        if not Path(item.versions).is_dir():
+            raise PluginError(plugin, hook, f"{item.versions} is not a folder")
+        registry.migrations[item.branch] = (plugin, item)
+
+    return add
 
 
 def _page_adder(registry: ProviderRegistry, plugin: str) -> Callable[[object], None]:

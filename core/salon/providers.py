@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from salon.errors import (
     AuthError,
@@ -33,6 +33,9 @@ from salon.errors import (
     StorageError,
     UnsupportedMedia,
 )
+
+if TYPE_CHECKING:
+    from salon.context import SalonContext
 
 __all__ = [
     "DEFAULT_RENDITIONS",
@@ -60,6 +63,7 @@ __all__ = [
     "PageSpec",
     "PagedImageSource",
     "PluginFiles",
+    "PluginMigrations",
     "PresignedPost",
     "ProcessedMedia",
     "ProviderContext",
@@ -71,6 +75,7 @@ __all__ = [
     "RegisterJobQueue",
     "RegisterMailSender",
     "RegisterMediaProcessor",
+    "RegisterMigrations",
     "RegisterPages",
     "RegisterSettings",
     "RegisterStorageBackend",
@@ -720,6 +725,12 @@ class JobContext(Protocol):
         """A core service by name ("images", "videos", "sources"): see docs/plugins.md."""
         ...
 
+    @property
+    def salon(self) -> SalonContext:
+        """The :class:`salon.context.SalonContext` of the plugin that registered the handler:
+        its settings, the queue, images, albums, its own tables. Since 0.2."""
+        ...
+
 
 JobHandler = Callable[[JobContext], Awaitable[Mapping[str, Any] | None]]
 """A job handler returns a JSON-able result (stored on the job) and must be idempotent."""
@@ -780,3 +791,24 @@ class PageSpec:
 
 
 RegisterPages = Callable[[PageSpec | PluginFiles], None]
+
+
+# --------------------------------------------------------------------------- plugin tables
+
+
+@dataclass(frozen=True, slots=True)
+class PluginMigrations:
+    """A plugin's own Alembic migrations (see the ``register_migrations`` hook).
+
+    ``branch`` names them: lower-case letters, digits and ``_``, unique among the installed
+    plugins; the database records how far they ran in the table ``alembic_version_<branch>``,
+    apart from the core's. ``versions`` is the folder of revision files (``revision``,
+    ``down_revision``, ``upgrade()``, ``downgrade()``), run in order after the core's own by
+    ``salon db upgrade``.
+    """
+
+    branch: str
+    versions: Path
+
+
+RegisterMigrations = Callable[[PluginMigrations], None]

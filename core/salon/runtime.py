@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+# At run time, not only for mypy: Litestar resolves Runtime's annotations (a dependency).
+from salon.context import SalonContext
 from salon.db.changes import ChangeTracker
 from salon.errors import ConfigurationError, PluginError
 from salon.media_stack import build_media_stack
@@ -67,6 +69,8 @@ class Runtime:
     authenticators: list[tuple[str, RequestAuthenticator]] = field(default_factory=list)
     # Core services by name ("images", "uploads", "sources"); JobContext.service() reads this.
     services: dict[str, Any] = field(default_factory=dict)
+    # Each plugin's SalonContext (salon.context.plugin_context), built on first use.
+    contexts: dict[str, SalonContext] = field(default_factory=dict)
 
     @property
     def core(self) -> CoreSettings:
@@ -230,6 +234,12 @@ def _build_authenticator(offer: Offer, context: ProviderContext) -> RequestAuthe
         hook = "register_request_authenticators"
         raise PluginError(offer.plugin, hook, f"factory {offer.name!r}: {exc!r}") from exc
     return authenticator
+
+
+def plugin_settings(runtime: Runtime, plugin: str) -> Any:
+    """The parsed settings object of ``plugin`` (its ``register_settings`` type), or None."""
+    prefix = _settings_prefix(runtime.registry, plugin)
+    return runtime.settings.plugins.get(prefix) if prefix else None
 
 
 def _settings_prefix(registry: ProviderRegistry, plugin: str) -> str | None:

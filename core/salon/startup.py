@@ -43,7 +43,35 @@ def schema_state(database_url: str) -> SchemaState:
 
 
 def prepare_schema(core: CoreSettings, say: Callable[[str], None]) -> SchemaState:
-    """Bring the schema to this release's head where that is ours to do; else explain."""
+    """Bring the schema to this release's head where that is ours to do; else explain. Then
+    the same for the plugins' own tables (hook ``register_migrations``)."""
+    state = _prepare_core(core, say)
+    _prepare_plugin_tables(core, say)
+    return state
+
+
+def _may_migrate(core: CoreSettings) -> bool:
+    return make_url(core.database_url).get_backend_name() == "sqlite" or core.auto_migrate
+
+
+def _prepare_plugin_tables(core: CoreSettings, say: Callable[[str], None]) -> None:
+    from salon.db.plugin_tables import plugin_states, upgrade_plugins
+    from salon.plugins import collect_registry, make_plugin_manager
+
+    offers = collect_registry(make_plugin_manager(core.disable_plugins)).migrations
+    behind = [s for s in plugin_states(core.database_url, offers) if not s.current]
+    if not behind:
+        return
+    if not _may_migrate(core):
+        raise ConfigurationError(
+            f"the tables of {behind[0].describe()}: run `salon db upgrade` first "
+            "(or set SALON_AUTO_MIGRATE=true to let serve do it)"
+        )
+    say("migrating plugin tables: " + ", ".join(s.branch for s in behind))
+    upgrade_plugins(core.database_url, offers)
+
+
+def _prepare_core(core: CoreSettings, say: Callable[[str], None]) -> SchemaState:
     state = schema_state(core.database_url)
     if state.status == "incompatible":
         raise ConfigurationError(
@@ -51,8 +79,7 @@ def prepare_schema(core: CoreSettings, say: Callable[[str], None]) -> SchemaStat
         )
     if state.status != "behind":
         return state
-    embedded = make_url(core.database_url).get_backend_name() == "sqlite"
-    if not (embedded or core.auto_migrate):
+    if not _may_migrate(core):
         raise ConfigurationError(
             f"the database schema is {state.describe()}: run `salon db upgrade` first "
             "(or set SALON_AUTO_MIGRATE=true to let serve do it)"

@@ -46,6 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import logs, metrics
+from salon.context import SalonContext, handler_context
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable, SourceRateLimited
@@ -146,6 +147,14 @@ class _Context:
             # Progress is advisory: a failed write must not fail the job.
             log.warning("job %s: progress not recorded: %r", self.job_id, exc)
 
+    @property
+    def salon(self) -> SalonContext:
+        """The context of the plugin that registered this job's handler."""
+        contexts = self._worker.contexts
+        if contexts is None:
+            raise NotImplementedError("this worker was built without a runtime: no context")
+        return contexts(self.kind)
+
     def service(self, name: str) -> Any:
         """A core service by name, from the runtime's ``services`` table."""
         try:
@@ -163,6 +172,8 @@ class Worker:
     handlers: Mapping[str, JobHandler]
     storage: StorageBackend
     services: Mapping[str, Any] = field(default_factory=dict)
+    # A job kind's SalonContext: that of the plugin that registered its handler.
+    contexts: Callable[[str], SalonContext] | None = None
     config: WorkerConfig = field(default_factory=WorkerConfig)
     # Keeps ECS from scaling this task in while a job runs (None outside ECS).
     protection: TaskProtection | None = None
@@ -184,6 +195,7 @@ class Worker:
             handlers=runtime.job_handlers,
             storage=runtime.storage,
             services=runtime.services,
+            contexts=lambda kind: handler_context(runtime, kind),
             config=config,
         )
 

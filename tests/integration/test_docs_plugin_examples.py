@@ -4,16 +4,19 @@ as the guide tells authors to test theirs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import salon
 from click.testing import CliRunner
 from salon.cli import cli
-from salon.testing import running_app
+from salon.context import plugin_context
+from salon.testing import running_app, sample_jpeg
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -56,3 +59,45 @@ def test_salon_plugins_lists_request_authenticators(tmp_path: Path) -> None:
     assert json.loads(result.output)["authenticators"] == {"api_keys": "salon.defaults.api_keys"}
     text = CliRunner().invoke(cli, ["plugins"], env=env).output
     assert re.search(r"request\s+api_keys\s+\(salon.defaults.api_keys\)", text), text
+
+
+async def _finished_job(app: Any, kind: str) -> dict[str, Any]:
+    from salon.db.models import Job
+    from sqlalchemy import select
+
+    async def first() -> Any:
+        async with app.runtime.session_maker() as session:
+            return (await session.execute(select(Job).where(Job.kind == kind))).scalars().first()
+
+    for _ in range(300):
+        job = await app.call(first)
+        if job is not None and job.status in ("succeeded", "failed"):
+            return {"status": job.status, "result": job.result}
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no finished {kind} job")
+
+
+async def test_salon_object_example_listener_job_and_guarded_route(tmp_path: Path) -> None:
+    plugin = _example("captions_count")
+    async with running_app(tmp_path / "data", plugins=[plugin]) as app:
+        assert (await app.client.get("/api/captions/count")).status_code == 401
+        headers = await app.login()
+        created = await app.upload(headers, sample_jpeg(64, 48))
+        assert created.status_code == 201, created.text
+        job = await _finished_job(app, "captions.write")
+        assert job == {"status": "succeeded", "result": {"caption": "64x48"}}
+        count = await app.client.get("/api/captions/count", headers=headers)
+        assert count.status_code == 200 and count.json() == {"images": 1}, count.text
+
+
+async def test_plugin_tables_example_reads_the_photo_log(tmp_path: Path) -> None:
+    # The guide's table sketch, against the photo log example's real table.
+    sketch = _example("async def owned_by")
+    env = {"SALON_PHOTO_LOG_ENABLED": "true"}
+    async with running_app(tmp_path / "data", env=env) as app:
+        headers = await app.login()
+        image = (await app.upload(headers, sample_jpeg())).json()
+        me = (await app.client.get("/api/me", headers=headers)).json()
+        await _finished_job(app, "photo_log.record")
+        salon = plugin_context(app.runtime, "photo_log")
+        assert await app.call(lambda: sketch.owned_by(salon, me["id"])) == [image["id"]]

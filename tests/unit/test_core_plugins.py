@@ -91,7 +91,7 @@ def test_one_failing_listener_does_not_stop_the_others(caplog: pytest.LogCapture
 
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=[Bad(), Good()])
     with caplog.at_level(logging.ERROR):
-        notify(pm, "image_stored", image={"id": "x"})
+        notify(pm, "image_stored", image={"id": "x"}, salon=None)
     assert seen == ["x"]
     assert "bad-listener" in caplog.text and "image_stored" in caplog.text
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from salon import hookspecs, providers
+from salon import context, hookspecs, providers
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 PROTOCOLS = [
@@ -27,6 +27,9 @@ PROTOCOLS = [
     providers.JobQueue,
     providers.JobContext,
 ]
+# The `salon` object and its parts: every public member is described in its section.
+FACADE = [context.SalonContext, context.PluginQueue, context.PluginImages, context.PluginAlbums]
+FACADE_SECTION = "## The `salon` object"
 
 
 def _hooks() -> list[tuple[str, object]]:
@@ -151,3 +154,34 @@ def test_stacking_walkthrough_shows_the_examples_real_code(guide: str) -> None:
     lines = [line.split("  #")[0].rstrip() for line in shown.splitlines() if line.strip()]
     missing = [line for line in lines if line not in code]
     assert len(lines) > 10 and not missing, missing
+
+
+def _public_members(cls: type) -> list[str]:
+    """Methods and properties of ``cls``, and the attributes its ``__init__`` sets."""
+    members = [
+        name
+        for name, value in vars(cls).items()
+        if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, property))
+    ]
+    init = inspect.getsource(cls.__init__) if "__init__" in vars(cls) else ""
+    members += re.findall(r"self\.([a-z]\w*) = ", init)
+    return members
+
+
+@pytest.mark.parametrize("cls", FACADE, ids=lambda c: c.__name__)
+def test_every_member_of_the_salon_object_is_described(guide: str, cls: type) -> None:
+    body = _section(guide, FACADE_SECTION)
+    members = _public_members(cls)
+    assert members, cls.__name__
+    missing = [m for m in members if f"`{m}" not in body and f".{m}(" not in body]
+    assert not missing, f"{FACADE_SECTION} does not describe {cls.__name__}: {', '.join(missing)}"
+
+
+def test_the_salon_object_reaches_every_plugin_facing_call(guide: str) -> None:
+    # Each hook the core calls after start-up offers `salon`; the section says where.
+    body = _section(guide, FACADE_SECTION)
+    for name, function in _hooks():
+        if not name.startswith("register_") or name == "register_commands":
+            assert "salon" in inspect.signature(function).parameters, name  # type: ignore[arg-type]
+            assert f"`{_signature(function)}`" in body, name
+    assert "job.salon" in body and "require_user" in body

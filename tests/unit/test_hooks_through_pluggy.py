@@ -53,7 +53,7 @@ def _plugins(seen: list[str]) -> list[object]:
 def test_notify_runs_tryfirst_first_and_trylast_last() -> None:
     seen: list[str] = []
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=_plugins(seen))
-    notify(pm, "image_stored", image={"id": "x"})
+    notify(pm, "image_stored", image={"id": "x"}, salon=None)
     assert seen == ["first", "middle", "last"]
 
 
@@ -91,7 +91,7 @@ def test_wrapper_impl_wraps_each_call_and_sees_failures() -> None:
 
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=[Good(), Bad(), Wrapper()])
     with pytest.raises(PluginError) as info:
-        call_each(pm, "extend_app", app_config=object())
+        call_each(pm, "extend_app", app_config=object(), salon=None)
     assert info.value.plugin == "bad-extender" and info.value.hook == "extend_app"
     # The wrapper ran as a generator around each plugin (not called as a plain function), the
     # failing one did not stop the good one, which pluggy calls last (registered first).
@@ -111,7 +111,7 @@ def test_old_style_listener_naming_fewer_arguments_still_called() -> None:
             seen.append("called")
 
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=[Old()])
-    notify(pm, "image_stored", image={"id": "x"})
+    notify(pm, "image_stored", image={"id": "x"}, salon=None)
     assert seen == ["called"]
 
 
@@ -119,12 +119,12 @@ def test_monitor_fires_for_each_plugin_call(caplog: pytest.LogCaptureFixture) ->
     seen: list[str] = []
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=_plugins(seen), trace=True)
     with caplog.at_level(logging.INFO, logger="salon.plugins.trace"):
-        notify(pm, "image_stored", image={"id": "x"})
+        notify(pm, "image_stored", image={"id": "x"}, salon=None)
     lines = [r.getMessage() for r in caplog.records if r.name == "salon.plugins.trace"]
-    assert [line for line in lines if "(image) ->" in line] == [
-        "hook image_stored(image) -> first",
-        "hook image_stored(image) -> middle",
-        "hook image_stored(image) -> last",
+    assert [line for line in lines if "(image, salon) ->" in line] == [
+        "hook image_stored(image, salon) -> first",
+        "hook image_stored(image, salon) -> middle",
+        "hook image_stored(image, salon) -> last",
     ]
     timing = re.compile(r"hook image_stored in plugin last took \d+\.\d\d ms")
     assert any(timing.fullmatch(line) for line in lines)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from salon.db import search
@@ -54,6 +54,20 @@ def alembic_config(database_url: str, extra_versions: Sequence[Path] = ()) -> Co
     folders = [MIGRATIONS / "versions", *extra_versions]
     config.set_main_option("version_locations", os.pathsep.join(str(f) for f in folders))
     return config
+
+
+async def run_with_connection(database_url: str, run: Callable[[Connection], None]) -> None:
+    """``run(connection)`` on the engine Salon itself uses, then commit: the body of the
+    Alembic environments (the core's and the plugins')."""
+    from salon.runtime import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
 
 
 def scripts(extra_versions: Sequence[Path] = ()) -> ScriptDirectory:

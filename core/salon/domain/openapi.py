@@ -66,10 +66,20 @@ def mark_authenticated(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", ()):
             if not isinstance(handler, HTTPRouteHandler):
                 continue
-            if "current_user" not in inspect.signature(handler.fn).parameters:
+            if not _needs_user(handler):
                 continue
             if not any(getattr(layer, "security", None) for layer in handler.ownership_layers):
                 handler.security = list(AUTHENTICATED)
+
+
+def _needs_user(handler: HTTPRouteHandler) -> bool:
+    """It takes ``current_user``, or a layer has the plugins' ``require_user`` guard."""
+    from salon.context import require_user
+
+    if "current_user" in inspect.signature(handler.fn).parameters:
+        return True
+    guards = (g for layer in handler.ownership_layers for g in (layer.guards or ()))
+    return any(guard is require_user for guard in guards)
 
 
 def components() -> Components:

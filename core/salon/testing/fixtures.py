@@ -15,11 +15,11 @@ import io
 import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -30,6 +30,7 @@ from salon.app import create_app
 from salon.db.migrate import upgrade
 from salon.runtime import Runtime
 
+T = TypeVar("T")
 TEST_PASSWORD = "correct horse battery staple"  # noqa: S105 - a test fixture, not a secret
 
 
@@ -114,6 +115,14 @@ class RunningApp:
         image = await self.client.get(f"/api/images/{image_id}", headers=dict(headers))
         return httpx.Response(201, headers=response.headers, content=image.content)
 
+    async def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        """``await work()`` on the app's own event loop, where its database pool lives (with
+        PostgreSQL a connection cannot cross loops): for reading a plugin's tables or using
+        a plugin's ``salon`` object from a test."""
+        portal = self.client.blocking_portal
+        result: T = await anyio.to_thread.run_sync(lambda: portal.call(work))
+        return result
+
     async def make_renditions(self, image_id: str) -> str:
         """Make an image's renditions now, on the app's own event loop (its database pool
         lives there), as a worker would; returns the image's status afterwards."""
@@ -123,6 +132,20 @@ class RunningApp:
             lambda: portal.call(renditions.process, uuid.UUID(image_id))
         )
         return status
+
+
+def upgrade_plugin_tables(
+    database_url: str, environ: Mapping[str, str], plugins: Sequence[object] = ()
+) -> None:
+    """Create the tables of the plugins the app will load (hook ``register_migrations``), as
+    ``salon db upgrade`` does: the installed ones and ``plugins``, less the disabled."""
+    from salon.db.plugin_tables import upgrade_plugins
+    from salon.plugins import collect_registry, make_plugin_manager
+    from salon.settings import load_core_settings
+
+    core, _ = load_core_settings(environ, ensure_secret=False)
+    pm = make_plugin_manager(core.disable_plugins, extra_plugins=plugins)
+    upgrade_plugins(database_url, collect_registry(pm).migrations)
 
 
 @asynccontextmanager
@@ -139,6 +162,7 @@ async def running_app(
     environ["SALON_DATABASE_URL"] = url
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(url)
+    upgrade_plugin_tables(url, environ, plugins)
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     app = create_app(environ=environ, extra_plugins=plugins)

@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from salon.db.migrate import MIGRATION_LOCK, include_object
+from salon.db.migrate import MIGRATION_LOCK, include_object, run_with_connection
 from salon.db.models import metadata
 from salon.db.schema import record_compat
-from salon.runtime import make_engine
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -32,21 +31,13 @@ def _run(connection: Connection) -> None:
         record_compat(connection, context.script)
 
 
-async def _run_async(url: str) -> None:
-    engine = make_engine(url)
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
-
-
 def run_migrations_online() -> None:
     url: Any = config.get_main_option("sqlalchemy.url")
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
     else:
-        asyncio.run(_run_async(url))
+        asyncio.run(run_with_connection(url, _run))
 
 
 if context.is_offline_mode():

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from salon.context import salon_argument
 from salon.db.models import Image
 from salon.domain.images.keys import rendition_key
 from salon.domain.images.pool import MediaPool, Reservation
@@ -246,7 +247,12 @@ class RenditionService:
         if images is not None and self.runtime.pm.hook.image_stored.get_hookimpls():
             done = await self._load(image.id)  # the row as committed, for the listeners
             if done is not None:
-                notify(self.runtime.pm, "image_stored", image=images.event(done))
+                notify(
+                    self.runtime.pm,
+                    "image_stored",
+                    per_plugin=salon_argument(self.runtime),
+                    image=images.event(done),
+                )
         return READY
 
     async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import metrics
+from salon.context import salon_argument
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
 from salon.domain.images.keys import original_key, rendition_key
@@ -405,7 +406,9 @@ class ImageService:
                 await self.runtime.storage.delete(key)
             except Exception:
                 log.exception("could not delete %s; `salon doctor` will find it", key)
-        notify(self.runtime.pm, "image_deleted", image=event)
+        notify(
+            self.runtime.pm, "image_deleted", per_plugin=salon_argument(self.runtime), image=event
+        )
 
     async def trash(
         self, session: AsyncSession, images: list[Image], *, permanent: bool = False

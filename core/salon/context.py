@@ -1,0 +1,404 @@
+"""``SalonContext``: the one object a plugin gets from the core, wherever the core calls it.
+
+Like Datasette's ``datasette`` object, it is handed to every plugin-facing call: event
+listeners (``image_stored(image, salon)``), ``register_commands(cli, salon)``,
+``extend_app(app_config, salon)`` and the routes it adds (a ``salon: SalonContext``
+parameter), and job handlers (``job.salon``). Each plugin gets its own: ``settings`` are that
+plugin's, ``log`` is named after it. Everything a plugin may reach in the core goes through
+here, as services, never as the core's ORM objects (images and albums are the API's JSON
+forms). See docs/plugins.md, "The salon object".
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import logging
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from salon.providers import MediaProcessor, StorageBackend
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers.base import BaseRouteHandler
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from salon.runtime import Runtime
+    from salon.settings import CoreSettings
+
+__all__ = ["PluginAlbums", "PluginImages", "PluginQueue", "SalonContext", "require_user"]
+
+T = TypeVar("T")
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class PluginQueue:
+    """The job queue, for jobs of a plugin's own kinds (``register_job_handlers``)."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def enqueue(
+        self, kind: str, payload: Mapping[str, Any], *, owner_id: uuid.UUID | str | None = None
+    ) -> str:
+        """Record a job of ``kind`` with the JSON-able ``payload`` and queue it; returns the
+        job's id (``GET /api/jobs/{id}`` shows it to ``owner_id``). A kind no plugin handles,
+        or a payload that is not a JSON object of at most 256 KiB, raises ``ValueError``;
+        ``QueueUnavailable`` when the queue refused the message (then no job is left)."""
+        from salon.domain.jobs.services import create_job
+
+        runtime = self._runtime()
+        _check_job(runtime, kind, payload)
+        owner = uuid.UUID(str(owner_id)) if owner_id is not None else None
+        job = await create_job(
+            runtime.session_maker, runtime.queue, kind=kind, owner_id=owner, payload=payload
+        )
+        return str(job.id)
+
+    def enqueue_soon(
+        self, kind: str, payload: Mapping[str, Any], *, owner_id: uuid.UUID | str | None = None
+    ) -> None:
+        """:meth:`enqueue` from a plain function running on the event loop (an event
+        listener): the kind and payload are checked now (``ValueError``), the job is queued
+        in a task started here; a failure to queue is logged on the plugin's logger."""
+        import asyncio
+
+        runtime = self._runtime()
+        _check_job(runtime, kind, payload)
+        task = asyncio.get_running_loop().create_task(
+            self.enqueue(kind, payload, owner_id=owner_id)
+        )
+        _PENDING.add(task)  # the loop keeps only a weak reference to tasks
+        task.add_done_callback(_finished)
+
+
+_PENDING: set[Any] = set()
+_log = logging.getLogger("salon.context")
+
+
+def _finished(task: Any) -> None:
+    _PENDING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("a plugin's job could not be queued: %r", task.exception())
+
+
+def _check_job(runtime: Runtime, kind: str, payload: Mapping[str, Any]) -> None:
+    if kind not in runtime.job_handlers:
+        known = ", ".join(sorted(runtime.job_handlers)) or "none"
+        raise ValueError(f"no job handler for kind {kind!r} (registered: {known})")
+    try:
+        encoded = json.dumps(dict(payload))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"a job payload must be a JSON object: {exc}") from None
+    if len(encoded) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"a job payload may be at most {MAX_PAYLOAD_BYTES} bytes")
+
+
+class PluginImages:
+    """Read and add images, through the core's image service. An image is the API's JSON form
+    (``id``, ``title``, ``status``, ``urls``, ...) plus ``owner_id``, as events carry it."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def get(
+        self, image_id: uuid.UUID | str, *, owner_id: uuid.UUID | str | None = None
+    ) -> dict[str, Any] | None:
+        """The image, or ``None`` when there is none (or, given ``owner_id``, not theirs)."""
+        from salon.db.models import Image
+
+        runtime = self._runtime()
+        wanted = _uuid(image_id)
+        if wanted is None:
+            return None
+        async with runtime.session_maker() as session:
+            image = await session.get(Image, wanted)
+        if image is None or (owner_id is not None and str(image.owner_id) != str(owner_id)):
+            return None
+        event: dict[str, Any] = runtime.services["images"].event(image)
+        return event
+
+    async def list(
+        self, owner_id: uuid.UUID | str, *, limit: int = 100
+    ) -> builtins.list[dict[str, Any]]:
+        """The owner's images outside the trash, newest first, at most ``limit`` (<= 1000)."""
+        from sqlalchemy import select
+
+        from salon.db.models import Image
+
+        runtime = self._runtime()
+        query = (
+            select(Image)
+            .where(Image.owner_id == uuid.UUID(str(owner_id)), Image.trashed_at.is_(None))
+            .order_by(Image.created_at.desc(), Image.id.desc())
+            .limit(max(1, min(limit, 1000)))
+        )
+        async with runtime.session_maker() as session:
+            rows = (await session.execute(query)).scalars().all()
+        images = runtime.services["images"]
+        return [images.event(row) for row in rows]
+
+    async def create(
+        self,
+        owner_id: uuid.UUID | str,
+        data: bytes,
+        *,
+        title: str = "",
+        filename: str = "",
+        album_id: uuid.UUID | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Store ``data`` as the owner's image, as an upload would (quota, deduplication by
+        content: the same bytes again answer the existing image). Its renditions follow as
+        for an upload (``status`` is ``processing`` until then, and ``image_stored`` fires).
+        Raises ``UnsupportedMedia`` / ``MediaTooLarge`` for what the media processor refuses,
+        ``LookupError`` for an album that is not the owner's."""
+        from salon.domain.images.services import IngestRequest, tmp_dir
+
+        runtime = self._runtime()
+        if len(data) > runtime.core.max_upload_bytes:
+            from salon.errors import MediaTooLarge
+
+            raise MediaTooLarge(f"an image may be at most {runtime.core.max_upload_bytes} bytes")
+        with tempfile.NamedTemporaryFile(dir=tmp_dir(runtime), prefix="plugin-") as handle:
+            handle.write(data)
+            handle.flush()
+            request = IngestRequest(
+                owner_id=uuid.UUID(str(owner_id)),
+                path=Path(handle.name),
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                title=title,
+                filename=filename,
+                album_id=uuid.UUID(str(album_id)) if album_id is not None else None,
+                meta=dict(metadata or {}),
+            )
+            image, _created = await runtime.services["images"].ingest(request, wait=False)
+        event: dict[str, Any] = runtime.services["images"].event(image)
+        return event
+
+
+class PluginAlbums:
+    """Read and create albums. An album is ``{"id", "name", "owner_id", "created_at"}``."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def get(
+        self, album_id: uuid.UUID | str, *, owner_id: uuid.UUID | str
+    ) -> dict[str, Any] | None:
+        """The owner's album, or ``None``."""
+        from salon.db.models import Album
+
+        wanted = _uuid(album_id)
+        if wanted is None:
+            return None
+        async with self._runtime().session_maker() as session:
+            album = await session.get(Album, wanted)
+        if album is None or str(album.owner_id) != str(owner_id):
+            return None
+        return _album(album)
+
+    async def list(self, owner_id: uuid.UUID | str) -> builtins.list[dict[str, Any]]:
+        """The owner's albums, by name."""
+        from sqlalchemy import select
+
+        from salon.db.models import Album
+
+        query = select(Album).where(Album.owner_id == uuid.UUID(str(owner_id)))
+        async with self._runtime().session_maker() as session:
+            rows = (await session.execute(query.order_by(Album.name))).scalars().all()
+        return [_album(row) for row in rows]
+
+    async def create(self, owner_id: uuid.UUID | str, name: str) -> dict[str, Any]:
+        """A new album, or the owner's album of that name if there is one."""
+        from salon.domain.albums.services import clean_name, get_or_create
+
+        async with self._runtime().session_maker() as session:
+            album = await get_or_create(session, uuid.UUID(str(owner_id)), clean_name(name))
+            return _album(album)
+
+    async def add_images(
+        self,
+        album_id: uuid.UUID | str,
+        image_ids: Sequence[uuid.UUID | str],
+        *,
+        owner_id: uuid.UUID | str,
+    ) -> int:
+        """File the owner's images in the owner's album; returns how many were added.
+        ``LookupError`` when the album or an image is not the owner's."""
+        from salon.domain.albums.services import add_images, owned
+
+        ids = [uuid.UUID(str(i)) for i in image_ids]
+        async with self._runtime().session_maker() as session:
+            album = await owned(session, uuid.UUID(str(owner_id)), uuid.UUID(str(album_id)))
+            return await add_images(session, album, ids)
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _album(album: Any) -> dict[str, Any]:
+    return {
+        "id": str(album.id),
+        "name": album.name,
+        "owner_id": str(album.owner_id),
+        "created_at": album.created_at.isoformat(),
+    }
+
+
+class SalonContext:
+    """What one plugin may reach in the running gallery. See docs/plugins.md.
+
+    Built by the core (never construct one); the same object for a plugin within a process.
+    In a command (``register_commands``) nothing is opened until used: run async work with
+    :meth:`run`, which opens the database and providers and closes them afterwards.
+    """
+
+    def __init__(self, plugin: str, runtime: Callable[[], Runtime]) -> None:
+        self.plugin = plugin
+        """The plugin's name (its entry point's name, or a built-in's module path)."""
+        self.log = logging.getLogger(f"salon.plugin.{plugin}")
+        """A logger named ``salon.plugin.<plugin name>``, with the core's log format."""
+        self._runtime = runtime
+        self.queue = PluginQueue(runtime)
+        """The job queue: ``await salon.queue.enqueue(kind, payload, owner_id=...)``."""
+        self.images = PluginImages(runtime)
+        """Images: ``get``, ``list``, ``create``."""
+        self.albums = PluginAlbums(runtime)
+        """Albums: ``get``, ``list``, ``create``, ``add_images``."""
+
+    @property
+    def settings(self) -> Any:
+        """The plugin's parsed settings (its ``register_settings`` type), or ``None``."""
+        from salon.runtime import plugin_settings
+
+        return plugin_settings(self._runtime(), self.plugin)
+
+    def settings_as(self, settings_type: type[T]) -> T:
+        """``settings``, checked to be a ``settings_type`` (typed for mypy); all defaults
+        when nothing was set. ``TypeError`` when the plugin registered another type."""
+        found = self.settings
+        if found is None:
+            found = settings_type()
+        if not isinstance(found, settings_type):
+            raise TypeError(f"plugin {self.plugin}'s settings are a {type(found).__name__}")
+        return found
+
+    @property
+    def core(self) -> CoreSettings:
+        """The core settings (``max_upload_bytes``, ``public_url``, ...), read-only."""
+        return self._runtime().core
+
+    @property
+    def data_dir(self) -> Path:
+        """The gallery's data folder (``SALON_DATA_DIR``); keep your files in a subfolder."""
+        return self._runtime().core.data_dir
+
+    @property
+    def storage(self) -> StorageBackend:
+        """The selected storage backend (``SALON_STORAGE``)."""
+        return self._runtime().storage
+
+    @property
+    def media(self) -> MediaProcessor:
+        """The selected media processor (``SALON_MEDIA``); CPU bound: call it in a thread."""
+        return self._runtime().media
+
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """``async with salon.connect() as conn``: a SQLAlchemy ``AsyncConnection`` to the
+        core database, for the plugin's own tables (see "Plugin tables"); commit yourself."""
+        return self._runtime().engine.connect()
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """``async with salon.transaction() as conn``: a connection in a transaction that
+        commits when the block ends (rolls back if it raises)."""
+        return self._runtime().engine.begin()
+
+    def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """In a command: run ``await work()`` on a fresh event loop with the gallery open,
+        close everything afterwards and return its result. Not for use inside an event
+        loop (listeners, routes and jobs are already in one: just ``await``)."""
+        import asyncio
+
+        runtime = self._runtime()
+
+        async def main() -> T:
+            try:
+                return await work()
+            finally:
+                await runtime.close()
+                _forget(self)
+
+        return asyncio.run(main())
+
+    def __repr__(self) -> str:
+        return f"SalonContext(plugin={self.plugin!r})"
+
+
+def _forget(context: SalonContext) -> None:
+    """A command's runtime is closed after ``run``: open a new one if used again."""
+    reset = getattr(context._runtime, "reset", None)
+    if reset is not None:
+        reset()
+
+
+class LazyRuntime:
+    """For commands: the runtime is built the first time a command uses ``salon``."""
+
+    def __init__(self, build: Callable[[], Runtime]) -> None:
+        self._build = build
+        self._runtime: Runtime | None = None
+
+    def __call__(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = self._build()
+        return self._runtime
+
+    def reset(self) -> None:
+        self._runtime = None
+
+
+def plugin_context(runtime: Runtime, plugin: str) -> SalonContext:
+    """The plugin's context in this runtime (one per plugin, built on first use)."""
+    context = runtime.contexts.get(plugin)
+    if context is None:
+        context = runtime.contexts[plugin] = SalonContext(plugin, lambda: runtime)
+    return context
+
+
+async def require_user(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """A Litestar guard for plugin routes: ``@get(..., guards=[require_user])`` answers 401
+    (with the ``WWW-Authenticate`` challenges) unless a user is signed in, before the body is
+    read. The route then takes ``current_user: SignedInUser`` to know who (already resolved,
+    no second check)."""
+    from litestar import Request
+
+    from salon.domain.deps import provide_current_user
+
+    if isinstance(connection, Request):
+        await provide_current_user(connection)
+
+
+def salon_argument(runtime: Runtime) -> Callable[[str], dict[str, SalonContext]]:
+    """``per_plugin`` for :func:`salon.plugins.notify` / ``call_each``: each plugin's
+    implementation may name ``salon`` and gets its own context."""
+    return lambda plugin: {"salon": plugin_context(runtime, plugin)}
+
+
+def handler_context(runtime: Runtime, kind: str) -> SalonContext:
+    """The context a job of ``kind`` runs with: its handler's plugin's."""
+    offer = runtime.registry.job_handlers.get(kind)
+    return plugin_context(runtime, offer.plugin if offer is not None else "salon")
