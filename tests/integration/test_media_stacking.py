@@ -93,6 +93,8 @@ async def test_renditions_are_configuration(tmp_path: Path) -> None:
         headers = await app.login()
         image = (await app.upload(headers, sample_jpeg(2000, 1000))).json()
         assert sorted(image["urls"]["renditions"]) == ["lg", "md", "sm", "xl"]
+        # The web UI's srcset reads the widths from here, not from the default sizes.
+        assert image["rendition_widths"] == {"sm": 200, "md": 400, "lg": 800, "xl": 1600}
         sizes = {}
         for name, url in image["urls"]["renditions"].items():
             response = await app.client.get(url, headers=headers)

@@ -53,6 +53,13 @@ class ImageOut(msgspec.Struct):
     error: str | None = None
     # When the image was moved to the trash (None: not in the trash).
     trashed_at: dt.datetime | None = None
+    rendition_widths: Annotated[
+        dict[str, int],
+        msgspec.Meta(
+            description="Each rendition's width in pixels, by name (for `srcset`): the sizes "
+            "follow SALON_RENDITIONS, so a client need not assume them."
+        ),
+    ] = msgspec.field(default_factory=dict)
 
 
 class ImagePage(msgspec.Struct):
@@ -118,4 +125,7 @@ def image_out(image: Image, base: str = "/api/images") -> ImageOut:
         status=image.status or "ready",
         error=image.error,
         trashed_at=image.trashed_at,
+        rendition_widths={
+            name: int(entry.get("width", 0)) for name, entry in (image.renditions or {}).items()
+        },
     )

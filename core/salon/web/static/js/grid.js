@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { placeholderURL } from "./thumbhash.js";
 import { describe, el, errorMessage, toast } from "./ui.js";
 
+// The default sizes (SALON_RENDITIONS), for answers without `rendition_widths`.
 const LONG_EDGE = { sm: 320, md: 1024, lg: 2048 };
 const GRID_SIZES = "(max-width: 600px) 34vw, (max-width: 1200px) 25vw, 260px";
 const STAR = "\u2605";
@@ -12,15 +13,17 @@ const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 const POLL_BATCH = 20;
 
-/** `srcset` candidates from the renditions, widths worked out from the image's own size. */
+/** `srcset` candidates from the renditions: their widths as the server says (the sizes are
+ * configuration), else worked out from the image's own size and the default sizes. */
 export function srcsetOf(image) {
   const long = Math.max(image.width, image.height, 1);
+  const known = image.rendition_widths || {};
   const seen = new Set();
   const parts = [];
   for (const [name, edge] of Object.entries(LONG_EDGE)) {
     const url = image.urls.renditions[name];
     if (!url) continue;
-    const width = Math.max(1, Math.round(image.width * Math.min(1, edge / long)));
+    const width = known[name] || Math.max(1, Math.round(image.width * Math.min(1, edge / long)));
     if (seen.has(width)) continue;
     seen.add(width);
     parts.push(`${url} ${width}w`);
