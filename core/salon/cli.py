@@ -302,6 +302,8 @@ def plugins(as_json: bool) -> None:
         "job_handlers": {k: v.plugin for k, v in sorted(registry.job_handlers.items())},
         # In the order requests ask them, before the auth provider's own bearer tokens.
         "authenticators": {k: v.plugin for k, v in registry.authenticators.items()},
+        # Plugin-owned tables (register_migrations): branch -> plugin.
+        "tables": {branch: plugin for branch, (plugin, _m) in sorted(registry.migrations.items())},
         "selected": selected,
         "unknown": unknown,
     }
@@ -329,6 +331,8 @@ def _print_plugins(data: dict[str, Any]) -> None:
         click.echo(f"   job      {kind:12} ({plugin})")
     for name, plugin in data["authenticators"].items():
         click.echo(f" * request  {name:12} ({plugin})")
+    for branch, plugin in data["tables"].items():
+        click.echo(f"   tables   {branch:12} ({plugin})")
 
 
 @cli.group()

@@ -101,3 +101,27 @@ async def test_plugin_tables_example_reads_the_photo_log(tmp_path: Path) -> None
         await _finished_job(app, "photo_log.record")
         salon = plugin_context(app.runtime, "photo_log")
         assert await app.call(lambda: sketch.owned_by(salon, me["id"])) == [image["id"]]
+
+
+def test_plugin_tables_transcript_is_what_salon_db_upgrade_prints(tmp_path: Path) -> None:
+    """The guide's `salon db upgrade` transcript (section "Plugin tables"), with the photo log
+    example installed (a workspace member): its plugin line verbatim, the core's line in
+    shape (its revision moves with every core migration)."""
+    section = GUIDE.read_text().split("## Plugin tables\n", 1)[1].split("\n## ", 1)[0]
+    transcript = section.split("$ salon db upgrade\n", 1)[1].split("```", 1)[0]
+    shown = [line.strip() for line in transcript.splitlines() if line.strip()]
+    env = {
+        "SALON_DATA_DIR": str(tmp_path),
+        "SALON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'salon.db'}",
+        "SALON_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    printed = result.output.splitlines()
+    assert len(shown) == 2 and shown[1] in printed, (shown, printed)
+    assert re.fullmatch(r"database at revision \d{4}", shown[0])
+    assert any(re.fullmatch(r"database at revision \d{4}", line) for line in printed)
+    tables = CliRunner().invoke(cli, ["plugins", "--json"], env=env)
+    assert json.loads(tables.output)["tables"] == {"photo_log": "photo_log"}
+    text = CliRunner().invoke(cli, ["plugins"], env=env).output
+    assert re.search(r"tables\s+photo_log\s+\(photo_log\)", text), text

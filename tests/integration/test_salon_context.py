@@ -18,7 +18,7 @@ import click
 import msgspec
 import pytest
 from click.testing import CliRunner
-from litestar import get
+from litestar import Request, get
 from salon import SalonContext, hookimpl, require_user
 from salon.cli import add_plugin_commands
 from salon.context import plugin_context
@@ -38,10 +38,19 @@ async def old_ping() -> dict[str, str]:
 
 
 @get("/api/ctx/me", operation_id="ctx_me", guards=[require_user])
-async def ctx_me(salon: SalonContext, current_user: SignedInUser) -> dict[str, Any]:
+async def ctx_me(
+    salon: SalonContext, current_user: SignedInUser, request: Request[Any, Any, Any]
+) -> dict[str, Any]:
     images = await salon.images.list(current_user.id)
     greeting = salon.settings_as(Greeting).greeting
+    assert request.user is current_user  # Litestar's request.user, set by the guard
     return {"plugin": salon.plugin, "images": len(images), "greeting": greeting}
+
+
+@get("/api/ctx/guarded", operation_id="ctx_guarded", guards=[require_user])
+async def ctx_guarded(request: Request[Any, Any, Any]) -> dict[str, str]:
+    # The guard alone: no current_user parameter, the user from request.user.
+    return {"user": str(request.user.id)}
 
 
 class OldStyle:
@@ -111,7 +120,7 @@ class NewStyle:
     @hookimpl
     def extend_app(self, app_config: Any, salon: SalonContext) -> None:
         assert salon.plugin == "new_style"
-        app_config.route_handlers.append(ctx_me)
+        app_config.route_handlers.extend([ctx_me, ctx_guarded])
 
     @hookimpl
     def register_commands(self, cli: click.Group, salon: SalonContext) -> None:
@@ -179,6 +188,9 @@ async def test_old_and_new_style_plugins_side_by_side(tmp_path: Path, salon_data
         mine = await app.client.get("/api/ctx/me", headers=headers)
         assert mine.status_code == 200, mine.text
         assert mine.json() == {"plugin": "new_style", "images": 1, "greeting": "bonjour"}
+        assert (await app.client.get("/api/ctx/guarded")).status_code == 401
+        guarded = await app.client.get("/api/ctx/guarded", headers=headers)
+        assert guarded.status_code == 200 and guarded.json() == {"user": me["id"]}, guarded.text
         deleted = await app.client.delete(f"/api/images/{image_id}", headers=headers)
         assert deleted.status_code in (200, 204), deleted.text
 

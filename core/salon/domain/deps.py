@@ -64,6 +64,8 @@ async def provide_current_user(request: Request[Any, Any, Any]) -> User:
     if user is None:
         user = await _authenticate(request)
         request.state[_USER_STATE] = user
+        # Litestar's request.user, for plugin routes that read it (after require_user).
+        request.scope["user"] = user
         logs.user_id.set(str(user.id))  # the rest of this request's log lines name the user
     return user
 
