@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -267,6 +268,19 @@ def sign_up(page: Any, server: Server, email: str) -> httpx.Client:
     login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
     return client
+
+
+def listing_requests(page: Any) -> list[dict[str, list[str]]]:
+    """The query of every ``GET /api/images`` the page makes from now on, appended as made."""
+    asked: list[dict[str, list[str]]] = []
+
+    def record(request: Any) -> None:
+        url = urlsplit(request.url)
+        if url.path == "/api/images":
+            asked.append(parse_qs(url.query))
+
+    page.on("request", record)
+    return asked
 
 
 def shot(page: Any, name: str) -> Path:

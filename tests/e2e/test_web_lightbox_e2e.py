@@ -54,8 +54,10 @@ def test_lightbox_details_address_zoom_swipe_and_date(
         ids = []
         for i, data in enumerate(
             [
-                jpeg((640, 480), ((200, 40, 40), (10, 10, 10))),
-                jpeg((480, 640), ((40, 200, 40), (0, 0, 0))),
+                # Taken before the camera's photo (2021), so the timeline's order (by date
+                # taken) is the upload order.
+                jpeg((640, 480), ((200, 40, 40), (10, 10, 10)), taken="2020:01:01 10:00:00"),
+                jpeg((480, 640), ((40, 200, 40), (0, 0, 0)), taken="2020:02:01 10:00:00"),
                 exif_jpeg(),
             ]
         ):

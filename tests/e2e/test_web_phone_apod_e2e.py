@@ -7,11 +7,10 @@ import re
 import uuid
 from contextlib import closing
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import PASSWORD, Server, jpeg, new_page, shot, unlabelled
+from .conftest import PASSWORD, Server, jpeg, listing_requests, new_page, shot, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -43,15 +42,7 @@ def test_phone_width(browser: Any, server: Server, failure_context: list[Any]) -
         browser, server, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
     )
     failure_context.append(page)
-    pages: list[dict[str, list[str]]] = []
-    page.on(
-        "request",
-        lambda r: (
-            pages.append(parse_qs(urlsplit(r.url).query))
-            if urlsplit(r.url).path == "/api/images"
-            else None
-        ),
-    )
+    pages = listing_requests(page)
 
     # One photo per page: the grid fills itself by following next_cursor as the sentinel shows.
     _sign_in(page, server, email, "/?limit=1")

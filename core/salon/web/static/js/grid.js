@@ -71,12 +71,43 @@ function pageSize() {
   return Number.isInteger(asked) && asked >= 1 && asked <= 200 ? asked : 30;
 }
 
+/** Tiles in one list, in the order placed (`next`: the photo the tile goes before). */
+function plainLayout(list) {
+  const byId = new Map();
+  return {
+    place(image, tile, next) {
+      list.insertBefore(tile, (next && byId.get(next.id)) || null);
+      byId.set(image.id, tile);
+    },
+    remove(id) {
+      byId.get(id)?.remove();
+      byId.delete(id);
+    },
+    reset() {
+      byId.clear();
+      list.replaceChildren();
+    },
+    settle() {},
+  };
+}
+
 /**
  * Make a grid inside `root` (which holds [data-grid], [data-sentinel], [data-loading] and
  * [data-empty]). `mode` "browse" opens photos with `onOpen(index)`; "pick" toggles selection.
+ * `layout(list)` makes what places the tiles (default: one list); with `sortsBefore(a, b)`
+ * the grid keeps that order when photos are added or change (else new photos go first).
  */
-export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSelectionChange }) {
+export function createGrid({
+  root,
+  filters = {},
+  mode = "browse",
+  onOpen,
+  onSelectionChange,
+  layout: makeLayout = plainLayout,
+  sortsBefore = null,
+}) {
   const list = root.querySelector("[data-grid]");
+  const layout = makeLayout(list);
   const sentinel = root.querySelector("[data-sentinel]");
   const loading = root.querySelector("[data-loading]");
   const empty = root.querySelector("[data-empty]");
@@ -88,6 +119,8 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
   let cursor = null;
   let done = false;
   let busy = null;
+  // Photos above the first one loaded (after a jump into the middle of the listing).
+  let skipped = 0;
 
   // Photos answered before their renditions existed: asked for again until they are ready.
   const processing = new Set();
@@ -187,8 +220,8 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     const frame = el("span", { class: "tile-frame" }, [img]);
     img.addEventListener("load", () => frame.classList.add("loaded"));
     img.addEventListener("error", () => frame.classList.add("failed"));
-    loadInto(img, frame, image, GRID_SIZES);
     const tile = el("li", { class: "tile", "data-id": image.id });
+    loadInto(img, frame, image, GRID_SIZES);
     if (mode === "pick") {
       const pick = el("button", { type: "button", class: "tile-pick", "aria-pressed": "false" }, [
         frame,
@@ -231,12 +264,20 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     const index = items.findIndex((item) => item.id === image.id);
     const before = index >= 0 ? items[index] : null;
     if (index >= 0) items[index] = image;
+    if (before && sortsBefore && moved(before, image)) {
+      // A new date moves the photo along the timeline (or out of what is loaded).
+      items.splice(index, 1);
+      layout.remove(image.id);
+      if (!place(image, tiles.get(image.id))) forget(image.id);
+      layout.settle();
+      announce();
+    }
     const tile = tiles.get(image.id);
     if (tile) {
       paintFavorite(tile, image);
       const img = tile.querySelector(".tile-img");
       if (before && before.status !== image.status) {
-        loadInto(img, tile.querySelector(".tile-frame"), image, GRID_SIZES);
+        loadInto(img, tile.querySelector(".tile-frame"), image, tile.dataset.sizes || GRID_SIZES);
       }
       img.alt = describe(image);
       paintName(tile, image);
@@ -245,28 +286,63 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     for (const listener of listeners) listener(image);
   }
 
-  /** Put a photo just uploaded on this page first, where a fresh listing would show it. */
+  function moved(was, now) {
+    return sortsBefore(was, now) || sortsBefore(now, was);
+  }
+
+  /** Where `image` goes in `items`: first without an order, else by it; -1 when that is
+   * outside what is loaded (its page, or the part above a jump, shows it when loaded). */
+  function position(image) {
+    if (!sortsBefore) return 0;
+    const at = items.findIndex((item) => sortsBefore(image, item));
+    if (at === 0 && skipped > 0) return -1;
+    if (at < 0) return done ? items.length : -1;
+    return at;
+  }
+
+  /** Put `image` (its `tile`) where it belongs; false when it does not show yet. */
+  function place(image, tile) {
+    const at = position(image);
+    if (at < 0) return false;
+    items.splice(at, 0, image);
+    layout.place(image, tile, items[at + 1] || null);
+    return true;
+  }
+
+  function forget(id) {
+    tiles.delete(id);
+    selected.delete(id);
+    selectionChanged();
+  }
+
+  function announce() {
+    const detail = { count: items.length, done, skipped };
+    root.dispatchEvent(new CustomEvent("grid:page", { detail }));
+  }
+
+  /** Put a photo just uploaded on this page where a fresh listing would show it. */
   function prepend(image) {
     if (tiles.has(image.id)) return;
-    items.unshift(image);
-    list.prepend(makeTile(image));
+    const tile = makeTile(image);
+    if (!place(image, tile)) {
+      tiles.delete(image.id);
+      return;
+    }
+    layout.settle();
     watch(image);
     empty.hidden = true;
-    root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
+    announce();
   }
 
   function remove(id) {
     const index = items.findIndex((item) => item.id === id);
     if (index >= 0) items.splice(index, 1);
-    tiles.get(id)?.remove();
-    tiles.delete(id);
-    selected.delete(id);
-    selectionChanged();
+    layout.remove(id);
+    layout.settle();
+    forget(id);
     empty.hidden = items.length > 0 || !done;
     // The page's photo count follows what is shown, not only what a page load brought.
-    if (index >= 0) {
-      root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
-    }
+    if (index >= 0) announce();
   }
 
   async function fetchPage() {
@@ -276,19 +352,18 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
     loading.textContent = "Loading photos…";
     try {
       const page = await api(`/api/images?${params}`);
-      const fragment = document.createDocumentFragment();
       for (const image of page.items) {
         if (tiles.has(image.id)) continue;
         items.push(image);
-        fragment.append(makeTile(image));
+        layout.place(image, makeTile(image), null);
         watch(image);
       }
-      list.append(fragment);
+      layout.settle();
       cursor = page.next_cursor;
       done = !cursor;
       loading.textContent = "";
       empty.hidden = items.length > 0 || !done;
-      root.dispatchEvent(new CustomEvent("grid:page", { detail: { count: items.length, done } }));
+      announce();
     } catch (error) {
       loading.textContent = `Could not load photos: ${errorMessage(error)}`;
       done = true;
@@ -321,10 +396,26 @@ export function createGrid({ root, filters = {}, mode = "browse", onOpen, onSele
   );
   observer.observe(sentinel);
 
+  /** Start again from `start` (a cursor; null: the top), `above` photos lying above it. */
+  async function jump(start, above = 0) {
+    await busy;
+    items.length = 0;
+    tiles.clear();
+    layout.reset();
+    selected.clear();
+    selectionChanged();
+    cursor = start;
+    skipped = start ? above : 0;
+    done = false;
+    observer.observe(sentinel);
+    await loadMore();
+  }
+
   return {
     items,
     selected,
     loadMore,
+    jump,
     hasMore: () => !done,
     update,
     /** Call `listener(image)` whenever a photo in the grid changes (renamed, now ready...). */

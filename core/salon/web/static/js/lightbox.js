@@ -367,6 +367,14 @@ export function createLightbox(dialog, grid) {
     try {
       const updated = await api(`/api/images/${image.id}`, { method: "PATCH", body });
       grid.update(updated);
+      // A new date can move the photo along the timeline: keep showing it where it went.
+      const at = grid.items.findIndex((item) => item.id === updated.id);
+      if (at < 0) {
+        dialog.close();
+        toast("Saved: the photo moved to its new date, further down the timeline");
+        return;
+      }
+      index = at;
       render();
       toast("Saved");
     } catch (error) {

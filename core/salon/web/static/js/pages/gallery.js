@@ -7,6 +7,8 @@ import { downloadSelection, initAlbumDownloads } from "../downloads.js";
 import { createGrid } from "../grid.js";
 import { createLightbox, photoInAddress } from "../lightbox.js";
 import { setupSearch } from "../search.js";
+import { createTimelineLayout, sortsBefore } from "../timeline.js";
+import { setupJump } from "../timeline_jump.js";
 import { $, el, errorMessage, initChrome, toast } from "../ui.js";
 import { enablePageDrop } from "../uploads.js";
 
@@ -25,13 +27,16 @@ const filters = {
         : {}),
   ...setupSearch(main),
 };
+// The Photos page is the timeline: by date taken, under date headings, in justified rows.
+const timeline = view === "";
 const toolbar = $("[data-toolbar]");
 const albumSelect = document.querySelector("[data-album-select]");
 let lightbox = null;
 
 const grid = createGrid({
   root: main,
-  filters,
+  filters: timeline ? { ...filters, order: "taken" } : filters,
+  ...(timeline ? { layout: createTimelineLayout, sortsBefore } : {}),
   onOpen: (index) => lightbox.open(index),
   onSelectionChange(ids) {
     toolbar.hidden = ids.length === 0;
@@ -43,9 +48,11 @@ lightbox = createLightbox($("[data-lightbox]"), grid);
 wireBulkDates(grid);
 
 main.addEventListener("grid:page", (event) => {
-  const { count, done } = event.detail;
+  const { done, skipped } = event.detail;
+  const count = event.detail.count + skipped;
   $("[data-count]").textContent = `${count}${done ? "" : "+"} photo${count === 1 ? "" : "s"}`;
 });
+if (timeline) setupJump(main, grid, filters);
 
 async function loadAlbums() {
   try {
