@@ -18,7 +18,8 @@ from salon.cli import cli
 from salon.context import plugin_context
 from salon.testing import running_app, sample_jpeg
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "plugins.md"
 
 
 def _example(marker: str) -> types.ModuleType:
@@ -125,3 +126,18 @@ def test_plugin_tables_transcript_is_what_salon_db_upgrade_prints(tmp_path: Path
     assert json.loads(tables.output)["tables"] == {"photo_log": "photo_log"}
     text = CliRunner().invoke(cli, ["plugins"], env=env).output
     assert re.search(r"tables\s+photo_log\s+\(photo_log\)", text), text
+
+
+def test_register_migrations_example_registers_a_branch() -> None:
+    from salon.plugins import collect_registry, make_plugin_manager
+
+    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    [code] = [block for block in blocks if "def register_migrations" in block]
+    module = types.ModuleType("guide_register_migrations")
+    # As if the block were the photo log's __init__.py: its migrations folder is beside it.
+    module.__dict__["__file__"] = str(ROOT / "examples/salon-photo-log/salon_photo_log/x.py")
+    exec(compile(code, str(GUIDE), "exec"), module.__dict__)
+    pm = make_plugin_manager(include_entry_points=False, extra_plugins=[module])
+    [(branch, (plugin, migrations))] = collect_registry(pm).migrations.items()
+    assert (branch, plugin) == ("photo_log", "guide_register_migrations")
+    assert (migrations.versions / "0001_photo_log_entries.py").is_file()

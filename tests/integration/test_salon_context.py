@@ -95,6 +95,7 @@ class NewStyle:
 
     def __init__(self) -> None:
         self.contexts: list[SalonContext] = []
+        self.deleted: list[tuple[str, str]] = []
 
     @hookimpl
     def register_settings(self, register: Any) -> None:
@@ -106,6 +107,10 @@ class NewStyle:
         salon.queue.enqueue_soon(
             "new_style.describe", {"image_id": image["id"]}, owner_id=image["owner_id"]
         )
+
+    @hookimpl
+    def image_deleted(self, image: dict[str, Any], salon: SalonContext) -> None:
+        self.deleted.append((image["id"], salon.plugin))
 
     @hookimpl
     def register_job_handlers(self, register: Any) -> None:
@@ -191,8 +196,11 @@ async def test_old_and_new_style_plugins_side_by_side(tmp_path: Path, salon_data
         assert (await app.client.get("/api/ctx/guarded")).status_code == 401
         guarded = await app.client.get("/api/ctx/guarded", headers=headers)
         assert guarded.status_code == 200 and guarded.json() == {"user": me["id"]}, guarded.text
-        deleted = await app.client.delete(f"/api/images/{image_id}", headers=headers)
-        assert deleted.status_code in (200, 204), deleted.text
+        deleted = await app.client.delete(
+            f"/api/images/{image_id}", params={"permanent": "true"}, headers=headers
+        )
+        assert deleted.status_code == 204, deleted.text
+        assert old.deleted == [image_id] and new.deleted == [(image_id, "new_style")]
 
 
 async def test_images_and_albums_through_the_context(tmp_path: Path) -> None:
