@@ -6,6 +6,9 @@ Conventions (see docs/plugins.md for examples):
   return nothing. All implementations are called.
 - Event hooks are called once per listener; a listener that raises is logged with its plugin's
   name and does not stop the others or the request.
+- Hooks the core calls after start-up (events, ``register_commands``, ``extend_app``) offer
+  ``salon``, the implementing plugin's :class:`salon.context.SalonContext`; job handlers get
+  it as ``job.salon``.
 - ``since`` in each docstring is the Salon version that introduced the hook. New optional
   arguments may be added to a hook in a later version; pluggy passes an implementation only the
   arguments it names, so existing implementations keep working.
