@@ -270,6 +270,8 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 # A year, the usual value (and what the HSTS preload list asks for); no includeSubDomains:
 # Salon does not know what else runs under its domain.
 HSTS = b"max-age=31536000"
+API_PREFIX = "/api/"
+API_CACHE_CONTROL = b"private, no-store"
 
 
 def security_headers_hook(
@@ -292,6 +294,10 @@ def security_headers_hook(
         chosen = docs_headers if scope["path"].startswith(DOCS_PREFIX) else headers
         present = {name.lower() for name, _ in message.get("headers", [])}
         extra = [(name, value) for name, value in chosen.items() if name not in present]
+        # API answers are one user's data (or say who is signed in): no shared or disk cache
+        # keeps them, unless a route chose otherwise (media redirects, share pictures).
+        if scope["path"].startswith(API_PREFIX) and b"cache-control" not in present:
+            extra.append((b"cache-control", API_CACHE_CONTROL))
         if (always_https or (not public_url and scope.get("scheme") == "https")) and (
             b"strict-transport-security" not in present
         ):

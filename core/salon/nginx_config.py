@@ -43,10 +43,20 @@ upstream salon_app {
     keepalive 32;
 }
 
+# `salon serve` (granian) never closes a connection that sends nothing, and holds at most a
+# few thousand: one client opening that many silent sockets would lock everyone out. Here a
+# silent or idle connection is closed after 15 s, and one address has at most 64 requests in
+# progress at once (more answer 429).
+limit_conn_zone $binary_remote_addr zone=salon_conn_per_client:10m;
+
 server {
     listen {{LISTEN}};
     server_tokens off;
     client_max_body_size {{CLIENT_MAX_BODY_SIZE}};
+    client_header_timeout 15s;
+    keepalive_timeout 15s;
+    limit_conn salon_conn_per_client 64;
+    limit_conn_status 429;
 
     # Renditions: content-addressed, immutable files; the link Salon's API redirects to
     # (/media/<key>?x=<expires>&...&m=<md5>) is checked here, then sent with sendfile.

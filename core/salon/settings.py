@@ -56,6 +56,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     renditions: tuple[str, ...] = tuple(str(spec) for spec in DEFAULT_RENDITIONS)
     # Above 16 MP, an image declaring more pixels per byte of file is a decompression bomb.
     max_pixels_per_byte: int = 1000
+    # A progressive JPEG's decode time grows with its scans (a 187 KB file of 4000 repeated
+    # scans took 23 s); cameras and encoders write at most a few dozen.
+    max_jpeg_scans: int = 256
     # Full-size decodes at once per process (each up to max_pixels x 4 bytes).
     media_decode_concurrency: int = 2
     access_token_ttl: int = 900
@@ -178,6 +181,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "video_max_pixels",
             "video_max_total_pixels",
             "max_pixels_per_byte",
+            "max_jpeg_scans",
             "media_decode_concurrency",
             "max_json_body_bytes",
             "max_json_depth",

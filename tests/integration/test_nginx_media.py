@@ -415,3 +415,18 @@ def test_one_client_behind_the_front_cannot_lock_out_another(stack: Stack) -> No
             "/api/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
         )
         assert refreshed.status_code == 200, refreshed.text
+
+
+def test_a_silent_connection_is_closed_by_the_front(stack: Stack) -> None:
+    """granian keeps a connection that sends nothing open for good (the outside attack held
+    2048 of them and locked everyone out of a bare `salon serve`); nginx closes it after
+    client_header_timeout (15 s) and limits requests in progress per address."""
+    assert "client_header_timeout 15s;" in stack.config
+    assert "limit_conn salon_conn_per_client 64;" in stack.config
+    host, port = stack.nginx.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=60) as silent:
+        opened = time.monotonic()
+        while silent.recv(4096):  # nginx may say 408 first; then it closes
+            pass
+        waited = time.monotonic() - opened
+    assert 10 < waited < 45, waited

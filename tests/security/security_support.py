@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -161,3 +162,36 @@ def cmyk_icc(swap_red_green: bool = False) -> bytes:
     assert lcms.cmsSaveProfileToMem(profile, buffer, ctypes.byref(size))
     lcms.cmsCloseProfile(profile)
     return buffer.raw[: size.value]
+
+
+def scan_bomb_jpeg(side: int, repeats: int) -> bytes:
+    """A progressive JPEG whose first AC scan is repeated ``repeats`` more times: libjpeg
+    only warns, and its decode time grows with every copy (the outside attack's 187 KB
+    4000x4000 file with 4000 copies took 23 s)."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 128).save(buffer, "JPEG", progressive=True, quality=90)
+    data = buffer.getvalue()
+    out, at, repeated = bytearray(data[:2]), 2, False
+    while at < len(data):
+        marker = data[at + 1]
+        if marker == 0xD9:
+            out += data[at:]
+            break
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        end = at + 2 + length
+        if marker == 0xDA:  # the scan's entropy-coded data runs to the next real marker
+            while not (
+                data[end] == 0xFF and data[end + 1] != 0 and not 0xD0 <= data[end + 1] <= 0xD7
+            ):
+                end += 1
+        segment = data[at:end]
+        out += segment
+        if marker == 0xDA and not repeated:
+            components = segment[4]
+            spectral_start = segment[5 + 2 * components]
+            if spectral_start > 0 and segment[7 + 2 * components] >> 4 == 0:
+                out += segment * repeats
+                repeated = True
+        at = end
+    assert repeated, "no AC first scan to repeat"
+    return bytes(out)

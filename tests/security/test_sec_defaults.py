@@ -78,6 +78,12 @@ async def test_security_headers_on_every_kind_of_answer(salon_app: RunningApp) -
         assert directives.get("object-src") == "'none'", (name, csp)
         assert directives.get("script-src") == "'self'", (name, csp)
     assert "text/html" in answers["html"].headers["content-type"]
+    # API answers carry one user's data: nothing may cache them (the outside attack found
+    # /api/me, /api/images, /api/keys and /api/shares without Cache-Control).
+    me = await salon_app.client.get("/api/me", headers=headers)
+    for name, response in {**answers, "me": me}.items():
+        if name in ("json", "created", "401", "404", "400", "me"):
+            assert response.headers.get("cache-control") == "private, no-store", name
 
 
 async def test_cors_only_for_configured_origins(tmp_path: Path) -> None:

@@ -4,6 +4,10 @@ refused upload leaves nothing behind."""
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
+
 import pytest
 from salon.testing.fixtures import TEST_PASSWORD, RunningApp
 from security_support import assert_consistent, distinct_jpeg, image_rows
@@ -49,3 +53,60 @@ async def test_nul_characters_are_stored_or_refused_never_500(salon_app: Running
     await assert_consistent(app, images=expected)
     # The app still serves the same user normally afterwards.
     assert (await app.client.get(f"/api/images/{image_id}", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
+async def test_names_lose_control_characters(salon_app: RunningApp) -> None:
+    """Album and API key names drop NUL and other control characters, as titles do (the
+    outside attack stored a NUL in both; PostgreSQL refuses NUL in text)."""
+    headers = await salon_app.login()
+    album = await salon_app.client.post("/api/albums", json={"name": NUL}, headers=headers)
+    assert album.status_code == 201, album.text
+    assert album.json()["name"] == "ab"
+    key = await salon_app.client.post(
+        "/api/keys", json={"name": "script\x00\x07 key", "scope": "read"}, headers=headers
+    )
+    assert key.status_code == 201, key.text
+    assert key.json()["name"] == "script key"
+    only_controls = await salon_app.client.post(
+        "/api/albums", json={"name": "\x00\x01"}, headers=headers
+    )
+    assert only_controls.status_code == 400
+    assert "must not be empty" in only_controls.json()["detail"]
+
+
+async def test_download_names_drop_bidirectional_overrides(salon_app: RunningApp) -> None:
+    """U+202E in an uploaded file's name made "photo\\u202egpj.exe" show as "photoexe.jpg" in
+    the download's name and in ZIP members; both now carry the name without it."""
+    headers = await salon_app.login()
+    uploaded = await salon_app.client.post(
+        "/api/images",
+        files={"file": ("photo\u202egpj.exe", distinct_jpeg(), "image/jpeg")},
+        headers=headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    image_id = uploaded.json()["id"]
+    original = await salon_app.client.get(
+        f"/api/images/{image_id}/original", headers=headers, follow_redirects=True
+    )
+    assert original.status_code == 200
+    disposition = original.headers["content-disposition"]
+    assert "%E2%80%AE" not in disposition and "photogpj.exe" in disposition
+    archive = await salon_app.client.post(
+        "/api/images/download", json={"image_ids": [image_id]}, headers=headers
+    )
+    assert archive.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert names == ["photogpj.exe"], names
+
+
+async def test_deeply_nested_cursor_is_400_not_500(salon_app: RunningApp) -> None:
+    """A cursor of 1000 nested JSON arrays reached json's recursion limit: a 500 with a
+    traceback in the log on every request. Now every cursor route says 400."""
+    headers = await salon_app.login()
+    nested = base64.urlsafe_b64encode(b"[" * 1000 + b"]" * 1000).decode()
+    for path in ("/api/images", "/api/images?trashed=true", "/api/videos"):
+        separator = "&" if "?" in path else "?"
+        answer = await salon_app.client.get(f"{path}{separator}cursor={nested}", headers=headers)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["detail"] == "malformed cursor"

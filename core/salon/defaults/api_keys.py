@@ -33,6 +33,7 @@ from salon.db.models import ApiKey, User
 from salon.errors import InvalidToken
 from salon.providers import Identity, ProviderContext, RequestAuthenticator
 from salon.runtime import Runtime
+from salon.text import clean_text
 
 PREFIX = "salon_"
 MAX_KEYS_PER_USER = 50
@@ -97,7 +98,7 @@ class ApiKeyController(Controller):
 
     @post(operation_id="create_api_key", status_code=HTTP_201_CREATED)
     async def create(self, data: KeyIn, current_user: User, runtime: Runtime) -> NewKeyOut:
-        name = data.name.strip()
+        name = clean_text(data.name)
         if not 1 <= len(name) <= 100:
             raise ValidationException("name must be 1 to 100 characters")
         key = PREFIX + secrets.token_urlsafe(32)

@@ -208,11 +208,15 @@ class PillowMediaProcessor:
         max_pixels: int = 100_000_000,
         max_pixels_per_byte: int = 1000,
         decode_concurrency: int = 2,
+        max_jpeg_scans: int = 256,
     ) -> None:
-        if min(max_pixels, max_pixels_per_byte, decode_concurrency) <= 0:
-            raise ValueError("max_pixels, max_pixels_per_byte and decode_concurrency must be > 0")
+        if min(max_pixels, max_pixels_per_byte, decode_concurrency, max_jpeg_scans) <= 0:
+            raise ValueError(
+                "max_pixels, max_pixels_per_byte, decode_concurrency and max_jpeg_scans must be > 0"
+            )
         self.max_pixels = max_pixels
         self.max_pixels_per_byte = max_pixels_per_byte
+        self.max_jpeg_scans = max_jpeg_scans
         self.decode_concurrency = decode_concurrency
         self._decode_slots = threading.BoundedSemaphore(decode_concurrency)
         Image.init()  # load Pillow's format plugins now, not racing in the first worker threads
@@ -229,6 +233,7 @@ class PillowMediaProcessor:
             # getattr: a core object from before these settings (tests, embedding) still works
             max_pixels_per_byte=int(getattr(ctx.core, "max_pixels_per_byte", 1000)),
             decode_concurrency=int(getattr(ctx.core, "media_decode_concurrency", 2)),
+            max_jpeg_scans=int(getattr(ctx.core, "max_jpeg_scans", 256)),
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -297,6 +302,7 @@ class PillowMediaProcessor:
             self._check_size(raw_w, raw_h)
             # A bomb is refused at intake, not only when its renditions are made.
             self._check_density(raw_w, raw_h, source.stat().st_size)
+            self._check_scans(fmt, fp)
             exif = _read_exif(im)
         swap = _TRANSPOSE.get(exif.orientation) in _SWAPS
         return MediaInfo(
@@ -328,6 +334,7 @@ class PillowMediaProcessor:
             raw_w, raw_h = im.size
             self._check_size(raw_w, raw_h)
             self._check_density(raw_w, raw_h, file_size)
+            self._check_scans(fmt, fp)
 
             # The long edge is the same before and after a 90-degree turn, so the decode target
             # can be chosen before the orientation is known.
@@ -408,8 +415,36 @@ class PillowMediaProcessor:
                 "decompression bomb and is not accepted."
             )
 
+    def _check_scans(self, fmt: str, fp: io.BufferedReader) -> None:
+        if fmt not in ("JPEG", "MPO"):
+            return
+        scans = _count_jpeg_scans(fp)
+        if scans > self.max_jpeg_scans:
+            raise UnsupportedMedia(
+                f"The JPEG has {scans} scans (at most {self.max_jpeg_scans} are accepted): "
+                "decoding it would take minutes.",
+                "unsupported_variant",
+            )
+
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _count_jpeg_scans(fp: io.BufferedReader) -> int:
+    """How many start-of-scan markers (FF DA) the file holds, read without decoding. Entropy-
+    coded data never contains one (an FF there is always followed by 00 or a restart marker),
+    so this is the scan count, plus the few an embedded EXIF thumbnail brings."""
+    position = fp.tell()
+    fp.seek(0)
+    count, tail = 0, b""
+    try:
+        while chunk := fp.read(1 << 20):
+            data = tail + chunk
+            count += data.count(b"\xff\xda")
+            tail = data[-1:]
+    finally:
+        fp.seek(position)
+    return count
 
 
 def _check_specs(specs: Sequence[RenditionSpec]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumImage, AlbumMember, Image, User
 from salon.domain.images.services import NotFound
+from salon.text import clean_text
 
 MAX_NAME = 200
 
@@ -21,7 +22,7 @@ class AlbumExists(ClientException):
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    cleaned = " ".join(clean_text(name).split())
     if not cleaned:
         raise ClientException("album name must not be empty")
     if len(cleaned) > MAX_NAME:

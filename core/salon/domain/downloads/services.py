@@ -27,6 +27,7 @@ from stream_zip import ZIP_AUTO, AsyncMemberFile, async_stream_zip
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.services import NotFound, download_name
 from salon.runtime import Runtime
+from salon.text import clean_text
 
 Kind = Literal["original", "lg"]
 MAX_SELECTION = 1000
@@ -137,5 +138,5 @@ async def selected_images(
 
 
 def archive_name(title: str) -> str:
-    clean = "".join("_" if ord(c) < 32 or c in '/\\:*?"<>|' else c for c in title).strip()
+    clean = "".join("_" if c in '/\\:*?"<>|' else c for c in clean_text(title))
     return f"{clean[:150] or 'photos'}.zip"

@@ -17,6 +17,11 @@ TAKEN = "taken"
 ORDERS = (UPLOADED, TAKEN)
 
 
+# Cursors made here are under 120 characters; a longer one is refused unread (a deeply
+# nested JSON array in one would reach json's recursion limit).
+MAX_CURSOR_LENGTH = 256
+
+
 class CursorError(ValueError):
     """A cursor the server did not make."""
 
@@ -30,6 +35,8 @@ def encode_cursor(when: dt.datetime, image_id: uuid.UUID, order: str = UPLOADED)
 
 
 def decode_cursor(cursor: str, order: str = UPLOADED) -> tuple[dt.datetime, uuid.UUID]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise CursorError("malformed cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         when, ident, *rest = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -39,7 +46,7 @@ def decode_cursor(cursor: str, order: str = UPLOADED) -> tuple[dt.datetime, uuid
         if (rest[0] if rest else UPLOADED) != order or len(rest) > 1:
             raise ValueError("a cursor of another order")
         return moment, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise CursorError("malformed cursor") from exc
 
 

@@ -13,7 +13,6 @@ import logging
 import os
 import tempfile
 import time
-import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
 from salon.providers import CopyingStorage, MediaInfo, MediaProbe, RenditionSpec
 from salon.runtime import Runtime
+from salon.text import clean_text
 
 log = logging.getLogger("salon.images")
 
@@ -80,16 +80,10 @@ MAX_TITLE = 500
 MAX_FILENAME = 255
 
 
-# Bidirectional formatting characters: U+202E turns "photo\u202egpj.exe" into "photoexe.jpg"
-# on screen. Zero-width joiners and the like (emoji sequences) stay.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
-
-
 def clean_title(text: str) -> str:
     """A title as shown: line breaks and tabs become spaces; other control characters and
     bidirectional overrides/isolates are dropped; then trimmed and bounded."""
-    return _clean(text, keep_lines=False)[:MAX_TITLE]
+    return clean_text(text)[:MAX_TITLE]
 
 
 MAX_DESCRIPTION = 5000
@@ -98,17 +92,7 @@ MAX_DESCRIPTION = 5000
 def clean_description(text: str) -> str:
     """A description as shown: like :func:`clean_title`, but line breaks stay (as ``\\n``)."""
     text = text.replace("\r\n", "\n")
-    return _clean(text, keep_lines=True)[:MAX_DESCRIPTION]
-
-
-def _clean(text: str, *, keep_lines: bool) -> str:
-    kept = []
-    for char in text:
-        if char in _BREAKS:
-            kept.append("\n" if keep_lines and char in "\n\r\x85\u2028\u2029" else " ")
-        elif char not in _BIDI and unicodedata.category(char) != "Cc":
-            kept.append(char)
-    return "".join(kept).strip()
+    return clean_text(text, keep_lines=True)[:MAX_DESCRIPTION]
 
 
 def image_title(title: str, filename: str) -> str:
@@ -165,7 +149,7 @@ def download_name(image: Image) -> str:
     filename = meta.get("filename")
     if isinstance(filename, str):
         # Some clients send the whole client-side path; keep the last part only.
-        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        name = clean_text(filename.replace("\\", "/").rsplit("/", 1)[-1])
         if name:
             return name
     extension = "jpg" if image.content_type == "image/jpeg" else image.content_type.split("/")[-1]
