@@ -14,6 +14,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 SCRIPTS = [
     "run_all.py",
     "ingest/bench_ingest.py",
+    "ingest/draft_experiment.py",
     "listing/bench_listing.py",
     "listing/bench_multiuser.py",
     "listing/bench_many_users.py",
