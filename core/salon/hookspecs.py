@@ -78,8 +78,10 @@ def register_auth_providers(register: RegisterAuthProvider) -> None:
 @hookspec
 def register_media_processors(register: RegisterMediaProcessor) -> None:
     """Offer media processors: ``register(name, factory)`` with
-    ``factory(context) -> MediaProcessor``, selected by ``SALON_MEDIA`` (default ``pillow``).
-    Returns nothing. Since 0.1.
+    ``factory(context) -> MediaProcessor`` (decodes uploads, makes the ``SALON_RENDITIONS``) or
+    ``-> StackedMediaProcessor`` (adds renditions or metadata to another's result, since 0.2).
+    ``SALON_MEDIA`` selects them in order, the first a ``MediaProcessor`` (default ``pillow``;
+    ``pillow,avif_phash`` stacks one on it). Returns nothing. Since 0.1.
     """
 
 
