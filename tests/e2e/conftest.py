@@ -52,9 +52,11 @@ def jpeg(
     size: tuple[int, int],
     colors: tuple[tuple[int, int, int], tuple[int, int, int]],
     taken: str = "",
+    offset: str = "",
 ) -> bytes:
     """A real JPEG with a two-colour gradient (so renditions and placeholders differ), and an
-    EXIF DateTimeOriginal when ``taken`` ("YYYY:MM:DD HH:MM:SS") is given."""
+    EXIF DateTimeOriginal when ``taken`` ("YYYY:MM:DD HH:MM:SS") is given, with its
+    OffsetTimeOriginal when ``offset`` ("+09:00") is."""
     from PIL import ExifTags, Image
 
     gradient = Image.linear_gradient("L").resize(size)
@@ -63,6 +65,8 @@ def jpeg(
     exif = Image.Exif()
     if taken:
         exif.get_ifd(ExifTags.IFD.Exif)[0x9003] = taken
+    if offset:
+        exif.get_ifd(ExifTags.IFD.Exif)[0x9011] = offset
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85, exif=exif.tobytes())
     return buffer.getvalue()

@@ -107,7 +107,7 @@ def test_forgot_change_and_log_out_everywhere(
     assert unlabelled(page) == []
     item.get_by_role("button", name="Revoke").click()
     expect(page.locator("[data-shares-empty]")).to_be_visible()
-    assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 404
+    assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 410
     shot(page, "account-03-shares")
 
     third = httpx_login(server, email, CHANGED_PASSWORD)

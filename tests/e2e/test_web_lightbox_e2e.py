@@ -158,9 +158,10 @@ def test_lightbox_details_address_zoom_swipe_and_date(
         page.mouse.up()
         expect(dialog.locator("[data-lb-title]")).to_have_text("p2")
 
-        # Correct the capture date (the browser is on UTC here).
+        # Correct the capture date: the camera wrote no offset, so it is a wall-clock time
+        # and stays one (the form says so).
         dialog.get_by_text("Edit title, description and date").click()
-        dialog.get_by_label("Date taken (your time zone)").fill("2019-05-04T12:30:15")
+        dialog.get_by_label("Date taken (as on the camera)").fill("2019-05-04T12:30:15")
         dialog.get_by_label("Description").fill("Harbour at dawn,\nfog lifting")
         dialog.get_by_role("button", name="Save").click()
         expect(page.locator("[data-toast]")).to_have_text("Saved")
@@ -170,6 +171,7 @@ def test_lightbox_details_address_zoom_swipe_and_date(
         )
         saved = client.get(f"/api/images/{ids[2]}").json()
         assert saved["taken_at"].startswith("2019-05-04T12:30:15")
+        assert saved["metadata"]["taken_at_zone"] == "local"
         assert saved["metadata"]["description"] == "Harbour at dawn,\nfog lifting"
         found = client.get("/api/images", params={"q": "harbour"}).json()["items"]
         assert [item["id"] for item in found] == [ids[2]]

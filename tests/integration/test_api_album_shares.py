@@ -94,8 +94,10 @@ async def test_an_album_link_shows_its_photos_until_revoked(salon_app: RunningAp
     assert (await client.get("/api/shares", headers=other)).json() == []
     assert (await client.delete(f"/api/shares/{link['id']}", headers=other)).status_code == 404
     assert (await client.delete(f"/api/shares/{link['id']}", headers=owner)).status_code == 204
-    assert (await client.get(f"/s/album/{link['token']}")).status_code == 404
-    assert (await client.get(urls[0])).status_code == 404
+    revoked = await client.get(f"/s/album/{link['token']}")
+    assert revoked.status_code == 410 and "revoked" in revoked.json()["detail"]
+    assert revoked.headers["cache-control"] == "no-store"
+    assert (await client.get(urls[0])).status_code == 410
     assert (await client.delete(f"/api/shares/{link['id']}", headers=owner)).status_code == 404
 
 
@@ -134,8 +136,9 @@ async def test_expired_links_trashed_photos_and_chosen_details(
         )
         await session.commit()
     await engine.dispose()
-    assert (await client.get(f"/s/album/{link['token']}")).status_code == 404
-    assert (await client.get(url)).status_code == 404
+    expired = await client.get(f"/s/album/{link['token']}")
+    assert expired.status_code == 410 and "expired on" in expired.json()["detail"]
+    assert (await client.get(url)).status_code == 410
     listed = (await client.get("/api/shares", headers=owner)).json()
     assert [s["expired"] for s in listed if s["id"] == link["id"]] == [True]
 
@@ -177,8 +180,8 @@ async def test_a_password_opens_the_album_in_one_browser(
 
     # Revoked: the unlocked browser is shut out too.
     assert (await client.delete(f"/api/shares/{link['id']}", headers=owner)).status_code == 204
-    assert (await client.get(f"/s/album/{token}")).status_code == 404
-    assert (await client.get(rendition)).status_code == 404
+    assert (await client.get(f"/s/album/{token}")).status_code == 410
+    assert (await client.get(rendition)).status_code == 410
 
     # No password in the log; links without a password have nothing to unlock.
     assert PASSWORD not in caplog.text

@@ -75,7 +75,7 @@ async def test_share_link_shows_one_image_to_anyone_until_it_expires(salon_app: 
         link = (await session.execute(select(ShareLink))).scalar_one()
         link.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         await session.commit()
-    assert (await salon_app.client.get(f"/s/{token}")).status_code == 404
+    assert (await salon_app.client.get(f"/s/{token}")).status_code == 410
 
 
 async def test_direct_upload_through_the_server_for_local_storage(salon_app: RunningApp) -> None:

@@ -1,11 +1,16 @@
 """Correcting when photos were taken (issue 20.7), through the real app: PATCH sets one
 image's capture time, POST /api/images/bulk sets or shifts a selection's; the camera's own time
 is kept in ``metadata.camera_taken_at``; impossible dates and half-made requests are 400 and
-change nothing; another user's image is 404."""
+change nothing; another user's image is 404. EXIF times with and without their offset, from
+real JPEG bytes."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+
 import pytest
+from PIL import ExifTags, Image
 from salon.testing.fixtures import RunningApp, sample_jpeg
 
 pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
@@ -90,3 +95,68 @@ async def test_bad_dates_change_nothing(salon_app: RunningApp) -> None:
         headers=other,
     )
     assert bulk.status_code == 404
+
+
+def _exif_jpeg(tags: dict[int, str]) -> bytes:
+    """A real JPEG whose EXIF sub-IFD carries ``tags`` (DateTimeOriginal 0x9003, OffsetTime
+    0x9010, OffsetTimeOriginal 0x9011), written by Pillow."""
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif).update(tags)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+async def test_exif_times_with_and_without_their_offset(salon_app: RunningApp) -> None:
+    """OffsetTimeOriginal, else OffsetTime, makes the capture time a moment (stored in UTC);
+    without either it is the camera's wall clock, kept as written and marked "local" so the
+    UI shows it as the camera did, in any viewer's zone."""
+    headers = await salon_app.login()
+    cases = {
+        "original offset": ({0x9003: "2024:05:17 14:03:21", 0x9011: "+09:00"}, "+09:00"),
+        "offset time only": ({0x9003: "2024:05:17 14:03:21", 0x9010: "-05:30"}, "-05:30"),
+        # OffsetTimeOriginal wins over OffsetTime (the time the file was last written).
+        "both": ({0x9003: "2024:05:17 14:03:21", 0x9011: "+02:00", 0x9010: "+00:00"}, "+02:00"),
+        "naive": ({0x9003: "2024:05:17 14:03:21"}, "local"),
+    }
+    expected = {
+        "original offset": "2024-05-17T05:03:21",
+        "offset time only": "2024-05-17T19:33:21",
+        "both": "2024-05-17T12:03:21",
+        "naive": "2024-05-17T14:03:21",  # as written on the camera
+    }
+    images = {}
+    for name, (tags, zone) in cases.items():
+        sent = await salon_app.upload(headers, _exif_jpeg(tags))
+        assert sent.status_code == 201, sent.text
+        image = await salon_app.client.get(f"/api/images/{sent.json()['id']}", headers=headers)
+        body = image.json()
+        taken = dt.datetime.fromisoformat(body["taken_at"])
+        assert taken.utcoffset() == dt.timedelta(0), (name, body["taken_at"])
+        assert taken.replace(tzinfo=None).isoformat() == expected[name], (name, body["taken_at"])
+        assert body["metadata"]["taken_at_zone"] == zone, (name, body["metadata"])
+        images[name] = body["id"]
+
+    # A wall-clock time stays one when shifted; a correction without an offset is one too,
+    # a correction with an offset is a moment again.
+    naive = f"/api/images/{images['naive']}"
+    shifted = await salon_app.client.post(
+        "/api/images/bulk",
+        json={"action": "shift_taken_at", "image_ids": [images["naive"]], "shift_seconds": 3600},
+        headers=headers,
+    )
+    assert shifted.status_code == 200, shifted.text
+    body = (await salon_app.client.get(naive, headers=headers)).json()
+    assert body["taken_at"].startswith("2024-05-17T15:03:21")
+    assert body["metadata"]["taken_at_zone"] == "local"
+    moment = await salon_app.client.patch(
+        naive, json={"taken_at": "2024-05-17T16:00:00+02:00"}, headers=headers
+    )
+    assert moment.json()["taken_at"].startswith("2024-05-17T14:00:00")
+    assert "taken_at_zone" not in moment.json()["metadata"]
+    assert moment.json()["metadata"]["camera_taken_at"].startswith("2024-05-17T14:03:21")
+    wall = await salon_app.client.patch(
+        f"/api/images/{images['both']}", json={"taken_at": "2024-05-18T08:00:00"}, headers=headers
+    )
+    assert wall.json()["taken_at"].startswith("2024-05-18T08:00:00")
+    assert wall.json()["metadata"]["taken_at_zone"] == "local"

@@ -5,20 +5,24 @@ is ever handed out through a share). The real app, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from salon.db.models import ShareLink
+from salon.db.models import AlbumShareLink, ShareLink
 from salon.testing.fixtures import RunningApp, sample_jpeg
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
 
 PRIVATE = ("title", "taken_at", "content_type", "size", "sha256")
+PASSWORD = "a photo passphrase"
 
 
 @asynccontextmanager
@@ -95,7 +99,7 @@ async def test_owners_list_and_revoke_their_links(salon_app: RunningApp) -> None
     assert (await salon_app.client.delete(path, headers=stranger)).status_code == 404
     assert (await salon_app.client.get(f"/s/{first['token']}")).status_code == 200
     assert (await salon_app.client.delete(path, headers=headers)).status_code == 204
-    assert (await salon_app.client.get(f"/s/{first['token']}")).status_code == 404
+    assert (await salon_app.client.get(f"/s/{first['token']}")).status_code == 410
     assert (await salon_app.client.delete(path, headers=headers)).status_code == 404
     assert (await salon_app.client.get(f"/s/{second['token']}")).status_code == 200
     left = (await salon_app.client.get("/api/shares", headers=headers)).json()
@@ -129,13 +133,155 @@ async def test_shared_pictures_stop_when_the_link_is_revoked_or_expires(
     assert own.status_code == 307 and own.headers["location"].startswith("/media/")
 
     await salon_app.client.delete(f"/api/shares/{revoked['id']}", headers=headers)
-    assert (await salon_app.client.get(url)).status_code == 404
+    assert (await salon_app.client.get(url)).status_code == 410
 
     assert (await _picture(salon_app, expiring["token"])).status_code == 200
     sm = (await salon_app.client.get(f"/s/{expiring['token']}")).json()["urls"]["renditions"]
     async with database(salon_database) as db, db.begin():
         past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         await db.execute(update(ShareLink).values(expires_at=past))
-    assert (await salon_app.client.get(sm["sm"])).status_code == 404
+    assert (await salon_app.client.get(sm["sm"])).status_code == 410
     listed = (await salon_app.client.get("/api/shares", headers=headers)).json()
     assert [item["expired"] for item in listed] == [True]
+
+
+async def test_a_photo_link_takes_an_expiry_and_a_password(
+    salon_app: RunningApp, salon_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As album links do: an expiry of the owner's choice, an optional password given once
+    (its cookie opens the photo in that browser only), listed, and revocable."""
+    caplog.set_level(logging.DEBUG)
+    client = salon_app.client
+    headers = await salon_app.login()
+    image = await _image(salon_app, headers)
+    for bad in ({"password": "short"}, {"password": 7}, {"expires_in": 30}):
+        refused = await client.post(f"/api/images/{image['id']}/share", json=bad, headers=headers)
+        assert refused.status_code == 400, (bad, refused.text)
+    before = dt.datetime.now(dt.UTC)
+    link = await _share(salon_app, headers, image["id"], expires_in=2 * 86400, password=PASSWORD)
+    assert link["password"] is True and link["url"].endswith(f"/share/{link['token']}")
+    expires = dt.datetime.fromisoformat(link["expires_at"])
+    assert abs((expires - before).total_seconds() - 2 * 86400) < 60
+    token = link["token"]
+    # Code from before photo passwords looks up sha256(token): it must not find this link.
+    async with database(salon_database) as db:
+        stored = (await db.execute(select(ShareLink.token_hash))).scalars().all()
+    assert hashlib.sha256(token.encode()).hexdigest() not in stored
+
+    locked = await client.get(f"/s/{token}")
+    assert locked.status_code == 401 and "password" in locked.json()["detail"]
+    assert locked.headers["cache-control"] == "no-store"
+    rendition = f"/s/{token}/renditions/sm"
+    assert (await client.get(rendition)).status_code == 401
+    page = await client.get(f"/share/{token}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "This photo is protected" in page.text
+
+    wrong = await client.post(f"/s/{token}/unlock", json={"password": "not the one"})
+    assert wrong.status_code == 403 and "set-cookie" not in wrong.headers
+    right = await client.post(f"/s/{token}/unlock", json={"password": PASSWORD})
+    assert right.status_code == 204, right.text
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie and f"Path=/s/{token}" in cookie and PASSWORD not in cookie
+    shown = await client.get(f"/s/{token}")
+    assert shown.status_code == 200 and shown.json()["id"] == image["id"]
+    picture = await client.get(rendition)
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/webp"
+
+    # The cookie opens this link only; a plain link has nothing to unlock.
+    second = await _share(salon_app, headers, image["id"], password=PASSWORD)
+    value = cookie.split(";")[0].split("=", 1)[1]
+    client.cookies.set("salon_photo_share", value, path=f"/s/{second['token']}")
+    assert (await client.get(f"/s/{second['token']}")).status_code == 401
+    plain = await _share(salon_app, headers, image["id"])
+    assert plain["password"] is False
+    no_lock = await client.post(f"/s/{plain['token']}/unlock", json={"password": PASSWORD})
+    assert no_lock.status_code == 404
+
+    listed = (await client.get("/api/shares", headers=headers)).json()
+    by_id = {item["id"]: item for item in listed}
+    assert by_id[link["id"]]["password"] is True and by_id[plain["id"]]["password"] is False
+
+    # Revoked: the unlocked browser is shut out too, with 410, and it leaves the list.
+    assert (await client.delete(f"/api/shares/{link['id']}", headers=headers)).status_code == 204
+    assert (await client.get(f"/s/{token}")).status_code == 410
+    assert (await client.get(rendition)).status_code == 410
+    unlock_after = await client.post(f"/s/{token}/unlock", json={"password": PASSWORD})
+    assert unlock_after.status_code == 410
+    assert link["id"] not in {item["id"] for item in await _list(salon_app, headers)}
+    assert PASSWORD not in caplog.text
+
+
+async def _list(app: RunningApp, headers: dict[str, str]) -> list[dict[str, Any]]:
+    return list((await app.client.get("/api/shares", headers=headers)).json())
+
+
+async def test_ended_links_answer_410_and_unknown_ones_404(
+    salon_app: RunningApp, salon_database: str
+) -> None:
+    """Revoked and expired links, photo and album, answer 410 Gone saying which, as JSON and
+    as their page; an unknown token is 404; no answer hands out a /media/ URL, and the
+    picture URLs a link gave stop with it."""
+    client = salon_app.client
+    headers = await salon_app.login()
+    image = await _image(salon_app, headers)
+    album = await client.post("/api/albums", json={"name": "Ended"}, headers=headers)
+    album_id = album.json()["id"]
+    await client.post(
+        f"/api/albums/{album_id}/images", json={"image_ids": [image["id"]]}, headers=headers
+    )
+    html = {"accept": "text/html"}
+    links = {}
+    for kind, path in (("photo", f"/api/images/{image['id']}/share"), ("album", None)):
+        for state in ("revoked", "expired"):
+            made = await client.post(
+                path or f"/api/albums/{album_id}/share", json={}, headers=headers
+            )
+            links[kind, state] = made.json()
+    pictures = {}
+    for (kind, state), link in links.items():
+        json_path = f"/s/{link['token']}" if kind == "photo" else f"/s/album/{link['token']}"
+        body = (await client.get(json_path)).json()
+        shown = [body] if kind == "photo" else body["images"]
+        urls = [u for item in shown for u in item["urls"]["renditions"].values()]
+        assert urls and not any("/media/" in u for u in urls), urls
+        assert "/media/" not in (await client.get(link["url"], headers=html)).text
+        pictures[kind, state] = (json_path, urls)
+        assert (await client.get(urls[0])).status_code == 200
+
+    for kind in ("photo", "album"):
+        revoked = links[kind, "revoked"]
+        deleted = await client.delete(f"/api/shares/{revoked['id']}", headers=headers)
+        assert deleted.status_code == 204
+    async with database(salon_database) as db, db.begin():
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        for model, link in ((ShareLink, links["photo", "expired"]), (AlbumShareLink, None)):
+            target = link or links["album", "expired"]
+            await db.execute(
+                update(model).where(model.id == uuid.UUID(target["id"])).values(expires_at=past)
+            )
+
+    for (kind, state), (json_path, urls) in pictures.items():
+        answer = await client.get(json_path)
+        assert answer.status_code == 410, (kind, state, answer.text)
+        word = "revoked by its owner" if state == "revoked" else "expired on"
+        assert word in answer.json()["detail"] and answer.headers["cache-control"] == "no-store"
+        for url in urls:
+            assert (await client.get(url)).status_code == 410, (kind, state, url)
+        page = await client.get(links[kind, state]["url"], headers=html)
+        assert page.status_code == 410 and word in page.text, (kind, state)
+        assert "text/html" in page.headers["content-type"]
+        assert page.headers["cache-control"] == "no-store"
+
+    for json_path, page_path in (
+        ("/s/unknown-token", "/share/unknown-token"),
+        ("/s/album/unknown-token", "/share/album/unknown-token"),
+    ):
+        missing = await client.get(json_path)
+        assert missing.status_code == 404 and missing.json()["detail"]
+        page = await client.get(page_path, headers=html)
+        assert page.status_code == 404 and "No share link has this address" in page.text
+    # The owner's own picture URLs (signed /media/) are untouched by the links' end.
+    own = await client.get(
+        f"/api/images/{image['id']}/renditions/sm", headers=headers, follow_redirects=True
+    )
+    assert own.status_code == 200

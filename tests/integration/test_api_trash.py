@@ -65,8 +65,9 @@ async def test_trash_hides_everywhere_at_once_and_restore_brings_back(
     assert await ids(salon_app, headers, album_id=album["id"]) == [keep]
     albums = (await salon_app.client.get("/api/albums", headers=headers)).json()
     assert [a["image_count"] for a in albums if a["id"] == album["id"]] == [1]
-    assert (await salon_app.client.get(f"/s/{token}")).status_code == 404
-    assert (await salon_app.client.get(f"/s/{token}/renditions/sm")).status_code == 404
+    # The link's photo is gone (410) while it is in the trash, back once restored.
+    assert (await salon_app.client.get(f"/s/{token}")).status_code == 410
+    assert (await salon_app.client.get(f"/s/{token}/renditions/sm")).status_code == 410
     assert await ids(salon_app, headers, trashed="true") == [gone]
     one = (await salon_app.client.get(f"/api/images/{gone}", headers=headers)).json()
     assert one["trashed_at"] is not None

@@ -56,19 +56,37 @@ async def test_pages_render_for_a_session(salon_app: Any) -> None:
     assert again.status_code == 200
 
 
+async def _links(app: Any, password: str | None = None) -> tuple[str, str]:
+    """The tokens of a new photo link and a new album link (with ``password`` if given)."""
+    headers = await app.login()
+    image = (await app.upload(headers)).json()
+    album = (await app.client.post("/api/albums", json={"name": "Pages"}, headers=headers)).json()
+    body = {"password": password} if password else {}
+    tokens = []
+    for path in (f"/api/images/{image['id']}/share", f"/api/albums/{album['id']}/share"):
+        made = await app.client.post(path, json=body, headers=headers)
+        assert made.status_code == 201, made.text
+        tokens.append(made.json()["token"])
+    return tokens[0], tokens[1]
+
+
 async def test_public_pages(salon_app: Any) -> None:
+    photo, album = await _links(salon_app)
     for path, marker in [
         ("/login", "data-login-form"),
         ("/signup", "data-signup-form"),
         ("/forgot-password", "data-forgot-form"),
         ("/reset-password", "data-reset-form"),
-        ("/share/sometoken", 'data-token="sometoken"'),
-        ("/share/album/sometoken", 'data-token="sometoken"'),
+        (f"/share/{photo}", f'data-token="{photo}"'),
+        (f"/share/album/{album}", f'data-token="{album}"'),
     ]:
         response = await salon_app.client.get(path, follow_redirects=False)
         assert response.status_code == 200, path
         assert marker in response.text
-    # The token is escaped into the page, never interpreted.
+    # A token no link has: the page says so, 404; it is escaped into the page, never run.
+    for path in ("/share/sometoken", "/share/album/sometoken"):
+        missing = await salon_app.client.get(path)
+        assert missing.status_code == 404 and "data-share-ended" in missing.text, path
     hostile = await salon_app.client.get('/share/"><img src=x onerror=alert(1)>')
     assert "<img src=x" not in hostile.text
 
@@ -138,7 +156,14 @@ def test_plugin_scripts_need_no_csp_exception() -> None:
 async def test_password_forms_never_submit_natively_by_get(salon_app: Any) -> None:
     """A click before the page's module script runs submits a form natively: with the default
     GET that would put the password in the URL (history, logs). Every password form posts."""
-    for path in ("/login", "/signup", "/reset-password", "/share/album/sometoken"):
+    photo, album = await _links(salon_app, password="page passphrase")
+    for path in (
+        "/login",
+        "/signup",
+        "/reset-password",
+        f"/share/{photo}",
+        f"/share/album/{album}",
+    ):
         page = await salon_app.client.get(path, headers={"Accept": "text/html"})
         assert page.status_code == 200, path
         for form in re.findall(r"<form[^>]*>", page.text):

@@ -242,14 +242,21 @@ async def fresh_album_with_image(world: World) -> Params:
     return {"album_id": await world.album(image_id), "image_id": image_id}
 
 
-async def fresh_locked_album_link(world: World) -> Params:
+async def _locked_link(world: World, path: str) -> str:
     made = await world.client.post(
-        f"/api/albums/{world.ids['album_id']}/share",
-        json={"password": ALBUM_PASSWORD},
-        headers=world.headers["owner"],
+        path, json={"password": ALBUM_PASSWORD}, headers=world.headers["owner"]
     )
     assert made.status_code == 201, made.text
-    return {"album_token": made.json()["token"]}
+    return str(made.json()["token"])
+
+
+async def fresh_locked_album_link(world: World) -> Params:
+    path = f"/api/albums/{world.ids['album_id']}/share"
+    return {"album_token": await _locked_link(world, path)}
+
+
+async def fresh_locked_photo_link(world: World) -> Params:
+    return {"token": await _locked_link(world, f"/api/images/{world.ids['image_id']}/share")}
 
 
 async def fresh_album_with_member(world: World) -> Params:
@@ -356,7 +363,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/albums/{album_id}/members/{user_id}"): private(
         204, fresh=fresh_album_with_member
     ),
-    # ZIP downloads: the owner's album or selection only
+    # ZIP downloads: the owner's album or selection (a member's album: test_api_downloads)
     ("GET", "/api/albums/{album_id}/download"): private(200),
     ("POST", "/api/images/download"): private(
         200, body=lambda w, a, p: json_body({"image_ids": [w.ids["image_id"]]})(w, a, p)
@@ -367,6 +374,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # share links: whoever holds the token sees that one image's renditions
     ("GET", "/s/{token}"): public(200),
     ("GET", "/s/{token}/renditions/{name}"): public(200),
+    ("POST", "/s/{token}/unlock"): public(
+        204, body=json_body({"password": ALBUM_PASSWORD}), fresh=fresh_locked_photo_link
+    ),
     ("GET", "/api/shares"): signed_in(200),
     ("DELETE", "/api/shares/{share_id}"): private(204, fresh=fresh_share),
     # direct uploads

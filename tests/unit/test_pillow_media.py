@@ -124,7 +124,7 @@ def test_jpeg_decoded_once_at_reduced_scale(
     assert loads == [(2000, 1500)]
 
 
-def test_taken_at_without_offset_is_utc(
+def test_taken_at_without_offset_is_the_wall_clock(
     processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
 ) -> None:
     exif = Image.Exif()
@@ -132,8 +132,10 @@ def test_taken_at_without_offset_is_utc(
     result = processor.process(
         _jpeg(tmp_path / "t.jpg", (64, 48), exif=exif), out_dir, DEFAULT_SPECS
     )
+    # The camera's wall clock as written (labelled UTC), marked as a local time.
     assert result.info.taken_at == dt.datetime(2023, 12, 31, 23, 59, 58, tzinfo=dt.UTC)
     assert result.info.taken_at is not None and result.info.taken_at.utcoffset() == dt.timedelta(0)
+    assert result.info.metadata["taken_at_zone"] == "local"
 
 
 @pytest.mark.parametrize(
@@ -157,6 +159,7 @@ def test_metadata_is_safe(processor: PillowMediaProcessor, tmp_path: Path, out_d
         "format": "JPEG",
         "camera_make": EXIF_MAKE,
         "camera_model": EXIF_MODEL,
+        "taken_at_zone": "+02:00",
         "orientation": 6,
     }
     assert set(result.info.metadata) <= set(pillow_media.METADATA_KEYS)

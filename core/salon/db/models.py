@@ -211,7 +211,9 @@ class RateCounter(orm_registry.generate_base()):  # type: ignore[misc]
 class ShareLink(UUIDv7AuditBase):
     """An expiring link to one image; only the token's hash is stored. ``shows`` lists what
     besides the picture the link reveals (``title``, ``taken_at``, ``file``); None shows
-    nothing more (links made before the owner could choose). Revoking deletes the row."""
+    nothing more (links made before the owner could choose). ``password_hash``: argon2, when
+    the owner set a password (the token hash is then salted, see salon.domain.shares.access).
+    Revoking sets ``revoked_at`` (and ends ``expires_at``): the address then answers 410."""
 
     __tablename__ = "share_links"
 
@@ -224,11 +226,14 @@ class ShareLink(UUIDv7AuditBase):
     )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
     shows: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class AlbumShareLink(UUIDv7AuditBase):
     """An expiring link to one album (its photos' renditions); only the token's hash is
-    stored, and the password's argon2 hash when the owner set one. Revoking deletes the row."""
+    stored, and the password's argon2 hash when the owner set one. Revoking sets
+    ``revoked_at`` (and ends ``expires_at``): the address then answers 410."""
 
     __tablename__ = "album_share_links"
 
@@ -242,6 +247,7 @@ class AlbumShareLink(UUIDv7AuditBase):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC)
     shows: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class AlbumMember(orm_registry.generate_base()):  # type: ignore[misc]

@@ -168,6 +168,7 @@ _TAG_MODEL: Final = 0x0110
 _TAG_ORIENTATION: Final = 0x0112
 _TAG_DATETIME_ORIGINAL: Final = 0x9003
 _TAG_DATETIME_DIGITIZED: Final = 0x9004
+_TAG_OFFSET_TIME: Final = 0x9010
 _TAG_OFFSET_TIME_ORIGINAL: Final = 0x9011
 _TAG_OFFSET_TIME_DIGITIZED: Final = 0x9012
 _TAG_EXPOSURE_TIME: Final = 0x829A
@@ -186,6 +187,9 @@ class _Exif:
     make: str | None = None
     model: str | None = None
     taken_at: dt.datetime | None = None
+    # "+02:00" when the camera wrote its offset; "local" when it did not (``taken_at`` is
+    # then the camera's wall-clock time, written as if it were UTC).
+    taken_zone: str | None = None
     lens: str | None = None
     exposure_time: float | None = None
     f_number: float | None = None
@@ -595,6 +599,8 @@ def _metadata(fmt: str, exif: _Exif) -> dict[str, Any]:
         value = getattr(exif, key)
         if value is not None:
             metadata[key] = value
+    if exif.taken_zone:
+        metadata["taken_at_zone"] = exif.taken_zone
     metadata["orientation"] = exif.orientation
     return metadata
 
@@ -919,9 +925,7 @@ def _read_exif(im: Image.Image) -> _Exif:
         sub = exif.get_ifd(ExifTags.IFD.Exif)
     except Exception:  # EXIF comes from the uploader: any parse failure means "no EXIF"
         return _Exif()
-    taken = _parse_taken(
-        sub.get(_TAG_DATETIME_ORIGINAL), sub.get(_TAG_OFFSET_TIME_ORIGINAL)
-    ) or _parse_taken(sub.get(_TAG_DATETIME_DIGITIZED), sub.get(_TAG_OFFSET_TIME_DIGITIZED))
+    taken, zone = _taken(sub)
     lens = _text(sub.get(_TAG_LENS_MODEL))
     lens_make = _text(sub.get(_TAG_LENS_MAKE))
     if lens and lens_make and not lens.lower().startswith(lens_make.lower()):
@@ -932,6 +936,7 @@ def _read_exif(im: Image.Image) -> _Exif:
         make=make,
         model=model,
         taken_at=taken,
+        taken_zone=zone,
         lens=lens,
         exposure_time=_number(sub.get(_TAG_EXPOSURE_TIME), 1e-6, 100_000),
         f_number=_number(sub.get(_TAG_F_NUMBER), 0.5, 1000),
@@ -970,11 +975,49 @@ def _text(value: object, limit: int = 64) -> str | None:
     return cleaned[:limit] or None
 
 
+def _taken(sub: Mapping[int, Any]) -> tuple[dt.datetime | None, str | None]:
+    """DateTimeOriginal (else DateTimeDigitized) and its zone: the offset of its own
+    ``OffsetTime*`` tag, else of ``OffsetTime`` (the camera's zone when it wrote the file), else
+    "local" (see :func:`_parse_taken`)."""
+    for date_tag, offset_tag in (
+        (_TAG_DATETIME_ORIGINAL, _TAG_OFFSET_TIME_ORIGINAL),
+        (_TAG_DATETIME_DIGITIZED, _TAG_OFFSET_TIME_DIGITIZED),
+    ):
+        own = sub.get(offset_tag)
+        offset = own if _parse_offset(own) is not None else sub.get(_TAG_OFFSET_TIME)
+        taken = _parse_taken(sub.get(date_tag), offset)
+        if taken is not None:
+            zone = _parse_offset(offset)
+            return taken, _zone_name(zone) if zone is not None else "local"
+    return None, None
+
+
+def _parse_offset(offset: object) -> dt.timezone | None:
+    """An EXIF ``OffsetTime*`` value ("+02:00", "-0530") as a zone; None for anything else."""
+    off = _text(offset)
+    if off is None or (om := _OFFSET_RE.match(off)) is None:
+        return None
+    minutes = int(om.group(2)) * 60 + int(om.group(3))
+    if minutes >= 24 * 60:
+        return None
+    sign = -1 if om.group(1) == "-" else 1
+    return dt.timezone(sign * dt.timedelta(minutes=minutes))
+
+
+def _zone_name(zone: dt.timezone) -> str:
+    minutes = round(zone.utcoffset(None).total_seconds() / 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def _parse_taken(value: object, offset: object) -> dt.datetime | None:
     """EXIF ``YYYY:MM:DD HH:MM:SS`` to an aware UTC datetime.
 
-    With an ``OffsetTime*`` tag the local time is converted to UTC; without one the camera's
-    clock is taken to be UTC (EXIF has no zone of its own, and guessing one is worse).
+    With an offset (``OffsetTime*``) the local time is converted to UTC: the moment is known.
+    Without one the time is the camera's wall clock in a zone nobody recorded: it is kept as
+    written, labelled UTC, so it reads back as the camera showed it (the image's
+    ``taken_at_zone`` metadata is then "local", and the UI shows it without converting it to
+    the viewer's zone). Guessing a zone (the server's, the viewer's) would move it by hours.
     """
     text = _text(value)
     if text is None:
@@ -987,13 +1030,7 @@ def _parse_taken(value: object, offset: object) -> dt.datetime | None:
         naive = dt.datetime(year, month, day, hour, minute, second)
     except ValueError:  # "0000:00:00 00:00:00" and friends
         return None
-    tz = dt.UTC
-    off = _text(offset)
-    if off is not None and (om := _OFFSET_RE.match(off)) is not None:
-        minutes = int(om.group(2)) * 60 + int(om.group(3))
-        if minutes < 24 * 60:
-            sign = -1 if om.group(1) == "-" else 1
-            tz = dt.timezone(sign * dt.timedelta(minutes=minutes))
+    tz = _parse_offset(offset) or dt.UTC
     return naive.replace(tzinfo=tz).astimezone(dt.UTC)
 
 
@@ -1007,6 +1044,9 @@ METADATA_KEYS: Final[Mapping[str, str]] = {
     "iso": "EXIF ISOSpeedRatings (PhotographicSensitivity)",
     "focal_length": "EXIF FocalLength in millimetres",
     "orientation": "EXIF Orientation as found (1-8); the renditions are already upright",
+    "taken_at_zone": "the capture time's zone: EXIF OffsetTimeOriginal (or OffsetTime) as "
+    '"+02:00", or "local" when the file has none (taken_at is then the camera\'s wall clock, '
+    "kept as written and labelled UTC)",
     "animated": "present and true when a GIF, PNG (APNG), WebP or AVIF has several frames "
     "(only the first is used); an MPO, multi-page TIFF or HEIF burst is not animated",
 }

@@ -31,13 +31,17 @@ from jinja2 import (
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
+from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import __version__
 from salon.domain.auth.services import SIGNUP_CLOSED
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE
+from salon.domain.shares.albums import valid_link
+from salon.domain.shares.controllers import shared_link
 from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles
@@ -248,18 +252,47 @@ async def signup_page(runtime: Runtime) -> Response[str]:
     )
 
 
+ENDED_HEADINGS = {404: "Link not found", 410: "This link no longer works"}
+
+
+def _link_ended_page(ended: HTTPException) -> Response[str]:
+    """A share link's page when there is no link (404) or it ended (410, saying why: revoked,
+    expired, its photo removed), so a browser, a crawler and a link checker all see it."""
+    response = render(
+        "share_ended.html",
+        title=ENDED_HEADINGS.get(ended.status_code, "Link not found"),
+        active="",
+        script="",
+        public=True,
+        detail=ended.detail,
+        gone=ended.status_code == 410,
+    )
+    response.status_code = ended.status_code
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
 @get("/share/{token:str}", name="page_share", include_in_schema=False)
-async def share_page(token: str) -> Response[str]:
-    """A shared image for whoever holds the link; the script reads ``/s/{token}``."""
+async def share_page(token: str, db_session: AsyncSession) -> Response[str]:
+    """A shared image for whoever holds the link; the script reads ``/s/{token}`` (and asks
+    for the password when the link has one). An unknown link is 404, an ended one 410."""
+    try:
+        await shared_link(db_session, token)
+    except HTTPException as ended:
+        return _link_ended_page(ended)
     return render(
         "share.html", title="Shared photo", active="", script="share", public=True, token=token
     )
 
 
 @get("/share/album/{token:str}", name="page_share_album", include_in_schema=False)
-async def share_album_page(token: str) -> Response[str]:
+async def share_album_page(token: str, db_session: AsyncSession) -> Response[str]:
     """A shared album for whoever holds the link; the script reads ``/s/album/{token}`` and
-    asks for the password when the link has one."""
+    asks for the password when the link has one. An unknown link is 404, an ended one 410."""
+    try:
+        await valid_link(db_session, token)
+    except HTTPException as ended:
+        return _link_ended_page(ended)
     return render(
         "shared_album.html",
         title="Shared album",

@@ -69,8 +69,10 @@ class ImagePage(msgspec.Struct):
 
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     title: str | None = msgspec.field(default=None)
-    # A corrected capture time (a camera's clock was wrong, a scan has none); without an
-    # offset it is UTC. The camera's own time stays in ``metadata.camera_taken_at``.
+    # A corrected capture time (a camera's clock was wrong, a scan has none): with an offset
+    # a moment; without one a wall-clock time, kept as written and marked
+    # ``metadata.taken_at_zone = "local"``. The camera's own time stays in
+    # ``metadata.camera_taken_at``.
     taken_at: dt.datetime | None = None
     favorite: bool | None = None
     # Kept as ``metadata.description`` (searchable); "" removes it.

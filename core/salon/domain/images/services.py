@@ -447,16 +447,23 @@ async def get_owned(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.U
 
 EARLIEST_TAKEN = dt.datetime(1826, 1, 1, tzinfo=dt.UTC)  # the oldest surviving photograph
 CAMERA_TAKEN_META = "camera_taken_at"
+# "local": ``taken_at`` is a wall-clock time in a zone nobody recorded, kept as written and
+# labelled UTC (a camera without OffsetTime, or a correction sent without an offset); the UI
+# shows it as written. Otherwise the processor's "+02:00", or absent: a moment in time.
+TAKEN_ZONE_META = "taken_at_zone"
 
 
 class BadDate(ValueError):
     """A capture time no photo can have; the message is for the client (400)."""
 
 
-def set_taken_at(image: Image, when: dt.datetime) -> None:
+def set_taken_at(image: Image, when: dt.datetime, *, keep_zone: bool = False) -> None:
     """Correct the capture time; the first correction keeps the camera's own time (or its
-    absence) in ``meta.camera_taken_at``, so it is never lost. Naive times are UTC."""
-    if when.tzinfo is None:
+    absence) in ``meta.camera_taken_at``, so it is never lost. A time without an offset is a
+    wall-clock time, as a camera's without OffsetTime: stored as written (labelled UTC) and
+    marked ``local``; one with an offset is a moment (``keep_zone``: leave the mark as is)."""
+    local = when.tzinfo is None
+    if local:
         when = when.replace(tzinfo=dt.UTC)
     when = when.astimezone(dt.UTC)
     latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
@@ -467,7 +474,11 @@ def set_taken_at(image: Image, when: dt.datetime) -> None:
     meta = dict(image.meta or {})
     if CAMERA_TAKEN_META not in meta:
         meta[CAMERA_TAKEN_META] = image.taken_at.isoformat() if image.taken_at else None
-        image.meta = meta
+    if local:
+        meta[TAKEN_ZONE_META] = "local"
+    elif not keep_zone:
+        meta.pop(TAKEN_ZONE_META, None)
+    image.meta = meta
     image.taken_at = when
 
 
@@ -478,7 +489,7 @@ def shift_taken_at(image: Image, seconds: int) -> None:
         shifted = base + dt.timedelta(seconds=seconds)
     except OverflowError:
         raise BadDate("shift_seconds moves the date out of range") from None
-    set_taken_at(image, shifted)
+    set_taken_at(image, shifted, keep_zone=True)
 
 
 def taken_key() -> ColumnElement[dt.datetime]:

@@ -2,12 +2,8 @@
 ``/s/album/{token}`` lists the album's photos (renditions only, and only the details the owner
 chose to show) to whoever holds it. Only the token's hash is stored.
 
-A link may carry a password: its argon2 hash is stored, never the password. The share page
-sends it once in a POST body (never in a URL) to ``/s/album/{token}/unlock``, which answers
-with an HttpOnly cookie scoped to that link's path; the cookie is an HMAC of the link's id and
-password hash, so revoking the link (or its expiry) ends it too. Attempts are counted per
-address (``SALON_AUTH_RATE_LIMIT`` a minute) and per link (``SALON_LOGIN_FAILURE_LIMIT``
-failures within ``SALON_LOGIN_FAILURE_WINDOW`` seconds), as sign-ins are.
+A link may carry a password, given once to ``/s/album/{token}/unlock``; an unknown token is
+404, a revoked or expired link 410 Gone (see :mod:`salon.domain.shares.access`).
 
 As for single-photo links, the pictures are served by ``/s/album/{token}/images/...`` itself,
 each request checking the link, so revocation and expiry stop them at once.
@@ -16,54 +12,35 @@ each request checking the link, so revocation and expiry stop them at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 import uuid
 from typing import Annotated, Any
 
 import msgspec
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumImage, AlbumShareLink, Image, User
-from salon.defaults.hashing import HashPool
 from salon.domain.albums import services as albums
-from salon.domain.auth.throttle import MINUTE, AuthThrottle, _refuse
 from salon.domain.images.services import NotFound, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
+from salon.domain.shares import access
 from salon.domain.shares.controllers import (
     SHARED_CACHE,
     SharedImageOut,
     Shown,
-    _hash,
-    _now,
+    UnlockIn,
     shared_out,
 )
-from salon.proxies import is_https, public_base_url
+from salon.proxies import public_base_url
 from salon.runtime import Runtime
 
-UNLOCK_COOKIE = "salon_album_share"
 PAGE_SIZE = 200
 TOKEN = Annotated[str, Parameter(max_length=100)]
-_hasher = PasswordHasher()
-# Link passwords hash in their own small pool: a flood of guesses is 429, not a stalled server.
-_hash_pool: HashPool | None = None
-
-
-def _pool() -> HashPool:
-    global _hash_pool
-    if _hash_pool is None:
-        _hash_pool = HashPool(concurrency=1, queue=8)
-    return _hash_pool
 
 
 class AlbumShareIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -82,10 +59,6 @@ class AlbumShareOut(msgspec.Struct):
     expires_at: dt.datetime
     show: list[str]
     password: bool
-
-
-class UnlockIn(msgspec.Struct, forbid_unknown_fields=True):
-    password: Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class SharedAlbumOut(msgspec.Struct):
@@ -175,10 +148,8 @@ async def serve_album_rendition(
     )
 
 
-def _unlock_value(secret: str, link: AlbumShareLink) -> str:
-    key = hashlib.sha256(f"album-share-unlock:{secret}".encode()).digest()
-    message = f"{link.id}:{link.password_hash}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def album_lock(token: str) -> access.Lock:
+    return access.Lock(name="salon_album_share", path=f"/s/album/{token}", what="album")
 
 
 async def valid_link(
@@ -188,49 +159,15 @@ async def valid_link(
     request: Request[Any, Any, Any] | None = None,
     runtime: Runtime | None = None,
 ) -> tuple[AlbumShareLink, Album]:
-    """The link and its album; 404 when unknown, expired or revoked. With ``request``, a
-    password-protected link also needs the unlock cookie (else 401)."""
-    query = select(AlbumShareLink).where(AlbumShareLink.token_hash == _hash(token))
-    link = (await session.execute(query)).scalar_one_or_none()
-    if link is None or link.expires_at <= _now():
-        raise NotFound("share link not found or expired")
+    """The link and its album; 404 for an unknown token, 410 when revoked or expired. With
+    ``request``, a password-protected link also needs the unlock cookie (else 401)."""
+    link = await access.find_link(session, AlbumShareLink, token)
     album = await session.get(Album, link.album_id)
     if album is None:
-        raise NotFound("share link not found or expired")
-    if request is not None and runtime is not None and link.password_hash:
-        sent = request.cookies.get(UNLOCK_COOKIE, "")
-        expected = _unlock_value(runtime.core.secret_key, link)
-        if not hmac.compare_digest(sent, expected):
-            raise NotAuthorizedException(
-                "this album is protected by a password: POST it to /s/album/{token}/unlock",
-                headers={"WWW-Authenticate": 'Password realm="album share"'},
-            )
+        raise access.unknown()
+    if request is not None and runtime is not None:
+        access.require_unlocked(request, runtime, link, album_lock(token))
     return link, album
-
-
-async def _count_attempt(request: Request[Any, Any, Any], runtime: Runtime, link_id: str) -> None:
-    throttle: AuthThrottle = request.app.state.throttle
-    address = request.client.host if request.client else "unknown"
-    hits, left = await throttle.counters.hit(f"album-share:ip:{address}", MINUTE)
-    if hits > runtime.core.auth_rate_limit:
-        raise _refuse(left, "password attempts from your address")
-    failures, left = await throttle.counters.count(
-        f"album-share:link:{link_id}", runtime.core.login_failure_window
-    )
-    if failures >= runtime.core.login_failure_limit:
-        raise _refuse(left, "wrong passwords for this link")
-
-
-async def _failed(request: Request[Any, Any, Any], runtime: Runtime, link_id: str) -> None:
-    throttle: AuthThrottle = request.app.state.throttle
-    await throttle.counters.hit(f"album-share:link:{link_id}", runtime.core.login_failure_window)
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 class AlbumShareController(Controller):
@@ -256,13 +193,13 @@ class AlbumShareController(Controller):
         album = await albums.owned(db_session, current_user.id, album_id)
         body = data or AlbumShareIn()
         ttl = body.expires_in or runtime.core.share_link_ttl
-        password_hash = await _pool().run(_hasher.hash, body.password) if body.password else None
+        password_hash = await access.hash_password(body.password) if body.password else None
         token = secrets.token_urlsafe(24)
         link = AlbumShareLink(
-            token_hash=_hash(token),
+            token_hash=access.token_hash(token),
             album_id=album.id,
             owner_id=current_user.id,
-            expires_at=_now() + dt.timedelta(seconds=ttl),
+            expires_at=access.now() + dt.timedelta(seconds=ttl),
             shows=sorted(set(body.show)),
             password_hash=password_hash,
         )
@@ -306,23 +243,7 @@ class AlbumShareController(Controller):
         pictures) in this browser until the link ends. 403 for a wrong password, 429 after
         too many."""
         link, _album = await valid_link(db_session, album_token)
-        if not link.password_hash:
-            raise NotFound("this link has no password")
-        await _count_attempt(request, runtime, str(link.id))
-        if not await _pool().run(_verify, link.password_hash, data.password):
-            await _failed(request, runtime, str(link.id))
-            raise PermissionDeniedException("wrong password")
-        max_age = max(1, int((link.expires_at - _now()).total_seconds()))
-        cookie = Cookie(
-            key=UNLOCK_COOKIE,
-            value=_unlock_value(runtime.core.secret_key, link),
-            path=f"/s/album/{album_token}",
-            max_age=max_age,
-            httponly=True,
-            secure=is_https(request, runtime.core.public_url),
-            samesite="strict",
-        )
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie])
+        return await access.unlock(request, runtime, link, data.password, album_lock(album_token))
 
     @get(
         "/s/album/{album_token:str}/images/{image_id:uuid}/renditions/{name:str}",

@@ -1,11 +1,13 @@
-"""Share links: ``POST /api/images/{id}/share`` makes an expiring token; ``/s/{token}`` shows
-that one image to whoever holds it, and nothing else. Only the token's hash is stored.
+"""Share links: ``POST /api/images/{id}/share`` makes an expiring token, with an optional
+password, as album links have; ``/s/{token}`` shows that one image to whoever holds it (and
+gave the password), and nothing else. Only the token's hash is stored; what all links share
+(their state, 404 or 410 Gone, and passwords) is :mod:`salon.domain.shares.access`.
 
 The owner chooses what a link reveals besides the picture (``show``): the ``title``, the
 capture time (``taken_at``), and the ``file`` details (type, byte size, sha256). By default
 nothing: a title is often the original file name. ``GET /api/shares`` lists the caller's
 links, to photos and to albums (:mod:`salon.domain.shares.albums`), and
-``DELETE /api/shares/{id}`` revokes one.
+``DELETE /api/shares/{id}`` revokes one: its address answers 410 Gone from then on.
 
 A shared picture's bytes are served by ``/s/{token}/renditions/{name}`` itself, never by a
 redirect to a signed ``/media/`` or presigned URL: such a URL would keep working for its own
@@ -16,7 +18,6 @@ revalidate (``no-cache``), so a revoked link stops working at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from typing import Annotated, Any, Literal
@@ -25,7 +26,6 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from salon.domain.images.schemas import ImageUrls, Placeholder
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
+from salon.domain.shares import access
 from salon.proxies import public_base_url
 from salon.runtime import Runtime
 
@@ -42,10 +43,17 @@ SHARED_CACHE = "private, no-cache"  # revalidate each time: a revoked link stops
 
 
 class ShareIn(msgspec.Struct, forbid_unknown_fields=True):
-    """``show``: what the link reveals besides the picture (none by default)."""
+    """``show``: what the link reveals besides the picture (none by default); ``expires_in``:
+    seconds (default ``SALON_SHARE_LINK_TTL``); ``password``: asked before anything is shown
+    (at least 6 characters)."""
 
     expires_in: Annotated[int, msgspec.Meta(ge=60, le=90 * 24 * 3600)] | None = None
     show: Annotated[list[Shown], msgspec.Meta(max_length=8)] = msgspec.field(default_factory=list)
+    password: Annotated[str, msgspec.Meta(min_length=6, max_length=200)] | None = None
+
+
+class UnlockIn(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class ShareOut(msgspec.Struct):
@@ -54,11 +62,13 @@ class ShareOut(msgspec.Struct):
     url: str
     expires_at: dt.datetime
     show: list[str]
+    password: bool = False
 
 
 class ShareListItem(msgspec.Struct):
     """A link as its owner sees it later: the token itself is not kept, so no URL. ``kind``:
-    ``image`` (``image_id`` set) or ``album`` (``album_id``, ``album_name``, ``password``)."""
+    ``image`` (``image_id`` set) or ``album`` (``album_id``, ``album_name``); ``password``:
+    whether it asks for one."""
 
     id: str
     image_id: str | None
@@ -83,6 +93,8 @@ class SharedImageOut(msgspec.Struct):
     urls: ImageUrls
     title: str | None = None
     taken_at: dt.datetime | None = None
+    # With ``taken_at``: "local" when it is a camera's wall-clock time (shown as written).
+    taken_at_zone: str | None = None
     content_type: str | None = None
     size: int | None = None
     sha256: str | None = None
@@ -90,28 +102,29 @@ class SharedImageOut(msgspec.Struct):
     status: str = "ready"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def photo_lock(token: str) -> access.Lock:
+    return access.Lock(name="salon_photo_share", path=f"/s/{token}", what="photo")
 
 
 async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Image]:
-    query = select(ShareLink).where(ShareLink.token_hash == _hash(token))
-    link = (await session.execute(query)).scalar_one_or_none()
-    if link is None or link.expires_at <= _now():
-        raise NotFound("share link not found or expired")
+    """The live link and its image: 404 for an unknown token, 410 when the link was revoked
+    or expired, or its photo is in the trash (it works again if the photo is restored)."""
+    link = await access.find_link(session, ShareLink, token)
     image = await session.get(Image, link.image_id)
-    # A trashed image's links stop working at once (and again if it is restored).
-    if image is None or image.trashed_at is not None:
-        raise NotFound("share link not found or expired")
+    if image is None:
+        raise access.unknown()
+    if image.trashed_at is not None:
+        raise access.gone("the photo behind this link is no longer available")
     return link, image
 
 
-async def shared_image(session: AsyncSession, token: str) -> Image:
-    return (await shared_link(session, token))[1]
+async def unlocked_image(
+    request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, token: str
+) -> tuple[ShareLink, Image]:
+    """As :func:`shared_link`, and 401 while a protected link is locked in this browser."""
+    link, image = await shared_link(session, token)
+    access.require_unlocked(request, runtime, link, photo_lock(token))
+    return link, image
 
 
 def shared_out(
@@ -134,6 +147,7 @@ def shared_out(
         out.title = image.title
     if "taken_at" in shown:
         out.taken_at = image.taken_at
+        out.taken_at_zone = (image.meta or {}).get("taken_at_zone")
     if "file" in shown:
         out.content_type, out.size, out.sha256 = image.content_type, image.size, image.sha256
     return out
@@ -157,24 +171,29 @@ class ShareController(Controller):
         runtime: Runtime,
         data: ShareIn | None = None,
     ) -> ShareOut:
-        """A new link to one of the caller's images; ``show`` picks what it reveals."""
+        """A new link to one of the caller's images; ``show`` picks what it reveals,
+        ``expires_in`` how long it works, ``password`` (optional) is asked before anything is
+        shown."""
         image = await get_owned(db_session, current_user.id, image_id)
-        ttl = (data.expires_in if data else None) or runtime.core.share_link_ttl
-        shows: list[str] = sorted(set(data.show)) if data else []
+        body = data or ShareIn()
+        ttl = body.expires_in or runtime.core.share_link_ttl
+        shows: list[str] = sorted(set(body.show))
+        password_hash = await access.hash_password(body.password) if body.password else None
         token = secrets.token_urlsafe(24)
         link = ShareLink(
-            token_hash=_hash(token),
+            token_hash=access.token_hash(token, locked=password_hash is not None),
             image_id=image.id,
             owner_id=current_user.id,
-            expires_at=_now() + dt.timedelta(seconds=ttl),
+            expires_at=access.now() + dt.timedelta(seconds=ttl),
             shows=shows,
+            password_hash=password_hash,
         )
         db_session.add(link)
         await db_session.commit()
         # SALON_PUBLIC_URL when set, else the address the caller used (through trusted proxies).
         # The page people open (``/s/{token}`` is the JSON it reads).
         url = f"{public_base_url(request, runtime.core.public_url)}/share/{token}"
-        return ShareOut(str(link.id), token, url, link.expires_at, shows)
+        return ShareOut(str(link.id), token, url, link.expires_at, shows, bool(password_hash))
 
     @get("/api/shares", operation_id="list_shares")
     async def list_shares(
@@ -183,11 +202,11 @@ class ShareController(Controller):
         """The caller's share links, newest first, expired ones included (until revoked)."""
         rows = await db_session.scalars(
             select(ShareLink)
-            .where(ShareLink.owner_id == current_user.id)
+            .where(ShareLink.owner_id == current_user.id, ShareLink.revoked_at.is_(None))
             .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
             .limit(1000)
         )
-        now = _now()
+        now = access.now()
         items = [
             ShareListItem(
                 id=str(link.id),
@@ -196,13 +215,14 @@ class ShareController(Controller):
                 expires_at=link.expires_at,
                 expired=link.expires_at <= now,
                 show=list(link.shows or ()),
+                password=link.password_hash is not None,
             )
             for link in rows
         ]
         album_rows = await db_session.execute(
             select(AlbumShareLink, Album.name)
             .join(Album, Album.id == AlbumShareLink.album_id)
-            .where(AlbumShareLink.owner_id == current_user.id)
+            .where(AlbumShareLink.owner_id == current_user.id, AlbumShareLink.revoked_at.is_(None))
             .limit(1000)
         )
         items += [
@@ -230,23 +250,26 @@ class ShareController(Controller):
         self, share_id: uuid.UUID, db_session: AsyncSession, current_user: User
     ) -> None:
         """Revoke a link (to a photo or an album) at once: its page and its pictures answer
-        404 from now on."""
-        for table in (ShareLink, AlbumShareLink):
-            result: Any = await db_session.execute(
-                sql_delete(table).where(table.id == share_id, table.owner_id == current_user.id)
-            )
-            if result.rowcount:
-                break
-        else:
+        410 Gone from now on, and it leaves this list."""
+        link = await access.owned_link(
+            db_session, ShareLink, share_id, current_user.id
+        ) or await access.owned_link(db_session, AlbumShareLink, share_id, current_user.id)
+        if link is None:
             raise NotFound("share link not found")
+        access.revoke(link)
         await db_session.commit()
 
     @get("/s/{token:str}", operation_id="view_share", media_type="application/json")
     async def view(
-        self, token: Annotated[str, Parameter(max_length=100)], db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        token: Annotated[str, Parameter(max_length=100)],
+        db_session: AsyncSession,
+        runtime: Runtime,
     ) -> Response[SharedImageOut]:
-        """The shared picture and what its owner chose to show."""
-        link, image = await shared_link(db_session, token)
+        """The shared picture and what its owner chose to show; 401 while a protected link is
+        locked in this browser, 410 once the link is revoked or expired, 404 for no link."""
+        link, image = await unlocked_image(request, runtime, db_session, token)
         out = shared_out(image, token, link.shows)
         return Response(out, headers={"cache-control": "private, no-store"})
 
@@ -264,7 +287,7 @@ class ShareController(Controller):
         runtime: Runtime,
     ) -> Response[Any]:
         """The picture's bytes, sent here (never a redirect) while the link is valid."""
-        image = await shared_image(db_session, token)
+        _link, image = await unlocked_image(request, runtime, db_session, token)
         entry = rendition_entry(image, name, runtime.renditions)
         return await serve_object(
             request,
@@ -275,3 +298,17 @@ class ShareController(Controller):
             direct=True,
             cache_control=SHARED_CACHE,
         )
+
+    @post("/s/{token:str}/unlock", operation_id="unlock_share", status_code=HTTP_204_NO_CONTENT)
+    async def unlock(
+        self,
+        request: Request[Any, Any, Any],
+        token: Annotated[str, Parameter(max_length=100)],
+        data: UnlockIn,
+        db_session: AsyncSession,
+        runtime: Runtime,
+    ) -> Response[None]:
+        """Give a protected link's password: the answer's cookie opens the photo in this
+        browser until the link ends. 403 for a wrong password, 429 after too many."""
+        link, _image = await shared_link(db_session, token)
+        return await access.unlock(request, runtime, link, data.password, photo_lock(token))

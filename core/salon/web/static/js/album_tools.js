@@ -2,6 +2,7 @@
 // link (expiry, what it shows, optional password), share with other users, delete.
 
 import { api } from "./api.js";
+import { shareRequest } from "./share_link.js";
 import { $, el, errorMessage, formatDate, showError, toast } from "./ui.js";
 
 export function initAlbumTools({ albumId, grid, onRenamed }) {
@@ -50,11 +51,7 @@ export function initAlbumTools({ albumId, grid, onRenamed }) {
   const shareForm = $("[data-album-share-form]", tools);
   shareForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const show = [...shareForm.querySelectorAll("input[name=show]:checked")].map((box) => box.value);
-    const days = Number(shareForm.elements.days.value) || 7;
-    const body = { show, expires_in: Math.round(days * 86400) };
-    const password = shareForm.elements.password.value;
-    if (password) body.password = password;
+    const body = shareRequest(shareForm);
     try {
       const link = await api(`/api/albums/${albumId}/share`, { method: "POST", body });
       const url = $("[data-album-share-url]", tools);

@@ -6,7 +6,8 @@
 
 import { api } from "./api.js";
 import { loadInto } from "./grid.js";
-import { $, describe, errorMessage, formatBytes, formatDate, toast } from "./ui.js";
+import { shareRequest } from "./share_link.js";
+import { $, describe, errorMessage, formatBytes, formatDate, formatTaken, takenLocally, toast } from "./ui.js";
 
 const SIZES = "(max-width: 900px) 100vw, 70vw";
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
@@ -52,10 +53,13 @@ export function exposureText(meta) {
 }
 
 /** An ISO time as the value of an <input type="datetime-local"> in the browser's zone. */
-function localInputValue(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
+/** The date-time input's value for a photo's capture time: in this browser's zone, or as
+ * the camera wrote it for a wall-clock time (`takenLocally`). */
+function localInputValue(image) {
+  if (!image.taken_at) return "";
+  const date = new Date(image.taken_at);
   if (Number.isNaN(date.getTime())) return "";
+  if (takenLocally(image)) return date.toISOString().slice(0, 19);
   const pad = (n) => String(n).padStart(2, "0");
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
@@ -105,7 +109,7 @@ export function createLightbox(dialog, grid) {
     const description = $("[data-lb-description]", dialog);
     description.textContent = meta.description || "";
     description.hidden = !meta.description;
-    detail("taken", image.taken_at && formatDate(image.taken_at), "Unknown (no EXIF date)");
+    detail("taken", image.taken_at && formatTaken(image), "Unknown (no EXIF date)");
     detail("camera", cameraText(meta));
     detail("lens", meta.lens);
     detail("exposure", exposureText(meta));
@@ -116,7 +120,10 @@ export function createLightbox(dialog, grid) {
     $("[data-lb-original]", dialog).href = image.urls.original;
     editForm.elements.title.value = image.title;
     editForm.elements.description.value = meta.description || "";
-    editForm.elements.taken_at.value = localInputValue(image.taken_at);
+    editForm.elements.taken_at.value = localInputValue(image);
+    $("[data-lb-taken-label]", dialog).textContent = takenLocally(image)
+      ? "Date taken (as on the camera)"
+      : "Date taken (your time zone)";
     paintFavorite(image);
     shareResult.hidden = true;
     prev.disabled = index === 0;
@@ -352,13 +359,16 @@ export function createLightbox(dialog, grid) {
     if (title !== image.title) body.title = title;
     const description = fields.description.value.trim();
     if (description !== ((image.metadata || {}).description || "")) body.description = description;
-    if (fields.taken_at.value && fields.taken_at.value !== localInputValue(image.taken_at)) {
-      const taken = new Date(fields.taken_at.value); // read in the browser's time zone
+    // The input drops ":00" seconds; the API wants them.
+    const typed = fields.taken_at.value.length === 16 ? `${fields.taken_at.value}:00` : fields.taken_at.value;
+    if (typed && typed !== localInputValue(image)) {
+      const taken = new Date(typed); // read in the browser's time zone
       if (Number.isNaN(taken.getTime())) {
         toast("That date is not valid", "error");
         return;
       }
-      body.taken_at = taken.toISOString();
+      // A camera's wall-clock time stays one: sent without an offset, kept as written.
+      body.taken_at = takenLocally(image) ? typed : taken.toISOString();
     }
     if (Object.keys(body).length === 0) {
       toast("Nothing changed");
@@ -382,19 +392,26 @@ export function createLightbox(dialog, grid) {
     }
   });
 
-  shareButton.addEventListener("click", async () => {
+  // The link's choices: what it shows, how many days it works, an optional password (sent
+  // once in the body; the answer says only whether the link has one).
+  const shareForm = $("[data-lb-share-form]", dialog);
+  shareForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = shareRequest(shareForm);
+    shareButton.disabled = true;
     try {
-      const show = [...dialog.querySelectorAll("[data-lb-share-options] input:checked")].map(
-        (box) => box.value,
-      );
-      const share = await api(`/api/images/${current().id}/share`, { method: "POST", body: { show } });
+      const share = await api(`/api/images/${current().id}/share`, { method: "POST", body });
       shareUrl.value = `${location.origin}/share/${encodeURIComponent(share.token)}`;
       $("[data-lb-share-expiry]", dialog).textContent = formatDate(share.expires_at);
+      $("[data-lb-share-lock]", dialog).hidden = !share.password;
+      shareForm.elements.password.value = "";
       shareResult.hidden = false;
       shareUrl.focus();
       shareUrl.select();
     } catch (error) {
       toast(errorMessage(error), "error");
+    } finally {
+      shareButton.disabled = false;
     }
   });
 

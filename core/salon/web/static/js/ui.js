@@ -58,20 +58,32 @@ export function formatBytes(size) {
   return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${SIZE_UNITS[unit]}`;
 }
 
-export function formatDate(iso, withTime = true) {
+export function formatDate(iso, withTime = true, timeZone = undefined) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   const options = withTime
     ? { dateStyle: "medium", timeStyle: "short" }
     : { dateStyle: "medium" };
-  return new Intl.DateTimeFormat(undefined, options).format(date);
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(date);
+}
+
+/** Whether a photo's `taken_at` is a camera's wall-clock time with no zone recorded (EXIF
+ * without OffsetTime): it is stored as written, labelled UTC, and shown as written. */
+export function takenLocally(image) {
+  return (image.taken_at_zone || (image.metadata || {}).taken_at_zone) === "local";
+}
+
+/** When a photo was taken, in words: a moment in this browser's zone, or a camera's
+ * wall-clock time as the camera showed it (not moved by the viewer's zone). */
+export function formatTaken(image, withTime = true) {
+  return formatDate(image.taken_at, withTime, takenLocally(image) ? "UTC" : undefined);
 }
 
 /** The words screen readers and tooltips use for a photo. */
 export function describe(image) {
   if (image.title) return image.title;
-  if (image.taken_at) return `Photo taken ${formatDate(image.taken_at, false)}`;
+  if (image.taken_at) return `Photo taken ${formatTaken(image, false)}`;
   return `Photo uploaded ${formatDate(image.created_at, false)}`;
 }
 

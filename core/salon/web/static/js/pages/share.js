@@ -1,27 +1,35 @@
 // A shared photo: whoever holds the link sees its large rendition and what the owner chose to
-// show (title, date), nothing else.
+// show (title, date), nothing else; a password form first when the owner set one.
 
-import { $, formatDate, showError } from "../ui.js";
+import { $, formatTaken, showError } from "../ui.js";
 import { placeholderURL } from "../thumbhash.js";
+import { askPassword, fetchShared, initUnlockForm } from "../share_link.js";
 
 const main = $("main");
-const token = main.dataset.token;
+const base = `/s/${encodeURIComponent(main.dataset.token)}`;
 const figure = $("[data-shared]");
 const img = $("[data-shared-img]");
+const form = $("[data-unlock-form]");
 
 img.addEventListener("load", () => figure.classList.add("loaded"));
 
 async function show() {
-  const response = await fetch(`/s/${encodeURIComponent(token)}`, {
-    headers: { Accept: "application/json" },
-    credentials: "omit",
-  });
-  if (!response.ok) {
+  let image;
+  try {
+    image = await fetchShared(base);
+  } catch (failure) {
     figure.hidden = true;
-    showError($("[data-form-error]"), "This link has expired or does not exist.");
+    form.hidden = true;
+    showError($("[data-form-error]"), failure.message);
     return;
   }
-  const image = await response.json();
+  if (image.locked) {
+    figure.hidden = true;
+    askPassword(form);
+    return;
+  }
+  form.hidden = true;
+  figure.hidden = false;
   const placeholder = placeholderURL(image.placeholder);
   if (placeholder) figure.style.backgroundImage = `url("${placeholder}")`;
   img.alt = image.title || "Shared photo";
@@ -37,10 +45,11 @@ async function show() {
   img.src = image.urls.renditions.lg || image.urls.renditions.md || image.urls.original;
   // Only what the owner chose to show arrives; the rest is null.
   const caption = [image.title || "Shared photo"];
-  if (image.taken_at) caption.push(formatDate(image.taken_at, false));
+  if (image.taken_at) caption.push(formatTaken(image, false));
   $("[data-shared-caption]").textContent = caption.join(" · ");
   document.title = `${image.title || "Shared photo"} · Salon`;
   figure.setAttribute("aria-busy", "false");
 }
 
+initUnlockForm(form, base, show);
 show();

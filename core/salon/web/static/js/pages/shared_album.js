@@ -4,8 +4,9 @@
 
 import { api } from "../api.js";
 import { initAlbumDownloads } from "../downloads.js";
+import { askPassword, fetchShared, initUnlockForm } from "../share_link.js";
 import { placeholderURL } from "../thumbhash.js";
-import { $, el, formatDate, initChrome, showError } from "../ui.js";
+import { $, el, formatTaken, initChrome, showError } from "../ui.js";
 
 const main = $("main");
 const token = main.dataset.token;
@@ -30,7 +31,7 @@ if (!token) {
 
 function caption(image) {
   const parts = [image.title || "Photo"];
-  if (image.taken_at) parts.push(formatDate(image.taken_at, false));
+  if (image.taken_at) parts.push(formatTaken(image, false));
   return parts.join(" · ");
 }
 
@@ -70,11 +71,7 @@ viewer.addEventListener("keydown", (event) => {
 
 async function fetchPage() {
   const url = cursor ? `${base}?cursor=${encodeURIComponent(cursor)}` : base;
-  if (!token) return api(url);
-  const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  if (response.status === 401) return { locked: true };
-  if (!response.ok) throw new Error("This link has expired, was revoked, or does not exist.");
-  return response.json();
+  return token ? fetchShared(url) : api(url);
 }
 
 async function load() {
@@ -86,8 +83,7 @@ async function load() {
     return;
   }
   if (page.locked) {
-    form.hidden = false;
-    form.elements.password.focus();
+    askPassword(form);
     return;
   }
   form.hidden = true;
@@ -106,36 +102,6 @@ async function load() {
 
 more.addEventListener("click", load);
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const unlockError = $("[data-unlock-error]");
-  const password = form.elements.password.value;
-  if (!password) {
-    showError(unlockError, "Enter the password you were given with the link.");
-    return;
-  }
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
-    // In the body of a POST, never in the address: the answer's cookie opens the album.
-    const response = await fetch(`${base}/unlock`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ password }),
-      credentials: "same-origin",
-    });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      showError(unlockError, response.status === 403 ? "Wrong password." : body.detail || "Could not open the album.");
-      form.elements.password.select();
-      return;
-    }
-    showError(unlockError, "");
-    form.reset();
-    await load();
-  } finally {
-    button.disabled = false;
-  }
-});
+initUnlockForm(form, base, load);
 
 load();

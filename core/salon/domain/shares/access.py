@@ -1,0 +1,207 @@
+"""What photo and album share links have in common: the stored token hash, the link's state
+(an unknown token: 404; a revoked or expired link: 410 Gone, saying which), and the optional
+password.
+
+Only a token's sha256 is stored. A photo link with a password stores the hash of ``locked:``
+followed by the token instead: code from before photo links had passwords (schema 0016, which
+still runs on this schema, for rollbacks) looks up the plain hash only, so it answers 404
+rather than show the photo without asking. Revoking keeps the row (``revoked_at``), so the
+address can say 410 and why, and moves ``expires_at`` to that moment, so that older code
+refuses it too. Error answers are ``no-store``: a 410 is cacheable by default, and a link
+whose photo leaves the trash works again.
+
+A password's argon2 hash is stored, never the password. The share page sends it once in a
+POST body (never in a URL) to ``.../unlock``, which answers with an HttpOnly cookie scoped to
+that link's path; the cookie is an HMAC of the link's id and password hash, so revoking the
+link (or its expiry) ends it too. Attempts are counted per address (``SALON_AUTH_RATE_LIMIT``
+a minute) and per link (``SALON_LOGIN_FAILURE_LIMIT`` failures within
+``SALON_LOGIN_FAILURE_WINDOW`` seconds), as sign-ins are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_410_GONE
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.db.models import AlbumShareLink, ShareLink
+from salon.defaults.hashing import HashPool
+from salon.domain.auth.throttle import MINUTE, AuthThrottle, _refuse
+from salon.proxies import is_https
+from salon.runtime import Runtime
+
+Link = TypeVar("Link", ShareLink, AlbumShareLink)
+LOCKED = "locked:"
+NO_STORE = {"cache-control": "no-store"}
+_hasher = PasswordHasher()
+# Link passwords hash in their own small pool: a flood of guesses is 429, not a stalled server.
+_hash_pool: HashPool | None = None
+
+
+class LinkGone(HTTPException):
+    """The link existed and ended (revoked, expired, or its photo is in the trash): 410."""
+
+    status_code = HTTP_410_GONE
+
+
+class UnknownLink(HTTPException):
+    """No link has this token: 404 (``no-store`` like the 410, so the two look alike)."""
+
+    status_code = 404
+
+
+def token_hash(token: str, *, locked: bool = False) -> str:
+    return hashlib.sha256(f"{LOCKED if locked else ''}{token}".encode()).hexdigest()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def gone(detail: str) -> LinkGone:
+    return LinkGone(detail, headers=NO_STORE)
+
+
+def unknown() -> UnknownLink:
+    return UnknownLink("no share link has this address", headers=NO_STORE)
+
+
+async def find_link(session: AsyncSession, model: type[Link], token: str) -> Link:
+    """The live link with ``token``; 404 when there is none, 410 when it was revoked or has
+    expired (the detail says which)."""
+    hashes = [token_hash(token), token_hash(token, locked=True)]
+    query = select(model).where(model.token_hash.in_(hashes)).limit(1)
+    link = (await session.execute(query)).scalar_one_or_none()
+    if link is None:
+        raise unknown()
+    if link.revoked_at is not None:
+        raise gone("this share link was revoked by its owner")
+    if link.expires_at <= now():
+        raise gone(f"this share link expired on {link.expires_at:%Y-%m-%d %H:%M} UTC")
+    return link
+
+
+async def owned_link(
+    session: AsyncSession, model: type[Link], link_id: uuid.UUID, owner_id: uuid.UUID
+) -> Link | None:
+    """The owner's link ``link_id`` unless already revoked (expired ones included)."""
+    query = select(model).where(
+        model.id == link_id, model.owner_id == owner_id, model.revoked_at.is_(None)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def revoke(link: ShareLink | AlbumShareLink) -> None:
+    """End the link now, keeping its row (see the module doc)."""
+    moment = now()
+    link.revoked_at = moment
+    link.expires_at = min(link.expires_at, moment)
+
+
+# ------------------------------------------------------------------------------ passwords
+
+
+def _pool() -> HashPool:
+    global _hash_pool
+    if _hash_pool is None:
+        _hash_pool = HashPool(concurrency=1, queue=8)
+    return _hash_pool
+
+
+async def hash_password(password: str) -> str:
+    return await _pool().run(_hasher.hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """Where a protected link's unlock cookie lives: its ``name`` and ``path`` (the link's
+    JSON and pictures, nothing else), and what the link shows (``what``, for messages)."""
+
+    name: str
+    path: str
+    what: str
+
+
+def _unlock_value(secret: str, link: ShareLink | AlbumShareLink) -> str:
+    # The key's label predates photo passwords: kept, so album cookies already given stay
+    # valid; the link's id in the message keeps each link's cookie its own.
+    key = hashlib.sha256(f"album-share-unlock:{secret}".encode()).digest()
+    message = f"{link.id}:{link.password_hash}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def require_unlocked(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    link: ShareLink | AlbumShareLink,
+    lock: Lock,
+) -> None:
+    """401 when the link has a password this browser has not given yet."""
+    if not link.password_hash:
+        return
+    sent = request.cookies.get(lock.name, "")
+    if not hmac.compare_digest(sent, _unlock_value(runtime.core.secret_key, link)):
+        raise NotAuthorizedException(
+            f"this {lock.what} is protected by a password: POST it to {lock.path}/unlock",
+            headers={"WWW-Authenticate": f'Password realm="{lock.what} share"', **NO_STORE},
+        )
+
+
+async def _count_attempt(request: Request[Any, Any, Any], runtime: Runtime, link_id: str) -> None:
+    throttle: AuthThrottle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
+    hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
+    if hits > runtime.core.auth_rate_limit:
+        raise _refuse(left, "password attempts from your address")
+    failures, left = await throttle.counters.count(
+        f"share:link:{link_id}", runtime.core.login_failure_window
+    )
+    if failures >= runtime.core.login_failure_limit:
+        raise _refuse(left, "wrong passwords for this link")
+
+
+async def unlock(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    link: ShareLink | AlbumShareLink,
+    password: str,
+    lock: Lock,
+) -> Response[None]:
+    """Check a protected link's password: 204 with the cookie that opens it in this browser
+    until the link ends; 403 for a wrong password, 429 after too many, 404 without one."""
+    if not link.password_hash:
+        raise UnknownLink("this link has no password", headers=NO_STORE)
+    await _count_attempt(request, runtime, str(link.id))
+    if not await _pool().run(_verify, link.password_hash, password):
+        throttle: AuthThrottle = request.app.state.throttle
+        await throttle.counters.hit(f"share:link:{link.id}", runtime.core.login_failure_window)
+        raise PermissionDeniedException("wrong password")
+    cookie = Cookie(
+        key=lock.name,
+        value=_unlock_value(runtime.core.secret_key, link),
+        path=lock.path,
+        max_age=max(1, int((link.expires_at - now()).total_seconds())),
+        httponly=True,
+        secure=is_https(request, runtime.core.public_url),
+        samesite="strict",
+    )
+    return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie])
