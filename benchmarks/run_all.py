@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 # name -> (script, arguments of its short form)
 BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "ingest": ("ingest/bench_ingest.py", ["--short"]),
+    "intake": ("intake/bench_intake.py", ["--short"]),
     "listing": ("listing/bench_listing.py", ["--short"]),
     "multiuser": ("listing/bench_multiuser.py", ["--short"]),
     "many_users": ("listing/bench_many_users.py", ["--short"]),

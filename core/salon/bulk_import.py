@@ -8,12 +8,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from salon.api import user_by_email
 from salon.domain.albums.services import get_or_create
+from salon.domain.images.intake import LocalFile
 from salon.domain.images.quota import QuotaExceeded
-from salon.domain.images.services import IngestRequest, sha256_file
+from salon.domain.images.services import IngestItem
 from salon.errors import SalonError, UnsupportedMedia
 
 log = logging.getLogger("salon.import")
@@ -35,20 +34,15 @@ async def import_directory(
     counts = {"imported": 0, "duplicates": 0, "unsupported": 0}
     images = runtime.services["images"]
     for path in files:
-        sha256, size = await anyio.to_thread.run_sync(sha256_file, path)
         try:
-            if size == 0:
-                raise UnsupportedMedia("empty file")
-            _, created = await images.ingest(
-                IngestRequest(
+            _, created = await images.ingest_from(
+                LocalFile(path),
+                IngestItem(
                     owner_id=owner.id,
-                    path=path,
-                    size=size,
-                    sha256=sha256,
                     claimed_type=mimetypes.guess_type(path.name)[0] or "",
                     album_id=album_id,
                     filename=path.name,
-                )
+                ),
             )
             counts["imported" if created else "duplicates"] += 1
         except UnsupportedMedia as exc:

@@ -15,6 +15,7 @@ SCRIPTS = [
     "run_all.py",
     "ingest/bench_ingest.py",
     "ingest/draft_experiment.py",
+    "intake/bench_intake.py",
     "listing/bench_listing.py",
     "listing/bench_multiuser.py",
     "listing/bench_many_users.py",
@@ -52,6 +53,7 @@ def test_script_imports_and_answers_help(relative: str, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     "relative",
     [
+        "intake/bench_intake.py",
         "listing/bench_listing.py",
         "listing/bench_multiuser.py",
         "listing/bench_many_users.py",
@@ -68,6 +70,7 @@ def test_run_all_knows_every_benchmark_and_its_short_form() -> None:
     run_all = _load("run_all.py")
     assert set(run_all.BENCHMARKS) == {
         "ingest",
+        "intake",
         "listing",
         "multiuser",
         "many_users",

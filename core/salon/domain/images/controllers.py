@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, User
+from salon.domain.images.intake import LocalFile
 from salon.domain.images.listing import ImageLister
 from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
 from salon.domain.images.schemas import (
@@ -31,7 +32,7 @@ from salon.domain.images.search import MAX_QUERY, ImageSearch, SearchError, pars
 from salon.domain.images.services import (
     BadDate,
     ImageService,
-    IngestRequest,
+    IngestItem,
     NotFound,
     Shown,
     clean_description,
@@ -379,16 +380,15 @@ async def _ingest(
             raise ClientException("the form has no 'file' part")
         if form.file.size == 0:
             raise ClientException("the file is empty")
-        image, created = await request.app.state.images.ingest(
-            IngestRequest(
+        received = form.file
+        image, created = await request.app.state.images.ingest_from(
+            LocalFile(received.path, received.sha256, received.size),
+            IngestItem(
                 owner_id=current_user.id,
-                path=form.file.path,
-                size=form.file.size,
-                sha256=form.file.sha256,
-                claimed_type=form.file.content_type,
+                claimed_type=received.content_type,
                 title=form.fields.get("title", ""),
                 album_id=parse_uuid(form.fields.get("album_id"), "album_id"),
-                filename=form.file.filename,
+                filename=received.filename,
             ),
             wait=wait,
             refuse_when_busy=True,

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -122,12 +123,16 @@ class RenditionService:
         """Like :meth:`try_reserve`, waiting for a place instead of refusing."""
         return await self.pool.reserve() if self.local else None
 
-    async def start(self, image: Image, reservation: Reservation | None) -> None:
+    async def start(
+        self, image: Image, reservation: Reservation | None, *, source: Path | None = None
+    ) -> None:
         """Have the renditions of the just-recorded ``image`` made. Never raises for the
         image's sake: if the job cannot be queued the row stays ``processing`` and a worker's
-        sweep picks it up."""
+        sweep picks it up. ``source``: a local file with the original's bytes, used (through
+        a link of its own, so the caller may delete it) instead of reading the original back
+        from storage when the work is done here."""
         if self.local:
-            self._spawn(image.id, reservation)
+            self._spawn(image.id, reservation, _linked(source, self._tmp()))
             return
         try:
             await create_job(
@@ -140,26 +145,37 @@ class RenditionService:
         except QueueUnavailable as exc:
             log.warning("image %s: renditions job not queued (%s); the sweep will", image.id, exc)
 
-    async def run_now(self, image_id: uuid.UUID, reservation: Reservation | None) -> str:
+    async def run_now(
+        self, image_id: uuid.UUID, reservation: Reservation | None, *, source: Path | None = None
+    ) -> str:
         """Make the renditions in this call (``?wait=true`` in a process that makes its own):
-        a fault propagates to the caller instead of waiting for the sweep."""
+        a fault propagates to the caller instead of waiting for the sweep. ``source`` as in
+        :meth:`start`."""
         try:
-            return await self.process(image_id)
+            return await self.process(image_id, source=source)
         finally:
             if reservation is not None:
                 reservation.release()
 
-    def _spawn(self, image_id: uuid.UUID, reservation: Reservation | None) -> None:
+    def _spawn(
+        self, image_id: uuid.UUID, reservation: Reservation | None, source: Path | None = None
+    ) -> None:
         if image_id in self._tasks:
             if reservation is not None:
                 reservation.release()
+            if source is not None:
+                source.unlink(missing_ok=True)
             return
-        task = asyncio.create_task(self._run(image_id, reservation), name=f"renditions-{image_id}")
+        task = asyncio.create_task(
+            self._run(image_id, reservation, source), name=f"renditions-{image_id}"
+        )
         self._tasks[image_id] = task
 
-    async def _run(self, image_id: uuid.UUID, reservation: Reservation | None) -> None:
+    async def _run(
+        self, image_id: uuid.UUID, reservation: Reservation | None, source: Path | None
+    ) -> None:
         try:
-            await self.process(image_id)
+            await self.process(image_id, source=source)
         except Exception:
             # The row stays "processing"; the periodic sweep tries again.
             log.exception("image %s: renditions failed; will retry", image_id)
@@ -167,6 +183,8 @@ class RenditionService:
             self._tasks.pop(image_id, None)
             if reservation is not None:
                 reservation.release()
+            if source is not None:
+                source.unlink(missing_ok=True)
 
     async def wait(self, image_id: uuid.UUID) -> Image | None:
         """The image once it is no longer ``processing`` (or after WAIT_LIMIT, as it is)."""
@@ -192,22 +210,28 @@ class RenditionService:
 
     # ------------------------------------------------------------------ the work
 
-    async def process(self, image_id: uuid.UUID) -> str:
+    def _tmp(self) -> Path:
+        tmp = self.runtime.core.data_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    async def process(self, image_id: uuid.UUID, *, source: Path | None = None) -> str:
         """Make and record the renditions of a ``processing`` image. Returns the image's
         status afterwards ("missing" when it was deleted). Raises on a fault worth a retry
-        (storage, a dead worker process); a refused decode marks the image failed."""
+        (storage, a dead worker process); a refused decode marks the image failed.
+        ``source``: a local file holding the original's bytes (else they are read from
+        storage)."""
         image = await self._load(image_id)
         if image is None:
             return "missing"
         if image.status != PROCESSING:
             return image.status
-        tmp = self.runtime.core.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        async with _source_file(self.runtime, image, tmp) as source:
+        tmp = self._tmp()
+        async with _source_file(self.runtime, image, tmp, source) as original:
             with tempfile.TemporaryDirectory(dir=tmp) as out:
                 try:
                     processed = await self.pool.process(
-                        source, Path(out), self.runtime.core.rendition_specs
+                        original, Path(out), self.runtime.core.rendition_specs
                     )
                 except UnsupportedMedia as exc:
                     await self._fail(image, str(exc), exc.reason)
@@ -349,11 +373,29 @@ class RenditionService:
         await self.pool.aclose()
 
 
+def _linked(source: Path | None, tmp: Path) -> Path | None:
+    """A name of its own for ``source`` (a hard link in ``tmp``, no bytes copied), so a
+    background run outlives the caller's file; ``None`` where links are not possible (the
+    original is then read from storage)."""
+    if source is None:
+        return None
+    link = tmp / f"render-{uuid.uuid4().hex}"
+    try:
+        os.link(source, link)
+    except OSError:
+        return None
+    return link
+
+
 @contextlib.asynccontextmanager
-async def _source_file(runtime: Runtime, image: Image, tmp: Path) -> Any:
-    """The original as a local file: the storage's own file when it has one, else a copy."""
+async def _source_file(runtime: Runtime, image: Image, tmp: Path, given: Path | None = None) -> Any:
+    """The original as a local file: ``given``, the storage's own file when it has one, else
+    a copy."""
     from salon.domain.images.services import spool
 
+    if given is not None:
+        yield given
+        return
     if runtime.storage.capabilities.local_paths:
         path = runtime.storage.local_path(image.storage_key)
         if path is not None:

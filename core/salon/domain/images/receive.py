@@ -9,19 +9,18 @@ part's headers' length, the bytes around the file; the pace is the request's (se
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import anyio
 from litestar import Request
 from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from salon.domain.images.intake import spool_hashed
 
 MAX_FIELD_BYTES = 16 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -172,48 +171,63 @@ def _boundary(request: Request[Any, Any, Any]) -> bytes:
     return options[b"boundary"]
 
 
-def _write(handle: BinaryIO, hasher: Any, data: bytes) -> None:
-    handle.write(data)
-    hasher.update(data)
+def _check_declared(request: Request[Any, Any, Any], limits: BodyLimits) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_bytes + FORM_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"upload is larger than the limit of {limits.max_bytes} bytes")
+
+
+async def _file_data(
+    request: Request[Any, Any, Any], limits: BodyLimits, state: _FormState
+) -> AsyncIterator[bytes]:
+    """The file part's bytes as the body arrives; the other fields collect in ``state``."""
+    max_body = limits.max_bytes + FORM_OVERHEAD_BYTES
+    too_large = f"upload is larger than the limit of {limits.max_bytes} bytes"
+    parser = MultipartParser(_boundary(request), state.callbacks())  # type: ignore[arg-type]
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > max_body:
+                raise PayloadTooLarge(too_large)
+            parser.write(chunk)
+            if state.pending:
+                data, state.pending = bytes(state.pending), bytearray()
+                yield data
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ClientException(f"malformed multipart body: {exc}") from None
 
 
 async def receive_multipart(
     request: Request[Any, Any, Any], tmp_dir: Path, limits: BodyLimits
 ) -> ReceivedForm:
     """Read the request body once, streaming; the caller must ``discard()`` the result."""
-    max_bytes = limits.max_bytes
-    max_body = max_bytes + FORM_OVERHEAD_BYTES
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_body:
-        raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
-    state = _FormState(max_bytes, limits.max_parts)
-    parser = MultipartParser(_boundary(request), state.callbacks())  # type: ignore[arg-type]
+    _check_declared(request, limits)
+    state = _FormState(limits.max_bytes, limits.max_parts)
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
-    path = Path(name)
-    hasher = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            total = 0
-            async for chunk in request.stream():
-                total += len(chunk)
-                if total > max_body:
-                    raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
-                parser.write(chunk)
-                if state.pending:
-                    data, state.pending = bytes(state.pending), bytearray()
-                    await anyio.to_thread.run_sync(_write, handle, hasher, data)
-            parser.finalize()
-    except MultipartParseError as exc:
-        path.unlink(missing_ok=True)
-        raise ClientException(f"malformed multipart body: {exc}") from None
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    # The limit is the parser's (413 with the message above); this one is never reached.
+    too_large = PayloadTooLarge(f"file is larger than the limit of {limits.max_bytes} bytes")
+    chunks = _file_data(request, limits, state)
+    path, size, sha256 = await spool_hashed(chunks, tmp_dir, limits.max_bytes, too_large)
     form = ReceivedForm(fields=state.fields)
     if state.file_meta is None:
         path.unlink(missing_ok=True)
         return form
     filename, content_type = state.file_meta
-    form.file = ReceivedFile(path, state.file_size, hasher.hexdigest(), filename, content_type)
+    form.file = ReceivedFile(path, size, sha256, filename, content_type)
     return form
+
+
+async def stream_multipart_file(
+    request: Request[Any, Any, Any], limits: BodyLimits
+) -> AsyncIterator[bytes]:
+    """The bytes of the form's ``file`` part as the body arrives, for a consumer that stores
+    them as they come (a direct upload to local storage: no temporary file). Raises, at the
+    end, when the form has no file part: a storage ``put`` then keeps nothing."""
+    _check_declared(request, limits)
+    state = _FormState(limits.max_bytes, limits.max_parts)
+    async for data in _file_data(request, limits, state):
+        yield data
+    if state.file_meta is None:
+        raise ClientException("the form has no 'file' part")

@@ -8,14 +8,11 @@ from one owner are stored once. Renditions follow off the request (``processing`
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from salon import metrics
 from salon.context import salon_argument
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
+from salon.domain.images.intake import IntakeSource, hash_file, local_bytes, spool_hashed
 from salon.domain.images.keys import original_key, rendition_key
 from salon.domain.images.processing import (
     FAILED,
@@ -55,11 +53,11 @@ class NotFound(LookupError):
 
 
 @dataclass(slots=True)
-class IngestRequest:
+class IngestItem:
+    """What is known about an image coming in besides its bytes;
+    :meth:`ImageService.ingest_from` takes it with the bytes' source."""
+
     owner_id: uuid.UUID
-    path: Path
-    size: int
-    sha256: str
     claimed_type: str = ""
     title: str = ""
     album_id: uuid.UUID | None = None
@@ -71,6 +69,15 @@ class IngestRequest:
     filename: str = ""
     # A direct upload being completed: its own announced size is not counted twice (quota).
     intent_id: uuid.UUID | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class IngestRequest(IngestItem):
+    """An :class:`IngestItem` with its bytes in a local file (:meth:`ImageService.ingest`)."""
+
+    path: Path
+    size: int
+    sha256: str
     # The same bytes already in storage under this key, which only the server writes: the
     # original is then a storage-side copy (``CopyingStorage``) instead of a second upload.
     stored_key: str | None = None
@@ -116,30 +123,11 @@ async def spool(
 ) -> Path:
     """Write a byte stream to a temporary file, raising ``too_large`` past ``limit`` bytes.
     The caller owns (and deletes) the returned file; on failure nothing is left."""
-    fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
-    path = Path(name)
-    written = 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            async for chunk in chunks:
-                written += len(chunk)
-                if written > limit:
-                    raise too_large
-                await anyio.to_thread.run_sync(handle.write, chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    path, _, _ = await spool_hashed(chunks, directory, limit, too_large)
     return path
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    hasher = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(READ_CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
+sha256_file = hash_file
 
 
 def download_name(image: Image) -> str:
@@ -173,6 +161,31 @@ class ImageService:
     def __init__(self, runtime: Runtime, renditions: RenditionService) -> None:
         self.runtime = runtime
         self.renditions = renditions
+
+    async def ingest_from(
+        self,
+        source: IntakeSource,
+        item: IngestItem,
+        *,
+        wait: bool = True,
+        refuse_when_busy: bool = False,
+    ) -> tuple[Image, bool]:
+        """The one intake (issue 19.3): the bytes of ``source`` are read once into a local file
+        (see ``salon.domain.images.intake``), hashed on the way, then :meth:`ingest`. Raises
+        UnsupportedMedia for no bytes at all, and what :meth:`ingest` and the source raise."""
+        tmp = tmp_dir(self.runtime)
+        async with local_bytes(source, self.runtime.storage, tmp) as local:
+            if local.size == 0:
+                raise UnsupportedMedia("the file is empty", "empty")
+            known = {f.name: getattr(item, f.name) for f in fields(IngestItem)}
+            request = IngestRequest(
+                **known,
+                path=local.path,
+                size=local.size,
+                sha256=local.sha256,
+                stored_key=local.stored_key,
+            )
+            return await self.ingest(request, wait=wait, refuse_when_busy=refuse_when_busy)
 
     async def ingest(
         self, request: IngestRequest, *, wait: bool = True, refuse_when_busy: bool = False
@@ -215,15 +228,18 @@ class ImageService:
             if reservation is not None:
                 reservation.release()
             return image, False
+        # The bytes are here already: made from this file, the renditions need not download
+        # the original again (storage without local files, such as S3).
+        source = None if self.runtime.storage.capabilities.local_paths else request.path
         if wait and renditions.local:
             try:
-                await renditions.run_now(image.id, reservation)
+                await renditions.run_now(image.id, reservation, source=source)
             except Exception:
                 # As before renditions were deferred: a fault refuses the upload whole.
                 await self._forget(image)
                 raise
         else:
-            await renditions.start(image, reservation)
+            await renditions.start(image, reservation, source=source)
         if wait:
             image = await self._wait(image)
             # The whole ingest of a new image: original stored, renditions made, row ready.
@@ -611,6 +627,7 @@ def utcnow() -> dt.datetime:
 
 __all__ = [
     "ImageService",
+    "IngestItem",
     "IngestRequest",
     "NotFound",
     "ObjectNotFound",

@@ -12,21 +12,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import anyio
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from salon.db.models import Image, SourceImport
 from salon.domain.albums.services import get_or_create
+from salon.domain.images.intake import ByteStream
 from salon.domain.images.quota import QuotaExceeded
-from salon.domain.images.services import (
-    ImageService,
-    IngestRequest,
-    NotFound,
-    sha256_file,
-    spool,
-    tmp_dir,
-)
+from salon.domain.images.services import ImageService, IngestItem, NotFound
 from salon.errors import SourceError, SourceRateLimited, UnsupportedMedia
 from salon.providers import (
     ImageSource,
@@ -185,14 +178,22 @@ class SourceImportService:
             )
             if seen is not None:
                 return "skipped", seen
+        limit = self.runtime.core.max_upload_bytes
+        download = ByteStream(
+            source.download(entry), limit, SourceError(f"image is larger than {limit} bytes")
+        )
+        item = IngestItem(
+            owner_id=owner_id,
+            title=entry.title,
+            album_id=album_id,
+            meta={
+                **self._source_metadata(source.name, entry),
+                "source": source.name,
+                "external_id": entry.external_id,
+            },
+        )
         try:
-            limit = self.runtime.core.max_upload_bytes
-            path = await spool(
-                source.download(entry),
-                tmp_dir(self.runtime),
-                limit,
-                SourceError(f"image is larger than {limit} bytes"),
-            )
+            image, created = await self.images.ingest_from(download, item)
         except SourceRateLimited:
             # Not this entry's fault: the whole job is retried later (the worker waits the
             # upstream's Retry-After) and entries imported so far are skipped then.
@@ -200,23 +201,6 @@ class SourceImportService:
         except SourceError as exc:
             log.warning("%s entry %s: download failed: %s", source.name, entry.external_id, exc)
             return "failed", None
-        try:
-            sha256, size = await anyio.to_thread.run_sync(sha256_file, path)
-            image, created = await self.images.ingest(
-                IngestRequest(
-                    owner_id=owner_id,
-                    path=path,
-                    size=size,
-                    sha256=sha256,
-                    title=entry.title,
-                    album_id=album_id,
-                    meta={
-                        **self._source_metadata(source.name, entry),
-                        "source": source.name,
-                        "external_id": entry.external_id,
-                    },
-                )
-            )
         except UnsupportedMedia as exc:
             log.warning(
                 "%s entry %s is not a usable image: %s", source.name, entry.external_id, exc
@@ -225,8 +209,6 @@ class SourceImportService:
         except QuotaExceeded as exc:
             log.warning("%s entry %s not stored: %s", source.name, entry.external_id, exc.detail)
             return "failed", None
-        finally:
-            path.unlink(missing_ok=True)
         async with self.runtime.session_maker() as session:
             session.add(
                 SourceImport(

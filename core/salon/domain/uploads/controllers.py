@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Request, Response, post
-from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import User
-from salon.domain.images.receive import BodyLimits, receive_multipart
+from salon.db.models import UploadIntent, User
+from salon.domain.images.receive import BodyLimits, stream_multipart_file
 from salon.domain.images.schemas import ImageOut, image_out
-from salon.domain.images.services import tmp_dir
 from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
 from salon.runtime import Runtime
+
+
+async def _until_expiry(
+    intent: UploadIntent, request: Request[Any, Any, Any], limits: BodyLimits
+) -> AsyncIterator[bytes]:
+    """The file's bytes, straight from the body into storage; refused at the end (nothing
+    kept) when the upload ran out while they arrived. Cleanup drops the intent then."""
+    async for chunk in stream_multipart_file(request, limits):
+        yield chunk
+    if intent.expires_at <= dt.datetime.now(dt.UTC):
+        raise UploadExpired("this upload expired while its file arrived; start again")
 
 
 def _service(request: Request[Any, Any, Any]) -> UploadService:
@@ -66,16 +76,7 @@ class UploadController(Controller):
             raise UploadRefused(f"this upload is {intent.status}")
         limits = BodyLimits.of(runtime.core, intent.size)
         with request.app.state.upload_slots.hold(current_user.id):
-            form = await receive_multipart(request, tmp_dir(runtime), limits)
-            try:
-                if form.file is None:
-                    raise ClientException("the form has no 'file' part")
-                if intent.expires_at <= dt.datetime.now(dt.UTC):
-                    # It ran out while the body arrived: nothing is stored; cleanup drops it.
-                    raise UploadExpired("this upload expired while its file arrived; start again")
-                await service.receive_local(intent, form.file.path)
-            finally:
-                form.discard()
+            await service.receive_local(intent, _until_expiry(intent, request, limits))
 
     @post(
         "/{upload_id:uuid}/complete",

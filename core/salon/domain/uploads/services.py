@@ -8,25 +8,17 @@ import datetime as dt
 import logging
 import re
 import uuid
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import anyio
 from litestar.exceptions import ClientException
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
+from salon.domain.images.intake import StoredObject
 from salon.domain.images.keys import staging_key, upload_key
 from salon.domain.images.quota import QuotaExceeded, check_quota
-from salon.domain.images.services import (
-    ImageService,
-    IngestRequest,
-    NotFound,
-    file_chunks,
-    sha256_file,
-    spool,
-    tmp_dir,
-)
+from salon.domain.images.services import ImageService, IngestItem, NotFound
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.errors import ObjectNotFound, UnsupportedMedia
 from salon.providers import CopyingStorage
@@ -170,7 +162,7 @@ class UploadService:
         storage = self.runtime.storage
         copier = storage if storage.capabilities.copy else None
         if not isinstance(copier, CopyingStorage):
-            return await self._ingest_from(intent, intent.storage_key, promote=False, wait=wait)
+            return await self._ingest(intent, intent.storage_key, promote=False, wait=wait)
         # The upload key may be written again while this runs (a browser form is valid until it
         # expires; a slow second POST of the file): check and keep a copy nothing else writes.
         # Both copies stay in storage (a hard link, S3 CopyObject); no byte is uploaded again.
@@ -180,48 +172,38 @@ class UploadService:
         except ObjectNotFound:
             raise UploadRefused("nothing was uploaded for this upload id") from None
         try:
-            return await self._ingest_from(intent, staged, promote=True, wait=wait)
+            return await self._ingest(intent, staged, promote=True, wait=wait)
         finally:
             await self._delete_quietly(staged)
 
-    async def _ingest_from(
+    async def _ingest(
         self, intent: UploadIntent, key: str, *, promote: bool, wait: bool
     ) -> tuple[Image, bool]:
-        """Check the object under ``key`` and make it an image; ``promote``: the original is a
-        storage-side copy of ``key`` rather than the spooled bytes uploaded again."""
-        storage = self.runtime.storage
+        """Make the object under ``key`` an image, its bytes read once (in place on local
+        storage, one download on S3); ``promote``: the original is a storage-side copy of
+        ``key`` rather than the bytes uploaded again."""
         try:
-            info = await storage.stat(key)
+            info = await self.runtime.storage.stat(key)
         except ObjectNotFound:
             raise UploadRefused("nothing was uploaded for this upload id") from None
         if info.size != intent.size:
             raise UploadRefused(
                 f"the uploaded object is {info.size} bytes, but {intent.size} were announced"
             )
-        path = await spool(
-            storage.open(key),
-            tmp_dir(self.runtime),
+        source = StoredObject(
+            key,
             intent.size,
             UploadRefused("the uploaded object is larger than announced"),
+            UploadRefused("nothing was uploaded for this upload id"),
+            promote=promote,
         )
-        try:
-            sha256, _ = await anyio.to_thread.run_sync(sha256_file, path)
-            return await self.images.ingest(
-                IngestRequest(
-                    owner_id=intent.owner_id,
-                    path=path,
-                    size=intent.size,
-                    sha256=sha256,
-                    claimed_type=intent.content_type,
-                    filename=intent.filename,
-                    intent_id=intent.id,
-                    stored_key=key if promote else None,
-                ),
-                wait=wait,
-                refuse_when_busy=True,
-            )
-        finally:
-            path.unlink(missing_ok=True)
+        item = IngestItem(
+            owner_id=intent.owner_id,
+            claimed_type=intent.content_type,
+            filename=intent.filename,
+            intent_id=intent.id,
+        )
+        return await self.images.ingest_from(source, item, wait=wait, refuse_when_busy=True)
 
     async def _refuse(self, session: AsyncSession, intent: UploadIntent) -> None:
         intent.status = "refused"
@@ -234,11 +216,10 @@ class UploadService:
         except Exception:
             log.exception("could not delete upload object %s; cleanup will retry", key)
 
-    async def receive_local(self, intent: UploadIntent, path: Path) -> None:
-        """For backends without presigned POST: the server stands in for the bucket."""
-        await self.runtime.storage.put(
-            intent.storage_key, file_chunks(path), content_type=intent.content_type
-        )
+    async def receive_local(self, intent: UploadIntent, chunks: AsyncIterator[bytes]) -> None:
+        """For backends without presigned POST: the server stands in for the bucket, the
+        bytes going straight into storage (an error in ``chunks`` leaves nothing)."""
+        await self.runtime.storage.put(intent.storage_key, chunks, content_type=intent.content_type)
 
     async def cleanup_expired(self) -> int:
         """Delete objects and intents that were never completed in time. Returns how many."""
