@@ -13,6 +13,9 @@ STAMP := $(VENV)/.synced
 # (the ffmpeg_video plugin falls back to the system's); the dev set always has it (its tests
 # and the Docker image use it).
 RUNTIME_SKIP := $(if $(shell command -v ffmpeg 2>/dev/null),--no-install-package imageio-ffmpeg)
+# The example plugins are workspace members (so the dev set installs them for their tests and
+# mypy), not part of a gallery: `make run` leaves them out.
+RUNTIME_SKIP += --no-install-package salon-avif-phash --no-install-package salon-photo-log
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= 3.11

@@ -315,6 +315,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/logout-all"): signed_in(200, body=throwaway_account_body),
     # images
     ("GET", "/api/images"): signed_in(200),
+    ("GET", "/api/images/months"): signed_in(200),
+    # examples/salon-photo-log, installed by `make sync` (its route exists while it is off)
+    ("GET", "/api/photo-log"): signed_in(200),
     ("POST", "/api/images"): signed_in(201, body=upload_body),
     ("GET", "/api/images/{image_id}"): private(200),
     ("PATCH", "/api/images/{image_id}"): private(200, body=json_body({"title": "renamed"})),
