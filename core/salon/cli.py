@@ -491,8 +491,8 @@ def doctor(repair: bool, as_json: bool) -> None:
 @click.option(
     "--kind",
     required=True,
-    type=click.Choice(["storage", "auth", "media", "source", "queue"]),
-    help="The kind of provider the plugin offers.",
+    type=click.Choice(["storage", "auth", "media", "stacked", "source", "queue"]),
+    help="The kind of provider the plugin offers (stacked: adds to the media processor's result).",
 )
 @click.option(
     "--dest",

@@ -38,6 +38,7 @@ class Kind:
     contract: str
     selector: str | None  # the core setting that selects one by name; None: all are used
     runtime_attr: str
+    selection: str = "{name}"  # the selector's value that selects it
 
 
 KINDS: Final[Mapping[str, Kind]] = {
@@ -67,6 +68,16 @@ KINDS: Final[Mapping[str, Kind]] = {
         "MediaProcessorContract",
         "SALON_MEDIA",
         "app.runtime.media",
+    ),
+    "stacked": Kind(
+        providers.StackedMediaProcessor,
+        "register_media_processors",
+        "Processor",
+        "stacked media processor",
+        "StackedMediaProcessorContract",
+        "SALON_MEDIA",
+        'dict(app.runtime.media.layers)["{name}"]',
+        "pillow,{name}",  # stacked on the built-in processor
     ),
     "source": Kind(
         providers.ImageSource,
@@ -119,6 +130,9 @@ HINTS: Final[Mapping[str, str]] = {
     "MediaProcessor.process": "decode `source` once, apply EXIF orientation, write each spec's "
     "rendition into `out_dir` without GPS or private metadata, return ProcessedMedia; raise "
     "UnsupportedMedia for anything that is not an intact, supported image",
+    "StackedMediaProcessor.add": "write one file per spec in `renditions` into `out_dir` "
+    "(from a rendition in `previous.renditions`, not from `source`) and return them with any "
+    "new metadata keys in MediaAdditions",
     "ImageSource.entries": "validate `query` first (SourceQueryError, before any request), then "
     "return SourceEntry values; upstream failures raise SourceError",
     "ImageSource.download": "stream the entry's image bytes (an async generator); SourceError "
@@ -146,6 +160,7 @@ ATTRIBUTES: Final[Mapping[str, str]] = {
     "capabilities": "capabilities = StorageCapabilities()  # presign_* and local_path: off",
     "content_types": 'content_types = frozenset({{"image/jpeg", "image/png"}})',
     "name": 'name = "{name}"',
+    "renditions": "renditions: tuple[RenditionSpec, ...] = ()  # the renditions it adds, if any",
     "title": 'title = "{title}"',
     "visibility_timeout": "visibility_timeout = 30  # seconds a received message stays hidden",
 }
@@ -180,6 +195,12 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
             "return a genuine access token of yours whose expiry has passed "
             "(e.g. make the provider with a 1-second token lifetime and wait)"
         )
+""",
+    "stacked": """
+    @pytest.fixture
+    def stacked_processor(self, tmp_path: Path) -> {cls}:
+        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        return {cls}.from_context(context)
 """,
     "media": """
     @pytest.fixture
@@ -282,9 +303,10 @@ def new_plugin(name: str, kind: str, dest: Path) -> Path:
 def _values(names: Names, kind: str, spec: Kind) -> dict[str, str]:
     selector = spec.selector
     if selector:
-        use = f"Select it with `{selector}={names.provider_name}`, then `salon serve`."
-        env_arg = f', env={{"{selector}": "{names.provider_name}"}}'
-        when_built = f", only when {selector}={names.provider_name} selects it"
+        selection = spec.selection.format(name=names.provider_name)
+        use = f"Select it with `{selector}={selection}`, then `salon serve`."
+        env_arg = f', env={{"{selector}": "{selection}"}}'
+        when_built = f", only when {selector}={selection} selects it"
     else:
         use = "Every image source is started with Salon and listed by `GET /api/sources`."
         env_arg = ""
@@ -364,6 +386,7 @@ def provider_stub(kind: str, names: Names) -> str:
         if inspect.isfunction(value) and not attr.startswith("_")
     ]
     attributes = [a for a in getattr(protocol, "__annotations__", {}) if not a.startswith("_")]
+    attributes += [a for a, v in vars(protocol).items() if isinstance(v, property)]
     members: list[str] = []
     title = names.provider_name.replace("_", " ").title()
     values = {"name": names.provider_name, "title": title}
@@ -377,6 +400,8 @@ def provider_stub(kind: str, names: Names) -> str:
         used |= words
     if "capabilities" in attributes:
         used.add("StorageCapabilities")
+    if "renditions" in attributes:
+        used.add("RenditionSpec")
     if any("StorageError" in WORKING_BODIES.get(f"{proto}.{a}", "") for a, _ in methods):
         used.add("StorageError")
     return _module_head(kind, names, used) + "\n\n".join(m.rstrip("\n") for m in members) + "\n"
