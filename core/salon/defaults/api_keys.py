@@ -24,15 +24,16 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.config.app import AppConfig
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import hookimpl
 from salon.db.models import ApiKey, User
+from salon.domain.deps import CurrentUser, RuntimeDep
 from salon.errors import InvalidToken
 from salon.providers import Identity, ProviderContext, RequestAuthenticator
-from salon.runtime import Runtime
 from salon.text import clean_text
 
 PREFIX = "salon_"
@@ -97,7 +98,9 @@ class ApiKeyController(Controller):
     tags = ["api keys"]
 
     @post(operation_id="create_api_key", status_code=HTTP_201_CREATED)
-    async def create(self, data: KeyIn, current_user: User, runtime: Runtime) -> NewKeyOut:
+    async def create(
+        self, data: JSONBody[KeyIn], current_user: CurrentUser, runtime: RuntimeDep
+    ) -> NewKeyOut:
         name = clean_text(data.name)
         if not 1 <= len(name) <= 100:
             raise ValidationException("name must be 1 to 100 characters")
@@ -116,13 +119,15 @@ class ApiKeyController(Controller):
         return NewKeyOut(**msgspec.structs.asdict(out), key=key)
 
     @get(operation_id="list_api_keys")
-    async def list_keys(self, current_user: User, runtime: Runtime) -> list[KeyOut]:
+    async def list_keys(self, current_user: CurrentUser, runtime: RuntimeDep) -> list[KeyOut]:
         query = select(ApiKey).where(ApiKey.user_id == current_user.id).order_by(ApiKey.id)
         async with runtime.session_maker() as session:
             return [_out(row) for row in (await session.execute(query)).scalars()]
 
     @delete("/{key_id:uuid}", operation_id="revoke_api_key", status_code=HTTP_204_NO_CONTENT)
-    async def revoke(self, key_id: uuid.UUID, current_user: User, runtime: Runtime) -> None:
+    async def revoke(
+        self, key_id: FromPath[uuid.UUID], current_user: CurrentUser, runtime: RuntimeDep
+    ) -> None:
         async with runtime.session_maker() as session:
             row = await session.get(ApiKey, key_id)
             if row is None or row.user_id != current_user.id:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import logs
 from salon.db.models import User
@@ -26,6 +28,12 @@ from salon.domain.auth.services import UserDirectory
 from salon.domain.auth.throttle import AuthThrottle
 from salon.errors import InvalidToken
 from salon.runtime import Runtime
+
+# Handler parameters name their dependency explicitly (Litestar 3 stops inferring them): the
+# key in the app's ``dependencies`` or the SQLAlchemy plugin's session key is the parameter name.
+CurrentUser: TypeAlias = NamedDependency[User]
+DbSession: TypeAlias = NamedDependency[AsyncSession]
+RuntimeDep: TypeAlias = NamedDependency[Runtime]
 
 log = logging.getLogger("salon.auth")
 

@@ -33,19 +33,18 @@ from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import __version__
 from salon.domain.auth.services import SIGNUP_CLOSED
-from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE
+from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, DbSession, RuntimeDep
 from salon.domain.shares.albums import valid_link
 from salon.domain.shares.controllers import shared_link
 from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles
-from salon.runtime import Runtime
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -197,7 +196,9 @@ def _private_page(
 
 def _album_pages(web: WebUI) -> list[HTTPRouteHandler]:
     @get("/albums/{album_id:uuid}", name="page_album", include_in_schema=False)
-    async def album_page(request: Request[Any, Any, Any], album_id: uuid.UUID) -> Response[Any]:
+    async def album_page(
+        request: Request[Any, Any, Any], album_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
         """One album: the gallery grid filtered to it."""
         if not signed_in(request):
             return _login_redirect(request)
@@ -212,7 +213,7 @@ def _album_pages(web: WebUI) -> list[HTTPRouteHandler]:
 
     @get("/albums/shared/{album_id:uuid}", name="page_shared_album", include_in_schema=False)
     async def shared_album_page(
-        request: Request[Any, Any, Any], album_id: uuid.UUID
+        request: Request[Any, Any, Any], album_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         """An album another user shared with the signed-in one (read-only)."""
         if not signed_in(request):
@@ -239,7 +240,7 @@ def _public_page(path: str, template: str, title: str, script: str) -> HTTPRoute
 
 
 @get("/signup", name="page_signup", include_in_schema=False)
-async def signup_page(runtime: Runtime) -> Response[str]:
+async def signup_page(runtime: RuntimeDep) -> Response[str]:
     """Sign-up, or a note that only administrators create accounts here."""
     closed = None if runtime.core.signup_enabled else SIGNUP_CLOSED
     return render(
@@ -273,7 +274,7 @@ def _link_ended_page(ended: HTTPException) -> Response[str]:
 
 
 @get("/share/{token:str}", name="page_share", include_in_schema=False)
-async def share_page(token: str, db_session: AsyncSession) -> Response[str]:
+async def share_page(token: FromPath[str], db_session: DbSession) -> Response[str]:
     """A shared image for whoever holds the link; the script reads ``/s/{token}`` (and asks
     for the password when the link has one). An unknown link is 404, an ended one 410."""
     try:
@@ -286,7 +287,7 @@ async def share_page(token: str, db_session: AsyncSession) -> Response[str]:
 
 
 @get("/share/album/{token:str}", name="page_share_album", include_in_schema=False)
-async def share_album_page(token: str, db_session: AsyncSession) -> Response[str]:
+async def share_album_page(token: FromPath[str], db_session: DbSession) -> Response[str]:
     """A shared album for whoever holds the link; the script reads ``/s/album/{token}`` and
     asks for the password when the link has one. An unknown link is 404, an ended one 410."""
     try:

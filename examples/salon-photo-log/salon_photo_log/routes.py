@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 from litestar import get
+from litestar.di import NamedDependency
 from salon import SalonContext, require_user
 from salon.providers import SignedInUser
 
@@ -27,7 +28,9 @@ class PhotoLogPage(msgspec.Struct):
 
 
 @get("/api/photo-log", operation_id="photo_log_entries", guards=[require_user])
-async def photo_log(salon: SalonContext, current_user: SignedInUser) -> PhotoLogPage:
+async def photo_log(
+    salon: NamedDependency[SalonContext], current_user: NamedDependency[SignedInUser]
+) -> PhotoLogPage:
     """The images logged for you, newest first (``SALON_PHOTO_LOG_PAGE_SIZE`` at most)."""
     limit = salon.settings_as(PhotoLogSettings).page_size
     rows = await tables.newest(salon, str(current_user.id), limit)

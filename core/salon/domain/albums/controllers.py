@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +22,9 @@ from salon.domain.albums.schemas import (
     MemberIn,
     MemberOut,
 )
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.domain.shares.albums import SharedAlbumOut, album_page, serve_album_rendition
-from salon.runtime import Runtime
 
 
 async def _out(session: AsyncSession, album: Album) -> AlbumOut:
@@ -38,12 +39,14 @@ class AlbumController(Controller):
     security = AUTHENTICATED
 
     @post("/", operation_id="create_album", status_code=HTTP_201_CREATED)
-    async def create(self, data: AlbumIn, db_session: AsyncSession, current_user: User) -> AlbumOut:
+    async def create(
+        self, data: JSONBody[AlbumIn], db_session: DbSession, current_user: CurrentUser
+    ) -> AlbumOut:
         album = await services.create(db_session, current_user.id, data.name)
         return AlbumOut(str(album.id), album.name, album.created_at, 0)
 
     @get("/", operation_id="list_albums")
-    async def list_albums(self, db_session: AsyncSession, current_user: User) -> list[AlbumOut]:
+    async def list_albums(self, db_session: DbSession, current_user: CurrentUser) -> list[AlbumOut]:
         rows = await services.list_with_counts(db_session, current_user.id)
         return [
             AlbumOut(str(a.id), a.name, a.created_at, n, await services.cover_id(db_session, a))
@@ -52,14 +55,18 @@ class AlbumController(Controller):
 
     @get("/{album_id:uuid}", operation_id="get_album")
     async def get_album(
-        self, album_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, album_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> AlbumOut:
         album = await services.owned(db_session, current_user.id, album_id)
         return await _out(db_session, album)
 
     @patch("/{album_id:uuid}", operation_id="rename_album")
     async def rename(
-        self, album_id: uuid.UUID, data: AlbumPatch, db_session: AsyncSession, current_user: User
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[AlbumPatch],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> AlbumOut:
         """Rename the album and/or choose its cover (``cover_image_id``: null for the newest)."""
         album = await services.owned(db_session, current_user.id, album_id)
@@ -71,7 +78,7 @@ class AlbumController(Controller):
 
     @delete("/{album_id:uuid}", operation_id="delete_album", status_code=HTTP_204_NO_CONTENT)
     async def delete_album(
-        self, album_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, album_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> None:
         """Delete the album (its photos stay in the library); its links and shares end."""
         album = await services.owned(db_session, current_user.id, album_id)
@@ -81,10 +88,10 @@ class AlbumController(Controller):
     @post("/{album_id:uuid}/images", operation_id="add_album_images", status_code=HTTP_200_OK)
     async def add_images(
         self,
-        album_id: uuid.UUID,
-        data: AlbumImagesIn,
-        db_session: AsyncSession,
-        current_user: User,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[AlbumImagesIn],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> AlbumOut:
         album = await services.owned(db_session, current_user.id, album_id)
         await services.add_images(db_session, album, data.image_ids)
@@ -97,10 +104,10 @@ class AlbumController(Controller):
     )
     async def remove_image(
         self,
-        album_id: uuid.UUID,
-        image_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
+        album_id: FromPath[uuid.UUID],
+        image_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> None:
         album = await services.owned(db_session, current_user.id, album_id)
         await services.remove_image(db_session, album, image_id)
@@ -109,7 +116,7 @@ class AlbumController(Controller):
 
     @get("/{album_id:uuid}/members", operation_id="list_album_members")
     async def list_members(
-        self, album_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, album_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> list[MemberOut]:
         """The users this album is shared with (read-only)."""
         album = await services.owned(db_session, current_user.id, album_id)
@@ -118,7 +125,11 @@ class AlbumController(Controller):
 
     @post("/{album_id:uuid}/members", operation_id="add_album_member", status_code=HTTP_201_CREATED)
     async def add_member(
-        self, album_id: uuid.UUID, data: MemberIn, db_session: AsyncSession, current_user: User
+        self,
+        album_id: FromPath[uuid.UUID],
+        data: JSONBody[MemberIn],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> list[MemberOut]:
         """Share the album, read-only, with the user who signs in with ``email`` (404 when no
         user of this Salon does)."""
@@ -132,14 +143,20 @@ class AlbumController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def remove_member(
-        self, album_id: uuid.UUID, user_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self,
+        album_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> None:
         """Unshare: the user no longer sees the album, at once."""
         album = await services.owned(db_session, current_user.id, album_id)
         await services.remove_member(db_session, album, user_id)
 
     @get("/shared", operation_id="list_shared_albums")
-    async def shared_albums(self, db_session: AsyncSession, current_user: User) -> list[AlbumOut]:
+    async def shared_albums(
+        self, db_session: DbSession, current_user: CurrentUser
+    ) -> list[AlbumOut]:
         """Albums other users shared with the caller (read-only)."""
         rows = await services.shared_with(db_session, current_user.id)
         out = []
@@ -152,10 +169,10 @@ class AlbumController(Controller):
     @get("/shared/{album_id:uuid}", operation_id="view_shared_album")
     async def shared_album(
         self,
-        album_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        cursor: uuid.UUID | None = None,
+        album_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        cursor: FromQuery[uuid.UUID | None] = None,
     ) -> SharedAlbumOut:
         """An album the caller owns or that was shared with them: one page of its photos with
         their title and date (``cursor`` for the next page)."""
@@ -176,12 +193,12 @@ class AlbumController(Controller):
     async def shared_rendition(
         self,
         request: Request[Any, Any, Any],
-        album_id: uuid.UUID,
-        image_id: uuid.UUID,
+        album_id: FromPath[uuid.UUID],
+        image_id: FromPath[uuid.UUID],
         name: Annotated[str, RENDITION_PARAMETER],
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> Response[Any]:
         """A rendition of a photo in an album shared with the caller, sent while it is."""
         album = await services.viewable(db_session, current_user.id, album_id)

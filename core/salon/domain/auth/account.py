@@ -8,11 +8,18 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from salon.db.models import User
 from salon.domain.auth.schemas import MessageOut
-from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, bearer_token
+from salon.domain.deps import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    CurrentUser,
+    RuntimeDep,
+    bearer_token,
+)
 from salon.errors import AuthError
 from salon.providers import AccountSecurity
 from salon.runtime import Runtime
@@ -49,9 +56,9 @@ class AccountController(Controller):
     async def change_password(
         self,
         request: Request[Any, Any, Any],
-        data: PasswordChange,
-        current_user: User,
-        runtime: Runtime,
+        data: JSONBody[PasswordChange],
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> MessageOut:
         """Change the password (the current one is required); every other session ends, this
         one stays signed in."""
@@ -62,7 +69,7 @@ class AccountController(Controller):
 
     @post("/logout-all", operation_id="logout_everywhere", status_code=HTTP_200_OK)
     async def logout_all(
-        self, request: Request[Any, Any, Any], current_user: User, runtime: Runtime
+        self, request: Request[Any, Any, Any], current_user: CurrentUser, runtime: RuntimeDep
     ) -> Response[MessageOut]:
         """End every session of the account, this one included."""
         await _security(runtime).logout_everywhere(_token(request))

@@ -14,9 +14,9 @@ from typing import Any
 import uuid_utils
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from salon.db.models import User
 from salon.domain.auth.passwords import TOO_COMMON, is_common
 from salon.domain.auth.same_site import same_site_json_guard
 from salon.domain.auth.schemas import (
@@ -36,6 +36,8 @@ from salon.domain.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     REFRESH_COOKIE,
+    CurrentUser,
+    RuntimeDep,
     bearer_token,
     check_csrf,
 )
@@ -119,7 +121,7 @@ class AuthController(Controller):
 
     @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
     async def signup(
-        self, data: Credentials, runtime: Runtime, request: Request[Any, Any, Any]
+        self, data: JSONBody[Credentials], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> SignupOut:
         if not runtime.core.signup_enabled:
             raise AuthError("signup_closed", SIGNUP_CLOSED)
@@ -138,7 +140,7 @@ class AuthController(Controller):
         return SignupOut(str(user.id), result.identity.email, result.confirmation_required)
 
     @post("/confirm", operation_id="confirm_signup", status_code=HTTP_200_OK)
-    async def confirm(self, data: ConfirmRequest, runtime: Runtime) -> MessageOut:
+    async def confirm(self, data: JSONBody[ConfirmRequest], runtime: RuntimeDep) -> MessageOut:
         await runtime.auth.confirm(data.email, data.code)
         return MessageOut("account confirmed")
 
@@ -146,9 +148,9 @@ class AuthController(Controller):
     async def login(
         self,
         request: Request[Any, Any, Any],
-        data: Credentials,
-        runtime: Runtime,
-        session: str | None = None,
+        data: JSONBody[Credentials],
+        runtime: RuntimeDep,
+        session: FromQuery[str | None] = None,
     ) -> Response[TokenOut]:
         throttle: AuthThrottle = request.app.state.throttle
         device = await throttle.login_open(data.email, request.cookies.get(DEVICE_COOKIE))
@@ -172,9 +174,9 @@ class AuthController(Controller):
     async def refresh(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
-        data: RefreshRequest | None = None,
-        session: str | None = None,
+        runtime: RuntimeDep,
+        data: JSONBody[RefreshRequest | None] = None,
+        session: FromQuery[str | None] = None,
     ) -> Response[TokenOut]:
         token = data.refresh_token if data else ""
         if not token:
@@ -195,7 +197,7 @@ class AuthController(Controller):
         security=AUTHENTICATED,
     )
     async def logout(
-        self, request: Request[Any, Any, Any], runtime: Runtime
+        self, request: Request[Any, Any, Any], runtime: RuntimeDep
     ) -> Response[MessageOut]:
         token, from_cookie = bearer_token(request)
         if token is None:
@@ -211,7 +213,7 @@ class AuthController(Controller):
 
     @post("/forgot-password", operation_id="forgot_password", status_code=HTTP_200_OK)
     async def forgot(
-        self, data: ForgotRequest, runtime: Runtime, request: Request[Any, Any, Any]
+        self, data: JSONBody[ForgotRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> MessageOut:
         forgot = runtime.auth.forgot_password
         if "link_base" in inspect.signature(forgot).parameters:
@@ -225,11 +227,13 @@ class AuthController(Controller):
         return MessageOut("if the account exists, a code was sent")
 
     @post("/confirm-forgot-password", operation_id="confirm_forgot_password", status_code=200)
-    async def confirm_forgot(self, data: ConfirmForgotRequest, runtime: Runtime) -> MessageOut:
+    async def confirm_forgot(
+        self, data: JSONBody[ConfirmForgotRequest], runtime: RuntimeDep
+    ) -> MessageOut:
         await runtime.auth.confirm_forgot_password(data.email, data.code, data.password)
         return MessageOut("password changed")
 
 
 @get("/api/me", operation_id="me", tags=["auth"], security=AUTHENTICATED)
-async def me(current_user: User) -> MeOut:
+async def me(current_user: CurrentUser) -> MeOut:
     return MeOut(str(current_user.id), current_user.email, current_user.provider)

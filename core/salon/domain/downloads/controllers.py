@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Image, User
+from salon.db.models import Image
 from salon.domain.albums import services as albums
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.downloads import services
 from salon.domain.images.serving import content_disposition
 from salon.domain.openapi import AUTHENTICATED, bytes_response, documented
@@ -58,10 +58,10 @@ class DownloadController(Controller):
     )
     async def album(
         self,
-        album_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
+        album_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
         kind: Annotated[
             Literal["original", "lg"] | None,
             Parameter(description="original files or lg renditions (default: what you may have)"),
@@ -88,7 +88,11 @@ class DownloadController(Controller):
         operation_class=documented(responses=ZIP_RESPONSE),
     )
     async def selection(
-        self, data: DownloadIn, db_session: AsyncSession, current_user: User, runtime: Runtime
+        self,
+        data: JSONBody[DownloadIn],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> Stream:
         """A ZIP of the caller's images named in ``image_ids`` (up to 1000; one that is not
         theirs: 404 and nothing is sent)."""

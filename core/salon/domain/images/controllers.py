@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, User
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.intake import LocalFile
 from salon.domain.images.listing import ImageLister
 from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
@@ -54,7 +55,6 @@ from salon.domain.openapi import (
     RENDITION_PARAMETER,
     documented,
 )
-from salon.runtime import Runtime
 
 Q_DOC = (
     "Words to find in the title, description, original file name, camera, source (APOD title "
@@ -97,9 +97,9 @@ class Filters:
 
 
 async def provide_filters(
-    album_id: uuid.UUID | None = None,
-    favorite: bool | None = None,
-    trashed: bool = False,
+    album_id: FromQuery[uuid.UUID | None] = None,
+    favorite: FromQuery[bool | None] = None,
+    trashed: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(description=Q_DOC)] = None,
     taken_from: Annotated[str | None, Parameter(description=FROM_DOC)] = None,
     taken_to: Annotated[str | None, Parameter(description=TO_DOC)] = None,
@@ -137,9 +137,9 @@ class ImageController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
-        current_user: User,
-        wait: bool = False,
+        runtime: RuntimeDep,
+        current_user: CurrentUser,
+        wait: FromQuery[bool] = False,
     ) -> Response[ImageOut]:
         """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``.
 
@@ -162,10 +162,10 @@ class ImageController(Controller):
     async def list_images(
         self,
         request: Request[Any, Any, Any],
-        current_user: User,
-        filters: Filters,
+        current_user: CurrentUser,
+        filters: NamedDependency[Filters],
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
         order: Annotated[Literal["uploaded", "taken"], Parameter(description=ORDER_DOC)] = (
             "uploaded"
         ),
@@ -187,7 +187,10 @@ class ImageController(Controller):
         responses={200: ResponseSpec(data_container=MonthsOut, description="Months, newest first")},
     )
     async def months(
-        self, request: Request[Any, Any, Any], current_user: User, filters: Filters
+        self,
+        request: Request[Any, Any, Any],
+        current_user: CurrentUser,
+        filters: NamedDependency[Filters],
     ) -> Response[bytes]:
         """The timeline's months: for each month (UTC) holding any of the images the same
         filters list, its ``count`` and a ``cursor`` for ``GET /api/images?order=taken``
@@ -201,9 +204,9 @@ class ImageController(Controller):
     async def bulk(
         self,
         request: Request[Any, Any, Any],
-        data: BulkAction,
-        db_session: AsyncSession,
-        current_user: User,
+        data: JSONBody[BulkAction],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> BulkResult:
         """One ``action`` on up to 1000 of your images: ``trash``, ``restore``, ``delete``
         (for good, at once), ``favorite``, ``unfavorite``, ``set_taken_at`` (to ``taken_at``)
@@ -245,7 +248,9 @@ class ImageController(Controller):
         return BulkResult(action=data.action, count=len(images))
 
     @delete("/trash", operation_id="empty_trash", status_code=HTTP_200_OK)
-    async def empty_trash(self, request: Request[Any, Any, Any], current_user: User) -> BulkResult:
+    async def empty_trash(
+        self, request: Request[Any, Any, Any], current_user: CurrentUser
+    ) -> BulkResult:
         """Delete every image in your trash for good, with its stored files."""
         service: ImageService = request.app.state.images
         count = await service.purge_trash(owner_id=current_user.id)
@@ -253,7 +258,7 @@ class ImageController(Controller):
 
     @post("/{image_id:uuid}/restore", operation_id="restore_image", status_code=HTTP_200_OK)
     async def restore(
-        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, image_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> ImageOut:
         """Take an image out of the trash."""
         image = await get_owned(db_session, current_user.id, image_id)
@@ -263,13 +268,17 @@ class ImageController(Controller):
 
     @get("/{image_id:uuid}", operation_id="get_image")
     async def get_image(
-        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, image_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> ImageOut:
         return image_out(await get_owned(db_session, current_user.id, image_id))
 
     @patch("/{image_id:uuid}", operation_id="update_image")
     async def update_image(
-        self, image_id: uuid.UUID, data: ImagePatch, db_session: AsyncSession, current_user: User
+        self,
+        image_id: FromPath[uuid.UUID],
+        data: JSONBody[ImagePatch],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> ImageOut:
         image = await get_owned(db_session, current_user.id, image_id)
         if data.taken_at is not None:
@@ -290,10 +299,10 @@ class ImageController(Controller):
     async def delete_image(
         self,
         request: Request[Any, Any, Any],
-        image_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        permanent: bool = False,
+        image_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        permanent: FromQuery[bool] = False,
     ) -> None:
         """Move the image to the trash: it leaves listings, albums, favorites and share links
         at once and is deleted for good ``SALON_TRASH_DAYS`` later (restore it with
@@ -310,10 +319,10 @@ class ImageController(Controller):
     async def original(
         self,
         request: Request[Any, Any, Any],
-        image_id: uuid.UUID,
-        runtime: Runtime,
-        db_session: AsyncSession,
-        current_user: User,
+        image_id: FromPath[uuid.UUID],
+        runtime: RuntimeDep,
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> Response[Any]:
         """The uploaded bytes, saved under the file's original name."""
         image = await get_owned(db_session, current_user.id, image_id)
@@ -334,11 +343,11 @@ class ImageController(Controller):
     async def rendition(
         self,
         request: Request[Any, Any, Any],
-        image_id: uuid.UUID,
+        image_id: FromPath[uuid.UUID],
         name: Annotated[str, RENDITION_PARAMETER],
-        runtime: Runtime,
-        db_session: AsyncSession,
-        current_user: User,
+        runtime: RuntimeDep,
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> Response[Any]:
         image = await get_owned(db_session, current_user.id, image_id)
         entry = rendition_entry(image, name, runtime.renditions)
@@ -352,13 +361,13 @@ class ImageController(Controller):
 
     @put("/{image_id:uuid}/favorite", operation_id="favorite_image", status_code=HTTP_200_OK)
     async def favorite(
-        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, image_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> ImageOut:
         return await _set_favorite(db_session, current_user, image_id, True)
 
     @delete("/{image_id:uuid}/favorite", operation_id="unfavorite_image", status_code=HTTP_200_OK)
     async def unfavorite(
-        self, image_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, image_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> ImageOut:
         return await _set_favorite(db_session, current_user, image_id, False)
 

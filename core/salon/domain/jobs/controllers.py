@@ -6,9 +6,9 @@ import uuid
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath
 
-from salon.db.models import User
+from salon.domain.deps import CurrentUser, DbSession
 from salon.domain.jobs.schemas import JobOut, job_out
 from salon.domain.jobs.services import get_job
 from salon.domain.openapi import AUTHENTICATED
@@ -20,7 +20,9 @@ class JobController(Controller):
     security = AUTHENTICATED
 
     @get("/{job_id:uuid}", operation_id="get_job")
-    async def get(self, job_id: uuid.UUID, db_session: AsyncSession, current_user: User) -> JobOut:
+    async def get(
+        self, job_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
+    ) -> JobOut:
         """One of the caller's jobs; another user's job answers 404 like a missing one."""
         job = await get_job(db_session, job_id, current_user.id)
         if job is None:

@@ -18,13 +18,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Album, AlbumImage, AlbumShareLink, Image, User
+from salon.db.models import Album, AlbumImage, AlbumShareLink, Image
 from salon.domain.albums import services as albums
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.services import NotFound, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
@@ -182,11 +183,11 @@ class AlbumShareController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        album_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
-        data: AlbumShareIn | None = None,
+        album_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
+        data: JSONBody[AlbumShareIn | None] = None,
     ) -> AlbumShareOut:
         """A new link to one of the caller's albums; ``show`` picks what it reveals about
         each photo, ``password`` (optional) is asked before anything is shown."""
@@ -215,9 +216,9 @@ class AlbumShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         album_token: TOKEN,
-        db_session: AsyncSession,
-        runtime: Runtime,
-        cursor: uuid.UUID | None = None,
+        db_session: DbSession,
+        runtime: RuntimeDep,
+        cursor: FromQuery[uuid.UUID | None] = None,
     ) -> Response[SharedAlbumOut]:
         """The shared album's photos (one page; ``cursor`` for the next), or 401 when the
         link has a password and this browser has not given it yet."""
@@ -235,9 +236,9 @@ class AlbumShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         album_token: TOKEN,
-        data: UnlockIn,
-        db_session: AsyncSession,
-        runtime: Runtime,
+        data: JSONBody[UnlockIn],
+        db_session: DbSession,
+        runtime: RuntimeDep,
     ) -> Response[None]:
         """Give a protected link's password: the answer's cookie opens the album (and its
         pictures) in this browser until the link ends. 403 for a wrong password, 429 after
@@ -254,10 +255,10 @@ class AlbumShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         album_token: TOKEN,
-        image_id: uuid.UUID,
+        image_id: FromPath[uuid.UUID],
         name: Annotated[str, RENDITION_PARAMETER],
-        db_session: AsyncSession,
-        runtime: Runtime,
+        db_session: DbSession,
+        runtime: RuntimeDep,
     ) -> Response[Any]:
         """One photo's rendition, sent here (never a redirect) while the link is valid."""
         _link, album = await valid_link(db_session, album_token, request=request, runtime=runtime)

@@ -24,12 +24,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Album, AlbumShareLink, Image, ShareLink, User
+from salon.db.models import Album, AlbumShareLink, Image, ShareLink
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.schemas import ImageUrls, Placeholder
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
@@ -165,11 +166,11 @@ class ShareController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        image_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
-        data: ShareIn | None = None,
+        image_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
+        data: JSONBody[ShareIn | None] = None,
     ) -> ShareOut:
         """A new link to one of the caller's images; ``show`` picks what it reveals,
         ``expires_in`` how long it works, ``password`` (optional) is asked before anything is
@@ -197,7 +198,7 @@ class ShareController(Controller):
 
     @get("/api/shares", operation_id="list_shares")
     async def list_shares(
-        self, db_session: AsyncSession, current_user: User
+        self, db_session: DbSession, current_user: CurrentUser
     ) -> list[ShareListItem]:
         """The caller's share links, newest first, expired ones included (until revoked)."""
         rows = await db_session.scalars(
@@ -247,7 +248,7 @@ class ShareController(Controller):
         "/api/shares/{share_id:uuid}", operation_id="revoke_share", status_code=HTTP_204_NO_CONTENT
     )
     async def revoke(
-        self, share_id: uuid.UUID, db_session: AsyncSession, current_user: User
+        self, share_id: FromPath[uuid.UUID], db_session: DbSession, current_user: CurrentUser
     ) -> None:
         """Revoke a link (to a photo or an album) at once: its page and its pictures answer
         410 Gone from now on, and it leaves this list."""
@@ -264,8 +265,8 @@ class ShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         token: Annotated[str, Parameter(max_length=100)],
-        db_session: AsyncSession,
-        runtime: Runtime,
+        db_session: DbSession,
+        runtime: RuntimeDep,
     ) -> Response[SharedImageOut]:
         """The shared picture and what its owner chose to show; 401 while a protected link is
         locked in this browser, 410 once the link is revoked or expired, 404 for no link."""
@@ -283,8 +284,8 @@ class ShareController(Controller):
         request: Request[Any, Any, Any],
         token: Annotated[str, Parameter(max_length=100)],
         name: Annotated[str, RENDITION_PARAMETER],
-        db_session: AsyncSession,
-        runtime: Runtime,
+        db_session: DbSession,
+        runtime: RuntimeDep,
     ) -> Response[Any]:
         """The picture's bytes, sent here (never a redirect) while the link is valid."""
         _link, image = await unlocked_image(request, runtime, db_session, token)
@@ -304,9 +305,9 @@ class ShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         token: Annotated[str, Parameter(max_length=100)],
-        data: UnlockIn,
-        db_session: AsyncSession,
-        runtime: Runtime,
+        data: JSONBody[UnlockIn],
+        db_session: DbSession,
+        runtime: RuntimeDep,
     ) -> Response[None]:
         """Give a protected link's password: the answer's cookie opens the photo in this
         browser until the link ends. 403 for a wrong password, 429 after too many."""

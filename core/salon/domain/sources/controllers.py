@@ -11,15 +11,15 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import User
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.jobs.services import create_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
 from salon.domain.sources.services import SourceImportService, entry_to_payload
 from salon.providers import SourceCaller
-from salon.runtime import Runtime
 
 MAX_QUERY_KEYS = 10
 MAX_QUERY_VALUE = 100
@@ -79,7 +79,7 @@ class SourceController(Controller):
     security = AUTHENTICATED
 
     @get("/", operation_id="list_sources")
-    async def list_sources(self, runtime: Runtime, current_user: User) -> list[SourceOut]:
+    async def list_sources(self, runtime: RuntimeDep, current_user: CurrentUser) -> list[SourceOut]:
         return [SourceOut(s.name, s.title) for s in runtime.sources.values()]
 
     @get(
@@ -95,7 +95,7 @@ class SourceController(Controller):
         ],
     )
     async def entries(
-        self, request: Request[Any, Any, Any], name: str, current_user: User
+        self, request: Request[Any, Any, Any], name: FromPath[str], current_user: CurrentUser
     ) -> Response[list[EntryOut]]:
         """Entries the query selects, without importing. ``image_id`` is set for an entry
         you have imported (and not trashed), ``favorite`` when that image is a favorite. A
@@ -133,11 +133,11 @@ class SourceController(Controller):
     async def start_import(
         self,
         request: Request[Any, Any, Any],
-        name: str,
-        data: dict[str, str | int | bool],
-        runtime: Runtime,
-        db_session: AsyncSession,
-        current_user: User,
+        name: FromPath[str],
+        data: JSONBody[dict[str, str | int | bool]],
+        runtime: RuntimeDep,
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> ImportAccepted:
         """Import what the query selects, as a job: follow it at ``/api/jobs/{job_id}``; its
         result's ``image_ids`` maps each entry's external id to its image. With

@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 
 from salon.db.schema import read_state
+from salon.domain.deps import RuntimeDep
 from salon.domain.system.access import is_internal
 from salon.runtime import Runtime
 
@@ -75,7 +76,7 @@ async def readiness(runtime: Runtime) -> dict[str, str]:
 
 
 @get("/ready", operation_id="ready", tags=["system"])
-async def ready(runtime: Runtime, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def ready(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks = await readiness(runtime)
     ok = all(value == "ok" for value in checks.values())
     body: dict[str, Any] = {"status": "ok" if ok else "unavailable"}

@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import UploadIntent, User
+from salon.db.models import UploadIntent
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.receive import BodyLimits, stream_multipart_file
 from salon.domain.images.schemas import ImageOut, image_out
 from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
-from salon.runtime import Runtime
 
 
 async def _until_expiry(
@@ -45,9 +45,9 @@ class UploadController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: UploadIn,
-        db_session: AsyncSession,
-        current_user: User,
+        data: JSONBody[UploadIn],
+        db_session: DbSession,
+        current_user: CurrentUser,
     ) -> UploadOut:
         return await _service(request).create(db_session, current_user.id, data)
 
@@ -63,9 +63,9 @@ class UploadController(Controller):
     async def upload_file(
         self,
         request: Request[Any, Any, Any],
-        upload_id: uuid.UUID,
-        runtime: Runtime,
-        current_user: User,
+        upload_id: FromPath[uuid.UUID],
+        runtime: RuntimeDep,
+        current_user: CurrentUser,
     ) -> None:
         """Where the browser sends the bytes when storage has no presigned POST."""
         service = _service(request)
@@ -87,10 +87,10 @@ class UploadController(Controller):
     async def complete(
         self,
         request: Request[Any, Any, Any],
-        upload_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        wait: bool = False,
+        upload_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        wait: FromQuery[bool] = False,
     ) -> Response[ImageOut]:
         """Turn the uploaded object into an image (``processing`` until its renditions exist;
         ``?wait=true`` answers once they do), as ``POST /api/images`` does."""

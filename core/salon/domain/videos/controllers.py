@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT, HTTP_409_CONFLICT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import User
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.openapi import AUTHENTICATED, VIDEO_BYTES, documented
 from salon.domain.videos.schemas import VideoCreate, VideoCreated, VideoOut, VideoPage, video_out
 from salon.domain.videos.services import (
@@ -28,7 +27,6 @@ from salon.domain.videos.services import (
     video_url,
 )
 from salon.domain.videos.serving import serve_range
-from salon.runtime import Runtime
 
 
 class VideoController(Controller):
@@ -38,7 +36,11 @@ class VideoController(Controller):
 
     @post("/", operation_id="create_video", status_code=HTTP_202_ACCEPTED)
     async def create(
-        self, data: VideoCreate, db_session: AsyncSession, current_user: User, runtime: Runtime
+        self,
+        data: JSONBody[VideoCreate],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> VideoCreated:
         """Queue a slideshow of the caller's images; follow the job at ``/api/jobs/{job_id}``."""
         with _not_found():
@@ -48,11 +50,11 @@ class VideoController(Controller):
     @get("/", operation_id="list_videos")
     async def list_all(
         self,
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> VideoPage:
         """Your videos, newest first, ``limit`` per page; pass ``next_cursor`` back as
         ``cursor``. Each finished one has a ``url`` that plays it (presigned on S3)."""
@@ -64,7 +66,11 @@ class VideoController(Controller):
 
     @delete("/{video_id:uuid}", operation_id="delete_video", status_code=HTTP_204_NO_CONTENT)
     async def remove(
-        self, video_id: uuid.UUID, db_session: AsyncSession, current_user: User, runtime: Runtime
+        self,
+        video_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> None:
         """Delete a video and its stored MP4. A queued video is cancelled; one being made
         answers 409 (delete it once it has finished)."""
@@ -73,7 +79,11 @@ class VideoController(Controller):
 
     @get("/{video_id:uuid}", operation_id="get_video")
     async def read(
-        self, video_id: uuid.UUID, db_session: AsyncSession, current_user: User, runtime: Runtime
+        self,
+        video_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> VideoOut:
         """A video's status (its job's) and, once made, a URL that plays it."""
         with _not_found():
@@ -88,10 +98,10 @@ class VideoController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        video_id: uuid.UUID,
-        db_session: AsyncSession,
-        current_user: User,
-        runtime: Runtime,
+        video_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> Response[Any]:
         """The MP4, with Range support so players can seek. 404 until the video is made."""
         with _not_found():
