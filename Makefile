@@ -15,7 +15,8 @@ STAMP := $(VENV)/.synced
 RUNTIME_SKIP := $(if $(shell command -v ffmpeg 2>/dev/null),--no-install-package imageio-ffmpeg)
 # The example plugins are workspace members (so the dev set installs them for their tests and
 # mypy), not part of a gallery: `make run` leaves them out.
-RUNTIME_SKIP += --no-install-package salon-avif-phash --no-install-package salon-photo-log
+RUNTIME_SKIP += --no-install-package salon-avif-phash --no-install-package salon-photo-log \
+	--no-install-package salon-folder-source
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON ?= 3.11
@@ -27,7 +28,8 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet "uv==0.13.9"
 
 DEPS := pyproject.toml core/pyproject.toml $(wildcard plugins/*/pyproject.toml) \
-	examples/salon-avif-phash/pyproject.toml examples/salon-photo-log/pyproject.toml
+	examples/salon-avif-phash/pyproject.toml examples/salon-photo-log/pyproject.toml \
+	examples/salon-folder-source/pyproject.toml
 
 # Bytecode is compiled at install time for the runtime set only: importing the app from source
 # alone takes about 3 s here (and PYTHONDONTWRITEBYTECODE may forbid caching it later), which

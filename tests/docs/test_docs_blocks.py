@@ -91,6 +91,7 @@ RUN_BY = {
         "Ten minutes from nothing to a served gallery",
     ): "test_docs_plugin_tutorial.py",
     ("docs/plugins.md", "Stacking media processors"): "test_docs_stacking.py",
+    ("docs/plugins.md", "An image source with its own page"): "test_docs_folder_source.py",
 }
 
 

@@ -287,6 +287,12 @@ def listing_requests(page: Any) -> list[dict[str, list[str]]]:
     return asked
 
 
+def nav_links(page: Any) -> list[str]:
+    """The texts of the main navigation's links, in order."""
+    links = page.get_by_role("navigation", name="Main").get_by_role("list").get_by_role("link")
+    return [str(text).strip() for text in links.all_inner_texts()]
+
+
 def shot(page: Any, name: str) -> Path:
     """Save a screenshot under test-artifacts/e2e/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,12 @@
 """Pages owned by plugins (issue 16.2) in a real browser: with the built-in nasa_apod and
-ffmpeg_video plugins the main navigation links their /apod and /video pages, whose scripts and
-styles load from /static/plugins/<plugin>/ without a CSP violation; a server started with
-SALON_DISABLE_PLUGINS=nasa_apod,ffmpeg_video has neither link, no "Make a video" button, and
-/apod answers the 404 page."""
+ffmpeg_video plugins (and the workspace's folder_source example) the main navigation links their
+/apod, /video (and /folder) pages, whose scripts and styles load from /static/plugins/<plugin>/
+without a CSP violation; a server started with SALON_DISABLE_PLUGINS=nasa_apod,ffmpeg_video,
+folder_source has none of the links, no "Make a video" button, and /apod answers the 404 page."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -14,11 +15,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import PASSWORD, Server, new_page, start_server
+from .conftest import PASSWORD, Server, nav_links, new_page, start_server
 
 pytestmark = pytest.mark.e2e
 
 CORE_LINKS = ["Photos", "Favorites", "Albums", "Upload", "Trash"]
+# examples/salon-folder-source is a workspace member (`make sync` installs it): its nav entry
+# sits between APOD (50) and Video (60).
+FOLDER = ["Folder"] if importlib.util.find_spec("salon_folder_source") else []
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,7 @@ def without_plugins(
         yield start_server(
             stack,
             tmp_path_factory.mktemp("no-page-plugins"),
-            {"SALON_DISABLE_PLUGINS": "nasa_apod,ffmpeg_video"},
+            {"SALON_DISABLE_PLUGINS": "nasa_apod,ffmpeg_video,folder_source"},
             name="no-page-plugins",
         )
 
@@ -42,11 +46,6 @@ def _sign_up(page: Any, server: Server) -> None:
     page.wait_for_url(f"{server.url}/")
 
 
-def _nav_links(page: Any) -> list[str]:
-    links = page.get_by_role("navigation", name="Main").get_by_role("list").get_by_role("link")
-    return [str(text).strip() for text in links.all_inner_texts()]
-
-
 def test_plugin_pages_are_in_the_nav_and_run_under_the_csp(
     browser: Any, server: Server, failure_context: list[Any]
 ) -> None:
@@ -57,7 +56,7 @@ def test_plugin_pages_are_in_the_nav_and_run_under_the_csp(
     failure_context.append(page)
     try:
         _sign_up(page, server)
-        assert _nav_links(page) == [*CORE_LINKS[:4], "APOD", "Video", "Trash"]
+        assert nav_links(page) == [*CORE_LINKS[:4], "APOD", *FOLDER, "Video", "Trash"]
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Video").click()
         page.wait_for_url(f"{server.url}/video")
         expect(page.get_by_role("heading", name="Video maker")).to_be_visible()
@@ -81,9 +80,9 @@ def test_disabled_plugins_take_their_pages_and_links_away(
     failure_context.append(page)
     try:
         _sign_up(page, without_plugins)
-        assert _nav_links(page) == CORE_LINKS
+        assert nav_links(page) == CORE_LINKS
         expect(page.locator("[data-make-video]")).to_have_count(0)
-        for path in ("/apod", "/video"):
+        for path in ("/apod", "/video", "/folder"):
             response = page.goto(path)
             assert response is not None and response.status == 404, path
             expect(page.get_by_role("heading", name="Page not found")).to_be_visible()

@@ -6,7 +6,6 @@ the source for its entries once (the job imports what the request got)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -93,15 +92,6 @@ async def app(tmp_path: Path, plugin: CountingPlugin) -> AsyncIterator[RunningAp
         yield running
 
 
-async def finished(app: RunningApp, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    for _ in range(300):
-        job: dict[str, Any] = (await app.client.get(f"/api/jobs/{job_id}", headers=headers)).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 async def test_core_metadata_keys_win_over_the_sources(
     app: RunningApp, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -109,7 +99,7 @@ async def test_core_metadata_keys_win_over_the_sources(
     with caplog.at_level(logging.WARNING, logger="salon.sources"):
         started = await app.client.post("/api/sources/counting/import", json={}, headers=headers)
         assert started.status_code == 202, started.text
-        job = await finished(app, started.json()["job_id"], headers)
+        job = await app.finished_job(started.json()["job_id"], headers)
     assert job["status"] == "succeeded", job
     assert job["result"]["imported"] == 2
     for external_id, image_id in job["result"]["image_ids"].items():
@@ -138,7 +128,7 @@ async def test_a_rate_limited_download_retries_the_job_after_retry_after(
     headers = await app.login()
     started = await app.client.post("/api/sources/counting/import", json={}, headers=headers)
     assert started.status_code == 202, started.text
-    job = await finished(app, started.json()["job_id"], headers)
+    job = await app.finished_job(started.json()["job_id"], headers)
     assert job["status"] == "succeeded", job
     assert await job_attempts(app, job["id"]) == 2
     waited = time.monotonic() - source.refused_at[0]
@@ -223,7 +213,7 @@ async def test_an_import_asks_the_source_once(app: RunningApp, plugin: CountingP
     headers = await app.login()
     started = await app.client.post("/api/sources/counting/import", json={}, headers=headers)
     assert started.status_code == 202, started.text
-    job = await finished(app, started.json()["job_id"], headers)
+    job = await app.finished_job(started.json()["job_id"], headers)
     assert job["status"] == "succeeded", job
     assert job["result"]["imported"] == 2
     assert source.entries_calls == 1, "the job asked the source again: upstream quota spent twice"
@@ -245,7 +235,7 @@ async def test_a_job_queued_without_entries_still_asks_the_source(
         owner_id=uuid.UUID(me["id"]),
         payload={"source": "counting", "query": {}, "favorite": False},
     )
-    done = await finished(app, str(job.id), headers)
+    done = await app.finished_job(str(job.id), headers)
     assert done["status"] == "succeeded", done
     assert done["result"]["imported"] == 2
     assert plugin.source.entries_calls == 1
@@ -345,7 +335,7 @@ async def test_paged_browsing_with_the_caller(tmp_path: Path) -> None:
             "/api/sources/paged/import", json={"cursor": "2"}, headers=headers
         )
         assert started.status_code == 202, started.text
-        job = await finished(app, started.json()["job_id"], headers)
+        job = await app.finished_job(started.json()["job_id"], headers)
         assert sorted(job["result"]["image_ids"]) == ["p2", "p3"]
 
         # A plain source whose entries() names `caller` is given it.

@@ -123,6 +123,20 @@ class RunningApp:
         result: T = await anyio.to_thread.run_sync(lambda: portal.call(work))
         return result
 
+    async def finished_job(
+        self, job_id: str, headers: Mapping[str, str], *, seconds: float = 30.0
+    ) -> dict[str, Any]:
+        """``GET /api/jobs/{job_id}`` until the job has ``succeeded`` or ``failed``; the job
+        as JSON. An AssertionError when it is still running after ``seconds``."""
+        with anyio.move_on_after(seconds):
+            while True:
+                response = await self.client.get(f"/api/jobs/{job_id}", headers=dict(headers))
+                job: dict[str, Any] = response.json()
+                if job["status"] in ("succeeded", "failed"):
+                    return job
+                await anyio.sleep(0.1)
+        raise AssertionError(f"job {job_id} did not finish within {seconds:.0f} s")
+
     async def make_renditions(self, image_id: str) -> str:
         """Make an image's renditions now, on the app's own event loop (its database pool
         lives there), as a worker would; returns the image's status afterwards."""
