@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -574,10 +574,15 @@ def page_query(
     key = taken_key() if order == TAKEN else Image.created_at.expression
     if cursor:
         when, last_id = decode_cursor(cursor, order)
-        query = query.where(
-            tuple_(key, Image.id)
-            < tuple_(literal(when, Image.created_at.type), literal(last_id, Image.id.type))
-        )
+        bound = literal(when, Image.created_at.type)
+        after = literal(last_id, Image.id.type)
+        if order == TAKEN:
+            # Spelt out, not as a row value: SQLite ranges an expression index only on a
+            # plain comparison of the expression (a row value over it scanned every newer
+            # photo: 400 ms for a page deep in 100k).
+            query = query.where(key <= bound, or_(key < bound, Image.id < after))
+        else:
+            query = query.where(tuple_(key, Image.id) < tuple_(bound, after))
     return query.order_by(key.desc(), Image.id.desc()).limit(limit + 1)
 
 
