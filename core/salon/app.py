@@ -72,12 +72,16 @@ from salon.domain.videos.controllers import VideoController
 from salon.errors import (
     AuthError,
     ConfigurationError,
+    Conflict,
+    Gone,
     InvalidToken,
     MediaBusy,
     MediaTooLarge,
     ObjectNotFound,
     ProviderError,
     QueueUnavailable,
+    QuotaExceeded,
+    RequestRefused,
     SalonError,
     SourceError,
     SourceQueryError,
@@ -86,6 +90,7 @@ from salon.errors import (
     UnsupportedMedia,
 )
 from salon.logs import TEXT_FORMAT, request_id_middleware
+from salon.providers import BrowserOrigins
 from salon.proxies import trust_forwarded_headers
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
@@ -163,7 +168,19 @@ def _error(
     return Response(body, status_code=status, headers=dict(headers or {}))
 
 
+# Each refusal a service raises and its status; the first class the error is an instance of.
+REFUSAL_STATUS: tuple[tuple[type[RequestRefused], int], ...] = (
+    (Conflict, 409),
+    (Gone, 410),
+    (QuotaExceeded, 413),
+    (RequestRefused, 400),
+)
+
+
 def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, RequestRefused):
+        status = next(code for kind, code in REFUSAL_STATUS if isinstance(exc, kind))
+        return _error(status, str(exc))
     if isinstance(exc, AuthError):
         status = AUTH_ERROR_STATUS.get(exc.code, 400)
         retry = {"Retry-After": "1"} if status == 429 else None
@@ -272,6 +289,10 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 HSTS = b"max-age=31536000"
 API_PREFIX = "/api/"
 API_CACHE_CONTROL = b"private, no-store"
+
+
+def _browser_origins(storage: object) -> Sequence[str]:
+    return storage.browser_origins if isinstance(storage, BrowserOrigins) else ()
 
 
 def security_headers_hook(
@@ -482,9 +503,7 @@ def create_app(
         },
         middleware=[request_id_middleware, prometheus.middleware],
         before_send=[
-            security_headers_hook(
-                getattr(runtime.storage, "browser_origins", ()), public_url=core.public_url
-            )
+            security_headers_hook(_browser_origins(runtime.storage), public_url=core.public_url)
         ],
         cors_config=CORSConfig(allow_origins=list(core.cors_origins), allow_credentials=True)
         if core.cors_origins

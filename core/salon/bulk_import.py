@@ -49,7 +49,7 @@ async def import_directory(
             log.info("skipped %s: %s", path, exc)
             counts["unsupported"] += 1
         except QuotaExceeded as exc:
-            raise SalonError(f"stopped at {path.name}: {exc.detail}") from None
+            raise SalonError(f"stopped at {path.name}: {exc}") from None
         if on_file is not None:
             on_file(1)
     return counts

@@ -20,6 +20,7 @@ import click
 
 from salon import __version__, logs
 from salon.errors import ConfigurationError, PluginError, SalonError
+from salon.providers import PasswordSetting
 
 if TYPE_CHECKING:
     import pluggy
@@ -388,17 +389,14 @@ def user_set_password(email: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     runtime = open_runtime()
-    set_password: Callable[[str, str], Awaitable[None]] | None = getattr(
-        runtime.auth, "set_password", None
-    )
-    if set_password is None:
+    auth = runtime.auth
+    if not isinstance(auth, PasswordSetting):
         _run(runtime.close())
         raise click.ClickException(f"auth provider {runtime.core.auth!r} cannot set passwords")
 
     async def main() -> None:
-        assert set_password is not None
         try:
-            await set_password(email, password)
+            await auth.set_password(email, password)
         finally:
             await runtime.close()
 

@@ -115,5 +115,22 @@ class SourceRateLimited(SourceError):
         self.retry_after = retry_after
 
 
+class RequestRefused(SalonError):
+    """A request the domain refuses for what it asks (HTTP 400); the message is shown to the
+    caller. Services raise these, never HTTP types: ``salon.app`` maps each to its status."""
+
+
+class Conflict(RequestRefused):
+    """The request clashes with the current state (409): a name taken, work under way."""
+
+
+class Gone(RequestRefused):
+    """What the request refers to has expired (410); what was sent has been deleted."""
+
+
+class QuotaExceeded(RequestRefused):
+    """The request would take the user over their storage quota (413)."""
+
+
 class SourceQueryError(SalonError):
     """A query to an image source is invalid; the message is shown to the caller."""

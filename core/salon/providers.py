@@ -43,7 +43,10 @@ __all__ = [
     "AccountSecurity",
     "AuthError",
     "AuthProvider",
+    "BrowserOrigins",
+    "Closeable",
     "ConfigurationError",
+    "DeadLetterQueue",
     "Delivery",
     "Identity",
     "ImageSource",
@@ -51,6 +54,7 @@ __all__ = [
     "JobContext",
     "JobHandler",
     "JobQueue",
+    "LongPollLimit",
     "MailMessage",
     "MailSender",
     "MediaAdditions",
@@ -62,6 +66,7 @@ __all__ = [
     "ObjectNotFound",
     "PageSpec",
     "PagedImageSource",
+    "PasswordSetting",
     "PluginFiles",
     "PluginMigrations",
     "PresignedPost",
@@ -69,6 +74,8 @@ __all__ = [
     "ProviderContext",
     "ProviderError",
     "QueueUnavailable",
+    "ReadinessCheck",
+    "RedeliveryLimit",
     "RegisterAuthProvider",
     "RegisterImageSource",
     "RegisterJobHandler",
@@ -81,6 +88,7 @@ __all__ = [
     "RegisterStorageBackend",
     "RenditionFile",
     "RenditionSpec",
+    "SignupConfirmation",
     "SignupResult",
     "SourceCaller",
     "SourceEntry",
@@ -750,6 +758,80 @@ RegisterRequestAuthenticator = Callable[
 ]
 RegisterMailSender = Callable[[str, Callable[[ProviderContext], MailSender]], None]
 RegisterSettings = Callable[[str, type[Any]], None]
+
+
+# --------------------------------------------------------------------------- capabilities
+# Optional: a provider may offer these besides its Protocol. The core asks with isinstance
+# (they are runtime-checkable), so a provider without one keeps working.
+
+
+@runtime_checkable
+class RedeliveryLimit(Protocol):
+    """A :class:`JobQueue` that gives up on a message after ``max_receives`` deliveries (an
+    SQS redrive policy): the worker fails a job for good at the same count (default 5)."""
+
+    @property
+    def max_receives(self) -> int: ...
+
+
+@runtime_checkable
+class LongPollLimit(Protocol):
+    """A :class:`JobQueue` whose ``receive`` waits at most ``wait_seconds``: the worker asks
+    for no longer, which also bounds how long an idle worker takes to stop."""
+
+    @property
+    def wait_seconds(self) -> float: ...
+
+
+@runtime_checkable
+class DeadLetterQueue(Protocol):
+    """A :class:`JobQueue` that reads its dead-letter queue, where its redrive policy put
+    messages received too often without an ack: the worker marks their jobs failed."""
+
+    async def receive_dead_letter(self) -> Delivery | None: ...
+
+    async def ack_dead_letter(self, delivery: Delivery) -> None: ...
+
+
+@runtime_checkable
+class BrowserOrigins(Protocol):
+    """A :class:`StorageBackend` whose presigned URLs send browsers to other origins (plain
+    http ones, such as LocalStack): the Content-Security-Policy allows them."""
+
+    @property
+    def browser_origins(self) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class ReadinessCheck(Protocol):
+    """Anything ``GET /ready`` should ask (a job handler object, say): raise when not ready."""
+
+    async def check(self) -> None: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """A provider holding connections (an HTTP client): ``aclose`` is awaited when the app or
+    worker stops."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SignupConfirmation(Protocol):
+    """An :class:`AuthProvider` that says whether sign-ups wait for a mailed code (the sign-up
+    route then answers a taken address like a new one)."""
+
+    @property
+    def confirms_signups(self) -> bool: ...
+
+
+@runtime_checkable
+class PasswordSetting(Protocol):
+    """An :class:`AuthProvider` an administrator can set passwords with
+    (``salon user set-password``)."""
+
+    async def set_password(self, email: str, password: str) -> None: ...
 
 
 # --------------------------------------------------------------------------- web pages

@@ -32,6 +32,7 @@ from salon.plugins import (
 )
 from salon.providers import (
     AuthProvider,
+    Closeable,
     ImageSource,
     JobHandler,
     JobQueue,
@@ -88,10 +89,9 @@ class Runtime:
             *self.sources.values(),
         ]
         for provider in providers:
-            aclose = getattr(provider, "aclose", None)
-            if aclose is not None:
+            if isinstance(provider, Closeable):
                 try:
-                    await aclose()
+                    await provider.aclose()
                 except Exception:
                     log.exception("provider %r failed to close", type(provider).__name__)
         await self.queue.close()

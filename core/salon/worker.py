@@ -41,7 +41,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,7 +50,15 @@ from salon.context import SalonContext, handler_context
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable, SourceRateLimited
-from salon.providers import Delivery, JobHandler, JobQueue, StorageBackend
+from salon.providers import (
+    DeadLetterQueue,
+    Delivery,
+    JobHandler,
+    JobQueue,
+    LongPollLimit,
+    RedeliveryLimit,
+    StorageBackend,
+)
 from salon.runtime import Runtime
 from salon.task_protection import TaskProtection
 
@@ -74,16 +82,6 @@ STORAGE_EVENT_PREFIX = "s3:"
 also receives the bucket's ObjectCreated notifications (the SQS plugin) reports them this way."""
 STORAGE_EVENT_KIND = "storage.object_created"
 """The job-handler kind that receives storage events (payload ``{"key": ...}``), if any."""
-
-
-@runtime_checkable
-class DeadLetterQueue(Protocol):
-    """Optional queue capability: read the dead-letter queue, where the queue's own redrive
-    policy put messages that were received too often without being acked."""
-
-    async def receive_dead_letter(self) -> Delivery | None: ...
-
-    async def ack_dead_letter(self, delivery: Delivery) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +201,9 @@ class Worker:
     def max_attempts(self) -> int:
         if self.config.max_attempts is not None:
             return self.config.max_attempts
-        return int(getattr(self.queue, "max_receives", 5) or 5)
+        if isinstance(self.queue, RedeliveryLimit):
+            return int(self.queue.max_receives) or 5
+        return 5
 
     @property
     def receive_wait(self) -> float:
@@ -212,9 +212,8 @@ class Worker:
         A receive abandoned at shutdown may still hold a thread (SQS) for this long, so it also
         bounds how long an idle worker takes to exit after SIGTERM.
         """
-        queue_wait = getattr(self.queue, "wait_seconds", None)
-        if isinstance(queue_wait, int | float):
-            return min(self.config.wait_seconds, float(queue_wait))
+        if isinstance(self.queue, LongPollLimit):
+            return min(self.config.wait_seconds, float(self.queue.wait_seconds))
         return self.config.wait_seconds
 
     @property

@@ -5,28 +5,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar.exceptions import ClientException
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumImage, AlbumMember, Image, User
 from salon.domain.images.services import NotFound
+from salon.errors import Conflict, RequestRefused
 from salon.text import clean_text
 
 MAX_NAME = 200
 
 
-class AlbumExists(ClientException):
-    status_code = 409
+class AlbumExists(Conflict):
+    """The user already has an album of that name (409)."""
 
 
 def clean_name(name: str) -> str:
     cleaned = " ".join(clean_text(name).split())
     if not cleaned:
-        raise ClientException("album name must not be empty")
+        raise RequestRefused("album name must not be empty")
     if len(cleaned) > MAX_NAME:
-        raise ClientException(f"album name must be at most {MAX_NAME} characters")
+        raise RequestRefused(f"album name must be at most {MAX_NAME} characters")
     return cleaned
 
 
@@ -99,9 +99,9 @@ async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.U
     """Add the caller's images; an id that is not theirs is a 404 and nothing is added."""
     wanted = set(image_ids)
     if not wanted:
-        raise ClientException("image_ids must not be empty")
+        raise RequestRefused("image_ids must not be empty")
     if len(wanted) > 1000:
-        raise ClientException("at most 1000 images per request")
+        raise RequestRefused("at most 1000 images per request")
     owned_ids = set(
         (
             await session.execute(

@@ -43,7 +43,7 @@ from salon.domain.deps import (
 )
 from salon.domain.openapi import AUTHENTICATED
 from salon.errors import AuthError
-from salon.providers import TokenPair
+from salon.providers import SignupConfirmation, TokenPair
 from salon.proxies import is_https
 from salon.runtime import Runtime
 
@@ -108,7 +108,8 @@ def _signup_taken(email: str, runtime: Runtime) -> SignupOut:
     sign-up (an id no account has, the provider's usual confirmation step), so sign-up does
     not tell who has an account. Only signing in, with the account's password, gets further."""
     log.info("sign-up for an address that already has an account (answered as a new one)")
-    confirms = bool(getattr(runtime.auth, "confirms_signups", False))
+    auth = runtime.auth
+    confirms = isinstance(auth, SignupConfirmation) and bool(auth.confirms_signups)
     return SignupOut(str(uuid_utils.uuid7()), email.strip().lower(), confirms)
 
 

@@ -19,13 +19,13 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Literal
 
-from litestar.exceptions import ClientException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stream_zip import ZIP_AUTO, AsyncMemberFile, async_stream_zip
 
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.services import NotFound, download_name
+from salon.errors import RequestRefused
 from salon.runtime import Runtime
 from salon.text import clean_text
 
@@ -122,9 +122,9 @@ async def selected_images(
     is a 404 naming it, and nothing is sent."""
     wanted = list(dict.fromkeys(image_ids))
     if not wanted:
-        raise ClientException("image_ids must not be empty")
+        raise RequestRefused("image_ids must not be empty")
     if len(wanted) > MAX_SELECTION:
-        raise ClientException(f"at most {MAX_SELECTION} images per download")
+        raise RequestRefused(f"at most {MAX_SELECTION} images per download")
     rows = await session.scalars(
         select(Image).where(
             Image.owner_id == owner_id, Image.id.in_(wanted), Image.trashed_at.is_(None)

@@ -12,20 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from litestar.exceptions import ClientException
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
+from salon.errors import QuotaExceeded
 
 __all__ = ["QuotaExceeded", "check_quota", "used_bytes"]
-
-
-class QuotaExceeded(ClientException):
-    """413: the upload would take the user over their storage quota."""
-
-    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 async def used_bytes(

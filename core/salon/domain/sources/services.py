@@ -207,7 +207,7 @@ class SourceImportService:
             )
             return "failed", None
         except QuotaExceeded as exc:
-            log.warning("%s entry %s not stored: %s", source.name, entry.external_id, exc.detail)
+            log.warning("%s entry %s not stored: %s", source.name, entry.external_id, exc)
             return "failed", None
         async with self.runtime.session_maker() as session:
             session.add(

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from salon.db.schema import read_state
 from salon.domain.deps import RuntimeDep
 from salon.domain.system.access import is_internal
+from salon.providers import ReadinessCheck
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.ready")
@@ -65,10 +66,9 @@ async def readiness(runtime: Runtime) -> dict[str, str]:
             log.warning("readiness: %s: %s", name, exc)
             checks[name] = f"unavailable: {exc}"[:200]
     for name, handler in runtime.job_handlers.items():
-        check = getattr(handler, "check", None)
-        if check is not None:
+        if isinstance(handler, ReadinessCheck):
             try:
-                await check()
+                await handler.check()
             except Exception as exc:
                 log.warning("readiness: jobs:%s: %s", name, exc)
                 checks[f"jobs:{name}"] = f"unavailable: {exc}"[:200]

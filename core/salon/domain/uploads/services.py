@@ -10,7 +10,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
-from litestar.exceptions import ClientException
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,27 +19,23 @@ from salon.domain.images.keys import staging_key, upload_key
 from salon.domain.images.quota import QuotaExceeded, check_quota
 from salon.domain.images.services import ImageService, IngestItem, NotFound
 from salon.domain.uploads.schemas import UploadIn, UploadOut
-from salon.errors import ObjectNotFound, UnsupportedMedia
+from salon.errors import Conflict, Gone, ObjectNotFound, RequestRefused, UnsupportedMedia
 from salon.providers import CopyingStorage
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.uploads")
 
 
-class UploadRefused(ClientException):
+class UploadRefused(RequestRefused):
     """The uploaded object does not match its intent; it has been deleted."""
 
 
-class UploadExpired(ClientException):
+class UploadExpired(Gone):
     """The upload's time ran out (410); what was sent has been deleted: start a new one."""
 
-    status_code = 410
 
-
-class UploadInProgress(ClientException):
+class UploadInProgress(Conflict):
     """Another request is completing this upload right now."""
-
-    status_code = 409
 
 
 _MIME_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,40}/[a-z0-9][a-z0-9!#$&^_.+-]{0,50}")
