@@ -36,6 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from salon import __version__
 from salon.context import SalonContext, plugin_context
 from salon.db.changes import listen_postgres
+from salon.db.reads import shared_reads_middleware
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth import passwords as common_passwords
 from salon.domain.auth.account import AccountController
@@ -501,7 +502,7 @@ def create_app(
             HTTPException: _handle_http,
             Exception: _handle_unexpected,
         },
-        middleware=[request_id_middleware, prometheus.middleware],
+        middleware=[request_id_middleware, prometheus.middleware, shared_reads_middleware],
         before_send=[
             security_headers_hook(_browser_origins(runtime.storage), public_url=core.public_url)
         ],

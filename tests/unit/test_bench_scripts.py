@@ -18,6 +18,7 @@ SCRIPTS = [
     "intake/bench_intake.py",
     "listing/bench_listing.py",
     "listing/bench_multiuser.py",
+    "listing/profile_listing.py",
     "listing/bench_many_users.py",
     "listing/bare_app.py",
     "serving/bench_serving.py",

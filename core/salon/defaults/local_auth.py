@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import hookimpl
 from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, PasswordReset, RefreshToken
+from salon.db.reads import read_session
 from salon.defaults.hashing import HashPool
 from salon.domain.auth.passwords import TOO_COMMON, is_common
 from salon.errors import AuthError, ConfigurationError, InvalidToken
@@ -501,7 +502,7 @@ class LocalAuthProvider:
         claims = self._decode(access_token, verify_exp=True)
         account_id = _uuid_claim(claims, "sub")
         session_id = _uuid_claim(claims, "sid")
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             live = await session.scalar(
                 select(RefreshToken.id)
                 .where(

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import logs
 from salon.db.models import User
+from salon.db.reads import share_reads
 from salon.domain.auth.services import UserDirectory
 from salon.domain.auth.throttle import AuthThrottle
 from salon.errors import InvalidToken
@@ -85,6 +86,8 @@ async def authenticate_first(
     reads and decodes the body before it resolves dependencies), so an anonymous client cannot
     make the server read, buffer or parse anything."""
     if isinstance(connection, Request) and "current_user" in handler.parsed_fn_signature.parameters:
+        if handler.opt.get("shared_reads"):
+            share_reads(provide_runtime(connection).session_maker)
         await provide_current_user(connection)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
 from salon.db.models import User
+from salon.db.reads import read_session
 from salon.providers import Identity, TableVersions
 
 # Said by the sign-up route and page when SALON_SIGNUP_ENABLED is false.
@@ -60,8 +61,9 @@ class UserDirectory:
             # A session of its own, closed at once, not the request's: that one would hold its
             # connection for the whole request, and a handler that opens sessions of its own
             # (an upload's ingest) would wait for a second; under load every connection waits
-            # on another. A cached user needs no session at all.
-            async with self._sessions() as session:
+            # on another. A cached user needs no session at all. Only a route whose reads
+            # share one session (``salon.db.reads``, the listing) reads it there.
+            async with read_session(self._sessions) as session:
                 user = await user_for_identity(session, self._provider, identity)
             self._cache.put(key, user, version)
         return user

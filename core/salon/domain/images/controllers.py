@@ -153,9 +153,11 @@ class ImageController(Controller):
             form = await receive_multipart(request, tmp_dir(runtime), limits)
             return await _ingest(request, current_user, form, wait=wait)
 
+    # The token check, the user and the page read through one session (salon.db.reads).
     @get(
         "/",
         operation_id="list_images",
+        opt={"shared_reads": True},
         dependencies={"filters": Provide(provide_filters)},
         responses={200: ResponseSpec(data_container=ImagePage, description="A page of images")},
     )

@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
+from salon.db.reads import read_session
 from salon.domain.images.cursor import UPLOADED
 from salon.domain.images.schemas import ImagePage, image_out
 from salon.domain.images.services import Shown, list_page
@@ -64,7 +65,7 @@ class ImageLister:
         version = self._version(key[1])
         body = self._entries.get(key, version)
         if body is None:
-            async with self._sessions() as session:
+            async with read_session(self._sessions) as session:
                 body = self._encoder.encode(await load(session))
             self._entries.put(key, body, version, len(body))
         return body

@@ -550,6 +550,18 @@ def filtered_query(shown: Shown, dialect: str = "sqlite") -> Select[tuple[Image]
     return query
 
 
+# What a page shows (``image_out``) and its cursor needs: not the owner, the storage key or
+# ``updated_at``, which would only cost a conversion per row.
+PAGE_COLUMNS = tuple(
+    Image.__table__.c[name]
+    for name in (
+        "id", "title", "content_type", "size", "width", "height", "sha256", "taken_at",
+        "created_at", "favorite", "placeholder", "renditions", "meta", "status", "error",
+        "trashed_at",
+    )
+)  # fmt: skip
+
+
 def page_query(
     shown: Shown | uuid.UUID,
     *,
@@ -593,13 +605,19 @@ async def list_page(
     limit: int,
     cursor: str | None,
     order: str = UPLOADED,
-) -> tuple[list[Image], str | None]:
-    """One page, newest first (uploaded, or taken for ``order="taken"``), by keyset on
-    (sort key, id) so page 1000 costs what page 1 costs. Raises CursorError on a cursor the
-    server did not make."""
+) -> tuple[list[Any], str | None]:
+    """One page (rows with the :data:`PAGE_COLUMNS` as attributes, like an ``Image``),
+    newest first (uploaded, or taken for ``order="taken"``), by keyset on (sort key, id) so
+    page 1000 costs what page 1 costs. Raises CursorError on a cursor the server did not
+    make."""
     dialect = session.get_bind().dialect.name
     query = page_query(shown, limit=limit, cursor=cursor, dialect=dialect, order=order)
-    rows = list((await session.execute(query)).scalars())
+    # Core rows with the page's columns, not ORM objects: no identity map, no instance
+    # state, no conversion of the columns a page does not show (issue 19.2).
+    # Executed on the session's connection: Core, without the ORM's statement setup.
+    connection = await session.connection()
+    query = query.with_only_columns(*PAGE_COLUMNS)
+    rows: list[Any] = list((await connection.execute(query)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
