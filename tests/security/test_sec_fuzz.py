@@ -30,7 +30,12 @@ from hypothesis.errors import FlakyStrategyDefinition
 from litestar.testing import TestClient
 from salon.app import create_app
 from salon.db.migrate import upgrade
-from salon.testing.fixtures import TEST_PASSWORD, base_environ, postgres_database
+from salon.testing.fixtures import (
+    TEST_PASSWORD,
+    base_environ,
+    postgres_database,
+    upgrade_plugin_tables,
+)
 from salon_nasa_apod.testing import FakeApodServer
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -114,6 +119,8 @@ def _in_process(data: Path) -> Iterator[tuple[Any, Sessions]]:
         environ["SALON_DATABASE_URL"] = f"sqlite+aiosqlite:///{data / 'salon.db'}"
         environ.update({f"SALON_{k.upper()}": v for k, v in _apod(fake).items()})
         upgrade(environ["SALON_DATABASE_URL"])
+        # The installed plugins' own tables too (the photo-log example's), as `salon db upgrade`.
+        upgrade_plugin_tables(environ["SALON_DATABASE_URL"], environ)
         app = create_app(environ=environ)
         # The client runs the app's lifespan; schemathesis then calls the same app through ASGI.
         with TestClient(app=app) as client:
