@@ -379,11 +379,14 @@ def user_create(email: str, password: str) -> None:
     help="Read the new password from the first line of stdin instead of a prompt.",
 )
 def user_set_password(email: str, password_stdin: bool) -> None:
-    """Replace an account's password and sign it out everywhere (administrator action).
+    """Replace an account's password, sign it out everywhere, revoke its API keys (administrator
+    action).
 
     The password is never an argument (it would show in the process list and shell history):
     it is asked for twice at a hidden prompt, or read from stdin with --password-stdin.
     """
+    from salon.domain.auth.credentials import revoke_api_keys_of_email
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -397,6 +400,7 @@ def user_set_password(email: str, password_stdin: bool) -> None:
     async def main() -> None:
         try:
             await auth.set_password(email, password)
+            await revoke_api_keys_of_email(runtime, email)
         finally:
             await runtime.close()
 
@@ -404,7 +408,10 @@ def user_set_password(email: str, password_stdin: bool) -> None:
         _run(main())
     except SalonError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"password of {email} set; every session of the account was signed out")
+    click.echo(
+        f"password of {email} set; every session of the account was signed out"
+        " and its API keys were revoked"
+    )
 
 
 @cli.command("import")

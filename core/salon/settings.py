@@ -104,6 +104,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     login_failure_window: int = 900
     login_device_failure_limit: int = 5
     login_device_ttl: int = 365 * 24 * 3600
+    # Albums shared with users: e-mail addresses one user may try an hour (an unknown one is
+    # 404, so each try tells whether an address has an account).
+    member_add_limit: int = 30
     log_level: str = "INFO"
     # "text" for people, "json" (one object a line, with request/user/job ids) for log services.
     log_format: str = "text"
@@ -196,6 +199,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "login_failure_window",
             "login_device_failure_limit",
             "login_device_ttl",
+            "member_add_limit",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from salon.testing import running_app
+from salon.testing.fixtures import TEST_PASSWORD
 from sqlalchemy import text
 
 HTPASSWD = Path(__file__).resolve().parents[2] / "examples" / "salon-htpasswd-auth"
@@ -24,7 +25,9 @@ async def test_keys_act_as_their_owner_scoped_and_revocable(tmp_path: Path) -> N
     async with running_app(tmp_path / "data") as app:
         owner = await app.login()
         made = await app.client.post(
-            "/api/keys", json={"name": "backup", "scope": "read"}, headers=owner
+            "/api/keys",
+            json={"name": "backup", "scope": "read", "password": TEST_PASSWORD},
+            headers=owner,
         )
         assert made.status_code == 201, made.text
         read_key = made.json()["key"]
@@ -36,7 +39,9 @@ async def test_keys_act_as_their_owner_scoped_and_revocable(tmp_path: Path) -> N
         write = await app.client.post("/api/albums", json={"name": "x"}, headers=bearer(read_key))
         assert write.status_code == 403 and "read-only" in write.text
         writer = await app.client.post(
-            "/api/keys", json={"name": "sync", "scope": "write"}, headers=owner
+            "/api/keys",
+            json={"name": "sync", "scope": "write", "password": TEST_PASSWORD},
+            headers=owner,
         )
         write_key = writer.json()["key"]
         album = await app.client.post("/api/albums", json={"name": "x"}, headers=bearer(write_key))
@@ -66,7 +71,13 @@ async def test_keys_act_as_their_owner_scoped_and_revocable(tmp_path: Path) -> N
 async def test_bad_key_requests_are_400(tmp_path: Path) -> None:
     async with running_app(tmp_path / "data") as app:
         owner = await app.login()
-        for body in ({"name": ""}, {"name": "x", "scope": "admin"}, {"nom": "x"}):
+        bodies: list[dict[str, str]] = [
+            {"name": "", "password": TEST_PASSWORD},
+            {"name": "x", "scope": "admin", "password": TEST_PASSWORD},
+            {"nom": "x", "password": TEST_PASSWORD},
+            {"name": "x"},  # no password
+        ]
+        for body in bodies:
             response = await app.client.post("/api/keys", json=body, headers=owner)
             assert response.status_code == 400, (body, response.text)
         assert (await app.client.get("/api/keys", headers=owner)).json() == []
@@ -84,7 +95,11 @@ async def test_htpasswd_keys_and_local_accounts_coexist(tmp_path: Path) -> None:
     env = {"SALON_HTPASSWD_FILE": str(htpasswd)}
     async with running_app(tmp_path / "data", plugins=[salon_htpasswd_auth], env=env) as app:
         owner = await app.login()
-        key = (await app.client.post("/api/keys", json={"name": "k"}, headers=owner)).json()["key"]
+        key = (
+            await app.client.post(
+                "/api/keys", json={"name": "k", "password": TEST_PASSWORD}, headers=owner
+            )
+        ).json()["key"]
         basic = base64.b64encode(b"proxy:pw for the proxy").decode()
         providers = []
         for headers in (owner, bearer(key), {"Authorization": f"Basic {basic}"}):

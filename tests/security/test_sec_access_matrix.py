@@ -223,7 +223,9 @@ async def fresh_image(world: World) -> Params:
 
 async def fresh_key(world: World) -> Params:
     made = await world.client.post(
-        "/api/keys", json={"name": "matrix"}, headers=world.headers["owner"]
+        "/api/keys",
+        json={"name": "matrix", "password": TEST_PASSWORD},
+        headers=world.headers["owner"],
     )
     assert made.status_code == 201, made.text
     return {"key_id": made.json()["id"]}
@@ -333,7 +335,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/images/trash"): signed_in(200),
     # personal API keys (built-in plugin salon.defaults.api_keys)
     ("GET", "/api/keys"): signed_in(200),
-    ("POST", "/api/keys"): signed_in(201, body=json_body({"name": "script"})),
+    ("POST", "/api/keys"): signed_in(
+        201, body=json_body({"name": "script", "password": TEST_PASSWORD})
+    ),
     ("DELETE", "/api/keys/{key_id}"): private(204, fresh=fresh_key),
     # albums
     ("GET", "/api/albums"): signed_in(200),

@@ -1,12 +1,16 @@
 """Personal API keys, for scripts: a built-in plugin registered exactly like a third-party one
 (``DEFAULT_PLUGINS``; switch it off with ``SALON_DISABLE_PLUGINS=salon.defaults.api_keys``).
 
-- ``POST /api/keys`` ``{"name": ..., "scope": "read"|"write"}`` makes a key for the signed-in
-  user and answers it once (``key``); ``GET /api/keys`` lists the user's keys without secrets;
-  ``DELETE /api/keys/{id}`` revokes one.
+- ``POST /api/keys`` ``{"name": ..., "password": ..., "scope": "read"|"write"}`` makes a key
+  for the signed-in user, who gives their current password again (a wrong one counts as a
+  failed sign-in), and answers it once (``key``); ``GET /api/keys`` lists the user's keys
+  without secrets; ``DELETE /api/keys/{id}`` revokes one.
 - A key is sent as ``Authorization: Bearer salon_...``. It is one link of the request-
   authentication chain (hook ``register_request_authenticators``): it acts as its owner, and a
-  ``read`` key is refused every write (403).
+  ``read`` key is refused every write (403), except a route that only reads with a POST
+  (``POST /api/images/download``).
+- A password change, a reset, ``salon user set-password`` and "sign out everywhere" revoke
+  every key of the account.
 - Only the SHA-256 of the key is stored. Keys are 256 random bits, so a fast hash is enough
   (nothing to guess from it) and the lookup by hash compares no secret in Python.
 """
@@ -18,10 +22,10 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.config.app import AppConfig
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
@@ -31,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import hookimpl
 from salon.db.models import ApiKey, User
+from salon.domain.auth.credentials import confirm_password
 from salon.domain.deps import CurrentUser, RuntimeDep
 from salon.errors import InvalidToken
 from salon.providers import Identity, ProviderContext, RequestAuthenticator
@@ -73,6 +78,9 @@ class ApiKeyAuthenticator:
 
 class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    """The account's current password: a key outlives sessions, so a stolen session alone
+    must not be able to make one."""
     scope: Literal["read", "write"] = "read"
 
 
@@ -99,11 +107,16 @@ class ApiKeyController(Controller):
 
     @post(operation_id="create_api_key", status_code=HTTP_201_CREATED)
     async def create(
-        self, data: JSONBody[KeyIn], current_user: CurrentUser, runtime: RuntimeDep
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[KeyIn],
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> NewKeyOut:
         name = clean_text(data.name)
         if not 1 <= len(name) <= 100:
             raise ValidationException("name must be 1 to 100 characters")
+        await confirm_password(request, current_user, data.password)
         key = PREFIX + secrets.token_urlsafe(32)
         async with runtime.session_maker() as session:
             count = await session.execute(

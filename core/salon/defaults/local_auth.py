@@ -56,7 +56,7 @@ from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, PasswordReset, RefreshToken
 from salon.db.reads import read_session
 from salon.defaults.hashing import HashPool
-from salon.domain.auth.passwords import TOO_COMMON, is_common
+from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
     Identity,
@@ -100,7 +100,7 @@ def normalize_email(email: str) -> str:
     return value
 
 
-def _check_password_policy(password: str) -> None:
+def _check_password_policy(password: str, email: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(
             "weak_password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
@@ -111,6 +111,8 @@ def _check_password_policy(password: str) -> None:
         )
     if is_common(password):
         raise AuthError("weak_password", TOO_COMMON)
+    if is_email(password, email):
+        raise AuthError("weak_password", IS_EMAIL)
 
 
 def _token_hash(token: str) -> str:
@@ -191,7 +193,7 @@ class LocalAuthProvider:
         """Create an account: usable at once, or (``SALON_SIGNUP_CONFIRM``) once its mailed
         code is confirmed. ``confirmed``: the administrator's ``salon user create``."""
         address = normalize_email(email)
-        _check_password_policy(password)
+        _check_password_policy(password, address)
         # Hashed first: an address that has an account takes as long as a new one.
         password_hash = await self._hashing.run(self._hasher.hash, password)
         if self._signup_confirm and not confirmed:
@@ -324,7 +326,7 @@ class LocalAuthProvider:
     async def confirm_forgot_password(self, email: str, code: str, password: str) -> None:
         """Set a new password with a reset link's code; the code then stops working, and every
         session of the account ends."""
-        _check_password_policy(password)
+        _check_password_policy(password, email)
         try:
             address = normalize_email(email)
         except AuthError:
@@ -362,7 +364,7 @@ class LocalAuthProvider:
         claims = self._decode(access_token, verify_exp=True)
         account_id = _uuid_claim(claims, "sub")
         session_id = _uuid_claim(claims, "sid")
-        _check_password_policy(new_password)
+        _check_password_policy(new_password, str(claims.get("email") or ""))
         async with self._sessions() as session:
             current_hash = await session.scalar(
                 select(LocalAccount.password_hash).where(LocalAccount.id == account_id)
@@ -385,7 +387,7 @@ class LocalAuthProvider:
     async def set_password(self, email: str, password: str) -> None:
         """Administrator action (CLI): replace a password and end every session of the account."""
         address = normalize_email(email)
-        _check_password_policy(password)
+        _check_password_policy(password, address)
         password_hash = await self._hashing.run(self._hasher.hash, password)
         async with self._sessions() as session, session.begin():
             account_id = await session.scalar(

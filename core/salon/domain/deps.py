@@ -43,6 +43,8 @@ REFRESH_COOKIE = "salon_refresh"
 CSRF_COOKIE = "salon_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Route opt of a POST that changes nothing (read-only API keys may call it).
+READS_ONLY = "reads_only"
 _USER_STATE = "salon_current_user"
 
 
@@ -91,6 +93,12 @@ async def authenticate_first(
         await provide_current_user(connection)
 
 
+def _is_read(request: Request[Any, Any, Any]) -> bool:
+    """A safe method, or a POST route that only reads (``opt={READS_ONLY: True}``: a ZIP of a
+    selection takes its ids in a body), which read-only credentials may use."""
+    return request.method in SAFE_METHODS or bool(request.route_handler.opt.get(READS_ONLY))
+
+
 def _challenges(runtime: Runtime) -> dict[str, str]:
     """``WWW-Authenticate`` for a 401: Bearer (the auth provider) and each authenticator's."""
     schemes = ["Bearer"] + [a.challenge for _, a in runtime.authenticators if a.challenge]
@@ -112,7 +120,7 @@ async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User
                 "invalid credentials", headers=_challenges(runtime)
             ) from None
         if identity is not None:
-            if identity.read_only and request.method not in SAFE_METHODS:
+            if identity.read_only and not _is_read(request):
                 raise PermissionDeniedException("these credentials are read-only")
             provider = identity.provider or authenticator.provider
             directories: dict[str, UserDirectory] = request.app.state.authenticator_users

@@ -22,9 +22,12 @@ from salon.domain.albums.schemas import (
     MemberIn,
     MemberOut,
 )
+from salon.domain.auth.throttle import AuthThrottle, sliding_reserve
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.domain.shares.albums import SharedAlbumOut, album_page, serve_album_rendition
+
+HOUR = 3600
 
 
 async def _out(session: AsyncSession, album: Album) -> AlbumOut:
@@ -126,14 +129,25 @@ class AlbumController(Controller):
     @post("/{album_id:uuid}/members", operation_id="add_album_member", status_code=HTTP_201_CREATED)
     async def add_member(
         self,
+        request: Request[Any, Any, Any],
         album_id: FromPath[uuid.UUID],
         data: JSONBody[MemberIn],
         db_session: DbSession,
         current_user: CurrentUser,
+        runtime: RuntimeDep,
     ) -> list[MemberOut]:
         """Share the album, read-only, with the user who signs in with ``email`` (404 when no
-        user of this Salon does)."""
+        user of this Salon does). Each user may try ``SALON_MEMBER_ADD_LIMIT`` addresses an
+        hour (then 429): the answer tells whether an address has an account."""
         album = await services.owned(db_session, current_user.id, album_id)
+        throttle: AuthThrottle = request.app.state.throttle
+        await sliding_reserve(
+            throttle.counters,
+            f"member-add:user:{current_user.id}",
+            runtime.core.member_add_limit,
+            HOUR,
+            "attempts to share albums with users",
+        )
         rows = await services.add_member(db_session, album, data.email)
         return [MemberOut(str(m.user_id), email, m.added_at) for m, email in rows]
 
@@ -149,7 +163,11 @@ class AlbumController(Controller):
         db_session: DbSession,
         current_user: CurrentUser,
     ) -> None:
-        """Unshare: the user no longer sees the album, at once."""
+        """Unshare: the user no longer sees the album, at once. A member may remove
+        themselves (leave an album shared with them)."""
+        if user_id == current_user.id:
+            await services.leave(db_session, album_id, user_id)
+            return
         album = await services.owned(db_session, current_user.id, album_id)
         await services.remove_member(db_session, album, user_id)
 

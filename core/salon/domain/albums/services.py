@@ -237,3 +237,13 @@ async def remove_member(session: AsyncSession, album: Album, user_id: uuid.UUID)
     if result.rowcount == 0:
         raise NotFound("this album is not shared with that user")
     await session.commit()
+
+
+async def leave(session: AsyncSession, album_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """The member ``user_id`` stops seeing an album shared with them (404 when it is not)."""
+    result: Any = await session.execute(
+        delete(AlbumMember).where(AlbumMember.album_id == album_id, AlbumMember.user_id == user_id)
+    )
+    if result.rowcount == 0:
+        raise NotFound("album not found")
+    await session.commit()

@@ -1,6 +1,10 @@
 """``/api/auth/change-password`` and ``/api/auth/logout-all``: a signed-in user secures their
 account. Both need the provider's optional :class:`~salon.providers.AccountSecurity`
-capability; without it they answer 400 ``unsupported``."""
+capability; without it they answer 400 ``unsupported``.
+
+A wrong current password counts as a failed sign-in of the account (and the route is in the
+client address's ``login`` bucket), so a stolen session cannot guess the password. Both routes
+also revoke the account's API keys (:mod:`salon.domain.auth.credentials`)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ from litestar import Controller, Request, Response, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from salon.domain.auth.credentials import revoke_api_keys
+from salon.domain.auth.passwords import IS_EMAIL, is_email
 from salon.domain.auth.schemas import MessageOut
+from salon.domain.auth.throttle import DEVICE_COOKIE, AuthThrottle, throttle_guard
 from salon.domain.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -52,7 +59,13 @@ class AccountController(Controller):
     path = "/api/auth"
     tags = ["auth"]
 
-    @post("/change-password", operation_id="change_password", status_code=HTTP_200_OK)
+    @post(
+        "/change-password",
+        operation_id="change_password",
+        status_code=HTTP_200_OK,
+        guards=[throttle_guard],
+        opt={"rate_bucket": "login"},
+    )
     async def change_password(
         self,
         request: Request[Any, Any, Any],
@@ -61,19 +74,30 @@ class AccountController(Controller):
         runtime: RuntimeDep,
     ) -> MessageOut:
         """Change the password (the current one is required); every other session ends, this
-        one stays signed in."""
-        await _security(runtime).change_password(
-            _token(request), data.current_password, data.new_password
+        one stays signed in, and every API key of the account is revoked. A wrong current
+        password is a failed sign-in (429 past the account's limit)."""
+        security = _security(runtime)
+        if current_user.email and is_email(data.new_password, current_user.email):
+            raise AuthError("weak_password", IS_EMAIL)
+        throttle: AuthThrottle = request.app.state.throttle
+        account = current_user.email or f"user:{current_user.id}"
+        async with throttle.password_check(account, request.cookies.get(DEVICE_COOKIE)):
+            await security.change_password(
+                _token(request), data.current_password, data.new_password
+            )
+        await revoke_api_keys(runtime.session_maker, current_user.id)
+        return MessageOut(
+            "password changed; other sessions were signed out and API keys were revoked"
         )
-        return MessageOut("password changed; other sessions were signed out")
 
     @post("/logout-all", operation_id="logout_everywhere", status_code=HTTP_200_OK)
     async def logout_all(
         self, request: Request[Any, Any, Any], current_user: CurrentUser, runtime: RuntimeDep
     ) -> Response[MessageOut]:
-        """End every session of the account, this one included."""
+        """End every session of the account, this one included, and revoke its API keys."""
         await _security(runtime).logout_everywhere(_token(request))
-        response = Response(MessageOut("signed out everywhere"))
+        await revoke_api_keys(runtime.session_maker, current_user.id)
+        response = Response(MessageOut("signed out everywhere; API keys were revoked"))
         for name in (ACCESS_COOKIE, CSRF_COOKIE):
             response.delete_cookie(name, path="/")
         response.delete_cookie(REFRESH_COOKIE, path="/api/auth")

@@ -17,7 +17,8 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from salon.domain.auth.passwords import TOO_COMMON, is_common
+from salon.domain.auth.credentials import revoke_api_keys_of_email
+from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.domain.auth.same_site import same_site_json_guard
 from salon.domain.auth.schemas import (
     ConfirmForgotRequest,
@@ -128,6 +129,8 @@ class AuthController(Controller):
             raise AuthError("signup_closed", SIGNUP_CLOSED)
         if is_common(data.password):
             raise AuthError("weak_password", TOO_COMMON)
+        if is_email(data.password, data.email):
+            raise AuthError("weak_password", IS_EMAIL)
         try:
             result = await runtime.auth.signup(data.email, data.password)
         except AuthError as exc:
@@ -154,13 +157,9 @@ class AuthController(Controller):
         session: FromQuery[str | None] = None,
     ) -> Response[TokenOut]:
         throttle: AuthThrottle = request.app.state.throttle
-        device = await throttle.login_open(data.email, request.cookies.get(DEVICE_COOKIE))
-        try:
+        cookie = request.cookies.get(DEVICE_COOKIE)
+        async with throttle.password_check(data.email, cookie):
             pair = await runtime.auth.login(data.email, data.password)
-        except AuthError as exc:
-            if exc.code == "invalid_credentials":
-                await throttle.login_failed(data.email, device)
-            raise
         # A fresh device cookie after each success (browser sessions only: API clients get
         # no cookies they did not ask for); its failure budget starts anew.
         device_cookie = throttle.devices.issue(data.email) if session == "cookie" else None
@@ -231,8 +230,11 @@ class AuthController(Controller):
     async def confirm_forgot(
         self, data: JSONBody[ConfirmForgotRequest], runtime: RuntimeDep
     ) -> MessageOut:
+        if is_email(data.password, data.email):  # whichever provider: its policy may not know
+            raise AuthError("weak_password", IS_EMAIL)
         await runtime.auth.confirm_forgot_password(data.email, data.code, data.password)
-        return MessageOut("password changed")
+        await revoke_api_keys_of_email(runtime, data.email)
+        return MessageOut("password changed; every session was signed out and API keys revoked")
 
 
 @get("/api/me", operation_id="me", tags=["auth"], security=AUTHENTICATED)

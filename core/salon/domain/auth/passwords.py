@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 TOO_COMMON = "This password is one of the most common ones; choose another"
+IS_EMAIL = "The password must not be your e-mail address; choose another"
 
 
 @functools.cache
@@ -26,3 +27,11 @@ def preload() -> None:
 def is_common(password: str) -> bool:
     """Whether ``password`` (ignoring case and surrounding spaces) is a common one."""
     return password.strip().casefold() in _common()
+
+
+def is_email(password: str, email: str) -> bool:
+    """Whether ``password`` is the account's e-mail address or its part before the ``@``
+    (ignoring case and surrounding spaces): the first guess of anyone who knows the address."""
+    guess = password.strip().casefold()
+    address = email.strip().casefold()
+    return bool(guess) and guess in {address, address.partition("@")[0]}

@@ -1,6 +1,7 @@
 """Rate limits on the account routes, shared by every web process of the gallery.
 
-Counters are fixed windows, one upsert per hit, atomic across processes:
+Counters are fixed windows, one upsert per hit, atomic across processes (the password checks
+combine two of them into a sliding window, :func:`sliding_reserve`):
 
 - **PostgreSQL**: the table ``rate_counters`` of the gallery's database, so every process of
   every server (the tasks of an ECS service) counts together. The table has no change
@@ -24,12 +25,19 @@ logins to the account answer 429 until the window ends. A client presenting a va
 cookie for the account is not held by that: it has its own budget of
 ``SALON_LOGIN_DEVICE_FAILURE_LIMIT`` failures per window, after which that cookie is locked.
 So a guesser who knows an e-mail can delay only the owner's logins from new browsers.
+
+Every check of an account's password counts there, not only sign-in: a wrong current password
+on ``/api/auth/change-password`` or when minting an API key. Each attempt is counted before
+the password is hashed and taken back when it was not a wrong password
+(:meth:`AuthThrottle.password_check`), so parallel guesses cannot exceed the limit, and the
+window slides: failures just before a window boundary still count just after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import math
@@ -37,6 +45,7 @@ import random
 import secrets
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,11 +53,12 @@ from typing import Any, Protocol
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salon.db.models import RateCounter
+from salon.errors import AuthError
 from salon.settings import CoreSettings
 
 FILE_NAME = "ratelimit.sqlite3"
@@ -78,6 +88,8 @@ class Counters(Protocol):
     async def hit(self, key: str, window: int, now: float | None = None) -> tuple[int, int]: ...
 
     async def count(self, key: str, window: int, now: float | None = None) -> tuple[int, int]: ...
+
+    async def unhit(self, key: str, window: int, now: float) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -123,6 +135,18 @@ class CounterTable:
             hits = (await conn.execute(query)).scalar_one_or_none()
         return int(hits or 0), left
 
+    async def unhit(self, key: str, window: int, now: float) -> None:
+        """Take back one hit counted at ``now`` (a reservation that was not used)."""
+        start, _ = _window(window, now)
+        table = RateCounter.__table__
+        statement = (
+            update(table)
+            .where(table.c.key == key, table.c.window_start == start, table.c.hits > 0)
+            .values(hits=table.c.hits - 1)
+        )
+        async with self._engine.connect() as conn:
+            await conn.execute(statement)
+
     async def aclose(self) -> None:
         """The engine is the gallery's; the runtime disposes of it."""
 
@@ -163,6 +187,12 @@ class CounterFile:
         )
         return int(row[0]) if row else 0
 
+    def _unhit(self, key: str, window_start: int) -> None:
+        self._connection().execute(
+            "UPDATE counters SET hits = hits - 1 WHERE key = ? AND window_start = ? AND hits > 0",
+            (key, window_start),
+        )
+
     async def _run(self, func: Any, *args: Any) -> Any:
         if self._executor is None:  # made on first use, again after close() (a new lifespan)
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="salon-ratelimit")
@@ -178,6 +208,10 @@ class CounterFile:
         """(hits in this window, seconds until it ends), without counting."""
         start, left = _window(window, now)
         return await self._run(self._count, key, start), left
+
+    async def unhit(self, key: str, window: int, now: float) -> None:
+        """Take back one hit counted at ``now`` (a reservation that was not used)."""
+        await self._run(self._unhit, key, _window(window, now)[0])
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
@@ -248,6 +282,55 @@ class DeviceCookies:
         return nonce
 
 
+# The codes that mean "wrong password": only these keep a reserved attempt counted.
+FAILURE_CODES = frozenset({"invalid_credentials", "wrong_password"})
+
+
+class Reservation:
+    """One attempt counted ahead of the work it guards; :meth:`release` takes it back."""
+
+    def __init__(self, counters: Counters, key: str, window: int, now: float) -> None:
+        self._counters, self._key, self._window, self._now = counters, key, window, now
+        self._released = False
+
+    async def release(self) -> None:
+        if not self._released:
+            self._released = True
+            await self._counters.unhit(self._key, self._window, self._now)
+
+
+async def sliding_reserve(
+    counters: Counters, key: str, limit: int, window: int, what: str
+) -> Reservation:
+    """Count an attempt on ``key`` and refuse it (429, not counted) when the attempts of the
+    last ``window`` seconds exceed ``limit``. The window slides: the previous fixed window's
+    count weighs by how much of it is still inside the last ``window`` seconds (Cloudflare's
+    estimate), so a burst at the end of one window and another at the start of the next are
+    counted together. The hit comes first, so concurrent attempts never see a stale count."""
+    now = time.time()
+    start, _ = _window(window, now)
+    here = f"{key}@{start}"
+    current, _ = await counters.hit(here, window, now)
+    previous, _ = await counters.count(f"{key}@{start - window}", window, now - window)
+    weight = 1 - (now - start) / window
+    if current + previous * weight > limit:
+        await counters.unhit(here, window, now)
+        raise _refuse(_sliding_wait(current - 1, previous, limit, window, now - start), what)
+    return Reservation(counters, here, window, now)
+
+
+def _sliding_wait(current: int, previous: int, limit: int, window: int, elapsed: float) -> int:
+    """Seconds until one more attempt fits, if nobody tries meanwhile; at most ``window``
+    (an exact sliding log would have forgotten every failure by then)."""
+    if current >= limit:  # only the next window's start brings this one's count down
+        decay = window * (1 - (limit - 1) / current) if current else 0
+        return max(1, min(window, math.ceil(window - elapsed + decay)))
+    # previous * (1 - t / window) + current + 1 <= limit  <=>  t >= window * (1 - room/previous)
+    room = limit - 1 - current
+    needed = window * (1 - room / previous) if previous else elapsed
+    return max(1, math.ceil(needed - elapsed))
+
+
 class AuthThrottle:
     """The account routes' limits (see the module docstring)."""
 
@@ -277,23 +360,36 @@ class AuthThrottle:
         digest = hashlib.sha256(_account(email).encode()).hexdigest()
         return f"login-failed:account:{digest}"
 
-    async def login_open(self, email: str, device_cookie: str | None = None) -> str | None:
-        """Raise 429 while this client may not try ``email``'s password: its device cookie is
-        locked, or (without a valid one) untrusted clients are locked out of the account.
-        Returns the device cookie's nonce when it is valid for the account."""
+    @contextlib.asynccontextmanager
+    async def password_check(
+        self, email: str, device_cookie: str | None = None
+    ) -> AsyncIterator[str | None]:
+        """Around one check of ``email``'s password (sign-in, change-password, minting a key):
+        the attempt is counted as a failure *before* the check (atomically, so parallel
+        guesses cannot all pass a count read before any failed), and taken back unless the
+        check raised :class:`AuthError` ``invalid_credentials``/``wrong_password``. 429 while
+        this client may not try: its device cookie is locked, or (without a valid one)
+        untrusted clients are locked out of the account. Yields the device cookie's nonce when
+        it is valid for the account."""
         device = self.devices.nonce(device_cookie, email)
-        key = self._failures_key(email, device)
-        failures, left = await self.counters.count(key, self.failure_window)
-        if device is not None and failures >= self.device_failure_limit:
-            raise _refuse(left, "failed sign-ins from this browser")
-        if device is None and failures >= self.failure_limit:
-            raise _refuse(left, "failed sign-ins for this account")
-        return device
+        limit = self.device_failure_limit if device is not None else self.failure_limit
+        what = "failed sign-ins from this browser" if device else "failed sign-ins for this account"
+        reservation = await self.reserve(self._failures_key(email, device), limit, what)
+        try:
+            yield device
+        except AuthError as exc:
+            if exc.code not in FAILURE_CODES:
+                await reservation.release()
+            raise
+        except BaseException:
+            await reservation.release()
+            raise
+        await reservation.release()
 
-    async def login_failed(self, email: str, device: str | None = None) -> None:
-        """Count a failure against the device (its nonce from :meth:`login_open`) or, for an
-        untrusted client, against the account."""
-        await self.counters.hit(self._failures_key(email, device), self.failure_window)
+    async def reserve(self, key: str, limit: int, what: str) -> Reservation:
+        """Count one attempt on ``key`` in a sliding window of ``SALON_LOGIN_FAILURE_WINDOW``;
+        raise 429 (taking the attempt back) when that makes more than ``limit``."""
+        return await sliding_reserve(self.counters, key, limit, self.failure_window, what)
 
     async def aclose(self) -> None:
         await self.counters.aclose()

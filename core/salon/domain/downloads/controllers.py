@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from salon.db.models import Image
 from salon.domain.albums import services as albums
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.deps import READS_ONLY, CurrentUser, DbSession, RuntimeDep
 from salon.domain.downloads import services
 from salon.domain.images.serving import content_disposition
 from salon.domain.openapi import AUTHENTICATED, bytes_response, documented
@@ -85,6 +85,7 @@ class DownloadController(Controller):
         "/api/images/download",
         operation_id="download_images",
         status_code=HTTP_200_OK,
+        opt={READS_ONLY: True},  # a read-only API key may download
         operation_class=documented(responses=ZIP_RESPONSE),
     )
     async def selection(

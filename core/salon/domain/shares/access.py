@@ -14,8 +14,9 @@ A password's argon2 hash is stored, never the password. The share page sends it 
 POST body (never in a URL) to ``.../unlock``, which answers with an HttpOnly cookie scoped to
 that link's path; the cookie is an HMAC of the link's id and password hash, so revoking the
 link (or its expiry) ends it too. Attempts are counted per address (``SALON_AUTH_RATE_LIMIT``
-a minute) and per link (``SALON_LOGIN_FAILURE_LIMIT`` failures within
-``SALON_LOGIN_FAILURE_WINDOW`` seconds), as sign-ins are.
+a minute) and per link *and* address (``SALON_LOGIN_FAILURE_LIMIT`` failures within
+``SALON_LOGIN_FAILURE_WINDOW`` seconds, sliding), as sign-ins are: one visitor's wrong guesses
+never lock the link's other visitors out.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import AlbumShareLink, ShareLink
 from salon.defaults.hashing import HashPool
-from salon.domain.auth.throttle import MINUTE, AuthThrottle, _refuse
+from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
 from salon.proxies import is_https
 from salon.runtime import Runtime
 
@@ -166,17 +167,20 @@ def require_unlocked(
         )
 
 
-async def _count_attempt(request: Request[Any, Any, Any], runtime: Runtime, link_id: str) -> None:
+async def _reserve_attempt(
+    request: Request[Any, Any, Any], runtime: Runtime, link_id: str
+) -> Reservation:
+    """Count a password attempt on the link: per client address a minute, and per link *and*
+    address in the sign-in window (reserved before hashing, taken back when right), so one
+    client's wrong guesses lock only that client out of the link, never its other visitors."""
     throttle: AuthThrottle = request.app.state.throttle
     address = request.client.host if request.client else "unknown"
     hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
     if hits > runtime.core.auth_rate_limit:
         raise _refuse(left, "password attempts from your address")
-    failures, left = await throttle.counters.count(
-        f"share:link:{link_id}", runtime.core.login_failure_window
-    )
-    if failures >= runtime.core.login_failure_limit:
-        raise _refuse(left, "wrong passwords for this link")
+    key = f"share:link:{link_id}:ip:{address}"
+    limit = runtime.core.login_failure_limit
+    return await throttle.reserve(key, limit, "wrong passwords for this link from your address")
 
 
 async def unlock(
@@ -190,11 +194,15 @@ async def unlock(
     until the link ends; 403 for a wrong password, 429 after too many, 404 without one."""
     if not link.password_hash:
         raise UnknownLink("this link has no password", headers=NO_STORE)
-    await _count_attempt(request, runtime, str(link.id))
-    if not await _pool().run(_verify, link.password_hash, password):
-        throttle: AuthThrottle = request.app.state.throttle
-        await throttle.counters.hit(f"share:link:{link.id}", runtime.core.login_failure_window)
+    attempt = await _reserve_attempt(request, runtime, str(link.id))
+    try:
+        right = await _pool().run(_verify, link.password_hash, password)
+    except BaseException:
+        await attempt.release()
+        raise
+    if not right:
         raise PermissionDeniedException("wrong password")
+    await attempt.release()
     cookie = Cookie(
         key=lock.name,
         value=_unlock_value(runtime.core.secret_key, link),
