@@ -262,10 +262,12 @@ async def fresh_locked_photo_link(world: World) -> Params:
 
 
 async def fresh_album_with_member(world: World) -> Params:
+    """An album shared with a third account: the matrix's other user is no member, so its
+    DELETE is a stranger's (a member may remove itself: test_sec_sharing_attacks)."""
     album_id = await world.album()
     added = await world.client.post(
         f"/api/albums/{album_id}/members",
-        json={"email": world.other_email},
+        json={"email": await world.app.signup()},
         headers=world.headers["owner"],
     )
     assert added.status_code == 201, added.text
