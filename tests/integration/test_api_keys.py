@@ -5,9 +5,11 @@ htpasswd example coexisting with keys and local accounts."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import sys
+import time
 from pathlib import Path
 
 from salon.testing import running_app
@@ -107,3 +109,16 @@ async def test_htpasswd_keys_and_local_accounts_coexist(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
             providers.append(response.json()["provider"])
         assert providers == ["local", "local", "htpasswd"]
+
+
+async def test_minting_counts_in_the_address_sign_in_limit(tmp_path: Path) -> None:
+    """A password check like a sign-in: the address's SALON_AUTH_RATE_LIMIT holds here too."""
+    async with running_app(tmp_path / "data", env={"SALON_AUTH_RATE_LIMIT": "3"}) as app:
+        if time.time() % 60 > 50:  # the address limit counts calendar minutes: stay in one
+            await asyncio.sleep(61 - time.time() % 60)
+        owner = await app.login()  # one of the address's 3 sign-in attempts this minute
+        body = {"name": "k", "password": "a guessed password"}
+        answers = [await app.client.post("/api/keys", json=body, headers=owner) for _ in range(3)]
+        assert [a.status_code for a in answers] == [400, 400, 429], [a.text for a in answers]
+        assert "requests from your address" in answers[-1].json()["detail"]
+        assert (await app.client.get("/api/keys", headers=owner)).json() == []

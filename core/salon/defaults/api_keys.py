@@ -3,8 +3,9 @@
 
 - ``POST /api/keys`` ``{"name": ..., "password": ..., "scope": "read"|"write"}`` makes a key
   for the signed-in user, who gives their current password again (a wrong one counts as a
-  failed sign-in), and answers it once (``key``); ``GET /api/keys`` lists the user's keys
-  without secrets; ``DELETE /api/keys/{id}`` revokes one.
+  failed sign-in; the route is in the address's sign-in rate limit), and answers it once
+  (``key``); ``GET /api/keys`` lists the user's keys without secrets;
+  ``DELETE /api/keys/{id}`` revokes one.
 - A key is sent as ``Authorization: Bearer salon_...``. It is one link of the request-
   authentication chain (hook ``register_request_authenticators``): it acts as its owner, and a
   ``read`` key is refused every write (403), except a route that only reads with a POST
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import hookimpl
 from salon.db.models import ApiKey, User
 from salon.domain.auth.credentials import confirm_password
+from salon.domain.auth.throttle import throttle_guard
 from salon.domain.deps import CurrentUser, RuntimeDep
 from salon.errors import InvalidToken
 from salon.providers import Identity, ProviderContext, RequestAuthenticator
@@ -105,7 +107,13 @@ class ApiKeyController(Controller):
     path = "/api/keys"
     tags = ["api keys"]
 
-    @post(operation_id="create_api_key", status_code=HTTP_201_CREATED)
+    # A password check: in the client address's sign-in bucket too (SALON_AUTH_RATE_LIMIT).
+    @post(
+        operation_id="create_api_key",
+        status_code=HTTP_201_CREATED,
+        guards=[throttle_guard],
+        opt={"rate_bucket": "login"},
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
