@@ -218,7 +218,8 @@ async def add_member(
         )
     ).all()
     if not found:
-        raise NotFound("no other user of this Salon signs in with that e-mail address")
+        # A sentence the sharing form shows as it is, hence the capital.
+        raise NotFound("No other user of this Salon signs in with that e-mail address")
     added: list[tuple[AlbumMember, str | None]] = []
     for user_id, user_email in found:
         member = await session.get(AlbumMember, (album.id, user_id))
