@@ -212,7 +212,7 @@ def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, SourceError):
         # Upstream text ("cannot connect to 127.0.0.1:...") is for the log, not for clients.
         log.error("image source failure: %s", exc)
-        return _error(502, "the image source failed; try again later")
+        return _error(502, exc.public_message or "the image source failed; try again later")
     if isinstance(exc, QueueUnavailable):
         log.error("queue unavailable: %s", exc)
         return _error(503, "the job queue is unavailable; try again shortly")

@@ -101,7 +101,15 @@ class QueueUnavailable(ProviderError):
 
 
 class SourceError(ProviderError):
-    """An image source's upstream failed (after its own retries)."""
+    """An image source's upstream failed (after its own retries).
+
+    The message is for the log (it may name hosts and ports); ``public_message``, when given,
+    is the sentence the API answers instead of its generic one (e.g. "Could not reach NASA's
+    APOD service; try again later")."""
+
+    def __init__(self, message: str, public_message: str | None = None) -> None:
+        super().__init__(message)
+        self.public_message = public_message
 
 
 class SourceRateLimited(SourceError):

@@ -33,6 +33,8 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 MAX_REDIRECTS = 5
 """100 random entries with their explanations are ~150 KB; anything this big is not APOD."""
 _ERROR_BODY_BYTES = 16 * 1024
+# What the API answers (502) when the upstream cannot be reached; the log keeps host and cause.
+UNREACHABLE = "Could not reach NASA's APOD service; try again later"
 _KEY_PARAM = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -111,8 +113,8 @@ class ApodClient:
             await self._client.aclose()
         self._client = None
 
-    def _error(self, message: str) -> SourceError:
-        return SourceError(scrub(message, self._settings.api_key))
+    def _error(self, message: str, public: str | None = None) -> SourceError:
+        return SourceError(scrub(message, self._settings.api_key), public)
 
     async def get_json(self, params: dict[str, str]) -> Any:
         """GET the API with ``params``; the decoded JSON body of a 200 answer.
@@ -229,13 +231,15 @@ class ApodClient:
                 )
             except httpx.TimeoutException:
                 failure: SourceError = self._error(
-                    f"NASA APOD did not answer within {settings.timeout} s"
+                    f"NASA APOD did not answer within {settings.timeout} s", UNREACHABLE
                 )
             except httpx.ConnectError as exc:
                 # The transport already retried the connect: the host is not there.
-                raise self._error(f"cannot connect to {_host(url)}: {exc}") from None
+                raise self._error(f"cannot connect to {_host(url)}: {exc}", UNREACHABLE) from None
             except httpx.TransportError as exc:
-                failure = self._error(f"connection to {_host(url)} failed: {type(exc).__name__}")
+                failure = self._error(
+                    f"connection to {_host(url)} failed: {type(exc).__name__}", UNREACHABLE
+                )
             else:
                 self._note_quota(response)
                 status = response.status_code

@@ -4,6 +4,7 @@ job, and favorite an imported picture (the issue's "done when"), on the embedded
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,25 @@ async def test_upstream_failure_is_a_5xx_without_the_key(
     )
     assert response.status_code in (502, 503), response.text
     assert fake.api_key not in response.text
+
+
+async def test_unreachable_nasa_is_said_so(fake: FakeApodServer, tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        "SALON_APOD_API_KEY": fake.api_key,
+        "SALON_APOD_BASE_URL": f"http://127.0.0.1:{port}/planetary/apod",
+        "SALON_APOD_BACKOFF": "0",
+    }
+    async with running_app(tmp_path / "data", env=env) as app:
+        headers = await app.login()
+        response = await app.client.get(
+            "/api/sources/apod/entries", params={"date": "2024-03-01"}, headers=headers
+        )
+    assert response.status_code == 502, response.text
+    assert response.json()["detail"] == "Could not reach NASA's APOD service; try again later"
+    assert str(port) not in response.text  # the host and port stay in the log
 
 
 async def test_import_as_a_job_then_favorite(app: RunningApp, fake: FakeApodServer) -> None:
