@@ -66,6 +66,13 @@ class ImageLister:
         body = self._entries.get(key, version)
         if body is None:
             async with read_session(self._sessions) as session:
+                if self._entries.enabled and session.in_transaction():
+                    # The request's shared session may have begun its snapshot (the token
+                    # check) before ``version`` was read: a page read there could predate a
+                    # commit the version already counts and be cached as current. Start anew
+                    # (the user it loaded stays as loaded: detached, not expired).
+                    session.expunge_all()
+                    await session.rollback()
                 body = self._encoder.encode(await load(session))
             self._entries.put(key, body, version, len(body))
         return body
