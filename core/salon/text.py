@@ -7,6 +7,7 @@ bidirectional overrides and isolates are dropped. U+202E turns "photo\\u202egpj.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 BIDI_CONTROLS = frozenset(
@@ -25,3 +26,10 @@ def clean_text(text: str, *, keep_lines: bool = False) -> str:
         elif char not in BIDI_CONTROLS and unicodedata.category(char) != "Cc":
             kept.append(char)
     return "".join(kept).strip()
+
+
+def offset_name(offset: dt.timedelta) -> str:
+    """A UTC offset as EXIF's ``OffsetTime`` writes it: "+02:00", "-05:30"."""
+    minutes = round(offset.total_seconds() / 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -4,7 +4,8 @@ reader user would: the photo's title, else "Photo taken <date>" (its capture dat
 
 Capture times in a browser far from UTC (New York): an EXIF time without an offset is the
 camera's wall clock and shows as written (01:30 stays 01:30 on 2 March, not 20:30 the day
-before); one with OffsetTimeOriginal is a moment, shown in the viewer's zone."""
+before); one with OffsetTimeOriginal shows at that offset, the camera's local time (10:00
+on 4 July, not 21:00 on 3 July in New York)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_tile_buttons_are_named_after_their_photos(
     client = sign_up(page, server, f"e2e-names-{uuid.uuid4().hex[:8]}@example.com")
     ids = {}
     photos = (
-        ("harbour", "2021:07:04 10:00:00", "+09:00"),  # 01:00 UTC: 21:00 on 3 July in New York
+        ("harbour", "2021:07:04 10:00:00", "+09:00"),  # 01:00 UTC, 21:00 on 3 July in New York
         ("untitled", "2019:03:02 01:30:00", ""),  # no offset: the camera's 01:30 on 2 March
     )
     for name, taken, offset in photos:
@@ -53,10 +54,10 @@ def test_tile_buttons_are_named_after_their_photos(
     assert harbour.evaluate("(b) => b.closest('.tile').dataset.id") == ids["harbour"]
     assert unlabelled(page) == []
 
-    # The moment with its offset, in the viewer's zone.
+    # The moment with its offset, at that offset: the camera's local time.
     harbour.click()
     dialog = page.locator("[data-lightbox]")
-    expect(dialog.locator("[data-lb-taken]")).to_have_text("3 Jul 2021, 21:00")
+    expect(dialog.locator("[data-lb-taken]")).to_have_text("4 Jul 2021, 10:00")
     page.keyboard.press("Escape")
 
     # Opening by that name opens that photo: the wall-clock time as the camera wrote it.

@@ -64,6 +64,7 @@ from salon.providers import (
     RenditionFile,
     RenditionSpec,
 )
+from salon.text import offset_name
 
 try:  # HEIC/HEIF (iPhones) through libheif; a core dependency, but an import failure (a platform
     # without a wheel) only loses the format, not the processor.
@@ -988,7 +989,7 @@ def _taken(sub: Mapping[int, Any]) -> tuple[dt.datetime | None, str | None]:
         taken = _parse_taken(sub.get(date_tag), offset)
         if taken is not None:
             zone = _parse_offset(offset)
-            return taken, _zone_name(zone) if zone is not None else "local"
+            return taken, offset_name(zone.utcoffset(None)) if zone is not None else "local"
     return None, None
 
 
@@ -1002,12 +1003,6 @@ def _parse_offset(offset: object) -> dt.timezone | None:
         return None
     sign = -1 if om.group(1) == "-" else 1
     return dt.timezone(sign * dt.timedelta(minutes=minutes))
-
-
-def _zone_name(zone: dt.timezone) -> str:
-    minutes = round(zone.utcoffset(None).total_seconds() / 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _parse_taken(value: object, offset: object) -> dt.datetime | None:
@@ -1046,7 +1041,7 @@ METADATA_KEYS: Final[Mapping[str, str]] = {
     "orientation": "EXIF Orientation as found (1-8); the renditions are already upright",
     "taken_at_zone": "the capture time's zone: EXIF OffsetTimeOriginal (or OffsetTime) as "
     '"+02:00", or "local" when the file has none (taken_at is then the camera\'s wall clock, '
-    "kept as written and labelled UTC)",
+    "kept as written and labelled UTC); the UI shows taken_at at this offset",
     "animated": "present and true when a GIF, PNG (APNG), WebP or AVIF has several frames "
     "(only the first is used); an MPO, multi-page TIFF or HEIF burst is not animated",
 }

@@ -40,7 +40,7 @@ from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
 from salon.providers import CopyingStorage, MediaInfo, MediaProbe, RenditionSpec
 from salon.runtime import Runtime
-from salon.text import clean_text
+from salon.text import clean_text, offset_name
 
 log = logging.getLogger("salon.images")
 
@@ -465,7 +465,9 @@ EARLIEST_TAKEN = dt.datetime(1826, 1, 1, tzinfo=dt.UTC)  # the oldest surviving 
 CAMERA_TAKEN_META = "camera_taken_at"
 # "local": ``taken_at`` is a wall-clock time in a zone nobody recorded, kept as written and
 # labelled UTC (a camera without OffsetTime, or a correction sent without an offset); the UI
-# shows it as written. Otherwise the processor's "+02:00", or absent: a moment in time.
+# shows it as written. "+02:00": a moment at a known offset (EXIF OffsetTime*, or a correction
+# sent with one), which the UI shows at that offset: the camera's wall clock. Absent: a moment
+# (older rows) shown in the viewer's zone.
 TAKEN_ZONE_META = "taken_at_zone"
 
 
@@ -477,8 +479,10 @@ def set_taken_at(image: Image, when: dt.datetime, *, keep_zone: bool = False) ->
     """Correct the capture time; the first correction keeps the camera's own time (or its
     absence) in ``meta.camera_taken_at``, so it is never lost. A time without an offset is a
     wall-clock time, as a camera's without OffsetTime: stored as written (labelled UTC) and
-    marked ``local``; one with an offset is a moment (``keep_zone``: leave the mark as is)."""
+    marked ``local``; one with an offset is a moment whose offset is kept, as a camera's
+    OffsetTime is (``keep_zone``: leave the mark as is)."""
     local = when.tzinfo is None
+    offset = None if local else when.utcoffset()
     if local:
         when = when.replace(tzinfo=dt.UTC)
     when = when.astimezone(dt.UTC)
@@ -492,8 +496,8 @@ def set_taken_at(image: Image, when: dt.datetime, *, keep_zone: bool = False) ->
         meta[CAMERA_TAKEN_META] = image.taken_at.isoformat() if image.taken_at else None
     if local:
         meta[TAKEN_ZONE_META] = "local"
-    elif not keep_zone:
-        meta.pop(TAKEN_ZONE_META, None)
+    elif not keep_zone and offset is not None:
+        meta[TAKEN_ZONE_META] = offset_name(offset)
     image.meta = meta
     image.taken_at = when
 

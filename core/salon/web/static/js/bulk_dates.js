@@ -2,7 +2,7 @@
 // number of hours (a camera left on another time zone). One request for the whole selection.
 
 import { api } from "./api.js";
-import { errorMessage, toast } from "./ui.js";
+import { errorMessage, toast, typedWithOffset } from "./ui.js";
 
 /** Wire the toolbar's date controls (if the page has them) to `grid`. */
 export function wireBulkDates(grid) {
@@ -37,7 +37,9 @@ export function wireBulkDates(grid) {
       dateInput.focus();
       return;
     }
-    send({ action: "set_taken_at", taken_at: taken.toISOString() }, (n) => `Date set on ${n}`);
+    // Sent with this browser's offset, which the photos keep: they read as typed anywhere.
+    const takenAt = typedWithOffset(dateInput.value);
+    send({ action: "set_taken_at", taken_at: takenAt }, (n) => `Date set on ${n}`);
   });
 
   box.querySelector("[data-bulk-date='shift']").addEventListener("click", () => {

@@ -7,7 +7,7 @@
 import { api } from "./api.js";
 import { loadInto } from "./grid.js";
 import { shareRequest } from "./share_link.js";
-import { $, describe, errorMessage, formatBytes, formatDate, formatTaken, takenLocally, toast } from "./ui.js";
+import { $, describe, errorMessage, formatBytes, formatDate, formatTaken, offsetText, takenLocally, takenOffset, takenWallClock, toast, typedWithOffset } from "./ui.js";
 
 const SIZES = "(max-width: 900px) 100vw, 70vw";
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
@@ -52,14 +52,14 @@ export function exposureText(meta) {
   return parts.join(" \u00b7 ");
 }
 
-/** An ISO time as the value of an <input type="datetime-local"> in the browser's zone. */
-/** The date-time input's value for a photo's capture time: in this browser's zone, or as
- * the camera wrote it for a wall-clock time (`takenLocally`). */
+/** The date-time input's value for a photo's capture time: the camera's wall clock when its
+ * offset is known or it is a wall-clock time (`takenWallClock`), else in this browser's zone. */
 function localInputValue(image) {
   if (!image.taken_at) return "";
   const date = new Date(image.taken_at);
   if (Number.isNaN(date.getTime())) return "";
-  if (takenLocally(image)) return date.toISOString().slice(0, 19);
+  const wall = takenWallClock(image);
+  if (wall) return wall.toISOString().slice(0, 19);
   const pad = (n) => String(n).padStart(2, "0");
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
@@ -121,9 +121,12 @@ export function createLightbox(dialog, grid) {
     editForm.elements.title.value = image.title;
     editForm.elements.description.value = meta.description || "";
     editForm.elements.taken_at.value = localInputValue(image);
+    const offset = takenOffset(image);
     $("[data-lb-taken-label]", dialog).textContent = takenLocally(image)
       ? "Date taken (as on the camera)"
-      : "Date taken (your time zone)";
+      : offset !== null
+        ? `Date taken (local time, UTC${offsetText(offset)})`
+        : "Date taken (your time zone)";
     paintFavorite(image);
     shareResult.hidden = true;
     prev.disabled = index === 0;
@@ -367,8 +370,13 @@ export function createLightbox(dialog, grid) {
         toast("That date is not valid", "error");
         return;
       }
-      // A camera's wall-clock time stays one: sent without an offset, kept as written.
-      body.taken_at = takenLocally(image) ? typed : taken.toISOString();
+      // A camera's wall-clock time stays one: sent without an offset, kept as written; one
+      // at a known offset is typed (and sent) at that offset, so it keeps it.
+      // Else the browser's offset goes with it, and is kept from then on.
+      const offset = takenOffset(image);
+      if (takenLocally(image)) body.taken_at = typed;
+      else if (offset !== null) body.taken_at = `${typed}${offsetText(offset)}`;
+      else body.taken_at = typedWithOffset(typed);
     }
     if (Object.keys(body).length === 0) {
       toast("Nothing changed");

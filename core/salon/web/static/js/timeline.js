@@ -1,10 +1,12 @@
 // The Photos page's timeline: photos by date taken (upload time when unknown) under month and
 // day headings, each day's photos in justified rows that keep their shape, and the months
-// list that jumps to any month (`GET /api/images/months` gives each one's cursor). Dates are
-// UTC days and months, as the API's months and the search's month filter are.
+// list that jumps to any month (`GET /api/images/months` gives each one's cursor). A photo
+// sits under the camera's local day when its offset is known, else its UTC day; the API's
+// months, order and month filter are UTC (a photo near midnight can sit a day off its
+// neighbours' order).
 
 import { justifyRows, tileAspect } from "./justify.js";
-import { el } from "./ui.js";
+import { el, takenWallClock } from "./ui.js";
 
 const PHONE = 600;
 
@@ -19,7 +21,9 @@ export function sortsBefore(a, b) {
   return ta !== tb ? ta > tb : a.id > b.id;
 }
 
-const dayOf = (image) => new Date(takenMs(image)).toISOString().slice(0, 10);
+/** A photo's day: the camera's local day when its offset is known (or it is a wall-clock
+ * time), else the UTC day (upload times; moments from before offsets were kept). */
+const dayOf = (image) => (takenWallClock(image) || new Date(takenMs(image))).toISOString().slice(0, 10);
 
 /** "March 2024" for "2024-03". */
 export function monthLabel(month) {

@@ -71,13 +71,53 @@ export function formatDate(iso, withTime = true, timeZone = undefined) {
 /** Whether a photo's `taken_at` is a camera's wall-clock time with no zone recorded (EXIF
  * without OffsetTime): it is stored as written, labelled UTC, and shown as written. */
 export function takenLocally(image) {
-  return (image.taken_at_zone || (image.metadata || {}).taken_at_zone) === "local";
+  return takenZone(image) === "local";
 }
 
-/** When a photo was taken, in words: a moment in this browser's zone, or a camera's
- * wall-clock time as the camera showed it (not moved by the viewer's zone). */
+function takenZone(image) {
+  return image.taken_at_zone || (image.metadata || {}).taken_at_zone;
+}
+
+/** The offset from UTC, in minutes, at which a photo's capture time reads as the camera's
+ * wall clock: its recorded offset ("+01:00"), 0 for a wall-clock time stored as written, or
+ * null when none is known (the time is shown in this browser's zone). */
+export function takenOffset(image) {
+  const zone = takenZone(image);
+  if (zone === "local") return 0;
+  const match = /^([+-])(\d\d):(\d\d)$/.exec(zone || "");
+  if (!match) return null;
+  return (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
+}
+
+/** Minutes from UTC as an ISO 8601 offset: 60 is "+01:00". */
+export function offsetText(minutes) {
+  const pad = (n) => String(n).padStart(2, "0");
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** A typed <input type="datetime-local"> value ("2024-01-01T00:30[:00]") sent with the
+ * browser's offset at that time, so the server keeps the wall clock the person typed. */
+export function typedWithOffset(value) {
+  const full = value.length === 16 ? `${value}:00` : value;
+  return `${full}${offsetText(-new Date(full).getTimezoneOffset())}`;
+}
+
+/** The camera's wall-clock capture time as a Date whose UTC fields read as it (null when the
+ * offset is unknown). */
+export function takenWallClock(image) {
+  const offset = takenOffset(image);
+  if (!image.taken_at || offset === null) return null;
+  return new Date(Date.parse(image.taken_at) + offset * 60_000);
+}
+
+/** When a photo was taken, in words: the camera's local time when its offset is known (as
+ * Google Photos shows it, whoever looks), a camera's wall-clock time as written, or else a
+ * moment in this browser's zone. */
 export function formatTaken(image, withTime = true) {
-  return formatDate(image.taken_at, withTime, takenLocally(image) ? "UTC" : undefined);
+  const wall = takenWallClock(image);
+  if (wall && !Number.isNaN(wall.getTime())) return formatDate(wall.toISOString(), withTime, "UTC");
+  return formatDate(image.taken_at, withTime);
 }
 
 /** The words screen readers and tooltips use for a photo. */
