@@ -226,3 +226,25 @@ async def test_direct_upload_judges_the_bytes_not_the_announced_type(
     stored = [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
     assert not any("uploads" in p.parts for p in stored), stored
     assert len(stored) == 4, stored  # the PNG's original and its three renditions
+
+
+async def test_the_same_bytes_again_are_answered_as_a_duplicate(salon_app: RunningApp) -> None:
+    headers = await salon_app.login()
+    data = sample_jpeg(320, 240, (200, 40, 90))
+    files = {"file": ("same.jpg", data, "image/jpeg")}
+    first = await salon_app.client.post("/api/images", files=files, headers=headers)
+    assert first.status_code == 201 and first.json()["duplicate"] is False, first.text
+    again = await salon_app.client.post("/api/images", files=files, headers=headers)
+    assert again.status_code == 200 and again.json()["duplicate"] is True, again.text
+    assert again.json()["id"] == first.json()["id"]
+    intent = await salon_app.client.post(
+        "/api/uploads",
+        json={"filename": "copy.jpg", "content_type": "image/jpeg", "size": len(data)},
+        headers=headers,
+    )
+    url, upload_id = intent.json()["url"], intent.json()["upload_id"]
+    sent = await salon_app.client.post(url, files=files, headers=headers)
+    assert sent.status_code == 204, sent.text
+    done = await salon_app.client.post(f"/api/uploads/{upload_id}/complete", headers=headers)
+    assert done.status_code == 200 and done.json()["duplicate"] is True, done.text
+    assert done.json()["id"] == first.json()["id"]

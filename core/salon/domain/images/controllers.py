@@ -27,7 +27,9 @@ from salon.domain.images.schemas import (
     ImageOut,
     ImagePage,
     ImagePatch,
+    UploadedImageOut,
     image_out,
+    uploaded_out,
 )
 from salon.domain.images.search import MAX_QUERY, ImageSearch, SearchError, parse_search
 from salon.domain.images.services import (
@@ -132,7 +134,9 @@ class ImageController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
         operation_class=documented(body=IMAGE_UPLOAD_BODY, responses=MEDIA_REFUSALS),
-        responses={200: ResponseSpec(ImageOut, description="The same bytes were uploaded before")},
+        responses={
+            200: ResponseSpec(UploadedImageOut, description="The same bytes were uploaded before")
+        },
     )
     async def upload(
         self,
@@ -140,12 +144,13 @@ class ImageController(Controller):
         runtime: RuntimeDep,
         current_user: CurrentUser,
         wait: FromQuery[bool] = False,
-    ) -> Response[ImageOut]:
+    ) -> Response[UploadedImageOut]:
         """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``.
 
         Answers once the original is stored: 201 with the new image, ``status: "processing"``
         and no renditions yet (read the image again for them), or 200 with the existing one
-        when you uploaded these bytes before. ``?wait=true`` answers once the renditions exist.
+        when you uploaded these bytes before (``duplicate: true``). ``?wait=true`` answers once
+        the renditions exist.
         503 with ``Retry-After`` when too many images are waiting for their renditions."""
         request.app.state.renditions.check_room()  # before the body is read, not after
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
@@ -385,7 +390,7 @@ async def _set_favorite(
 
 async def _ingest(
     request: Request[Any, Any, Any], current_user: User, form: ReceivedForm, *, wait: bool
-) -> Response[ImageOut]:
+) -> Response[UploadedImageOut]:
     try:
         if form.file is None:
             raise ClientException("the form has no 'file' part")
@@ -407,4 +412,4 @@ async def _ingest(
     finally:
         form.discard()
     status = HTTP_201_CREATED if created else HTTP_200_OK
-    return Response(image_out(image), status_code=status)
+    return Response(uploaded_out(image, created), status_code=status)

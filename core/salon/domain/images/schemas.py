@@ -62,6 +62,22 @@ class ImageOut(msgspec.Struct):
     ] = msgspec.field(default_factory=dict)
 
 
+class UploadedImageOut(ImageOut):
+    """An upload's answer: the image, and whether these bytes were already in the library."""
+
+    duplicate: Annotated[
+        bool,
+        msgspec.Meta(
+            description="true when you had uploaded these bytes before: nothing new was "
+            "stored and this is the existing image (the answer is then 200, not 201)."
+        ),
+    ] = False
+
+
+def uploaded_out(image: Image, created: bool) -> UploadedImageOut:
+    return UploadedImageOut(**msgspec.structs.asdict(image_out(image)), duplicate=not created)
+
+
 class ImagePage(msgspec.Struct):
     items: list[ImageOut]
     next_cursor: str | None

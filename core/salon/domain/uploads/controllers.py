@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from salon.db.models import UploadIntent
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.receive import BodyLimits, stream_multipart_file
-from salon.domain.images.schemas import ImageOut, image_out
+from salon.domain.images.schemas import UploadedImageOut, uploaded_out
 from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
@@ -91,10 +91,12 @@ class UploadController(Controller):
         db_session: DbSession,
         current_user: CurrentUser,
         wait: FromQuery[bool] = False,
-    ) -> Response[ImageOut]:
+    ) -> Response[UploadedImageOut]:
         """Turn the uploaded object into an image (``processing`` until its renditions exist;
-        ``?wait=true`` answers once they do), as ``POST /api/images`` does."""
+        ``?wait=true`` answers once they do), as ``POST /api/images`` does: 200 and
+        ``duplicate: true`` with the existing image when these bytes were uploaded before."""
         image, created = await _service(request).complete(
             db_session, current_user.id, upload_id, wait=wait
         )
-        return Response(image_out(image), status_code=HTTP_201_CREATED if created else 200)
+        status = HTTP_201_CREATED if created else 200
+        return Response(uploaded_out(image, created), status_code=status)
