@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import uuid
@@ -21,8 +22,19 @@ import pytest
 
 from .conftest import PASSWORD, _salon_bin, jpeg, new_page, shot, start_server, unlabelled
 from .test_web_gallery_e2e import DROP_FILES, nav
+from .test_web_upload_anywhere_e2e import drop
 
 pytestmark = pytest.mark.e2e
+
+DAWN = jpeg((900, 1200), ((20, 200, 120), (200, 30, 90)))
+
+
+def _list(page: Any) -> list[Any]:
+    """The library as the signed-in page's session sees it."""
+    answer = page.request.get("/api/images")
+    assert answer.ok, answer.text()
+    items: list[Any] = answer.json()["items"]
+    return items
 
 
 def _worker(stack: ExitStack, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -114,4 +126,38 @@ def test_placeholder_then_photo(browser: Any, tmp_path: Path, failure_context: l
         assert "/renditions/sm" in srcset, srcset
         assert img.evaluate("(i) => i.naturalWidth") > 0
         shot(page, "processing-03-photo")
-        assert not console.errors, console.errors
+
+        # Upload rows follow the photo too (user report 5): dropped on Photos, the panel's row
+        # says "Uploaded" once the worker made the renditions (this web process makes none, so
+        # the answer itself is always "processing").
+        drop(page, [{"name": "dawn.jpg", "b64": base64.b64encode(DAWN).decode()}])
+        panel = page.get_by_role("complementary", name="Uploads")
+        expect(panel.locator(".upload-status")).to_have_text("Uploaded", timeout=60_000)
+        expect(panel.locator(".upload")).to_have_attribute("data-status", "done")
+        expect(page.locator(".tile-frame.loaded")).to_have_count(2, timeout=30_000)
+
+        # The Upload page: the same bytes again are "Already in your library" (report 6); a
+        # file no retry can fix (415) has no Retry, and no "Retry failed" (report 7).
+        nav(page, "Upload").click()
+        page.wait_for_url(f"{server.url}/upload")
+        page.evaluate(
+            DROP_FILES, [{"name": "dusk-again.jpg", "b64": base64.b64encode(photo).decode()}]
+        )
+        row = page.locator(".upload").first
+        expect(row.locator(".upload-status")).to_have_text(
+            "Already in your library", timeout=60_000
+        )
+        page.locator("[data-file-input]").set_input_files(
+            [{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo at all"}]
+        )
+        refused = page.locator(".upload[data-status='failed']")
+        expect(refused).to_have_count(1, timeout=60_000)
+        expect(refused).to_contain_text("Failed:")
+        expect(page.locator("[data-upload-summary]")).to_have_text(
+            "Finished: 1 uploaded, 1 failed."
+        )
+        expect(page.get_by_role("button", name="Retry notes.txt")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)
+        assert {i["id"] for i in _list(page)} and len(_list(page)) == 2
+        refusals = [e for e in console.errors if "415" in e or "400" in e]
+        assert len(refusals) == len(console.errors), console.errors

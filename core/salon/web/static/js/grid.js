@@ -2,6 +2,7 @@
 // with a ThumbHash placeholder until they load, selection, and favourite toggles.
 
 import { api } from "./api.js";
+import { watchReady } from "./ready.js";
 import { placeholderURL } from "./thumbhash.js";
 import { describe, el, errorMessage, toast } from "./ui.js";
 
@@ -9,9 +10,6 @@ import { describe, el, errorMessage, toast } from "./ui.js";
 const LONG_EDGE = { sm: 320, md: 1024, lg: 2048 };
 const GRID_SIZES = "(max-width: 600px) 34vw, (max-width: 1200px) 25vw, 260px";
 const STAR = "\u2605";
-const POLL_FIRST_MS = 1000;
-const POLL_MAX_MS = 5000;
-const POLL_BATCH = 20;
 
 /** `srcset` candidates from the renditions: their widths as the server says (the sizes are
  * configuration), else worked out from the image's own size and the default sizes. */
@@ -122,35 +120,9 @@ export function createGrid({
   // Photos above the first one loaded (after a jump into the middle of the listing).
   let skipped = 0;
 
-  // Photos answered before their renditions existed: asked for again until they are ready.
-  const processing = new Set();
-  let pollTimer = null;
-  let pollDelay = POLL_FIRST_MS;
-
+  // Photos answered before their renditions existed are swapped in once ready (../ready.js).
   function watch(image) {
-    if (image.status !== "processing") return;
-    processing.add(image.id);
-    pollDelay = POLL_FIRST_MS;
-    if (!pollTimer) pollTimer = setTimeout(poll, pollDelay);
-  }
-
-  async function poll() {
-    for (const id of [...processing].slice(0, POLL_BATCH)) {
-      try {
-        const image = await api(`/api/images/${id}`);
-        if (image.status !== "processing") {
-          processing.delete(id);
-          update(image);
-        }
-      } catch (error) {
-        if (error.status === 404) {
-          processing.delete(id);
-          remove(id);
-        }
-      }
-    }
-    pollDelay = Math.min(pollDelay * 1.5, POLL_MAX_MS);
-    pollTimer = processing.size ? setTimeout(poll, pollDelay) : null;
+    watchReady(image, (fresh) => (fresh ? update(fresh) : remove(image.id)));
   }
 
   function selectionChanged() {

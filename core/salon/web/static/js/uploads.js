@@ -1,13 +1,27 @@
 // The upload queue the Upload page and every gallery page share: each file goes through the
 // direct-upload API (an intent, the bytes as a presigned POST straight to S3 when storage offers
 // one, this server otherwise, then completion, which verifies and records the image), three at
-// a time, each with its own progress bar. A failed file keeps its row with a Retry button; once
-// nothing is left, a link leads to the photos. `enablePageDrop` lets a whole page take a drop.
+// a time, each with its own progress bar. A failed file keeps its row, with a Retry button when
+// trying again can help; once nothing is left, a link leads to the photos. `enablePageDrop` lets a whole page take a drop.
 
-import { api, xhrPost } from "./api.js";
+import { ApiError, api, xhrPost } from "./api.js";
+import { watchReady } from "./ready.js";
 import { el, errorMessage, formatBytes } from "./ui.js";
 
 const PARALLEL = 3;
+
+/** Whether trying again can help: a network failure, a server error or "not now" (408, 429)
+ * can pass; any other refusal (415 not a photo, 413 too large, 400...) answers the same again. */
+function retryable(error) {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 0 || error.status >= 500 || error.status === 408 || error.status === 429;
+}
+
+/** What a finished row says: a duplicate is not new; renditions come after the answer. */
+function doneText(image) {
+  if (image?.duplicate) return "Already in your library";
+  return image?.status === "processing" ? "Uploaded (processing)" : "Uploaded";
+}
 
 /**
  * A queue drawing its rows into `list` and its counts into `summary`. With `albumId`, each
@@ -15,7 +29,8 @@ const PARALLEL = 3;
  */
 export function createUploadQueue({ list, summary, albumId = null, onUploaded = () => {} }) {
   const waiting = [];
-  const failures = new Set();
+  const failures = new Set(); // rows Retry may help
+  let refused = 0; // rows it cannot
   let active = 0;
   let finished = 0;
   let total = 0;
@@ -25,7 +40,7 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
   summary.after(actions);
 
   function report() {
-    const failed = failures.size;
+    const failed = failures.size + refused;
     const left = total - finished - failed;
     summary.textContent = left
       ? `Uploading: ${finished} of ${total} done${failed ? `, ${failed} failed` : ""}.`
@@ -35,8 +50,8 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
       const href = albumId ? `/albums/${albumId}` : "/";
       children.push(el("a", { href, "data-uploaded-link": true, text: albumId ? "See the album" : "See your photos" }));
     }
-    if (!left && failed) {
-      const retry = el("button", { type: "button", class: "button", text: `Retry ${failed} failed` });
+    if (!left && failures.size) {
+      const retry = el("button", { type: "button", class: "button", text: `Retry ${failures.size} failed` });
       retry.addEventListener("click", retryFailed);
       children.push(retry);
     }
@@ -86,14 +101,22 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
       await api(`/api/albums/${albumId}/images`, { method: "POST", body: { image_ids: [image.id] } });
     }
     view.progress.value = 100;
-    // The renditions are made after the answer; the gallery shows the photo once they exist.
-    set(view, "done", image?.status === "processing" ? "Uploaded (processing)" : "Uploaded");
+    set(view, "done", doneText(image));
+    // The renditions are made after the answer: the row follows the photo as the grid does.
+    watchReady(image, (fresh) => {
+      if (fresh?.status === "failed") set(view, "failed", `Failed: ${fresh.error || "the photo could not be read"}`);
+      else if (fresh) set(view, "done", doneText(fresh));
+    });
     return image;
   }
 
   function fail(view, error) {
-    failures.add(view);
     set(view, "failed", `Failed: ${errorMessage(error)}`);
+    if (!retryable(error)) {
+      refused += 1;
+      return;
+    }
+    failures.add(view);
     const retry = el("button", { type: "button", class: "button quiet", text: "Retry", "aria-label": `Retry ${view.file.name}` });
     retry.addEventListener("click", () => retryOne(view));
     view.retry = retry;
