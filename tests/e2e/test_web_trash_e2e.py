@@ -53,13 +53,37 @@ def test_bulk_trash_restore_delete(
         page.goto("/trash")
         expect(tiles).to_have_count(3)
         expect(page.get_by_text("stay here for 30 days")).to_be_visible()
+        # A trashed photo offers Restore and Delete forever, not Favorite, Share or Edit
+        # (user report 3): neither in its lightbox nor as a star on its tile.
+        expect(page.locator(".tile-fav")).to_have_count(0)
+        page.locator(f".tile[data-id='{ids[3]}'] .tile-open").click()
+        lightbox = page.locator("[data-lightbox]")
+        expect(lightbox.locator("[data-lb-title]")).to_have_text("p3")
+        for hidden in ("[data-lb-favorite]", "[data-lb-share]", "[data-lb-edit-box]"):
+            expect(lightbox.locator(hidden)).to_be_hidden()
+        expect(lightbox.get_by_role("button", name="Delete forever")).to_be_visible()
+        lightbox.get_by_role("button", name="Restore").click()
+        expect(tiles).to_have_count(2)
+        expect(lightbox.locator("[data-lb-title]")).to_have_text("p2")  # the next one
+        page.keyboard.press("Escape")
+        expect(lightbox).to_be_hidden()
         page.locator(f".tile[data-id='{ids[2]}'] .tile-check").check()
         page.get_by_role("button", name="Restore").click()
-        expect(tiles).to_have_count(2)
+        expect(tiles).to_have_count(1)
         assert {item["id"] for item in client.get("/api/images").json()["items"]} == {
             ids[0],
             ids[2],
+            ids[3],
         }
+        # Back in Photos, the restored photo has its star and every action again.
+        page.goto(f"/?photo={ids[3]}")
+        expect(lightbox.locator("[data-lb-favorite]")).to_be_visible()
+        expect(lightbox.locator("[data-lb-share]")).to_be_visible()
+        expect(lightbox.locator("[data-lb-restore]")).to_be_hidden()
+        expect(lightbox.get_by_role("button", name="Delete", exact=True)).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator(f".tile[data-id='{ids[3]}'] .tile-fav")).to_have_count(1)
+        page.goto("/trash")
 
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Empty trash").click()
@@ -67,7 +91,7 @@ def test_bulk_trash_restore_delete(
         expect(page.get_by_text("The trash is empty.")).to_be_visible()
         expect(page.locator("[data-count]")).to_have_text("0 photos")
         assert client.get("/api/images", params={"trashed": "true"}).json()["items"] == []
-        assert client.get(f"/api/images/{ids[3]}").status_code == 404
+        assert client.get(f"/api/images/{ids[1]}").status_code == 404
         assert console.errors == [], console.errors
     finally:
         context.close()

@@ -71,6 +71,9 @@ async def test_trash_hides_everywhere_at_once_and_restore_brings_back(
     assert await ids(salon_app, headers, trashed="true") == [gone]
     one = (await salon_app.client.get(f"/api/images/{gone}", headers=headers)).json()
     assert one["trashed_at"] is not None
+    # A trashed photo gets no new link: it would be dead from the start (user report 3).
+    refused = await salon_app.client.post(f"/api/images/{gone}/share", json={}, headers=headers)
+    assert refused.status_code == 409 and "trash" in refused.json()["detail"], refused.text
     assert stored(salon_app) == files  # nothing is lost before its time
 
     restored = await salon_app.client.post(f"/api/images/{gone}/restore", headers=headers)

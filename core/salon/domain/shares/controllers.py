@@ -36,6 +36,7 @@ from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.domain.shares import access
+from salon.errors import Conflict
 from salon.proxies import public_base_url
 from salon.runtime import Runtime
 
@@ -176,6 +177,9 @@ class ShareController(Controller):
         ``expires_in`` how long it works, ``password`` (optional) is asked before anything is
         shown."""
         image = await get_owned(db_session, current_user.id, image_id)
+        if image.trashed_at is not None:
+            # Its link would answer 410 from the start: say so now, not to the link's visitor.
+            raise Conflict("this photo is in the trash; restore it before sharing it")
         body = data or ShareIn()
         ttl = body.expires_in or runtime.core.share_link_ttl
         shows: list[str] = sorted(set(body.show))

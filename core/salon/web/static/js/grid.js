@@ -224,7 +224,9 @@ export function createGrid({
         selectionChanged();
       });
       check.addEventListener("change", () => toggle(image.id, check.checked));
-      tile.append(open, check, favButton(image));
+      tile.append(open, check);
+      // A photo in the trash is not favoured (its star would say "Added" to no effect).
+      if (!image.trashed_at) tile.append(favButton(image));
     }
     paintFavorite(tile, image);
     paintName(tile, image);

@@ -77,6 +77,9 @@ export function createLightbox(dialog, grid) {
   const shareResult = $("[data-lb-share-result]", dialog);
   const shareUrl = $("[data-lb-share-url]", dialog);
   const editForm = $("[data-lb-edit]", dialog);
+  const shareForm = $("[data-lb-share-form]", dialog);
+  const restoreButton = $("[data-lb-restore]", dialog);
+  const deleteButton = $("[data-lb-delete]", dialog);
   const prev = $("[data-lb-prev]", dialog);
   const next = $("[data-lb-next]", dialog);
   let index = -1;
@@ -128,9 +131,20 @@ export function createLightbox(dialog, grid) {
         ? `Date taken (local time, UTC${offsetText(offset)})`
         : "Date taken (your time zone)";
     paintFavorite(image);
+    paintTrashed(Boolean(image.trashed_at));
     shareResult.hidden = true;
     prev.disabled = index === 0;
     next.disabled = index >= grid.items.length - 1 && !grid.hasMore();
+  }
+
+  /** A photo in the trash can be restored or deleted for good; favouring, sharing (its link
+   * would be dead) and editing it wait until it is restored. */
+  function paintTrashed(trashed) {
+    for (const node of [favorite, shareButton, shareForm, $("[data-lb-edit-box]", dialog)]) {
+      node.hidden = trashed;
+    }
+    restoreButton.hidden = !trashed;
+    deleteButton.textContent = trashed ? "Delete forever" : "Delete";
   }
 
   function paintFavorite(image) {
@@ -402,7 +416,6 @@ export function createLightbox(dialog, grid) {
 
   // The link's choices: what it shows, how many days it works, an optional password (sent
   // once in the body; the answer says only whether the link has one).
-  const shareForm = $("[data-lb-share-form]", dialog);
   shareForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = shareRequest(shareForm);
@@ -433,7 +446,25 @@ export function createLightbox(dialog, grid) {
     }
   });
 
-  $("[data-lb-delete]", dialog).addEventListener("click", async () => {
+  /** The photo left this view (deleted or restored): show the next one, or close. */
+  function leave(image, message) {
+    grid.remove(image.id);
+    toast(message);
+    if (grid.items.length === 0) dialog.close();
+    else open(Math.min(index, grid.items.length - 1));
+  }
+
+  restoreButton.addEventListener("click", async () => {
+    const image = current();
+    try {
+      await api(`/api/images/${image.id}/restore`, { method: "POST" });
+      leave(image, "Restored");
+    } catch (error) {
+      toast(errorMessage(error), "error");
+    }
+  });
+
+  deleteButton.addEventListener("click", async () => {
     const image = current();
     // In the trash, Delete is for good; elsewhere it moves the photo to the trash.
     const question = image.trashed_at
@@ -443,10 +474,7 @@ export function createLightbox(dialog, grid) {
     try {
       const permanent = image.trashed_at ? "?permanent=true" : "";
       await api(`/api/images/${image.id}${permanent}`, { method: "DELETE" });
-      grid.remove(image.id);
-      toast(image.trashed_at ? "Photo deleted" : "Moved to the trash");
-      if (grid.items.length === 0) dialog.close();
-      else open(Math.min(index, grid.items.length - 1));
+      leave(image, image.trashed_at ? "Photo deleted" : "Moved to the trash");
     } catch (error) {
       toast(errorMessage(error), "error");
     }
