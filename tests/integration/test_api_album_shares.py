@@ -342,3 +342,26 @@ async def test_the_migration_keeps_the_albums_triggers(salon_database: str, tmp_
     assert triggers() == before
     migrate.downgrade(url, "0013")
     assert triggers() == before
+
+
+async def test_the_cover_is_a_photo_that_is_ready(salon_database: str, tmp_path: Path) -> None:
+    """A photo still processing is not the cover yet: the albums page showed a broken picture
+    (its sm rendition answered 404) right after a drop into the album."""
+    env = {"SALON_INPROCESS_WORKER": "false"}
+    async with running_app(tmp_path / "data", env=env, database_url=salon_database) as app:
+        owner = await app.login()
+        ready = (await app.upload(owner, sample_jpeg(120, 90))).json()
+        album = (await app.client.post("/api/albums", json={"name": "Cover"}, headers=owner)).json()
+        path = f"/api/albums/{album['id']}"
+        add = f"{path}/images"
+        assert (
+            await app.client.post(add, json={"image_ids": [ready["id"]]}, headers=owner)
+        ).status_code == 200
+        fresh = (await app.upload(owner, sample_jpeg(90, 120), wait=False)).json()
+        assert fresh["status"] == "processing"
+        assert (
+            await app.client.post(add, json={"image_ids": [fresh["id"]]}, headers=owner)
+        ).status_code == 200
+        assert (await app.client.get(path, headers=owner)).json()["cover_id"] == ready["id"]
+        assert await app.make_renditions(fresh["id"]) == "ready"
+        assert (await app.client.get(path, headers=owner)).json()["cover_id"] == fresh["id"]

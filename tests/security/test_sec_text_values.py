@@ -64,7 +64,9 @@ async def test_names_lose_control_characters(salon_app: RunningApp) -> None:
     assert album.status_code == 201, album.text
     assert album.json()["name"] == "ab"
     key = await salon_app.client.post(
-        "/api/keys", json={"name": "script\x00\x07 key", "scope": "read"}, headers=headers
+        "/api/keys",
+        json={"name": "script\x00\x07 key", "scope": "read", "password": TEST_PASSWORD},
+        headers=headers,
     )
     assert key.status_code == 201, key.text
     assert key.json()["name"] == "script key"

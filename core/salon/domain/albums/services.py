@@ -134,7 +134,9 @@ async def remove_image(session: AsyncSession, album: Album, image_id: uuid.UUID)
 
 
 async def cover_id(session: AsyncSession, album: Album) -> str | None:
-    """The chosen cover while it is in the album and not in the trash, else the newest photo."""
+    """The chosen cover while it is in the album and not in the trash, else the newest photo;
+    only a photo whose renditions exist (a cover still processing would be a broken picture
+    on the albums page)."""
     query = (
         select(Image.id)
         .join(AlbumImage, AlbumImage.image_id == Image.id)
@@ -142,6 +144,7 @@ async def cover_id(session: AsyncSession, album: Album) -> str | None:
             AlbumImage.album_id == album.id,
             Image.owner_id == album.owner_id,
             Image.trashed_at.is_(None),
+            Image.status == "ready",
         )
     )
     if album.cover_image_id is not None:
