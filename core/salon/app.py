@@ -19,7 +19,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from litestar import Litestar, Request, Response, Router
+from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -34,7 +34,7 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from salon import __version__
-from salon.context import SalonContext, plugin_context
+from salon.context import plugin_context
 from salon.db.changes import listen_postgres
 from salon.db.reads import shared_reads_middleware
 from salon.domain.albums.controllers import AlbumController
@@ -401,6 +401,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
 
 def _extend(runtime: Runtime) -> Callable[[AppConfig], AppConfig]:
     def on_app_init(app_config: AppConfig) -> AppConfig:
+        from salon.plugin_routes import give_routes_their_context
         from salon.plugins import call_each
 
         added: dict[str, list[Any]] = {}
@@ -414,39 +415,10 @@ def _extend(runtime: Runtime) -> Callable[[AppConfig], AppConfig]:
         try:
             call_each(runtime.pm, "extend_app", per_plugin=arguments, app_config=app_config)
         finally:
-            _give_routes_their_context(runtime, app_config, added)
+            give_routes_their_context(runtime, app_config, added)
         return app_config
 
     return on_app_init
-
-
-def _give_routes_their_context(
-    runtime: Runtime, app_config: AppConfig, before: dict[str, list[Any]]
-) -> None:
-    """Each route a plugin appended gets the dependency ``salon``: that plugin's context. The
-    plugins ran one after the other, so a plugin's routes are those that were not there when
-    its call started and were by the next plugin's start."""
-    handlers = list(app_config.route_handlers)
-    owner: dict[int, str] = {}
-    for plugin, seen in reversed(before.items()):  # the last plugin's are the newest
-        known = {id(h) for h in seen}
-        for handler in handlers:
-            if id(handler) not in known and id(handler) not in owner:
-                owner[id(handler)] = plugin
-    app_config.route_handlers = [
-        _in_context(handler, plugin_context(runtime, owner[id(handler)]))
-        if id(handler) in owner
-        else handler
-        for handler in handlers
-    ]
-
-
-def _in_context(handler: Any, salon: SalonContext) -> Router:
-    return Router(
-        path="/",
-        route_handlers=[handler],
-        dependencies={"salon": Provide(lambda: salon, sync_to_thread=False)},
-    )
 
 
 def create_app(
