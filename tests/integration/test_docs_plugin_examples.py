@@ -40,12 +40,12 @@ async def test_extend_app_route_requires_the_signed_in_user(tmp_path: Path) -> N
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with running_app(tmp_path / "data", plugins=[plugin]) as app:
-            await _check_vault_routes(app)
+            await _check_vault_routes(app, plugin.__name__)
     # The guide teaches what Litestar 3 keeps: nothing inferred.
     assert [w for w in caught if w.category is LitestarDeprecationWarning] == []
 
 
-async def _check_vault_routes(app: RunningApp) -> None:
+async def _check_vault_routes(app: RunningApp, plugin: str) -> None:
     anonymous = await app.client.get("/api/vault/mine")
     assert anonymous.status_code == 401, anonymous.text
     assert (await app.client.get("/api/vault/status")).json() == {"vault": "ok"}
@@ -54,6 +54,12 @@ async def _check_vault_routes(app: RunningApp) -> None:
     mine = await app.client.get("/api/vault/mine", headers=headers)
     assert mine.status_code == 200, mine.text
     assert mine.json() == {"user": me["id"], "email": me["email"]}
+    note = await app.client.post("/api/vault/notes/n1", json={"text": "hi"}, headers=headers)
+    assert note.json() == {"plugin": plugin, "name": "n1", "text": "hi"}, note.text
+
+
+async def test_testing_example_signs_a_page_in_and_reads_a_table(tmp_path: Path) -> None:
+    await _example("test_my_page_and_table").test_my_page_and_table(tmp_path)
 
 
 def test_a_plugin_command_runs_under_clirunner() -> None:

@@ -15,7 +15,6 @@ from salon import hookimpl
 from salon.errors import PluginError
 from salon.providers import PageSpec, PluginFiles
 from salon.testing import running_app
-from salon.testing.fixtures import TEST_PASSWORD
 
 
 def plugin_folders(root: Path) -> tuple[Path, Path]:
@@ -61,16 +60,6 @@ class StarsPlugin:
             register(page)
 
 
-async def _session(app: Any) -> None:
-    """A browser session: the cookies a page request carries."""
-    await app.login()
-    email = next(iter(app.users))
-    response = await app.client.post(
-        "/api/auth/login?session=cookie", json={"email": email, "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-
-
 def _nav(html: str) -> list[str]:
     nav = html[html.index('aria-label="Main"') : html.index("</nav>")]
     return re.findall(r"<a href=\"([^\"]+)\"", nav)
@@ -85,7 +74,7 @@ async def test_a_plugin_page_with_its_static_files_and_nav_entry(tmp_path: Path)
         public = await app.client.get("/stars/hello")
         assert public.status_code == 200 and "data-hello" in public.text
 
-        await _session(app)
+        await app.cookie_login()
         page = await app.client.get("/stars", follow_redirects=False)
         assert page.status_code == 200
         assert "<title>Star charts · Salon</title>" in page.text
@@ -120,7 +109,7 @@ async def test_without_the_plugin_there_is_no_page_and_no_nav_entry(tmp_path: Pa
     plugin = StarsPlugin(tmp_path / "plugin")
     env = {"SALON_DISABLE_PLUGINS": "stars"}
     async with running_app(tmp_path / "data", plugins=[plugin], env=env) as app:
-        await _session(app)
+        await app.cookie_login()
         missing = await app.client.get("/stars", headers={"Accept": "text/html"})
         assert missing.status_code == 404
         photos = await app.client.get("/")
@@ -164,7 +153,7 @@ async def test_two_plugins_cannot_offer_one_path(tmp_path: Path) -> None:
 async def test_disabling_the_apod_plugin_removes_its_page_and_nav_entry(tmp_path: Path) -> None:
     pytest.importorskip("salon_nasa_apod", reason="the built-in APOD plugin is not installed")
     async with running_app(tmp_path / "with") as app:
-        await _session(app)
+        await app.cookie_login()
         page = await app.client.get("/apod")
         assert page.status_code == 200
         assert '<script type="module" src="/static/plugins/nasa_apod/apod.js">' in page.text
@@ -175,7 +164,7 @@ async def test_disabling_the_apod_plugin_removes_its_page_and_nav_entry(tmp_path
 
     env = {"SALON_DISABLE_PLUGINS": "nasa_apod"}
     async with running_app(tmp_path / "without", env=env) as app:
-        await _session(app)
+        await app.cookie_login()
         missing = await app.client.get("/apod", headers={"Accept": "text/html"})
         assert missing.status_code == 404
         assert "Page not found" in missing.text
@@ -192,7 +181,7 @@ async def test_disabling_the_video_plugin_removes_its_page_nav_entry_and_button(
 ) -> None:
     pytest.importorskip("salon_ffmpeg_video", reason="the built-in video plugin is not installed")
     async with running_app(tmp_path / "with") as app:
-        await _session(app)
+        await app.cookie_login()
         page = await app.client.get("/video")
         assert page.status_code == 200
         assert '<script type="module" src="/static/plugins/ffmpeg_video/video.js">' in page.text
@@ -201,7 +190,7 @@ async def test_disabling_the_video_plugin_removes_its_page_nav_entry_and_button(
 
     env = {"SALON_DISABLE_PLUGINS": "ffmpeg_video"}
     async with running_app(tmp_path / "without", env=env) as app:
-        await _session(app)
+        await app.cookie_login()
         missing = await app.client.get("/video", headers={"Accept": "text/html"})
         assert missing.status_code == 404
         photos = await app.client.get("/")

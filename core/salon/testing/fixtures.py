@@ -27,7 +27,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from salon.app import create_app
+from salon.context import SalonContext, plugin_context
 from salon.db.migrate import upgrade
+from salon.domain.deps import CSRF_COOKIE
 from salon.runtime import Runtime
 
 T = TypeVar("T")
@@ -87,6 +89,24 @@ class RunningApp:
         self.users[email] = tokens
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    async def cookie_login(
+        self, email: str | None = None, password: str = TEST_PASSWORD
+    ) -> dict[str, str]:
+        """Sign up (when ``email`` is new) and start a browser session, as the login page does
+        (``POST /api/auth/login?session=cookie``): ``client`` keeps the HttpOnly session
+        cookies from then on, so page requests are signed in. Returns the ``X-CSRF-Token``
+        header that cookie-authenticated writes (POST, PUT, PATCH, DELETE) must carry."""
+        if email is None or email not in self.users:
+            email = await self.signup(email, password)
+            self.users[email] = {}
+        response = await self.client.post(
+            "/api/auth/login",
+            params={"session": "cookie"},
+            json={"email": email, "password": password},
+        )
+        assert response.status_code == 200, response.text
+        return {"X-CSRF-Token": self.client.cookies[CSRF_COOKIE]}
+
     async def upload(
         self,
         headers: Mapping[str, str],
@@ -114,6 +134,12 @@ class RunningApp:
         await self.make_renditions(image_id)
         image = await self.client.get(f"/api/images/{image_id}", headers=dict(headers))
         return httpx.Response(201, headers=response.headers, content=image.content)
+
+    def salon(self, plugin: str) -> SalonContext:
+        """The ``salon`` object of ``plugin`` in this app, the one its hooks, routes and jobs
+        get: for reading its settings or tables, or queueing its jobs, from a test. Await its
+        coroutines through :meth:`call` (they use the app's database pool)."""
+        return plugin_context(self.runtime, plugin)
 
     async def call(self, work: Callable[[], Awaitable[T]]) -> T:
         """``await work()`` on the app's own event loop, where its database pool lives (with

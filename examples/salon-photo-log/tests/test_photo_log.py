@@ -13,8 +13,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from salon.cli import cli
-from salon.testing import running_app, sample_jpeg
-from salon.testing.fixtures import RunningApp
+from salon.testing import RunningApp, running_app, sample_jpeg
 from salon_photo_log import KIND
 
 ENABLED = {"SALON_PHOTO_LOG_ENABLED": "true"}
@@ -36,7 +35,7 @@ async def _jobs(app: RunningApp) -> list[tuple[str, str]]:
     """(kind, status) of every job, read on the app's loop (where its database pool is)."""
 
     async def read() -> list[tuple[str, str]]:
-        async with app.runtime.engine.connect() as conn:
+        async with app.salon("photo_log").connect() as conn:
             rows = await conn.execute(sa.text("SELECT kind, status FROM jobs"))
             return [(str(kind), str(status)) for kind, status in rows]
 
@@ -76,9 +75,7 @@ async def test_a_redelivered_job_logs_once(tmp_path: Path) -> None:
         alice = await app.login()
         created = (await app.upload(alice, sample_jpeg(), title="twice")).json()
         await _log(app, alice, 1)
-        from salon.context import plugin_context
-
-        salon = plugin_context(app.runtime, "photo_log")
+        salon = app.salon("photo_log")
         me = (await app.client.get("/api/me", headers=alice)).json()
         payload = {"image_id": created["id"]}
         await app.call(lambda: salon.queue.enqueue(KIND, payload, owner_id=me["id"]))
