@@ -17,7 +17,7 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -67,25 +67,29 @@ class PluginQueue:
         """:meth:`enqueue` from a plain function running on the event loop (an event
         listener): the kind and payload are checked now (``ValueError``), the job is queued
         in a task started here; a failure to queue is logged on the plugin's logger."""
-        import asyncio
-
         runtime = self._runtime()
         _check_job(runtime, kind, payload)
-        task = asyncio.get_running_loop().create_task(
-            self.enqueue(kind, payload, owner_id=owner_id)
-        )
-        _PENDING.add(task)  # the loop keeps only a weak reference to tasks
-        task.add_done_callback(_finished)
+        start_soon(self.enqueue(kind, payload, owner_id=owner_id), _log, "queueing a job")
 
 
 _PENDING: set[Any] = set()
 _log = logging.getLogger("salon.context")
 
 
-def _finished(task: Any) -> None:
-    _PENDING.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        _log.error("a plugin's job could not be queued: %r", task.exception())
+def start_soon(work: Coroutine[Any, Any, Any], log: logging.Logger, what: str) -> None:
+    """Run ``work`` in a task on the running loop, held until done (the loop keeps only a
+    weak reference to tasks); its failure is logged on ``log``, naming ``what``."""
+    import asyncio
+
+    task = asyncio.get_running_loop().create_task(work)
+    _PENDING.add(task)
+
+    def finished(done: asyncio.Task[Any]) -> None:
+        _PENDING.discard(done)
+        if not done.cancelled() and (error := done.exception()) is not None:
+            log.error("%s started from a listener failed: %r", what, error, exc_info=error)
+
+    task.add_done_callback(finished)
 
 
 def _check_job(runtime: Runtime, kind: str, payload: Mapping[str, Any]) -> None:
@@ -324,6 +328,14 @@ class SalonContext:
         """``async with salon.transaction() as conn``: a connection in a transaction that
         commits when the block ends (rolls back if it raises)."""
         return self._runtime().engine.begin()
+
+    def run_soon(self, work: Coroutine[Any, Any, Any]) -> None:
+        """From a plain function on the event loop (an event listener): run the coroutine
+        ``work`` in a task started here, once the listener has returned, e.g.
+        ``salon.run_soon(forget_notes(image["id"]))``. Best effort: not retried, and lost
+        if the process stops first; an exception is logged on :attr:`log`. Work that must
+        happen, or that is slow, is a job (``salon.queue.enqueue_soon``)."""
+        start_soon(work, self.log, f"plugin {self.plugin}'s run_soon work")
 
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """In a command: run ``await work()`` on a fresh event loop with the gallery open,
