@@ -37,6 +37,10 @@ async def test_a_plugins_salon_object_from_a_test(tmp_path: Path) -> None:
         album = await app.call(lambda: salon.albums.create(me["id"], "from a test"))
         listed = await app.client.get("/api/albums", headers=headers)
         assert [a["name"] for a in listed.json()] == [album["name"]]
+        # The ids it takes are UUIDs or their strings; a string that is none finds nothing.
+        assert await app.call(lambda: salon.albums.get(album["id"], owner_id=me["id"]))
+        assert await app.call(lambda: salon.images.get("not-a-uuid")) is None
+        assert await app.call(lambda: salon.albums.get("x", owner_id=me["id"])) is None
 
 
 def test_running_app_is_exported_where_the_guide_says() -> None:

@@ -93,6 +93,20 @@ def test_hook_has_a_section_titled_with_its_signature(
     assert "```python" in body, f"{heading}: give an example"
 
 
+@pytest.mark.parametrize(
+    ("name", "function"),
+    [(n, f) for n, f in _hooks() if "register" in inspect.signature(f).parameters],  # type: ignore[arg-type]
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_registration_hook_section_gives_the_callbacks_type(
+    guide: str, name: str, function: object
+) -> None:
+    type_name = inspect.signature(function).parameters["register"].annotation  # type: ignore[arg-type]
+    assert hasattr(providers, type_name), f"{name}: {type_name} is not in salon.providers"
+    body = _section(guide, f"### `{_signature(function)}`")
+    assert f"**`register`:** `{type_name}` from `salon.providers`" in body
+
+
 def test_no_section_for_a_hook_that_does_not_exist(guide: str) -> None:
     documented = {
         m.group(1)
@@ -185,3 +199,17 @@ def test_the_salon_object_reaches_every_plugin_facing_call(guide: str) -> None:
             assert "salon" in inspect.signature(function).parameters, name  # type: ignore[arg-type]
             assert f"`{_signature(function)}`" in body, name
     assert "job.salon" in body and "require_user" in body
+
+
+@pytest.mark.parametrize("module", ["salon_nasa_apod", "salon_ffmpeg_video"])
+def test_guide_gives_the_bundled_pages_nav_order(guide: str, module: str) -> None:
+    import importlib
+
+    pages: list[providers.PageSpec] = []
+    plugin = importlib.import_module(module)
+    plugin.register_pages(
+        lambda offer: pages.append(offer) if isinstance(offer, providers.PageSpec) else None
+    )
+    [page] = pages
+    name = module.removeprefix("salon_")
+    assert f"{page.nav_label} (`{name}`) {page.nav_order}" in guide
