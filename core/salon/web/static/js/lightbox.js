@@ -68,7 +68,7 @@ function localInputValue(image) {
 }
 
 /** Attach the lightbox in `dialog` to a grid made by `createGrid`. */
-export function createLightbox(dialog, grid) {
+export function createLightbox(dialog, grid, { total = () => null } = {}) {
   const img = $("[data-lb-img]", dialog);
   const frame = $(".lightbox-figure", dialog);
   const favorite = $("[data-lb-favorite]", dialog);
@@ -100,6 +100,14 @@ export function createLightbox(dialog, grid) {
     node.classList.toggle("unknown", !text);
   }
 
+  /** How many photos the view has: all loaded, the library's total, or "N+" unknown. */
+  function ofCount() {
+    const count = grid.items.length;
+    if (!grid.hasMore()) return count;
+    const whole = total();
+    return whole === null ? `${count}+` : Math.max(whole, count);
+  }
+
   function render() {
     const image = current();
     if (!image) return;
@@ -107,8 +115,7 @@ export function createLightbox(dialog, grid) {
     loadInto(img, frame, image, SIZES);
     const meta = image.metadata || {};
     $("[data-lb-title]", dialog).textContent = describe(image);
-    $("[data-lb-position]", dialog).textContent =
-      `Photo ${index + 1} of ${grid.items.length}${grid.hasMore() ? "+" : ""}`;
+    $("[data-lb-position]", dialog).textContent = `Photo ${index + 1} of ${ofCount()}`;
     const description = $("[data-lb-description]", dialog);
     description.textContent = meta.description || "";
     description.hidden = !meta.description;

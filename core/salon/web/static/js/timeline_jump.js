@@ -2,42 +2,33 @@
 // the page's search), each jumping to its first photo. A month already on the page is
 // scrolled to; another starts the timeline at its cursor, with "Back to the newest" above.
 
-import { api } from "./api.js";
 import { monthLabel } from "./timeline.js";
-import { errorMessage, toast } from "./ui.js";
 
-/** Wire the page's [data-jump] form (if any) to `grid`, listing months under `filters`. */
-export function setupJump(root, grid, filters) {
+/** Wire the page's [data-jump] form (if any) to `grid`; its `showMonths(body)` lists them. */
+export function setupJump(root, grid) {
   const form = root.querySelector("[data-jump]");
-  if (!form) return;
+  if (!form) return null;
   const select = form.querySelector("[data-jump-month]");
   const newest = form.querySelector("[data-jump-newest]");
   const months = new Map();
   let shown = "";
-  let timer = 0;
 
-  async function loadMonths() {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(filters)) if (value) params.set(key, String(value));
-    try {
-      const body = await api(`/api/images/months?${params}`);
-      const seen = JSON.stringify(body.months);
-      if (seen === shown) return; // leave an open list alone when nothing changed
-      shown = seen;
-      const chosen = select.value;
-      months.clear();
-      select.replaceChildren();
-      let above = 0;
-      for (const { month, count, cursor } of body.months) {
-        months.set(month, { cursor, above });
-        above += count;
-        const label = `${monthLabel(month)} (${count} photo${count === 1 ? "" : "s"})`;
-        select.append(new Option(label, month, false, month === chosen));
-      }
-      form.hidden = body.months.length < 2 && newest.hidden;
-    } catch (error) {
-      toast(errorMessage(error), "error");
+  /** Show the months of a `GET /api/images/months` answer (../months.js reads them). */
+  function showMonths(body) {
+    const seen = JSON.stringify(body.months);
+    if (seen === shown) return; // leave an open list alone when nothing changed
+    shown = seen;
+    const chosen = select.value;
+    months.clear();
+    select.replaceChildren();
+    let above = 0;
+    for (const { month, count, cursor } of body.months) {
+      months.set(month, { cursor, above });
+      above += count;
+      const label = `${monthLabel(month)} (${count} photo${count === 1 ? "" : "s"})`;
+      select.append(new Option(label, month, false, month === chosen));
     }
+    form.hidden = body.months.length < 2 && newest.hidden;
   }
 
   function showHeading(month) {
@@ -65,11 +56,5 @@ export function setupJump(root, grid, filters) {
     select.focus();
   });
 
-  // Counts change as photos come and go (uploads, trash, new dates): read them again a moment
-  // after the grid changes (the server answers from its cache while nothing did).
-  root.addEventListener("grid:page", () => {
-    clearTimeout(timer);
-    timer = setTimeout(loadMonths, 800);
-  });
-  loadMonths();
+  return { showMonths };
 }

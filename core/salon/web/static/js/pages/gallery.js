@@ -6,6 +6,7 @@ import { wireBulkDates } from "../bulk_dates.js";
 import { downloadSelection, initAlbumDownloads } from "../downloads.js";
 import { createGrid } from "../grid.js";
 import { createLightbox, photoInAddress } from "../lightbox.js";
+import { followMonths } from "../months.js";
 import { setupSearch } from "../search.js";
 import { createTimelineLayout, sortsBefore } from "../timeline.js";
 import { setupJump } from "../timeline_jump.js";
@@ -44,15 +45,30 @@ const grid = createGrid({
       ids.length === 1 ? "1 photo selected" : `${ids.length} photos selected`;
   },
 });
-lightbox = createLightbox($("[data-lightbox]"), grid);
+// The whole count under these filters (GET /api/images/months), null until first read.
+let total = null;
+let loaded = { count: 0, done: false };
+lightbox = createLightbox($("[data-lightbox]"), grid, { total: () => total });
 wireBulkDates(grid);
 
+function paintCount() {
+  const { count, done } = loaded;
+  // All loaded: what the grid holds. Else the library's total (the larger while a fresh
+  // upload is ahead of it), or "N+" until that is known.
+  const shown = done ? count : total === null ? `${count}+` : Math.max(total, count);
+  $("[data-count]").textContent = `${shown} photo${shown === 1 ? "" : "s"}`;
+}
+
 main.addEventListener("grid:page", (event) => {
-  const { done, skipped } = event.detail;
-  const count = event.detail.count + skipped;
-  $("[data-count]").textContent = `${count}${done ? "" : "+"} photo${count === 1 ? "" : "s"}`;
+  loaded = { count: event.detail.count + event.detail.skipped, done: event.detail.done };
+  paintCount();
 });
-if (timeline) setupJump(main, grid, filters);
+const jump = timeline ? setupJump(main, grid) : null;
+followMonths(main, filters, (body) => {
+  total = body.total;
+  paintCount();
+  jump?.showMonths(body);
+});
 
 async function loadAlbums() {
   try {
