@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from salon.providers import MediaProcessor, StorageBackend
+from salon.providers import MediaProcessor, StorageBackend, settings_as
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -292,12 +292,7 @@ class SalonContext:
     def settings_as(self, settings_type: type[T]) -> T:
         """``settings``, checked to be a ``settings_type`` (typed for mypy); all defaults
         when nothing was set. ``TypeError`` when the plugin registered another type."""
-        found = self.settings
-        if found is None:
-            found = settings_type()
-        if not isinstance(found, settings_type):
-            raise TypeError(f"plugin {self.plugin}'s settings are a {type(found).__name__}")
-        return found
+        return settings_as(self.settings, settings_type, f"plugin {self.plugin}")
 
     @property
     def core(self) -> CoreSettings:

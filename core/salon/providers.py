@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
 
 from salon.errors import (
     AuthError,
@@ -35,7 +35,12 @@ from salon.errors import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from salon.context import SalonContext
+    from salon.settings import CoreSettings
+
+T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_RENDITIONS",
@@ -123,15 +128,32 @@ class ProviderContext:
     (``SALON_READ_CACHE_MB=0``). ``mail`` is the selected :class:`MailSender` (``SALON_MAIL``),
     for providers that send e-mail (password reset links); ``None`` while the mail sender
     itself is being built.
+
+    ``settings`` is typed ``object``: read it with :meth:`settings_as` (or ``isinstance``).
     """
 
-    core: Any
-    settings: Any
+    core: CoreSettings
+    settings: object
     data_dir: Path
-    database: Any = None
+    database: async_sessionmaker[AsyncSession] | None = None
     http_base_url: str = "http://127.0.0.1:8000"
     changes: TableVersions | None = None
     mail: MailSender | None = None
+
+    def settings_as(self, settings_type: type[T]) -> T:
+        """``settings``, checked to be a ``settings_type`` (typed for mypy); all defaults
+        when nothing was set. ``TypeError`` when the plugin registered another type."""
+        return settings_as(self.settings, settings_type, "this provider")
+
+
+def settings_as(found: object, settings_type: type[T], owner: str) -> T:
+    """``found`` (a plugin's parsed settings or ``None``) as a ``settings_type``; shared by
+    :meth:`ProviderContext.settings_as` and ``SalonContext.settings_as``."""
+    if found is None:
+        return settings_type()
+    if not isinstance(found, settings_type):
+        raise TypeError(f"{owner}'s settings are a {type(found).__name__}")
+    return found
 
 
 @runtime_checkable
@@ -730,7 +752,10 @@ class JobContext(Protocol):
         ...
 
     def service(self, name: str) -> Any:
-        """A core service by name ("images", "videos", "sources"): see docs/plugins.md."""
+        """Deprecated: a core service by name ("images", "uploads", "sources"),
+        untyped. Use :attr:`salon` (``job.salon.images``, ``.albums``, ``.queue``,
+        ``.storage``, ``.media``, ``.settings_as``), which is typed; see docs/plugins.md.
+        Still works; removed no earlier than the next major version."""
         ...
 
     @property

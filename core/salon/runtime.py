@@ -7,7 +7,7 @@ worker and the CLI all start from it, so they select providers the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,7 +249,9 @@ def _settings_prefix(registry: ProviderRegistry, plugin: str) -> str | None:
     return None
 
 
-def _build_sources(registry: ProviderRegistry, context: Any) -> dict[str, ImageSource]:
+def _build_sources(
+    registry: ProviderRegistry, context: Callable[[str, str], ProviderContext]
+) -> dict[str, ImageSource]:
     """A source whose factory raises is left out and logged; the others stay available."""
     sources: dict[str, ImageSource] = {}
     for name in registry.names("source"):

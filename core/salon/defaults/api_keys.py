@@ -39,7 +39,7 @@ from salon.db.models import ApiKey, User
 from salon.domain.auth.credentials import confirm_password
 from salon.domain.auth.throttle import throttle_guard
 from salon.domain.deps import CurrentUser, RuntimeDep
-from salon.errors import InvalidToken
+from salon.errors import ConfigurationError, InvalidToken
 from salon.providers import Identity, ProviderContext, RequestAuthenticator
 from salon.text import clean_text
 
@@ -159,6 +159,8 @@ class ApiKeyController(Controller):
 
 
 def _factory(context: ProviderContext) -> RequestAuthenticator:
+    if context.database is None:
+        raise ConfigurationError("API keys need the core database")
     return ApiKeyAuthenticator(context.database)
 
 

@@ -40,7 +40,7 @@ class SwatchSource:
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> SwatchSource:
-        settings = context.settings if context.settings is not None else ExampleSettings()
+        settings = context.settings_as(ExampleSettings)
         return cls(max_swatches=settings.max_swatches)
 
     async def entries(self, query: Mapping[str, str]) -> Sequence[SourceEntry]:

@@ -45,7 +45,7 @@ class ShardedStorage:
     @classmethod
     def from_context(cls, context: ProviderContext) -> ShardedStorage:
         """The factory the plugin registers; called once at start-up when selected."""
-        settings = context.settings if context.settings is not None else ExampleSettings()
+        settings = context.settings_as(ExampleSettings)
         root = Path(settings.root) if settings.root else Path(context.data_dir) / "sharded"
         try:
             return cls(root, shard_width=settings.shard_width)

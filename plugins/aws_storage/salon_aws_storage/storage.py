@@ -95,7 +95,7 @@ class S3Storage:
     @classmethod
     def from_context(cls, context: ProviderContext) -> S3Storage:
         """The factory the plugin registers for ``SALON_STORAGE=s3``."""
-        settings = context.settings if context.settings is not None else S3Settings()
+        settings = context.settings_as(S3Settings)
         return cls(settings)
 
     # ------------------------------------------------------------------ client
