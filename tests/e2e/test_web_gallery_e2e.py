@@ -201,6 +201,23 @@ def test_gallery_visit(browser: Any, server: Server, failure_context: list[Any])
     expect(page.locator(".tile")).to_have_count(0)
     expect(page.locator("[data-empty]")).to_be_visible()
 
+    # "New album…" at the end of the same list creates an album and adds the selection to it
+    # (user report 9).
+    nav(page, "Photos").click()
+    page.get_by_label("Select sunrise").check()
+    select = page.locator("[data-album-select]")
+    expect(select.locator("option").last).to_have_text("New album…")
+    select.select_option(label="New album…")
+    page.once("dialog", lambda dialog: dialog.accept("Mornings"))
+    page.get_by_role("button", name="Add to album").click()
+    expect(page.locator("[data-toast]")).to_contain_text("Added 1 to “Mornings” (1 in all)")
+    expect(select.locator("option").last).to_have_text("New album…")
+    albums = page.request.get("/api/albums").json()
+    assert sorted((a["name"], a["image_count"]) for a in albums) == [
+        ("Mornings", 1),
+        ("Seaside", 0),
+    ], albums
+
     # A video of both: select on the grid, carry the selection over, start, watch it play.
     nav(page, "Photos").click()
     page.get_by_label("Select sunrise").check()

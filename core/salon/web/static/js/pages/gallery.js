@@ -79,22 +79,35 @@ async function loadAlbums() {
         document.title = `${album.name} · Salon`;
         continue;
       }
-      albumSelect?.append(el("option", { value: album.id, text: album.name }));
+      // Above "New album…", which stays last.
+      albumSelect?.lastElementChild.before(el("option", { value: album.id, text: album.name }));
     }
   } catch (error) {
     toast(errorMessage(error), "error");
   }
 }
 
+/** "New album…": ask for a name and create it (its option is added, chosen); null: cancelled. */
+async function newAlbum() {
+  const name = window.prompt("Name of the new album")?.trim();
+  if (!name) return null;
+  const album = await api("/api/albums", { method: "POST", body: { name } });
+  const option = el("option", { value: album.id, text: album.name });
+  albumSelect.lastElementChild.before(option);
+  albumSelect.value = album.id;
+  return album.id;
+}
+
 document.querySelector("[data-add-to-album]")?.addEventListener("click", async () => {
-  const target = albumSelect.value;
-  if (!target) {
-    toast("Choose an album first (or create one on the Albums page).");
+  if (!albumSelect.value) {
+    toast("Choose an album first (or “New album…”).");
     albumSelect.focus();
     return;
   }
   const ids = [...grid.selected];
   try {
+    const target = albumSelect.value === "new" ? await newAlbum() : albumSelect.value;
+    if (!target) return;
     const album = await api(`/api/albums/${target}/images`, {
       method: "POST",
       body: { image_ids: ids },
