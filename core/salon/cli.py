@@ -305,6 +305,15 @@ def plugins(as_json: bool) -> None:
         "authenticators": {k: v.plugin for k, v in registry.authenticators.items()},
         # Plugin-owned tables (register_migrations): branch -> plugin.
         "tables": {branch: plugin for branch, (plugin, _m) in sorted(registry.migrations.items())},
+        # Web pages (register_pages): path -> plugin and navigation entry.
+        "pages": {
+            page.spec.path: {
+                "plugin": page.plugin,
+                "nav_label": page.spec.nav_label,
+                "nav_order": page.spec.nav_order,
+            }
+            for page in registry.pages
+        },
         "selected": selected,
         "unknown": unknown,
     }
@@ -334,6 +343,9 @@ def _print_plugins(data: dict[str, Any]) -> None:
         click.echo(f" * request  {name:12} ({plugin})")
     for branch, plugin in data["tables"].items():
         click.echo(f"   tables   {branch:12} ({plugin})")
+    for path, page in data["pages"].items():
+        nav = f", nav {page['nav_label']!r} at {page['nav_order']}" if page["nav_label"] else ""
+        click.echo(f"   page     {path:12} ({page['plugin']}{nav})")
 
 
 @cli.group()

@@ -42,6 +42,9 @@ def test_plugins_lists_built_in_providers_and_selection(tmp_path: Path) -> None:
     }
     text = run({"SALON_DATA_DIR": str(tmp_path)}, "plugins")
     assert " * storage  local" in text.stdout
+    # The bundled plugins' pages, with their navigation entries.
+    assert data["pages"]["/apod"] == {"plugin": "nasa_apod", "nav_label": "APOD", "nav_order": 50}
+    assert "   page     /video       (ffmpeg_video, nav 'Video' at 60)" in text.stdout
 
 
 def test_unknown_provider_is_a_readable_startup_error(tmp_path: Path) -> None:
