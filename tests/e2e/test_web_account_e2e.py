@@ -104,7 +104,17 @@ def test_forgot_change_and_log_out_everywhere(
     page.reload()
     item = page.locator(f"[data-share-id='{share['id']}']")
     expect(item).to_contain_text("shows the photo and title")
+    # Named after the photo; Revoke asks first (user report 10): dismissed, the link stays.
+    subject = f"Photo “{image['title']}”" if image["title"] else "Untitled photo"
+    expect(item.locator(".share-name")).to_contain_text(f"{subject} shared")
     assert unlabelled(page) == []
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    item.get_by_role("button", name="Revoke").click()
+    expect(item).to_be_visible()
+    assert questions and questions[0].startswith(f"Revoke the link to {subject}?"), questions
+    assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
     item.get_by_role("button", name="Revoke").click()
     expect(page.locator("[data-shares-empty]")).to_be_visible()
     assert httpx.get(f"{server.url}/s/{share['token']}").status_code == 410

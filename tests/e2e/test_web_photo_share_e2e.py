@@ -73,8 +73,9 @@ def test_photo_link_with_expiry_and_password_then_revoked(
 
     # Revoked on the Account page: the page says so with 410, and the picture URL stops.
     page.goto("/account")
-    item = page.locator("[data-share-list] li", has_text="Photo shared")
+    item = page.locator("[data-share-list] li", has_text="Photo “lighthouse” shared")
     expect(item).to_contain_text("password")
+    page.once("dialog", lambda dialog: dialog.accept())  # Revoke asks first
     item.get_by_role("button", name="Revoke").click()
     expect(page.locator("[data-shares-empty]")).to_be_visible()
     answer = stranger.reload()

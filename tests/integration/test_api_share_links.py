@@ -90,6 +90,7 @@ async def test_owners_list_and_revoke_their_links(salon_app: RunningApp) -> None
     listed = (await salon_app.client.get("/api/shares", headers=headers)).json()
     assert [item["id"] for item in listed] == [second["id"], first["id"]]
     assert listed[0]["image_id"] == image["id"] and listed[0]["show"] == ["title"]
+    assert [item["image_title"] for item in listed] == [image["title"]] * 2  # names the link
     assert not any(item["expired"] for item in listed)
     assert "token" not in listed[0] and first["token"] not in str(listed)
     assert (await salon_app.client.get("/api/shares", headers=stranger)).json() == []

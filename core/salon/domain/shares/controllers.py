@@ -82,6 +82,8 @@ class ShareListItem(msgspec.Struct):
     album_id: str | None = None
     album_name: str | None = None
     password: bool = False
+    # The shared photo's title ("" when it has none), so a list can name the link.
+    image_title: str | None = None
 
 
 class SharedImageOut(msgspec.Struct):
@@ -205,8 +207,9 @@ class ShareController(Controller):
         self, db_session: DbSession, current_user: CurrentUser
     ) -> list[ShareListItem]:
         """The caller's share links, newest first, expired ones included (until revoked)."""
-        rows = await db_session.scalars(
-            select(ShareLink)
+        rows = await db_session.execute(
+            select(ShareLink, Image.title)
+            .join(Image, Image.id == ShareLink.image_id)
             .where(ShareLink.owner_id == current_user.id, ShareLink.revoked_at.is_(None))
             .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
             .limit(1000)
@@ -221,8 +224,9 @@ class ShareController(Controller):
                 expired=link.expires_at <= now,
                 show=list(link.shows or ()),
                 password=link.password_hash is not None,
+                image_title=title,
             )
-            for link in rows
+            for link, title in rows.all()
         ]
         album_rows = await db_session.execute(
             select(AlbumShareLink, Album.name)

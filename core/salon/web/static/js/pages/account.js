@@ -56,7 +56,15 @@ function shareItem(share) {
   const extra = share.show.map((what) => SHOWN[what] || what).join(", ");
   const state = share.expired ? "expired" : `until ${formatDate(share.expires_at)}`;
   const revoke = el("button", { type: "button", class: "button danger", text: "Revoke" });
+  const album = share.kind === "album";
+  const subject = album
+    ? `Album “${share.album_name}”`
+    : share.image_title
+      ? `Photo “${share.image_title}”`
+      : "Untitled photo";
   revoke.addEventListener("click", async () => {
+    // Whoever has the link loses the photo at once, and a new link is a new address.
+    if (!window.confirm(`Revoke the link to ${subject}? Anyone who has it can no longer open it.`)) return;
     revoke.disabled = true;
     try {
       await api(`/api/shares/${share.id}`, { method: "DELETE" });
@@ -67,10 +75,7 @@ function shareItem(share) {
       revoke.disabled = false;
     }
   });
-  const album = share.kind === "album";
-  const name = album
-    ? `Album “${share.album_name}” shared ${formatDate(share.created_at)}`
-    : `Photo shared ${formatDate(share.created_at)}`;
+  const name = `${subject} shared ${formatDate(share.created_at)}`;
   const what = album ? "the photos" : "the photo";
   const lock = share.password ? " · password" : "";
   return el("li", { class: "share-item", "data-share-id": share.id }, [
