@@ -76,7 +76,7 @@ KINDS: Final[Mapping[str, Kind]] = {
         "stacked media processor",
         "StackedMediaProcessorContract",
         "SALON_MEDIA",
-        'dict(app.runtime.media.layers)["{name}"]',
+        'dict(getattr(app.runtime.media, "layers", ()))["{name}"]',
         "pillow,{name}",  # stacked on the built-in processor
     ),
     "source": Kind(
@@ -171,13 +171,17 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
     "storage": """
     @pytest.fixture
     def storage(self, tmp_path: Path) -> {cls}:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         return {cls}.from_context(context)
 """,
     "auth": """
     @pytest.fixture
     def auth_provider(self, tmp_path: Path) -> {cls}:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         return {cls}.from_context(context)
 
     @pytest.fixture
@@ -199,13 +203,17 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
     "stacked": """
     @pytest.fixture
     def stacked_processor(self, tmp_path: Path) -> {cls}:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         return {cls}.from_context(context)
 """,
     "media": """
     @pytest.fixture
     def media_processor(self, tmp_path: Path) -> {cls}:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         return {cls}.from_context(context)
 """,
     "source": """
@@ -215,13 +223,17 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
 
     @pytest.fixture
     def image_source(self, tmp_path: Path) -> {cls}:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         return {cls}.from_context(context)
 """,
     "queue": """
     @pytest.fixture
     async def job_queue(self, tmp_path: Path) -> AsyncIterator[{cls}]:
-        context = ProviderContext(core=None, settings={settings}(), data_dir=tmp_path)
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
         queue = {cls}.from_context(context)
         queue.visibility_timeout = 2  # short, so redelivery tests run fast
         yield queue
@@ -355,6 +367,7 @@ def _contract_test(kind: str, names: Names) -> str:
         "",
         "import pytest",
         "from salon.providers import ProviderContext",
+        "from salon.settings import CoreSettings",
         f"from salon.testing import {', '.join(sorted(testing))}",
         "",
         f"from {names.package} import {names.class_name}",
@@ -418,7 +431,7 @@ def _init_and_factory(names: Names) -> str:
         '        """The factory the plugin registers; Salon calls it once at start-up.\n\n'
         "        Raise ConfigurationError for settings that cannot work: Salon prints it, naming\n"
         '        the provider and the plugin, and does not start."""\n'
-        f"        settings = context.settings or {names.settings_class}()\n"
+        f"        settings = context.settings_as({names.settings_class})\n"
         "        return cls(settings, Path(context.data_dir))\n"
     )
 

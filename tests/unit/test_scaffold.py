@@ -151,3 +151,18 @@ def test_cli_command(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["new-plugin", "photo", "--kind", "teapot", "--dest", str(tmp_path)])
     assert bad.exit_code == 2
     assert "teapot" in bad.output
+
+
+def test_generated_plugins_pass_mypy_strict(tmp_path: Path) -> None:
+    """The skeleton type-checks as the guide asks of a plugin (mypy --strict): a typed
+    ProviderContext (core is CoreSettings, settings read through settings_as) broke it once."""
+    roots = [new_plugin(f"photo-{kind}", kind, tmp_path) for kind in ALL_KINDS]
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *map(str, roots)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
