@@ -88,6 +88,17 @@ def test_find_by_description_word_and_by_month(
         page.reload()
         expect(tiles).to_have_count(2)
 
+        # A range of days taken: from the 20th of July to the 2nd of August (inclusive).
+        page.goto("/")
+        page.get_by_label("Taken from").fill("2021-07-20")
+        page.get_by_label("Taken until").fill("2021-08-02")
+        page.get_by_role("button", name="Search", exact=True).click()
+        page.wait_for_url("**/?taken_from=2021-07-20&taken_to=2021-08-02")
+        expect(tiles).to_have_count(2)
+        assert {t.get_attribute("data-id") for t in tiles.all()} == {garden, city}
+        expect(page.locator("[data-search-summary]")).to_contain_text("taken from 2021-07-20")
+        expect(page.get_by_label("Taken until")).to_have_value("2021-08-02")
+
         # An edit is found at once (the server's page cache must not answer the old search).
         page.goto("/?q=tide")
         expect(tiles).to_have_count(1)

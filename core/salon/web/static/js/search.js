@@ -1,4 +1,4 @@
-// The gallery's search box: words (`q`) and a month taken. The form is a plain GET form, so the
+// The gallery's search box: words (`q`), a month taken, and a range of days taken. The form is a plain GET form, so the
 // search is the page's URL: reload, Back and a shared link all show the same results.
 
 const MONTH = /^\d{4}-\d{2}$/;
@@ -52,6 +52,8 @@ export function setupSearch(root) {
   const filters = searchFilters(params);
   form.elements.q.value = params.get("q") || "";
   form.elements.month.value = params.get("month") || "";
+  form.elements.taken_from.value = params.get("taken_from") || "";
+  form.elements.taken_to.value = params.get("taken_to") || "";
   // Empty fields stay out of the URL, so the address shows only what was asked.
   form.addEventListener("formdata", (event) => {
     for (const [name, value] of [...event.formData.entries()]) {
