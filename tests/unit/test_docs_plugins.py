@@ -213,3 +213,33 @@ def test_guide_gives_the_bundled_pages_nav_order(guide: str, module: str) -> Non
     [page] = pages
     name = module.removeprefix("salon_")
     assert f"{page.nav_label} (`{name}`) {page.nav_order}" in guide
+
+
+STATIC = Path(__file__).resolve().parents[2] / "core" / "salon" / "web" / "static"
+PAGE_HELPERS = {
+    "js/api.js": ("api", "ApiError"),
+    "js/ui.js": (
+        "initChrome", "$", "el", "toast", "showError", "errorMessage",
+        "formatDate", "formatBytes", "formatTaken",
+    ),
+}  # fmt: skip
+PAGE_CLASSES = (
+    "button", "primary", "quiet", "danger", "stack", "inline-form", "actions", "page-head",
+    "hint", "loading", "section-title", "form-error", "visually-hidden",
+)  # fmt: skip
+
+
+def test_the_page_helpers_the_guide_names_exist() -> None:
+    """The guide's tables of scripts and CSS classes for plugin pages name what the core's
+    files really export and style (a rename there must update the guide)."""
+    guide = GUIDE.read_text()
+    for path, names in PAGE_HELPERS.items():
+        source = (STATIC / path).read_text()
+        for name in names:
+            assert f"`{name}" in guide, name
+            exported = rf"export (?:async )?(?:function|class) {re.escape(name)}[ (]"
+            assert re.search(exported, source), f"{path} no longer exports {name}"
+    css = (STATIC / "css" / "salon.css").read_text()
+    for name in PAGE_CLASSES:
+        assert f"`{name}`" in guide, name
+        assert re.search(rf"\.{re.escape(name)}\b", css), f"salon.css has no .{name}"
