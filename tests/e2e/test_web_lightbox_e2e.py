@@ -177,6 +177,28 @@ def test_lightbox_details_address_zoom_swipe_and_date(
         assert [item["id"] for item in found] == [ids[2]]
         assert saved["metadata"]["camera_taken_at"].startswith("2021-06-01T05:30:00")
 
+        # Typed but unsaved edits are not lost without a word: moving on asks first.
+        title = dialog.locator("[data-lb-title]").inner_text()
+        dialog.get_by_label("Description").fill("Not saved yet")
+        asked: list[str] = []
+
+        def answer(accept: bool) -> Any:
+            def handle(box: Any) -> None:
+                asked.append(box.message)
+                box.accept() if accept else box.dismiss()
+
+            return handle
+
+        page.once("dialog", answer(False))
+        dialog.get_by_role("button", name="Previous photo").click()
+        expect(dialog.locator("[data-lb-title]")).to_have_text(title)
+        expect(dialog.get_by_label("Description")).to_have_value("Not saved yet")
+        page.once("dialog", answer(True))
+        dialog.get_by_role("button", name="Previous photo").click()
+        expect(dialog.locator("[data-lb-title]")).not_to_have_text(title)
+        assert asked == ["Discard your unsaved changes to this photo?"] * 2, asked
+        assert "Not saved" not in str(client.get(f"/api/images/{ids[2]}").json()["metadata"])
+
         # The selection's dates at once: set p0 and p1 to one date, then shift both back 2 h.
         page.keyboard.press("Escape")
         page.locator(f".tile[data-id='{ids[0]}'] .tile-check").check()

@@ -77,6 +77,14 @@ export function createLightbox(dialog, grid, { total = () => null } = {}) {
   const shareResult = $("[data-lb-share-result]", dialog);
   const shareUrl = $("[data-lb-share-url]", dialog);
   const editForm = $("[data-lb-edit]", dialog);
+  // What the edit form held when the photo was shown: moving on with other values asks first,
+  // since typed but unsaved edits would be lost without a word.
+  let editedFrom = "";
+  const editValues = () =>
+    JSON.stringify(["title", "description", "taken_at"].map((name) => editForm.elements[name].value));
+  const mayLeave = () =>
+    editValues() === editedFrom || window.confirm("Discard your unsaved changes to this photo?");
+
   const shareForm = $("[data-lb-share-form]", dialog);
   const restoreButton = $("[data-lb-restore]", dialog);
   const deleteButton = $("[data-lb-delete]", dialog);
@@ -131,6 +139,7 @@ export function createLightbox(dialog, grid, { total = () => null } = {}) {
     editForm.elements.title.value = image.title;
     editForm.elements.description.value = meta.description || "";
     editForm.elements.taken_at.value = localInputValue(image);
+    editedFrom = editValues();
     const offset = takenOffset(image);
     $("[data-lb-taken-label]", dialog).textContent = takenLocally(image)
       ? "Date taken (as on the camera)"
@@ -173,6 +182,7 @@ export function createLightbox(dialog, grid, { total = () => null } = {}) {
   }
 
   async function go(step) {
+    if (!mayLeave()) return;
     let target = index + step;
     if (target >= grid.items.length && grid.hasMore()) await grid.loadMore();
     target = Math.max(0, Math.min(grid.items.length - 1, target));
@@ -355,12 +365,18 @@ export function createLightbox(dialog, grid, { total = () => null } = {}) {
 
   // A click on the backdrop (the dialog element itself, outside its content) closes it.
   dialog.addEventListener("click", (event) => {
-    if (event.target === dialog) dialog.close();
+    if (event.target === dialog && mayLeave()) dialog.close();
   });
 
   prev.addEventListener("click", () => go(-1));
   next.addEventListener("click", () => go(1));
-  $("[data-lb-close]", dialog).addEventListener("click", () => dialog.close());
+  $("[data-lb-close]", dialog).addEventListener("click", () => {
+    if (mayLeave()) dialog.close();
+  });
+  // Escape: the dialog's cancel event, kept open when the edits are to stay.
+  dialog.addEventListener("cancel", (event) => {
+    if (!mayLeave()) event.preventDefault();
+  });
 
   favorite.addEventListener("click", async () => {
     const image = current();
