@@ -124,7 +124,5 @@ async def test_upstream_errors_are_logged_not_answered(tmp_path: Path) -> None:
         )
     assert answer.status_code in (502, 503), answer.text
     assert "127.0.0.1" not in answer.text and str(port) not in answer.text, answer.text
-    assert answer.json()["detail"] in (
-        "the image source failed; try again later",
-        "a service Salon depends on is unavailable; try again shortly",
-    )
+    # The source's own public message (SourceError.public_message), never the upstream text.
+    assert answer.json()["detail"] == "Could not reach NASA's APOD service; try again later"
