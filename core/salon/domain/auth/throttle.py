@@ -163,11 +163,24 @@ class CounterFile:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # a lost counter on power loss is fine
-            conn.execute(_SCHEMA)
-            self._conn = conn
+            # Two workers opening the file at once: switching it to WAL takes a lock that the
+            # busy timeout does not wait for ("database is locked", a 500 on a worker's first
+            # login); the other worker's switch is done a moment later.
+            for attempt in range(10):
+                conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")  # a lost counter is fine
+                    conn.execute(_SCHEMA)
+                except sqlite3.OperationalError:
+                    conn.close()
+                    if attempt == 9:
+                        raise
+                    time.sleep(0.02 * (attempt + 1))
+                    continue
+                self._conn = conn
+                break
+        assert self._conn is not None
         return self._conn
 
     def _hit(self, key: str, window_start: int, horizon: int) -> int:
