@@ -21,6 +21,7 @@ import click
 from salon import __version__, logs
 from salon.errors import ConfigurationError, PluginError, SalonError
 from salon.providers import PasswordSetting
+from salon.roles import ROLES, Selection, kinds
 
 if TYPE_CHECKING:
     import pluggy
@@ -271,22 +272,17 @@ def plugins(as_json: bool) -> None:
 
     with startup_errors():
         settings, pm, registry = load_settings(ensure_secret=False)
-    selected = {
-        "storage": settings.core.storage,
-        "auth": settings.core.auth,
-        "media": settings.core.media,
-        "queue": settings.core.queue,
-        "mail": settings.core.mail,
-    }
-    # Media processors stack (SALON_MEDIA=pillow,avif_phash): each of them is selected.
-    chosen: dict[str, tuple[str, ...]] = {role: (name,) for role, name in selected.items()}
-    chosen["media"] = settings.core.media_stack
+    core = settings.core
+    # By role (salon.roles): the setting's value, and the names it selects (media stack).
+    selected = {role.name: getattr(core, role.setting) for role in ROLES if role.setting}
+    chosen = {role.name: names for role in ROLES if (names := role.selected(core)) is not None}
     providers = {
-        role: [
-            {"name": o.name, "plugin": o.plugin, "selected": o.name in chosen.get(role, ())}
-            for o in sorted(offers.values(), key=lambda o: o.name)
+        role.name: [
+            {"name": o.name, "plugin": o.plugin, "selected": o.name in chosen.get(role.name, ())}
+            for o in sorted(registry.offers.get(role.name, {}).values(), key=lambda o: o.name)
         ]
-        for role, offers in registry.offers.items()
+        for role in ROLES
+        if role.selection is not Selection.CHAIN  # authenticators: the "request" rows
     }
     unknown = {
         role: registry.unknown(role, name)
@@ -508,7 +504,7 @@ def doctor(repair: bool, as_json: bool) -> None:
 @click.option(
     "--kind",
     required=True,
-    type=click.Choice(["storage", "auth", "media", "stacked", "source", "queue"]),
+    type=click.Choice(list(kinds())),
     help="The kind of provider the plugin offers (stacked: adds to the media processor's result).",
 )
 @click.option(

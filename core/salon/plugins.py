@@ -37,6 +37,7 @@ from salon.providers import (
     RegisterSettings,
     RegisterStorageBackend,
 )
+from salon.roles import AUTHENTICATOR, ROLES, Role, by_name
 
 # Re-exported for plugins written against earlier guides; salon.providers is their home.
 __all__ = [
@@ -66,15 +67,6 @@ DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "salon.domain.images.jobs",
 )
 
-ROLES: Final[dict[str, str]] = {
-    "storage": "register_storage_backends",
-    "auth": "register_auth_providers",
-    "media": "register_media_processors",
-    "source": "register_image_sources",
-    "queue": "register_job_queues",
-    "mail": "register_mail_senders",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class PluginPage:
@@ -101,16 +93,20 @@ class Offer:
 class ProviderRegistry:
     """Everything the plugins offered, by role and name."""
 
+    # By role name (salon.roles), then offer name, in pluggy's call order.
     offers: dict[str, dict[str, Offer]] = field(default_factory=dict)
     job_handlers: dict[str, Offer] = field(default_factory=dict)
-    # Request authenticators, in the order they are asked (pluggy's call order).
-    authenticators: dict[str, Offer] = field(default_factory=dict)
     settings_types: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
     # Web pages (register_pages), in call order, and each plugin's template/static folders.
     pages: list[PluginPage] = field(default_factory=list)
     page_files: dict[str, PluginFiles] = field(default_factory=dict)
     # Plugin-owned tables (register_migrations): branch -> the plugin and its migrations.
     migrations: dict[str, tuple[str, PluginMigrations]] = field(default_factory=dict)
+
+    @property
+    def authenticators(self) -> dict[str, Offer]:
+        """Request authenticators, in the order they are asked (pluggy's call order)."""
+        return self.offers.setdefault(AUTHENTICATOR.name, {})
 
     def names(self, role: str) -> list[str]:
         return sorted(self.offers.get(role, {}))
@@ -122,28 +118,34 @@ class ProviderRegistry:
 
     def unknown(self, role: str, name: str) -> str:
         """Why ``name`` cannot be selected for ``role``: what is on offer, the nearest name."""
+        spec = by_name(role)
         available = self.offers.get(role, {})
         offers = sorted(available.values(), key=lambda o: o.name)  # not call order: stable
         listing = ", ".join(f"{o.name} (plugin {o.plugin})" for o in offers)
-        setting = "SALON_" + role.upper()
         nearest = difflib.get_close_matches(name, list(available), n=1, cutoff=0.6)
         hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
         return (
-            f"{setting}={name!r} is not a known {role} provider{hint} "
+            f"{spec.variable or spec.hook}={name!r} is not a known {spec.label}{hint} "
             f"(available: {listing or 'none'})"
         )
 
     def build(self, role: str, name: str, context: ProviderContext) -> Any:
-        offer = self.offer(role, name)
-        try:
-            return offer.factory(context)
-        except ConfigurationError as exc:
-            message = f"{role} provider {name!r} (plugin {offer.plugin}): {exc}"
-            raise ConfigurationError(message) from exc
-        except Exception as exc:
-            raise PluginError(
-                offer.plugin, ROLES[role], f"factory {name!r} raised {exc!r}"
-            ) from exc
+        """Call the factory of ``name``; what goes wrong names the plugin (and its hook)."""
+        return build_offer(by_name(role), self.offer(role, name), context)
+
+
+def build_offer(role: Role, offer: Offer, context: ProviderContext) -> Any:
+    """A ConfigurationError (the user's to fix) is told with the provider and its plugin; any
+    other exception is the plugin's bug: a PluginError naming the plugin and the role's hook."""
+    try:
+        return offer.factory(context)
+    except ConfigurationError as exc:
+        message = f"{role.label} {offer.name!r} (plugin {offer.plugin}): {exc}"
+        raise ConfigurationError(message) from exc
+    except Exception as exc:
+        raise PluginError(
+            offer.plugin, role.hook, f"factory {offer.name!r} raised {exc!r}"
+        ) from exc
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -299,11 +301,7 @@ def notify(
             log.exception("plugin %r, event hook %r raised; continuing", name, hook)
 
 
-TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {
-    "storage": ("put",),
-    "media": ("process", "add"),
-    "source": ("entries",),
-}
+TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {r.name: r.traced for r in ROLES if r.traced}
 
 
 class TracedProvider:
@@ -360,21 +358,12 @@ def _traced_method(method: Callable[..., Any], label: str) -> Callable[..., Any]
     return traced
 
 
-def traced_provider(provider: Any, role: str, offer: Offer) -> Any:
-    """The provider, wrapped for tracing when its role has traced methods."""
-    if role not in TRACED_METHODS:
-        return provider
-    return TracedProvider(provider, role, offer.name, offer.plugin)
-
-
 def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
     """Ask every plugin what it offers. Duplicate names are a start-up error naming both."""
     registry = ProviderRegistry()
-    for role, hook in ROLES.items():
-        table: dict[str, Offer] = registry.offers.setdefault(role, {})
-        _collect(pm, hook, table, role)
+    for role in ROLES:
+        _collect(pm, role.hook, registry.offers.setdefault(role.name, {}), role.name)
     _collect(pm, "register_job_handlers", registry.job_handlers, "job handler")
-    _collect(pm, "register_request_authenticators", registry.authenticators, "authenticator")
     for plugin, caller in plugin_calls(pm, "register_settings"):
 
         def add(prefix: str, type_: type[Any], _plugin: str = plugin) -> None:

@@ -20,15 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 # At run time, not only for mypy: Litestar resolves Runtime's annotations (a dependency).
 from salon.context import SalonContext
 from salon.db.changes import ChangeTracker
-from salon.errors import ConfigurationError, PluginError
+from salon.errors import ConfigurationError
 from salon.media_stack import build_media_stack
 from salon.memory import return_large_blocks
 from salon.plugins import (
     Offer,
     ProviderRegistry,
+    TracedProvider,
+    build_offer,
     collect_registry,
     make_plugin_manager,
-    traced_provider,
 )
 from salon.providers import (
     AuthProvider,
@@ -43,6 +44,7 @@ from salon.providers import (
     RequestAuthenticator,
     StorageBackend,
 )
+from salon.roles import AUTH, AUTHENTICATOR, MAIL, MEDIA, QUEUE, SOURCE, STORAGE, Role, Selection
 from salon.settings import CoreSettings, Settings, load_core_settings, parse_plugin_settings
 
 log = logging.getLogger("salon.runtime")
@@ -169,9 +171,6 @@ def build_runtime(
 
     mail: MailSender | None = None
 
-    def context(role: str, name: str) -> ProviderContext:
-        return context_for(registry.offer(role, name).plugin)
-
     def context_for(plugin: str) -> ProviderContext:
         prefix = _settings_prefix(registry, plugin)
         return ProviderContext(
@@ -184,16 +183,21 @@ def build_runtime(
             mail=mail,
         )
 
-    def build(role: str, name: str) -> Any:
-        provider = registry.build(role, name, context(role, name))
-        if core.trace_plugins:
-            provider = traced_provider(provider, role, registry.offer(role, name))
+    def build(role: Role, offer: Offer) -> Any:
+        provider = build_offer(role, offer, context_for(offer.plugin))
+        if core.trace_plugins and role.traced:
+            provider = TracedProvider(provider, role.name, offer.name, offer.plugin)
         return provider
 
-    mail = build("mail", core.mail)  # first: the auth provider may send mail
-    media, renditions = build_media_stack(
-        [(name, build("media", name)) for name in core.media_stack], core.rendition_specs
-    )
+    def selected(role: Role) -> list[tuple[str, Any]]:
+        """The providers the role's setting selects, built in the order it names them."""
+        return [
+            (name, build(role, registry.offer(role.name, name)))
+            for name in role.selected(core) or ()
+        ]
+
+    mail = selected(MAIL)[0][1]  # first: the auth provider may send mail
+    media, renditions = build_media_stack(selected(MEDIA), core.rendition_specs)
     runtime = Runtime(
         settings=settings,
         pm=pm,
@@ -201,39 +205,36 @@ def build_runtime(
         engine=engine,
         session_maker=session_maker,
         changes=changes,
-        storage=build("storage", core.storage),
-        auth=build("auth", core.auth),
+        storage=selected(STORAGE)[0][1],
+        auth=selected(AUTH)[0][1],
         media=media,
-        queue=build("queue", core.queue),
+        queue=selected(QUEUE)[0][1],
         mail=mail,
         renditions=renditions,
     )
-    runtime.sources = _build_sources(registry, context)
-    if core.trace_plugins:
-        runtime.sources = {
-            name: traced_provider(source, "source", registry.offer("source", name))
-            for name, source in runtime.sources.items()
-        }
-    runtime.authenticators = [
-        (name, _build_authenticator(offer, context_for(offer.plugin)))
-        for name, offer in registry.authenticators.items()
-    ]
+    runtime.sources = _build_every(SOURCE, registry, build)
+    runtime.authenticators = list(_build_every(AUTHENTICATOR, registry, build).items())
     runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}
     return runtime
 
 
-def _build_authenticator(offer: Offer, context: ProviderContext) -> RequestAuthenticator:
-    """Unlike a source, an authenticator that cannot start stops start-up: leaving it out
-    would silently lock out whoever signs in through it."""
-    try:
-        authenticator: RequestAuthenticator = offer.factory(context)
-    except ConfigurationError as exc:
-        message = f"authenticator {offer.name!r} (plugin {offer.plugin}): {exc}"
-        raise ConfigurationError(message) from exc
-    except Exception as exc:
-        hook = "register_request_authenticators"
-        raise PluginError(offer.plugin, hook, f"factory {offer.name!r}: {exc!r}") from exc
-    return authenticator
+def _build_every(
+    role: Role, registry: ProviderRegistry, build: Callable[[Role, Offer], Any]
+) -> dict[str, Any]:
+    """Every offer of a role no setting selects from. An image source that cannot start is
+    left out and logged, the others stay available (Selection.EVERY, by name); a request
+    authenticator stops start-up (Selection.CHAIN, in the order requests ask them): leaving it
+    out would silently lock out whoever signs in through it."""
+    offers = registry.offers.get(role.name, {})
+    if role.selection is Selection.CHAIN:
+        return {name: build(role, offer) for name, offer in offers.items()}
+    built: dict[str, Any] = {}
+    for name in sorted(offers):
+        try:
+            built[name] = build(role, offers[name])
+        except Exception:
+            log.exception("%s %r could not be started; leaving it out", role.title, name)
+    return built
 
 
 def plugin_settings(runtime: Runtime, plugin: str) -> Any:
@@ -247,16 +248,3 @@ def _settings_prefix(registry: ProviderRegistry, plugin: str) -> str | None:
         if owner == plugin:
             return prefix
     return None
-
-
-def _build_sources(
-    registry: ProviderRegistry, context: Callable[[str, str], ProviderContext]
-) -> dict[str, ImageSource]:
-    """A source whose factory raises is left out and logged; the others stay available."""
-    sources: dict[str, ImageSource] = {}
-    for name in registry.names("source"):
-        try:
-            sources[name] = registry.build("source", name, context("source", name))
-        except (ConfigurationError, Exception):
-            log.exception("image source %r could not be started; leaving it out", name)
-    return sources

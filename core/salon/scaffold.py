@@ -18,9 +18,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from salon import __version__, providers
+from salon import __version__, providers, roles
 
-__all__ = ["KINDS", "Kind", "ScaffoldError", "names_for", "new_plugin", "provider_stub"]
+__all__ = [
+    "KINDS",
+    "SKELETONS",
+    "Kind",
+    "ScaffoldError",
+    "Skeleton",
+    "names_for",
+    "new_plugin",
+    "provider_stub",
+]
 
 
 class ScaffoldError(ValueError):
@@ -29,7 +38,8 @@ class ScaffoldError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """What differs between the kinds of provider a plugin can offer."""
+    """What differs between the kinds of provider a plugin can offer: the role's row of
+    :mod:`salon.roles` (Protocol, hook, title, contract suite, setting) and the skeleton's own."""
 
     protocol: type
     hook: str
@@ -41,63 +51,49 @@ class Kind:
     selection: str = "{name}"  # the selector's value that selects it
 
 
-KINDS: Final[Mapping[str, Kind]] = {
-    "storage": Kind(
-        providers.StorageBackend,
-        "register_storage_backends",
-        "Storage",
-        "storage backend",
-        "StorageContract",
-        "SALON_STORAGE",
-        "app.runtime.storage",
-    ),
-    "auth": Kind(
-        providers.AuthProvider,
-        "register_auth_providers",
-        "Auth",
-        "auth provider",
-        "AuthProviderContract",
-        "SALON_AUTH",
-        "app.runtime.auth",
-    ),
-    "media": Kind(
-        providers.MediaProcessor,
-        "register_media_processors",
-        "MediaProcessor",
-        "media processor",
-        "MediaProcessorContract",
-        "SALON_MEDIA",
-        "app.runtime.media",
-    ),
-    "stacked": Kind(
-        providers.StackedMediaProcessor,
-        "register_media_processors",
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """What only the skeleton needs for a kind: the class name's suffix, where its test finds
+    the built provider on ``running_app``, and the selector's value that selects it."""
+
+    suffix: str
+    runtime_attr: str
+    selection: str = "{name}"
+
+
+# One per kind of salon.roles.kinds() (a test keeps them in step).
+SKELETONS: Final[Mapping[str, Skeleton]] = {
+    "storage": Skeleton("Storage", "app.runtime.storage"),
+    "auth": Skeleton("Auth", "app.runtime.auth"),
+    "media": Skeleton("MediaProcessor", "app.runtime.media"),
+    "stacked": Skeleton(
         "Processor",
-        "stacked media processor",
-        "StackedMediaProcessorContract",
-        "SALON_MEDIA",
         'dict(getattr(app.runtime.media, "layers", ()))["{name}"]',
         "pillow,{name}",  # stacked on the built-in processor
     ),
-    "source": Kind(
-        providers.ImageSource,
-        "register_image_sources",
-        "Source",
-        "image source",
-        "ImageSourceContract",
-        None,
-        'app.runtime.sources.get("{name}")',
-    ),
-    "queue": Kind(
-        providers.JobQueue,
-        "register_job_queues",
-        "Queue",
-        "job queue",
-        "JobQueueContract",
-        "SALON_QUEUE",
-        "app.runtime.queue",
-    ),
+    "source": Skeleton("Source", 'app.runtime.sources.get("{name}")'),
+    "queue": Skeleton("Queue", "app.runtime.queue"),
 }
+
+
+def _kinds() -> dict[str, Kind]:
+    out: dict[str, Kind] = {}
+    for name, (role, kind) in roles.kinds().items():
+        skeleton = SKELETONS[name]
+        out[name] = Kind(
+            protocol=kind.protocol,
+            hook=role.hook,
+            suffix=skeleton.suffix,
+            title=kind.title,
+            contract=kind.contract or "",  # roles.kinds() has only kinds with a suite
+            selector=role.variable,
+            runtime_attr=skeleton.runtime_attr,
+            selection=skeleton.selection,
+        )
+    return out
+
+
+KINDS: Final[Mapping[str, Kind]] = _kinds()
 
 # Names the built-in providers use: a plugin offering one again fails at start-up.
 RESERVED: Final = frozenset({"local", "pillow"})
