@@ -639,3 +639,148 @@ def test_refusals_say_why(
         again = pickle.loads(pickle.dumps(refusal))
         assert type(again) is kind and again.reason == reason and str(again) == str(refusal)
     assert list(out_dir.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- reduced-scale decode
+
+
+def _corners(im: Image.Image) -> list[tuple[int, ...]]:
+    """The colours a quarter of the way in from each corner (away from blurred edges)."""
+    rgb = im.convert("RGB")
+    w, h = rgb.size
+    return [
+        rgb.getpixel((x, y))
+        for x, y in (
+            (w // 4, h // 4),
+            (3 * w // 4, h // 4),
+            (w // 4, 3 * h // 4),
+            (3 * w // 4, 3 * h // 4),
+        )
+    ]  # type: ignore[misc]
+
+
+def _near(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> bool:
+    return all(abs(x - y) <= 12 for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb))
+
+
+def _spy_loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    loads: list[tuple[int, int]] = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy_load(self: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
+        if self.tile:
+            loads.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
+    return loads
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_draft_decode_keeps_orientation_and_exact_sizes(
+    processor: PillowMediaProcessor,
+    tmp_path: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    progressive: bool,
+) -> None:
+    # 5200x3600 stored, orientation 6: decoded at 1/2 (2600x1800 still covers lg's 2048 px),
+    # then every rendition upright and exactly the size a full-scale decode would give.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    source = tmp_path / "big.jpg"
+    quadrant_image((5200, 3600)).save(
+        source, "JPEG", quality=90, exif=exif.tobytes(), progressive=progressive
+    )
+    loads = _spy_loads(monkeypatch)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert loads == [(2600, 1800)]
+    sizes = {r.name: (r.width, r.height) for r in result.renditions}
+    assert sizes == {"lg": (1418, 2048), "md": (709, 1024), "sm": (222, 320)}
+    upright = _corners(quadrant_image((5200, 3600)).transpose(Image.Transpose.ROTATE_270))
+    for r in result.renditions:
+        with Image.open(r.path) as im:
+            assert im.size == sizes[r.name]
+            assert _near(_corners(im), upright), r.name
+
+
+def test_jpeg_smaller_than_the_largest_rendition_is_not_upscaled(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _jpeg(tmp_path / "s.jpg", (1500, 1000))
+    loads = _spy_loads(monkeypatch)
+    result = processor.process(source, out_dir, DEFAULT_SPECS)
+    assert loads == [(1500, 1000)]  # full scale: half (750 px) would not cover md's 1024
+    sizes = {r.name: (r.width, r.height) for r in result.renditions}
+    assert sizes == {"lg": (1500, 1000), "md": (1024, 683), "sm": (320, 213)}
+
+
+def test_identical_renditions_are_encoded_once(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 320x240 upload: sm, md and lg are the same 320 px image; one encode, two copies.
+    source = _jpeg(tmp_path / "s.jpg", (320, 240))
+    saves: list[str] = []
+    real_save = Image.Image.save
+
+    def spy_save(self: Image.Image, fp, *args, **kwargs):  # type: ignore[no-untyped-def]
+        saves.append(Path(fp).name)
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", spy_save)
+    result = processor.process(source, out_dir, [*DEFAULT_SPECS, RenditionSpec("j", 320, "jpeg")])
+    assert sorted(saves) == ["j.jpg", "sm.webp"]
+    by_name = {r.name: r for r in result.renditions}
+    assert [r.name for r in result.renditions] == ["sm", "md", "lg", "j"]
+    sm = by_name["sm"].path.read_bytes()
+    for name in ("md", "lg"):
+        r = by_name[name]
+        assert r.path == out_dir / f"{name}.webp" and r.path.read_bytes() == sm
+        assert (r.width, r.height, r.size) == (320, 240, len(sm))
+
+
+def test_webp_method_is_a_setting(tmp_path: Path, out_dir: Path) -> None:
+    source = _jpeg(tmp_path / "a.jpg", (1200, 900))
+    ctx = ProviderContext(
+        core=SimpleNamespace(max_pixels=10**8, webp_method=6), settings=None, data_dir=tmp_path
+    )
+    slow = PillowMediaProcessor.from_context(ctx)
+    assert slow.webp_method == 6 and PillowMediaProcessor().webp_method == 2
+    fast_out = tmp_path / "fast"
+    fast_out.mkdir()
+    small = slow.process(source, out_dir, DEFAULT_SPECS).renditions
+    fast = PillowMediaProcessor(webp_method=0).process(source, fast_out, DEFAULT_SPECS).renditions
+    assert sum(r.size for r in small) < sum(r.size for r in fast)
+    with pytest.raises(ValueError, match="webp_method"):
+        PillowMediaProcessor(webp_method=7)
+
+
+def test_concurrent_calls_share_the_encoder_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    processor = PillowMediaProcessor()
+    sources = [_jpeg(tmp_path / f"{i}.jpg", (900 + 100 * i, 700)) for i in range(6)]
+
+    def run(i: int) -> list[tuple[str, int, int]]:
+        out = tmp_path / f"out{i}"
+        out.mkdir()
+        result = processor.process(sources[i], out, DEFAULT_SPECS)
+        for r in result.renditions:
+            with Image.open(r.path) as im:
+                assert im.size == (r.width, r.height) and r.path.parent == out
+        return [(r.name, r.width, r.height) for r in result.renditions]
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, range(6)))
+    assert got == [
+        [
+            ("sm", 320, round(700 * 320 / (900 + 100 * i))),
+            (
+                "md",
+                900 + 100 * i if i < 2 else 1024,
+                700 if i < 2 else round(700 * 1024 / (900 + 100 * i)),
+            ),
+            ("lg", 900 + 100 * i, 700),
+        ]
+        for i in range(6)
+    ]

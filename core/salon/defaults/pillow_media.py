@@ -19,7 +19,12 @@ in the order that keeps it fast:
 5. resize to the largest rendition, apply the EXIF orientation to that smaller image, and make
    each smaller rendition from the previous one;
 6. write the renditions with no EXIF, GPS, XMP or ICC profile (sRGB is what browsers assume),
-   and a thumbhash placeholder.
+   and a thumbhash placeholder. The encodes run in a few threads (Pillow releases the GIL
+   while encoding), so each smaller rendition is resized while the larger ones are written;
+   a rendition identical to another (a small upload's sm, md and lg are the same 320 px
+   image) is a copy of its file, not another encode. WebP is written at libwebp's method 2
+   (``SALON_WEBP_METHOD``): less than half the CPU of its default 4 for about 4 % more bytes
+   at the same quality (benchmarks/ingest/README.md).
 
 Memory: a decode holds at most ``max_pixels`` x 4 bytes (RGBA) at full size, and at most
 ``decode_concurrency`` decodes run at once in a process (a semaphore; steps 2-4), so decoding
@@ -37,15 +42,20 @@ encoding), or pickle the processor into worker processes.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import io
 import logging
 import math
 import operator
+import os
 import re
+import shutil
 import struct
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -160,7 +170,11 @@ _RESAMPLE: Final = Image.Resampling.LANCZOS
 # reduce() by an integer factor first while the remaining scale is above this: much faster than
 # resampling from the full size and indistinguishable at gallery sizes (thumbnail()'s default).
 _REDUCING_GAP: Final = 2.0
-_WEBP_METHOD: Final = 4  # libwebp's default speed/size trade-off
+DEFAULT_WEBP_METHOD: Final = 2
+"""libwebp's effort (0-6) for WebP renditions. On 12 MP photos at quality 80, method 4
+(libwebp's default) takes 2.3x the CPU of method 2 for 4 % fewer bytes at the same PSNR;
+methods 0 and 1 save little more CPU for 17-19 % more bytes (benchmarks/ingest/README.md)."""
+_ENCODE_THREADS: Final = max(1, min(3, os.cpu_count() or 1))
 _DATE_RE: Final = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _OFFSET_RE: Final = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
@@ -214,16 +228,21 @@ class PillowMediaProcessor:
         max_pixels_per_byte: int = 1000,
         decode_concurrency: int = 2,
         max_jpeg_scans: int = 256,
+        webp_method: int = DEFAULT_WEBP_METHOD,
     ) -> None:
         if min(max_pixels, max_pixels_per_byte, decode_concurrency, max_jpeg_scans) <= 0:
             raise ValueError(
                 "max_pixels, max_pixels_per_byte, decode_concurrency and max_jpeg_scans must be > 0"
             )
+        if not 0 <= webp_method <= 6:
+            raise ValueError(f"webp_method must be 0 to 6, not {webp_method}")
+        self.webp_method = webp_method
         self.max_pixels = max_pixels
         self.max_pixels_per_byte = max_pixels_per_byte
         self.max_jpeg_scans = max_jpeg_scans
         self.decode_concurrency = decode_concurrency
         self._decode_slots = threading.BoundedSemaphore(decode_concurrency)
+        self._encoders = _encoder_pool()
         Image.init()  # load Pillow's format plugins now, not racing in the first worker threads
         self.content_types: frozenset[str] = frozenset(
             _SNIFFED_TYPES[f] for f in _OPEN_FORMATS if f in _SNIFFED_TYPES
@@ -239,17 +258,19 @@ class PillowMediaProcessor:
             max_pixels_per_byte=int(getattr(ctx.core, "max_pixels_per_byte", 1000)),
             decode_concurrency=int(getattr(ctx.core, "media_decode_concurrency", 2)),
             max_jpeg_scans=int(getattr(ctx.core, "max_jpeg_scans", 256)),
+            webp_method=int(getattr(ctx.core, "webp_method", DEFAULT_WEBP_METHOD)),
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        """Picklable (worker processes): each process makes its own semaphore."""
+        """Picklable (worker processes): each process makes its own semaphore and threads."""
         state = self.__dict__.copy()
-        del state["_decode_slots"]
+        del state["_decode_slots"], state["_encoders"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._decode_slots = threading.BoundedSemaphore(self.decode_concurrency)
+        self._encoders = _encoder_pool()
         # A worker process that receives the processor decodes there: same tuning as the
         # process that built the runtime (salon.memory).
         return_large_blocks()
@@ -365,19 +386,23 @@ class PillowMediaProcessor:
 
         oriented = transpose is None
         order = sorted(range(len(specs)), key=lambda i: -edges[i])
-        by_index: dict[int, RenditionFile] = {}
-        for i in order:
-            spec = specs[i]
-            target = _fit(oriented_w, oriented_h, edges[i])
-            work, oriented = _resize_oriented(work, target, transpose, oriented)
-            by_index[i] = _save(work, spec, out_dir, written)
+        encodes = _Encodes(self._encoders, out_dir, written, self.webp_method)
+        try:
+            for i in order:
+                target = _fit(oriented_w, oriented_h, edges[i])
+                work, oriented = _resize_oriented(work, target, transpose, oriented)
+                encodes.add(i, work, specs[i])
+            encodes.flush()
+            thumb_target = _fit(
+                oriented_w, oriented_h, min(PLACEHOLDER_EDGE, max(oriented_w, oriented_h))
+            )
+            thumb, _ = _resize_oriented(work, thumb_target, transpose, oriented)
+            placeholder = _thumbhash(thumb)  # while the encodes finish
+            by_index = encodes.results()
+        except BaseException:
+            encodes.wait()  # no thread may write a file after process() cleans up
+            raise
         renditions = [by_index[i] for i in range(len(specs))]
-
-        thumb_target = _fit(
-            oriented_w, oriented_h, min(PLACEHOLDER_EDGE, max(oriented_w, oriented_h))
-        )
-        thumb, _ = _resize_oriented(work, thumb_target, transpose, oriented)
-        placeholder = _thumbhash(thumb)
 
         metadata = _metadata(fmt, exif)
         if animated:
@@ -781,18 +806,94 @@ def _default_cmyk_transform() -> Any:
     return _CMYK_TRANSFORM[0]
 
 
+def _encoder_pool() -> ThreadPoolExecutor:
+    """The threads a processor encodes in (started on first use, idle ones cost nothing)."""
+    return ThreadPoolExecutor(max_workers=_ENCODE_THREADS, thread_name_prefix="salon-encode")
+
+
+class _Encodes:
+    """One image's rendition encodes, in the processor's threads.
+
+    The cascade hands over each resized image in turn; all renditions of one image object are
+    encoded by one task, in order (``Image.save`` sets attributes on the image, so one image is
+    never saved from two threads at once). Within it, a rendition with the format and quality
+    of one already written is a copy of that file.
+    """
+
+    def __init__(
+        self, pool: ThreadPoolExecutor, out_dir: Path, written: list[Path], webp_method: int
+    ) -> None:
+        self._pool = pool
+        self._out_dir = out_dir
+        self._written = written
+        self._webp_method = webp_method
+        self._image: Image.Image | None = None
+        self._batch: list[tuple[int, RenditionSpec]] = []
+        self._tasks: list[Future[list[tuple[int, RenditionFile]]]] = []
+
+    def add(self, index: int, im: Image.Image, spec: RenditionSpec) -> None:
+        if im is not self._image:
+            self.flush()
+            self._image = im
+        self._batch.append((index, spec))
+
+    def flush(self) -> None:
+        """Start encoding the image handed over last."""
+        if self._image is not None and self._batch:
+            self._tasks.append(self._pool.submit(self._encode, self._image, self._batch))
+        self._image, self._batch = None, []
+
+    def results(self) -> dict[int, RenditionFile]:
+        """Every rendition by its index in the specs; the first failure is raised."""
+        return {i: r for task in self._tasks for i, r in task.result()}
+
+    def wait(self) -> None:
+        wait_all(self._tasks)
+
+    def _encode(
+        self, im: Image.Image, batch: list[tuple[int, RenditionSpec]]
+    ) -> list[tuple[int, RenditionFile]]:
+        done: dict[tuple[str, int], RenditionFile] = {}
+        out: list[tuple[int, RenditionFile]] = []
+        for index, spec in batch:
+            key = (spec.format.upper(), spec.quality)
+            same = done.get(key)
+            if same is None:
+                done[key] = rendition = _save(
+                    im, spec, self._out_dir, self._written, self._webp_method
+                )
+            else:
+                rendition = _copy(same, spec, self._out_dir, self._written)
+            out.append((index, rendition))
+        return out
+
+
+def _copy(
+    same: RenditionFile, spec: RenditionSpec, out_dir: Path, written: list[Path]
+) -> RenditionFile:
+    """``same``'s file under ``spec``'s name: the same pixels, format and quality."""
+    path = out_dir / f"{spec.name}{Path(same.path).suffix}"
+    written.append(path)
+    try:
+        shutil.copyfile(same.path, path)
+    except OSError as exc:
+        raise ProviderError(f"cannot write rendition {spec.name!r}: {exc}") from exc
+    return dataclasses.replace(same, name=spec.name, path=path)
+
+
 def _save(
     im: Image.Image,
     spec: RenditionSpec,
     out_dir: Path,
     written: list[Path],
+    webp_method: int = DEFAULT_WEBP_METHOD,
 ) -> RenditionFile:
     fmt = spec.format.upper()
     content_type, suffix = _OUTPUT_TYPES[fmt]
     path = out_dir / f"{spec.name}{suffix}"
     params: dict[str, Any] = {"quality": spec.quality}
     if fmt == "WEBP":
-        params["method"] = _WEBP_METHOD
+        params["method"] = webp_method
     elif fmt == "JPEG":
         params["optimize"] = True
         if im.mode == "RGBA":  # JPEG has no alpha: flatten on white
