@@ -105,6 +105,7 @@ __all__ = [
     "StorageBackend",
     "StorageCapabilities",
     "StorageError",
+    "StorageEvent",
     "TableVersions",
     "TokenPair",
     "UnsupportedMedia",
@@ -702,12 +703,27 @@ class PagedImageSource(ImageSource, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class StorageEvent:
+    """An object appeared in storage without a job: an S3 ``ObjectCreated`` notification a queue
+    also carries, say. ``key`` is the object's key as the storage backend names it (decoded).
+    The worker runs the ``storage.object_created`` handler with ``payload["key"]``."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """A received job message. ``receive_count`` starts at 1."""
+    """A received message. ``receive_count`` starts at 1.
+
+    A job message has ``job_id`` and no ``storage_event``. A queue that also delivers storage
+    events returns them with ``storage_event`` set; ``job_id`` then only names the message in
+    logs (the SQS queue uses the message id), it is no job.
+    """
 
     job_id: str
     receipt: str
     receive_count: int
+    storage_event: StorageEvent | None = None
 
 
 @runtime_checkable

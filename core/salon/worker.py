@@ -39,6 +39,7 @@ import math
 import signal
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,7 @@ from salon.providers import (
     LongPollLimit,
     RedeliveryLimit,
     StorageBackend,
+    StorageEvent,
 )
 from salon.runtime import Runtime
 from salon.task_protection import TaskProtection
@@ -73,13 +75,14 @@ __all__ = [
     "WorkerConfig",
     "run_worker",
     "start_inprocess_worker",
+    "storage_event_of",
 ]
 
 log = logging.getLogger("salon.worker")
 
 STORAGE_EVENT_PREFIX = "s3:"
-"""Deliveries whose ``job_id`` starts with this carry a storage key, not a job id: a queue that
-also receives the bucket's ObjectCreated notifications (the SQS plugin) reports them this way."""
+"""Deprecated: a delivery whose ``job_id`` starts with this is read as a storage event for the
+key after it (with a DeprecationWarning). Queues return ``Delivery(storage_event=...)``."""
 STORAGE_EVENT_KIND = "storage.object_created"
 """The job-handler kind that receives storage events (payload ``{"key": ...}``), if any."""
 
@@ -298,8 +301,8 @@ class Worker:
             await self._handle(delivery, stop)
 
     async def _handle(self, delivery: Delivery, stop: asyncio.Event) -> None:
-        if delivery.job_id.startswith(STORAGE_EVENT_PREFIX):
-            await self._handle_storage_event(delivery, stop)
+        if (event := storage_event_of(delivery)) is not None:
+            await self._handle_storage_event(delivery, event, stop)
             return
         lease = self.visibility_timeout * 2 / 3
         outcome, job = await jobs.claim_job(
@@ -453,8 +456,10 @@ class Worker:
 
     # ------------------------------------------------------------------ storage events
 
-    async def _handle_storage_event(self, delivery: Delivery, stop: asyncio.Event) -> None:
-        key = delivery.job_id[len(STORAGE_EVENT_PREFIX) :]
+    async def _handle_storage_event(
+        self, delivery: Delivery, event: StorageEvent, stop: asyncio.Event
+    ) -> None:
+        key = event.key
         handler = self.handlers.get(STORAGE_EVENT_KIND)
         if handler is None:
             log.info("storage event for %r: no %s handler; acked", key, STORAGE_EVENT_KIND)
@@ -537,7 +542,8 @@ class Worker:
             return 0
         swept = 0
         while (delivery := await self.queue.receive_dead_letter()) is not None:
-            job = await jobs.load_job(self.session_maker, delivery.job_id)
+            event = storage_event_of(delivery)
+            job = None if event else await jobs.load_job(self.session_maker, delivery.job_id)
             if job is not None:
                 reason = "the job kept failing and was moved to the dead-letter queue"
                 if await jobs.fail_job(self.session_maker, job.id, reason):
@@ -547,6 +553,23 @@ class Worker:
             await self.queue.ack_dead_letter(delivery)
             swept += 1
         return swept
+
+
+def storage_event_of(delivery: Delivery) -> StorageEvent | None:
+    """The delivery's storage event, if it carries one. A ``job_id`` of ``"s3:<key>"`` (how
+    queues reported storage events before :class:`~salon.providers.StorageEvent`) still counts,
+    with a DeprecationWarning, so such third-party queues keep working."""
+    if delivery.storage_event is not None:
+        return delivery.storage_event
+    if not delivery.job_id.startswith(STORAGE_EVENT_PREFIX):
+        return None
+    warnings.warn(
+        f"a job_id of {STORAGE_EVENT_PREFIX!r}<key> is deprecated: the queue should return "
+        "Delivery(storage_event=StorageEvent(key)) (see docs/plugins.md)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return StorageEvent(key=delivery.job_id[len(STORAGE_EVENT_PREFIX) :])
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

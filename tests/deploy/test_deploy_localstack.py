@@ -191,7 +191,8 @@ class TestSalonStorageOnTerraformBucket(StorageContract):
 
 
 async def drain_for(queue: Any, wanted: str, seconds: float) -> list[str]:
-    """Receive (and ack) until ``wanted`` arrives or time runs out; return the job ids seen."""
+    """Receive (and ack) until a storage event for ``wanted`` arrives or time runs out; return
+    the keys of the storage events seen."""
     import time
 
     seen: list[str] = []
@@ -200,9 +201,11 @@ async def drain_for(queue: Any, wanted: str, seconds: float) -> list[str]:
         delivery = await queue.receive(wait_seconds=2)
         if delivery is None:
             continue
-        seen.append(delivery.job_id)
         await queue.ack(delivery)
-        if delivery.job_id == wanted:
+        if delivery.storage_event is None:
+            continue
+        seen.append(delivery.storage_event.key)
+        if delivery.storage_event.key == wanted:
             break
     return seen
 
@@ -220,10 +223,10 @@ async def test_direct_upload_is_announced_on_the_queue(stack: dict[str, Any], qu
     other = f"salon/originals/{uuid.uuid4()}"
     s3.put_object(Bucket=stack["bucket_name"], Key=other, Body=b"not an upload")
     s3.put_object(Bucket=stack["bucket_name"], Key=key, Body=b"\xff\xd8\xff direct upload")
-    seen = await drain_for(queue, f"s3:{key}", seconds=30)
-    assert f"s3:{key}" in seen, seen
-    assert f"s3:{other}" not in seen
-    assert not [s for s in seen if s.startswith("s3:") and "originals/" in s]
+    seen = await drain_for(queue, key, seconds=30)
+    assert key in seen, seen
+    assert other not in seen
+    assert not [s for s in seen if "originals/" in s]
 
 
 async def test_poisoned_job_is_redriven_to_the_dlq(stack: dict[str, Any], queue: Any) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 from salon import hookimpl
 
-from salon_aws_queue.errors import translate
 from salon_aws_queue.queue import SqsQueue, parse_message
 from salon_aws_queue.settings import SqsSettings
 
-__all__ = ["SqsQueue", "SqsSettings", "parse_message", "translate"]
+__all__ = ["SqsQueue", "SqsSettings", "parse_message"]
 
 
 @hookimpl

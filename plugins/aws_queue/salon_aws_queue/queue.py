@@ -1,15 +1,15 @@
 """The SQS job queue.
 
-Every boto3 call runs in a worker thread (``asyncio.to_thread``) so the event loop never waits
-on the network. One client per process, made lazily on first use with botocore's standard retry
-mode and explicit timeouts; a forked child makes its own.
+The AWS boundary is :mod:`salon.aws`: every boto3 call runs in a worker thread, one client per
+process is made on first use (botocore's standard retry mode, explicit timeouts) and again in a
+forked child, and every failure is a QueueUnavailable naming the operation and the AWS code.
 
 Messages:
 
 - a job: ``{"job_id": "<uuid>"}``, the only thing ``enqueue`` sends;
 - S3 event notifications (when the uploads bucket notifies this queue): ``ObjectCreated:*``
-  records become deliveries whose ``job_id`` is ``"s3:<key>"`` (see
-  ``salon.worker.STORAGE_EVENT_PREFIX``), so the core can complete direct uploads; the
+  records become deliveries with a :class:`~salon.providers.StorageEvent` for the key (their
+  ``job_id`` is the SQS message id), so the core can complete direct uploads; the
   ``s3:TestEvent`` S3 sends when a notification is configured is deleted and skipped;
 - anything else is logged (first 200 characters) and deleted: it can never become a job.
 
@@ -19,13 +19,10 @@ its dead-letter queue so the worker can mark those jobs failed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
-import os
 import re
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -33,20 +30,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from salon.aws import AwsBoundary, Fault, LazyClient, call, client_config, fault_of
 from salon.errors import ConfigurationError, QueueUnavailable
-from salon.providers import Delivery, ProviderContext
+from salon.providers import Delivery, ProviderContext, StorageEvent
 
-from salon_aws_queue.errors import STALE_RECEIPT_CODES, error_code, translate
 from salon_aws_queue.settings import MAX_WAIT_SECONDS, SqsSettings
 
 if TYPE_CHECKING:
     from types_boto3_sqs.client import SQSClient
 
-__all__ = ["STORAGE_EVENT_PREFIX", "SqsQueue", "parse_message"]
+__all__ = ["SqsQueue", "parse_message"]
 
 log = logging.getLogger("salon.queue.sqs")
 
-STORAGE_EVENT_PREFIX = "s3:"  # the same value as salon.worker.STORAGE_EVENT_PREFIX
 ClientFactory = Callable[[Config], "SQSClient"]
 _REGION_IN_URL = re.compile(r"^https?://sqs[.-]([a-z0-9-]+)\.")
 
@@ -103,9 +99,9 @@ class SqsQueue:
         # The worker long-polls this long (SALON_SQS_WAIT_SECONDS).
         self.wait_seconds = settings.wait_seconds
         self._client_factory = client_factory
-        self._client: SQSClient | None = None
-        self._client_pid = 0
-        self._lock = threading.Lock()
+        self._client = LazyClient(self._make_client)
+        # The JobQueue contract: a failed call is QueueUnavailable (create_job relies on it).
+        self.boundary = AwsBoundary("SQS", QueueUnavailable, configuration_faults=False)
         self._dlq_url: str | None = None
         self._dlq_checked = False
 
@@ -118,37 +114,31 @@ class SqsQueue:
 
     def _config(self) -> Config:
         match = _REGION_IN_URL.match(self.queue_url)
-        return Config(
+        return client_config(
             # The URL names the region on AWS; elsewhere the standard chain must.
             region_name=match.group(1) if match else None,
-            retries={"mode": "standard", "max_attempts": 5},
+            max_attempts=6,
             connect_timeout=5,
             # A long poll holds the response for up to 20 s.
             read_timeout=MAX_WAIT_SECONDS + 10,
             max_pool_connections=20,
         )
 
+    def _make_client(self) -> SQSClient:
+        try:
+            return self._client_factory(self._config())
+        except BotoCoreError as exc:
+            raise ConfigurationError(
+                f"cannot make an SQS client: {type(exc).__name__}: {exc}"
+            ) from exc
+
     def client(self) -> SQSClient:
         """The process's client, made on first use (and again after a fork)."""
-        pid = os.getpid()
-        if self._client is None or self._client_pid != pid:
-            with self._lock:
-                if self._client is None or self._client_pid != pid:
-                    try:
-                        self._client = self._client_factory(self._config())
-                    except BotoCoreError as exc:
-                        raise ConfigurationError(
-                            f"cannot make an SQS client: {type(exc).__name__}: {exc}"
-                        ) from exc
-                    self._client_pid = pid
-        return self._client
+        return self._client.get()
 
     async def _call(self, operation: str, function: Callable[[], Any]) -> Any:
-        def run() -> Any:
-            with translate(operation):
-                return function()
-
-        return await asyncio.to_thread(run)
+        with self.boundary.errors(operation):
+            return await call(function)
 
     # ------------------------------------------------------------------ JobQueue
 
@@ -196,9 +186,9 @@ class SqsQueue:
         if kind == "job" and value is not None:
             return Delivery(job_id=value, receipt=receipt, receive_count=count)
         if kind == "s3" and value is not None:
-            return Delivery(
-                job_id=STORAGE_EVENT_PREFIX + value, receipt=receipt, receive_count=count
-            )
+            event = StorageEvent(key=value)
+            name = str(message.get("MessageId", ""))
+            return Delivery(job_id=name, receipt=receipt, receive_count=count, storage_event=event)
         if kind == "test":
             log.info("S3 test event on the queue skipped")
         else:
@@ -219,7 +209,9 @@ class SqsQueue:
             try:
                 function()
             except ClientError as exc:
-                if error_code(exc) in STALE_RECEIPT_CODES:
+                # A receipt from before a redelivery, or of a deleted message: the contract
+                # says ack, extend and release with it do nothing.
+                if fault_of(exc) is Fault.STALE_RECEIPT:
                     return False
                 raise
             return True
@@ -263,9 +255,7 @@ class SqsQueue:
             raise ConfigurationError(f"SQS queue is not usable: {exc}") from exc
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await asyncio.to_thread(client.close)
+        await call(self._client.close)
 
     # ------------------------------------------------------------------ dead letters
 

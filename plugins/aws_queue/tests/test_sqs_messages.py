@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 from salon.errors import ConfigurationError
+from salon.providers import StorageEvent
 from salon.runtime import build_runtime, load_settings
 from salon_aws_queue import SqsSettings, parse_message
 
@@ -54,7 +55,8 @@ async def test_s3_events_and_junk_on_the_queue(moto_url: str) -> None:
     queue = make_queue(moto_url, url)
     delivery = await queue.receive(wait_seconds=2)
     assert delivery is not None
-    assert delivery.job_id == "s3:uploads/a b.jpg"
+    assert delivery.storage_event == StorageEvent(key="uploads/a b.jpg")
+    assert delivery.job_id and not delivery.job_id.startswith("s3:")  # the SQS message id
     await queue.ack(delivery)
     # The test event and the junk were deleted, not left to cycle into a DLQ.
     assert await queue.receive(wait_seconds=queue.visibility_timeout + 1) is None
@@ -118,7 +120,7 @@ async def test_real_s3_notifications_on_localstack(localstack_endpoint: str) -> 
         if delivery is not None:
             got.append(delivery)
             await queue.ack(delivery)
-    assert [d.job_id for d in got] == ["s3:uploads/new photo.jpg"]
+    assert [d.storage_event for d in got] == [StorageEvent(key="uploads/new photo.jpg")]
     assert await queue.receive(wait_seconds=1) is None
     await queue.close()
     for key in ("other/skip.jpg", "uploads/new photo.jpg"):

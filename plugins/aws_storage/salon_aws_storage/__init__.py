@@ -12,11 +12,10 @@ from typing import Any
 
 from salon import hookimpl
 
-from salon_aws_storage.errors import translate
 from salon_aws_storage.settings import S3Settings
 from salon_aws_storage.storage import S3Storage, content_disposition, validate_key
 
-__all__ = ["S3Settings", "S3Storage", "content_disposition", "translate", "validate_key"]
+__all__ = ["S3Settings", "S3Storage", "content_disposition", "validate_key"]
 
 
 @hookimpl

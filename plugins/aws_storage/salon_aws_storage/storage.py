@@ -1,24 +1,21 @@
 """S3 implementation of :class:`salon.providers.StorageBackend`.
 
-boto3 is synchronous, so every call runs in a worker thread (``anyio.to_thread``) and the event
-loop never waits on the network. One client is made per process, lazily, on first use: boto3
-clients are thread-safe, sessions are not, so the session lives only inside the factory. A
-process that forks (a server pre-forking workers) makes a fresh client in the child.
+The AWS boundary is :mod:`salon.aws`: every boto3 call runs in a worker thread
+(``salon.aws.call``), one client per process is made on first use and again after a fork
+(``LazyClient``; boto3 clients are thread-safe, sessions are not, so the session lives only
+inside the factory), and botocore's errors become Salon's through its one table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-import threading
 import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
-from anyio import to_thread
 
 try:
     import boto3
@@ -29,11 +26,11 @@ except ImportError as exc:  # pragma: no cover - the distribution depends on bot
         "salon-aws-storage needs boto3: pip install 'salon-aws-storage' (or boto3)"
     ) from exc
 
-from salon.errors import ConfigurationError
+from salon.aws import AwsBoundary, LazyClient, call, client_config
+from salon.errors import ConfigurationError, StorageError
 from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
 
 from salon_aws_storage.cloudfront import CloudFrontUrls
-from salon_aws_storage.errors import translate
 from salon_aws_storage.keys import validate_key
 from salon_aws_storage.settings import S3Settings
 
@@ -78,10 +75,11 @@ class S3Storage:
         self.settings = settings
         self.bucket = settings.bucket
         self._prefix = settings.key_prefix
-        self._client_factory = client_factory or default_client_factory
-        self._client_lock = threading.Lock()
-        self._client_obj: S3Client | None = None
-        self._client_pid = 0
+        factory = client_factory or default_client_factory
+        self._client = LazyClient(lambda: factory(self.client_config()))
+        self.boundary = AwsBoundary(
+            "S3", StorageError, resource=f"bucket {self.bucket!r}", hint="SALON_S3_BUCKET"
+        )
         self._cloudfront = (
             CloudFrontUrls(
                 settings.cloudfront_domain,
@@ -103,27 +101,20 @@ class S3Storage:
     def client_config(self) -> Config:
         """botocore retries (standard/adaptive), timeouts and addressing from the settings."""
         s = self.settings
-        return Config(
-            retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts},  # type: ignore[arg-type]
+        return client_config(
+            max_attempts=s.max_attempts,
+            retry_mode=s.retry_mode,
             connect_timeout=s.connect_timeout,
             read_timeout=s.read_timeout,
             max_pool_connections=s.max_pool_connections,
             signature_version="s3v4",
-            s3={"addressing_style": s.addressing_style},  # type: ignore[arg-type]
+            s3={"addressing_style": s.addressing_style},
         )
 
     @property
     def client(self) -> S3Client:
         """The process's client, made on first use (and again after a fork)."""
-        pid = os.getpid()
-        client = self._client_obj
-        if client is None or self._client_pid != pid:
-            with self._client_lock:
-                if self._client_obj is None or self._client_pid != pid:
-                    self._client_obj = self._client_factory(self.client_config())
-                    self._client_pid = pid
-                client = self._client_obj
-        return client
+        return self._client.get()
 
     @property
     def browser_origins(self) -> tuple[str, ...]:
@@ -137,11 +128,9 @@ class S3Storage:
         return self._prefix + validate_key(key)
 
     async def _call(self, func: Callable[..., _T], *args: Any, key: str | None = None) -> _T:
-        """Run a blocking SDK call in a thread, translating its errors at this one boundary."""
-        try:
-            return await to_thread.run_sync(func, *args)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, bucket=self.bucket, key=key) from exc
+        """Run a blocking SDK call in a thread, translating its errors at the one boundary."""
+        with self.boundary.errors(subject=key):
+            return await call(func, *args)
 
     def _sse_args(self) -> dict[str, str]:
         sse = self.settings.effective_sse
@@ -251,7 +240,7 @@ class S3Storage:
 
     async def _abort(self, full: str, upload_id: str) -> None:
         try:
-            await to_thread.run_sync(
+            await call(
                 lambda: self.client.abort_multipart_upload(
                     Bucket=self.bucket, Key=full, UploadId=upload_id
                 )
@@ -262,7 +251,7 @@ class S3Storage:
                 "could not abort multipart upload of %s in %s: %s",
                 full,
                 self.bucket,
-                translate(exc, bucket=self.bucket, key=full),
+                self.boundary.error(exc, subject=full),
             )
 
     async def copy(self, source: str, dest: str, *, content_type: str) -> ObjectInfo:
@@ -316,7 +305,7 @@ class S3Storage:
                 yield chunk
         finally:
             with anyio.CancelScope(shield=True):
-                await to_thread.run_sync(body.close)
+                await call(body.close)
 
     async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
         """ListObjectsV2 pages, fetched one at a time as the caller iterates."""
@@ -413,11 +402,11 @@ class S3Storage:
         too."""
         probe = self._prefix + "originals/"
         try:
-            await to_thread.run_sync(
+            await call(
                 lambda: self.client.list_objects_v2(Bucket=self.bucket, Prefix=probe, MaxKeys=1)
             )
         except (ClientError, BotoCoreError) as exc:
-            error = translate(exc, bucket=self.bucket)
+            error = self.boundary.error(exc)
             if not isinstance(error, ConfigurationError):
                 error = ConfigurationError(f"S3 bucket {self.bucket!r} is not usable: {error}")
             raise error from exc

@@ -16,7 +16,7 @@ from salon.plugins import collect_registry, make_plugin_manager
 from salon.providers import ProviderContext
 from salon.settings import parse_plugin_settings
 from salon.testing.contracts.storage import UploadFailed, chunks_of, pattern_chunks, read_all
-from salon_aws_storage import S3Settings, S3Storage, translate
+from salon_aws_storage import S3Settings, S3Storage
 
 from .conftest import MiB, make_storage, s3_client
 
@@ -166,13 +166,14 @@ def client_error(code: str, status: int, operation: str = "GetObject") -> Client
     ],
 )
 def test_translate(error: Exception, key: str | None, expected: type[Exception]) -> None:
-    translated = translate(error, bucket="bkt", key=key)
+    translated = S3Storage(S3Settings(bucket="bkt")).boundary.error(error, subject=key)
     assert type(translated) is expected
     assert "secret" not in str(translated).lower()
 
 
 def test_access_denied_message_is_helpful() -> None:
-    message = str(translate(client_error("AccessDenied", 403, "PutObject"), bucket="b", key="k"))
+    boundary = S3Storage(S3Settings(bucket="b")).boundary
+    message = str(boundary.error(client_error("AccessDenied", 403, "PutObject"), subject="k"))
     assert "PutObject" in message and "'b'" in message and "IAM" in message
 
 

@@ -1,10 +1,10 @@
 """The ``cognito`` AuthProvider: account flows through Cognito, tokens validated locally.
 
 Account flows (sign-up, confirm, login with USER_PASSWORD_AUTH, refresh with
-REFRESH_TOKEN_AUTH, global sign-out, forgot/confirm-forgot password) are Cognito API calls made
-with one lazily created boto3 client (standard credential and endpoint chain, so
-``AWS_ENDPOINT_URL`` points it at moto server; botocore's standard retry mode and timeouts),
-run in a worker thread because boto3 blocks.
+REFRESH_TOKEN_AUTH, global sign-out, forgot/confirm-forgot password) are Cognito API calls
+through :mod:`salon.aws`: one boto3 client per process made on first use (standard credential
+and endpoint chain, so ``AWS_ENDPOINT_URL`` points it at moto server; botocore's standard retry
+mode and timeouts), run in a worker thread because boto3 blocks, errors mapped by its table.
 
 Revocation. A Cognito access token stays cryptographically valid until it expires (an hour by
 default) even after a global sign-out; only Cognito itself knows it is revoked. Asking Cognito
@@ -33,21 +33,17 @@ import hashlib
 import hmac
 import logging
 import re
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
-import anyio.to_thread
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from salon.aws import AwsBoundary, Flow, LazyClient, call, client_config, error_code
 from salon.errors import AuthError, ConfigurationError, InvalidToken, ProviderError
 from salon.providers import Identity, ProviderContext, SignupResult, TokenPair
 
-from salon_cognito_auth.errors import INVALID_CREDENTIALS, error_code, translate
 from salon_cognito_auth.jwks import JwksCache
 from salon_cognito_auth.settings import CognitoSettings
 from salon_cognito_auth.tokens import TokenVerifier
@@ -66,11 +62,11 @@ _CHECK_CACHE_SIZE = 10_000
 # With an app client secret, refresh needs the user name; we carry it in front of the token.
 _SEPARATOR = "~"
 
-BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=3,
-    read_timeout=10,
-)
+INVALID_CREDENTIALS = "Incorrect email or password"
+BOTO_CONFIG = client_config(max_attempts=4, connect_timeout=3, read_timeout=10)
+# Every failure Cognito has no user-facing answer for is a ProviderError (503): the revocation
+# check fails closed or open on exactly that, so no ConfigurationError here.
+BOUNDARY = AwsBoundary("Cognito", ProviderError, configuration_faults=False)
 
 
 def _normalize_email(email: str) -> str:
@@ -108,9 +104,7 @@ class CognitoAuthProvider:
             client_id=settings.client_id,
             leeway=settings.leeway,
         )
-        self._client_factory = client_factory or self._default_client
-        self._client: Any = None
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(client_factory or self._default_client)
         self._clock = clock
         # sub -> last second in which tokens were revoked by a sign-out through this process
         self._revoked_until: dict[str, int] = {}
@@ -136,16 +130,12 @@ class CognitoAuthProvider:
 
     @property
     def client(self) -> Any:
-        """The process's one cognito-idp client, made on first use."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._client_factory()
-        return self._client
+        """The process's one cognito-idp client, made on first use (again after a fork)."""
+        return self._client.get()
 
     async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        method = getattr(self.client, operation)
-        result: dict[str, Any] = await anyio.to_thread.run_sync(partial(method, **params))
+        # The client is made in the thread too: making one reads files and environment.
+        result: dict[str, Any] = await call(lambda: getattr(self.client, operation)(**params))
         return result
 
     def _secret_hash(self, username: str) -> dict[str, str]:
@@ -386,6 +376,19 @@ class CognitoAuthProvider:
         while len(self._checked) > _CHECK_CACHE_SIZE:
             self._checked.popitem(last=False)
         return email
+
+
+def translate(exc: Exception, flow: Flow, operation: str) -> Exception:
+    """Salon's error for ``exc`` raised by Cognito ``operation`` (salon.aws's table): account
+    flows get AuthError, token flows InvalidToken, anything else ProviderError. Logged here:
+    the operation and the AWS code, never the request."""
+    error = BOUNDARY.error(exc, operation=operation, flow=flow)
+    code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    if isinstance(error, InvalidToken):
+        log.info("cognito %s refused the token: %s", operation, code)
+    elif isinstance(error, ProviderError):
+        log.error("cognito %s failed: %s", operation, code)
+    return error
 
 
 def _check_password_length(password: str) -> None:

@@ -87,7 +87,7 @@ def test_plugin_registers_settings_prefix() -> None:
 
 async def test_client_comes_lazily_from_the_standard_chain(pool: Pool) -> None:
     provider = CognitoAuthProvider(pool.settings())  # no factory: boto3's own chain
-    assert provider._client is None
+    assert not provider._client.made
     result = await provider.signup(unique_email(), STRONG_PASSWORD)  # via AWS_ENDPOINT_URL
     assert result.identity.subject
     client = provider.client

@@ -96,6 +96,8 @@ class JobQueueContract:
         await job_queue.enqueue(job_id)
         delivery = await self._receive(job_queue)
         assert delivery.job_id == job_id
+        # A job is no storage event (and a storage event is no "s3:" job id: StorageEvent).
+        assert delivery.storage_event is None
         assert delivery.receive_count == 1
         assert delivery.receipt
         await job_queue.ack(delivery)
