@@ -371,9 +371,14 @@ class PillowMediaProcessor:
                 # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 when that still covers the box.
                 im.draft(None, _fit(raw_w, raw_h, largest))
             icc = im.info.get("icc_profile")
+            profile = icc if isinstance(icc, bytes) else None
             _decode(im)
             work = _shrink(_key_to_alpha(im), largest)
-            work = _to_srgb(work, icc if isinstance(icc, bytes) else None)
+            # An RGB or grey image's own profile is applied after the first resize (see
+            # _late_profile); every other conversion happens here, at the decoded size.
+            late = _late_profile(work, profile)
+            if late is None:
+                work = _to_srgb(work, profile)
             exif = _read_exif(im)
             # Counting frames seeks through the file, so it comes after the pixels are copied.
             animated = fmt in _ANIMATION_FORMATS and _is_animated(im)
@@ -391,8 +396,12 @@ class PillowMediaProcessor:
             for i in order:
                 target = _fit(oriented_w, oriented_h, edges[i])
                 work, oriented = _resize_oriented(work, target, transpose, oriented)
+                if late is not None:
+                    work, late = _to_srgb(work, late), None
                 encodes.add(i, work, specs[i])
             encodes.flush()
+            if late is not None:  # no renditions asked for: only the placeholder
+                work = _to_srgb(work, late)
             thumb_target = _fit(
                 oriented_w, oriented_h, min(PLACEHOLDER_EDGE, max(oriented_w, oriented_h))
             )
@@ -693,6 +702,20 @@ def _shrink(im: Image.Image, box: int) -> Image.Image:
     # Bits, palette indexes and 16-bit values cannot be averaged here: every factor-th pixel.
     size = (max(1, -(-im.width // factor)), max(1, -(-im.height // factor)))
     return im.resize(size, Image.Resampling.NEAREST)
+
+
+def _late_profile(im: Image.Image, icc: bytes | None) -> bytes | None:
+    """``icc`` when it is an RGB or grey profile for ``im`` that may wait until the image is
+    resized to the largest rendition, else None (convert now).
+
+    A colour transform costs per pixel: 0.15 s of CPU on 12 MP, 0.04 s at 2048 px, and every
+    phone writes a profile (iPhones Display P3). RGB working spaces (P3, Adobe RGB, ProPhoto)
+    have sRGB-like tone curves, so resizing before or after the transform gives the same
+    renditions to within rounding. CMYK and anything else are converted at the decoded size.
+    """
+    if icc and im.mode in _ICC_SPACE and icc[16:20] == _ICC_SPACE[im.mode]:
+        return icc
+    return None
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
