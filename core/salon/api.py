@@ -38,7 +38,7 @@ async def run_source_import(
 ) -> dict[str, Any]:
     """Import what ``query`` selects from image source ``source`` into ``user_email``'s gallery.
     Returns counts: total, imported, skipped, not_images, failed, and the album id."""
-    from salon.cli import open_runtime
+    from salon.launch import open_runtime
 
     runtime = open_runtime()
     try:

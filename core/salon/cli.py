@@ -11,15 +11,15 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from salon import __version__, logs
-from salon.errors import ConfigurationError, PluginError, SalonError
+from salon.errors import SalonError
+from salon.launch import open_runtime, startup_errors
 from salon.providers import PasswordSetting
 from salon.roles import ROLES, Selection, kinds
 
@@ -40,16 +40,6 @@ def _run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-@contextmanager
-def startup_errors() -> Iterator[None]:
-    """Start-up problems are the user's to fix: print them plainly, exit 2, no traceback."""
-    try:
-        yield
-    except (ConfigurationError, PluginError) as exc:
-        click.echo(f"salon: {exc}", err=True)
-        sys.exit(2)
-
-
 def plugin_migrations(core: CoreSettings) -> Offers:
     """The enabled plugins' own migrations (hook ``register_migrations``), by branch."""
     from salon.plugins import collect_registry, make_plugin_manager
@@ -59,17 +49,6 @@ def plugin_migrations(core: CoreSettings) -> Offers:
 
 def _say(message: str) -> None:
     click.echo(f"salon: {message}", err=True)
-
-
-def open_runtime() -> Any:
-    from salon.app import attach_services
-    from salon.runtime import build_runtime, load_settings
-
-    with startup_errors():
-        settings, pm, registry = load_settings()
-        runtime = build_runtime(settings, pm, registry)
-    attach_services(runtime)
-    return runtime
 
 
 def add_plugin_commands(

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
-from sqlalchemy import event
-from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 # At run time, not only for mypy: Litestar resolves Runtime's annotations (a dependency).
 from salon.context import SalonContext
 from salon.db.changes import ChangeTracker
-from salon.errors import ConfigurationError
+from salon.db.engine import make_engine as make_engine  # the import path tests have used
 from salon.media_stack import build_media_stack
 from salon.memory import return_large_blocks
 from salon.plugins import (
@@ -98,45 +96,6 @@ class Runtime:
                     log.exception("provider %r failed to close", type(provider).__name__)
         await self.queue.close()
         await self.engine.dispose()
-
-
-def make_engine(database_url: str) -> AsyncEngine:
-    """The async engine for ``database_url``; a URL it cannot use is a ConfigurationError (a
-    one-line start-up error), never with the URL in it: it may hold a password."""
-    try:
-        return _engine(database_url)
-    except ArgumentError:
-        raise ConfigurationError("SALON_DATABASE_URL is not a database URL") from None
-    except (ImportError, InvalidRequestError, NoSuchModuleError) as exc:
-        raise ConfigurationError(
-            f"SALON_DATABASE_URL names a database or driver Salon cannot use ({exc}); "
-            "use sqlite+aiosqlite:// or postgresql+asyncpg://"
-        ) from None
-
-
-def _engine(database_url: str) -> AsyncEngine:
-    if database_url.startswith("sqlite"):
-        engine = create_async_engine(
-            database_url, connect_args={"timeout": 30}, hide_parameters=True
-        )
-        _tune_sqlite(engine)
-        return engine
-    return create_async_engine(
-        database_url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
-    )
-
-
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
 
 
 def load_settings(

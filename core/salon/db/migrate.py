@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from salon.db import search
+from salon.db.engine import make_engine
 from salon.db.schema import SchemaState, read_state
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -59,8 +60,6 @@ def alembic_config(database_url: str, extra_versions: Sequence[Path] = ()) -> Co
 async def run_with_connection(database_url: str, run: Callable[[Connection], None]) -> None:
     """``run(connection)`` on the engine Salon itself uses, then commit: the body of the
     Alembic environments (the core's and the plugins')."""
-    from salon.runtime import make_engine
-
     engine = make_engine(database_url)
     try:
         async with engine.connect() as connection:
@@ -147,8 +146,6 @@ def downgrade(database_url: str, revision: str, *, extra_versions: Sequence[Path
 
 def state(database_url: str, *, extra_versions: Sequence[Path] = ()) -> SchemaState:
     """Where the database's schema stands against this release's migrations."""
-    from salon.runtime import make_engine
-
     script = scripts(extra_versions)
     sqlite_file(database_url)
     engine = make_engine(database_url)  # a URL it cannot use: ConfigurationError, here

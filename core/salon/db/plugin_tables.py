@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from salon.db.engine import make_engine
 from salon.db.migrate import _in_thread, migration_lock, sqlite_file
 from salon.providers import PluginMigrations
 
@@ -86,8 +87,6 @@ def plugin_states(database_url: str, offers: Offers) -> list[BranchState]:
     """Each plugin branch's revision in the database against its newest migration."""
     if not offers:
         return []
-    from salon.runtime import make_engine
-
     sqlite_file(database_url)
     engine = make_engine(database_url)
 

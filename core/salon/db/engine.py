@@ -1,0 +1,56 @@
+"""The database engine Salon uses, for the app and the migrations alike.
+
+Here, under ``salon.db``, so the migrations need nothing from the layers above them;
+``salon.runtime.make_engine`` is the same function (older imports keep working).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from salon.errors import ConfigurationError
+
+__all__ = ["make_engine"]
+
+
+def make_engine(database_url: str) -> AsyncEngine:
+    """The async engine for ``database_url``; a URL it cannot use is a ConfigurationError (a
+    one-line start-up error), never with the URL in it: it may hold a password."""
+    try:
+        return _engine(database_url)
+    except ArgumentError:
+        raise ConfigurationError("SALON_DATABASE_URL is not a database URL") from None
+    except (ImportError, InvalidRequestError, NoSuchModuleError) as exc:
+        raise ConfigurationError(
+            f"SALON_DATABASE_URL names a database or driver Salon cannot use ({exc}); "
+            "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        ) from None
+
+
+def _engine(database_url: str) -> AsyncEngine:
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(
+            database_url, connect_args={"timeout": 30}, hide_parameters=True
+        )
+        _tune_sqlite(engine)
+        return engine
+    return create_async_engine(
+        database_url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
