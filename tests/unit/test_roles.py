@@ -103,6 +103,32 @@ def test_scaffold_kinds_and_the_cli_choices_follow_the_table() -> None:
     assert list(kind_option.type.choices) == list(KINDS)
 
 
+SELECTED_BY = {
+    Selection.ONE: "`{variable}` (one)",
+    Selection.STACK: "`{variable}` (several, in order)",
+    Selection.EVERY: "every one registered",
+    Selection.CHAIN: "every one registered, asked in hook order",
+}
+
+
+def test_the_guide_lists_the_roles_of_the_table() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text()
+    rows = [line for line in guide.splitlines() if line.startswith("| ") and "register_" in line]
+    expected = []
+    for role in ROLES:
+        kinds_ = (role.kind(), *role.variants)
+        contracts = ", ".join(f"`{k.contract}`" for k in kinds_ if k.contract) or "none yet"
+        cells = [
+            role.name,
+            f"`{role.hook}`",
+            ", ".join(f"`{k.protocol.__name__}`" for k in kinds_),
+            SELECTED_BY[role.selection].format(variable=role.variable),
+            contracts,
+        ]
+        expected.append("| " + " | ".join(cells) + " |")
+    assert [row for row in rows if row.count("|") == 6] == expected
+
+
 # ---------------------------------------------------------------- build_runtime's selection
 
 
