@@ -784,3 +784,28 @@ def test_concurrent_calls_share_the_encoder_threads(tmp_path: Path) -> None:
         ]
         for i in range(6)
     ]
+
+
+def test_a_forked_child_encodes_with_threads_of_its_own(tmp_path: Path) -> None:
+    import multiprocessing
+
+    processor = PillowMediaProcessor()
+    source = _jpeg(tmp_path / "a.jpg", (900, 700))
+    first = tmp_path / "parent"
+    first.mkdir()
+    processor.process(source, first, DEFAULT_SPECS)  # the parent's threads now exist
+
+    def child(out: str) -> None:
+        processor.process(source, Path(out), DEFAULT_SPECS)
+
+    out = tmp_path / "child"
+    out.mkdir()
+    proc = multiprocessing.get_context("fork").Process(target=child, args=(str(out),))
+    proc.start()
+    proc.join(60)
+    alive = proc.is_alive()
+    if alive:
+        proc.kill()
+    assert not alive, "the forked child waited for the parent's encoder threads"
+    assert proc.exitcode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["lg.webp", "md.webp", "sm.webp"]

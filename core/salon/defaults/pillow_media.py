@@ -242,7 +242,7 @@ class PillowMediaProcessor:
         self.max_jpeg_scans = max_jpeg_scans
         self.decode_concurrency = decode_concurrency
         self._decode_slots = threading.BoundedSemaphore(decode_concurrency)
-        self._encoders = _encoder_pool()
+        self._encoders = _EncoderThreads()
         Image.init()  # load Pillow's format plugins now, not racing in the first worker threads
         self.content_types: frozenset[str] = frozenset(
             _SNIFFED_TYPES[f] for f in _OPEN_FORMATS if f in _SNIFFED_TYPES
@@ -270,7 +270,7 @@ class PillowMediaProcessor:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._decode_slots = threading.BoundedSemaphore(self.decode_concurrency)
-        self._encoders = _encoder_pool()
+        self._encoders = _EncoderThreads()
         # A worker process that receives the processor decodes there: same tuning as the
         # process that built the runtime (salon.memory).
         return_large_blocks()
@@ -391,7 +391,7 @@ class PillowMediaProcessor:
 
         oriented = transpose is None
         order = sorted(range(len(specs)), key=lambda i: -edges[i])
-        encodes = _Encodes(self._encoders, out_dir, written, self.webp_method)
+        encodes = _Encodes(self._encoders.pool(), out_dir, written, self.webp_method)
         try:
             for i in order:
                 target = _fit(oriented_w, oriented_h, edges[i])
@@ -829,9 +829,24 @@ def _default_cmyk_transform() -> Any:
     return _CMYK_TRANSFORM[0]
 
 
-def _encoder_pool() -> ThreadPoolExecutor:
-    """The threads a processor encodes in (started on first use, idle ones cost nothing)."""
-    return ThreadPoolExecutor(max_workers=_ENCODE_THREADS, thread_name_prefix="salon-encode")
+class _EncoderThreads:
+    """The threads a processor encodes in: started on first use, made again in a forked
+    child (which inherits the pool but not its threads, so work handed to it would wait
+    forever)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(
+                    max_workers=_ENCODE_THREADS, thread_name_prefix="salon-encode"
+                )
+                self._pid = os.getpid()
+            return self._pool
 
 
 class _Encodes:
