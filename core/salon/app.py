@@ -28,7 +28,6 @@ from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.logging.config import default_handlers
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -36,7 +35,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from salon import __version__
 from salon.context import plugin_context
 from salon.db.changes import listen_postgres
-from salon.db.reads import shared_reads_middleware
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth import passwords as common_passwords
 from salon.domain.auth.account import AccountController
@@ -51,6 +49,7 @@ from salon.domain.deps import (
     provide_runtime,
 )
 from salon.domain.downloads.controllers import DownloadController
+from salon.domain.images.cached_listing import install_cached_listing
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
 from salon.domain.images.listing import ImageLister
@@ -90,9 +89,10 @@ from salon.errors import (
     StorageError,
     UnsupportedMedia,
 )
-from salon.logs import TEXT_FORMAT, request_id_middleware
+from salon.logs import TEXT_FORMAT
 from salon.providers import BrowserOrigins
 from salon.proxies import trust_forwarded_headers
+from salon.request_middleware import request_middleware
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
 from salon.web import web_handlers
@@ -440,7 +440,6 @@ def create_app(
         session_dependency_key="db_session",
         create_all=False,
     )
-    prometheus = PrometheusConfig(app_name="salon", group_path=True)
     handlers: list[Any] = [
         AuthController,
         AccountController,
@@ -474,7 +473,8 @@ def create_app(
             HTTPException: _handle_http,
             Exception: _handle_unexpected,
         },
-        middleware=[request_id_middleware, prometheus.middleware, shared_reads_middleware],
+        # Request id, Litestar's Prometheus metrics and shared reads, in one (issue 19.2).
+        middleware=[request_middleware],
         before_send=[
             security_headers_hook(_browser_origins(runtime.storage), public_url=core.public_url)
         ],
@@ -502,5 +502,6 @@ def create_app(
     mark_authenticated(app)  # the OpenAPI security of every route that needs a user
     document_renditions(app, runtime.renditions)  # their names are configuration
     mount_media(app, runtime)  # signed /media/ URLs, answered ahead of the router
+    install_cached_listing(app, runtime)  # cached GET /api/images pages, ahead of it too
     trust_forwarded_headers(app, core.trusted_proxies)  # outermost: every path sees the client
     return app

@@ -14,32 +14,24 @@ import contextlib
 import contextvars
 import json
 import logging
-import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
-
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CONTEXT_FIELDS",
     "ContextFilter",
     "JsonFormatter",
     "bind",
+    "enter_request",
     "install",
-    "request_id_middleware",
+    "leave_request",
 ]
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 user_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 CONTEXT_FIELDS: Final = {"request_id": request_id, "user_id": user_id, "job_id": job_id}
-
-# A client's (or the load balancer's) request id is kept when it looks like one, else replaced:
-# it ends up in every log line, so it must not carry anything else.
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:=-]{1,128}")
 
 
 class ContextFilter(logging.Filter):
@@ -97,25 +89,15 @@ def bind(**ids: str | None) -> Iterator[None]:
             var.reset(token)
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Each HTTP request gets an id (the client's ``X-Request-Id`` when it looks like one),
-    bound for its log lines and echoed in the answer's ``X-Request-Id``."""
+RequestTokens = tuple[contextvars.Token[str | None], contextvars.Token[str | None]]
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode()))
-                message["headers"] = headers
-            await send(message)
+def enter_request(rid: str) -> RequestTokens:
+    """Bind a new request's id (and no user yet) for its log lines; undo with
+    :func:`leave_request`. The request middleware (salon.request_middleware) calls both."""
+    return request_id.set(rid), user_id.set(None)
 
-        with bind(request_id=rid, user_id=None):
-            await app(scope, receive, send_with_id)
 
-    return middleware
+def leave_request(tokens: RequestTokens) -> None:
+    user_id.reset(tokens[1])
+    request_id.reset(tokens[0])

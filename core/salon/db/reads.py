@@ -5,7 +5,7 @@ the access token's session (auth provider), the user (``UserDirectory``), the pa
 session is a pool checkout and return, and on PostgreSQL a BEGIN and a ROLLBACK besides its
 query. A route that opts in (``opt={"shared_reads": True}``) gets one session for all of
 them: :func:`read_session` hands the same session to each reader during that request, and
-:func:`shared_reads_middleware` closes it (returning the connection) before the response is
+the request middleware closes it (returning the connection) before the response is
 sent, so no connection is held while a body streams.
 
 Only readers that ask through :func:`read_session` share, and only in a route that opted in;
@@ -19,20 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 class SharedReads:
     """The request's shared session, opened on first use (only once ``enabled``)."""
 
-    __slots__ = ("_session", "closed", "sessions", "task")
+    __slots__ = ("_session", "closed", "sessions", "task", "token")
 
     def __init__(self) -> None:
+        self.token: Token[SharedReads | None] | None = None
         self.sessions: async_sessionmaker[Any] | None = None
         self.task: asyncio.Task[Any] | None = None
         self._session: AsyncSession | None = None
@@ -85,29 +84,21 @@ async def read_session(sessions: async_sessionmaker[Any]) -> AsyncIterator[Async
         raise
 
 
-def shared_reads_middleware(app: ASGIApp) -> ASGIApp:
-    """Gives each HTTP request a place for its shared session and closes it when the
-    response starts (or the request ends without one)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        shared = SharedReads()
-        token = _current.set(shared)
-
-        async def send_after_close(message: Message) -> None:
-            if message["type"] == "http.response.start" and not shared.closed:
-                await shared.close()
-            await send(message)
-
-        try:
-            await app(scope, receive, send_after_close)
-        finally:
-            await shared.close()
-            _current.reset(token)
-
-    return middleware
+def begin_shared_reads() -> SharedReads:
+    """Give the request about to run a place for its shared session (the request
+    middleware, :mod:`salon.request_middleware`, calls this and :func:`end_shared_reads`)."""
+    shared = SharedReads()
+    shared.token = _current.set(shared)
+    return shared
 
 
-__all__ = ["SharedReads", "read_session", "share_reads", "shared_reads_middleware"]
+async def end_shared_reads(shared: SharedReads) -> None:
+    """Close the request's shared session, if still open, and forget it."""
+    try:
+        await shared.close()
+    finally:
+        if shared.token is not None:
+            _current.reset(shared.token)
+
+
+__all__ = ["SharedReads", "begin_shared_reads", "end_shared_reads", "read_session", "share_reads"]

@@ -60,6 +60,12 @@ class ApiKeyAuthenticator:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @staticmethod
+    def may_claim_bearer(token: str) -> bool:
+        """Whether a request carrying only this bearer token could be ours (the cached
+        listing, ``salon.domain.images.cached_listing``, leaves those to the router)."""
+        return token.startswith(PREFIX)
+
     async def authenticate_request(self, headers: Mapping[str, str]) -> Identity | None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()

@@ -53,6 +53,10 @@ class UserDirectory:
             changes, ("users",), max_entries=20_000
         )
 
+    def cached(self, identity: Identity) -> User | None:
+        """The user of ``identity`` if it is cached and the users table unchanged since."""
+        return self._cache.get((identity.subject, identity.email), self._cache.version())
+
     async def user(self, identity: Identity) -> User:
         key = (identity.subject, identity.email)
         version = self._cache.version()

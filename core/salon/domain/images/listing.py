@@ -51,6 +51,13 @@ class ImageLister:
 
         return await self._cached(("page", shown, limit, cursor, order), load)
 
+    def cached_page(
+        self, shown: Shown, *, limit: int, cursor: str | None, order: str = UPLOADED
+    ) -> bytes | None:
+        """The page :meth:`page_json` would answer, if cached and still current; else None."""
+        key: EntryKey = ("page", shown, limit, cursor, order)
+        return self._entries.get(key, self._version(shown))
+
     async def months_json(self, shown: Shown) -> bytes:
         """The timeline's months of what ``shown`` lists, as JSON."""
 
