@@ -8,6 +8,7 @@ log (migration 0011) says whose rows changed."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,7 +18,15 @@ from typing import Any
 import pytest
 from salon.db import migrate
 from salon.db.changes import ChangeTracker
-from salon.db.models import Album, AlbumImage, Image, User, metadata
+from salon.db.models import (
+    Album,
+    AlbumImage,
+    Image,
+    LocalAccount,
+    RefreshToken,
+    User,
+    metadata,
+)
 from salon.runtime import make_engine
 from salon.testing.fixtures import RunningApp, sample_jpeg
 from sqlalchemy import text, update
@@ -180,7 +189,7 @@ async def test_sqlite_own_writes_keep_other_owners_pages(
     a, image = await _owner_with_image(mine)
     b, _ = await _owner_with_image(mine)
     before = tracker.version_for(("images", a)), tracker.version_for(("images", b))
-    users = tracker.version("users")
+    users, jobs = tracker.version("users", "refresh_tokens"), tracker.version("jobs")
     sessions = async_sessionmaker(mine, expire_on_commit=False)
     async with sessions() as session:
         row = await session.get(Image, image)
@@ -190,7 +199,42 @@ async def test_sqlite_own_writes_keep_other_owners_pages(
     after = tracker.version_for(("images", a)), tracker.version_for(("images", b))
     assert after[0] != before[0], "A's favorite did not move A's counter"
     assert after[1] == before[1], "A's favorite moved B's counter"
-    assert tracker.version("users") != users, "a commit must still move unscoped tables"
+    # The log names every change of users and refresh_tokens (0018): the token and user caches
+    # stay; a table it does not name still moves on any commit.
+    assert tracker.version("users", "refresh_tokens") == users, "a favorite moved the users"
+    assert tracker.version("jobs") != jobs, "a commit must still move tables the log omits"
+
+
+async def test_sqlite_another_process_moving_users_or_sessions_is_seen(
+    sqlite_file: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = sqlite_file
+    tracker = ChangeTracker().watch(mine)
+    a, image = await _owner_with_image(mine)
+    sessions = tracker.version("refresh_tokens")
+    users = tracker.version("users")
+    await _sql(other, "UPDATE images SET favorite = 1 WHERE id = :id", id=image.bytes)
+    assert (tracker.version("refresh_tokens"), tracker.version("users")) == (sessions, users)
+    await _sql(
+        other, "UPDATE users SET email = 'moved@example.com' WHERE id = :id", id=uuid.UUID(a).bytes
+    )
+    assert tracker.version("users") != users, "another process's user change was missed"
+    users = tracker.version("users")
+    await _sql(other, "DELETE FROM refresh_tokens")
+    assert tracker.version("refresh_tokens") == sessions, "no row deleted: nothing to see"
+    async with async_sessionmaker(other)() as session:
+        account = LocalAccount(email="x@example.com", password_hash="-")
+        session.add(account)
+        await session.flush()
+        expires = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+        session.add(
+            RefreshToken(
+                account_id=account.id, session_id=uuid.uuid4(), token_hash="h", expires_at=expires
+            )
+        )
+        await session.commit()
+    assert tracker.version("refresh_tokens") != sessions, "another process's session was missed"
+    assert tracker.version("users") == users
 
 
 async def test_sqlite_another_process_moves_only_the_owner_it_wrote(

@@ -37,8 +37,9 @@ for certain; otherwise it moves the whole table's counter, as before:
   these tables are ignored (a TRUNCATE sends the bare table name there).
 - **other processes, SQLite**: the WAL header says only that something changed; row triggers
   (migration 0011) append ``(table, scope)`` to ``salon_change_log``, which the tracker reads
-  when the header moves (:mod:`salon.db.sqlite_changes`): the scopes it names move, and every
-  table outside ``SCOPED`` moves. The header also moves on this process's own commits, so the
+  when the header moves (:mod:`salon.db.sqlite_changes`): the scopes it names move, so do
+  ``users`` and ``refresh_tokens`` when it names them (0018: the token and user caches), and
+  every other table moves. The header also moves on this process's own commits, so the
   same path covers them. Without the log's triggers, or when rows were pruned before this
   process read them, every counter moves.
 """
@@ -59,7 +60,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from salon.db.sqlite_changes import SqliteChangeLog, SqliteWalWatch
+from salon.db.sqlite_changes import WHOLE_LOGGED, SqliteChangeLog, SqliteWalWatch
 
 log = logging.getLogger("salon.db.changes")
 
@@ -68,6 +69,8 @@ ROW_CHANNEL = "salon_row_changes"
 ROW_TRIGGER = "salon_notify_row_change"
 # The tables counted per scope, and the column that names the scope.
 SCOPED = {"images": "owner_id", "albums": "owner_id", "album_images": "album_id"}
+# The tables the SQLite change log names (the rest move on any other process's commit).
+_LOGGED = frozenset(SCOPED) | WHOLE_LOGGED
 _SCOPED_WRITES = "salon_scoped_writes"  # scoped tables written, not (yet) named by a flush
 _FLUSH_MARK = "salon_flush_mark"
 _PENDING_SCOPES = "salon_written_scopes"
@@ -102,7 +105,7 @@ class ChangeTracker:
         self._whole: dict[str, int] = {}  # changes not known to one scope
         self._scoped: dict[tuple[str, str], int] = {}
         self._all = next(self._clock)
-        self._others = 0  # another connection's commit, to any table not in SCOPED
+        self._others = 0  # another connection's commit, to any table the log does not name
         self.live = live
         self._wal: SqliteWalWatch | None = None
         self._log: SqliteChangeLog | None = None
@@ -115,7 +118,7 @@ class ChangeTracker:
         if self._wal is not None:
             self._poll_sqlite()
         changed = self._changed
-        others = self._others if any(table not in SCOPED for table in tables) else 0
+        others = self._others if any(table not in _LOGGED for table in tables) else 0
         return max(self._all, others, *(changed.get(table, 0) for table in tables))
 
     def version_for(self, *scopes: tuple[str, str]) -> int:
@@ -160,8 +163,12 @@ class ChangeTracker:
             self.bump((ALL,))
             return
         self._others = next(self._clock)
-        if scopes:
-            self.bump_scoped(scopes)
+        whole = {table for table, _scope in scopes if table not in SCOPED}
+        if whole:
+            self.bump(whole)
+        named = [(table, scope) for table, scope in scopes if table in SCOPED]
+        if named:
+            self.bump_scoped(named)
 
     def notified(self, payload: str) -> None:
         """A ``salon_row_changes`` payload: ``table:scope``, or a bare table name."""

@@ -18,9 +18,11 @@ import uuid
 log = logging.getLogger("salon.db.changes")
 
 _WAL_INDEX_HEADER = 48
-# The nine row triggers of migration 0011. A later migration that rebuilds a table (SQLite's
-# batch ALTER) drops its triggers; the log is then not trusted.
-_TRIGGERS = 9
+# The nine row triggers of migration 0011 and the six of 0018. A later migration that rebuilds
+# a table (SQLite's batch ALTER) drops its triggers; the log is then not trusted.
+_TRIGGERS = 15
+# Tables whose every change the log names, without a scope (0018).
+WHOLE_LOGGED = frozenset({"users", "refresh_tokens"})
 
 
 class SqliteWalWatch:
