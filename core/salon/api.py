@@ -43,7 +43,7 @@ async def run_source_import(
     runtime = open_runtime()
     try:
         owner = await user_by_email(runtime, user_email)
-        summary: dict[str, Any] = await runtime.services["sources"].run(
+        summary: dict[str, Any] = await runtime.services.sources.run(
             owner.id, source, query, progress
         )
         summary.pop("image_ids", None)  # for the web page's stars; a command prints counts

@@ -33,30 +33,25 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from salon import __version__
+from salon.composition import compose, dependencies
 from salon.context import plugin_context
 from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
 from salon.domain.auth import passwords as common_passwords
 from salon.domain.auth.account import AccountController
 from salon.domain.auth.controllers import AuthController, me
-from salon.domain.auth.services import UserDirectory
-from salon.domain.auth.throttle import AuthThrottle
-from salon.domain.bodies import SalonRequest, UploadSlots
+from salon.domain.bodies import SalonRequest
 from salon.domain.deps import (
     authenticate_first,
     provide_current_user,
     provide_optional_user,
-    provide_runtime,
 )
 from salon.domain.downloads.controllers import DownloadController
 from salon.domain.images.cached_listing import install_cached_listing
 from salon.domain.images.controllers import ImageController
 from salon.domain.images.cursor import CursorError
-from salon.domain.images.listing import ImageLister
-from salon.domain.images.pool import MediaPool
-from salon.domain.images.processing import RenditionService
 from salon.domain.images.receive import PayloadTooLarge
-from salon.domain.images.services import ImageService, NotFound
+from salon.domain.images.services import NotFound
 from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
 from salon.domain.openapi import components as openapi_components
@@ -64,10 +59,8 @@ from salon.domain.openapi import document_renditions, mark_authenticated
 from salon.domain.shares.albums import AlbumShareController
 from salon.domain.shares.controllers import ShareController
 from salon.domain.sources.controllers import SourceController
-from salon.domain.sources.services import SourceImportService
 from salon.domain.system.controllers import MetricsController, health, ready
 from salon.domain.uploads.controllers import UploadController
-from salon.domain.uploads.services import UploadService
 from salon.domain.videos.controllers import VideoController
 from salon.errors import (
     AuthError,
@@ -329,33 +322,6 @@ def security_headers_hook(
     return add_security_headers
 
 
-def attach_services(runtime: Runtime, *, local_media: bool = True) -> None:
-    """The core services. ``local_media``: this process makes renditions itself (it runs
-    jobs); otherwise they are left to a worker through ``image.renditions`` jobs."""
-    core = runtime.core
-    pool = MediaPool(
-        runtime.media, workers=core.media_workers, queue=core.media_queue, nice=core.media_nice
-    )
-    images = ImageService(runtime, RenditionService(runtime, pool, local=local_media))
-    cache_bytes = runtime.core.read_cache_mb << 20
-    runtime.services.update(
-        users=UserDirectory(runtime.core.auth, runtime.session_maker, runtime.changes),
-        # One directory per request authenticator: its users are (its provider, subject).
-        authenticator_users={
-            authn.provider: UserDirectory(authn.provider, runtime.session_maker, runtime.changes)
-            for _name, authn in runtime.authenticators
-        },
-        image_pages=ImageLister(runtime.session_maker, runtime.changes, cache_bytes),
-        images=images,
-        renditions=images.renditions,
-        uploads=UploadService(runtime, images),
-        sources=SourceImportService(runtime, images),
-        upload_slots=UploadSlots(runtime.core.max_concurrent_uploads_per_user),
-        throttle=AuthThrottle(runtime.core, runtime.engine),
-        runtime=runtime,
-    )
-
-
 def _listen_for_changes(runtime: Runtime) -> asyncio.Task[None] | None:
     """On PostgreSQL, follow other processes' commits so the read caches can be trusted."""
     if runtime.changes is None or runtime.engine.url.get_backend_name() != "postgresql":
@@ -383,7 +349,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
             from salon.worker import start_inprocess_worker
 
             worker = await start_inprocess_worker(runtime)
-            runtime.services["renditions"].start_sweeper()
+            runtime.services.renditions.start_sweeper()
         try:
             yield
         finally:
@@ -393,7 +359,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            await runtime.services["throttle"].aclose()
+            await runtime.services.throttle.aclose()
             await runtime.close()
 
     return lifespan
@@ -432,7 +398,7 @@ def create_app(
     if runtime is None:
         settings, pm, registry = load_settings(environ, extra_plugins=extra_plugins)
         runtime = build_runtime(settings, pm, registry)
-    attach_services(runtime, local_media=runs_inprocess_worker(runtime.core))
+    compose(runtime, local_media=runs_inprocess_worker(runtime.core))
     core = runtime.core
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=runtime.engine,
@@ -461,7 +427,7 @@ def create_app(
     app = Litestar(
         route_handlers=handlers,
         dependencies={
-            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            **dependencies(runtime),
             "current_user": Provide(provide_current_user),
             "optional_user": Provide(provide_optional_user),
         },
@@ -494,7 +460,8 @@ def create_app(
         request_class=SalonRequest,
         multipart_form_part_limit=core.max_form_parts,
         guards=[authenticate_first],
-        state=State({"runtime": runtime, **runtime.services}),
+        # Only for what runs outside handlers (guards, the request class): salon.domain.deps.
+        state=State({"runtime": runtime}),
         lifespan=[_lifespan(runtime)],
         on_app_init=[_extend(runtime)],
         debug=False,

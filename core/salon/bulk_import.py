@@ -32,7 +32,7 @@ async def import_directory(
         async with runtime.session_maker() as session:
             album_id = (await get_or_create(session, owner.id, album)).id
     counts = {"imported": 0, "duplicates": 0, "unsupported": 0}
-    images = runtime.services["images"]
+    images = runtime.services.images
     for path in files:
         try:
             _, created = await images.ingest_from(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from salon.db.plugin_tables import Offers
+    from salon.providers import SignupResult
     from salon.runtime import Runtime
     from salon.settings import CoreSettings
 
@@ -339,7 +340,8 @@ def user_create(email: str, password: str) -> None:
 
     async def main() -> str:
         try:
-            signup = runtime.auth.signup
+            # Only some providers take ``confirmed`` (an optional extension of the Protocol).
+            signup: Callable[..., Awaitable[SignupResult]] = runtime.auth.signup
             if "confirmed" in inspect.signature(signup).parameters:
                 # The administrator vouches for the address: no code to wait for.
                 result = await signup(email, password, confirmed=True)
@@ -438,7 +440,7 @@ def uploads_cleanup() -> None:
 
     async def main() -> int:
         try:
-            count: int = await runtime.services["uploads"].cleanup_expired()
+            count: int = await runtime.services.uploads.cleanup_expired()
             return count
         finally:
             await runtime.close()

@@ -125,7 +125,7 @@ class PluginImages:
             image = await session.get(Image, wanted)
         if image is None or (owner_id is not None and str(image.owner_id) != str(owner_id)):
             return None
-        event: dict[str, Any] = runtime.services["images"].event(image)
+        event: dict[str, Any] = runtime.services.images.event(image)
         return event
 
     async def list(
@@ -145,7 +145,7 @@ class PluginImages:
         )
         async with runtime.session_maker() as session:
             rows = (await session.execute(query)).scalars().all()
-        images = runtime.services["images"]
+        images = runtime.services.images
         return [images.event(row) for row in rows]
 
     async def create(
@@ -183,8 +183,8 @@ class PluginImages:
                 album_id=uuid.UUID(str(album_id)) if album_id is not None else None,
                 meta=dict(metadata or {}),
             )
-            image, _created = await runtime.services["images"].ingest(request, wait=False)
-        event: dict[str, Any] = runtime.services["images"].event(image)
+            image, _created = await runtime.services.images.ingest(request, wait=False)
+        event: dict[str, Any] = runtime.services.images.event(image)
         return event
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from salon.errors import ConfigurationError, PluginError
+
+if TYPE_CHECKING:
+    from salon.runtime import Runtime
 
 __all__ = ["open_runtime", "startup_errors"]
 
@@ -29,12 +32,12 @@ def startup_errors() -> Iterator[None]:
         sys.exit(2)
 
 
-def open_runtime() -> Any:
-    from salon.app import attach_services
+def open_runtime() -> Runtime:
+    from salon.composition import compose
     from salon.runtime import build_runtime, load_settings
 
     with startup_errors():
         settings, pm, registry = load_settings()
         runtime = build_runtime(settings, pm, registry)
-    attach_services(runtime)
+    compose(runtime)
     return runtime

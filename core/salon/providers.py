@@ -17,7 +17,14 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from salon.errors import (
     AuthError,
@@ -37,6 +44,7 @@ from salon.errors import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from salon.composition import ServiceByName
     from salon.context import SalonContext
     from salon.settings import CoreSettings
 
@@ -767,11 +775,13 @@ class JobContext(Protocol):
         """Record progress in [0, 1]; also counts as a heartbeat."""
         ...
 
-    def service(self, name: str) -> Any:
-        """Deprecated: a core service by name ("images", "uploads", "sources"),
-        untyped. Use :attr:`salon` (``job.salon.images``, ``.albums``, ``.queue``,
-        ``.storage``, ``.media``, ``.settings_as``), which is typed; see docs/plugins.md.
-        Still works; removed no earlier than the next major version."""
+    @property
+    def service(self) -> ServiceByName:
+        """Deprecated, with a DeprecationWarning: ``job.service(name)``, a core service by
+        name ("images", "uploads", "sources", "renditions"). Use :attr:`salon`
+        (``job.salon.images``, ``.albums``, ``.queue``, ``.storage``, ``.media``,
+        ``.settings_as``), which is public API; see docs/plugins.md. Still works; removed no
+        earlier than the next major version."""
         ...
 
     @property

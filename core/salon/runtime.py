@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # At run time, not only for mypy: Litestar resolves Runtime's annotations (a dependency).
 from salon.context import SalonContext
@@ -45,6 +45,11 @@ from salon.providers import (
 from salon.roles import AUTH, AUTHENTICATOR, MAIL, MEDIA, QUEUE, SOURCE, STORAGE, Role, Selection
 from salon.settings import CoreSettings, Settings, load_core_settings, parse_plugin_settings
 
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+    from salon.composition import CoreServices
+
 log = logging.getLogger("salon.runtime")
 
 
@@ -54,7 +59,7 @@ class Runtime:
     pm: pluggy.PluginManager
     registry: ProviderRegistry
     engine: AsyncEngine
-    session_maker: async_sessionmaker[Any]
+    session_maker: async_sessionmaker[AsyncSession]
     # None when SALON_READ_CACHE_MB is 0: then nothing caches, and nothing follows commits.
     changes: ChangeTracker | None
     storage: StorageBackend
@@ -68,8 +73,8 @@ class Runtime:
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
     # The request-authentication chain, (name, authenticator) in the order they are asked.
     authenticators: list[tuple[str, RequestAuthenticator]] = field(default_factory=list)
-    # Core services by name ("images", "uploads", "sources"); JobContext.service() reads this.
-    services: dict[str, Any] = field(default_factory=dict)
+    # The core services (salon.composition.compose, called by the app, worker and CLI).
+    composed: CoreServices | None = None
     # Each plugin's SalonContext (salon.context.plugin_context), built on first use.
     contexts: dict[str, SalonContext] = field(default_factory=dict)
 
@@ -77,11 +82,18 @@ class Runtime:
     def core(self) -> CoreSettings:
         return self.settings.core
 
+    @property
+    def services(self) -> CoreServices:
+        """The core services; a RuntimeError before :func:`salon.composition.compose`."""
+        if self.composed is None:
+            raise RuntimeError("core services not composed: call salon.composition.compose")
+        return self.composed
+
     async def close(self) -> None:
         """Release what providers hold (their optional ``aclose()``), then the database."""
         # Services first (the media pool's processes), then what they use.
-        services = [s for s in self.services.values() if s is not self]
-        providers: list[Any] = [
+        services = self.composed.parts() if self.composed is not None else []
+        providers: list[object] = [
             *services,
             self.storage,
             self.auth,
@@ -96,6 +108,14 @@ class Runtime:
                     log.exception("provider %r failed to close", type(provider).__name__)
         await self.queue.close()
         await self.engine.dispose()
+
+
+def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
+    """The app's runtime, for code that runs outside handlers (guards, middleware, the
+    request class). Handlers get it and the core services as dependencies
+    (salon.composition.dependencies), not from ``app.state``."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
 
 
 def load_settings(
@@ -196,7 +216,7 @@ def _build_every(
     return built
 
 
-def plugin_settings(runtime: Runtime, plugin: str) -> Any:
+def plugin_settings(runtime: Runtime, plugin: str) -> object:
     """The parsed settings object of ``plugin`` (its ``register_settings`` type), or None."""
     prefix = _settings_prefix(runtime.registry, plugin)
     return runtime.settings.plugins.get(prefix) if prefix else None

@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon import logs, metrics
+from salon.composition import CoreServices, JobServices, ServiceByName, compose, service_by_name
 from salon.context import SalonContext, handler_context
 from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
@@ -107,8 +108,9 @@ class WorkerConfig:
     upload_cleanup_interval: float = 300.0
 
 
-class _Context:
-    """The :class:`~salon.providers.JobContext` a handler gets."""
+class _Context(JobServices):
+    """The :class:`~salon.providers.JobContext` a handler gets; the core's own handlers read
+    its typed ``core_services`` (salon.composition.job_services)."""
 
     def __init__(
         self,
@@ -127,6 +129,7 @@ class _Context:
         self.payload = payload
         self.attempt = attempt
         self.storage: StorageBackend = worker.storage
+        self.core_services = worker.services
         self._worker = worker
         self._job_uuid = job_uuid
         self._last_write = 0.0
@@ -156,12 +159,10 @@ class _Context:
             raise NotImplementedError("this worker was built without a runtime: no context")
         return contexts(self.kind)
 
-    def service(self, name: str) -> Any:
-        """A core service by name, from the runtime's ``services`` table."""
-        try:
-            return self._worker.services[name]
-        except KeyError:
-            raise NotImplementedError(f"no core service named {name!r} in this process") from None
+    @property
+    def service(self) -> ServiceByName:
+        """Deprecated (see :attr:`salon.providers.JobContext.service`): a core service by name."""
+        return service_by_name(self.core_services)
 
 
 @dataclass(slots=True)
@@ -172,7 +173,8 @@ class Worker:
     session_maker: async_sessionmaker[AsyncSession]
     handlers: Mapping[str, JobHandler]
     storage: StorageBackend
-    services: Mapping[str, Any] = field(default_factory=dict)
+    # The process's core services (salon.composition); None in a bare worker (tests).
+    services: CoreServices | None = None
     # A job kind's SalonContext: that of the plugin that registered its handler.
     contexts: Callable[[str], SalonContext] | None = None
     config: WorkerConfig = field(default_factory=WorkerConfig)
@@ -195,7 +197,7 @@ class Worker:
             session_maker=runtime.session_maker,
             handlers=runtime.job_handlers,
             storage=runtime.storage,
-            services=runtime.services,
+            services=runtime.composed,
             contexts=lambda kind: handler_context(runtime, kind),
             config=config,
         )
@@ -494,14 +496,12 @@ class Worker:
     async def _maybe_clean_uploads(self) -> None:
         """Delete abandoned direct uploads now and then (as ``salon uploads cleanup`` does), so
         their objects do not stay in storage until someone runs it."""
-        uploads = self.services.get("uploads")
-        action = uploads.cleanup_expired if uploads is not None else None
+        action = self.services.uploads.cleanup_expired if self.services is not None else None
         self.uploads_removed += await self._chore("_last_cleanup", action, "abandoned uploads")
 
     async def _maybe_purge_trash(self) -> None:
         """Delete images past their time in the trash (SALON_TRASH_DAYS), rows and objects."""
-        images = self.services.get("images")
-        action = images.purge_trash if images is not None else None
+        action = self.services.images.purge_trash if self.services is not None else None
         self.trash_purged += await self._chore("_last_purge", action, "images from the trash")
 
     async def _chore(
@@ -580,15 +580,6 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 # ---------------------------------------------------------------------- entry points
 
 
-def _ensure_services(runtime: Runtime) -> None:
-    """A stand-alone worker process needs the same core services as the web app."""
-    if runtime.services:
-        return
-    from salon.app import attach_services
-
-    attach_services(runtime)
-
-
 async def run_worker(
     runtime: Runtime,
     *,
@@ -603,9 +594,10 @@ async def run_worker(
     shutdown described in the module docstring. Returns normally (exit status 0).
     ``protection`` keeps the orchestrator from scaling the task in while a job runs.
     """
-    _ensure_services(runtime)
+    # A stand-alone worker process needs the same core services as the web app.
+    services = runtime.composed or compose(runtime)
     # A worker makes renditions: first for images a crash left half-processed.
-    runtime.services["renditions"].start_sweeper()
+    services.renditions.start_sweeper()
     worker = Worker.from_runtime(runtime, config)
     worker.protection = protection
     stop = stop_event or asyncio.Event()

@@ -152,7 +152,7 @@ async def test_cut_mid_upload_fails_cleanly_and_doctor_repairs(
     left = await image_count(pg_app)
     assert left in (0, 1)
     if left:
-        renditions = pg_app.runtime.services["renditions"]
+        renditions = pg_app.runtime.services.renditions
 
         async def sweep_now() -> list[str]:
             async with pg_app.runtime.session_maker() as session:

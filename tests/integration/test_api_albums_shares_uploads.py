@@ -178,7 +178,7 @@ async def test_abandoned_intents_are_cleaned_up(salon_app: RunningApp) -> None:
         row = await session.get(UploadIntent, __import__("uuid").UUID(intent["upload_id"]))
         row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
         await session.commit()
-    removed = await salon_app.runtime.services["uploads"].cleanup_expired()
+    removed = await salon_app.runtime.services.uploads.cleanup_expired()
     assert removed == 1
     assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
     async with salon_app.runtime.session_maker() as session:

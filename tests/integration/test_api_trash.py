@@ -31,7 +31,7 @@ async def ids(app: RunningApp, headers: dict[str, str], **params: str) -> list[s
 
 async def purge(app: RunningApp, now: dt.datetime) -> int:
     """The purge at ``now``, on the app's own event loop (its database pool lives there)."""
-    service = app.runtime.services["images"]
+    service = app.runtime.services.images
     portal = app.client.blocking_portal
     removed: int = await anyio.to_thread.run_sync(
         lambda: portal.call(lambda: service.purge_trash(now=now))

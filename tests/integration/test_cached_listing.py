@@ -33,7 +33,7 @@ async def test_cached_pages_answer_like_the_route(tmp_path: Path) -> None:
         for n in range(3):
             made = await app.upload(headers, sample_jpeg(40, 30, (n * 70, 20, 20)), title=f"p{n}")
             assert made.status_code == 201, made.text
-        pages = app.runtime.services["image_pages"]
+        pages = app.runtime.services.image_pages
         served: list[Any] = []
         original = pages.cached_page
 

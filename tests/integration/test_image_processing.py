@@ -151,7 +151,7 @@ async def test_embedded_upload_is_processed_in_niced_child_processes(
         ready["urls"]["renditions"]["sm"], headers=headers, follow_redirects=True
     )
     assert rendition.status_code == 200 and rendition.content[:4] == b"RIFF"
-    pool = embedded.runtime.services["renditions"].pool
+    pool = embedded.runtime.services.renditions.pool
     assert pool.uses_processes and pool.workers >= 1
     children = list(pool._executor._processes.values())
     assert children, "the renditions were not made in a child process"
@@ -178,7 +178,7 @@ async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(
     env = {"SALON_MEDIA_WORKERS": "1", "SALON_MEDIA_QUEUE": "1"}
     async with running_app(tmp_path / "data", database_url=salon_database, env=env) as app:
         headers = await app.login()
-        pool = app.runtime.services["renditions"].pool
+        pool = app.runtime.services.renditions.pool
         assert pool.capacity == 2
         # Two images are waiting for their renditions (uploads of other users, say).
         held = [pool.try_reserve(), pool.try_reserve()]
@@ -234,7 +234,7 @@ async def test_web_tier_never_renders_and_everything_follows_once_ready(
         async with database(app) as session:
             kinds = list(await session.scalars(select(Job.kind)))
         assert kinds == ["image.renditions"]
-        assert app.runtime.services["renditions"].pool._executor is None
+        assert app.runtime.services.renditions.pool._executor is None
 
         listed = (await app.client.get("/api/images", headers=headers)).json()["items"]
         assert [(i["id"], i["status"]) for i in listed] == [(image["id"], "processing")]

@@ -244,11 +244,11 @@ def test_old_and_new_style_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     pm = make_plugin_manager(extra_plugins=plugins, include_entry_points=False)
 
     def open_gallery() -> Any:
-        from salon.app import attach_services
+        from salon.composition import compose
         from salon.runtime import build_runtime, load_settings
 
         runtime = build_runtime(*load_settings(extra_plugins=plugins))
-        attach_services(runtime)
+        compose(runtime)
         return runtime
 
     group = click.Group()

@@ -22,6 +22,8 @@ from litestar import Request
 from litestar.exceptions import ClientException, HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_429_TOO_MANY_REQUESTS
 
+from salon.runtime import runtime_of
+
 # A JSON string, escapes included: brackets inside strings are not nesting.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _OPENERS = frozenset(b"[{")
@@ -51,14 +53,14 @@ class SalonRequest(Request[Any, Any, Any]):
     the body is decoded."""
 
     def stream(self) -> AsyncGenerator[bytes, None]:
-        core = self.app.state.runtime.core
+        core = runtime_of(self).core
         return paced(
             super().stream(), max_pause=core.body_read_timeout, min_rate=core.body_min_rate
         )
 
     async def json(self) -> Any:
         body = await self.body()
-        limit: int = self.app.state.runtime.core.max_json_depth
+        limit = runtime_of(self).core.max_json_depth
         if json_depth_exceeds(body, limit):
             raise ClientException(f"JSON nested deeper than {limit} levels")
         return await super().json()

@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import logs
@@ -27,14 +28,33 @@ from salon.db.models import User
 from salon.db.reads import share_reads
 from salon.domain.auth.services import UserDirectory
 from salon.domain.auth.throttle import AuthThrottle
+from salon.domain.bodies import UploadSlots
+from salon.domain.images.listing import ImageLister
+from salon.domain.images.processing import RenditionService
+from salon.domain.images.services import ImageService
+from salon.domain.sources.services import SourceImportService
+from salon.domain.uploads.services import UploadService
 from salon.errors import InvalidToken
-from salon.runtime import Runtime
+from salon.runtime import Runtime, runtime_of
 
 # Handler parameters name their dependency explicitly (Litestar 3 stops inferring them): the
 # key in the app's ``dependencies`` or the SQLAlchemy plugin's session key is the parameter name.
 CurrentUser: TypeAlias = NamedDependency[User]
 DbSession: TypeAlias = NamedDependency[AsyncSession]
-RuntimeDep: TypeAlias = NamedDependency[Runtime]
+# Not validated per request: the runtime is the app's own object (and its annotations name
+# types only mypy imports, salon.composition's).
+RuntimeDep: TypeAlias = NamedDependency[SkipValidation[Runtime]]
+# The core services (salon.composition.dependencies), each under its key as parameter name.
+# Keys end in _service & co., not "images", so a plugin route's query parameter named like a
+# domain is never taken for a dependency.
+ImagesDep: TypeAlias = NamedDependency[ImageService]  # image_service
+ImagePagesDep: TypeAlias = NamedDependency[ImageLister]  # image_pages
+RenditionsDep: TypeAlias = NamedDependency[RenditionService]  # rendition_service
+UploadsDep: TypeAlias = NamedDependency[UploadService]  # upload_service
+SourcesDep: TypeAlias = NamedDependency[SourceImportService]  # source_service
+UploadSlotsDep: TypeAlias = NamedDependency[UploadSlots]  # upload_slots
+ThrottleDep: TypeAlias = NamedDependency[AuthThrottle]  # auth_throttle
+UsersDep: TypeAlias = NamedDependency[UserDirectory]  # user_directory
 
 log = logging.getLogger("salon.auth")
 
@@ -46,11 +66,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Route opt of a POST that changes nothing (read-only API keys may call it).
 READS_ONLY = "reads_only"
 _USER_STATE = "salon_current_user"
-
-
-def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> tuple[str | None, bool]:
@@ -89,7 +104,7 @@ async def authenticate_first(
     make the server read, buffer or parse anything."""
     if isinstance(connection, Request) and "current_user" in handler.parsed_fn_signature.parameters:
         if handler.opt.get("shared_reads"):
-            share_reads(provide_runtime(connection).session_maker)
+            share_reads(runtime_of(connection).session_maker)
         await provide_current_user(connection)
 
 
@@ -113,7 +128,7 @@ async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User
         except InvalidToken as exc:
             # The message is the authenticator's, which must hold no secret (see the Protocol).
             log.info("authenticator %s refused the request's credentials: %s", name, exc)
-            throttle: AuthThrottle = request.app.state.throttle
+            throttle = runtime.services.throttle
             address = request.client.host if request.client else "unknown"
             await throttle.client("login", address)  # guessing is rate-limited like sign-in
             raise NotAuthorizedException(
@@ -123,7 +138,7 @@ async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User
             if identity.read_only and not _is_read(request):
                 raise PermissionDeniedException("these credentials are read-only")
             provider = identity.provider or authenticator.provider
-            directories: dict[str, UserDirectory] = request.app.state.authenticator_users
+            directories = runtime.services.authenticator_users
             if provider not in directories:
                 directories[provider] = UserDirectory(
                     provider, runtime.session_maker, runtime.changes
@@ -133,7 +148,7 @@ async def _from_chain(request: Request[Any, Any, Any], runtime: Runtime) -> User
 
 
 async def _authenticate(request: Request[Any, Any, Any]) -> User:
-    runtime = provide_runtime(request)
+    runtime = runtime_of(request)
     if runtime.authenticators:
         user = await _from_chain(request, runtime)
         if user is not None:
@@ -152,13 +167,12 @@ async def _authenticate(request: Request[Any, Any, Any]) -> User:
         ) from None
     if from_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
-    users: UserDirectory = request.app.state.users
-    return await users.user(identity)
+    return await runtime.services.users.user(identity)
 
 
 async def provide_optional_user(request: Request[Any, Any, Any]) -> User | None:
     token, _ = bearer_token(request)
-    if token is None and not provide_runtime(request).authenticators:
+    if token is None and not runtime_of(request).authenticators:
         return None
     try:
         return await provide_current_user(request)

@@ -120,7 +120,7 @@ class RunningApp:
         no jobs (``SALON_INPROCESS_WORKER=false``, no worker) gets them made here, as the
         worker's ``image.renditions`` job would, and the answer is the image read afterwards."""
         files = {"file": ("photo.jpg", data or sample_jpeg(), "image/jpeg")}
-        makes_own = self.runtime.services["renditions"].local
+        makes_own = self.runtime.services.renditions.local
         response = await self.client.post(
             "/api/images",
             params={"wait": "true"} if wait and makes_own else {},
@@ -166,7 +166,7 @@ class RunningApp:
     async def make_renditions(self, image_id: str) -> str:
         """Make an image's renditions now, on the app's own event loop (its database pool
         lives there), as a worker would; returns the image's status afterwards."""
-        renditions = self.runtime.services["renditions"]
+        renditions = self.runtime.services.renditions
         portal = self.client.blocking_portal
         status: str = await anyio.to_thread.run_sync(
             lambda: portal.call(renditions.process, uuid.UUID(image_id))

@@ -45,6 +45,7 @@ from salon.domain.shares.controllers import shared_link
 from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles
+from salon.runtime import runtime_of
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -184,7 +185,7 @@ def _private_page(
         if not signed_in(request):
             return _login_redirect(request)
         view = active if active in ("favorites", "trash") else ""
-        trash_days = request.app.state.runtime.core.trash_days
+        trash_days = runtime_of(request).core.trash_days
         return web.render(
             template, title=title, active=active, script=script, view=view, trash_days=trash_days
         )

@@ -22,8 +22,8 @@ from salon.domain.albums.schemas import (
     MemberIn,
     MemberOut,
 )
-from salon.domain.auth.throttle import AuthThrottle, sliding_reserve
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.auth.throttle import sliding_reserve
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, ThrottleDep
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.domain.shares.albums import SharedAlbumOut, album_page, serve_album_rendition
 
@@ -135,14 +135,14 @@ class AlbumController(Controller):
         db_session: DbSession,
         current_user: CurrentUser,
         runtime: RuntimeDep,
+        auth_throttle: ThrottleDep,
     ) -> list[MemberOut]:
         """Share the album, read-only, with the user who signs in with ``email`` (404 when no
         user of this Salon does). Each user may try ``SALON_MEMBER_ADD_LIMIT`` addresses an
         hour (then 429): the answer tells whether an address has an account."""
         album = await services.owned(db_session, current_user.id, album_id)
-        throttle: AuthThrottle = request.app.state.throttle
         await sliding_reserve(
-            throttle.counters,
+            auth_throttle.counters,
             f"member-add:user:{current_user.id}",
             runtime.core.member_add_limit,
             HOUR,

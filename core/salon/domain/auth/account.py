@@ -18,13 +18,14 @@ from litestar.status_codes import HTTP_200_OK
 from salon.domain.auth.credentials import revoke_api_keys
 from salon.domain.auth.passwords import IS_EMAIL, is_email
 from salon.domain.auth.schemas import MessageOut
-from salon.domain.auth.throttle import DEVICE_COOKIE, AuthThrottle, throttle_guard
+from salon.domain.auth.throttle import DEVICE_COOKIE, throttle_guard
 from salon.domain.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     REFRESH_COOKIE,
     CurrentUser,
     RuntimeDep,
+    ThrottleDep,
     bearer_token,
 )
 from salon.errors import AuthError
@@ -72,6 +73,7 @@ class AccountController(Controller):
         data: JSONBody[PasswordChange],
         current_user: CurrentUser,
         runtime: RuntimeDep,
+        auth_throttle: ThrottleDep,
     ) -> MessageOut:
         """Change the password (the current one is required); every other session ends, this
         one stays signed in, and every API key of the account is revoked. A wrong current
@@ -79,9 +81,8 @@ class AccountController(Controller):
         security = _security(runtime)
         if current_user.email and is_email(data.new_password, current_user.email):
             raise AuthError("weak_password", IS_EMAIL)
-        throttle: AuthThrottle = request.app.state.throttle
         account = current_user.email or f"user:{current_user.id}"
-        async with throttle.password_check(account, request.cookies.get(DEVICE_COOKIE)):
+        async with auth_throttle.password_check(account, request.cookies.get(DEVICE_COOKIE)):
             await security.change_password(
                 _token(request), data.current_password, data.new_password
             )

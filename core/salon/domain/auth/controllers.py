@@ -31,14 +31,16 @@ from salon.domain.auth.schemas import (
     SignupOut,
     TokenOut,
 )
-from salon.domain.auth.services import SIGNUP_CLOSED, UserDirectory
-from salon.domain.auth.throttle import DEVICE_COOKIE, AuthThrottle, throttle_guard
+from salon.domain.auth.services import SIGNUP_CLOSED
+from salon.domain.auth.throttle import DEVICE_COOKIE, throttle_guard
 from salon.domain.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     REFRESH_COOKIE,
     CurrentUser,
     RuntimeDep,
+    ThrottleDep,
+    UsersDep,
     bearer_token,
     check_csrf,
 )
@@ -123,7 +125,7 @@ class AuthController(Controller):
 
     @post("/signup", operation_id="signup", status_code=HTTP_201_CREATED)
     async def signup(
-        self, data: JSONBody[Credentials], runtime: RuntimeDep, request: Request[Any, Any, Any]
+        self, data: JSONBody[Credentials], runtime: RuntimeDep, user_directory: UsersDep
     ) -> SignupOut:
         if not runtime.core.signup_enabled:
             raise AuthError("signup_closed", SIGNUP_CLOSED)
@@ -139,8 +141,7 @@ class AuthController(Controller):
             return _signup_taken(data.email, runtime)
         # The public user id is Salon's own (the one /api/me and every owner field show), not
         # the provider's subject: the row is made now, as a first sign-in would make it.
-        users: UserDirectory = request.app.state.users
-        user = await users.user(result.identity)
+        user = await user_directory.user(result.identity)
         return SignupOut(str(user.id), result.identity.email, result.confirmation_required)
 
     @post("/confirm", operation_id="confirm_signup", status_code=HTTP_200_OK)
@@ -154,15 +155,15 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[Credentials],
         runtime: RuntimeDep,
+        auth_throttle: ThrottleDep,
         session: FromQuery[str | None] = None,
     ) -> Response[TokenOut]:
-        throttle: AuthThrottle = request.app.state.throttle
         cookie = request.cookies.get(DEVICE_COOKIE)
-        async with throttle.password_check(data.email, cookie):
+        async with auth_throttle.password_check(data.email, cookie):
             pair = await runtime.auth.login(data.email, data.password)
         # A fresh device cookie after each success (browser sessions only: API clients get
         # no cookies they did not ask for); its failure budget starts anew.
-        device_cookie = throttle.devices.issue(data.email) if session == "cookie" else None
+        device_cookie = auth_throttle.devices.issue(data.email) if session == "cookie" else None
         return _token_response(request, pair, runtime, session, device_cookie)
 
     @post(

@@ -20,9 +20,9 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.db.models import ApiKey, User
-from salon.domain.auth.throttle import DEVICE_COOKIE, AuthThrottle
+from salon.domain.auth.throttle import DEVICE_COOKIE
 from salon.errors import AuthError
-from salon.runtime import Runtime
+from salon.runtime import Runtime, runtime_of
 
 __all__ = ["confirm_password", "revoke_api_keys", "revoke_api_keys_of_email"]
 
@@ -55,10 +55,10 @@ async def confirm_password(request: Request[Any, Any, Any], user: User, password
     provider's sign-in; counted like a sign-in (a wrong one is a failed sign-in of the
     account, 429 past the limit). Raises ``AuthError("wrong_password")`` (400) when wrong and
     ``AuthError("unsupported")`` when the user does not sign in with a password here."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     if user.provider != runtime.core.auth or not user.email:
         raise AuthError("unsupported", "this account does not sign in with a password here")
-    throttle: AuthThrottle = request.app.state.throttle
+    throttle = runtime.services.throttle
     async with throttle.password_check(user.email, request.cookies.get(DEVICE_COOKIE)):
         try:
             pair = await runtime.auth.login(user.email, password)

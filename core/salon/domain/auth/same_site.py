@@ -21,7 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from salon.runtime import Runtime
+from salon.runtime import Runtime, runtime_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -49,7 +49,7 @@ def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtim
 async def same_site_json_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    runtime: Runtime = connection.app.state.runtime
+    runtime = runtime_of(connection)
     method = connection.scope.get("method", "GET")
     if method in BODY_METHODS and _has_body(connection):
         media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -59,6 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salon.db.models import RateCounter
 from salon.errors import AuthError
+from salon.runtime import runtime_of
 from salon.settings import CoreSettings
 
 FILE_NAME = "ratelimit.sqlite3"
@@ -416,6 +417,5 @@ async def throttle_guard(
     bucket = handler.opt.get("rate_bucket", "auth")
     if bucket is None:
         return
-    throttle: AuthThrottle = request.app.state.throttle
     address = request.client.host if request.client else "unknown"
-    await throttle.client(bucket, address)
+    await runtime_of(request).services.throttle.client(bucket, address)

@@ -27,10 +27,8 @@ from typing import Any, Final
 from litestar import Litestar
 from litestar.types import ASGIApp
 
-from salon.domain.auth.services import UserDirectory
 from salon.domain.deps import authenticate_first, provide_current_user
 from salon.domain.images.cursor import TAKEN, UPLOADED
-from salon.domain.images.listing import ImageLister
 from salon.domain.images.services import Shown
 from salon.request_middleware import METRICS, REQUEST_ID_HEADER, new_request_id, request_middleware
 from salon.runtime import Runtime
@@ -110,8 +108,8 @@ def install_cached_listing(app: Litestar, runtime: Runtime) -> None:
     if not can_answer_from_cache(app, runtime):
         return
     identities = runtime.auth.cached_identity  # type: ignore[attr-defined]
-    users: UserDirectory = runtime.services["users"]
-    pages: ImageLister = runtime.services["image_pages"]
+    users = runtime.services.users
+    pages = runtime.services.image_pages
     claims = [a.may_claim_bearer for _, a in runtime.authenticators]  # type: ignore[attr-defined]
     inner: ASGIApp = app.asgi_handler
 

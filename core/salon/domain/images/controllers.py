@@ -16,9 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, User
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.deps import (
+    CurrentUser,
+    DbSession,
+    ImagePagesDep,
+    ImagesDep,
+    RuntimeDep,
+    UploadSlotsDep,
+)
 from salon.domain.images.intake import LocalFile
-from salon.domain.images.listing import ImageLister
 from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
 from salon.domain.images.schemas import (
     BULK_ACTIONS,
@@ -147,6 +153,8 @@ class ImageController(Controller):
         request: Request[Any, Any, Any],
         runtime: RuntimeDep,
         current_user: CurrentUser,
+        image_service: ImagesDep,
+        upload_slots: UploadSlotsDep,
         wait: FromQuery[bool] = False,
     ) -> Response[UploadedImageOut]:
         """Upload one image as multipart/form-data: ``file``, optional ``title``, ``album_id``.
@@ -156,11 +164,11 @@ class ImageController(Controller):
         when you uploaded these bytes before (``duplicate: true``). ``?wait=true`` answers once
         the renditions exist.
         503 with ``Retry-After`` when too many images are waiting for their renditions."""
-        request.app.state.renditions.check_room()  # before the body is read, not after
+        image_service.renditions.check_room()  # before the body is read, not after
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
-        with request.app.state.upload_slots.hold(current_user.id):
+        with upload_slots.hold(current_user.id):
             form = await receive_multipart(request, tmp_dir(runtime), limits)
-            return await _ingest(request, current_user, form, wait=wait)
+            return await _ingest(image_service, current_user, form, wait=wait)
 
     # The token check, the user and the page read through one session (salon.db.reads).
     @get(
@@ -172,9 +180,9 @@ class ImageController(Controller):
     )
     async def list_images(
         self,
-        request: Request[Any, Any, Any],
         current_user: CurrentUser,
         filters: NamedDependency[Filters],
+        image_pages: ImagePagesDep,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: FromQuery[str | None] = None,
         order: Annotated[Literal["uploaded", "taken"], Parameter(description=ORDER_DOC)] = (
@@ -186,9 +194,8 @@ class ImageController(Controller):
         words, ``taken_from``/``taken_to`` a date range, ``favorite=true`` favorites; they
         combine with each other, with ``album_id`` and with ``order``, and pages follow the
         same cursor. ``order=taken`` is the timeline: by date taken, else upload time."""
-        lister: ImageLister = request.app.state.image_pages
         shown = filters.of(current_user)
-        body = await lister.page_json(shown, limit=limit, cursor=cursor, order=order)
+        body = await image_pages.page_json(shown, limit=limit, cursor=cursor, order=order)
         return Response(body, media_type=MediaType.JSON)
 
     @get(
@@ -199,25 +206,24 @@ class ImageController(Controller):
     )
     async def months(
         self,
-        request: Request[Any, Any, Any],
         current_user: CurrentUser,
         filters: NamedDependency[Filters],
+        image_pages: ImagePagesDep,
     ) -> Response[bytes]:
         """The timeline's months: for each month (UTC) holding any of the images the same
         filters list, its ``count`` and a ``cursor`` for ``GET /api/images?order=taken``
         whose page starts with that month's newest photo (jump to a month); ``total`` is
         their sum. Months without photos are left out."""
-        lister: ImageLister = request.app.state.image_pages
-        body = await lister.months_json(filters.of(current_user))
+        body = await image_pages.months_json(filters.of(current_user))
         return Response(body, media_type=MediaType.JSON)
 
     @post("/bulk", operation_id="bulk_images", status_code=HTTP_200_OK)
     async def bulk(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[BulkAction],
         db_session: DbSession,
         current_user: CurrentUser,
+        image_service: ImagesDep,
     ) -> BulkResult:
         """One ``action`` on up to 1000 of your images: ``trash``, ``restore``, ``delete``
         (for good, at once), ``favorite``, ``unfavorite``, ``set_taken_at`` (to ``taken_at``)
@@ -236,35 +242,31 @@ class ImageController(Controller):
         if len(ids) > 1000:
             raise ClientException("at most 1000 images per request")
         query = select(Image).where(Image.owner_id == current_user.id, Image.id.in_(ids))
-        images = list((await db_session.execute(query)).scalars())
-        if len(images) != len(ids):
+        chosen = list((await db_session.execute(query)).scalars())
+        if len(chosen) != len(ids):
             raise NotFound("image not found")
-        service: ImageService = request.app.state.images
         if data.action in ("trash", "delete"):
-            await service.trash(db_session, images, permanent=data.action == "delete")
+            await image_service.trash(db_session, chosen, permanent=data.action == "delete")
         elif data.action in ("set_taken_at", "shift_taken_at"):
-            for image in images:
+            for image in chosen:
                 if data.taken_at is not None and data.action == "set_taken_at":
                     _dated(set_taken_at, image, data.taken_at)
                 elif data.shift_seconds is not None:
                     _dated(shift_taken_at, image, data.shift_seconds)
             await db_session.commit()
         else:
-            for image in images:
+            for image in chosen:
                 if data.action == "restore":
                     image.trashed_at = None
                 else:
                     image.favorite = data.action == "favorite"
             await db_session.commit()
-        return BulkResult(action=data.action, count=len(images))
+        return BulkResult(action=data.action, count=len(chosen))
 
     @delete("/trash", operation_id="empty_trash", status_code=HTTP_200_OK)
-    async def empty_trash(
-        self, request: Request[Any, Any, Any], current_user: CurrentUser
-    ) -> BulkResult:
+    async def empty_trash(self, current_user: CurrentUser, image_service: ImagesDep) -> BulkResult:
         """Delete every image in your trash for good, with its stored files."""
-        service: ImageService = request.app.state.images
-        count = await service.purge_trash(owner_id=current_user.id)
+        count = await image_service.purge_trash(owner_id=current_user.id)
         return BulkResult(action="empty_trash", count=count)
 
     @post("/{image_id:uuid}/restore", operation_id="restore_image", status_code=HTTP_200_OK)
@@ -309,18 +311,17 @@ class ImageController(Controller):
     @delete("/{image_id:uuid}", operation_id="delete_image", status_code=HTTP_204_NO_CONTENT)
     async def delete_image(
         self,
-        request: Request[Any, Any, Any],
         image_id: FromPath[uuid.UUID],
         db_session: DbSession,
         current_user: CurrentUser,
+        image_service: ImagesDep,
         permanent: FromQuery[bool] = False,
     ) -> None:
         """Move the image to the trash: it leaves listings, albums, favorites and share links
         at once and is deleted for good ``SALON_TRASH_DAYS`` later (restore it with
         ``POST .../restore``). ``?permanent=true`` deletes it and its files now."""
         image = await get_owned(db_session, current_user.id, image_id)
-        service: ImageService = request.app.state.images
-        await service.trash(db_session, [image], permanent=permanent)
+        await image_service.trash(db_session, [image], permanent=permanent)
 
     @get(
         "/{image_id:uuid}/original",
@@ -393,7 +394,7 @@ async def _set_favorite(
 
 
 async def _ingest(
-    request: Request[Any, Any, Any], current_user: User, form: ReceivedForm, *, wait: bool
+    images: ImageService, current_user: User, form: ReceivedForm, *, wait: bool
 ) -> Response[UploadedImageOut]:
     try:
         if form.file is None:
@@ -401,7 +402,7 @@ async def _ingest(
         if form.file.size == 0:
             raise ClientException("the file is empty")
         received = form.file
-        image, created = await request.app.state.images.ingest_from(
+        image, created = await images.ingest_from(
             LocalFile(received.path, received.sha256, received.size),
             IngestItem(
                 owner_id=current_user.id,

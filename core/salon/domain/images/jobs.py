@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from salon.domain.images.processing import JOB_KIND, RenditionService
+from salon.composition import job_services
+from salon.domain.images.processing import JOB_KIND
 from salon.hookspecs import hookimpl
 from salon.providers import JobContext, RegisterJobHandler
 
@@ -19,10 +20,7 @@ async def make_renditions(job: JobContext) -> Mapping[str, Any]:
         image_id = uuid.UUID(str(job.payload.get("image_id", "")))
     except ValueError:
         return {"skipped": "no image id"}
-    # The core's own service: typed here, since JobContext.service is untyped (and deprecated
-    # for plugins, which use job.salon).
-    renditions: RenditionService = job.service("renditions")
-    status = await renditions.process(image_id)
+    status = await job_services(job).renditions.process(image_id)
     return {"image_id": str(image_id), "status": status}
 
 

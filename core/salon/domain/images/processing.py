@@ -35,6 +35,7 @@ from salon.context import salon_argument
 from salon.db.models import Image
 from salon.domain.images.keys import rendition_key
 from salon.domain.images.pool import MediaPool, Reservation
+from salon.domain.images.schemas import image_event
 from salon.domain.jobs.services import create_job
 from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
 from salon.plugins import notify
@@ -267,15 +268,14 @@ class RenditionService:
             changed = getattr(await session.execute(statement), "rowcount", 0)
         if not changed:
             return await self._lost_race(image, renditions)
-        images = self.runtime.services.get("images")
-        if images is not None and self.runtime.pm.hook.image_stored.get_hookimpls():
+        if self.runtime.pm.hook.image_stored.get_hookimpls():
             done = await self._load(image.id)  # the row as committed, for the listeners
             if done is not None:
                 notify(
                     self.runtime.pm,
                     "image_stored",
                     per_plugin=salon_argument(self.runtime),
-                    image=images.event(done),
+                    image=image_event(done),
                 )
         return READY
 

@@ -147,3 +147,9 @@ def image_out(image: Image, base: str = "/api/images") -> ImageOut:
             name: int(entry.get("width", 0)) for name, entry in (image.renditions or {}).items()
         },
     )
+
+
+def image_event(image: Image) -> dict[str, Any]:
+    """The JSON an image event (``image_stored`` ...) carries: the API's image and its owner."""
+    event: dict[str, Any] = msgspec.to_builtins(image_out(image))
+    return {**event, "owner_id": str(image.owner_id)}

@@ -34,7 +34,7 @@ from salon.domain.images.processing import (
     RenditionService,
 )
 from salon.domain.images.quota import check_quota
-from salon.domain.images.schemas import image_out
+from salon.domain.images.schemas import image_event
 from salon.domain.images.search import ImageSearch, search_conditions
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
@@ -358,8 +358,7 @@ class ImageService:
                     log.exception("could not remove %s after a failed upload", key)
 
     def event(self, image: Image) -> dict[str, Any]:
-        out = image_out(image)
-        return {**_struct_dict(out), "owner_id": str(image.owner_id)}
+        return image_event(image)
 
     @staticmethod
     async def _by_sha(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> Image | None:
@@ -445,13 +444,6 @@ class ImageService:
                 await self.delete(session, image)
                 removed += 1
         return removed
-
-
-def _struct_dict(value: Any) -> dict[str, Any]:
-    import msgspec
-
-    result: dict[str, Any] = msgspec.to_builtins(value)
-    return result
 
 
 async def get_owned(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> Image:

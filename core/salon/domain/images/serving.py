@@ -47,7 +47,6 @@ from salon.runtime import Runtime
 IMMUTABLE = "private, max-age=31536000, immutable"
 MEDIA_PREFIX = "/media/"
 PATHSEND = "http.response.pathsend"
-_SIGNER_SERVICE = "media_signer"
 _CHUNK = 1 << 16
 _GRANT_CACHE = 4096
 
@@ -151,12 +150,8 @@ class MediaDenied(Exception):
 
 
 def media_signer(runtime: Runtime) -> MediaSigner:
-    """The runtime's signer, made once (the secret is read at start-up)."""
-    signer = runtime.services.get(_SIGNER_SERVICE)
-    if not isinstance(signer, MediaSigner):
-        signer = MediaSigner(runtime.core.secret_key, runtime.core.presign_ttl)
-        runtime.services[_SIGNER_SERVICE] = signer
-    return signer
+    """The runtime's signer, made once by the composition root (salon.composition)."""
+    return runtime.services.signer
 
 
 # --------------------------------------------------------------------------- the API side
@@ -189,7 +184,7 @@ async def serve_object(
             status_code=HTTP_307_TEMPORARY_REDIRECT,
             headers={"cache-control": "private, no-store"},
         )
-    if redirect and storage.capabilities.local_paths and runtime.services.get("media_mounted"):
+    if redirect and storage.capabilities.local_paths and runtime.services.media_mounted:
         signer = media_signer(runtime)
         url = signer.url(key, content_type=content_type, etag=etag, filename=filename)
         # The URL is valid for at least ``ttl`` more seconds: browsers may reuse the redirect.
@@ -362,4 +357,4 @@ def mount_media(app: Litestar, runtime: Runtime) -> None:
         await inner(scope, receive, send)
 
     app.asgi_handler = handler  # type: ignore[assignment]
-    runtime.services["media_mounted"] = True
+    runtime.services.media_mounted = True

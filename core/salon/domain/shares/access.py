@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import AlbumShareLink, ShareLink
 from salon.defaults.hashing import HashPool
-from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
+from salon.domain.auth.throttle import MINUTE, Reservation, _refuse
 from salon.proxies import is_https
 from salon.runtime import Runtime
 
@@ -173,7 +173,7 @@ async def _reserve_attempt(
     """Count a password attempt on the link: per client address a minute, and per link *and*
     address in the sign-in window (reserved before hashing, taken back when right), so one
     client's wrong guesses lock only that client out of the link, never its other visitors."""
-    throttle: AuthThrottle = request.app.state.throttle
+    throttle = runtime.services.throttle
     address = request.client.host if request.client else "unknown"
     hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
     if hits > runtime.core.auth_rate_limit:

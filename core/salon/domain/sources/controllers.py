@@ -15,10 +15,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from salon.db.models import User
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, SourcesDep
 from salon.domain.jobs.services import create_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
-from salon.domain.sources.services import SourceImportService, entry_to_payload
+from salon.domain.sources.services import entry_to_payload
 from salon.providers import SourceCaller
 
 MAX_QUERY_KEYS = 10
@@ -48,11 +48,6 @@ class EntryOut(msgspec.Struct):
 
 class ImportAccepted(msgspec.Struct):
     job_id: str
-
-
-def _service(request: Request[Any, Any, Any]) -> SourceImportService:
-    service: SourceImportService = request.app.state.runtime.services["sources"]
-    return service
 
 
 def _caller(user: User) -> SourceCaller:
@@ -95,16 +90,23 @@ class SourceController(Controller):
         ],
     )
     async def entries(
-        self, request: Request[Any, Any, Any], name: FromPath[str], current_user: CurrentUser
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        current_user: CurrentUser,
+        source_service: SourcesDep,
     ) -> Response[list[EntryOut]]:
         """Entries the query selects, without importing. ``image_id`` is set for an entry
         you have imported (and not trashed), ``favorite`` when that image is a favorite. A
         source that pages answers one page and its next cursor in ``X-Next-Cursor``."""
-        service = _service(request)
-        source = service.source(name)
-        page = await service.page(source, _query(dict(request.query_params)), _caller(current_user))
+        source = source_service.source(name)
+        page = await source_service.page(
+            source, _query(dict(request.query_params)), _caller(current_user)
+        )
         found = page.entries
-        mine = await service.imported(current_user.id, source.name, [e.external_id for e in found])
+        mine = await source_service.imported(
+            current_user.id, source.name, [e.external_id for e in found]
+        )
         headers = {NEXT_CURSOR: page.next_cursor} if page.next_cursor is not None else {}
         items = [
             EntryOut(
@@ -132,12 +134,12 @@ class SourceController(Controller):
     )
     async def start_import(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
         data: JSONBody[dict[str, str | int | bool]],
         runtime: RuntimeDep,
         db_session: DbSession,
         current_user: CurrentUser,
+        source_service: SourcesDep,
     ) -> ImportAccepted:
         """Import what the query selects, as a job: follow it at ``/api/jobs/{job_id}``; its
         result's ``image_ids`` maps each entry's external id to its image. With
@@ -150,8 +152,7 @@ class SourceController(Controller):
         query = _query(body)
         # Asked here, so a bad query is a 400 now and not a failed job later; the job imports
         # these very entries and does not ask the upstream again.
-        service = _service(request)
-        page = await service.page(service.source(name), query, _caller(current_user))
+        page = await source_service.page(source_service.source(name), query, _caller(current_user))
         found = page.entries
         job = await create_job(
             runtime.session_maker,

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from salon.domain.sources.services import SourceImportService, entry_from_payload
+from salon.composition import job_services
+from salon.domain.sources.services import entry_from_payload
 from salon.hookspecs import hookimpl
 from salon.providers import JobContext, RegisterJobHandler
 
@@ -15,7 +16,7 @@ from salon.providers import JobContext, RegisterJobHandler
 async def run_source_import(job: JobContext) -> Mapping[str, Any]:
     if job.owner_id is None:
         raise ValueError("a source import needs an owner")
-    service: SourceImportService = job.service("sources")  # typed: JobContext.service is not
+    service = job_services(job).sources
 
     async def progress(done: int, total: int) -> None:
         await job.progress(done / total if total else 1.0)

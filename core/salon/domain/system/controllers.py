@@ -25,7 +25,7 @@ from salon.db.schema import read_state
 from salon.domain.deps import RuntimeDep
 from salon.domain.system.access import is_internal
 from salon.providers import ReadinessCheck
-from salon.runtime import Runtime
+from salon.runtime import Runtime, runtime_of
 
 log = logging.getLogger("salon.ready")
 
@@ -87,7 +87,7 @@ async def ready(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Respons
 
 def internal_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard: the route does not exist for addresses outside ``SALON_INTERNAL_ALLOW``."""
-    runtime: Runtime = connection.app.state["runtime"]
+    runtime = runtime_of(connection)
     if not is_internal(connection, runtime.core.internal_allow):
         raise NotFoundException()
 

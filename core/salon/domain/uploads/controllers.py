@@ -12,12 +12,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from salon.db.models import UploadIntent
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, UploadsDep, UploadSlotsDep
 from salon.domain.images.receive import BodyLimits, stream_multipart_file
 from salon.domain.images.schemas import UploadedImageOut, uploaded_out
 from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
-from salon.domain.uploads.services import UploadExpired, UploadRefused, UploadService
+from salon.domain.uploads.services import UploadExpired, UploadRefused
 
 
 async def _until_expiry(
@@ -31,11 +31,6 @@ async def _until_expiry(
         raise UploadExpired("this upload expired while its file arrived; start again")
 
 
-def _service(request: Request[Any, Any, Any]) -> UploadService:
-    service: UploadService = request.app.state.uploads
-    return service
-
-
 class UploadController(Controller):
     path = "/api/uploads"
     tags = ["uploads"]
@@ -44,12 +39,12 @@ class UploadController(Controller):
     @post("/", operation_id="create_upload", status_code=HTTP_201_CREATED)
     async def create(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[UploadIn],
         db_session: DbSession,
         current_user: CurrentUser,
+        upload_service: UploadsDep,
     ) -> UploadOut:
-        return await _service(request).create(db_session, current_user.id, data)
+        return await upload_service.create(db_session, current_user.id, data)
 
     # Streams under receive_multipart's own limits, not the app's JSON one. No request-scoped
     # database session: a slow body must not hold a pooled connection (issue 17).
@@ -66,17 +61,18 @@ class UploadController(Controller):
         upload_id: FromPath[uuid.UUID],
         runtime: RuntimeDep,
         current_user: CurrentUser,
+        upload_service: UploadsDep,
+        upload_slots: UploadSlotsDep,
     ) -> None:
         """Where the browser sends the bytes when storage has no presigned POST."""
-        service = _service(request)
         async with runtime.session_maker() as session:
-            intent = await service.owned_intent(session, current_user.id, upload_id)
-            await service.refuse_if_expired(session, intent)
+            intent = await upload_service.owned_intent(session, current_user.id, upload_id)
+            await upload_service.refuse_if_expired(session, intent)
         if intent.status != "pending":
             raise UploadRefused(f"this upload is {intent.status}")
         limits = BodyLimits.of(runtime.core, intent.size)
-        with request.app.state.upload_slots.hold(current_user.id):
-            await service.receive_local(intent, _until_expiry(intent, request, limits))
+        with upload_slots.hold(current_user.id):
+            await upload_service.receive_local(intent, _until_expiry(intent, request, limits))
 
     @post(
         "/{upload_id:uuid}/complete",
@@ -86,16 +82,16 @@ class UploadController(Controller):
     )
     async def complete(
         self,
-        request: Request[Any, Any, Any],
         upload_id: FromPath[uuid.UUID],
         db_session: DbSession,
         current_user: CurrentUser,
+        upload_service: UploadsDep,
         wait: FromQuery[bool] = False,
     ) -> Response[UploadedImageOut]:
         """Turn the uploaded object into an image (``processing`` until its renditions exist;
         ``?wait=true`` answers once they do), as ``POST /api/images`` does: 200 and
         ``duplicate: true`` with the existing image when these bytes were uploaded before."""
-        image, created = await _service(request).complete(
+        image, created = await upload_service.complete(
             db_session, current_user.id, upload_id, wait=wait
         )
         status = HTTP_201_CREATED if created else 200

@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from salon.composition import job_services
 from salon.db.models import UploadIntent
-from salon.domain.uploads.services import UploadInProgress, UploadRefused, UploadService
+from salon.domain.uploads.services import UploadInProgress, UploadRefused
 from salon.errors import UnsupportedMedia
 from salon.hookspecs import hookimpl
 from salon.providers import JobContext, RegisterJobHandler
@@ -41,7 +42,7 @@ async def complete_from_storage_event(job: JobContext) -> Mapping[str, Any]:
     intent_id = intent_id_from_key(str(job.payload.get("key", "")))
     if intent_id is None:
         return {"skipped": "not an upload key"}
-    uploads: UploadService = job.service("uploads")  # typed: JobContext.service is not
+    uploads = job_services(job).uploads
     async with uploads.runtime.session_maker() as session:
         intent = await session.get(UploadIntent, intent_id)
         if intent is None or intent.status != "pending":
