@@ -46,6 +46,7 @@ from salon.errors import (
 )
 
 __all__ = [
+    "ACCOUNT_MESSAGES",
     "ERRORS",
     "AwsBoundary",
     "Fault",
@@ -222,7 +223,7 @@ ERRORS: Final[Mapping[str, Fault]] = {
 
 # Account flows (sign-up, login, codes): the message users see; None: Cognito's own message
 # (a password policy's wording), which is written for users.
-_ACCOUNT_MESSAGES: Final[Mapping[Fault, str | None]] = {
+ACCOUNT_MESSAGES: Final[Mapping[Fault, str | None]] = {
     Fault.INVALID_CREDENTIALS: "Incorrect email or password",
     Fault.USER_EXISTS: "An account with this email already exists",
     Fault.WEAK_PASSWORD: None,
@@ -283,9 +284,9 @@ class AwsBoundary:
         fault = ERRORS.get(code)
         if flow == "token" and fault in _TOKEN_FAULTS:
             return InvalidToken("invalid token")
-        if flow == "account" and fault in _ACCOUNT_MESSAGES:
+        if flow == "account" and fault in ACCOUNT_MESSAGES:
             assert fault is not None
-            text = _ACCOUNT_MESSAGES[fault] or exc.response.get("Error", {}).get("Message")
+            text = ACCOUNT_MESSAGES[fault] or exc.response.get("Error", {}).get("Message")
             return AuthError(fault.value, str(text or code))
         if fault is Fault.NOT_FOUND and subject is not None:
             return ObjectNotFound(subject)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,22 @@ def test_errors_context_re_raises_from_the_original() -> None:
     with pytest.raises(ValueError) as passed, S3.errors():
         raise other
     assert passed.value is other
+
+
+# ---------------------------------------------------------------------- the plugins use it
+
+AWS_PLUGINS = ("aws_storage", "aws_queue", "cognito_auth")
+# What a plugin writing its own boundary again would need.
+OWN_BOUNDARY = ("to_thread", "threading", "getpid", "register_at_fork", "Config(", "retries=")
+
+
+@pytest.mark.parametrize("plugin", AWS_PLUGINS)
+def test_aws_plugins_have_no_boundary_of_their_own(plugin: str) -> None:
+    root = Path(__file__).resolve().parents[2] / "plugins" / plugin
+    (package,) = root.glob("salon_*/__init__.py")
+    sources = {p.name: p.read_text() for p in package.parent.glob("*.py")}
+    assert any("from salon.aws import" in text for text in sources.values())
+    found = [
+        (name, word) for name, text in sources.items() for word in OWN_BOUNDARY if word in text
+    ]
+    assert found == []

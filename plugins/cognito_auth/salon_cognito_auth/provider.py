@@ -40,7 +40,16 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from salon.aws import AwsBoundary, Flow, LazyClient, call, client_config, error_code
+from salon.aws import (
+    ACCOUNT_MESSAGES,
+    AwsBoundary,
+    Fault,
+    Flow,
+    LazyClient,
+    call,
+    client_config,
+    error_code,
+)
 from salon.errors import AuthError, ConfigurationError, InvalidToken, ProviderError
 from salon.providers import Identity, ProviderContext, SignupResult, TokenPair
 
@@ -62,7 +71,7 @@ _CHECK_CACHE_SIZE = 10_000
 # With an app client secret, refresh needs the user name; we carry it in front of the token.
 _SEPARATOR = "~"
 
-INVALID_CREDENTIALS = "Incorrect email or password"
+INVALID_CREDENTIALS = str(ACCOUNT_MESSAGES[Fault.INVALID_CREDENTIALS])
 BOTO_CONFIG = client_config(max_attempts=4, connect_timeout=3, read_timeout=10)
 # Every failure Cognito has no user-facing answer for is a ProviderError (503): the revocation
 # check fails closed or open on exactly that, so no ConfigurationError here.
