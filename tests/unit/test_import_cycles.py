@@ -1,5 +1,6 @@
 """The core's modules import each other in layers: the command line and the public Python API
-do not import each other, and the database layer imports nothing above it. Every import
+do not import each other, nor the web app and the worker, and the database layer imports
+nothing above it. Every import
 counts, also those inside functions (they run as surely, only later); imports under
 ``if TYPE_CHECKING:`` do not (mypy's alone)."""
 
@@ -112,6 +113,13 @@ def test_the_walk_sees_imports_inside_functions_and_skips_type_checking_ones() -
 
 def test_cli_api_and_bulk_import_are_in_no_import_cycle() -> None:
     for module in ("salon.api", "salon.cli", "salon.bulk_import", "salon.launch"):
+        assert _cycle_through(module) == [], " -> ".join(_cycle_through(module))
+
+
+def test_the_app_and_the_worker_are_in_no_import_cycle() -> None:
+    # Both build the core services through salon.composition; the app starts the worker.
+    assert "salon.worker" in GRAPH["salon.app"]
+    for module in ("salon.app", "salon.worker", "salon.composition"):
         assert _cycle_through(module) == [], " -> ".join(_cycle_through(module))
 
 
