@@ -97,6 +97,7 @@ __all__ = [
     "RegisterMediaProcessor",
     "RegisterMigrations",
     "RegisterPages",
+    "RegisterRequestAuthenticator",
     "RegisterSettings",
     "RegisterStorageBackend",
     "RenditionFile",

@@ -63,6 +63,18 @@ def test_every_provider_hook_is_a_role_and_every_role_a_provider_hook() -> None:
         assert set(table[hook]) == set(protocols), f"{hook}: Protocols differ from the table"
 
 
+def test_every_factory_registration_type_belongs_to_a_role() -> None:
+    """A ``Register*`` callback type for provider factories in salon.providers (a new kind of
+    provider) makes Protocols that some role of the table has."""
+    names = [name for name in vars(providers) if name.startswith("Register")]
+    aliases = {name: _factory_protocols(getattr(providers, name)) for name in names}
+    made = {name: protocols for name, protocols in aliases.items() if protocols is not None}
+    assert "RegisterStorageBackend" in made
+    in_table = {protocol for role in ROLES for protocol in role.protocols}
+    for name, protocols in made.items():
+        assert set(protocols) <= in_table, f"{name} registers {protocols}: not in salon.roles"
+
+
 def test_role_names_are_unique_and_found_by_name() -> None:
     names = [role.name for role in ROLES]
     assert len(set(names)) == len(names)
