@@ -20,7 +20,7 @@ from salon.cli import new_plugin
 from salon.errors import ConfigurationError, PluginError
 from salon.roles import ROLES, Selection, by_name, kinds
 from salon.runtime import build_runtime, load_settings
-from salon.scaffold import KINDS, SKELETONS
+from salon.scaffold import CONTRACT_BODIES, KINDS, SKELETONS
 from salon.settings import CoreSettings
 
 
@@ -106,6 +106,7 @@ def test_every_contract_suite_is_in_the_table_and_every_named_one_exists() -> No
 
 def test_scaffold_kinds_and_the_cli_choices_follow_the_table() -> None:
     assert list(KINDS) == list(kinds()) == list(SKELETONS)
+    assert sorted(CONTRACT_BODIES) == sorted(KINDS)
     for name, (role, kind) in kinds().items():
         assert KINDS[name].hook == role.hook
         assert KINDS[name].protocol is kind.protocol
