@@ -3,7 +3,9 @@
 - orphan objects: bytes in storage no image row (or pending upload, or video) points at, nor
   belong to one: ``<key>.<suffix>`` beside a referenced ``<key>`` is that object's sidecar (the
   video plugin's ``<output>.mp4.result.json``), owned by whoever owns the key;
-- missing renditions: rebuilt from the original, since renditions are derived data;
+- missing renditions: rebuilt from the original, since renditions are derived data; a
+  rendition file shorter or longer than recorded counts as missing (renditions are not flushed
+  to disk one by one, so a crash of the machine may leave one short);
 - missing originals: reported (the photo is gone; nothing can bring it back);
 - images still ``processing`` (their renditions are being made, or a crash stopped that: the
   worker's sweep takes those up) and ``failed`` ones (the full decode refused the bytes) are
@@ -109,6 +111,15 @@ async def _exists(runtime: Runtime, key: str) -> bool:
     return True
 
 
+async def _intact(runtime: Runtime, entry: Any) -> bool:
+    """The rendition ``entry`` (of ``Image.renditions``) is stored with its recorded size."""
+    try:
+        info = await runtime.storage.stat(entry["key"])
+    except ObjectNotFound:
+        return False
+    return entry.get("size") in (None, info.size)
+
+
 async def _rebuild_renditions(runtime: Runtime, image: Image) -> None:
     path = await spool(
         runtime.storage.open(image.storage_key),
@@ -153,7 +164,7 @@ async def _check_images(
             name
             for name in (spec.name for spec in runtime.renditions)
             if name not in (image.renditions or {})
-            or not await _exists(runtime, image.renditions[name]["key"])
+            or not await _intact(runtime, image.renditions[name])
         ]
         if not missing:
             continue

@@ -75,6 +75,7 @@ __all__ = [
     "MediaProbe",
     "MediaProcessor",
     "MediaTooLarge",
+    "MovingStorage",
     "ObjectInfo",
     "ObjectNotFound",
     "PageSpec",
@@ -282,6 +283,23 @@ class CopyingStorage(Protocol):
     """
 
     async def copy(self, source: str, dest: str, *, content_type: str) -> ObjectInfo: ...
+
+
+@runtime_checkable
+class MovingStorage(Protocol):
+    """An optional capability of a :class:`StorageBackend` on this machine's disks: move local
+    files into keys instead of streaming their bytes through :meth:`StorageBackend.put`.
+
+    ``move_files`` takes ``(key, path, content_type)`` triples; each ``path`` (a file this
+    process wrote, on any local folder) becomes the object ``key``, replacing it atomically,
+    and is gone afterwards. ``durable=False`` allows skipping the flush to disk: the core asks
+    so only for derived data it can make again (renditions: ``salon doctor --repair`` remakes
+    one a crash left short). Returns the objects' :class:`ObjectInfo` in order.
+    """
+
+    async def move_files(
+        self, files: Sequence[tuple[str, Path, str]], *, durable: bool = True
+    ) -> list[ObjectInfo]: ...
 
 
 _MAX_KEY_LENGTH: Final = 1024

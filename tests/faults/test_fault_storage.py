@@ -93,11 +93,12 @@ def noisy_jpeg() -> bytes:
 @pytest.mark.parametrize(
     ("helper", "code", "fail_from"),
     [
-        ("_finish", errno.ENOSPC, 2),
-        ("_write", errno.ENOSPC, 1),
-        ("_open_temp", errno.EROFS, 2),
+        ("_move_in", errno.ENOSPC, 2),
+        ("_move_in", errno.ENOSPC, 1),
+        ("_move_in", errno.EROFS, 2),
     ],
-    ids=["disk-full-at-rename", "disk-full-mid-write", "read-only"],
+    # The spooled upload is moved in as the original (call 1), the renditions after it.
+    ids=["disk-full-at-a-rendition", "disk-full-at-the-original", "read-only"],
 )
 async def test_local_disk_errors_become_503(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper: str, code: int, fail_from: int

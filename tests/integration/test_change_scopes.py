@@ -103,6 +103,37 @@ async def test_a_write_without_a_known_owner_moves_every_owner(engine: AsyncEngi
     assert tracker.version_for(("images", b)) != before
 
 
+async def test_a_core_write_naming_its_scope_moves_only_that_owner(engine: AsyncEngine) -> None:
+    """A Core statement may name the scopes it writes (``SCOPES_OPTION``), as the renditions'
+    ``processing`` -> ``ready`` update does: then only that owner's pages move."""
+    from salon.db.changes import SCOPES_OPTION
+
+    tracker = ChangeTracker().watch(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    a, b = uuid.uuid4(), str(uuid.uuid4())
+    async with sessions() as session:
+        session.add(_image(a))
+        await session.commit()
+    before_a, before_b = tracker.version_for(("images", str(a))), tracker.version_for(("images", b))
+    statement = (
+        update(Image)
+        .where(Image.owner_id == a)
+        .values(favorite=True)
+        .execution_options(**{SCOPES_OPTION: (("images", str(a)),)})
+    )
+    async with sessions() as session:
+        await session.execute(statement)
+        await session.commit()
+    assert tracker.version_for(("images", str(a))) != before_a
+    assert tracker.version_for(("images", b)) == before_b
+    # Naming another table's scope does not count: the write stays table-wide.
+    wrong = statement.execution_options(**{SCOPES_OPTION: (("albums", str(a)),)})
+    async with sessions() as session:
+        await session.execute(wrong)
+        await session.commit()
+    assert tracker.version_for(("images", b)) != before_b
+
+
 async def test_a_rolled_back_flush_moves_nothing(engine: AsyncEngine) -> None:
     tracker = ChangeTracker().watch(engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)

@@ -34,6 +34,26 @@ async def test_doctor_finds_and_repairs(salon_app: RunningApp) -> None:
     assert md_again.status_code == 200 and len(md_again.content) > 1000
 
 
+async def test_a_rendition_left_short_by_a_crash_is_rebuilt(salon_app: RunningApp) -> None:
+    """Renditions are renamed into place without a flush to disk (derived data): a machine
+    crash can leave one empty or cut short. Doctor compares the recorded size and rebuilds."""
+    headers = await salon_app.login()
+    image = (await salon_app.upload(headers, sample_jpeg(1200, 900))).json()
+    sm = next(iter((salon_app.data_dir / "media").rglob("sm.webp")))
+    lg = next(iter((salon_app.data_dir / "media").rglob("lg.webp")))
+    whole = sm.stat().st_size
+    sm.write_bytes(b"")  # what a lost page cache leaves of a renamed, unflushed file
+    lg.write_bytes(lg.read_bytes()[:100])
+
+    report = await diagnose(salon_app.runtime, repair=True)
+    assert report.missing_renditions == [f"{image['id']}: sm, lg"], report.as_dict()
+    assert report.repaired == 1
+    assert sm.stat().st_size == whole
+    assert (await diagnose(salon_app.runtime)).healthy
+    again = await salon_app.client.get(image["urls"]["renditions"]["sm"], headers=headers)
+    assert again.status_code == 200 and len(again.content) == whole
+
+
 async def test_doctor_reports_a_missing_original(salon_app: RunningApp) -> None:
     headers = await salon_app.login()
     image = (await salon_app.upload(headers)).json()

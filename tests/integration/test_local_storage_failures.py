@@ -156,3 +156,63 @@ def test_registered_as_local_under_data_dir(tmp_path: Path) -> None:
     assert backend.capabilities.local_paths
     assert not backend.capabilities.presigned_get
     assert not backend.capabilities.presigned_post
+
+
+async def test_move_files_renames_into_keys_and_flushes_only_when_durable(
+    storage: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MovingStorage``: the files become the objects (no copy: same inode), replacing what
+    was there; ``durable=False`` (renditions) skips every fsync, the default flushes."""
+    from salon.providers import MovingStorage
+
+    assert isinstance(storage, MovingStorage)
+    await storage.put("r/a.webp", chunks_of(b"old"), content_type="image/webp")
+    made = tmp_path / "out"
+    made.mkdir()
+    first, second = made / "sm.webp", made / "md.webp"
+    first.write_bytes(b"small")
+    second.write_bytes(b"medium!")
+    inode = first.stat().st_ino
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+
+    infos = await storage.move_files(
+        [("r/a.webp", first, "image/webp"), ("r/b.webp", second, "image/webp")], durable=False
+    )
+    assert [(i.key, i.size) for i in infos] == [("r/a.webp", 5), ("r/b.webp", 7)]
+    assert await read_all(storage, "r/a.webp") == b"small"
+    assert storage.local_path("r/a.webp").stat().st_ino == inode
+    assert storage.local_path("r/a.webp").stat().st_mode & 0o044
+    assert not first.exists() and not second.exists()
+    assert synced == []
+
+    third = made / "lg.webp"
+    third.write_bytes(b"large")
+    await storage.move_files([("r/c.webp", third, "image/webp")])
+    assert len(synced) == 2  # the file, then its folder
+    assert leftovers(storage.root) == ["r/a.webp", "r/b.webp", "r/c.webp"]
+
+
+async def test_move_files_copies_across_file_systems(
+    storage: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a rename cannot cross devices (EXDEV), the bytes are copied in and the source
+    removed: same result, nothing left behind."""
+    import errno
+
+    real_replace = os.replace
+
+    def replace(source: object, target: object) -> None:
+        if not str(source).startswith(str(storage.root)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    source = tmp_path / "elsewhere.webp"
+    source.write_bytes(b"bytes from another disk")
+    infos = await storage.move_files([("x/y.webp", source, "image/webp")])
+    assert infos[0].size == 23
+    assert await read_all(storage, "x/y.webp") == b"bytes from another disk"
+    assert not source.exists()
+    assert leftovers(storage.root) == ["x/y.webp"]

@@ -31,7 +31,9 @@ for certain; otherwise it moves the whole table's counter, as before:
 
 - **this process**: ORM flushes name the rows they wrote (``after_flush``: the owner before and
   after, from the loaded attributes); a statement outside a flush (Core ``update()``, raw SQL),
-  or a flush whose rows lack the column, counts for the whole table.
+  or a flush whose rows lack the column, counts for the whole table, unless it names its
+  scopes itself with the execution option :data:`SCOPES_OPTION` (``(table, scope)`` pairs; a
+  statement that can move a row to another scope must name both).
 - **other processes, PostgreSQL**: row triggers (migration 0008) ``pg_notify`` ``table:scope``
   on channel ``salon_row_changes``; once they exist the statement trigger's notifications for
   these tables are ignored (a TRUNCATE sends the bare table name there).
@@ -83,6 +85,9 @@ _COMMITTED = "salon_committed_tables"
 _WRITE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE
 )
+# Execution option of a statement on a SCOPED table that names the scopes it writes, e.g.
+# ``update(Image).where(...).execution_options(salon_change_scopes=(("images", owner),))``.
+SCOPES_OPTION = "salon_change_scopes"
 _READ_PREFIXES = ("select", "savepoint", "release", "rollback", "pragma", "show", "explain")
 
 
@@ -202,12 +207,23 @@ class ChangeTracker:
         return self
 
     def _note_write(
-        self, conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+        self,
+        conn: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any = None,
+        context: Any = None,
+        *_args: Any,
     ) -> None:
         table = written_table(statement)
         if table is None:
             return
-        if table in SCOPED:
+        options = getattr(context, "execution_options", None) or {}
+        named = options.get(SCOPES_OPTION)
+        if table in SCOPED and named and all(t == table for t, _ in named):
+            # The statement names its rows' scopes: other owners' cached pages stay.
+            conn.info.setdefault(_PENDING_SCOPES, set()).update(named)
+        elif table in SCOPED:
             # Counted for the whole table unless the flush that sent it names its rows.
             conn.info.setdefault(_SCOPED_WRITES, []).append(table)
         else:

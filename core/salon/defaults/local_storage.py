@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import mimetypes
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import IO, Final, TypeVar
 
@@ -103,6 +104,21 @@ class LocalStorage:
         src, target = self._path(source), self._path(dest)
         await _in_thread(lambda: _copy_file(self.root, source, src, target))
         return ObjectInfo(dest, (await self.stat(dest)).size, content_type, None)
+
+    async def move_files(
+        self, files: Sequence[tuple[str, Path, str]], *, durable: bool = True
+    ) -> list[ObjectInfo]:
+        """Rename local files into their keys (``MovingStorage``), all in one trip to a
+        thread: renditions come from a folder beside this one, so no byte is copied. Without
+        ``durable`` neither the files nor their folders are flushed to disk: for derived data
+        only (a crash may leave such a file short; the core remakes it)."""
+        targets = [(self._path(key), Path(path)) for key, path, _ in files]
+        sizes = await _in_thread(lambda: [_move_in(self.root, s, t, durable) for t, s in targets])
+        modified = dt.datetime.now(dt.UTC)
+        return [
+            ObjectInfo(key, size, content_type, None, modified)
+            for (key, _, content_type), size in zip(files, sizes, strict=True)
+        ]
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is fine. Empty parent folders are pruned, never root."""
@@ -225,6 +241,49 @@ def _copy_file(root: Path, key: str, source: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
+
+
+def _move_in(root: Path, source: Path, target: Path, durable: bool) -> int:
+    """``source`` renamed over ``target`` (copied first where the rename cannot cross file
+    systems); returns its size."""
+    size = source.stat().st_size
+    if durable:
+        with source.open("rb") as handle:
+            os.fsync(handle.fileno())
+    os.chmod(source, 0o644)
+    for attempt in range(3):  # a concurrent delete may prune the fresh parent folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+            break
+        except FileNotFoundError:
+            if attempt == 2 or not source.exists():
+                raise
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _copy_in(root, source, target, durable)
+            break
+    if durable:
+        _fsync_dir(target.parent)
+    return size
+
+
+def _copy_in(root: Path, source: Path, target: Path, durable: bool) -> None:
+    """``source`` copied over ``target`` atomically, then removed (another file system)."""
+    out, tmp = _open_temp(root, target)
+    try:
+        with out, source.open("rb") as data:
+            shutil.copyfileobj(data, out)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    source.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -403,7 +403,7 @@ async def _ingest(
             raise ClientException("the file is empty")
         received = form.file
         image, created = await images.ingest_from(
-            LocalFile(received.path, received.sha256, received.size),
+            LocalFile(received.path, received.sha256, received.size, disposable=True),
             IngestItem(
                 owner_id=current_user.id,
                 claimed_type=received.content_type,

@@ -36,11 +36,14 @@ READ_CHUNK = 1 << 20
 @dataclass(frozen=True, slots=True)
 class LocalFile:
     """A file this process may read; ``sha256``/``size`` when already known. The caller keeps
-    owning the file (it is not deleted here)."""
+    owning the file (it is not deleted here). ``disposable``: a temporary file of the
+    caller's (a spooled request body) that the intake may move into storage instead of
+    copying it (it may then be gone afterwards)."""
 
     path: Path
     sha256: str | None = None
     size: int | None = None
+    disposable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,8 @@ IntakeSource = LocalFile | ByteStream | StoredObject
 @dataclass(frozen=True, slots=True)
 class LocalBytes:
     """The source as a local file: ``stored_key`` when the same bytes are in storage already
-    (the original can be a storage-side copy); ``spooled``: ``path`` is a temporary copy."""
+    (the original can be a storage-side copy); ``spooled``: ``path`` is a temporary copy
+    (it may be moved into storage as the original)."""
 
     path: Path
     size: int
@@ -132,10 +136,10 @@ async def local_bytes(
     afterwards, also on error)."""
     if isinstance(source, LocalFile):
         if source.sha256 is not None and source.size is not None:
-            yield LocalBytes(source.path, source.size, source.sha256)
+            yield LocalBytes(source.path, source.size, source.sha256, spooled=source.disposable)
         else:
             sha256, size = await anyio.to_thread.run_sync(hash_file, source.path)
-            yield LocalBytes(source.path, size, sha256)
+            yield LocalBytes(source.path, size, sha256, spooled=source.disposable)
         return
     if isinstance(source, StoredObject):
         in_place = await _stored_in_place(source, storage)

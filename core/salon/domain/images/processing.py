@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from salon.context import salon_argument
+from salon.db.changes import SCOPES_OPTION
 from salon.db.models import Image
 from salon.domain.images.keys import rendition_key
 from salon.domain.images.pool import MediaPool, Reservation
@@ -39,7 +40,7 @@ from salon.domain.images.schemas import image_event
 from salon.domain.jobs.services import create_job
 from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
 from salon.plugins import notify
-from salon.providers import ProcessedMedia
+from salon.providers import MovingStorage, ProcessedMedia
 from salon.runtime import Runtime
 
 __all__ = [
@@ -75,16 +76,25 @@ def _now() -> dt.datetime:
 async def store_renditions(
     runtime: Runtime, owner_id: uuid.UUID, sha256: str, processed: ProcessedMedia
 ) -> dict[str, Any]:
-    """Put each rendition file in storage; returns the ``Image.renditions`` mapping."""
+    """Put each rendition file in storage (the files are moved, not copied, where the storage
+    can: ``MovingStorage``); returns the ``Image.renditions`` mapping."""
     from salon.domain.images.services import file_chunks
 
+    keyed = [
+        (rendition_key(owner_id, sha256, r.name, r.content_type.rsplit("/", 1)[-1]), r)
+        for r in processed.renditions
+    ]
+    storage = runtime.storage
+    if isinstance(storage, MovingStorage):
+        # Not flushed to disk: renditions are made again from the original when a crash
+        # leaves one short (salon doctor compares the recorded sizes; --repair).
+        files = [(key, r.path, r.content_type) for key, r in keyed]
+        await storage.move_files(files, durable=False)
+    else:
+        for key, r in keyed:
+            await storage.put(key, file_chunks(r.path), content_type=r.content_type)
     renditions: dict[str, Any] = {}
-    for rendition in processed.renditions:
-        extension = rendition.content_type.rsplit("/", 1)[-1]
-        key = rendition_key(owner_id, sha256, rendition.name, extension)
-        await runtime.storage.put(
-            key, file_chunks(rendition.path), content_type=rendition.content_type
-        )
+    for key, rendition in keyed:
         renditions[rendition.name] = {
             "key": key,
             "width": rendition.width,
@@ -262,7 +272,10 @@ class RenditionService:
             update(Image)
             .where(Image.id == image.id, Image.status == PROCESSING)
             .values(**values)
-            .execution_options(synchronize_session=False)
+            # Only this owner's cached pages are stale (salon.db.changes).
+            .execution_options(
+                synchronize_session=False, **{SCOPES_OPTION: (("images", str(image.owner_id)),)}
+            )
         )
         async with self.runtime.session_maker() as session, session.begin():
             changed = getattr(await session.execute(statement), "rowcount", 0)
@@ -302,7 +315,9 @@ class RenditionService:
             update(Image)
             .where(Image.id == image.id, Image.status == PROCESSING)
             .values(status=FAILED, error=message[:500], meta=meta, updated_at=_now())
-            .execution_options(synchronize_session=False)
+            .execution_options(
+                synchronize_session=False, **{SCOPES_OPTION: (("images", str(image.owner_id)),)}
+            )
         )
         async with self.runtime.session_maker() as session, session.begin():
             await session.execute(statement)

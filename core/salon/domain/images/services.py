@@ -38,7 +38,13 @@ from salon.domain.images.schemas import image_event
 from salon.domain.images.search import ImageSearch, search_conditions
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.plugins import notify
-from salon.providers import CopyingStorage, MediaInfo, MediaProbe, RenditionSpec
+from salon.providers import (
+    CopyingStorage,
+    MediaInfo,
+    MediaProbe,
+    MovingStorage,
+    RenditionSpec,
+)
 from salon.runtime import Runtime
 from salon.text import clean_text, offset_name
 
@@ -81,6 +87,9 @@ class IngestRequest(IngestItem):
     # The same bytes already in storage under this key, which only the server writes: the
     # original is then a storage-side copy (``CopyingStorage``) instead of a second upload.
     stored_key: str | None = None
+    # ``path`` is a temporary file of the intake's: on storage that takes files
+    # (``MovingStorage``) it becomes the original, no byte copied, and is gone afterwards.
+    movable: bool = False
 
 
 MAX_TITLE = 500
@@ -184,6 +193,7 @@ class ImageService:
                 size=local.size,
                 sha256=local.sha256,
                 stored_key=local.stored_key,
+                movable=local.spooled,
             )
             return await self.ingest(request, wait=wait, refuse_when_busy=refuse_when_busy)
 
@@ -230,7 +240,9 @@ class ImageService:
             return image, False
         # The bytes are here already: made from this file, the renditions need not download
         # the original again (storage without local files, such as S3).
-        source = None if self.runtime.storage.capabilities.local_paths else request.path
+        storage = self.runtime.storage
+        moved = request.movable and isinstance(storage, MovingStorage)  # request.path is gone
+        source = None if storage.capabilities.local_paths or moved else request.path
         if wait and renditions.local:
             try:
                 await renditions.run_now(image.id, reservation, source=source)
@@ -309,6 +321,8 @@ class ImageService:
             key = original_key(request.owner_id, request.sha256)
             if request.stored_key is not None and isinstance(storage, CopyingStorage):
                 await storage.copy(request.stored_key, key, content_type=info.content_type)
+            elif request.movable and isinstance(storage, MovingStorage):
+                await storage.move_files([(key, request.path, info.content_type)])
             else:
                 await storage.put(key, file_chunks(request.path), content_type=info.content_type)
             stored.append(key)
