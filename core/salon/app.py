@@ -56,8 +56,7 @@ from salon.domain.images.serving import mount_media
 from salon.domain.jobs.controllers import JobController
 from salon.domain.openapi import components as openapi_components
 from salon.domain.openapi import document_renditions, mark_authenticated
-from salon.domain.shares.albums import AlbumShareController
-from salon.domain.shares.controllers import ShareController
+from salon.domain.shares.controllers import AlbumShareController, ShareController
 from salon.domain.sources.controllers import SourceController
 from salon.domain.system.controllers import MetricsController, health, ready
 from salon.domain.uploads.controllers import UploadController

@@ -29,7 +29,7 @@ from faults_support import (
 )
 from salon.db.models import Image as ImageRow
 from salon.doctor import diagnose
-from salon.domain.system.controllers import readiness
+from salon.domain.system.services import readiness
 from salon.testing.fixtures import RunningApp, postgres_database, running_app
 from sqlalchemy import select
 

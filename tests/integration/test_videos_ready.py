@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import salon_ffmpeg_video
 from salon.db.models import Image
-from salon.domain.system.controllers import readiness
+from salon.domain.system.services import readiness
 from salon.testing.fixtures import RunningApp, sample_jpeg
 from salon_ffmpeg_video import RenderOptions, VideoRenderer
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine

@@ -212,7 +212,7 @@ class ShareLink(UUIDv7AuditBase):
     """An expiring link to one image; only the token's hash is stored. ``shows`` lists what
     besides the picture the link reveals (``title``, ``taken_at``, ``file``); None shows
     nothing more (links made before the owner could choose). ``password_hash``: argon2, when
-    the owner set a password (the token hash is then salted, see salon.domain.shares.access).
+    the owner set a password (the token hash is then salted, see salon.domain.shares.services).
     Revoking sets ``revoked_at`` (and ends ``expires_at``): the address then answers 410."""
 
     __tablename__ = "share_links"

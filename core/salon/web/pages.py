@@ -40,8 +40,7 @@ from litestar.static_files import create_static_files_router
 from salon import __version__
 from salon.domain.auth.services import SIGNUP_CLOSED
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, DbSession, RuntimeDep
-from salon.domain.shares.albums import valid_link
-from salon.domain.shares.controllers import shared_link
+from salon.domain.shares.services import shared_link, valid_link
 from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles

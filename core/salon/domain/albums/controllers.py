@@ -25,7 +25,9 @@ from salon.domain.albums.schemas import (
 from salon.domain.auth.throttle import sliding_reserve
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, ThrottleDep
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
-from salon.domain.shares.albums import SharedAlbumOut, album_page, serve_album_rendition
+from salon.domain.shares.controllers import serve_album_rendition
+from salon.domain.shares.schemas import SharedAlbumOut
+from salon.domain.shares.services import album_page
 
 HOUR = 3600
 

@@ -8,16 +8,15 @@ also revoke the account's API keys (:mod:`salon.domain.auth.credentials`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from salon.domain.auth.credentials import revoke_api_keys
 from salon.domain.auth.passwords import IS_EMAIL, is_email
-from salon.domain.auth.schemas import MessageOut
+from salon.domain.auth.schemas import MessageOut, PasswordChange
 from salon.domain.auth.throttle import DEVICE_COOKIE, throttle_guard
 from salon.domain.deps import (
     ACCESS_COOKIE,
@@ -33,14 +32,6 @@ from salon.providers import AccountSecurity
 from salon.runtime import Runtime
 
 __all__ = ["AccountController", "PasswordChange"]
-
-# The provider checks the policy; this only bounds what is read and hashed.
-Password = Annotated[str, msgspec.Meta(max_length=1024)]
-
-
-class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
-    current_password: Password
-    new_password: Password
 
 
 def _security(runtime: Runtime) -> AccountSecurity:

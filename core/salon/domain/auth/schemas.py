@@ -59,3 +59,8 @@ class MeOut(msgspec.Struct):
 
 class MessageOut(msgspec.Struct):
     detail: str
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password

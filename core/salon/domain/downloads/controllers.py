@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, Parameter
@@ -18,6 +17,7 @@ from salon.db.models import Image
 from salon.domain.albums import services as albums
 from salon.domain.deps import READS_ONLY, CurrentUser, DbSession, RuntimeDep
 from salon.domain.downloads import services
+from salon.domain.downloads.schemas import DownloadIn
 from salon.domain.images.serving import content_disposition
 from salon.domain.openapi import AUTHENTICATED, bytes_response, documented
 from salon.runtime import Runtime
@@ -25,13 +25,6 @@ from salon.runtime import Runtime
 ZIP_RESPONSE = {
     "200": bytes_response("application/zip", "A ZIP archive, streamed (no Content-Length).")
 }
-
-
-class DownloadIn(msgspec.Struct, forbid_unknown_fields=True):
-    """``kind``: the uploaded files (``original``) or the large rendition (``lg``)."""
-
-    image_ids: list[uuid.UUID]
-    kind: Literal["original", "lg"] = "original"
 
 
 def _zip(runtime: Runtime, images: list[Image], kind: services.Kind, title: str) -> Stream:

@@ -33,6 +33,7 @@ from salon.domain.images.schemas import (
     ImageOut,
     ImagePage,
     ImagePatch,
+    MonthsOut,
     UploadedImageOut,
     image_out,
     uploaded_out,
@@ -54,7 +55,6 @@ from salon.domain.images.services import (
     tmp_dir,
 )
 from salon.domain.images.serving import serve_object
-from salon.domain.images.timeline import MonthsOut
 from salon.domain.openapi import (
     AUTHENTICATED,
     IMAGE_BYTES,

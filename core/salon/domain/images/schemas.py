@@ -153,3 +153,19 @@ def image_event(image: Image) -> dict[str, Any]:
     """The JSON an image event (``image_stored`` ...) carries: the API's image and its owner."""
     event: dict[str, Any] = msgspec.to_builtins(image_out(image))
     return {**event, "owner_id": str(image.owner_id)}
+
+
+# The timeline's months (salon.domain.images.timeline).
+
+
+class MonthOut(msgspec.Struct):
+    month: str  # "YYYY-MM" (UTC)
+    count: int
+    # Pass as ``cursor`` with ``order=taken`` (and the same filters): the page starts with
+    # this month's newest photo.
+    cursor: str
+
+
+class MonthsOut(msgspec.Struct):
+    months: list[MonthOut]
+    total: int

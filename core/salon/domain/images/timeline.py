@@ -5,25 +5,12 @@ month list or scrubber and jump without loading what lies between."""
 
 from __future__ import annotations
 
-import msgspec
 from sqlalchemy import ColumnElement, func, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.domain.images.cursor import month_cursor
+from salon.domain.images.schemas import MonthOut, MonthsOut
 from salon.domain.images.services import Shown, filtered_query, taken_key
-
-
-class MonthOut(msgspec.Struct):
-    month: str  # "YYYY-MM" (UTC)
-    count: int
-    # Pass as ``cursor`` with ``order=taken`` (and the same filters): the page starts with
-    # this month's newest photo.
-    cursor: str
-
-
-class MonthsOut(msgspec.Struct):
-    months: list[MonthOut]
-    total: int
 
 
 def month_of(dialect: str) -> ColumnElement[str]:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException
@@ -18,6 +16,7 @@ from salon.db.models import User
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, SourcesDep
 from salon.domain.jobs.services import create_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
+from salon.domain.sources.schemas import EntryOut, ImportAccepted, SourceOut
 from salon.domain.sources.services import entry_to_payload
 from salon.providers import SourceCaller
 
@@ -25,29 +24,6 @@ MAX_QUERY_KEYS = 10
 MAX_QUERY_VALUE = 100
 MAX_CURSOR = 1000
 NEXT_CURSOR = "X-Next-Cursor"
-
-
-class SourceOut(msgspec.Struct):
-    name: str
-    title: str
-
-
-class EntryOut(msgspec.Struct):
-    external_id: str
-    title: str
-    media_type: str
-    importable: bool
-    image_url: str | None
-    thumbnail_url: str | None
-    page_url: str | None
-    date: dt.date | None
-    metadata: dict[str, Any]
-    image_id: str | None = None
-    favorite: bool = False
-
-
-class ImportAccepted(msgspec.Struct):
-    job_id: str
 
 
 def _caller(user: User) -> SourceCaller:

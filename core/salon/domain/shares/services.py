@@ -37,9 +37,12 @@ from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_410_GONE
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import AlbumShareLink, ShareLink
+from salon.db.models import Album, AlbumImage, AlbumShareLink, Image, ShareLink
 from salon.defaults.hashing import HashPool
+from salon.domain.albums import services as albums
 from salon.domain.auth.throttle import MINUTE, Reservation, _refuse
+from salon.domain.images.services import NotFound
+from salon.domain.shares.schemas import SharedAlbumOut, shared_out
 from salon.proxies import is_https
 from salon.runtime import Runtime
 
@@ -213,3 +216,109 @@ async def unlock(
         samesite="strict",
     )
     return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie])
+
+
+def photo_lock(token: str) -> Lock:
+    return Lock(name="salon_photo_share", path=f"/s/{token}", what="photo")
+
+
+async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Image]:
+    """The live link and its image: 404 for an unknown token, 410 when the link was revoked
+    or expired, or its photo is in the trash (it works again if the photo is restored)."""
+    link = await find_link(session, ShareLink, token)
+    image = await session.get(Image, link.image_id)
+    if image is None:
+        raise unknown()
+    if image.trashed_at is not None:
+        raise gone("the photo behind this link is no longer available")
+    return link, image
+
+
+async def unlocked_image(
+    request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, token: str
+) -> tuple[ShareLink, Image]:
+    """As :func:`shared_link`, and 401 while a protected link is locked in this browser."""
+    link, image = await shared_link(session, token)
+    require_unlocked(request, runtime, link, photo_lock(token))
+    return link, image
+
+
+# Album links.
+
+PAGE_SIZE = 200
+
+
+async def album_page(
+    session: AsyncSession,
+    album: Album,
+    *,
+    prefix: str,
+    shows: list[str] | None,
+    cursor: uuid.UUID | None,
+) -> SharedAlbumOut:
+    """One page of ``album``'s photos (newest first, none in the trash) with rendition URLs
+    under ``prefix``/{image id}/renditions/{name}."""
+    query = (
+        select(Image)
+        .join(AlbumImage, AlbumImage.image_id == Image.id)
+        .where(
+            AlbumImage.album_id == album.id,
+            Image.owner_id == album.owner_id,
+            Image.trashed_at.is_(None),
+        )
+        .order_by(Image.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if cursor is not None:
+        query = query.where(Image.id < cursor)
+    rows = list((await session.scalars(query)).all())
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = str(rows[-1].id)
+    count = await albums.count_images(session, album.id)
+    cover = await albums.cover_id(session, album)
+    images = [
+        shared_out(image, "", shows, prefix=f"{prefix}/{image.id}/renditions") for image in rows
+    ]
+    return SharedAlbumOut(album.name, count, cover, images, next_cursor)
+
+
+async def album_image(session: AsyncSession, album: Album, image_id: uuid.UUID) -> Image:
+    """An image of ``album`` (its owner's, not in the trash), else 404."""
+    query = (
+        select(Image)
+        .join(AlbumImage, AlbumImage.image_id == Image.id)
+        .where(
+            AlbumImage.album_id == album.id,
+            Image.id == image_id,
+            Image.owner_id == album.owner_id,
+            Image.trashed_at.is_(None),
+        )
+    )
+    image = (await session.execute(query)).scalar_one_or_none()
+    if image is None:
+        raise NotFound("image not found in this album")
+    return image
+
+
+def album_lock(token: str) -> Lock:
+    return Lock(name="salon_album_share", path=f"/s/album/{token}", what="album")
+
+
+async def valid_link(
+    session: AsyncSession,
+    token: str,
+    *,
+    request: Request[Any, Any, Any] | None = None,
+    runtime: Runtime | None = None,
+) -> tuple[AlbumShareLink, Album]:
+    """The link and its album; 404 for an unknown token, 410 when revoked or expired. With
+    ``request``, a password-protected link also needs the unlock cookie (else 401)."""
+    link = await find_link(session, AlbumShareLink, token)
+    album = await session.get(Album, link.album_id)
+    if album is None:
+        raise unknown()
+    if request is not None and runtime is not None:
+        require_unlocked(request, runtime, link, album_lock(token))
+    return link, album
