@@ -161,6 +161,7 @@ MAIL: Final = Role(
     "register_mail_senders",
     Selection.ONE,
     setting="mail",
+    contract="MailSenderContract",
 )
 AUTHENTICATOR: Final = Role(
     "authenticator",

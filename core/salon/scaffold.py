@@ -73,6 +73,7 @@ SKELETONS: Final[Mapping[str, Skeleton]] = {
     ),
     "source": Skeleton("Source", 'app.runtime.sources.get("{name}")'),
     "queue": Skeleton("Queue", "app.runtime.queue"),
+    "mail": Skeleton("Mail", "app.runtime.mail"),
 }
 
 
@@ -140,6 +141,10 @@ HINTS: Final[Mapping[str, str]] = {
     "JobQueue.extend": "keep the message hidden `seconds` longer (a heartbeat)",
     "JobQueue.release": "make the message visible again at once",
     "JobQueue.check": "readiness: raise ConfigurationError when the queue is unusable",
+    "MailSender.send": "deliver `message` (to, subject, text: plain text, UTF-8) exactly once; "
+    "raise ProviderError when it cannot, never with the text or a password in the message",
+    "MailSender.check": "readiness: raise ConfigurationError when mail cannot be sent; send "
+    "nothing",
 }
 
 # Methods whose right first version is not a stub: these bodies are already correct.
@@ -234,6 +239,21 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
         queue.visibility_timeout = 2  # short, so redelivery tests run fast
         yield queue
         await queue.close()
+""",
+    "mail": """
+    @pytest.fixture
+    def mail_sender(self, tmp_path: Path) -> {cls}:
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
+        return {cls}.from_context(context)
+
+    @pytest.fixture
+    def delivered(self, mail_sender: {cls}) -> Delivered:
+        raise NotImplementedError(
+            "return a function listing the messages delivered so far as MailMessage values "
+            "(e.g. what a local test SMTP server received)"
+        )
 """,
 }
 
@@ -353,6 +373,8 @@ def _contract_test(kind: str, names: Names) -> str:
     testing = [spec.contract]
     if kind == "auth":
         testing += ["MakeUser", "unique_email"]
+    if kind == "mail":
+        testing.append("Delivered")
     lines = ["", "from pathlib import Path"]
     if kind == "queue":
         lines.insert(1, "from collections.abc import AsyncIterator")

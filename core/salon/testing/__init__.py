@@ -24,6 +24,10 @@ suite                       Protocol                        fixture(s) to supply
                                                             ``failing_image_source``)
 ``JobQueueContract``        ``JobQueue``                    ``job_queue`` (+ optional
                                                             ``unavailable_job_queue``)
+``MailSenderContract``      ``MailSender``                  ``mail_sender``, ``delivered``
+                                                            (+ optional
+                                                            ``failing_mail_sender``,
+                                                            ``mail_secrets``)
 ==========================  ==============================  ================================
 
 The app, with your plugin loaded and its provider selected::
@@ -49,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from salon.testing.contracts.auth import AuthProviderContract, MakeUser, unique_email
+    from salon.testing.contracts.mail import Delivered, MailSenderContract
     from salon.testing.contracts.media import MediaProcessorContract
     from salon.testing.contracts.queue import JobQueueContract
     from salon.testing.contracts.source import (
@@ -75,8 +80,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TEST_PASSWORD",
     "AuthProviderContract",
+    "Delivered",
     "ImageSourceContract",
     "JobQueueContract",
+    "MailSenderContract",
     "MakeUser",
     "MediaProcessorContract",
     "RunningApp",
@@ -98,6 +105,8 @@ _WHERE: dict[str, str] = {
     "AuthProviderContract": "salon.testing.contracts.auth",
     "MakeUser": "salon.testing.contracts.auth",
     "unique_email": "salon.testing.contracts.auth",
+    "Delivered": "salon.testing.contracts.mail",
+    "MailSenderContract": "salon.testing.contracts.mail",
     "MediaProcessorContract": "salon.testing.contracts.media",
     "StackedMediaProcessorContract": "salon.testing.contracts.stacked_media",
     "JobQueueContract": "salon.testing.contracts.queue",
