@@ -84,7 +84,7 @@ from salon.errors import (
 from salon.logs import TEXT_FORMAT
 from salon.providers import BrowserOrigins
 from salon.proxies import trust_forwarded_headers
-from salon.request_middleware import request_middleware
+from salon.request_middleware import request_middleware, retry_read
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
 from salon.web import web_handlers
@@ -269,6 +269,11 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     if _invalid_data(exc):
         log.info("value refused by the database on %s: %s", request.url.path, type(exc).__name__)
         return _error(400, "a value in the request cannot be stored (NUL characters in text?)")
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if lost and retry_read(request.scope):
+        # A pooled connection died since its last use (no pre-ping): the read runs again.
+        log.warning("database connection lost on %s; reading again", request.url.path)
+        return _error(503, "the database is unavailable; try again shortly")
     if _database_unavailable(exc):
         # The class only: SQLAlchemy's message carries the statement and its parameters.
         log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)

@@ -16,6 +16,12 @@ the same:
   serves; the labelled children are kept per label values instead of looked up each time;
 - **shared reads**: routes with ``opt={"shared_reads": True}`` get one read session
   (:mod:`salon.db.reads`), closed when the response starts.
+
+It also runs a read once more when its database connection was lost (:func:`retry_read`, asked
+for by the app's error handler): SQLAlchemy's "optimistic" disconnect handling, instead of
+``pool_pre_ping``'s ``SELECT 1`` round trip before every checkout. A killed connection fails
+its statement, the pool drops every connection as old as it, and the GET runs again on a new
+one; the client sees one answer. Writes are not run again (a 503 says to try again).
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ from typing import Any, Final
 
 from litestar.plugins.prometheus.middleware import PrometheusMiddleware
 from litestar.types import ASGIApp, Receive, Send
+from litestar.utils.scope.state import ScopeState
 from prometheus_client import Counter, Gauge, Histogram
 
 from salon import logs
 from salon.db.reads import SharedReads, begin_shared_reads, end_shared_reads
 
-__all__ = ["METRICS", "RequestMetrics", "new_request_id", "request_middleware"]
+__all__ = ["METRICS", "RequestMetrics", "new_request_id", "request_middleware", "retry_read"]
 
 APP_NAME: Final = "salon"
 PREFIX: Final = "litestar"  # PrometheusConfig's default: dashboards and tests use these names
@@ -108,15 +115,43 @@ class RequestMetrics:
 METRICS: Final = RequestMetrics()
 
 
+# Requests that change nothing, which may run twice: once more after a lost connection.
+_RETRIED_METHODS: Final = frozenset({"GET", "HEAD"})
+_RETRY: Final = "salon_retry_read"
+
+
 class _Span:
-    __slots__ = ("duration", "rid", "shared", "started", "status")
+    __slots__ = ("duration", "held", "rid", "shared", "started", "status")
 
     def __init__(self, rid: bytes, shared: SharedReads | None) -> None:
         self.rid = rid
         self.shared = shared
+        self.held = False
         self.started = time.perf_counter()
         self.status = 200
         self.duration = 0.0
+
+
+async def _attempt(
+    app: ASGIApp, scope: Any, receive: Receive, send: Send, span: _Span, wants_shared: bool
+) -> None:
+    shared = span.shared = begin_shared_reads() if wants_shared else None
+    try:
+        await app(scope, receive, send)
+    finally:
+        if shared is not None:
+            await end_shared_reads(shared)
+
+
+def retry_read(scope: Any) -> bool:
+    """Ask for the request to be run once more, when it only reads (GET, HEAD) and was not
+    run again already; True when it will be (its error answer is then not sent)."""
+    if scope.get("type") != "http" or scope.get("method") not in _RETRIED_METHODS:
+        return False
+    if _RETRY in scope:
+        return False
+    scope[_RETRY] = True
+    return True
 
 
 def request_middleware(app: ASGIApp) -> ASGIApp:
@@ -139,12 +174,17 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
         rid = new_request_id(scope["headers"])
         handler = scope.get("route_handler")
         wants_shared = handler is not None and handler.opt.get("shared_reads")
-        shared = begin_shared_reads() if wants_shared else None
-        span = _Span(rid.encode(), shared)
+        span = _Span(rid.encode(), None)
+        retry = scope["method"] in _RETRIED_METHODS
 
         async def send_wrapper(message: Any) -> None:
             kind = message["type"]
+            if span.held:
+                return  # the answer of an attempt that is run again
             if kind == "http.response.start":
+                if retry and scope.get(_RETRY) is True:
+                    span.held = True
+                    return
                 span.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, span.rid)]
                 if span.shared is not None and not span.shared.closed:
@@ -155,10 +195,14 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
 
         tokens = logs.enter_request(rid)
         try:
-            await app(scope, receive, send_wrapper)
+            await _attempt(app, scope, receive, send_wrapper, span, wants_shared)
+            if span.held:  # a read that lost its connection: once more, on a new one
+                span.held = False
+                scope[_RETRY] = False
+                # Litestar noted the held answer as started; this attempt's errors are answered.
+                ScopeState.from_scope(scope).response_started = False
+                await _attempt(app, scope, receive, send_wrapper, span, wants_shared)
         finally:
-            if shared is not None:
-                await end_shared_reads(shared)
             logs.leave_request(tokens)
             gauge.dec()
             METRICS.finished(method, scope["path_template"], span.status, span.duration)

@@ -276,6 +276,11 @@ class ChangeTracker:
             conn.info[_COMMITTED_SCOPES] = scopes
 
     def _on_rollback(self, conn: Any) -> None:
+        if conn.invalidated:
+            # A lost connection (no pre-ping: a read then runs again). Its info went with it,
+            # so a commit it made just before dying may not have had its second bump yet.
+            self.bump((ALL,))
+            return
         for key in (_PENDING, _SCOPED_WRITES, _PENDING_SCOPES, _FLUSH_MARK):
             conn.info.pop(key, None)
         self._after_commit(conn)

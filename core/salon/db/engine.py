@@ -38,9 +38,9 @@ def _engine(database_url: str) -> AsyncEngine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(
-        database_url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
-    )
+    # No pool_pre_ping (a SELECT 1 round trip per checkout): a read that finds its connection
+    # dead runs again (salon.request_middleware.retry_read); a write answers 503.
+    return create_async_engine(database_url, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
