@@ -62,3 +62,24 @@ def test_schemas_live_in_schemas_py(context: Path) -> None:
         if path.name != "schemas.py" and _structs(_tree(path))
     }
     assert elsewhere == {}, f"{context.name}: msgspec Structs outside schemas.py"
+
+
+# Services still handed the whole runtime (images: plugin contexts for its events; shares: the
+# throttle and secret; system: the readiness of every provider). The list may only shrink.
+ON_RUNTIME = {"images", "shares", "system"}
+
+
+def _imports_runtime(tree: ast.Module) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom) and node.module == "salon.runtime"
+        for node in ast.walk(tree)
+    )
+
+
+def test_services_take_narrow_ports() -> None:
+    """salon.domain.ports: a service names what it uses, not the whole Runtime."""
+    on_runtime = {
+        context.name for context in CONTEXTS if _imports_runtime(_tree(context / "services.py"))
+    }
+    assert on_runtime <= ON_RUNTIME, f"services newly on Runtime: {on_runtime - ON_RUNTIME}"
+    assert {"uploads", "sources", "videos", "downloads"}.isdisjoint(on_runtime)

@@ -34,7 +34,7 @@ def _zip(runtime: Runtime, images: list[Image], kind: services.Kind, title: str)
         "x-content-type-options": "nosniff",
     }
     return Stream(
-        services.stream_archive(runtime, images, kind),
+        services.stream_archive(runtime.storage, images, kind),
         media_type="application/zip",
         headers=headers,
     )

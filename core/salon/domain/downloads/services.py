@@ -26,7 +26,7 @@ from stream_zip import ZIP_AUTO, AsyncMemberFile, async_stream_zip
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.services import NotFound, download_name
 from salon.errors import RequestRefused
-from salon.runtime import Runtime
+from salon.providers import StorageBackend
 from salon.text import clean_text
 
 Kind = Literal["original", "lg"]
@@ -77,7 +77,7 @@ def _key_and_size(image: Image, kind: Kind) -> tuple[str, int]:
 
 
 async def _members(
-    runtime: Runtime, images: Iterable[Image], kind: Kind
+    storage: StorageBackend, images: Iterable[Image], kind: Kind
 ) -> AsyncIterator[AsyncMemberFile]:
     names = UniqueNames()
     for image in images:
@@ -91,13 +91,15 @@ async def _members(
             modified,
             _FILE_MODE,
             ZIP_AUTO(size, level=0),
-            runtime.storage.open(key, chunk_size=_CHUNK),
+            storage.open(key, chunk_size=_CHUNK),
         )
 
 
-def stream_archive(runtime: Runtime, images: Sequence[Image], kind: Kind) -> AsyncIterable[bytes]:
+def stream_archive(
+    storage: StorageBackend, images: Sequence[Image], kind: Kind
+) -> AsyncIterable[bytes]:
     """The ZIP of ``images`` (their originals, or their ``lg`` renditions), chunk by chunk."""
-    return async_stream_zip(_members(runtime, images, kind), chunk_size=_CHUNK)
+    return async_stream_zip(_members(storage, images, kind), chunk_size=_CHUNK)
 
 
 async def album_images(session: AsyncSession, album: Album) -> list[Image]:

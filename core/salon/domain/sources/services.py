@@ -20,6 +20,7 @@ from salon.domain.albums.services import get_or_create
 from salon.domain.images.intake import ByteStream
 from salon.domain.images.quota import QuotaExceeded
 from salon.domain.images.services import ImageService, IngestItem, NotFound
+from salon.domain.ports import SourcePorts
 from salon.errors import SourceError, SourceRateLimited, UnsupportedMedia
 from salon.providers import (
     ImageSource,
@@ -28,7 +29,6 @@ from salon.providers import (
     SourceEntry,
     SourcePage,
 )
-from salon.runtime import Runtime
 
 log = logging.getLogger("salon.sources")
 
@@ -40,7 +40,7 @@ Progress = Callable[[int, int], Awaitable[None] | None]
 
 
 class SourceImportService:
-    def __init__(self, runtime: Runtime, images: ImageService) -> None:
+    def __init__(self, runtime: SourcePorts, images: ImageService) -> None:
         self.runtime = runtime
         self.images = images
         self._warned: set[tuple[str, str]] = set()

@@ -18,10 +18,10 @@ from salon.domain.images.intake import StoredObject
 from salon.domain.images.keys import staging_key, upload_key
 from salon.domain.images.quota import QuotaExceeded, check_quota
 from salon.domain.images.services import ImageService, IngestItem, NotFound
+from salon.domain.ports import UploadPorts
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.errors import Conflict, Gone, ObjectNotFound, RequestRefused, UnsupportedMedia
 from salon.providers import CopyingStorage
-from salon.runtime import Runtime
 
 log = logging.getLogger("salon.uploads")
 
@@ -46,7 +46,7 @@ def _now() -> dt.datetime:
 
 
 class UploadService:
-    def __init__(self, runtime: Runtime, images: ImageService) -> None:
+    def __init__(self, runtime: UploadPorts, images: ImageService) -> None:
         self.runtime = runtime
         self.images = images
 

@@ -16,8 +16,8 @@ from uuid_utils import uuid7
 from salon.db.models import Image, Job, Video
 from salon.domain.images.cursor import decode_cursor, encode_cursor
 from salon.domain.jobs.services import create_job, fail_job
+from salon.domain.ports import VideoPorts
 from salon.domain.videos.schemas import VideoCreate
-from salon.runtime import Runtime
 
 log = logging.getLogger("salon.videos")
 
@@ -119,7 +119,7 @@ async def _owned_images(
 
 
 async def create_video(
-    session: AsyncSession, runtime: Runtime, owner_id: uuid.UUID, data: VideoCreate
+    session: AsyncSession, runtime: VideoPorts, owner_id: uuid.UUID, data: VideoCreate
 ) -> tuple[Video, Job]:
     """Check the limits and that every image is the caller's, then record the job (enqueued)
     and the video.
@@ -228,7 +228,7 @@ async def list_videos(
 
 
 async def delete_video(
-    session: AsyncSession, runtime: Runtime, owner_id: uuid.UUID, video_id: uuid.UUID
+    session: AsyncSession, runtime: VideoPorts, owner_id: uuid.UUID, video_id: uuid.UUID
 ) -> None:
     """Delete the caller's video: its row, its job and every object stored under its output
     key (the MP4 and what the handler keeps beside it). A queued job is cancelled first (the
@@ -267,7 +267,7 @@ def _finalize(video: Video, result: dict[str, Any]) -> None:
     video.size = int(result["size"])
 
 
-async def video_url(runtime: Runtime, video: Video) -> str | None:
+async def video_url(runtime: VideoPorts, video: Video) -> str | None:
     """Where to play a finished video: a presigned URL when the storage offers them (S3), else
     the server's own route, which supports Range requests so players can seek."""
     if video.status != "succeeded" or not video.storage_key:
