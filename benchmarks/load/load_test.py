@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/load/load_test.py --seconds 60 --connections 64   # long form
     .venv/bin/python benchmarks/load/load_test.py --seconds 10 --connections 16   # short form
+    .venv/bin/python benchmarks/load/load_test.py --seconds 30 --compare   # issue 21's figure
 
 What it does:
 
@@ -11,13 +12,19 @@ What it does:
 3. runs ``--connections`` concurrent clients (asyncio + httpx, one connection each) for
    ``--seconds``: each request is an upload with probability ``--upload-share`` (a new, distinct
    JPEG), else a read: the list (50 items), one image's JSON, a rendition (following the redirect
-   to the signed /media/ URL) or an original;
+   to the signed /media/ URL) or an original; like a real client, an upload refused with
+   429/503 waits its ``Retry-After`` and is sent again, as is one whose connection broke (the
+   same bytes are the same image): those count as ``retries``, not errors;
 4. samples the server's RSS (the whole process tree) every second;
 5. waits until no image is ``processing`` (uploads answer before their renditions exist) and
    reports the uploads processed per minute (load time plus that wait);
 6. audits: every upload that answered 201 is in its owner's listing and the listing counts
    match; ``salon doctor --json`` reports no orphan object, no missing original or rendition,
    and no image left processing or failed.
+
+``--compare`` runs reads only (``--upload-share 0``) and then the mix, each on a fresh server,
+back to back, and reports issue 21's targets: reads throughput with uploads >= 60 % of reads
+only, list and image JSON p99 <= 2x.
 
 Prints a JSON summary (``--json``) or a readable one; exits 1 on any error or lost upload.
 """
@@ -174,6 +181,15 @@ class Stats:
     errors: list[str] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     created: list[tuple[str, str]] = field(default_factory=list)  # (email, image id)
+    # Refusals a client waits out and sends again ("upload 503", "upload transport"): not
+    # errors, as long as the request then succeeds.
+    retries: Counter[str] = field(default_factory=Counter)
+
+
+# A real client waits out 429/503 (Retry-After) and tries again; an upload may also be sent
+# again after the connection broke, since the same bytes are the same image (200, duplicate).
+RETRY_STATUSES = frozenset({429, 503})
+MAX_ATTEMPTS = 20
 
 
 async def make_user(client: httpx.AsyncClient, n: int) -> User:
@@ -190,19 +206,61 @@ async def upload(client: httpx.AsyncClient, user: User) -> httpx.Response:
     return await client.post("/api/images", files=files, headers=user.headers)
 
 
+def retry_after(response: httpx.Response) -> float:
+    """The pause a refusal asks for (Retry-After seconds, 1 when absent), with some jitter so
+    the refused clients do not all come back in the same millisecond."""
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    return max(0.1, seconds) * random.uniform(1.0, 1.25)
+
+
+async def upload_retrying(
+    client: httpx.AsyncClient, user: User, stats: Stats
+) -> tuple[httpx.Response, float, bool]:
+    """One new image uploaded as a real client would: a 429/503 is waited out (Retry-After)
+    and a broken connection tried again with the same bytes. Returns the last answer and how
+    long its own request took (the waits are in ``upload total``), and whether it was sent
+    again after a broken connection (a 200 "duplicate" is then the first try's image)."""
+    files = {"file": ("load.jpg", distinct_jpeg(), "image/jpeg")}
+    started = time.perf_counter()
+    resent = False
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        sent = time.perf_counter()
+        try:
+            response = await client.post("/api/images", files=files, headers=user.headers)
+        except httpx.TransportError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            stats.retries["upload transport"] += 1
+            resent = True
+            await asyncio.sleep(random.uniform(0.05, 0.2))
+            continue
+        if response.status_code not in RETRY_STATUSES or attempt == MAX_ATTEMPTS:
+            break
+        stats.retries[f"upload {response.status_code}"] += 1
+        await asyncio.sleep(retry_after(response))
+    stats.latencies["upload total"].append(time.perf_counter() - started)
+    return response, time.perf_counter() - sent, resent
+
+
 async def one_request(client: httpx.AsyncClient, user: User, share: float, stats: Stats) -> None:
     rng = random.random()
     if rng < share or not user.image_ids:
         op = "upload"
-        started = time.perf_counter()
-        response = await upload(client, user)
-        if response.status_code == 201:
+        response, took, resent = await upload_retrying(client, user, stats)
+        # 201, or 200 when a retry after a broken connection finds the first try stored.
+        if response.status_code == 201 or (resent and response.status_code == 200):
             image_id = response.json()["id"]
-            user.image_ids.append(image_id)
-            stats.created.append((user.email, image_id))
+            if image_id not in user.image_ids:
+                user.image_ids.append(image_id)
+                stats.created.append((user.email, image_id))
             if response.json().get("status", "ready") == "ready":
                 user.ready_ids.add(image_id)
+        started = time.perf_counter() - took
     else:
+        resent = False
         image_id = random.choice(user.image_ids)
         op, url = random.choice(
             [
@@ -224,8 +282,8 @@ async def one_request(client: httpx.AsyncClient, user: User, share: float, stats
     stats.latencies[op].append(time.perf_counter() - started)
     stats.counts[op] += 1
     stats.statuses[f"{op} {response.status_code}"] += 1
-    expected = 201 if op == "upload" else 200
-    if response.status_code != expected:
+    expected = ((200, 201) if resent else (201,)) if op == "upload" else (200,)
+    if response.status_code not in expected:
         stats.errors.append(f"{op} {response.status_code}: {response.text[:200]}")
 
 
@@ -348,7 +406,7 @@ def rss_summary(samples: list[tuple[float, int]]) -> dict[str, Any]:
 
 
 async def run(
-    args: argparse.Namespace, base_url: str, pid: int | None, env: dict[str, str]
+    args: argparse.Namespace, base_url: str, pid: int | None, env: dict[str, str], share: float
 ) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         users = [await make_user(client, n) for n in range(args.users)]
@@ -367,10 +425,7 @@ async def run(
     started = time.monotonic()
     deadline = started + args.seconds
     await asyncio.gather(
-        *(
-            client_loop(base_url, users, deadline, args.upload_share, stats)
-            for _ in range(args.connections)
-        )
+        *(client_loop(base_url, users, deadline, share, stats) for _ in range(args.connections))
     )
     elapsed = time.monotonic() - started
     stop.set()
@@ -386,6 +441,7 @@ async def run(
     report = doctor(env) if env else {"skipped": "no --data-dir given"}
     total = sum(v for k, v in stats.counts.items() if k != "transport-error")
     return {
+        "upload_share": share,
         "seconds": round(elapsed, 1),
         "connections": args.connections,
         "users": args.users,
@@ -400,6 +456,7 @@ async def run(
             }
             for op, v in sorted(stats.latencies.items())
         },
+        "retries": dict(stats.retries),
         "errors": len(stats.errors),
         "first_errors": stats.errors[:10],
         "renditions": drained,
@@ -445,29 +502,65 @@ def main() -> int:
     parser.add_argument("--base-url", help="use a running server instead of starting one")
     parser.add_argument("--data-dir", type=Path, help="its SALON_DATA_DIR (for the doctor audit)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary only")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run reads only, then --upload-share, each on a fresh server, back to back, "
+        "and report the issue 21 targets (not with --base-url)",
+    )
     args = parser.parse_args()
 
     if args.base_url:
         env = {**os.environ, "SALON_DATA_DIR": str(args.data_dir)} if args.data_dir else {}
-        result = asyncio.run(run(args, args.base_url, None, env))
+        result = asyncio.run(run(args, args.base_url, None, env, args.upload_share))
+        result["ok"] = ok(result)
+    elif args.compare:
+        reads, mixed = measure(args, 0.0), measure(args, args.upload_share)
+        result = {"reads_only": reads, "mixed": mixed, "targets": targets(reads, mixed)}
+        result["ok"] = reads["ok"] and mixed["ok"]
     else:
-        data_dir = Path(tempfile.mkdtemp(prefix="salon-load-"))
-        try:
-            with salon_server(data_dir, args.workers) as (url, process, env):
-                result = asyncio.run(run(args, url, process.pid, env))
-            result["ok"] = ok(result)
-            if not result["ok"]:
-                result["server_errors"] = server_errors(data_dir / "server.log")
-        finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    result["ok"] = ok(result)
+        result = measure(args, args.upload_share)
     if args.json:
         print(json.dumps(result))
     else:
-        shown = {k: v for k, v in result.items() if k != "rss"}
-        shown["rss"] = {k: v for k, v in result["rss"].items() if k != "samples"}
-        print(json.dumps(shown, indent=2))
+        print(json.dumps(without_samples(result), indent=2))
     return 0 if result["ok"] else 1
+
+
+def measure(args: argparse.Namespace, share: float) -> dict[str, Any]:
+    """One run against a fresh ``salon serve`` and data folder."""
+    data_dir = Path(tempfile.mkdtemp(prefix="salon-load-"))
+    try:
+        with salon_server(data_dir, args.workers) as (url, process, env):
+            result = asyncio.run(run(args, url, process.pid, env, share))
+        result["ok"] = ok(result)
+        if not result["ok"]:
+            result["server_errors"] = server_errors(data_dir / "server.log")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def targets(reads: dict[str, Any], mixed: dict[str, Any]) -> dict[str, Any]:
+    """Issue 21: with uploads, reads keep >= 60 % of their reads-only throughput and the list
+    and image JSON p99 stay within 2x of reads only."""
+    mixed_reads = mixed["requests"] - mixed["by_operation"].get("upload", 0)
+    share = mixed_reads / mixed["seconds"] / reads["requests_per_second"]
+    report: dict[str, Any] = {"reads_throughput_share": round(share, 2), "met": share >= 0.6}
+    for op in ("list", "image"):
+        ratio = mixed["latency_ms"][op]["p99"] / reads["latency_ms"][op]["p99"]
+        report[f"{op}_p99_ratio"] = round(ratio, 2)
+        report["met"] = report["met"] and ratio <= 2.0
+    return report
+
+
+def without_samples(result: dict[str, Any]) -> dict[str, Any]:
+    """The summary to print: RSS without its per-second samples."""
+    if "rss" not in result:
+        return {k: without_samples(v) if isinstance(v, dict) else v for k, v in result.items()}
+    shown = {k: v for k, v in result.items() if k != "rss"}
+    shown["rss"] = {k: v for k, v in result["rss"].items() if k != "samples"}
+    return shown
 
 
 if __name__ == "__main__":
