@@ -143,7 +143,7 @@ class RenditionService:
         a link of its own, so the caller may delete it) instead of reading the original back
         from storage when the work is done here."""
         if self.local:
-            self._spawn(image.id, reservation, _linked(source, self._tmp()))
+            self._spawn(image.id, reservation, _linked(source, self._tmp()), image)
             return
         try:
             await create_job(
@@ -169,7 +169,11 @@ class RenditionService:
                 reservation.release()
 
     def _spawn(
-        self, image_id: uuid.UUID, reservation: Reservation | None, source: Path | None = None
+        self,
+        image_id: uuid.UUID,
+        reservation: Reservation | None,
+        source: Path | None = None,
+        image: Image | None = None,
     ) -> None:
         if image_id in self._tasks:
             if reservation is not None:
@@ -178,15 +182,19 @@ class RenditionService:
                 source.unlink(missing_ok=True)
             return
         task = asyncio.create_task(
-            self._run(image_id, reservation, source), name=f"renditions-{image_id}"
+            self._run(image_id, reservation, source, image), name=f"renditions-{image_id}"
         )
         self._tasks[image_id] = task
 
     async def _run(
-        self, image_id: uuid.UUID, reservation: Reservation | None, source: Path | None
+        self,
+        image_id: uuid.UUID,
+        reservation: Reservation | None,
+        source: Path | None,
+        image: Image | None = None,
     ) -> None:
         try:
-            await self.process(image_id, source=source)
+            await self.process(image_id, source=source, image=image)
         except Exception:
             # The row stays "processing"; the periodic sweep tries again.
             log.exception("image %s: renditions failed; will retry", image_id)
@@ -226,13 +234,16 @@ class RenditionService:
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp
 
-    async def process(self, image_id: uuid.UUID, *, source: Path | None = None) -> str:
+    async def process(
+        self, image_id: uuid.UUID, *, source: Path | None = None, image: Image | None = None
+    ) -> str:
         """Make and record the renditions of a ``processing`` image. Returns the image's
         status afterwards ("missing" when it was deleted). Raises on a fault worth a retry
         (storage, a dead worker process); a refused decode marks the image failed.
         ``source``: a local file holding the original's bytes (else they are read from
-        storage)."""
-        image = await self._load(image_id)
+        storage). ``image``: the row as just recorded (an upload's), not read again."""
+        if image is None or image.status != PROCESSING:
+            image = await self._load(image_id)
         if image is None:
             return "missing"
         if image.status != PROCESSING:
