@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from salon.providers import ImageSource, JobQueue, StorageBackend
+from salon.providers import ImageSource, JobHandler, JobQueue, StorageBackend
 from salon.settings import CoreSettings
 
 __all__ = [
     "Database",
     "Queue",
+    "ReadinessPorts",
     "Settings",
     "SourcePorts",
     "Sources",
@@ -60,3 +61,13 @@ class SourcePorts(Database, Settings, Sources, Protocol):
 
 class VideoPorts(Database, Settings, Storage, Queue, Protocol):
     """Videos: jobs on the queue, their rows, the rendered files in storage."""
+
+
+class ReadinessPorts(Storage, Queue, Protocol):
+    """``/ready``: the database engine, storage, the queue and the job handlers to check."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def job_handlers(self) -> Mapping[str, JobHandler]: ...

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import text
 
 from salon.db.schema import read_state
+from salon.domain.ports import ReadinessPorts
 from salon.providers import ReadinessCheck
-from salon.runtime import Runtime
 
 log = logging.getLogger("salon.ready")
 
@@ -23,7 +23,7 @@ def _migrations() -> Any:
     return scripts()
 
 
-async def _database(runtime: Runtime) -> dict[str, str]:
+async def _database(runtime: ReadinessPorts) -> dict[str, str]:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -36,7 +36,7 @@ async def _database(runtime: Runtime) -> dict[str, str]:
     return {"database": "ok", "schema": "ok" if state.usable else state.describe()}
 
 
-async def readiness(runtime: Runtime) -> dict[str, str]:
+async def readiness(runtime: ReadinessPorts) -> dict[str, str]:
     """Each dependency's state: "ok", or what is wrong (for internal eyes only)."""
     checks = await _database(runtime)
     for name, part in (("storage", runtime.storage), ("queue", runtime.queue)):
