@@ -439,6 +439,7 @@ class AccountSecurity(Protocol):
 # --------------------------------------------------------------------------- mail
 
 
+@runtime_checkable
 class RequestAuthenticator(Protocol):
     """One link of the request-authentication chain (hook ``register_request_authenticators``).
 

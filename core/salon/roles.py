@@ -169,6 +169,7 @@ AUTHENTICATOR: Final = Role(
     providers.RequestAuthenticator,
     "register_request_authenticators",
     Selection.CHAIN,
+    contract="RequestAuthenticatorContract",
 )
 
 ROLES: Final[tuple[Role, ...]] = (STORAGE, AUTH, MEDIA, SOURCE, QUEUE, MAIL, AUTHENTICATOR)

@@ -49,6 +49,8 @@ class Kind:
     selector: str | None  # the core setting that selects one by name; None: all are used
     runtime_attr: str
     selection: str = "{name}"  # the selector's value that selects it
+    use: str = ""  # without a selector: how every provider of the kind is used
+    when_built: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,10 @@ class Skeleton:
     suffix: str
     runtime_attr: str
     selection: str = "{name}"
+    # For a role whose every provider is used (no selector): how the README and the
+    # skeleton's start-up test say so.
+    use: str = ""
+    when_built: str = ""
 
 
 # One per kind of salon.roles.kinds() (a test keeps them in step).
@@ -71,9 +77,21 @@ SKELETONS: Final[Mapping[str, Skeleton]] = {
         'dict(getattr(app.runtime.media, "layers", ()))["{name}"]',
         "pillow,{name}",  # stacked on the built-in processor
     ),
-    "source": Skeleton("Source", 'app.runtime.sources.get("{name}")'),
+    "source": Skeleton(
+        "Source",
+        'app.runtime.sources.get("{name}")',
+        use="Every image source is started with Salon and listed by `GET /api/sources`.",
+        when_built="; every image source is built and listed by GET /api/sources",
+    ),
     "queue": Skeleton("Queue", "app.runtime.queue"),
     "mail": Skeleton("Mail", "app.runtime.mail"),
+    "authenticator": Skeleton(
+        "Authenticator",
+        'dict(app.runtime.authenticators)["{name}"]',
+        use="Every request authenticator is started with Salon and asked, in hook order, "
+        "for the user of each request that needs one.",
+        when_built="; every request authenticator is built and asked in hook order",
+    ),
 }
 
 
@@ -90,6 +108,8 @@ def _kinds() -> dict[str, Kind]:
             selector=role.variable,
             runtime_attr=skeleton.runtime_attr,
             selection=skeleton.selection,
+            use=skeleton.use,
+            when_built=skeleton.when_built,
         )
     return out
 
@@ -145,6 +165,10 @@ HINTS: Final[Mapping[str, str]] = {
     "raise ProviderError when it cannot, never with the text or a password in the message",
     "MailSender.check": "readiness: raise ConfigurationError when mail cannot be sent; send "
     "nothing",
+    "RequestAuthenticator.authenticate_request": "return the Identity the headers prove; None "
+    "when they carry no credentials of your kind (the chain goes on); raise InvalidToken for "
+    "wrong ones of your kind, no secret in its message; compare secrets with "
+    "hmac.compare_digest or a hasher's verify; never read the cookie header",
 }
 
 # Methods whose right first version is not a stub: these bodies are already correct.
@@ -159,8 +183,11 @@ WORKING_BODIES: Final[Mapping[str, str]] = {
 
 ATTRIBUTES: Final[Mapping[str, str]] = {
     "capabilities": "capabilities = StorageCapabilities()  # presign_* and local_path: off",
+    "challenge": "challenge: str | None = None  # added to WWW-Authenticate on 401s, e.g. "
+    "'Basic realm=\"salon\"'",
     "content_types": 'content_types = frozenset({{"image/jpeg", "image/png"}})',
     "name": 'name = "{name}"',
+    "provider": 'provider = "{name}"  # your users are ("{name}", subject)',
     "renditions": "renditions: tuple[RenditionSpec, ...] = ()  # the renditions it adds, if any",
     "title": 'title = "{title}"',
     "visibility_timeout": "visibility_timeout = 30  # seconds a received message stays hidden",
@@ -255,6 +282,37 @@ CONTRACT_BODIES: Final[Mapping[str, str]] = {
             "(e.g. what a local test SMTP server received)"
         )
 """,
+    "authenticator": """
+    # The requests of salon.testing's FOREIGN_REQUESTS that are your kind, e.g. ("basic",).
+    claims: ClassVar[Collection[str]] = ()
+
+    @pytest.fixture
+    def authenticator(self, tmp_path: Path) -> {cls}:
+        context = ProviderContext(
+            core=CoreSettings(data_dir=tmp_path), settings={settings}(), data_dir=tmp_path
+        )
+        return {cls}.from_context(context)
+
+    @pytest.fixture
+    def make_credentials(self, authenticator: {cls}) -> MakeCredentials:
+        async def make() -> Credentials:
+            raise NotImplementedError(
+                "make a new principal of yours (a user, a key) and return "
+                "Credentials(headers, the Identity they prove, (its secret,))"
+            )
+
+        return make
+
+    @pytest.fixture
+    def bad_credentials(self, authenticator: {cls}) -> BadCredentials:
+        async def bad(good: Credentials) -> Sequence[Credentials]:
+            raise NotImplementedError(
+                "return credentials of your kind that must be refused: good's principal "
+                "with a wrong secret, an unknown principal, malformed values"
+            )
+
+        return bad
+""",
 }
 
 
@@ -336,9 +394,7 @@ def _values(names: Names, kind: str, spec: Kind) -> dict[str, str]:
         env_arg = f', env={{"{selector}": "{selection}"}}'
         when_built = f", only when {selector}={selection} selects it"
     else:
-        use = "Every image source is started with Salon and listed by `GET /api/sources`."
-        env_arg = ""
-        when_built = "; every image source is built and listed by GET /api/sources"
+        use, env_arg, when_built = spec.use, "", spec.when_built
     return {
         "dist": names.dist,
         "package": names.package,
@@ -375,18 +431,23 @@ def _contract_test(kind: str, names: Names) -> str:
         testing += ["MakeUser", "unique_email"]
     if kind == "mail":
         testing.append("Delivered")
+    if kind == "authenticator":
+        testing += ["BadCredentials", "Credentials", "MakeCredentials"]
     lines = ["", "from pathlib import Path"]
     if kind == "queue":
         lines.insert(1, "from collections.abc import AsyncIterator")
     if kind == "source":
         lines[1:1] = ["from collections.abc import Mapping, Sequence"]
         lines.append("from typing import ClassVar")
+    if kind == "authenticator":
+        lines[1:1] = ["from collections.abc import Collection, Sequence"]
+        lines.append("from typing import ClassVar")
     lines += [
         "",
         "import pytest",
         "from salon.providers import ProviderContext",
         "from salon.settings import CoreSettings",
-        f"from salon.testing import {', '.join(sorted(testing))}",
+        _import("salon.testing", sorted(testing)),
         "",
         f"from {names.package} import {names.class_name}",
         f"from {names.package}.settings import {names.settings_class}",
@@ -401,6 +462,14 @@ def _contract_test(kind: str, names: Names) -> str:
         imports="\n".join(lines),
         body=body.strip("\n"),
     )
+
+
+def _import(module: str, names: list[str]) -> str:
+    """``from module import names``, one name a line when it would pass 99 characters."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 99:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
 
 
 # ---------------------------------------------------------------------- the provider stub

@@ -28,6 +28,11 @@ suite                       Protocol                        fixture(s) to supply
                                                             (+ optional
                                                             ``failing_mail_sender``,
                                                             ``mail_secrets``)
+``RequestAuthenticator``    ``RequestAuthenticator``        ``authenticator``,
+``Contract``                                                ``make_credentials``,
+                                                            ``bad_credentials`` (+ optional
+                                                            ``enumeration_pair``); declare
+                                                            ``claims``
 ==========================  ==============================  ================================
 
 The app, with your plugin loaded and its provider selected::
@@ -53,6 +58,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from salon.testing.contracts.auth import AuthProviderContract, MakeUser, unique_email
+    from salon.testing.contracts.authenticator import (
+        BadCredentials,
+        Credentials,
+        MakeCredentials,
+        RequestAuthenticatorContract,
+    )
     from salon.testing.contracts.mail import Delivered, MailSenderContract
     from salon.testing.contracts.media import MediaProcessorContract
     from salon.testing.contracts.queue import JobQueueContract
@@ -80,12 +91,16 @@ if TYPE_CHECKING:
 __all__ = [
     "TEST_PASSWORD",
     "AuthProviderContract",
+    "BadCredentials",
+    "Credentials",
     "Delivered",
     "ImageSourceContract",
     "JobQueueContract",
     "MailSenderContract",
+    "MakeCredentials",
     "MakeUser",
     "MediaProcessorContract",
+    "RequestAuthenticatorContract",
     "RunningApp",
     "StackedMediaProcessorContract",
     "StorageContract",
@@ -105,6 +120,10 @@ _WHERE: dict[str, str] = {
     "AuthProviderContract": "salon.testing.contracts.auth",
     "MakeUser": "salon.testing.contracts.auth",
     "unique_email": "salon.testing.contracts.auth",
+    "BadCredentials": "salon.testing.contracts.authenticator",
+    "Credentials": "salon.testing.contracts.authenticator",
+    "MakeCredentials": "salon.testing.contracts.authenticator",
+    "RequestAuthenticatorContract": "salon.testing.contracts.authenticator",
     "Delivered": "salon.testing.contracts.mail",
     "MailSenderContract": "salon.testing.contracts.mail",
     "MediaProcessorContract": "salon.testing.contracts.media",
