@@ -362,6 +362,7 @@ def main() -> int:
         "--setting", action="append", default=[], help="NAME=VALUE for SALON_NAME (repeat)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary on one line")
+    parser.add_argument("--server-log", type=Path, help="keep a copy of the server's log here")
     args = parser.parse_args()
     extra = {"SALON_" + k.upper(): v for k, _, v in (s.partition("=") for s in args.setting)}
     data_dir = Path(tempfile.mkdtemp(prefix="salon-hostile-"))
@@ -369,6 +370,8 @@ def main() -> int:
         with salon_server(data_dir, 1, extra) as (url, process, _env):
             result = asyncio.run(run(args, url, process.pid))
     finally:
+        if args.server_log is not None and (data_dir / "server.log").exists():
+            shutil.copyfile(data_dir / "server.log", args.server_log)
         shutil.rmtree(data_dir, ignore_errors=True)
     result["ok"] = result["honest"]["errors"] == 0
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

@@ -87,6 +87,7 @@ from salon.proxies import trust_forwarded_headers
 from salon.request_middleware import request_middleware, retry_read
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.settings import CoreSettings
+from salon.unread_bodies import drain_unread_bodies
 from salon.web import web_handlers
 from salon.web.apidocs import DOCS_CSP, DOCS_PATH, render_plugins
 from salon.web.pages import not_found_page, wants_html
@@ -474,5 +475,7 @@ def create_app(
     document_renditions(app, runtime.renditions)  # their names are configuration
     mount_media(app, runtime)  # signed /media/ URLs, answered ahead of the router
     install_cached_listing(app, runtime)  # cached GET /api/images pages, ahead of it too
+    # Answers before the body was read (401, 429, 503) reach the client, /media/'s too.
+    drain_unread_bodies(app, core.drain_body_bytes, core.body_read_timeout)
     trust_forwarded_headers(app, core.trusted_proxies)  # outermost: every path sees the client
     return app

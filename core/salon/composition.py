@@ -99,7 +99,11 @@ def compose(runtime: Runtime, *, local_media: bool = True) -> CoreServices:
     through ``image.renditions`` jobs."""
     core = runtime.core
     pool = MediaPool(
-        runtime.media, workers=core.media_workers, queue=core.media_queue, nice=core.media_nice
+        runtime.media,
+        workers=core.media_workers,
+        queue=core.media_queue,
+        per_owner=core.media_queue_per_user,
+        nice=core.media_nice,
     )
     images = ImageService(runtime, RenditionService(runtime, pool, local=local_media))
     services = CoreServices(

@@ -123,6 +123,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # many seconds at least body_min_rate bytes per second on average (slow-loris uploads).
     body_read_timeout: float = 15.0
     body_min_rate: int = 8 * 1024
+    # An answer given before the body was read (401, 429, 503) first reads and drops up to
+    # this much of it, so the client sees the answer rather than a reset connection.
+    drain_body_bytes: int = 8 << 20
     max_concurrent_uploads_per_user: int = 4
     # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
     password_hash_concurrency: int = 2
@@ -134,9 +137,12 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     internal_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # Renditions are made in this many low-priority worker processes (0: one per core but
     # one, at least 1), so request handling keeps a core; at most ``media_queue`` more wait
-    # for one before uploads answer 503 with Retry-After.
+    # for one before uploads answer 503 with Retry-After. One user has at most
+    # ``media_queue_per_user`` of those places (their further uploads wait, then 503), so one
+    # user's backlog cannot refuse everyone else's uploads.
     media_workers: int = 0
     media_queue: int = 64
+    media_queue_per_user: int = 8
     media_nice: int = 10
     # A standalone `salon worker` is its own process, so its job metrics never reach the web
     # service's /metrics: a port here (0: off) serves them in Prometheus form from the worker
@@ -189,6 +195,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "max_pixels_per_byte",
             "max_jpeg_scans",
             "media_decode_concurrency",
+            "media_queue_per_user",
+            "drain_body_bytes",
             "max_json_body_bytes",
             "max_json_depth",
             "max_form_parts",

@@ -180,6 +180,7 @@ async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(
         headers = await app.login()
         pool = app.runtime.services.renditions.pool
         assert pool.capacity == 2
+        app.runtime.services.renditions.patience = 0.5  # the wait for a place (20 s)
         # Two images are waiting for their renditions (uploads of other users, say).
         held = [pool.try_reserve(), pool.try_reserve()]
         refused = await app.upload(headers, photo((1, 2, 3)), wait=False)

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from salon.defaults.pillow_media import PillowMediaProcessor
-from salon.domain.images.pool import MediaPool, default_workers
+from salon.domain.images.pool import MediaPool, _Turns, default_workers
 from salon.errors import MediaBusy
 
 
@@ -43,3 +43,78 @@ class _Unpicklable(PillowMediaProcessor):
 
 def test_unpicklable_processor_falls_back_to_threads() -> None:
     assert not MediaPool(_Unpicklable(), workers=1).uses_processes
+
+
+async def test_one_owner_cannot_take_every_place() -> None:
+    pool = MediaPool(PillowMediaProcessor(), workers=1, queue=3, per_owner=2)
+    mine = [pool.try_reserve("a"), pool.try_reserve("a")]
+    with pytest.raises(MediaBusy) as refused:
+        pool.try_reserve("a")
+    assert "2 of your images" in str(refused.value)
+    others = [pool.try_reserve("b"), pool.try_reserve("c")]  # the others still get in
+    with pytest.raises(MediaBusy, match="4 images are waiting"):
+        pool.try_reserve("d")  # the pool itself is full
+    # "a" waits for one of its own to finish, not for anyone else's.
+    waiting = asyncio.create_task(pool.reserve("a", patience=5))
+    others[0].release()
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    mine[0].release()
+    assert (await asyncio.wait_for(waiting, 5)).owner == "a"
+    with pytest.raises(MediaBusy):
+        await pool.reserve("a", patience=0.05)
+
+
+async def test_turns_go_to_the_owner_who_used_the_least_time() -> None:
+    """One worker, a backlog of slow images of one owner and single quick ones of two others:
+    each quick one runs as soon as the worker is free, not after the backlog; the backlog's
+    owner gets the worker whenever nobody else waits."""
+    turns = _Turns(1)
+    started: list[str] = []
+    gate = asyncio.Event()
+
+    async def job(owner: str, name: str, seconds: float) -> None:
+        await turns.acquire(owner)
+        started.append(name)
+        await gate.wait()
+        turns.release(owner, seconds)
+
+    tasks = [asyncio.create_task(job("bomber", f"b{n}", 3.0)) for n in range(4)]
+    await asyncio.sleep(0.01)
+    tasks.append(asyncio.create_task(job("honest", "h1", 0.01)))
+    tasks.append(asyncio.create_task(job("other", "o1", 0.01)))
+    await asyncio.sleep(0.01)
+    assert started == ["b0"]
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert started == ["b0", "h1", "o1", "b1", "b2", "b3"]
+    # Back after a pause, the bomber still has its time counted; a newcomer starts from the
+    # least time of those already there (no head start over them, no debt either).
+    gate.clear()
+    order: list[str] = []
+
+    async def again(owner: str) -> None:
+        await turns.acquire(owner)
+        order.append(owner)
+        await gate.wait()
+        turns.release(owner, 1.0)
+
+    later = [asyncio.create_task(again(o)) for o in ("honest", "honest", "bomber", "new")]
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*later), 5)
+    assert order[0] == "honest" and order.index("new") < order.index("bomber")
+
+
+async def test_a_cancelled_wait_gives_its_turn_on() -> None:
+    turns = _Turns(1)
+    await turns.acquire("a")
+    cancelled = asyncio.create_task(turns.acquire("b"))
+    after = asyncio.create_task(turns.acquire("c"))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()
+    await asyncio.sleep(0.01)
+    turns.release("a", 1.0)
+    await asyncio.wait_for(after, 5)
+    turns.release("c", 1.0)
+    await asyncio.wait_for(turns.acquire("d"), 5)  # the place came back

@@ -163,10 +163,12 @@ class ImageController(Controller):
         and no renditions yet (read the image again for them), or 200 with the existing one
         when you uploaded these bytes before (``duplicate: true``). ``?wait=true`` answers once
         the renditions exist.
-        503 with ``Retry-After`` when too many images are waiting for their renditions."""
-        image_service.renditions.check_room()  # before the body is read, not after
+        503 with ``Retry-After`` when too many images are waiting for their renditions (the
+        server's backlog, or your share of it: ``SALON_MEDIA_QUEUE_PER_USER``) for 20 s."""
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
         with upload_slots.hold(current_user.id):
+            # Before the body is read, not after; a wait for the user's share holds a slot.
+            await image_service.renditions.check_room(current_user.id)
             form = await receive_multipart(request, tmp_dir(runtime), limits)
             return await _ingest(image_service, current_user, form, wait=wait)
 

@@ -7,9 +7,15 @@ child processes (default: one per core but one) niced by ``SALON_MEDIA_NICE``, s
 gives the event loop the CPU first and the web process keeps a core of its own.
 
 Admission is counted, not queued in memory without bound: at most ``workers + queue`` images
-are accepted and not yet finished in this process; past that :meth:`MediaPool.reserve` raises
-:class:`MediaBusy` (the upload answers 503 with ``Retry-After``) or, for callers that may wait
-(imports, the sweep), waits for a slot.
+are accepted and not yet finished in this process; past that :meth:`MediaPool.try_reserve`
+raises :class:`MediaBusy` (the upload answers 503 with ``Retry-After``) or, for callers that
+may wait (imports, the sweep), :meth:`MediaPool.reserve` waits for a place.
+
+One user cannot take the others' places or turns (issue 17): each owner may have at most
+``per_owner`` (``SALON_MEDIA_QUEUE_PER_USER``) images admitted, so refusing everyone takes
+``queue / per_owner`` users with full backlogs, not one; and the ``workers`` places where
+decodes run go to the waiting owner who has used the least worker time (:class:`_Turns`), so a
+user's photo waits behind what is already being decoded, not behind another user's backlog.
 
 A processor that cannot be pickled (a third-party one holding a client, say) runs in threads
 instead, still bounded by ``workers``.
@@ -22,7 +28,9 @@ import logging
 import multiprocessing
 import os
 import pickle
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -38,6 +46,7 @@ __all__ = ["MediaPool", "Reservation", "default_workers"]
 log = logging.getLogger("salon.media.pool")
 
 RETRY_AFTER_SECONDS = 5
+_MAX_REMEMBERED = 4096  # owners whose worker time _Turns keeps after their work is done
 
 _processor: MediaProcessor | None = None  # in a child process: the one it was started with
 
@@ -74,24 +83,111 @@ def _picklable(processor: MediaProcessor) -> bool:
 class Reservation:
     """One admitted image's place in the pool; :meth:`release` it once (idempotent)."""
 
-    def __init__(self, pool: MediaPool) -> None:
+    def __init__(self, pool: MediaPool, owner: Hashable | None = None) -> None:
         self._pool: MediaPool | None = pool
+        self.owner = owner
 
     def release(self) -> None:
         if self._pool is not None:
-            self._pool._release()
+            self._pool._release(self.owner)
             self._pool = None
+
+
+class _Turns:
+    """``slots`` places shared fairly by the time they take: when one frees up it goes to the
+    waiting owner who has used the least worker time (a pixel bomb costs its owner seconds, a
+    small photo milliseconds), in arrival order among equals. An owner who starts waiting is
+    counted from the least time of those already waiting or working, so being new, or having
+    been away, gives no head start over them (as the Linux scheduler does with tasks)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: dict[Hashable | None, deque[asyncio.Future[None]]] = {}
+        self._held: dict[Hashable | None, int] = {}
+        self._used: dict[Hashable | None, float] = {}
+        self._floor = 0.0
+
+    async def acquire(self, owner: Hashable | None) -> None:
+        self._join(owner)
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            self._held[owner] = self._held.get(owner, 0) + 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(owner, deque()).append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release(owner, 0.0)  # granted as it was cancelled: pass the place on
+            else:
+                self._forget(owner, future)
+            raise
+
+    def release(self, owner: Hashable | None, seconds: float) -> None:
+        """Give back ``owner``'s place after ``seconds`` of work."""
+        self._used[owner] = self._used.get(owner, self._floor) + seconds
+        held = self._held.get(owner, 0) - 1
+        if held > 0:
+            self._held[owner] = held
+        else:
+            self._held.pop(owner, None)
+        self._leave_if_idle(owner)
+        while self._waiting:
+            chosen = min(self._waiting, key=lambda o: self._used.get(o, self._floor))
+            future = self._waiting[chosen].popleft()
+            if not self._waiting[chosen]:
+                del self._waiting[chosen]
+            if not future.done():
+                self._held[chosen] = self._held.get(chosen, 0) + 1
+                future.set_result(None)
+                return
+            self._leave_if_idle(chosen)
+        self._free += 1
+
+    def _join(self, owner: Hashable | None) -> None:
+        if owner in self._held or owner in self._waiting:
+            return
+        active = [self._used.get(o, self._floor) for o in (*self._held, *self._waiting)]
+        if active:
+            self._floor = max(self._floor, min(active))
+        self._used[owner] = max(self._used.get(owner, self._floor), self._floor)
+        if len(self._used) > _MAX_REMEMBERED:  # owners long gone: their time is behind now
+            for gone in [o for o, t in self._used.items() if t <= self._floor]:
+                if gone not in self._held and gone not in self._waiting:
+                    del self._used[gone]
+
+    def _leave_if_idle(self, owner: Hashable | None) -> None:
+        # An idle owner's time only matters while above the floor (it is raised on return).
+        idle = owner not in self._held and owner not in self._waiting
+        if idle and self._used.get(owner, self._floor) <= self._floor:
+            self._used.pop(owner, None)
+
+    def _forget(self, owner: Hashable | None, future: asyncio.Future[None]) -> None:
+        queue = self._waiting.get(owner)
+        if queue is not None and future in queue:
+            queue.remove(future)
+            if not queue:
+                del self._waiting[owner]
+        self._leave_if_idle(owner)
 
 
 class MediaPool:
     """Runs ``processor.process`` in niced child processes, ``workers`` at a time."""
 
     def __init__(
-        self, processor: MediaProcessor, *, workers: int = 0, queue: int = 64, nice: int = 10
+        self,
+        processor: MediaProcessor,
+        *,
+        workers: int = 0,
+        queue: int = 64,
+        per_owner: int = 8,
+        nice: int = 10,
     ) -> None:
         self.processor = processor
         self.workers = workers or default_workers()
         self.capacity = self.workers + queue
+        self.per_owner = per_owner
         self.nice = nice
         self.uses_processes = _picklable(processor)
         if not self.uses_processes:
@@ -101,8 +197,9 @@ class MediaPool:
                 type(processor).__name__,
             )
         self._admitted = 0
+        self._by_owner: dict[Hashable, int] = {}
         self._freed = asyncio.Event()
-        self._running: asyncio.Semaphore | None = None
+        self._turns: _Turns | None = None
         self._threads = anyio.CapacityLimiter(self.workers)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -113,52 +210,104 @@ class MediaPool:
 
     # ------------------------------------------------------------------ admission
 
-    def try_reserve(self) -> Reservation:
-        """A place for one image, or :class:`MediaBusy` when ``workers + queue`` are taken."""
-        if self._admitted >= self.capacity:
+    def full(self) -> bool:
+        """Whether ``workers + queue`` images are admitted (nobody's upload gets in)."""
+        return self._admitted >= self.capacity
+
+    def has_room(self, owner: Hashable | None = None) -> bool:
+        """Whether :meth:`try_reserve` would admit an image of ``owner`` now."""
+        return not self.full() and (owner is None or self._by_owner.get(owner, 0) < self.per_owner)
+
+    def try_reserve(self, owner: Hashable | None = None) -> Reservation:
+        """A place for one image of ``owner``, or :class:`MediaBusy` when ``workers + queue``
+        are taken or ``owner`` holds ``per_owner`` of them (``None``: only the former)."""
+        if self.full():
             raise MediaBusy(
                 f"{self._admitted} images are waiting for their renditions; try again shortly",
                 retry_after=RETRY_AFTER_SECONDS,
             )
+        if not self.has_room(owner):
+            raise MediaBusy(
+                f"{self.per_owner} of your images are waiting for their renditions (the most "
+                "one user may have); try again shortly",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
         self._admitted += 1
-        return Reservation(self)
+        if owner is not None:
+            self._by_owner[owner] = self._by_owner.get(owner, 0) + 1
+        return Reservation(self, owner)
 
-    async def reserve(self) -> Reservation:
-        """A place for one image, waiting for one when the pool is full."""
-        while self._admitted >= self.capacity:
-            self._freed.clear()
-            await self._freed.wait()
-        return self.try_reserve()
+    async def wait_for_room(
+        self, owner: Hashable | None = None, patience: float | None = None
+    ) -> None:
+        """Until :meth:`try_reserve` would admit an image of ``owner``; after ``patience``
+        seconds (``None``: no limit), the MediaBusy it would raise."""
+        try:
+            async with asyncio.timeout(patience):
+                while not self.has_room(owner):
+                    self._freed.clear()
+                    await self._freed.wait()
+        except TimeoutError:
+            self.try_reserve(owner).release()  # raises MediaBusy with its message
 
-    def _release(self) -> None:
+    async def reserve(
+        self, owner: Hashable | None = None, *, patience: float | None = None
+    ) -> Reservation:
+        """A place for one image, waiting for one (at most ``patience`` seconds, then
+        MediaBusy) when the pool or ``owner``'s share is full."""
+        await self.wait_for_room(owner, patience)
+        return self.try_reserve(owner)
+
+    def _release(self, owner: Hashable | None) -> None:
         self._admitted -= 1
+        if owner is not None:
+            left = self._by_owner[owner] - 1
+            if left:
+                self._by_owner[owner] = left
+            else:
+                del self._by_owner[owner]
         self._freed.set()
 
     # ------------------------------------------------------------------ work
 
     async def process(
-        self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
+        self,
+        source: Path,
+        out_dir: Path,
+        specs: Sequence[RenditionSpec],
+        owner: Hashable | None = None,
     ) -> ProcessedMedia:
         """``processor.process(source, out_dir, specs)`` in a worker; at most ``workers`` run
-        at once, the others wait here (in arrival order)."""
-        if self._running is None:
-            self._running = asyncio.Semaphore(self.workers)
-        async with self._running:
-            if not self.uses_processes:
-                return await anyio.to_thread.run_sync(
-                    self.processor.process, source, out_dir, specs, limiter=self._threads
-                )
+        at once, the others wait here and are let in by the least worker time used by their
+        ``owner`` (see :class:`_Turns`)."""
+        if self._turns is None:
+            self._turns = _Turns(self.workers)
+        turns = self._turns
+        await turns.acquire(owner)
+        started = time.monotonic()
+        try:
+            return await self._run(source, out_dir, specs)
+        finally:
+            turns.release(owner, time.monotonic() - started)
+
+    async def _run(
+        self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
+    ) -> ProcessedMedia:
+        if not self.uses_processes:
+            return await anyio.to_thread.run_sync(
+                self.processor.process, source, out_dir, specs, limiter=self._threads
+            )
+        try:
+            return await self._in_child(source, out_dir, specs)
+        except BrokenProcessPool:
+            # A child died (killed, out of memory): start fresh ones and try once more.
+            log.error("a media worker process died; restarting the pool")
+            self._reset()
             try:
                 return await self._in_child(source, out_dir, specs)
             except BrokenProcessPool:
-                # A child died (killed, out of memory): start fresh ones and try once more.
-                log.error("a media worker process died; restarting the pool")
                 self._reset()
-                try:
-                    return await self._in_child(source, out_dir, specs)
-                except BrokenProcessPool:
-                    self._reset()
-                    raise ProviderError("the media worker process died twice") from None
+                raise ProviderError("the media worker process died twice") from None
 
     async def _in_child(
         self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
@@ -205,6 +354,8 @@ class MediaPool:
         return {
             "workers": self.workers,
             "capacity": self.capacity,
+            "per_owner": self.per_owner,
             "admitted": self._admitted,
+            "owners": len(self._by_owner),
             "processes": self.uses_processes,
         }

@@ -66,6 +66,9 @@ STALE_AFTER = 300.0
 # answering with the image as it is (``processing``): behind a long queue of media work a
 # request must not hang past what clients and proxies wait (the fuzz suite saw 60 s).
 WAIT_LIMIT = 30.0
+# How long an upload waits for a place in the media backlog (the whole backlog full, or its
+# owner's share of it) before it answers 503.
+ADMISSION_PATIENCE = 20.0
 _POLL = (0.1, 0.2, 0.5, 1.0)
 
 
@@ -113,26 +116,33 @@ class RenditionService:
         self.runtime = runtime
         self.pool = pool
         self.local = local
+        self.patience = ADMISSION_PATIENCE
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ intake side
 
-    def check_room(self) -> None:
-        """Raise MediaBusy (503) now if :meth:`try_reserve` would: an upload is refused before
-        its body is read rather than after."""
-        if self.local and self.pool.admitted >= self.pool.capacity:
-            self.pool.try_reserve().release()  # raises MediaBusy with the same message
+    async def check_room(self, owner_id: uuid.UUID) -> None:
+        """Before an upload's body is read: wait until the pool would admit an image of
+        ``owner_id`` (it has a free place and they hold fewer than their share), at most
+        ``patience`` seconds, then MediaBusy (503). Waiting rather than refusing at once: a
+        place frees up as soon as any image is done (small ones go first, see the pool), and
+        a bulk upload slows down to the pace its renditions are made at."""
+        if self.local:
+            await self.pool.wait_for_room(owner_id, self.patience)
 
-    def try_reserve(self) -> Reservation | None:
-        """Before an upload is stored: a place in this process's pool, or MediaBusy (503).
-        ``None`` when the work goes to a worker through the durable queue instead."""
-        return self.pool.try_reserve() if self.local else None
+    async def admit(self, owner_id: uuid.UUID) -> Reservation | None:
+        """Before an upload is stored: a place in this process's pool, waiting or refusing as
+        :meth:`check_room` does. ``None`` when the work goes to a worker through the durable
+        queue instead."""
+        if not self.local:
+            return None
+        return await self.pool.reserve(owner_id, patience=self.patience)
 
-    async def reserve(self) -> Reservation | None:
-        """Like :meth:`try_reserve`, waiting for a place instead of refusing."""
-        return await self.pool.reserve() if self.local else None
+    async def reserve(self, owner_id: uuid.UUID) -> Reservation | None:
+        """Like :meth:`admit`, waiting as long as it takes instead of refusing."""
+        return await self.pool.reserve(owner_id) if self.local else None
 
     async def start(
         self, image: Image, reservation: Reservation | None, *, source: Path | None = None
@@ -253,7 +263,7 @@ class RenditionService:
             with tempfile.TemporaryDirectory(dir=tmp) as out:
                 try:
                     processed = await self.pool.process(
-                        original, Path(out), self.runtime.core.rendition_specs
+                        original, Path(out), self.runtime.core.rendition_specs, image.owner_id
                     )
                 except UnsupportedMedia as exc:
                     await self._fail(image, str(exc), exc.reason)

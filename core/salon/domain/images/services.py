@@ -202,7 +202,8 @@ class ImageService:
     ) -> tuple[Image, bool]:
         """Store and record an image; returns (image, created). Duplicates return the existing
         image. Raises UnsupportedMedia, NotFound (album), StorageError, or MediaBusy (only with
-        ``refuse_when_busy``, else it waits for room); leaves nothing behind.
+        ``refuse_when_busy``: when no place frees up for a while; else it waits as long as it
+        takes); leaves nothing behind.
 
         The image is recorded ``processing`` once its original is stored (its type and shape
         come from the headers); the renditions follow off this call (see
@@ -226,7 +227,9 @@ class ImageService:
             )
         started = time.monotonic()
         renditions = self.renditions
-        reservation = renditions.try_reserve() if refuse_when_busy else await renditions.reserve()
+        owner = request.owner_id
+        admitting = renditions.admit(owner) if refuse_when_busy else renditions.reserve(owner)
+        reservation = await admitting
         try:
             info = await self._probe(request)
             image, created = await self._store(request, info)
