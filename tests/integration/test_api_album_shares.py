@@ -125,7 +125,11 @@ async def test_expired_links_trashed_photos_and_chosen_details(
         assert refused.status_code == 400, (bad, refused.text)
 
     url = f"/s/album/{link['token']}/images/{images[1]['id']}/renditions/sm"
-    assert (await client.get(url)).status_code == 200
+    shown = await client.get(url)
+    assert shown.status_code == 200
+    head = await client.head(url)  # like GET, without the body
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(shown.content))
     # An engine of our own: the app's lives on the test client's event loop.
     engine = create_async_engine(salon_database, poolclass=NullPool)
     async with AsyncSession(engine) as session:

@@ -127,6 +127,12 @@ async def test_shared_pictures_stop_when_the_link_is_revoked_or_expires(
     assert picture.headers["content-type"] == "image/webp" and picture.content
     assert "location" not in picture.headers
     assert "no-cache" in picture.headers["cache-control"]
+    # HEAD answers like GET, without the body (link checkers and unfurlers ask with HEAD).
+    head = await salon_app.client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "image/webp"
+    assert head.headers["content-length"] == str(len(picture.content))
+    assert head.headers["etag"] == picture.headers["etag"]
     # The owner's own API still redirects to a signed URL (the fast path is kept there).
     own = await salon_app.client.get(
         f"/api/images/{image['id']}/renditions/sm", headers=headers, follow_redirects=False

@@ -365,6 +365,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         204, body=json_body({"password": ALBUM_PASSWORD}), fresh=fresh_locked_album_link
     ),
     ("GET", "/s/album/{album_token}/images/{image_id}/renditions/{name}"): public(200),
+    ("HEAD", "/s/album/{album_token}/images/{image_id}/renditions/{name}"): public(200),
     ("GET", "/api/albums/{album_id}/members"): private(200),
     ("POST", "/api/albums/{album_id}/members"): private(
         201, body=lambda w, a, p: json_body({"email": w.other_email})(w, a, p), fresh=fresh_album
@@ -383,6 +384,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # share links: whoever holds the token sees that one image's renditions
     ("GET", "/s/{token}"): public(200),
     ("GET", "/s/{token}/renditions/{name}"): public(200),
+    ("HEAD", "/s/{token}/renditions/{name}"): public(200),
     ("POST", "/s/{token}/unlock"): public(
         204, body=json_body({"password": ALBUM_PASSWORD}), fresh=fresh_locked_photo_link
     ),

@@ -37,8 +37,14 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import anyio
 from litestar import Litestar, Request, Response
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import File, Redirect, Stream
-from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_307_TEMPORARY_REDIRECT
+from litestar.response.base import ASGIResponse
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_304_NOT_MODIFIED,
+    HTTP_307_TEMPORARY_REDIRECT,
+)
 
 from salon.providers import StorageBackend
 from salon.runtime import Runtime
@@ -157,6 +163,35 @@ def media_signer(runtime: Runtime) -> MediaSigner:
 # --------------------------------------------------------------------------- the API side
 
 
+class HeadOnly(Response[Any]):
+    """``inner``'s answer without its body, for HEAD: its status and headers, length included
+    (Litestar's GET-and-HEAD routes would send the body otherwise)."""
+
+    def __init__(self, inner: Response[Any]) -> None:
+        super().__init__(None)
+        self.inner = inner
+
+    def to_asgi_response(
+        self, app: Litestar | None, request: Request[Any, Any, Any], **kwargs: Any
+    ) -> ASGIResponse:
+        kwargs["is_head_response"] = True
+        answer = self.inner.to_asgi_response(app, request, **kwargs)
+        # Litestar leaves the type out of bodiless answers; HEAD's says what GET would send.
+        if answer.status_code == HTTP_200_OK and self.inner.media_type:
+            answer.headers.setdefault("content-type", str(self.inner.media_type))
+        return answer
+
+
+def get_and_head(operation_id: str) -> Callable[[HTTPRouteHandler, str, object], str]:
+    """Operation ids for a route answering GET and HEAD (OpenAPI wants one per operation):
+    ``operation_id`` for GET, ``operation_id`` + ``_head`` for HEAD."""
+
+    def creator(_handler: HTTPRouteHandler, method: str, _path: object) -> str:
+        return operation_id if method == "GET" else f"{operation_id}_head"
+
+    return creator
+
+
 async def serve_object(
     request: Request[Any, Any, Any],
     runtime: Runtime,
@@ -168,10 +203,35 @@ async def serve_object(
     direct: bool = False,
     cache_control: str = IMMUTABLE,
 ) -> Response[Any]:
-    """The response for one stored object the caller may read (access already checked).
+    """The response for one stored object the caller may read (access already checked); to
+    a HEAD request, the same without the body.
 
     ``direct`` sends the bytes from here even in redirect mode: for access that can end
     before a presigned or signed media URL would (share links)."""
+    response = await _object_response(
+        request,
+        runtime,
+        key=key,
+        content_type=content_type,
+        etag=etag,
+        filename=filename,
+        direct=direct,
+        cache_control=cache_control,
+    )
+    return HeadOnly(response) if request.method == "HEAD" else response
+
+
+async def _object_response(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    *,
+    key: str,
+    content_type: str,
+    etag: str,
+    filename: str | None,
+    direct: bool,
+    cache_control: str,
+) -> Response[Any]:
     quoted = f'"{etag}"'
     if request.headers.get("if-none-match") in (quoted, f"W/{quoted}"):
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"etag": quoted})

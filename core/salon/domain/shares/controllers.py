@@ -32,7 +32,8 @@ import secrets
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post, route
+from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
@@ -42,7 +43,7 @@ from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.domain.albums import services as albums
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
-from salon.domain.images.serving import serve_object
+from salon.domain.images.serving import get_and_head, serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
 from salon.domain.shares import services
 from salon.domain.shares.schemas import (
@@ -198,9 +199,10 @@ class ShareController(Controller):
         out = shared_out(image, token, link.shows)
         return Response(out, headers={"cache-control": "private, no-store"})
 
-    @get(
+    @route(
         "/s/{token:str}/renditions/{name:str}",
-        operation_id="shared_rendition",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        operation_id=get_and_head("shared_rendition"),
         operation_class=documented(responses=IMAGE_BYTES),
     )
     async def rendition(
@@ -336,9 +338,10 @@ class AlbumShareController(Controller):
         link, _album = await valid_link(db_session, album_token)
         return await services.unlock(request, runtime, link, data.password, album_lock(album_token))
 
-    @get(
+    @route(
         "/s/album/{album_token:str}/images/{image_id:uuid}/renditions/{name:str}",
-        operation_id="album_share_rendition",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        operation_id=get_and_head("album_share_rendition"),
         operation_class=documented(responses=IMAGE_BYTES),
     )
     async def rendition(
