@@ -12,12 +12,15 @@ ahead of routing, so every route, the rate limits and ``/media/`` see the same r
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # settings.py imports this module: keep it light at import time
     from litestar import Litestar, Request
     from litestar.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger("salon.proxies")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -88,6 +91,42 @@ def public_base_url(request: Request[Any, Any, Any], public_url: str) -> str:
     if public_url:
         return public_url
     return str(request.base_url).rstrip("/")
+
+
+def mail_base_url(request: Request[Any, Any, Any], public_url: str) -> str:
+    """Where links mailed to someone else point (a password reset): ``SALON_PUBLIC_URL`` when
+    set; else this request's own origin, but only when its host names the very address the
+    connection reached (``http://127.0.0.1:8000``; ``localhost`` for a loopback one). Any
+    other host is the sender's to choose, even through a trusted proxy that forwards the
+    client's Host (the documented nginx front does): a reset link to it would hand the code
+    to whoever sent the request. Then ``""``, a relative link, and a warning to set
+    ``SALON_PUBLIC_URL``."""
+    if public_url:
+        return public_url
+    server = request.scope.get("server")
+    url = request.base_url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if server and url.hostname and _names_address(url.hostname, port, server):
+        return str(url).rstrip("/")
+    log.warning(
+        "a mailed link is relative: set SALON_PUBLIC_URL (the request's host %r is not "
+        "the address it reached, so it is not trusted for links)",
+        url.hostname,
+    )
+    return ""
+
+
+def _names_address(host: str, port: int, server: Sequence[Any]) -> bool:
+    server_host, server_port = str(server[0]).lower(), server[1]
+    if server_port is not None and int(server_port) != port:
+        return False
+    host = host.lower().strip("[]")
+    if host == server_host:
+        return True
+    try:
+        return host == "localhost" and ipaddress.ip_address(server_host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_https(request: Request[Any, Any, Any], public_url: str) -> bool:

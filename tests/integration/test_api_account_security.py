@@ -160,9 +160,12 @@ async def test_forgot_password_mails_a_single_use_link(
 
     path, link_email, code = _code_of(mailbox.sent[0].text)
     assert path == "/reset-password" and link_email == email
-    # SALON_PUBLIC_URL is unset here: never the request's Host (the sender picks it), so a
-    # relative link. test_a_reset_link_never_follows_the_host_header covers a forged Host.
-    assert "://" not in mailbox.sent[0].text
+    # SALON_PUBLIC_URL is unset here: the link is absolute (a mail reader cannot resolve a
+    # relative one) to the address the request reached, whose Host named it; a Host the
+    # sender chose is not followed (test_a_reset_link_never_follows_the_host_header).
+    origin = str(salon_app.client.base_url).rstrip("/")
+    assert origin.startswith("http://127.0.0.1:")
+    assert f"\n{origin}/reset-password#" in mailbox.sent[0].text
     async with database(salon_database) as db:
         stored = (await db.scalars(select(PasswordReset.token_hash))).all()
     assert stored == [hashlib.sha256(code.encode()).hexdigest()]  # only the hash at rest

@@ -47,7 +47,7 @@ from salon.domain.deps import (
 from salon.domain.openapi import AUTHENTICATED
 from salon.errors import AuthError
 from salon.providers import SignupConfirmation, TokenPair
-from salon.proxies import is_https
+from salon.proxies import is_https, mail_base_url
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.auth")
@@ -218,11 +218,10 @@ class AuthController(Controller):
     ) -> MessageOut:
         forgot = runtime.auth.forgot_password
         if "link_base" in inspect.signature(forgot).parameters:
-            # A provider that mails its own links learns where the gallery is reached: from
-            # SALON_PUBLIC_URL only. The request's Host is the sender's to choose, and a reset
-            # link pointing at the sender's host would hand them the code. Without a public URL
-            # the link is relative (the operator reading the console mail knows the host).
-            await forgot(data.email, link_base=runtime.core.public_url)  # type: ignore[call-arg]
+            # A provider that mails its own links learns where the gallery is reached: never
+            # from a Host the sender chose (see mail_base_url: the link would hand them the code).
+            base = mail_base_url(request, runtime.core.public_url)
+            await forgot(data.email, link_base=base)  # type: ignore[call-arg]
         else:
             await forgot(data.email)
         return MessageOut("if the account exists, a code was sent")
