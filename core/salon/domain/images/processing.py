@@ -298,19 +298,22 @@ class RenditionService:
                 synchronize_session=False, **{SCOPES_OPTION: (("images", str(image.owner_id)),)}
             )
         )
+        listening = bool(self.runtime.pm.hook.image_stored.get_hookimpls())
+        if listening:  # the row as committed, for the listeners, without reading it again
+            statement = statement.returning(Image)
         async with self.runtime.session_maker() as session, session.begin():
-            changed = getattr(await session.execute(statement), "rowcount", 0)
+            result = await session.execute(statement)
+            done = result.scalars().first() if listening else None
+            changed = done is not None if listening else getattr(result, "rowcount", 0)
         if not changed:
             return await self._lost_race(image, renditions)
-        if self.runtime.pm.hook.image_stored.get_hookimpls():
-            done = await self._load(image.id)  # the row as committed, for the listeners
-            if done is not None:
-                notify(
-                    self.runtime.pm,
-                    "image_stored",
-                    per_plugin=salon_argument(self.runtime),
-                    image=image_event(done),
-                )
+        if done is not None:
+            notify(
+                self.runtime.pm,
+                "image_stored",
+                per_plugin=salon_argument(self.runtime),
+                image=image_event(done),
+            )
         return READY
 
     async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:
