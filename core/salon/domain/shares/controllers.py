@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.domain.albums import services as albums
-from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, ThrottleDep
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import get_and_head, serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
@@ -195,7 +195,7 @@ class ShareController(Controller):
     ) -> Response[SharedImageOut]:
         """The shared picture and what its owner chose to show; 401 while a protected link is
         locked in this browser, 410 once the link is revoked or expired, 404 for no link."""
-        link, image = await unlocked_image(request, runtime, db_session, token)
+        link, image = await unlocked_image(request, runtime.core, db_session, token)
         out = shared_out(image, token, link.shows)
         return Response(out, headers={"cache-control": "private, no-store"})
 
@@ -214,7 +214,7 @@ class ShareController(Controller):
         runtime: RuntimeDep,
     ) -> Response[Any]:
         """The picture's bytes, sent here (never a redirect) while the link is valid."""
-        _link, image = await unlocked_image(request, runtime, db_session, token)
+        _link, image = await unlocked_image(request, runtime.core, db_session, token)
         entry = rendition_entry(image, name, runtime.renditions)
         return await serve_object(
             request,
@@ -234,11 +234,14 @@ class ShareController(Controller):
         data: JSONBody[UnlockIn],
         db_session: DbSession,
         runtime: RuntimeDep,
+        auth_throttle: ThrottleDep,
     ) -> Response[None]:
         """Give a protected link's password: the answer's cookie opens the photo in this
         browser until the link ends. 403 for a wrong password, 429 after too many."""
         link, _image = await shared_link(db_session, token)
-        return await services.unlock(request, runtime, link, data.password, photo_lock(token))
+        return await services.unlock(
+            request, runtime.core, auth_throttle, link, data.password, photo_lock(token)
+        )
 
 
 async def serve_album_rendition(
@@ -314,7 +317,7 @@ class AlbumShareController(Controller):
     ) -> Response[SharedAlbumOut]:
         """The shared album's photos (one page; ``cursor`` for the next), or 401 when the
         link has a password and this browser has not given it yet."""
-        link, album = await valid_link(db_session, album_token, request=request, runtime=runtime)
+        link, album = await valid_link(db_session, album_token, request=request, core=runtime.core)
         prefix = f"/s/album/{album_token}/images"
         out = await album_page(db_session, album, prefix=prefix, shows=link.shows, cursor=cursor)
         return Response(out, headers={"cache-control": "private, no-store"})
@@ -331,12 +334,15 @@ class AlbumShareController(Controller):
         data: JSONBody[UnlockIn],
         db_session: DbSession,
         runtime: RuntimeDep,
+        auth_throttle: ThrottleDep,
     ) -> Response[None]:
         """Give a protected link's password: the answer's cookie opens the album (and its
         pictures) in this browser until the link ends. 403 for a wrong password, 429 after
         too many."""
         link, _album = await valid_link(db_session, album_token)
-        return await services.unlock(request, runtime, link, data.password, album_lock(album_token))
+        return await services.unlock(
+            request, runtime.core, auth_throttle, link, data.password, album_lock(album_token)
+        )
 
     @route(
         "/s/album/{album_token:str}/images/{image_id:uuid}/renditions/{name:str}",
@@ -354,5 +360,5 @@ class AlbumShareController(Controller):
         runtime: RuntimeDep,
     ) -> Response[Any]:
         """One photo's rendition, sent here (never a redirect) while the link is valid."""
-        _link, album = await valid_link(db_session, album_token, request=request, runtime=runtime)
+        _link, album = await valid_link(db_session, album_token, request=request, core=runtime.core)
         return await serve_album_rendition(request, runtime, db_session, album, image_id, name)

@@ -40,11 +40,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Album, AlbumImage, AlbumShareLink, Image, ShareLink
 from salon.defaults.hashing import HashPool
 from salon.domain.albums import services as albums
-from salon.domain.auth.throttle import MINUTE, Reservation, _refuse
+from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
 from salon.domain.images.services import NotFound
 from salon.domain.shares.schemas import SharedAlbumOut, shared_out
 from salon.proxies import is_https
-from salon.runtime import Runtime
+from salon.settings import CoreSettings
 
 Link = TypeVar("Link", ShareLink, AlbumShareLink)
 LOCKED = "locked:"
@@ -155,7 +155,7 @@ def _unlock_value(secret: str, link: ShareLink | AlbumShareLink) -> str:
 
 def require_unlocked(
     request: Request[Any, Any, Any],
-    runtime: Runtime,
+    core: CoreSettings,
     link: ShareLink | AlbumShareLink,
     lock: Lock,
 ) -> None:
@@ -163,7 +163,7 @@ def require_unlocked(
     if not link.password_hash:
         return
     sent = request.cookies.get(lock.name, "")
-    if not hmac.compare_digest(sent, _unlock_value(runtime.core.secret_key, link)):
+    if not hmac.compare_digest(sent, _unlock_value(core.secret_key, link)):
         raise NotAuthorizedException(
             f"this {lock.what} is protected by a password: POST it to {lock.path}/unlock",
             headers={"WWW-Authenticate": f'Password realm="{lock.what} share"', **NO_STORE},
@@ -171,24 +171,24 @@ def require_unlocked(
 
 
 async def _reserve_attempt(
-    request: Request[Any, Any, Any], runtime: Runtime, link_id: str
+    request: Request[Any, Any, Any], core: CoreSettings, throttle: AuthThrottle, link_id: str
 ) -> Reservation:
     """Count a password attempt on the link: per client address a minute, and per link *and*
     address in the sign-in window (reserved before hashing, taken back when right), so one
     client's wrong guesses lock only that client out of the link, never its other visitors."""
-    throttle = runtime.services.throttle
     address = request.client.host if request.client else "unknown"
     hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
-    if hits > runtime.core.auth_rate_limit:
+    if hits > core.auth_rate_limit:
         raise _refuse(left, "password attempts from your address")
     key = f"share:link:{link_id}:ip:{address}"
-    limit = runtime.core.login_failure_limit
+    limit = core.login_failure_limit
     return await throttle.reserve(key, limit, "wrong passwords for this link from your address")
 
 
 async def unlock(
     request: Request[Any, Any, Any],
-    runtime: Runtime,
+    core: CoreSettings,
+    throttle: AuthThrottle,
     link: ShareLink | AlbumShareLink,
     password: str,
     lock: Lock,
@@ -197,7 +197,7 @@ async def unlock(
     until the link ends; 403 for a wrong password, 429 after too many, 404 without one."""
     if not link.password_hash:
         raise UnknownLink("this link has no password", headers=NO_STORE)
-    attempt = await _reserve_attempt(request, runtime, str(link.id))
+    attempt = await _reserve_attempt(request, core, throttle, str(link.id))
     try:
         right = await _pool().run(_verify, link.password_hash, password)
     except BaseException:
@@ -208,11 +208,11 @@ async def unlock(
     await attempt.release()
     cookie = Cookie(
         key=lock.name,
-        value=_unlock_value(runtime.core.secret_key, link),
+        value=_unlock_value(core.secret_key, link),
         path=lock.path,
         max_age=max(1, int((link.expires_at - now()).total_seconds())),
         httponly=True,
-        secure=is_https(request, runtime.core.public_url),
+        secure=is_https(request, core.public_url),
         samesite="strict",
     )
     return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie])
@@ -235,11 +235,11 @@ async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Ima
 
 
 async def unlocked_image(
-    request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, token: str
+    request: Request[Any, Any, Any], core: CoreSettings, session: AsyncSession, token: str
 ) -> tuple[ShareLink, Image]:
     """As :func:`shared_link`, and 401 while a protected link is locked in this browser."""
     link, image = await shared_link(session, token)
-    require_unlocked(request, runtime, link, photo_lock(token))
+    require_unlocked(request, core, link, photo_lock(token))
     return link, image
 
 
@@ -311,7 +311,7 @@ async def valid_link(
     token: str,
     *,
     request: Request[Any, Any, Any] | None = None,
-    runtime: Runtime | None = None,
+    core: CoreSettings | None = None,
 ) -> tuple[AlbumShareLink, Album]:
     """The link and its album; 404 for an unknown token, 410 when revoked or expired. With
     ``request``, a password-protected link also needs the unlock cookie (else 401)."""
@@ -319,6 +319,6 @@ async def valid_link(
     album = await session.get(Album, link.album_id)
     if album is None:
         raise unknown()
-    if request is not None and runtime is not None:
-        require_unlocked(request, runtime, link, album_lock(token))
+    if request is not None and core is not None:
+        require_unlocked(request, core, link, album_lock(token))
     return link, album
