@@ -65,10 +65,13 @@ from salon.errors import (
     AuthError,
     ConfigurationError,
     Conflict,
+    Forbidden,
     Gone,
     InvalidToken,
     MediaBusy,
     MediaTooLarge,
+    Missing,
+    NeedsCredentials,
     ObjectNotFound,
     ProviderError,
     QueueUnavailable,
@@ -164,6 +167,9 @@ def _error(
 
 # Each refusal a service raises and its status; the first class the error is an instance of.
 REFUSAL_STATUS: tuple[tuple[type[RequestRefused], int], ...] = (
+    (NeedsCredentials, 401),
+    (Forbidden, 403),
+    (Missing, 404),
     (Conflict, 409),
     (Gone, 410),
     (QuotaExceeded, 413),
@@ -174,7 +180,7 @@ REFUSAL_STATUS: tuple[tuple[type[RequestRefused], int], ...] = (
 def _handle_salon_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, RequestRefused):
         status = next(code for kind, code in REFUSAL_STATUS if isinstance(exc, kind))
-        return _error(status, str(exc))
+        return _error(status, str(exc), exc.headers)
     if isinstance(exc, AuthError):
         status = AUTH_ERROR_STATUS.get(exc.code, 400)
         retry = {"Retry-After": "1"} if status == 429 else None

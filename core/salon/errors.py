@@ -3,6 +3,8 @@ boundary; the app maps them to HTTP answers in one place (``salon.app``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class SalonError(Exception):
     """Base of every error Salon raises on purpose."""
@@ -125,7 +127,25 @@ class SourceRateLimited(SourceError):
 
 class RequestRefused(SalonError):
     """A request the domain refuses for what it asks (HTTP 400); the message is shown to the
-    caller. Services raise these, never HTTP types: ``salon.app`` maps each to its status."""
+    caller. Services raise these, never HTTP types: ``salon.app`` maps each to its status.
+    ``headers`` go out with the answer (``Cache-Control``, ``WWW-Authenticate``)."""
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = dict(headers or {})
+
+
+class NeedsCredentials(RequestRefused):
+    """The request needs a credential it did not bring, such as a share link's password
+    (401)."""
+
+
+class Forbidden(RequestRefused):
+    """The credential sent is wrong for this request, such as a link's password (403)."""
+
+
+class Missing(RequestRefused):
+    """Nothing is there (404), told apart from :class:`Gone` (410)."""
 
 
 class Conflict(RequestRefused):

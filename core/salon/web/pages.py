@@ -31,7 +31,6 @@ from jinja2 import (
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
-from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -40,7 +39,7 @@ from litestar.static_files import create_static_files_router
 from salon import __version__
 from salon.domain.auth.services import SIGNUP_CLOSED
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, DbSession, RuntimeDep
-from salon.domain.shares.services import shared_link, valid_link
+from salon.domain.shares.services import LinkGone, UnknownLink, shared_link, valid_link
 from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles
@@ -256,7 +255,7 @@ async def signup_page(runtime: RuntimeDep) -> Response[str]:
 ENDED_HEADINGS = {404: "Link not found", 410: "This link no longer works"}
 
 
-def _link_ended_page(ended: HTTPException) -> Response[str]:
+def _link_ended_page(ended: LinkGone | UnknownLink) -> Response[str]:
     """A share link's page when there is no link (404) or it ended (410, saying why: revoked,
     expired, its photo removed), so a browser, a crawler and a link checker all see it."""
     response = render(
@@ -265,7 +264,7 @@ def _link_ended_page(ended: HTTPException) -> Response[str]:
         active="",
         script="",
         public=True,
-        detail=ended.detail,
+        detail=str(ended),
         gone=ended.status_code == 410,
     )
     response.status_code = ended.status_code
@@ -279,7 +278,7 @@ async def share_page(token: FromPath[str], db_session: DbSession) -> Response[st
     for the password when the link has one). An unknown link is 404, an ended one 410."""
     try:
         await shared_link(db_session, token)
-    except HTTPException as ended:
+    except (LinkGone, UnknownLink) as ended:
         return _link_ended_page(ended)
     return render(
         "share.html", title="Shared photo", active="", script="share", public=True, token=token
@@ -292,7 +291,7 @@ async def share_album_page(token: FromPath[str], db_session: DbSession) -> Respo
     asks for the password when the link has one. An unknown link is 404, an ended one 410."""
     try:
         await valid_link(db_session, token)
-    except HTTPException as ended:
+    except (LinkGone, UnknownLink) as ended:
         return _link_ended_page(ended)
     return render(
         "shared_album.html",

@@ -33,6 +33,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, route
+from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -58,6 +59,8 @@ from salon.domain.shares.schemas import (
     shared_out,
 )
 from salon.domain.shares.services import (
+    UnlockCookie,
+    Visitor,
     album_image,
     album_lock,
     album_page,
@@ -67,11 +70,32 @@ from salon.domain.shares.services import (
     valid_link,
 )
 from salon.errors import Conflict
-from salon.proxies import public_base_url
+from salon.proxies import is_https, public_base_url
 from salon.runtime import Runtime
+from salon.settings import CoreSettings
 
 SHARED_CACHE = "private, no-cache"  # revalidate each time: a revoked link stops at once
 TOKEN = Annotated[str, Parameter(max_length=100)]
+
+
+def visitor(request: Request[Any, Any, Any], core: CoreSettings) -> Visitor:
+    """What the share-link service needs to know of this request."""
+    address = request.client.host if request.client else "unknown"
+    return Visitor(dict(request.cookies), address, is_https(request, core.public_url))
+
+
+def unlock_response(cookie: UnlockCookie) -> Response[None]:
+    """204 with the cookie that opens a protected link (HttpOnly, for that link's path only)."""
+    opener = Cookie(
+        key=cookie.name,
+        value=cookie.value,
+        path=cookie.path,
+        max_age=cookie.max_age,
+        httponly=True,
+        secure=cookie.secure,
+        samesite="strict",
+    )
+    return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[opener])
 
 
 class ShareController(Controller):
@@ -195,7 +219,9 @@ class ShareController(Controller):
     ) -> Response[SharedImageOut]:
         """The shared picture and what its owner chose to show; 401 while a protected link is
         locked in this browser, 410 once the link is revoked or expired, 404 for no link."""
-        link, image = await unlocked_image(request, runtime.core, db_session, token)
+        link, image = await unlocked_image(
+            visitor(request, runtime.core), runtime.core, db_session, token
+        )
         out = shared_out(image, token, link.shows)
         return Response(out, headers={"cache-control": "private, no-store"})
 
@@ -214,7 +240,9 @@ class ShareController(Controller):
         runtime: RuntimeDep,
     ) -> Response[Any]:
         """The picture's bytes, sent here (never a redirect) while the link is valid."""
-        _link, image = await unlocked_image(request, runtime.core, db_session, token)
+        _link, image = await unlocked_image(
+            visitor(request, runtime.core), runtime.core, db_session, token
+        )
         entry = rendition_entry(image, name, runtime.renditions)
         return await serve_object(
             request,
@@ -239,9 +267,12 @@ class ShareController(Controller):
         """Give a protected link's password: the answer's cookie opens the photo in this
         browser until the link ends. 403 for a wrong password, 429 after too many."""
         link, _image = await shared_link(db_session, token)
-        return await services.unlock(
-            request, runtime.core, auth_throttle, link, data.password, photo_lock(token)
+        opened = visitor(request, runtime.core)
+        lock = photo_lock(token)
+        cookie = await services.unlock(
+            opened, runtime.core, auth_throttle, link, data.password, lock
         )
+        return unlock_response(cookie)
 
 
 async def serve_album_rendition(
@@ -317,7 +348,9 @@ class AlbumShareController(Controller):
     ) -> Response[SharedAlbumOut]:
         """The shared album's photos (one page; ``cursor`` for the next), or 401 when the
         link has a password and this browser has not given it yet."""
-        link, album = await valid_link(db_session, album_token, request=request, core=runtime.core)
+        link, album = await valid_link(
+            db_session, album_token, visitor=visitor(request, runtime.core), core=runtime.core
+        )
         prefix = f"/s/album/{album_token}/images"
         out = await album_page(db_session, album, prefix=prefix, shows=link.shows, cursor=cursor)
         return Response(out, headers={"cache-control": "private, no-store"})
@@ -340,9 +373,12 @@ class AlbumShareController(Controller):
         pictures) in this browser until the link ends. 403 for a wrong password, 429 after
         too many."""
         link, _album = await valid_link(db_session, album_token)
-        return await services.unlock(
-            request, runtime.core, auth_throttle, link, data.password, album_lock(album_token)
+        opened = visitor(request, runtime.core)
+        lock = album_lock(album_token)
+        cookie = await services.unlock(
+            opened, runtime.core, auth_throttle, link, data.password, lock
         )
+        return unlock_response(cookie)
 
     @route(
         "/s/album/{album_token:str}/images/{image_id:uuid}/renditions/{name:str}",
@@ -360,5 +396,7 @@ class AlbumShareController(Controller):
         runtime: RuntimeDep,
     ) -> Response[Any]:
         """One photo's rendition, sent here (never a redirect) while the link is valid."""
-        _link, album = await valid_link(db_session, album_token, request=request, core=runtime.core)
+        _link, album = await valid_link(
+            db_session, album_token, visitor=visitor(request, runtime.core), core=runtime.core
+        )
         return await serve_album_rendition(request, runtime, db_session, album, image_id, name)

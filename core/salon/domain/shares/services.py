@@ -26,14 +26,10 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from litestar import Request, Response
-from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
-from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_410_GONE
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +39,7 @@ from salon.domain.albums import services as albums
 from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
 from salon.domain.images.services import NotFound
 from salon.domain.shares.schemas import SharedAlbumOut, shared_out
-from salon.proxies import is_https
+from salon.errors import Forbidden, Gone, Missing, NeedsCredentials
 from salon.settings import CoreSettings
 
 Link = TypeVar("Link", ShareLink, AlbumShareLink)
@@ -54,13 +50,13 @@ _hasher = PasswordHasher()
 _hash_pool: HashPool | None = None
 
 
-class LinkGone(HTTPException):
+class LinkGone(Gone):
     """The link existed and ended (revoked, expired, or its photo is in the trash): 410."""
 
-    status_code = HTTP_410_GONE
+    status_code = 410
 
 
-class UnknownLink(HTTPException):
+class UnknownLink(Missing):
     """No link has this token: 404 (``no-store`` like the 410, so the two look alike)."""
 
     status_code = 404
@@ -153,8 +149,29 @@ def _unlock_value(secret: str, link: ShareLink | AlbumShareLink) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """What a share link's checks need of the request: the cookies it sent, its address,
+    and whether it came over https (for the cookie's ``Secure`` flag)."""
+
+    cookies: dict[str, str]
+    address: str
+    https: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockCookie:
+    """The cookie that opens a protected link in one browser, until the link ends."""
+
+    name: str
+    value: str
+    path: str
+    max_age: int
+    secure: bool
+
+
 def require_unlocked(
-    request: Request[Any, Any, Any],
+    visitor: Visitor,
     core: CoreSettings,
     link: ShareLink | AlbumShareLink,
     lock: Lock,
@@ -162,21 +179,20 @@ def require_unlocked(
     """401 when the link has a password this browser has not given yet."""
     if not link.password_hash:
         return
-    sent = request.cookies.get(lock.name, "")
+    sent = visitor.cookies.get(lock.name, "")
     if not hmac.compare_digest(sent, _unlock_value(core.secret_key, link)):
-        raise NotAuthorizedException(
+        raise NeedsCredentials(
             f"this {lock.what} is protected by a password: POST it to {lock.path}/unlock",
             headers={"WWW-Authenticate": f'Password realm="{lock.what} share"', **NO_STORE},
         )
 
 
 async def _reserve_attempt(
-    request: Request[Any, Any, Any], core: CoreSettings, throttle: AuthThrottle, link_id: str
+    address: str, core: CoreSettings, throttle: AuthThrottle, link_id: str
 ) -> Reservation:
     """Count a password attempt on the link: per client address a minute, and per link *and*
     address in the sign-in window (reserved before hashing, taken back when right), so one
     client's wrong guesses lock only that client out of the link, never its other visitors."""
-    address = request.client.host if request.client else "unknown"
     hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
     if hits > core.auth_rate_limit:
         raise _refuse(left, "password attempts from your address")
@@ -186,36 +202,33 @@ async def _reserve_attempt(
 
 
 async def unlock(
-    request: Request[Any, Any, Any],
+    visitor: Visitor,
     core: CoreSettings,
     throttle: AuthThrottle,
     link: ShareLink | AlbumShareLink,
     password: str,
     lock: Lock,
-) -> Response[None]:
-    """Check a protected link's password: 204 with the cookie that opens it in this browser
-    until the link ends; 403 for a wrong password, 429 after too many, 404 without one."""
+) -> UnlockCookie:
+    """Check a protected link's password: the cookie that opens it in this browser until the
+    link ends; 403 for a wrong password, 429 after too many, 404 without one."""
     if not link.password_hash:
         raise UnknownLink("this link has no password", headers=NO_STORE)
-    attempt = await _reserve_attempt(request, core, throttle, str(link.id))
+    attempt = await _reserve_attempt(visitor.address, core, throttle, str(link.id))
     try:
         right = await _pool().run(_verify, link.password_hash, password)
     except BaseException:
         await attempt.release()
         raise
     if not right:
-        raise PermissionDeniedException("wrong password")
+        raise Forbidden("wrong password")
     await attempt.release()
-    cookie = Cookie(
-        key=lock.name,
+    return UnlockCookie(
+        name=lock.name,
         value=_unlock_value(core.secret_key, link),
         path=lock.path,
         max_age=max(1, int((link.expires_at - now()).total_seconds())),
-        httponly=True,
-        secure=is_https(request, core.public_url),
-        samesite="strict",
+        secure=visitor.https,
     )
-    return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie])
 
 
 def photo_lock(token: str) -> Lock:
@@ -235,11 +248,11 @@ async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Ima
 
 
 async def unlocked_image(
-    request: Request[Any, Any, Any], core: CoreSettings, session: AsyncSession, token: str
+    visitor: Visitor, core: CoreSettings, session: AsyncSession, token: str
 ) -> tuple[ShareLink, Image]:
     """As :func:`shared_link`, and 401 while a protected link is locked in this browser."""
     link, image = await shared_link(session, token)
-    require_unlocked(request, core, link, photo_lock(token))
+    require_unlocked(visitor, core, link, photo_lock(token))
     return link, image
 
 
@@ -310,15 +323,15 @@ async def valid_link(
     session: AsyncSession,
     token: str,
     *,
-    request: Request[Any, Any, Any] | None = None,
+    visitor: Visitor | None = None,
     core: CoreSettings | None = None,
 ) -> tuple[AlbumShareLink, Album]:
     """The link and its album; 404 for an unknown token, 410 when revoked or expired. With
-    ``request``, a password-protected link also needs the unlock cookie (else 401)."""
+    ``visitor``, a password-protected link also needs the unlock cookie (else 401)."""
     link = await find_link(session, AlbumShareLink, token)
     album = await session.get(Album, link.album_id)
     if album is None:
         raise unknown()
-    if request is not None and core is not None:
-        require_unlocked(request, core, link, album_lock(token))
+    if visitor is not None and core is not None:
+        require_unlocked(visitor, core, link, album_lock(token))
     return link, album
