@@ -151,6 +151,9 @@ async def test_embedded_upload_is_processed_in_niced_child_processes(
         ready["urls"]["renditions"]["sm"], headers=headers, follow_redirects=True
     )
     assert rendition.status_code == 200 and rendition.content[:4] == b"RIFF"
+    # The spooled body became the original and the renditions were moved out of their
+    # scratch folder, which is gone (removed off the event loop): nothing left in tmp.
+    assert list((embedded.data_dir / "tmp").iterdir()) == []
     pool = embedded.runtime.services.renditions.pool
     assert pool.uses_processes and pool.workers >= 1
     children = list(pool._executor._processes.values())
