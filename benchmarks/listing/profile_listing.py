@@ -96,10 +96,10 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
             seed_sqlite(data / "salon.db", owner, 0, args.images)
         else:
             await seed_postgres(dsn, owner, 0, args.images)
-        path = "/api/images?limit=50"
+        path = f"/api/images?limit={args.limit}"
         for _ in range(50):
             status, body = await call(app, "GET", path, headers)
-            assert status == 200 and len(json.loads(body)["items"]) == 50, body[:200]
+            assert status == 200 and len(json.loads(body)["items"]) == args.limit, body[:200]
         profiler = cProfile.Profile() if args.profile else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
@@ -116,6 +116,7 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
             {
                 "db": "postgres" if dsn else "sqlite",
                 "requests": args.requests,
+                "limit": args.limit,
                 "cpu_ms_per_request": round(per, 3),
                 "wall_ms_per_request": round(wall / args.requests * 1000, 3),
                 "profiled": bool(profiler),
@@ -125,7 +126,7 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
     )
     if profiler is not None:
         out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
+        stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
         stats.print_stats(args.top)
         print(out.getvalue(), file=sys.stderr)
 
@@ -134,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--limit", type=int, default=50, help="images per page (1: per-request cost)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile (slower)")
     parser.add_argument("--top", type=int, default=30, help="profile rows to print")
+    parser.add_argument("--sort", default="tottime", help="profile order (e.g. cumulative)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-admin", default=os.environ.get("SALON_BENCH_PG_ADMIN", ""))
     return parser

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon.caching import VersionedCache
 from salon.db.reads import read_session
 from salon.domain.images.cursor import UPLOADED
-from salon.domain.images.schemas import ImagePage, image_out
+from salon.domain.images.schemas import ImagePage, page_item
 from salon.domain.images.services import Shown, list_page
 from salon.domain.images.timeline import month_counts
 from salon.providers import TableVersions
@@ -47,7 +47,7 @@ class ImageLister:
             rows, next_cursor = await list_page(
                 session, shown, limit=limit, cursor=cursor, order=order
             )
-            return ImagePage([image_out(row) for row in rows], next_cursor)
+            return ImagePage([page_item(row) for row in rows], next_cursor)
 
         return await self._cached(("page", shown, limit, cursor, order), load)
 

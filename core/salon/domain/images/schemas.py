@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 import msgspec
@@ -147,6 +148,56 @@ def image_out(image: Image, base: str = "/api/images") -> ImageOut:
             name: int(entry.get("width", 0)) for name, entry in (image.renditions or {}).items()
         },
     )
+
+
+class _Rendition(msgspec.Struct):
+    width: int | float = 0
+
+
+_renditions = msgspec.json.Decoder(dict[str, _Rendition] | None)
+_EMPTY = msgspec.Raw(b"{}")
+
+
+def page_item(row: Any, base: str = "/api/images") -> ImageOut:
+    """:func:`image_out` of a page row (``services.PAGE_COLUMNS``), whose ``renditions`` and
+    ``meta`` are JSON text: ``meta`` is passed through to the encoder as it is stored, and of
+    ``renditions`` only the names and widths are decoded (issue 19.2). The page's JSON is
+    the same as :func:`image_out`'s."""
+    prefix = f"{base}/{row.id}"
+    stored = _renditions.decode(row.renditions) if row.renditions else None
+    names = sorted(stored or ())
+    return ImageOut(
+        id=str(row.id),
+        title=row.title,
+        content_type=row.content_type,
+        size=row.size,
+        width=row.width,
+        height=row.height,
+        sha256=row.sha256,
+        taken_at=row.taken_at,
+        created_at=row.created_at,
+        favorite=row.favorite,
+        placeholder=row.placeholder,
+        urls=ImageUrls(
+            original=f"{prefix}/original",
+            renditions={name: f"{prefix}/renditions/{name}" for name in names},
+        ),
+        metadata=_raw_meta(row.meta),
+        status=row.status or "ready",
+        error=row.error,
+        trashed_at=row.trashed_at,
+        rendition_widths={name: int(entry.width) for name, entry in (stored or {}).items()},
+    )
+
+
+def _raw_meta(text: str | None) -> Any:
+    # Python's json writes NaN and Infinity (not JSON) where SQLite's column has them: such
+    # metadata is decoded and encoded again, as image_out does (msgspec writes null).
+    if not text or text == "null":
+        return _EMPTY
+    if "NaN" in text or "Infinity" in text:
+        return json.loads(text)
+    return msgspec.Raw(text.encode())
 
 
 def image_event(image: Image) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -563,15 +563,20 @@ def filtered_query(shown: Shown, dialect: str = "sqlite") -> Select[tuple[Image]
     return query
 
 
-# What a page shows (``image_out``) and its cursor needs: not the owner, the storage key or
-# ``updated_at``, which would only cost a conversion per row.
-PAGE_COLUMNS = tuple(
-    Image.__table__.c[name]
-    for name in (
+# What a page shows (``page_item``) and its cursor needs: not the owner, the storage key or
+# ``updated_at``, which would only cost a conversion per row. ``renditions`` and ``meta`` come
+# as their JSON text (a CAST in SQL, as the drivers would decode JSON however the column is
+# typed here): the page passes ``meta`` through and reads only names and widths of
+# ``renditions``, instead of decoding both with ``json`` to encode them again (issue 19.2).
+_IMAGES = Image.__table__.c
+PAGE_COLUMNS = (
+    *(_IMAGES[name] for name in (
         "id", "title", "content_type", "size", "width", "height", "sha256", "taken_at",
-        "created_at", "favorite", "placeholder", "renditions", "meta", "status", "error",
-        "trashed_at",
-    )
+        "created_at", "favorite", "placeholder",
+    )),
+    cast(_IMAGES.renditions, Text).label("renditions"),
+    cast(_IMAGES.meta, Text).label("meta"),
+    *(_IMAGES[name] for name in ("status", "error", "trashed_at")),
 )  # fmt: skip
 
 
