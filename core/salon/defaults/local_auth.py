@@ -47,7 +47,7 @@ from urllib.parse import urlencode
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,6 +72,19 @@ from salon.providers import (
 __all__ = ["LocalAuthProvider", "normalize_email"]
 
 log = logging.getLogger("salon.auth.local")
+
+# Whether an access token's session is live: built once (a Core statement on the table, so
+# no ORM execution and no statement or cache key built per request, issue 19.2).
+_TOKENS = RefreshToken.__table__.c
+_LIVE_SESSION = (
+    select(_TOKENS.id)
+    .where(
+        _TOKENS.session_id == bindparam("sid"),
+        _TOKENS.account_id == bindparam("aid"),
+        _TOKENS.revoked_at.is_(None),
+    )
+    .limit(1)
+)
 
 ISSUER: Final = "salon"
 ALGORITHM: Final = "HS256"
@@ -513,15 +526,7 @@ class LocalAuthProvider:
         account_id = _uuid_claim(claims, "sub")
         session_id = _uuid_claim(claims, "sid")
         async with read_session(self._sessions) as session:
-            live = await session.scalar(
-                select(RefreshToken.id)
-                .where(
-                    RefreshToken.session_id == session_id,
-                    RefreshToken.account_id == account_id,
-                    RefreshToken.revoked_at.is_(None),
-                )
-                .limit(1)
-            )
+            live = await session.scalar(_LIVE_SESSION, {"sid": session_id, "aid": account_id})
         if live is None:
             log.info("access token refused: session %s revoked or gone", session_id)
             raise InvalidToken("session revoked")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,12 +14,17 @@ from salon.providers import Identity, TableVersions
 # Said by the sign-up route and page when SALON_SIGNUP_ENABLED is false.
 SIGNUP_CLOSED = "Sign-up is closed on this gallery: ask its administrator for an account."
 
+# Built once: no statement or cache key built per request (issue 19.2).
+_USER_OF = select(User).where(
+    User.provider == bindparam("provider"), User.subject == bindparam("subject")
+)
+
 
 async def user_for_identity(session: AsyncSession, provider: str, identity: Identity) -> User:
     """The user row for ``identity``, created on first sight (as Cognito's post-confirmation
     trigger would), so ownership works the same whichever provider signs people in."""
-    query = select(User).where(User.provider == provider, User.subject == identity.subject)
-    user = (await session.execute(query)).scalar_one_or_none()
+    params = {"provider": provider, "subject": identity.subject}
+    user = (await session.execute(_USER_OF, params)).scalar_one_or_none()
     if user is not None:
         if identity.email and user.email != identity.email:
             user.email = identity.email
@@ -32,7 +37,7 @@ async def user_for_identity(session: AsyncSession, provider: str, identity: Iden
     except IntegrityError:
         # Two first requests raced; the other one created the row.
         await session.rollback()
-        user = (await session.execute(query)).scalar_one()
+        user = (await session.execute(_USER_OF, params)).scalar_one()
     return user
 
 
