@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--limit", type=int, default=50, help="images per page (1: per-request cost)")
+    parser.add_argument("--limit", type=int, default=50, help="page size (1: the fixed cost)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile (slower)")
     parser.add_argument("--top", type=int, default=30, help="profile rows to print")
     parser.add_argument("--sort", default="tottime", help="profile order (e.g. cumulative)")

@@ -8,6 +8,7 @@ from one owner are stored once. Renditions follow off the request (``processing`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
@@ -15,9 +16,22 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from typing import cast as cast_type
 
 import anyio
-from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -600,12 +614,22 @@ def page_query(
     the server did not make (or made for the other order)."""
     if isinstance(shown, uuid.UUID):
         shown = Shown(shown)
-    query = filtered_query(shown, dialect)
-    key = taken_key() if order == TAKEN else Image.created_at.expression
+    bounds = None
     if cursor:
         when, last_id = decode_cursor(cursor, order)
-        bound = literal(when, Image.created_at.type)
-        after = literal(last_id, Image.id.type)
+        bounds = literal(when, Image.created_at.type), literal(last_id, Image.id.type)
+    return _in_order(filtered_query(shown, dialect), order, bounds).limit(limit + 1)
+
+
+def _in_order(
+    query: Select[tuple[Image]],
+    order: str,
+    bounds: tuple[ColumnElement[Any], ColumnElement[Any]] | None,
+) -> Select[tuple[Image]]:
+    """``query`` newest first by ``order``'s key, after ``bounds`` (a cursor's key and id)."""
+    key = taken_key() if order == TAKEN else Image.created_at.expression
+    if bounds is not None:
+        bound, after = bounds
         if order == TAKEN:
             # Spelt out, not as a row value: SQLite ranges an expression index only on a
             # plain comparison of the expression (a row value over it scanned every newer
@@ -613,7 +637,48 @@ def page_query(
             query = query.where(key <= bound, or_(key < bound, Image.id < after))
         else:
             query = query.where(tuple_(key, Image.id) < tuple_(bound, after))
-    return query.order_by(key.desc(), Image.id.desc()).limit(limit + 1)
+    return query.order_by(key.desc(), Image.id.desc())
+
+
+def page_statement(
+    shown: Shown, *, limit: int, cursor: str | None, dialect: str, order: str = UPLOADED
+) -> tuple[Select[Any], dict[str, Any]]:
+    """:func:`page_query` with the :data:`PAGE_COLUMNS`, as a statement with bound
+    parameters and their values: a listing without a search runs a statement built once for
+    its kind (filters, cursor or not, order), so no statement and no cache key is built per
+    request (issue 19.2). Raises CursorError on a cursor the server did not make."""
+    if shown.search is not None:  # its words are in the statement
+        query = page_query(shown, limit=limit, cursor=cursor, dialect=dialect, order=order)
+        return query.with_only_columns(*PAGE_COLUMNS), {}
+    values: dict[str, Any] = {"owner": shown.owner_id, "rows": limit + 1}
+    if shown.favorite is not None:
+        values["favorite"] = shown.favorite
+    if shown.album_id is not None:
+        values["album"] = shown.album_id
+    if cursor:
+        values["when"], values["after"] = decode_cursor(cursor, order)
+    kind = (shown.trashed, "favorite" in values, "album" in values, "when" in values, order)
+    return _page_template(*kind), values
+
+
+@functools.cache
+def _page_template(
+    trashed: bool, favorite: bool, album: bool, after: bool, order: str
+) -> Select[Any]:
+    shown = Shown(
+        cast_type(uuid.UUID, bindparam("owner")),
+        trashed=trashed,
+        favorite=cast_type(bool, bindparam("favorite")) if favorite else None,
+        album_id=cast_type(uuid.UUID, bindparam("album")) if album else None,
+    )
+    bounds = None
+    if after:
+        bounds = (
+            bindparam("when", type_=Image.created_at.type),
+            bindparam("after", type_=Image.id.type),
+        )
+    query = _in_order(filtered_query(shown), order, bounds)
+    return query.limit(bindparam("rows", type_=Integer())).with_only_columns(*PAGE_COLUMNS)
 
 
 async def list_page(
@@ -629,13 +694,12 @@ async def list_page(
     page 1000 costs what page 1 costs. Raises CursorError on a cursor the server did not
     make."""
     dialect = session.get_bind().dialect.name
-    query = page_query(shown, limit=limit, cursor=cursor, dialect=dialect, order=order)
+    query, values = page_statement(shown, limit=limit, cursor=cursor, dialect=dialect, order=order)
     # Core rows with the page's columns, not ORM objects: no identity map, no instance
     # state, no conversion of the columns a page does not show (issue 19.2).
     # Executed on the session's connection: Core, without the ORM's statement setup.
     connection = await session.connection()
-    query = query.with_only_columns(*PAGE_COLUMNS)
-    rows: list[Any] = list((await connection.execute(query)).all())
+    rows: list[Any] = list((await connection.execute(query, values)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
