@@ -104,6 +104,7 @@ def compose(runtime: Runtime, *, local_media: bool = True) -> CoreServices:
         queue=core.media_queue,
         per_owner=core.media_queue_per_user,
         nice=core.media_nice,
+        light_pixels=core.media_light_pixels,
     )
     images = ImageService(runtime, RenditionService(runtime, pool, local=local_media))
     services = CoreServices(

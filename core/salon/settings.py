@@ -144,6 +144,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     media_queue: int = 64
     media_queue_per_user: int = 8
     media_nice: int = 10
+    # Images of at most this many pixels (0: off) also have one more worker process of their
+    # own, so a photo never waits behind another user's large image or pixel bomb being
+    # decoded (that worker decodes at most this x 4 bytes at a time).
+    media_light_pixels: int = 25_000_000
     # A standalone `salon worker` is its own process, so its job metrics never reach the web
     # service's /metrics: a port here (0: off) serves them in Prometheus form from the worker
     # itself, on this address (loopback unless a scraper elsewhere must reach it).
@@ -238,6 +242,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("media_workers and media_queue must be 0 or more")
         if not 0 <= self.webp_method <= 6:
             raise ValueError("webp_method must be between 0 (fastest) and 6 (smallest files)")
+        if self.media_light_pixels < 0:
+            raise ValueError("media_light_pixels must be 0 (off) or more")
         if not 0 <= self.media_nice <= 19:
             raise ValueError("media_nice must be between 0 and 19")
         if not 0 <= self.worker_metrics_port <= 65535:

@@ -79,3 +79,41 @@ async def test_answers_before_the_body_is_read_reach_the_client(served: Served) 
             except httpx.TransportError as exc:
                 outcomes[type(exc).__name__] += 1
     assert outcomes == {"401": 20}
+
+
+@pytest.fixture(scope="module")
+def one_each(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    # One worker for any image, one place in the backlog per user.
+    settings = {"media_workers": "1", "media_queue_per_user": "1"}
+    with salon_serve(tmp_path_factory.mktemp("light"), **settings) as running:
+        yield running
+
+
+async def test_a_photo_never_waits_behind_another_users_bomb(one_each: Served) -> None:
+    """Before: the one media worker was decoding another account's pixel bomb, so the honest
+    user's first photo waited for the whole decode, and their second upload (their share of
+    the backlog full with the first) waited for it too, answering only after the bomb was
+    done. Now photos (up to SALON_MEDIA_LIGHT_PIXELS) have a worker of their own."""
+    bomb_bytes = await asyncio.to_thread(dense_enough_bomb)
+    async with httpx.AsyncClient(base_url=one_each.url, timeout=120) as client:
+        bomber, honest = await sign_up(client, "bomber"), await sign_up(client, "honest")
+        files = {"file": ("bomb.png", bomb_bytes, "image/png")}
+        bomb = await client.post("/api/images", files=files, headers=bomber)
+        assert bomb.status_code == 201, bomb.text
+        loop = asyncio.get_running_loop()
+        for name in ("first.jpg", "second.jpg"):
+            started = loop.time()
+            photo = {"file": (name, _photo_of(name), "image/jpeg")}
+            answer = await client.post("/api/images", files=photo, headers=honest)
+            assert answer.status_code == 201, answer.text
+            assert loop.time() - started < 3.0, f"{name} answered after {loop.time() - started}"
+        # The second could only get in once the first had its renditions; the bomb that
+        # started before both is still being decoded.
+        left = await client.get(f"/api/images/{bomb.json()['id']}", headers=bomber)
+        assert left.json()["status"] == "processing"
+
+
+def _photo_of(name: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (len(name) * 10, 140, 90)).save(buffer, "JPEG")
+    return buffer.getvalue()

@@ -118,3 +118,29 @@ async def test_a_cancelled_wait_gives_its_turn_on() -> None:
     await asyncio.wait_for(after, 5)
     turns.release("c", 1.0)
     await asyncio.wait_for(turns.acquire("d"), 5)  # the place came back
+
+
+async def test_light_work_keeps_a_place_heavy_work_cannot_take() -> None:
+    """Two places, one of them for light work only: heavy images queue for the other, a light
+    one runs at once beside the heavy one under way, and once no heavy place is free a light
+    image waiting behind heavy ones still goes first."""
+    turns = _Turns(2, heavy_slots=1)
+    await turns.acquire("bomber", True)
+    second_bomb = asyncio.create_task(turns.acquire("bomber", True))
+    await asyncio.sleep(0.01)
+    assert not second_bomb.done()  # the other place is not for heavy work
+    await asyncio.wait_for(turns.acquire("honest", False), 1)
+    late = asyncio.create_task(turns.acquire("other", False))
+    await asyncio.sleep(0.01)
+    assert not late.done()  # both places taken
+    turns.release("honest", 0.1, False)
+    await asyncio.wait_for(late, 1)  # the freed light place: the light image, not the bomb
+    assert not second_bomb.done()
+    turns.release("bomber", 3.0, True)
+    await asyncio.wait_for(second_bomb, 1)
+
+
+def test_light_pixels_add_a_worker_process() -> None:
+    assert MediaPool(PillowMediaProcessor(), workers=1).processes == 1
+    pool = MediaPool(PillowMediaProcessor(), workers=1, light_pixels=25_000_000)
+    assert (pool.processes, pool.capacity) == (2, 1 + 64)

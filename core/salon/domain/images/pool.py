@@ -98,33 +98,40 @@ class _Turns:
     waiting owner who has used the least worker time (a pixel bomb costs its owner seconds, a
     small photo milliseconds), in arrival order among equals. An owner who starts waiting is
     counted from the least time of those already waiting or working, so being new, or having
-    been away, gives no head start over them (as the Linux scheduler does with tasks)."""
+    been away, gives no head start over them (as the Linux scheduler does with tasks).
 
-    def __init__(self, slots: int) -> None:
+    Heavy work (a large image, or one of unknown size) holds at most ``heavy_slots`` of the
+    places, so the rest are always free for small images: work cannot be taken back from a
+    process once it started, and a photo behind a pixel bomb would wait for its whole decode
+    whatever its owner's turn."""
+
+    def __init__(self, slots: int, heavy_slots: int | None = None) -> None:
         self._free = slots
-        self._waiting: dict[Hashable | None, deque[asyncio.Future[None]]] = {}
+        self._heavy_free = slots if heavy_slots is None else heavy_slots
+        self._waiting: dict[Hashable | None, deque[tuple[asyncio.Future[None], bool]]] = {}
         self._held: dict[Hashable | None, int] = {}
         self._used: dict[Hashable | None, float] = {}
         self._floor = 0.0
 
-    async def acquire(self, owner: Hashable | None) -> None:
+    async def acquire(self, owner: Hashable | None, heavy: bool = True) -> None:
         self._join(owner)
-        if self._free > 0 and not self._waiting:
-            self._free -= 1
-            self._held[owner] = self._held.get(owner, 0) + 1
+        if self._free > 0 and not self._waiting and (self._heavy_free > 0 or not heavy):
+            self._grant(owner, heavy)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(owner, deque()).append(future)
+        entry = (future, heavy)
+        self._waiting.setdefault(owner, deque()).append(entry)
+        self._dispatch()  # a light image may go past heavy ones waiting for a heavy place
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self.release(owner, 0.0)  # granted as it was cancelled: pass the place on
+                self.release(owner, 0.0, heavy)  # granted as it was cancelled: pass it on
             else:
-                self._forget(owner, future)
+                self._forget(owner, entry)
             raise
 
-    def release(self, owner: Hashable | None, seconds: float) -> None:
+    def release(self, owner: Hashable | None, seconds: float, heavy: bool = True) -> None:
         """Give back ``owner``'s place after ``seconds`` of work."""
         self._used[owner] = self._used.get(owner, self._floor) + seconds
         held = self._held.get(owner, 0) - 1
@@ -132,18 +139,36 @@ class _Turns:
             self._held[owner] = held
         else:
             self._held.pop(owner, None)
-        self._leave_if_idle(owner)
-        while self._waiting:
-            chosen = min(self._waiting, key=lambda o: self._used.get(o, self._floor))
-            future = self._waiting[chosen].popleft()
-            if not self._waiting[chosen]:
-                del self._waiting[chosen]
-            if not future.done():
-                self._held[chosen] = self._held.get(chosen, 0) + 1
-                future.set_result(None)
-                return
-            self._leave_if_idle(chosen)
         self._free += 1
+        self._heavy_free += heavy
+        self._leave_if_idle(owner)
+        self._dispatch()
+
+    def _grant(self, owner: Hashable | None, heavy: bool) -> None:
+        self._free -= 1
+        self._heavy_free -= heavy
+        self._held[owner] = self._held.get(owner, 0) + 1
+
+    def _dispatch(self) -> None:
+        """Hand free places to waiting work, the least-served owner first, skipping heavy
+        work while no heavy place is free."""
+        while self._free > 0:
+            heavy_ok = self._heavy_free > 0
+            eligible = [o for o, q in self._waiting.items() if heavy_ok or not all(h for _, h in q)]
+            if not eligible:
+                return
+            chosen = min(eligible, key=lambda o: self._used.get(o, self._floor))
+            queue = self._waiting[chosen]
+            entry = next(e for e in queue if heavy_ok or not e[1])
+            queue.remove(entry)
+            if not queue:
+                del self._waiting[chosen]
+            future, heavy = entry
+            if not future.done():
+                self._grant(chosen, heavy)
+                future.set_result(None)
+            else:
+                self._leave_if_idle(chosen)
 
     def _join(self, owner: Hashable | None) -> None:
         if owner in self._held or owner in self._waiting:
@@ -163,10 +188,10 @@ class _Turns:
         if idle and self._used.get(owner, self._floor) <= self._floor:
             self._used.pop(owner, None)
 
-    def _forget(self, owner: Hashable | None, future: asyncio.Future[None]) -> None:
+    def _forget(self, owner: Hashable | None, entry: tuple[asyncio.Future[None], bool]) -> None:
         queue = self._waiting.get(owner)
-        if queue is not None and future in queue:
-            queue.remove(future)
+        if queue is not None and entry in queue:
+            queue.remove(entry)
             if not queue:
                 del self._waiting[owner]
         self._leave_if_idle(owner)
@@ -183,9 +208,14 @@ class MediaPool:
         queue: int = 64,
         per_owner: int = 8,
         nice: int = 10,
+        light_pixels: int = 0,
     ) -> None:
         self.processor = processor
         self.workers = workers or default_workers()
+        # Images of at most this many pixels also have a worker of their own (0: none), so a
+        # photo never waits for a large image's decode (see _Turns).
+        self.light_pixels = light_pixels
+        self.processes = self.workers + (1 if light_pixels > 0 else 0)
         self.capacity = self.workers + queue
         self.per_owner = per_owner
         self.nice = nice
@@ -200,7 +230,7 @@ class MediaPool:
         self._by_owner: dict[Hashable, int] = {}
         self._freed = asyncio.Event()
         self._turns: _Turns | None = None
-        self._threads = anyio.CapacityLimiter(self.workers)
+        self._threads = anyio.CapacityLimiter(self.processes)
         self._executor: ProcessPoolExecutor | None = None
 
     @property
@@ -276,19 +306,22 @@ class MediaPool:
         out_dir: Path,
         specs: Sequence[RenditionSpec],
         owner: Hashable | None = None,
+        pixels: int = 0,
     ) -> ProcessedMedia:
         """``processor.process(source, out_dir, specs)`` in a worker; at most ``workers`` run
-        at once, the others wait here and are let in by the least worker time used by their
-        ``owner`` (see :class:`_Turns`)."""
+        at once (one more for images of at most ``light_pixels`` pixels; ``pixels`` 0:
+        unknown, so not one of those), the others wait here and are let in by the least
+        worker time used by their ``owner`` (see :class:`_Turns`)."""
         if self._turns is None:
-            self._turns = _Turns(self.workers)
+            self._turns = _Turns(self.processes, self.workers)
         turns = self._turns
-        await turns.acquire(owner)
+        heavy = not 0 < pixels <= self.light_pixels
+        await turns.acquire(owner, heavy)
         started = time.monotonic()
         try:
             return await self._run(source, out_dir, specs)
         finally:
-            turns.release(owner, time.monotonic() - started)
+            turns.release(owner, time.monotonic() - started, heavy)
 
     async def _run(
         self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
@@ -323,7 +356,7 @@ class MediaPool:
         if self._executor is None:
             # spawn, not fork: the web process has threads (a fork could copy a held lock).
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers,
+                max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_child_init,
                 initargs=(self.processor, self.nice),
@@ -353,6 +386,7 @@ class MediaPool:
     def describe(self) -> dict[str, Any]:
         return {
             "workers": self.workers,
+            "light_pixels": self.light_pixels,
             "capacity": self.capacity,
             "per_owner": self.per_owner,
             "admitted": self._admitted,

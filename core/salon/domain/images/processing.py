@@ -267,7 +267,11 @@ class RenditionService:
         ):
             try:
                 processed = await self.pool.process(
-                    original, out, self.runtime.core.rendition_specs, image.owner_id
+                    original,
+                    out,
+                    self.runtime.core.rendition_specs,
+                    image.owner_id,
+                    pixels=(image.width or 0) * (image.height or 0),
                 )
             except UnsupportedMedia as exc:
                 await self._fail(image, str(exc), exc.reason)
