@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import pluggy
 
@@ -38,6 +38,8 @@ from salon.providers import (
     RegisterStorageBackend,
 )
 from salon.roles import AUTHENTICATOR, ROLES, Role, by_name
+
+Built = TypeVar("Built")  # what one role's factories build (salon.roles.Role's parameter)
 
 # Re-exported for plugins written against earlier guides; salon.providers is their home.
 __all__ = [
@@ -134,11 +136,12 @@ class ProviderRegistry:
         return build_offer(by_name(role), self.offer(role, name), context)
 
 
-def build_offer(role: Role, offer: Offer, context: ProviderContext) -> Any:
+def build_offer(role: Role[Built], offer: Offer, context: ProviderContext) -> Built:
     """A ConfigurationError (the user's to fix) is told with the provider and its plugin; any
-    other exception is the plugin's bug: a PluginError naming the plugin and the role's hook."""
+    other exception, or a factory returning what is not one of the role's Protocols, is the
+    plugin's bug: a PluginError naming the plugin and the role's hook."""
     try:
-        return offer.factory(context)
+        made: object = offer.factory(context)
     except ConfigurationError as exc:
         message = f"{role.label} {offer.name!r} (plugin {offer.plugin}): {exc}"
         raise ConfigurationError(message) from exc
@@ -146,6 +149,25 @@ def build_offer(role: Role, offer: Offer, context: ProviderContext) -> Any:
         raise PluginError(
             offer.plugin, role.hook, f"factory {offer.name!r} raised {exc!r}"
         ) from exc
+    provider = role.accepts(made)
+    if provider is None:
+        wanted = " or ".join(protocol.__name__ for protocol in role.protocols)
+        raise PluginError(
+            offer.plugin,
+            role.hook,
+            f"factory {offer.name!r} returned {type(made).__name__}, which is not a {wanted} "
+            f"(salon.providers): missing {', '.join(_missing(made, role.protocols)) or '?'}",
+        )
+    return provider
+
+
+def _missing(made: object, protocols: tuple[type, ...]) -> list[str]:
+    """The public members of the role's main Protocol that ``made`` lacks, for the message."""
+    members: set[str] = set()
+    for cls in protocols[0].__mro__:
+        if cls.__module__ != "typing" and cls is not object:
+            members.update(vars(cls), getattr(cls, "__annotations__", {}))
+    return sorted(name for name in members if not name.startswith("_") and not hasattr(made, name))
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -324,6 +346,12 @@ class TracedProvider:
 
     def __repr__(self) -> str:
         return f"TracedProvider({self._inner!r})"
+
+
+def traced(provider: Built, role: str, name: str, plugin: str) -> Built:
+    """``provider`` behind a :class:`TracedProvider`: typed as the provider it passes every
+    attribute through to."""
+    return cast("Built", TracedProvider(provider, role, name, plugin))
 
 
 def _traced_method(method: Callable[..., Any], label: str) -> Callable[..., Any]:

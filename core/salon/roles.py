@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Generic, TypeVar, cast
 
 from salon import providers
 
@@ -38,6 +38,10 @@ __all__ = [
 ]
 
 
+# What a role's factories build: its Protocol (or, with variants, any of its Protocols).
+Built = TypeVar("Built", covariant=True)
+
+
 class Selection(enum.Enum):
     """How the settings choose among what the plugins offer for a role."""
 
@@ -59,11 +63,16 @@ class Kind:
 
 
 @dataclass(frozen=True, slots=True)
-class Role:
-    """A role providers play. ``name`` keys the registry and starts messages ("storage")."""
+class Role(Generic[Built]):
+    """A role providers play. ``name`` keys the registry and starts messages ("storage").
+
+    ``Role[StorageBackend]`` builds storage backends: each table entry below is declared with
+    the Protocol(s) its factories return, which :meth:`accepts` checks at run time.
+    """
 
     name: str
     title: str
+    # ``type``, not ``type[Built]``: mypy refuses a Protocol class where type[X] is expected.
     protocol: type
     hook: str
     selection: Selection
@@ -86,6 +95,14 @@ class Role:
     def protocols(self) -> tuple[type, ...]:
         return (self.protocol, *(variant.protocol for variant in self.variants))
 
+    def accepts(self, provider: object) -> Built | None:
+        """``provider`` as this role's type when it implements one of :attr:`protocols`
+        (isinstance on the runtime-checkable Protocols: its methods and attributes are
+        there), else None."""
+        if isinstance(provider, self.protocols):
+            return cast("Built", provider)
+        return None
+
     def selected(self, core: CoreSettings) -> tuple[str, ...] | None:
         """The names the settings select, in order; None when every offer is used."""
         if self.setting is None:
@@ -99,7 +116,7 @@ class Role:
         return Kind(self.name, self.title, self.protocol, self.contract)
 
 
-STORAGE: Final = Role(
+STORAGE: Final[Role[providers.StorageBackend]] = Role(
     "storage",
     "storage backend",
     providers.StorageBackend,
@@ -109,7 +126,7 @@ STORAGE: Final = Role(
     contract="StorageContract",
     traced=("put",),
 )
-AUTH: Final = Role(
+AUTH: Final[Role[providers.AuthProvider]] = Role(
     "auth",
     "auth provider",
     providers.AuthProvider,
@@ -118,7 +135,7 @@ AUTH: Final = Role(
     setting="auth",
     contract="AuthProviderContract",
 )
-MEDIA: Final = Role(
+MEDIA: Final[Role[providers.MediaProcessor | providers.StackedMediaProcessor]] = Role(
     "media",
     "media processor",
     providers.MediaProcessor,
@@ -136,7 +153,7 @@ MEDIA: Final = Role(
         ),
     ),
 )
-SOURCE: Final = Role(
+SOURCE: Final[Role[providers.ImageSource]] = Role(
     "source",
     "image source",
     providers.ImageSource,
@@ -145,7 +162,7 @@ SOURCE: Final = Role(
     contract="ImageSourceContract",
     traced=("entries",),
 )
-QUEUE: Final = Role(
+QUEUE: Final[Role[providers.JobQueue]] = Role(
     "queue",
     "job queue",
     providers.JobQueue,
@@ -154,7 +171,7 @@ QUEUE: Final = Role(
     setting="queue",
     contract="JobQueueContract",
 )
-MAIL: Final = Role(
+MAIL: Final[Role[providers.MailSender]] = Role(
     "mail",
     "mail sender",
     providers.MailSender,
@@ -163,7 +180,7 @@ MAIL: Final = Role(
     setting="mail",
     contract="MailSenderContract",
 )
-AUTHENTICATOR: Final = Role(
+AUTHENTICATOR: Final[Role[providers.RequestAuthenticator]] = Role(
     "authenticator",
     "request authenticator",
     providers.RequestAuthenticator,
@@ -172,20 +189,20 @@ AUTHENTICATOR: Final = Role(
     contract="RequestAuthenticatorContract",
 )
 
-ROLES: Final[tuple[Role, ...]] = (STORAGE, AUTH, MEDIA, SOURCE, QUEUE, MAIL, AUTHENTICATOR)
+ROLES: Final[tuple[Role[object], ...]] = (STORAGE, AUTH, MEDIA, SOURCE, QUEUE, MAIL, AUTHENTICATOR)
 
 
-def by_name(name: str) -> Role:
+def by_name(name: str) -> Role[object]:
     for role in ROLES:
         if role.name == name:
             return role
     raise KeyError(name)
 
 
-def kinds() -> Mapping[str, tuple[Role, Kind]]:
+def kinds() -> Mapping[str, tuple[Role[object], Kind]]:
     """Every kind ``salon new-plugin`` can write: each role and variant with a contract suite
     (a skeleton is finished when its suite passes), in table order."""
-    out: dict[str, tuple[Role, Kind]] = {}
+    out: dict[str, tuple[Role[object], Kind]] = {}
     for role in ROLES:
         for kind in (role.kind(), *role.variants):
             if kind.contract is not None:

@@ -7,10 +7,10 @@ worker and the CLI all start from it, so they select providers the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,10 +24,10 @@ from salon.memory import return_large_blocks
 from salon.plugins import (
     Offer,
     ProviderRegistry,
-    TracedProvider,
     build_offer,
     collect_registry,
     make_plugin_manager,
+    traced,
 )
 from salon.providers import (
     AuthProvider,
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from salon.composition import CoreServices
 
 log = logging.getLogger("salon.runtime")
+
+Built = TypeVar("Built")  # what one role's factories build: Role[Built] (salon.roles)
 
 
 @dataclass(slots=True)
@@ -162,13 +164,13 @@ def build_runtime(
             mail=mail,
         )
 
-    def build(role: Role, offer: Offer) -> Any:
+    def build(role: Role[Built], offer: Offer) -> Built:
         provider = build_offer(role, offer, context_for(offer.plugin))
         if core.trace_plugins and role.traced:
-            provider = TracedProvider(provider, role.name, offer.name, offer.plugin)
+            provider = traced(provider, role.name, offer.name, offer.plugin)
         return provider
 
-    def selected(role: Role) -> list[tuple[str, Any]]:
+    def selected(role: Role[Built]) -> list[tuple[str, Built]]:
         """The providers the role's setting selects, built in the order it names them."""
         return [
             (name, build(role, registry.offer(role.name, name)))
@@ -197,9 +199,13 @@ def build_runtime(
     return runtime
 
 
-def _build_every(
-    role: Role, registry: ProviderRegistry, build: Callable[[Role, Offer], Any]
-) -> dict[str, Any]:
+class _Build(Protocol):
+    """``build_runtime``'s ``build``: generic per call, which a Callable type cannot say."""
+
+    def __call__(self, role: Role[Built], offer: Offer, /) -> Built: ...
+
+
+def _build_every(role: Role[Built], registry: ProviderRegistry, build: _Build) -> dict[str, Built]:
     """Every offer of a role no setting selects from. An image source that cannot start is
     left out and logged, the others stay available (Selection.EVERY, by name); a request
     authenticator stops start-up (Selection.CHAIN, in the order requests ask them): leaving it
@@ -207,7 +213,7 @@ def _build_every(
     offers = registry.offers.get(role.name, {})
     if role.selection is Selection.CHAIN:
         return {name: build(role, offer) for name, offer in offers.items()}
-    built: dict[str, Any] = {}
+    built: dict[str, Built] = {}
     for name in sorted(offers):
         try:
             built[name] = build(role, offers[name])

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import msgspec
 import pytest
+import salon.roles
 import salon.testing
 from salon import hookimpl, hookspecs, providers
 from salon.cli import new_plugin
@@ -200,8 +201,55 @@ async def test_a_source_that_cannot_start_is_left_out(tmp_path: Path) -> None:
         await runtime.close()
 
 
+class _Mail:
+    """The least a MailSender has."""
+
+    async def send(self, message: providers.MailMessage) -> None:
+        pass
+
+    async def check(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "role", [r for r in ROLES if r.selection is not Selection.EVERY], ids=lambda r: r.name
+)
+def test_a_factory_returning_the_wrong_type_names_the_plugin_and_the_hook(
+    tmp_path: Path, role: Any
+) -> None:
+    env = {role.variable: "mine"} if role.variable else {}
+    if role.selection is Selection.STACK:
+        env = {role.variable: "pillow,mine"}
+    with pytest.raises(PluginError) as info:
+        _build(tmp_path, _plugin(role.hook, lambda _c: object()), **env)
+    assert (info.value.plugin, info.value.hook) == ("mine-plugin", role.hook)
+    wanted = " or ".join(protocol.__name__ for protocol in role.protocols)
+    assert f"factory 'mine' returned object, which is not a {wanted}" in str(info.value)
+    assert "missing ?" not in str(info.value)  # it names what the object lacks
+
+
+async def test_a_source_of_the_wrong_type_is_left_out(tmp_path: Path) -> None:
+    runtime = _build(tmp_path, _plugin("register_image_sources", lambda _c: _Mail()))
+    try:
+        assert "mine" not in runtime.sources
+        assert runtime.registry.names("source").count("mine") == 1
+    finally:
+        await runtime.close()
+
+
+def test_each_role_is_declared_with_the_protocols_it_checks() -> None:
+    """``STORAGE: Final[Role[StorageBackend]]``: the type mypy gives what a role builds is the
+    one its factories' results are checked against at run time."""
+    hints = typing.get_type_hints(salon.roles)
+    for name, value in vars(salon.roles).items():
+        if isinstance(value, salon.roles.Role):
+            (declared,) = typing.get_args(typing.get_args(hints[name])[0])
+            protocols = typing.get_args(declared) or (declared,)
+            assert protocols == value.protocols, name
+
+
 async def test_the_selected_provider_is_the_one_built(tmp_path: Path) -> None:
-    made = object()
+    made = _Mail()
     runtime = _build(tmp_path, _plugin("register_mail_senders", lambda _c: made), SALON_MAIL="mine")
     try:
         assert runtime.mail is made
