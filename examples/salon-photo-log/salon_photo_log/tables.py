@@ -16,6 +16,23 @@ from salon import SalonContext
 
 metadata = sa.MetaData()
 
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """A UTC time that reads back aware on both databases: SQLite keeps no offset, so
+    ``sa.DateTime(timezone=True)`` alone reads a naive time there (PostgreSQL keeps it)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
 entries = sa.Table(
     "photo_log_entries",
     metadata,
@@ -25,7 +42,7 @@ entries = sa.Table(
     sa.Column("width", sa.Integer, nullable=False),
     sa.Column("height", sa.Integer, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("logged_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("logged_at", UtcDateTime(), nullable=False),
 )
 
 

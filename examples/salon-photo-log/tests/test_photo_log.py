@@ -6,6 +6,7 @@ and PostgreSQL (``salon_database``: PostgreSQL needs SALON_TEST_POSTGRES_URL).""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ async def test_stored_images_are_logged_for_their_owner_only(
         assert entry["image_id"] == created.json()["id"]
         assert (entry["title"], entry["width"], entry["height"]) == ("quay", 320, 200)
         assert entry["size"] == created.json()["size"]
+        # Stored in UTC and read back with its offset on SQLite too (it keeps none itself).
+        assert dt.datetime.fromisoformat(entry["logged_at"]).utcoffset() == dt.timedelta(0)
         assert (await app.client.get("/api/photo-log", headers=bob)).json() == {"entries": []}
         anonymous = await app.client.get("/api/photo-log")
         assert anonymous.status_code == 401, anonymous.text
