@@ -112,9 +112,15 @@ class PluginImages:
         self._runtime = runtime
 
     async def get(
-        self, image_id: uuid.UUID | str, *, owner_id: uuid.UUID | str | None = None
+        self,
+        image_id: uuid.UUID | str,
+        *,
+        owner_id: uuid.UUID | str | None = None,
+        include_trashed: bool = False,
     ) -> dict[str, Any] | None:
-        """The image, or ``None`` when there is none (or, given ``owner_id``, not theirs)."""
+        """The image, or ``None`` when there is none (or, given ``owner_id``, not theirs). An
+        image in the trash is ``None`` too, as ``list`` leaves it out, unless
+        ``include_trashed`` (then its ``trashed_at`` is set)."""
         from salon.db.models import Image
 
         runtime = self._runtime()
@@ -124,6 +130,8 @@ class PluginImages:
         async with runtime.session_maker() as session:
             image = await session.get(Image, wanted)
         if image is None or (owner_id is not None and str(image.owner_id) != str(owner_id)):
+            return None
+        if image.trashed_at is not None and not include_trashed:
             return None
         event: dict[str, Any] = runtime.services.images.event(image)
         return event

@@ -19,10 +19,12 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 from litestar import Request, get
+from litestar.params import FromPath
 from salon import SalonContext, hookimpl, require_user
 from salon.cli import add_plugin_commands
 from salon.context import plugin_context
 from salon.db.migrate import upgrade
+from salon.errors import Missing
 from salon.plugins import make_plugin_manager
 from salon.providers import JobContext, SignedInUser
 from salon.testing import running_app, sample_jpeg
@@ -51,6 +53,12 @@ async def ctx_me(
 async def ctx_guarded(request: Request[Any, Any, Any]) -> dict[str, str]:
     # The guard alone: no current_user parameter, the user from request.user.
     return {"user": str(request.user.id)}
+
+
+@get("/api/ctx/notes/{name:str}", operation_id="ctx_note")
+async def ctx_note(name: FromPath[str]) -> dict[str, str]:
+    # A plugin route refuses with Salon's own errors, as the guide says.
+    raise Missing(f"no note named {name}")
 
 
 class OldStyle:
@@ -125,7 +133,7 @@ class NewStyle:
     @hookimpl
     def extend_app(self, app_config: Any, salon: SalonContext) -> None:
         assert salon.plugin == "new_style"
-        app_config.route_handlers.extend([ctx_me, ctx_guarded])
+        app_config.route_handlers.extend([ctx_me, ctx_guarded, ctx_note])
 
     @hookimpl
     def register_commands(self, cli: click.Group, salon: SalonContext) -> None:
@@ -213,6 +221,19 @@ async def test_images_and_albums_through_the_context(tmp_path: Path) -> None:
         assert (await salon.images.get(image["id"], owner_id=me["id"]))["id"] == image["id"]
         assert await salon.images.get(image["id"], owner_id=uuid.uuid4()) is None
         assert await salon.images.get("not-a-uuid") is None
+        trashed = await app.client.delete(f"/api/images/{image['id']}", headers=headers)
+        assert trashed.status_code == 204, trashed.text
+        # In the trash: left out as list leaves it out, unless asked for.
+        assert await salon.images.get(image["id"], owner_id=me["id"]) is None
+        assert await salon.images.list(me["id"]) == []
+        kept = await salon.images.get(image["id"], owner_id=me["id"], include_trashed=True)
+        assert kept is not None and kept["trashed_at"] is not None
+        restored = await app.client.post(f"/api/images/{image['id']}/restore", headers=headers)
+        assert restored.status_code == 200, restored.text
+        assert (await salon.images.get(image["id"]))["trashed_at"] is None
+        refused = await app.client.get("/api/ctx/notes/absent")
+        assert refused.status_code == 404
+        assert refused.json() == {"status_code": 404, "detail": "no note named absent"}
         album = await salon.albums.create(me["id"], "  Trips ")
         assert album["name"] == "Trips"
         assert await salon.albums.add_images(album["id"], [image["id"]], owner_id=me["id"]) == 1

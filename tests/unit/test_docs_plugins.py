@@ -217,7 +217,8 @@ def test_guide_gives_the_bundled_pages_nav_order(guide: str, module: str) -> Non
 
 STATIC = Path(__file__).resolve().parents[2] / "core" / "salon" / "web" / "static"
 PAGE_HELPERS = {
-    "js/api.js": ("api", "ApiError"),
+    "js/api.js": ("api", "ApiError", "refreshSession", "toLogin"),
+    "js/jobs.js": ("trackJob",),
     "js/ui.js": (
         "initChrome", "$", "el", "toast", "showError", "errorMessage",
         "formatDate", "formatBytes", "formatTaken",
