@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,6 +131,20 @@ async def remove_image(session: AsyncSession, album: Album, image_id: uuid.UUID)
         delete(AlbumImage).where(AlbumImage.album_id == album.id, AlbumImage.image_id == image_id)
     )
     await session.commit()
+
+
+def photos_of(album: Album) -> Select[tuple[Image]]:
+    """The album's photos as a query: its owner's images, none in the trash (callers add the
+    order, a page or one id)."""
+    return (
+        select(Image)
+        .join(AlbumImage, AlbumImage.image_id == Image.id)
+        .where(
+            AlbumImage.album_id == album.id,
+            Image.owner_id == album.owner_id,
+            Image.trashed_at.is_(None),
+        )
+    )
 
 
 async def cover_id(session: AsyncSession, album: Album) -> str | None:

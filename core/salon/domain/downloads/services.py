@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stream_zip import ZIP_AUTO, AsyncMemberFile, async_stream_zip
 
-from salon.db.models import Album, AlbumImage, Image
+from salon.db.models import Album, Image
+from salon.domain.albums import services as albums
 from salon.domain.images.services import NotFound, download_name
 from salon.errors import RequestRefused
 from salon.providers import StorageBackend
@@ -104,16 +105,7 @@ def stream_archive(
 
 async def album_images(session: AsyncSession, album: Album) -> list[Image]:
     """The album's photos (none in the trash), oldest first: the order they were taken in."""
-    query = (
-        select(Image)
-        .join(AlbumImage, AlbumImage.image_id == Image.id)
-        .where(
-            AlbumImage.album_id == album.id,
-            Image.owner_id == album.owner_id,
-            Image.trashed_at.is_(None),
-        )
-        .order_by(Image.id)
-    )
+    query = albums.photos_of(album).order_by(Image.id)
     return list((await session.scalars(query)).all())
 
 

@@ -33,7 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Album, AlbumImage, AlbumShareLink, Image, ShareLink
+from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.defaults.hashing import HashPool
 from salon.domain.albums import services as albums
 from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
@@ -271,17 +271,7 @@ async def album_page(
 ) -> SharedAlbumOut:
     """One page of ``album``'s photos (newest first, none in the trash) with rendition URLs
     under ``prefix``/{image id}/renditions/{name}."""
-    query = (
-        select(Image)
-        .join(AlbumImage, AlbumImage.image_id == Image.id)
-        .where(
-            AlbumImage.album_id == album.id,
-            Image.owner_id == album.owner_id,
-            Image.trashed_at.is_(None),
-        )
-        .order_by(Image.id.desc())
-        .limit(PAGE_SIZE + 1)
-    )
+    query = albums.photos_of(album).order_by(Image.id.desc()).limit(PAGE_SIZE + 1)
     if cursor is not None:
         query = query.where(Image.id < cursor)
     rows = list((await session.scalars(query)).all())
@@ -299,16 +289,7 @@ async def album_page(
 
 async def album_image(session: AsyncSession, album: Album, image_id: uuid.UUID) -> Image:
     """An image of ``album`` (its owner's, not in the trash), else 404."""
-    query = (
-        select(Image)
-        .join(AlbumImage, AlbumImage.image_id == Image.id)
-        .where(
-            AlbumImage.album_id == album.id,
-            Image.id == image_id,
-            Image.owner_id == album.owner_id,
-            Image.trashed_at.is_(None),
-        )
-    )
+    query = albums.photos_of(album).where(Image.id == image_id)
     image = (await session.execute(query)).scalar_one_or_none()
     if image is None:
         raise NotFound("image not found in this album")
