@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast, get_args, ov
 
 from litestar.di import Provide
 
+from salon.context import salon_argument
 from salon.domain.auth.services import UserDirectory
 from salon.domain.auth.throttle import AuthThrottle
 from salon.domain.bodies import UploadSlots
@@ -28,6 +29,7 @@ from salon.domain.images.services import ImageService
 from salon.domain.images.serving import MediaSigner
 from salon.domain.sources.services import SourceImportService
 from salon.domain.uploads.services import UploadService
+from salon.plugins import PluginEvents
 
 if TYPE_CHECKING:
     from salon.providers import JobContext
@@ -96,8 +98,10 @@ class CoreServices:
 def compose(runtime: Runtime, *, local_media: bool = True) -> CoreServices:
     """Build the core services on ``runtime`` and set ``runtime.services``. ``local_media``:
     this process makes renditions itself (it runs jobs); otherwise they are left to a worker
-    through ``image.renditions`` jobs."""
+    through ``image.renditions`` jobs. The image events are wired here (``runtime.events``):
+    each listener gets its plugin's SalonContext, which the runtime cannot build itself."""
     core = runtime.core
+    runtime.plugin_events = PluginEvents(runtime.pm, salon_argument(runtime))
     pool = MediaPool(
         runtime.media,
         workers=core.media_workers,

@@ -323,6 +323,22 @@ def notify(
             log.exception("plugin %r, event hook %r raised; continuing", name, hook)
 
 
+class PluginEvents:
+    """The image events (``salon.domain.ports.ImageEvents``) fired through ``pm`` with
+    :func:`notify`, each listener with the arguments ``per_plugin`` gives its plugin (its
+    ``salon`` context). Built by the composition root, which can make those contexts."""
+
+    def __init__(self, pm: pluggy.PluginManager, per_plugin: PerPlugin) -> None:
+        self._pm = pm
+        self._per_plugin = per_plugin
+
+    def listening(self, event: str) -> bool:
+        return bool(getattr(self._pm.hook, event).get_hookimpls())
+
+    def fire(self, event: str, image: dict[str, Any]) -> None:
+        notify(self._pm, event, per_plugin=self._per_plugin, image=image)
+
+
 TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {r.name: r.traced for r in ROLES if r.traced}
 
 

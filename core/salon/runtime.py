@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import pluggy
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-# At run time, not only for mypy: Litestar resolves Runtime's annotations (a dependency).
-from salon.context import SalonContext
 from salon.db.changes import ChangeTracker
 from salon.db.engine import make_engine as make_engine  # the import path tests have used
 from salon.media_stack import build_media_stack
@@ -49,6 +47,8 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from salon.composition import CoreServices
+    from salon.context import SalonContext  # built by salon.context, which imports this module
+    from salon.domain.ports import ImageEvents
 
 log = logging.getLogger("salon.runtime")
 
@@ -79,6 +79,9 @@ class Runtime:
     composed: CoreServices | None = None
     # Each plugin's SalonContext (salon.context.plugin_context), built on first use.
     contexts: dict[str, SalonContext] = field(default_factory=dict)
+    # The image events with each listener's SalonContext: set by compose, which can build
+    # those contexts (this module does not import salon.context: it imports this one).
+    plugin_events: ImageEvents | None = None
 
     @property
     def core(self) -> CoreSettings:
@@ -90,6 +93,13 @@ class Runtime:
         if self.composed is None:
             raise RuntimeError("core services not composed: call salon.composition.compose")
         return self.composed
+
+    @property
+    def events(self) -> ImageEvents:
+        """The image events (salon.domain.ports.Events); a RuntimeError before compose."""
+        if self.plugin_events is None:
+            raise RuntimeError("image events not wired: call salon.composition.compose")
+        return self.plugin_events
 
     async def close(self) -> None:
         """Release what providers hold (their optional ``aclose()``), then the database."""

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import anyio
 
+from salon.domain.ports import Settings
 from salon.errors import ObjectNotFound
 from salon.providers import StorageBackend
 
@@ -128,6 +129,28 @@ async def spool_hashed(
     return path, written, hasher.hexdigest()
 
 
+async def file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(chunk_size):
+            yield chunk
+
+
+async def spool(
+    chunks: AsyncIterator[bytes], directory: Path, limit: int, too_large: Exception
+) -> Path:
+    """Write a byte stream to a temporary file, raising ``too_large`` past ``limit`` bytes.
+    The caller owns (and deletes) the returned file; on failure nothing is left."""
+    path, _, _ = await spool_hashed(chunks, directory, limit, too_large)
+    return path
+
+
+def tmp_dir(ports: Settings) -> Path:
+    """The data dir's ``tmp`` folder (made when missing), where intake and renditions spool."""
+    path = ports.core.data_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @contextlib.asynccontextmanager
 async def local_bytes(
     source: IntakeSource, storage: StorageBackend, tmp: Path
@@ -188,7 +211,10 @@ __all__ = [
     "LocalBytes",
     "LocalFile",
     "StoredObject",
+    "file_chunks",
     "hash_file",
     "local_bytes",
+    "spool",
     "spool_hashed",
+    "tmp_dir",
 ]

@@ -33,17 +33,16 @@ from typing import Any
 import anyio
 from sqlalchemy import select, update
 
-from salon.context import salon_argument
 from salon.db.changes import SCOPES_OPTION
 from salon.db.models import Image
+from salon.domain.images.intake import file_chunks, spool, tmp_dir
 from salon.domain.images.keys import rendition_key
 from salon.domain.images.pool import MediaPool, Reservation
 from salon.domain.images.schemas import image_event
 from salon.domain.jobs.services import create_job
+from salon.domain.ports import RenditionPorts, Storage
 from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
-from salon.plugins import notify
 from salon.providers import MovingStorage, ProcessedMedia
-from salon.runtime import Runtime
 
 __all__ = [
     "FAILED",
@@ -79,12 +78,10 @@ def _now() -> dt.datetime:
 
 
 async def store_renditions(
-    runtime: Runtime, owner_id: uuid.UUID, sha256: str, processed: ProcessedMedia
+    runtime: Storage, owner_id: uuid.UUID, sha256: str, processed: ProcessedMedia
 ) -> dict[str, Any]:
     """Put each rendition file in storage (the files are moved, not copied, where the storage
     can: ``MovingStorage``); returns the ``Image.renditions`` mapping."""
-    from salon.domain.images.services import file_chunks
-
     keyed = [
         (rendition_key(owner_id, sha256, r.name, r.content_type.rsplit("/", 1)[-1]), r)
         for r in processed.renditions
@@ -114,7 +111,7 @@ class RenditionService:
     """Makes renditions for ``processing`` images; ``local`` says whether this process does
     the work itself (see the module docstring) or leaves it to a worker through a job."""
 
-    def __init__(self, runtime: Runtime, pool: MediaPool, *, local: bool) -> None:
+    def __init__(self, runtime: RenditionPorts, pool: MediaPool, *, local: bool) -> None:
         self.runtime = runtime
         self.pool = pool
         self.local = local
@@ -155,7 +152,7 @@ class RenditionService:
         a link of its own, so the caller may delete it) instead of reading the original back
         from storage when the work is done here."""
         if self.local:
-            self._spawn(image.id, reservation, _linked(source, self._tmp()), image)
+            self._spawn(image.id, reservation, _linked(source, tmp_dir(self.runtime)), image)
             return
         try:
             await create_job(
@@ -241,11 +238,6 @@ class RenditionService:
 
     # ------------------------------------------------------------------ the work
 
-    def _tmp(self) -> Path:
-        tmp = self.runtime.core.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp
-
     async def process(
         self, image_id: uuid.UUID, *, source: Path | None = None, image: Image | None = None
     ) -> str:
@@ -260,7 +252,7 @@ class RenditionService:
             return "missing"
         if image.status != PROCESSING:
             return image.status
-        tmp = self._tmp()
+        tmp = tmp_dir(self.runtime)
         async with (
             _source_file(self.runtime, image, tmp, source) as original,
             _scratch_dir(tmp) as out,
@@ -306,7 +298,8 @@ class RenditionService:
                 synchronize_session=False, **{SCOPES_OPTION: (("images", str(image.owner_id)),)}
             )
         )
-        listening = bool(self.runtime.pm.hook.image_stored.get_hookimpls())
+        events = self.runtime.events
+        listening = events.listening("image_stored")
         if listening:  # the row as committed, for the listeners, without reading it again
             statement = statement.returning(Image)
         async with self.runtime.session_maker() as session, session.begin():
@@ -316,12 +309,7 @@ class RenditionService:
         if not changed:
             return await self._lost_race(image, renditions)
         if done is not None:
-            notify(
-                self.runtime.pm,
-                "image_stored",
-                per_plugin=salon_argument(self.runtime),
-                image=image_event(done),
-            )
+            events.fire("image_stored", image_event(done))
         return READY
 
     async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:
@@ -447,11 +435,9 @@ async def _scratch_dir(tmp: Path) -> AsyncIterator[Path]:
 
 
 @contextlib.asynccontextmanager
-async def _source_file(runtime: Runtime, image: Image, tmp: Path, given: Path | None = None) -> Any:
+async def _source_file(runtime: Storage, image: Image, tmp: Path, given: Path | None = None) -> Any:
     """The original as a local file: ``given``, the storage's own file when it has one, else
     a copy."""
-    from salon.domain.images.services import spool
-
     if given is not None:
         yield given
         return

@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -36,10 +36,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import metrics
-from salon.context import salon_argument
 from salon.db.models import Album, AlbumImage, Image
 from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
-from salon.domain.images.intake import IntakeSource, hash_file, local_bytes, spool_hashed
+from salon.domain.images.intake import (
+    IntakeSource,
+    file_chunks,
+    hash_file,
+    local_bytes,
+    spool,
+    tmp_dir,
+)
 from salon.domain.images.keys import original_key, rendition_key
 from salon.domain.images.processing import (
     FAILED,
@@ -50,8 +56,8 @@ from salon.domain.images.processing import (
 from salon.domain.images.quota import check_quota
 from salon.domain.images.schemas import image_event
 from salon.domain.images.search import ImageSearch, search_conditions
+from salon.domain.ports import ImagePorts
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
-from salon.plugins import notify
 from salon.providers import (
     CopyingStorage,
     MediaInfo,
@@ -59,7 +65,6 @@ from salon.providers import (
     MovingStorage,
     RenditionSpec,
 )
-from salon.runtime import Runtime
 from salon.text import clean_text, offset_name
 
 log = logging.getLogger("salon.images")
@@ -135,21 +140,6 @@ def image_title(title: str, filename: str) -> str:
     return clean_title(Path(name).stem or name)
 
 
-async def file_chunks(path: Path, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(chunk_size):
-            yield chunk
-
-
-async def spool(
-    chunks: AsyncIterator[bytes], directory: Path, limit: int, too_large: Exception
-) -> Path:
-    """Write a byte stream to a temporary file, raising ``too_large`` past ``limit`` bytes.
-    The caller owns (and deletes) the returned file; on failure nothing is left."""
-    path, _, _ = await spool_hashed(chunks, directory, limit, too_large)
-    return path
-
-
 sha256_file = hash_file
 
 
@@ -172,16 +162,10 @@ def _filename_meta(request: IngestRequest) -> dict[str, str]:
     return {"filename": request.filename[:MAX_FILENAME]} if request.filename else {}
 
 
-def tmp_dir(runtime: Runtime) -> Path:
-    path = runtime.core.data_dir / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 class ImageService:
     """Operations on images that span storage, media processing and the database."""
 
-    def __init__(self, runtime: Runtime, renditions: RenditionService) -> None:
+    def __init__(self, runtime: ImagePorts, renditions: RenditionService) -> None:
         self.runtime = runtime
         self.renditions = renditions
 
@@ -436,9 +420,7 @@ class ImageService:
                 await self.runtime.storage.delete(key)
             except Exception:
                 log.exception("could not delete %s; `salon doctor` will find it", key)
-        notify(
-            self.runtime.pm, "image_deleted", per_plugin=salon_argument(self.runtime), image=event
-        )
+        self.runtime.events.fire("image_deleted", event)
 
     async def trash(
         self, session: AsyncSession, images: list[Image], *, permanent: bool = False
@@ -730,6 +712,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# file_chunks, spool and tmp_dir live in intake (processing uses them too); the doctor,
+# salon.context and tests import them from here.
 __all__ = [
     "ImageService",
     "IngestItem",
@@ -744,4 +728,6 @@ __all__ = [
     "page_query",
     "rendition_entry",
     "sha256_file",
+    "spool",
+    "tmp_dir",
 ]
