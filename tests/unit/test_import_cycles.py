@@ -1,6 +1,6 @@
 """The core's modules import each other in layers: the command line and the public Python API
-do not import each other, nor the web app and the worker, and the database layer imports
-nothing above it. Every import
+do not import each other, nor the web app and the worker, nor the runtime, the plugins'
+context and the image services, and the database layer imports nothing above it. Every import
 counts, also those inside functions (they run as surely, only later); imports under
 ``if TYPE_CHECKING:`` do not (mypy's alone)."""
 
@@ -121,6 +121,25 @@ def test_the_app_and_the_worker_are_in_no_import_cycle() -> None:
     assert "salon.worker" in GRAPH["salon.app"]
     for module in ("salon.app", "salon.worker", "salon.composition"):
         assert _cycle_through(module) == [], " -> ".join(_cycle_through(module))
+
+
+def test_the_runtime_the_plugin_context_and_the_image_services_are_in_no_import_cycle() -> None:
+    # The image services take narrow ports (salon.domain.ports) and fire their events through
+    # the runtime's ImageEvents, which the composition root wires with each plugin's
+    # SalonContext: neither imports salon.runtime or salon.context, and the runtime names
+    # SalonContext for mypy only.
+    assert "salon.context" in GRAPH["salon.composition"]
+    assert "salon.context" not in GRAPH["salon.runtime"]
+    modules = (
+        "salon.runtime",
+        "salon.context",
+        "salon.domain.images.services",
+        "salon.domain.images.processing",
+    )
+    for module in modules:
+        assert _cycle_through(module) == [], " -> ".join(_cycle_through(module))
+    for module in modules[2:]:
+        assert {"salon.runtime", "salon.context"}.isdisjoint(_reachable(module)), module
 
 
 def test_the_database_layer_imports_nothing_above_it() -> None:
