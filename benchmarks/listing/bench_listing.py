@@ -398,6 +398,19 @@ def _nullcm() -> Iterator[None]:
     yield None
 
 
+def listing_paths(limit: int, page_misses: bool, count: int) -> list[str]:
+    """``count`` listing requests of ``limit`` images: all the same first page, or with
+    ``page_misses`` each under a cursor of its own after the newest image (the same first
+    page, under a key the page cache has never seen: every request a miss)."""
+    plain = f"/api/images?limit={limit}"
+    if not page_misses:
+        return [plain] * count
+    from salon.domain.images.cursor import encode_cursor
+
+    after = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    return [f"{plain}&cursor={encode_cursor(after, uuid.uuid4())}" for _ in range(count)]
+
+
 def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 

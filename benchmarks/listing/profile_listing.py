@@ -3,7 +3,10 @@
 The app runs in this process (no granian, no HTTP client: each request is one call of the
 ASGI app with a hand-made scope), on SQLite, or on PostgreSQL with ``--pg-admin``/
 ``SALON_BENCH_PG_ADMIN``, with ``SALON_READ_CACHE_MB=0`` (every request authenticates, looks
-the user up and lists from the database). One user with ``--images`` images (inserted with
+the user up and lists from the database), or with ``--page-misses`` with the caches on and
+every request a page-cache miss (each asks with a cursor of its own, after the newest image:
+the first page under a key never seen; the token and the user come from their caches, as
+they do while the user's own images change). One user with ``--images`` images (inserted with
 SQL, as ``bench_listing.py`` does). After a warm-up it prints the CPU per request
 (``time.process_time``, this process only: the figure other tenants disturb least) and, with
 ``--profile``, the top of a cProfile of the same requests.
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
-from bench_listing import postgres_database, seed_postgres, seed_sqlite
+from bench_listing import listing_paths, postgres_database, seed_postgres, seed_sqlite
 
 
 async def call(app: Any, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Any:
@@ -82,7 +85,8 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
     from salon.app import create_app
     from salon.db.migrate import upgrade
 
-    env = common.salon_env(data, url, SALON_READ_CACHE_MB="0", SALON_INPROCESS_WORKER="false")
+    cache_mb = "32" if args.page_misses else "0"
+    env = common.salon_env(data, url, SALON_READ_CACHE_MB=cache_mb, SALON_INPROCESS_WORKER="false")
     upgrade(url)
     app = create_app(environ=env)
     async with app.lifespan():
@@ -96,15 +100,15 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
             seed_sqlite(data / "salon.db", owner, 0, args.images)
         else:
             await seed_postgres(dsn, owner, 0, args.images)
-        path = f"/api/images?limit={args.limit}"
-        for _ in range(50):
+        paths = listing_paths(args.limit, args.page_misses, 50 + args.requests)
+        for path in paths[:50]:
             status, body = await call(app, "GET", path, headers)
             assert status == 200 and len(json.loads(body)["items"]) == args.limit, body[:200]
         profiler = cProfile.Profile() if args.profile else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        for _ in range(args.requests):
+        for path in paths[50:]:
             await call(app, "GET", path, headers)
         if profiler is not None:
             profiler.disable()
@@ -115,6 +119,7 @@ async def run(args: argparse.Namespace, url: str, data: Path, dsn: str | None) -
         json.dumps(
             {
                 "db": "postgres" if dsn else "sqlite",
+                "variant": "page-misses" if args.page_misses else "caches-off",
                 "requests": args.requests,
                 "limit": args.limit,
                 "cpu_ms_per_request": round(per, 3),
@@ -139,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true", help="print a cProfile (slower)")
     parser.add_argument("--top", type=int, default=30, help="profile rows to print")
     parser.add_argument("--sort", default="tottime", help="profile order (e.g. cumulative)")
+    parser.add_argument(
+        "--page-misses",
+        action="store_true",
+        help="caches on, every request a page-cache miss (default: every cache off)",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-admin", default=os.environ.get("SALON_BENCH_PG_ADMIN", ""))
     return parser

@@ -117,7 +117,9 @@ def compose(runtime: Runtime, *, local_media: bool = True) -> CoreServices:
             authn.provider: UserDirectory(authn.provider, runtime.session_maker, runtime.changes)
             for _name, authn in runtime.authenticators
         },
-        image_pages=ImageLister(runtime.session_maker, runtime.changes, core.read_cache_mb << 20),
+        image_pages=ImageLister(
+            runtime.session_maker, runtime.changes, core.read_cache_mb << 20, runtime.engine
+        ),
         images=images,
         renditions=images.renditions,
         uploads=UploadService(runtime, images),

@@ -23,13 +23,13 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
 )
 
-__all__ = ["OneHopDbapi"]
+__all__ = ["OneHopDbapi", "run_statement"]
 
 # What a statement leaves on the cursor: description, rows, lastrowid, rowcount.
 _Outcome = tuple[Any, list[Any] | None, int | None, int]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+def run_statement(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
     """On the connection's thread: the whole statement, as SQLAlchemy's adapter would."""
     cursor = connection.cursor()
     try:
@@ -50,7 +50,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
             connection = self._connection
-            call = connection._execute(_run, connection._conn, operation, parameters)
+            call = connection._execute(run_statement, connection._conn, operation, parameters)
             outcome = self.await_(call)
         except Exception as error:
             self._adapt_connection._handle_exception(error)

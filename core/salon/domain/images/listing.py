@@ -6,15 +6,17 @@ month counts (``GET /api/images/months``) are cached the same way, under the sam
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
+from salon.db.direct import DirectSelect
 from salon.db.reads import read_session
 from salon.domain.images.cursor import UPLOADED
 from salon.domain.images.schemas import ImagePage, page_item
-from salon.domain.images.services import Shown, list_page
+from salon.domain.images.services import Shown, list_page, page_statement, paged
 from salon.domain.images.timeline import month_counts
 from salon.providers import TableVersions
 
@@ -31,8 +33,12 @@ class ImageLister:
         sessions: async_sessionmaker[AsyncSession],
         changes: TableVersions | None,
         max_bytes: int,
+        engine: AsyncEngine | None = None,
     ) -> None:
         self._sessions = sessions
+        self._engine = engine
+        # Page statements (one per kind of listing) compiled for the driver, by template.
+        self._direct: dict[int, DirectSelect] = {}
         self._entries: VersionedCache[EntryKey, bytes] = VersionedCache(
             changes, TABLES, max_entries=100_000, max_size=max_bytes
         )
@@ -57,6 +63,42 @@ class ImageLister:
         """The page :meth:`page_json` would answer, if cached and still current; else None."""
         key: EntryKey = ("page", shown, limit, cursor, order)
         return self._entries.get(key, self._version(shown))
+
+    async def driver_page(
+        self, shown: Shown, *, limit: int, cursor: str | None, order: str = UPLOADED
+    ) -> bytes | None:
+        """:meth:`page_json`'s page (the same bytes, cached the same way), its rows read
+        straight from the driver (``salon.db.direct``: no session, no SQLAlchemy result;
+        issue 19.2); None when this listing is not read so (a search, another driver).
+        Raises CursorError on a cursor the server did not make, and the driver's errors."""
+        key: EntryKey = ("page", shown, limit, cursor, order)
+        version = self._version(shown)  # read BEFORE the query, as in _cached
+        body = self._entries.get(key, version)
+        if body is not None:
+            return body
+        direct = self._direct_select(shown, limit=limit, cursor=cursor, order=order)
+        if direct is None:
+            return None
+        statement, values = direct
+        rows, next_cursor = paged(await statement.rows(values), limit, order)
+        body = self._encoder.encode(ImagePage([page_item(row) for row in rows], next_cursor))
+        self._entries.put(key, body, version, len(body))
+        return body
+
+    def _direct_select(
+        self, shown: Shown, *, limit: int, cursor: str | None, order: str
+    ) -> tuple[DirectSelect, dict[str, Any]] | None:
+        if self._engine is None or shown.search is not None:
+            return None  # a search's words are in its statement, built per request
+        dialect = self._engine.dialect.name
+        query, values = page_statement(
+            shown, limit=limit, cursor=cursor, dialect=dialect, order=order
+        )
+        statement = self._direct.get(id(query))
+        if statement is None:
+            # The templates live as long as the process (functools.cache): their ids stay.
+            statement = self._direct[id(query)] = DirectSelect(self._engine, query)
+        return (statement, values) if statement.supported else None
 
     async def months_json(self, shown: Shown) -> bytes:
         """The timeline's months of what ``shown`` lists, as JSON."""

@@ -163,11 +163,12 @@ def page_item(row: Any, base: str = "/api/images") -> ImageOut:
     ``meta`` are JSON text: ``meta`` is passed through to the encoder as it is stored, and of
     ``renditions`` only the names and widths are decoded (issue 19.2). The page's JSON is
     the same as :func:`image_out`'s."""
-    prefix = f"{base}/{row.id}"
+    ident = str(row.id)
+    prefix = f"{base}/{ident}"
     stored = _renditions.decode(row.renditions) if row.renditions else None
     names = sorted(stored or ())
     return ImageOut(
-        id=str(row.id),
+        id=ident,
         title=row.title,
         content_type=row.content_type,
         size=row.size,

@@ -681,12 +681,15 @@ async def list_page(
     # state, no conversion of the columns a page does not show (issue 19.2).
     # Executed on the session's connection: Core, without the ORM's statement setup.
     connection = await session.connection()
-    rows: list[Any] = list((await connection.execute(query, values)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(sort_key_of(rows[-1], order), rows[-1].id, order)
-    return rows, next_cursor
+    return paged(list((await connection.execute(query, values)).all()), limit, order)
+
+
+def paged(rows: list[Any], limit: int, order: str) -> tuple[list[Any], str | None]:
+    """The page of ``limit + 1`` rows read by a page statement, and the next page's cursor."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(sort_key_of(rows[-1], order), rows[-1].id, order)
 
 
 def rendition_entry(
@@ -726,6 +729,8 @@ __all__ = [
     "get_owned",
     "list_page",
     "page_query",
+    "page_statement",
+    "paged",
     "rendition_entry",
     "sha256_file",
     "spool",
