@@ -17,25 +17,41 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from salon.providers import MediaProcessor, StorageBackend, settings_as
+from salon.providers import (
+    MediaProcessor,
+    StackedMediaProcessor,
+    StorageBackend,
+    settings_as,
+)
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from salon.db.models import Image
     from salon.runtime import Runtime
     from salon.settings import CoreSettings
 
-__all__ = ["PluginAlbums", "PluginImages", "PluginQueue", "SalonContext", "require_user"]
+__all__ = [
+    "PluginAlbums",
+    "PluginImages",
+    "PluginJobs",
+    "PluginQueue",
+    "PluginUsers",
+    "SalonContext",
+    "require_user",
+]
 
 T = TypeVar("T")
 MAX_PAYLOAD_BYTES = 256 * 1024
+PAGE_LIMIT = 1000  # the most one list call answers
+JOB_DONE = ("succeeded", "failed")
 
 
 class PluginQueue:
@@ -121,25 +137,117 @@ class PluginImages:
         """The image, or ``None`` when there is none (or, given ``owner_id``, not theirs). An
         image in the trash is ``None`` too, as ``list`` leaves it out, unless
         ``include_trashed`` (then its ``trashed_at`` is set)."""
+        image = await self._row(image_id, owner_id, include_trashed)
+        if image is None:
+            return None
+        event: dict[str, Any] = self._runtime().services.images.event(image)
+        return event
+
+    async def _row(
+        self, image_id: uuid.UUID | str, owner_id: uuid.UUID | str | None, include_trashed: bool
+    ) -> Image | None:
         from salon.db.models import Image
 
-        runtime = self._runtime()
         wanted = _uuid(image_id)
         if wanted is None:
             return None
-        async with runtime.session_maker() as session:
+        async with self._runtime().session_maker() as session:
             image = await session.get(Image, wanted)
         if image is None or (owner_id is not None and str(image.owner_id) != str(owner_id)):
             return None
         if image.trashed_at is not None and not include_trashed:
             return None
-        event: dict[str, Any] = runtime.services.images.event(image)
-        return event
+        return image
+
+    async def open(
+        self,
+        image_id: uuid.UUID | str,
+        *,
+        rendition: str | None = None,
+        owner_id: uuid.UUID | str | None = None,
+        include_trashed: bool = False,
+        chunk_size: int = 1 << 16,
+    ) -> AsyncIterator[bytes]:
+        """The bytes of the image's original (``rendition=None``) or of its rendition of
+        that name (``"lg"``, ...), in chunks of at most ``chunk_size``, read through the
+        storage backend: ``async for chunk in salon.images.open(id, rendition="lg")``.
+        ``ObjectNotFound`` (``salon.errors``) before the first chunk when there is no such
+        image (as :meth:`get` says), no such rendition (yet), or its bytes are gone."""
+        from salon.errors import ObjectNotFound
+
+        image = await self._row(image_id, owner_id, include_trashed)
+        if image is None:
+            raise ObjectNotFound(f"no image {image_id}")
+        if rendition is None:
+            key = image.storage_key
+        else:
+            entry = dict(image.renditions or {}).get(rendition)
+            if entry is None:
+                made = ", ".join(sorted(image.renditions or {})) or "none yet"
+                raise ObjectNotFound(f"image {image_id} has no rendition {rendition!r} ({made})")
+            key = entry["key"]
+        async for chunk in self._runtime().storage.open(key, chunk_size=chunk_size):
+            yield chunk
+
+    async def read_bytes(
+        self,
+        image_id: uuid.UUID | str,
+        *,
+        rendition: str | None = None,
+        owner_id: uuid.UUID | str | None = None,
+        include_trashed: bool = False,
+    ) -> bytes:
+        """All of :meth:`open`'s bytes at once (keep to renditions and modest originals:
+        an original may be up to ``salon.core.max_upload_bytes``)."""
+        chunks = self.open(
+            image_id, rendition=rendition, owner_id=owner_id, include_trashed=include_trashed
+        )
+        return b"".join([chunk async for chunk in chunks])
+
+    async def refresh_renditions(
+        self,
+        image_id: uuid.UUID | str,
+        names: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+    ) -> builtins.list[str]:
+        """Make renditions of a ``ready`` image now, through the whole media stack
+        (``SALON_MEDIA``), stored and recorded under the core's own keys as an upload's are
+        (``salon doctor`` counts them; deleting the image deletes them): the ones it lacks
+        (``names=None``: say, those of a processor stacked after it was uploaded), or
+        ``names`` again. Metadata keys the stack sets that the image lacks are added. With
+        nothing missing nothing runs, unless ``force``. Returns the names stored. CPU
+        heavy: call it from a job (or queue the core's job ``image.renditions`` with
+        ``{"image_id": ..., "names": [...]}``). ``LookupError`` for no such image;
+        ``ValueError`` for a name no processor makes or an image that is not ready."""
+        wanted = _uuid(image_id)
+        if wanted is None:
+            raise LookupError(f"no image {image_id}")
+        renditions = self._runtime().services.renditions
+        return await renditions.refresh(wanted, names, force=force)
+
+    async def iterate(
+        self, owner_id: uuid.UUID | str, *, batch: int = 500
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every image of the owner outside the trash, however many, newest first (by id),
+        read ``batch`` at a time: ``async for image in salon.images.iterate(owner_id)``."""
+        from salon.db.models import Image
+
+        owner = uuid.UUID(str(owner_id))
+        images = self._runtime().services.images
+        async for row in _keyset(
+            self._runtime,
+            Image,
+            [Image.owner_id == owner, Image.trashed_at.is_(None)],
+            batch,
+        ):
+            yield images.event(row)
 
     async def list(
         self, owner_id: uuid.UUID | str, *, limit: int = 100
     ) -> builtins.list[dict[str, Any]]:
-        """The owner's images outside the trash, newest first, at most ``limit`` (<= 1000)."""
+        """The owner's images outside the trash, newest first, at most ``limit`` (<= 1000);
+        for all of them, however many, use :meth:`iterate`."""
         from sqlalchemy import select
 
         from salon.db.models import Image
@@ -149,7 +257,7 @@ class PluginImages:
             select(Image)
             .where(Image.owner_id == uuid.UUID(str(owner_id)), Image.trashed_at.is_(None))
             .order_by(Image.created_at.desc(), Image.id.desc())
-            .limit(max(1, min(limit, 1000)))
+            .limit(max(1, min(limit, PAGE_LIMIT)))
         )
         async with runtime.session_maker() as session:
             rows = (await session.execute(query)).scalars().all()
@@ -253,6 +361,157 @@ class PluginAlbums:
             return await add_images(session, album, ids)
 
 
+async def _keyset(
+    runtime: Callable[[], Runtime], model: Any, where: builtins.list[Any], batch: int
+) -> AsyncIterator[Any]:
+    """Rows of ``model`` matching ``where``, newest id first, read ``batch`` at a time by
+    keyset (ids are UUIDv7, so in creation order): no offset, no row seen twice."""
+    from sqlalchemy import select
+
+    size = max(1, min(batch, PAGE_LIMIT))
+    last: uuid.UUID | None = None
+    while True:
+        query = select(model).where(*where).order_by(model.id.desc()).limit(size)
+        if last is not None:
+            query = query.where(model.id < last)
+        async with runtime().session_maker() as session:
+            rows = (await session.execute(query)).scalars().all()
+        for row in rows:
+            yield row
+        if len(rows) < size:
+            return
+        last = rows[-1].id
+
+
+class PluginUsers:
+    """Read the gallery's users (never their credentials). A user is
+    ``{"id", "email", "provider", "created_at"}``; ``id`` is the ``owner_id`` of their
+    images."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def get(self, user_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """The user, or ``None``."""
+        from salon.db.models import User
+
+        wanted = _uuid(user_id)
+        if wanted is None:
+            return None
+        async with self._runtime().session_maker() as session:
+            user = await session.get(User, wanted)
+        return _user(user) if user is not None else None
+
+    async def by_email(self, email: str) -> dict[str, Any] | None:
+        """The user with that e-mail address (case ignored), or ``None``. Should several
+        sign in with it (through different providers), the configured auth provider's
+        (``SALON_AUTH``) comes first, then the oldest."""
+        from sqlalchemy import case, func, select
+
+        from salon.db.models import User
+
+        runtime = self._runtime()
+        query = (
+            select(User)
+            .where(func.lower(User.email) == email.strip().lower())
+            .order_by(case((User.provider == runtime.core.auth, 0), else_=1), User.id)
+            .limit(1)
+        )
+        async with runtime.session_maker() as session:
+            user = (await session.execute(query)).scalars().first()
+        return _user(user) if user is not None else None
+
+    async def list(
+        self, *, after: uuid.UUID | str | None = None, limit: int = 100
+    ) -> builtins.list[dict[str, Any]]:
+        """A page of users in id order (oldest first), at most ``limit`` (<= 1000): pass the
+        last one's ``id`` as ``after`` for the next page; an empty list after the last."""
+        from sqlalchemy import select
+
+        from salon.db.models import User
+
+        query = select(User).order_by(User.id).limit(max(1, min(limit, PAGE_LIMIT)))
+        if after is not None:
+            query = query.where(User.id > uuid.UUID(str(after)))
+        async with self._runtime().session_maker() as session:
+            rows = (await session.execute(query)).scalars().all()
+        return [_user(row) for row in rows]
+
+    async def iterate(self, *, batch: int = 500) -> AsyncIterator[dict[str, Any]]:
+        """Every user, newest first, read ``batch`` at a time."""
+        from salon.db.models import User
+
+        async for row in _keyset(self._runtime, User, [], batch):
+            yield _user(row)
+
+
+class PluginJobs:
+    """Read jobs by id, whoever queued them (``GET /api/jobs/{id}`` answers only the job's
+    owner). A job is ``{"id", "kind", "status", "progress", "result", "error", "owner_id",
+    "created_at"}``; ``status`` is ``queued``, ``running``, ``succeeded`` or ``failed``."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self._runtime = runtime
+
+    async def get(self, job_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """The job, or ``None`` for an unknown id."""
+        from salon.domain.jobs.services import load_job
+
+        job = await load_job(self._runtime().session_maker, str(job_id))
+        if job is None:
+            return None
+        return {
+            "id": str(job.id),
+            "kind": job.kind,
+            "status": job.status,
+            "progress": round(job.progress, 4),
+            "result": job.result,
+            "error": job.error,
+            "owner_id": str(job.owner_id) if job.owner_id is not None else None,
+            "created_at": job.created_at.isoformat(),
+        }
+
+    async def wait(
+        self,
+        job_id: uuid.UUID | str,
+        *,
+        seconds: float | None = None,
+        interval: float = 0.5,
+        progress: Callable[[float], object] | None = None,
+    ) -> dict[str, Any]:
+        """The job once it has succeeded or failed, asked every ``interval`` seconds;
+        ``progress(fraction)`` is called as its progress moves. ``TimeoutError`` after
+        ``seconds`` (``None``: no limit), ``LookupError`` for an unknown id. Someone
+        must run jobs meanwhile: ``salon serve`` (its in-process worker) or ``salon
+        worker``; a command alone runs none."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = None if seconds is None else loop.time() + seconds
+        seen = -1.0
+        while True:
+            job = await self.get(job_id)
+            if job is None:
+                raise LookupError(f"no job {job_id}")
+            if progress is not None and job["progress"] != seen:
+                seen = job["progress"]
+                progress(seen)
+            if job["status"] in JOB_DONE:
+                return job
+            if deadline is not None and loop.time() >= deadline:
+                raise TimeoutError(f"job {job_id} is still {job['status']} after {seconds} s")
+            await asyncio.sleep(interval)
+
+
+def _user(user: Any) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "provider": user.provider,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
 def _uuid(value: uuid.UUID | str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -286,9 +545,14 @@ class SalonContext:
         self.queue = PluginQueue(runtime)
         """The job queue: ``await salon.queue.enqueue(kind, payload, owner_id=...)``."""
         self.images = PluginImages(runtime)
-        """Images: ``get``, ``list``, ``create``."""
+        """Images: ``get``, ``list``, ``iterate``, ``create``, ``open``, ``read_bytes``,
+        ``refresh_renditions``."""
         self.albums = PluginAlbums(runtime)
         """Albums: ``get``, ``list``, ``create``, ``add_images``."""
+        self.users = PluginUsers(runtime)
+        """Users, read-only: ``get``, ``by_email``, ``list``, ``iterate``."""
+        self.jobs = PluginJobs(runtime)
+        """Jobs by id, read-only: ``get``, ``wait``."""
 
     @property
     def settings(self) -> Any:
@@ -314,13 +578,31 @@ class SalonContext:
 
     @property
     def storage(self) -> StorageBackend:
-        """The selected storage backend (``SALON_STORAGE``)."""
+        """The selected storage backend (``SALON_STORAGE``). The core's keys are its own
+        (read images with ``images.open``); keep the plugin's objects under
+        :attr:`storage_prefix`."""
         return self._runtime().storage
 
     @property
+    def storage_prefix(self) -> str:
+        """``"<plugin name>/"``: the plugin's own keys in :attr:`storage` start with it.
+        ``salon doctor`` neither counts nor deletes them; deleting them is the plugin's."""
+        return f"{self.plugin}/"
+
+    @property
     def media(self) -> MediaProcessor:
-        """The selected media processor (``SALON_MEDIA``); CPU bound: call it in a thread."""
+        """The media processor the core runs (``SALON_MEDIA``), as one ``MediaProcessor``:
+        with one processor selected, that one; with several, the stack of them (the first
+        decodes, each next one adds). CPU bound: call it in a thread. Which processors are
+        selected: :attr:`media_processors`."""
         return self._runtime().media
+
+    @property
+    def media_processors(self) -> tuple[tuple[str, MediaProcessor | StackedMediaProcessor], ...]:
+        """The processors ``SALON_MEDIA`` selected, ``(name, processor)`` in order: the
+        first decodes uploads, each next one is a stacked processor. A processor of yours
+        is selected when its name is here: ``dict(salon.media_processors).get("mine")``."""
+        return self._runtime().media_processors
 
     def connect(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """``async with salon.connect() as conn``: a SQLAlchemy ``AsyncConnection`` to the

@@ -10,30 +10,31 @@
 - images still ``processing`` (their renditions are being made, or a crash stopped that: the
   worker's sweep takes those up) and ``failed`` ones (the full decode refused the bytes) are
   listed apart, not as missing renditions.
+
+Only the core's key prefixes (``PREFIXES``) are checked: a plugin's own objects, under
+``<plugin name>/`` (docs/plugins.md, "The salon object"), are the plugin's, never orphans.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import anyio
 from sqlalchemy import select
 
 from salon.db.models import Image, UploadIntent, Video
 from salon.domain.images.keys import rendition_key
-from salon.domain.images.processing import PROCESSING, READY, store_renditions
-from salon.domain.images.services import spool, tmp_dir
+from salon.domain.images.processing import PROCESSING, READY
 from salon.domain.videos.services import output_key as video_output_key
 from salon.errors import ObjectNotFound, StorageError, UnsupportedMedia
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.doctor")
 
+# The core's own keys (salon.domain.images.keys, the video plugin's videos/); every other
+# prefix belongs to a plugin (``<plugin name>/``) and is never counted or deleted here.
 PREFIXES = ("originals/", "renditions/", "uploads/", "videos/")
 
 
@@ -111,40 +112,6 @@ async def _exists(runtime: Runtime, key: str) -> bool:
     return True
 
 
-async def _intact(runtime: Runtime, entry: Any) -> bool:
-    """The rendition ``entry`` (of ``Image.renditions``) is stored with its recorded size."""
-    try:
-        info = await runtime.storage.stat(entry["key"])
-    except ObjectNotFound:
-        return False
-    return entry.get("size") in (None, info.size)
-
-
-async def _rebuild_renditions(runtime: Runtime, image: Image) -> None:
-    path = await spool(
-        runtime.storage.open(image.storage_key),
-        tmp_dir(runtime),
-        max(image.size, 1),
-        StorageError("original is larger than recorded"),
-    )
-    try:
-        with tempfile.TemporaryDirectory(dir=tmp_dir(runtime)) as out:
-            processed = await anyio.to_thread.run_sync(
-                runtime.media.process, path, Path(out), runtime.core.rendition_specs
-            )
-            renditions = await store_renditions(runtime, image.owner_id, image.sha256, processed)
-    finally:
-        path.unlink(missing_ok=True)
-    async with runtime.session_maker() as session:
-        row = await session.get(Image, image.id)
-        if row is not None:
-            row.renditions = renditions
-            row.placeholder = processed.placeholder
-            # Keys a processor added since (a stacked one's): what is there stays as it is.
-            row.meta = {**dict(processed.info.metadata), **dict(row.meta or {})}
-            await session.commit()
-
-
 async def _check_images(
     runtime: Runtime, report: Report, repair: bool, tick: Callable[[], None]
 ) -> None:
@@ -160,18 +127,13 @@ async def _check_images(
                 str(image.id)
             )
             continue
-        missing = [
-            name
-            for name in (spec.name for spec in runtime.renditions)
-            if name not in (image.renditions or {})
-            or not await _intact(runtime, image.renditions[name])
-        ]
+        missing = await runtime.services.renditions.missing(image)
         if not missing:
             continue
         report.missing_renditions.append(f"{image.id}: {', '.join(missing)}")
         if repair:
             try:
-                await _rebuild_renditions(runtime, image)
+                await runtime.services.renditions.refresh(image.id, missing)
                 report.repaired += 1
             except (UnsupportedMedia, StorageError) as exc:
                 log.error("could not rebuild renditions of %s: %s", image.id, exc)

@@ -38,6 +38,7 @@ from salon.providers import (
     ProviderContext,
     RenditionSpec,
     RequestAuthenticator,
+    StackedMediaProcessor,
     StorageBackend,
 )
 from salon.roles import AUTH, AUTHENTICATOR, MAIL, MEDIA, QUEUE, SOURCE, STORAGE, Role, Selection
@@ -71,6 +72,8 @@ class Runtime:
     mail: MailSender | None = None
     # Every rendition an image gets: SALON_RENDITIONS, then what stacked media processors add.
     renditions: tuple[RenditionSpec, ...] = ()
+    # What SALON_MEDIA selected, (name, processor) in order; ``media`` is their stack.
+    media_processors: tuple[tuple[str, MediaProcessor | StackedMediaProcessor], ...] = ()
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
     # The request-authentication chain, (name, authenticator) in the order they are asked.
@@ -188,7 +191,8 @@ def build_runtime(
         ]
 
     mail = selected(MAIL)[0][1]  # first: the auth provider may send mail
-    media, renditions = build_media_stack(selected(MEDIA), core.rendition_specs)
+    media_processors = tuple(selected(MEDIA))
+    media, renditions = build_media_stack(media_processors, core.rendition_specs)
     runtime = Runtime(
         settings=settings,
         pm=pm,
@@ -202,6 +206,7 @@ def build_runtime(
         queue=selected(QUEUE)[0][1],
         mail=mail,
         renditions=renditions,
+        media_processors=media_processors,
     )
     runtime.sources = _build_every(SOURCE, registry, build)
     runtime.authenticators = list(_build_every(AUTHENTICATOR, registry, build).items())

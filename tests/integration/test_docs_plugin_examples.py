@@ -9,10 +9,12 @@ import json
 import re
 import sys
 import types
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
 import salon
 from click.testing import CliRunner
 from litestar.exceptions import LitestarDeprecationWarning
@@ -157,3 +159,68 @@ def test_register_migrations_example_registers_a_branch() -> None:
     [(branch, (plugin, migrations))] = collect_registry(pm).migrations.items()
     assert (branch, plugin) == ("photo_log", "guide_register_migrations")
     assert (migrations.versions / "0001_photo_log_entries.py").is_file()
+
+
+async def test_backfill_example_reads_bytes_and_remakes_renditions(tmp_path: Path) -> None:
+    """The guide's backfill ("An image's bytes and its renditions"): the job makes the
+    renditions an image lacks over every user's images, and keep_copy stores a plugin
+    object from a rendition's bytes, under the plugin's prefix, which doctor leaves alone."""
+    from salon.doctor import diagnose
+
+    plugin = _example("marks.backfill")
+    async with running_app(tmp_path / "data", plugins=[plugin]) as app:
+        salon = app.salon(plugin.__name__)
+        headers = await app.login()
+        first = (await app.upload(headers, sample_jpeg(64, 48, (9, 9, 9)))).json()
+        await app.upload(await app.login(), sample_jpeg(48, 64, (90, 9, 9)))
+        sm = await app.client.get(first["urls"]["renditions"]["sm"], headers=headers)
+        key = await app.call(lambda: plugin.keep_copy(salon, first["id"]))
+        assert key == f"{plugin.__name__}/{first['id']}.webp"
+        kept = b"".join([c async for c in app.runtime.storage.open(key)])
+        assert kept == sm.content
+        await app.call(lambda: _drop_rendition(app, first["id"], "md"))
+        job_id = await app.call(lambda: salon.queue.enqueue("marks.backfill", {}))
+        job = await app.call(lambda: salon.jobs.wait(job_id, seconds=60, interval=0.1))
+        assert job["result"] == {"images": 2, "renditions": 1}, job
+        assert (await diagnose(app.runtime)).healthy
+
+
+async def _drop_rendition(app: RunningApp, image_id: str, name: str) -> None:
+    from salon.db.models import Image
+
+    async with app.runtime.session_maker() as session:
+        row = await session.get(Image, uuid.UUID(image_id))
+        assert row is not None
+        await app.runtime.storage.delete(row.renditions[name]["key"])
+
+
+def test_backfill_example_command_queues_its_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+    from salon.cli import add_plugin_commands
+    from salon.composition import compose
+    from salon.db.migrate import upgrade
+    from salon.plugins import make_plugin_manager
+    from salon.runtime import build_runtime, load_settings
+
+    plugin = _example("marks.backfill")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'salon.db'}"
+    upgrade(url)
+    for name, value in {
+        "SALON_DATA_DIR": str(tmp_path),
+        "SALON_DATABASE_URL": url,
+        "SALON_CONFIG": str(tmp_path / "absent.toml"),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def open_gallery() -> Any:
+        runtime = build_runtime(*load_settings(extra_plugins=[plugin]))
+        compose(runtime)
+        return runtime
+
+    group = click.Group()
+    add_plugin_commands(group, make_plugin_manager(extra_plugins=[plugin]), open_gallery)
+    result = CliRunner().invoke(group, ["marks-backfill"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"queued [0-9a-f-]{36}\n", result.output), result.output

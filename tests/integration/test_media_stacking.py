@@ -5,6 +5,10 @@
 - ``SALON_MEDIA=legacy,mono``: the stacked processor's rendition is served and listed, its
   metadata is in the image's; one that fails leaves the image ready without its additions,
   and ``salon doctor --repair`` makes them later.
+- A plugin reads an image's bytes (``salon.images.open`` / ``read_bytes``) and has the
+  renditions an existing image lacks made under the core's keys
+  (``salon.images.refresh_renditions``, the core job ``image.renditions``); its own objects
+  under ``salon.storage_prefix`` are not doctor's orphans.
 - ``SALON_RENDITIONS`` decides the renditions (sizes, formats, extra names); a name that is
   not one of them is a 404 that lists them; broken settings stop start-up.
 """
@@ -13,15 +17,16 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from PIL import Image
 from salon.doctor import diagnose
-from salon.errors import ConfigurationError
-from salon.testing import running_app, sample_jpeg
+from salon.errors import ConfigurationError, ObjectNotFound
+from salon.testing import RunningApp, running_app, sample_jpeg
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,6 +90,85 @@ async def test_a_failing_stacked_processor_is_repaired_later(
         assert (await app.client.get(url, headers=headers)).status_code == 200
         again = (await app.client.get(f"/api/images/{image['id']}", headers=headers)).json()
         assert again["metadata"]["mono_mean"] > 0 and again["metadata"]["format"] == "JPEG"
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_bytes_and_renditions_of_an_existing_image(
+    tmp_path: Path, plugin: ModuleType
+) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / plugin.BROKEN).write_text("")  # uploaded before the stacked processor worked
+    env = {"SALON_MEDIA": "legacy,mono"}
+    async with running_app(data, plugins=[plugin], env=env) as app:
+        salon = app.salon("watermark")
+        assert [name for name, _ in salon.media_processors] == ["legacy", "mono"]
+        assert isinstance(dict(salon.media_processors)["mono"], plugin.Mono)
+        headers = await app.login()
+        jpeg = sample_jpeg(900, 600, (200, 120, 40))
+        image = (await app.upload(headers, jpeg)).json()
+        image_id = image["id"]
+        assert image["status"] == "ready" and "mono" not in image["urls"]["renditions"]
+
+        original = await app.call(lambda: salon.images.read_bytes(image_id))
+        assert original == jpeg
+        lg = await app.call(lambda: salon.images.read_bytes(image_id, rendition="lg"))
+        assert Image.open(io.BytesIO(lg)).size == (900, 600)
+        with pytest.raises(ObjectNotFound, match="no rendition 'mono'"):
+            await app.call(lambda: salon.images.read_bytes(image_id, rendition="mono"))
+        with pytest.raises(ObjectNotFound, match="no image"):
+            await app.call(lambda: salon.images.read_bytes(image_id, owner_id=uuid.uuid4()))
+        with pytest.raises(ValueError, match="no rendition named xl"):
+            await app.call(lambda: salon.images.refresh_renditions(image_id, ["xl"]))
+        assert (await diagnose(app.runtime)).missing_renditions == [f"{image_id}: mono"]
+
+        (data / plugin.BROKEN).unlink()
+        made = await app.call(lambda: salon.images.refresh_renditions(image_id))
+        assert made == ["mono"]
+        assert await app.call(lambda: salon.images.refresh_renditions(image_id)) == []
+        mono = await app.call(lambda: salon.images.read_bytes(image_id, rendition="mono"))
+        assert Image.open(io.BytesIO(mono)).mode == "L"
+        served = (await app.client.get(f"/api/images/{image_id}", headers=headers)).json()
+        assert sorted(served["urls"]["renditions"]) == ["lg", "md", "mono", "sm"]
+        assert served["metadata"]["mono_mean"] > 0 and served["metadata"]["format"] == "JPEG"
+
+        # A plugin's own objects live under its prefix: doctor neither counts nor deletes them.
+        own = f"{salon.storage_prefix}{image_id}.webp"
+        assert own == f"watermark/{image_id}.webp"
+        await app.call(lambda: salon.storage.put(own, _chunks(b"mark"), content_type="image/webp"))
+        report = await diagnose(app.runtime, repair=True)
+        assert report.healthy and report.repaired == 0, report
+        assert (await app.call(lambda: salon.storage.stat(own))).size == 4
+
+        # The core job makes what a ready image lacks, or the renditions named, again.
+        key = await served_key(app, image_id, "mono")
+        await app.call(lambda: app.runtime.storage.delete(key))
+        job_id = await app.call(
+            lambda: salon.queue.enqueue("image.renditions", {"image_id": image_id})
+        )
+        job = await app.call(lambda: salon.jobs.wait(job_id, seconds=60, interval=0.1))
+        assert job["status"] == "succeeded", job
+        assert job["result"] == {"image_id": image_id, "status": "ready", "made": ["mono"]}
+        again = {"image_id": image_id, "names": ["sm"]}
+        job_id = await app.call(lambda: salon.queue.enqueue("image.renditions", again))
+        job = await app.call(lambda: salon.jobs.wait(job_id, seconds=60, interval=0.1))
+        assert job["result"]["made"] == ["sm"], job
+        assert (await diagnose(app.runtime)).healthy
+
+
+async def served_key(app: RunningApp, image_id: str, name: str) -> str:
+    from salon.db.models import Image as ImageRow
+
+    async def key() -> str:
+        async with app.runtime.session_maker() as session:
+            row = await session.get(ImageRow, uuid.UUID(image_id))
+            assert row is not None
+            return str(row.renditions[name]["key"])
+
+    return await app.call(key)
 
 
 async def test_renditions_are_configuration(tmp_path: Path) -> None:

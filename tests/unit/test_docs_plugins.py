@@ -28,7 +28,14 @@ PROTOCOLS = [
     providers.JobContext,
 ]
 # The `salon` object and its parts: every public member is described in its section.
-FACADE = [context.SalonContext, context.PluginQueue, context.PluginImages, context.PluginAlbums]
+FACADE = [
+    context.SalonContext,
+    context.PluginQueue,
+    context.PluginImages,
+    context.PluginAlbums,
+    context.PluginUsers,
+    context.PluginJobs,
+]
 FACADE_SECTION = "## The `salon` object"
 
 

@@ -114,9 +114,9 @@ class VideoPorts(Database, Settings, Storage, Queue, Protocol):
     """Videos: jobs on the queue, their rows, the rendered files in storage."""
 
 
-class RenditionPorts(Database, Settings, Storage, Queue, Events, Protocol):
+class RenditionPorts(Database, Settings, Storage, Queue, Renditions, Events, Protocol):
     """Renditions: the rows, the original and renditions in storage, ``image.renditions`` jobs
-    on the queue, ``image_stored`` for the listeners."""
+    on the queue, every rendition an image gets, ``image_stored`` for the listeners."""
 
 
 class ImagePorts(Database, Settings, Storage, Media, Renditions, Events, Protocol):

@@ -206,15 +206,22 @@ async def running_app(
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     app = create_app(environ=environ, extra_plugins=plugins)
-    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
-        # The app's logging config replaces the root logger's handlers, which took pytest's
-        # caplog handler away: put back what the test had, and keep its lower level.
-        for handler in handlers:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        if level and level < root.level:
-            root.setLevel(level)
-        yield RunningApp(app, client, app.state.runtime, data_dir)
+    try:
+        async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+            # The app's logging config replaces the root logger's handlers, which took
+            # pytest's caplog handler away: put back what the test had, and keep its lower
+            # level.
+            for handler in handlers:
+                if handler not in root.handlers:
+                    root.addHandler(handler)
+            if level and level < root.level:
+                root.setLevel(level)
+            yield RunningApp(app, client, app.state.runtime, data_dir)
+    finally:
+        # And take the app's handler away again: a second running_app in the process would
+        # otherwise keep this one's beside its own, and print every line twice.
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 @asynccontextmanager

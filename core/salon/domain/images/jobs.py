@@ -1,6 +1,7 @@
 """The ``image.renditions`` job: a worker makes the renditions of an image that a web process
-(one that does not run jobs itself) recorded as ``processing``. Registered through the same
-hook as any plugin's handlers."""
+(one that does not run jobs itself) recorded as ``processing``, or the renditions a ``ready``
+image lacks (``payload["names"]``: those, made again), as ``salon.images.refresh_renditions``
+does. Registered through the same hook as any plugin's handlers."""
 
 from __future__ import annotations
 
@@ -9,19 +10,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from salon.composition import job_services
-from salon.domain.images.processing import JOB_KIND
+from salon.domain.images.processing import JOB_KIND, READY
 from salon.hookspecs import hookimpl
 from salon.providers import JobContext, RegisterJobHandler
 
 
 async def make_renditions(job: JobContext) -> Mapping[str, Any]:
-    """Idempotent: an image already ready (or deleted) is left as it is."""
+    """Idempotent: a deleted or failed image is left as it is; a ready one gets the
+    renditions it lacks (or those ``names`` gives, again), listed in the result's ``made``."""
     try:
         image_id = uuid.UUID(str(job.payload.get("image_id", "")))
     except ValueError:
         return {"skipped": "no image id"}
-    status = await job_services(job).renditions.process(image_id)
-    return {"image_id": str(image_id), "status": status}
+    renditions = job_services(job).renditions
+    status = await renditions.process(image_id)
+    if status != READY:
+        return {"image_id": str(image_id), "status": status}
+    names = job.payload.get("names")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+    ):
+        raise ValueError("payload 'names' must be a list of rendition names")
+    made = await renditions.refresh(image_id, names)
+    return {"image_id": str(image_id), "status": status, "made": made}
 
 
 @hookimpl

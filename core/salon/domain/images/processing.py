@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,13 @@ from salon.domain.images.pool import MediaPool, Reservation
 from salon.domain.images.schemas import image_event
 from salon.domain.jobs.services import create_job
 from salon.domain.ports import RenditionPorts, Storage
-from salon.errors import ProviderError, QueueUnavailable, StorageError, UnsupportedMedia
+from salon.errors import (
+    ObjectNotFound,
+    ProviderError,
+    QueueUnavailable,
+    StorageError,
+    UnsupportedMedia,
+)
 from salon.providers import MovingStorage, ProcessedMedia
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "PROCESSING",
     "READY",
     "RenditionService",
+    "intact",
     "store_renditions",
 ]
 
@@ -105,6 +113,15 @@ async def store_renditions(
             "content_type": rendition.content_type,
         }
     return renditions
+
+
+async def intact(runtime: Storage, entry: Mapping[str, Any]) -> bool:
+    """The rendition ``entry`` (of ``Image.renditions``) is stored with its recorded size."""
+    try:
+        info = await runtime.storage.stat(entry["key"])
+    except ObjectNotFound:
+        return False
+    return entry.get("size") in (None, info.size)
 
 
 class RenditionService:
@@ -258,13 +275,7 @@ class RenditionService:
             _scratch_dir(tmp) as out,
         ):
             try:
-                processed = await self.pool.process(
-                    original,
-                    out,
-                    self.runtime.core.rendition_specs,
-                    image.owner_id,
-                    pixels=(image.width or 0) * (image.height or 0),
-                )
+                processed = await self._render(image, original, out)
             except UnsupportedMedia as exc:
                 await self._fail(image, str(exc), exc.reason)
                 return FAILED
@@ -272,6 +283,16 @@ class RenditionService:
                 self.runtime, image.owner_id, image.sha256, processed
             )
         return await self._finish(image, processed, renditions)
+
+    async def _render(self, image: Image, original: Path, out: Path) -> ProcessedMedia:
+        """The whole media stack on ``original`` in the pool, its files in ``out``."""
+        return await self.pool.process(
+            original,
+            out,
+            self.runtime.core.rendition_specs,
+            image.owner_id,
+            pixels=(image.width or 0) * (image.height or 0),
+        )
 
     async def _finish(
         self, image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
@@ -341,6 +362,65 @@ class RenditionService:
         )
         async with self.runtime.session_maker() as session, session.begin():
             await session.execute(statement)
+
+    # ------------------------------------------------------------------ refresh
+
+    async def missing(self, image: Image) -> list[str]:
+        """The renditions a ready ``image`` should have (SALON_RENDITIONS and the stacked
+        processors') that are not recorded, or not stored at their recorded size."""
+        recorded = dict(image.renditions or {})
+        return [
+            spec.name
+            for spec in self.runtime.renditions
+            if spec.name not in recorded or not await intact(self.runtime, recorded[spec.name])
+        ]
+
+    async def refresh(
+        self, image_id: uuid.UUID, names: Collection[str] | None = None, *, force: bool = False
+    ) -> list[str]:
+        """Make renditions of a ``ready`` image again, through the whole media stack, and
+        record them under the core's keys: ``names`` (the renditions the image lacks when
+        ``None``), or none when nothing is missing unless ``force``. Metadata keys the stack
+        sets that the image lacks are added (those it has keep their values). Returns the
+        names stored. LookupError for no such image; ValueError for a name no processor
+        makes or an image that is not ready (a ``processing`` one gets them anyway)."""
+        image = await self._load(image_id)
+        if image is None:
+            raise LookupError(f"no image {image_id}")
+        if image.status != READY:
+            raise ValueError(f"image {image_id} is {image.status}, not ready")
+        known = [spec.name for spec in self.runtime.renditions]
+        unknown = sorted(set(names or ()) - set(known))
+        if unknown:
+            raise ValueError(f"no rendition named {', '.join(unknown)} (made: {', '.join(known)})")
+        wanted = list(names) if names is not None else await self.missing(image)
+        if not wanted and not force:
+            return []
+        tmp = tmp_dir(self.runtime)
+        async with _source_file(self.runtime, image, tmp) as original, _scratch_dir(tmp) as out:
+            processed = await self._render(image, original, out)
+            chosen = [r for r in processed.renditions if r.name in wanted]
+            stored = await store_renditions(
+                self.runtime,
+                image.owner_id,
+                image.sha256,
+                dataclasses.replace(processed, renditions=chosen),
+            )
+        await self._record(image.id, stored, processed)
+        return list(stored)
+
+    async def _record(
+        self, image_id: uuid.UUID, stored: Mapping[str, Any], processed: ProcessedMedia
+    ) -> None:
+        async with self.runtime.session_maker() as session, session.begin():
+            row = await session.get(Image, image_id)
+            if row is None:  # deleted meanwhile: its renditions go with it (image_deleted)
+                return
+            row.renditions = {**dict(row.renditions or {}), **dict(stored)}
+            row.placeholder = row.placeholder or processed.placeholder
+            # Keys a processor added since (a stacked one's); what is there stays as it is.
+            row.meta = {**dict(processed.info.metadata), **dict(row.meta or {})}
+            row.updated_at = _now()
 
     # ------------------------------------------------------------------ repair
 
