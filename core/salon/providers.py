@@ -499,13 +499,19 @@ class RenditionSpec:
     """A derived image: ``long_edge`` pixels on the longer side, never upscaled.
 
     Written in ``SALON_RENDITIONS`` as ``name:long_edge[:format[:quality]]`` (see
-    :meth:`parse`), for example ``lg:2048`` or ``xl:4096:avif:60``.
+    :meth:`parse`), for example ``lg:2048`` or ``xl:4096:avif:60``. ``format`` may be given
+    in any case (``"webp"``, ``"WEBP"``; ``"jpg"`` means ``"JPEG"``) and is kept upper-case,
+    as Pillow names formats: ``RenditionSpec("wm", 1024, "webp").format == "WEBP"``.
     """
 
     name: str
     long_edge: int
     format: str = "WEBP"
     quality: int = 80
+
+    def __post_init__(self) -> None:
+        fmt = self.format.strip().upper()
+        object.__setattr__(self, "format", "JPEG" if fmt == "JPG" else fmt)
 
     @classmethod
     def parse(cls, text: str) -> RenditionSpec:
@@ -520,8 +526,7 @@ class RenditionSpec:
             quality = int(parts[3]) if len(parts) == 4 else 80
         except ValueError:
             raise ValueError(f"rendition {text!r}: long_edge and quality are numbers") from None
-        fmt = parts[2].upper() if len(parts) >= 3 else "WEBP"
-        spec = cls(parts[0], edge, "JPEG" if fmt == "JPG" else fmt, quality)
+        spec = cls(parts[0], edge, parts[2] if len(parts) >= 3 else "WEBP", quality)
         spec.check()
         return spec
 

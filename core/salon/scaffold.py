@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from salon import __version__, providers, roles
+from salon import __version__, hookspecs, providers, roles
 
 __all__ = [
     "KINDS",
@@ -74,7 +74,7 @@ SKELETONS: Final[Mapping[str, Skeleton]] = {
     "media": Skeleton("MediaProcessor", "app.runtime.media"),
     "stacked": Skeleton(
         "Processor",
-        'dict(getattr(app.runtime.media, "layers", ()))["{name}"]',
+        'dict(app.salon("{name}").media_processors)["{name}"]',  # public: no stack internals
         "pillow,{name}",  # stacked on the built-in processor
     ),
     "source": Skeleton(
@@ -407,7 +407,9 @@ def _values(names: Names, kind: str, spec: Kind) -> dict[str, str]:
         "kind": kind,
         "kind_title": spec.title,
         "protocol": spec.protocol.__name__,
-        "providers_import": ", ".join(sorted([spec.protocol.__name__, "ProviderContext"])),
+        # The callback types the guide prescribes (salon.providers' Register* aliases).
+        "providers_import": ", ".join(sorted({"RegisterSettings", _register_alias(spec.hook)})),
+        "register_alias": _register_alias(spec.hook),
         "hook": spec.hook,
         "contract": spec.contract,
         "salon_version": __version__.rsplit(".", 1)[0],
@@ -416,6 +418,13 @@ def _values(names: Names, kind: str, spec: Kind) -> dict[str, str]:
         "when_built": when_built,
         "runtime_attr": spec.runtime_attr.format(name=names.provider_name),
     }
+
+
+def _register_alias(hook: str) -> str:
+    """The ``register`` callback's type of ``hook``, as hookspecs.py annotates it (the name
+    of a ``salon.providers`` alias, e.g. ``RegisterStorageBackend``)."""
+    annotation = inspect.signature(getattr(hookspecs, hook)).parameters["register"].annotation
+    return str(annotation)
 
 
 def _render(template: str, values: Mapping[str, str]) -> str:

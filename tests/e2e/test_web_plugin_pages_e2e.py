@@ -91,3 +91,27 @@ def test_disabled_plugins_take_their_pages_and_links_away(
         assert console.csp_violations() == []
     finally:
         context.close()
+
+
+def test_a_plugin_page_is_tested_with_locator_waits_under_the_csp(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    """The guide's advice for a plugin page's browser tests: wait with locators (expect(...)),
+    which retry against the DOM and evaluate no string in the page; the page's CSP allows no
+    'unsafe-eval' (a string evaluated by page code is refused with an EvalError)."""
+    from playwright.sync_api import expect
+
+    pytest.importorskip("salon_ffmpeg_video", reason="the built-in video plugin is not installed")
+    context, page, console = new_page(browser, server)
+    failure_context.append(page)
+    try:
+        _sign_up(page, server)
+        response = page.goto("/video")
+        assert response is not None
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-eval" not in csp, csp
+        expect(page.locator("[data-videos-empty]")).to_be_visible()
+        expect(page.get_by_role("heading", name="Video maker")).to_be_visible()
+        assert console.csp_violations() == [], console.csp_violations()
+    finally:
+        context.close()

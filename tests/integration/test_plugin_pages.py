@@ -105,6 +105,28 @@ async def test_a_plugin_page_with_its_static_files_and_nav_entry(tmp_path: Path)
         assert (await app.client.get("/static/js/api.js")).status_code == 200
 
 
+async def test_template_names_are_each_plugins_own(tmp_path: Path) -> None:
+    """A PageSpec's template is a bare name in the plugin's folder, so two plugins may both
+    have ``hello.html``; a partial is included by the plugin's name, ``<plugin>/_row.html``,
+    and ``base.html`` is the core's (docs/plugins.md, register_pages)."""
+    plugins = []
+    for name in ("stars", "comets"):
+        plugin = StarsPlugin(tmp_path / name, PageSpec(f"/{name}", "hello.html", name, public=True))
+        plugin.__name__ = name  # the plugin's name, as an entry point's
+        include = '{% include "' + name + '/_row.html" %}'
+        (plugin.templates / "hello.html").write_text(
+            '{% extends "base.html" %}{% block main %}' + include + "{% endblock %}"
+        )
+        (plugin.templates / "_row.html").write_text(f"<p data-row>{name} row</p>")
+        plugins.append(plugin)
+    async with running_app(tmp_path / "data", plugins=plugins) as app:
+        for name in ("stars", "comets"):
+            page = await app.client.get(f"/{name}")
+            assert page.status_code == 200, page.text
+            assert f"<p data-row>{name} row</p>" in page.text
+            assert f"<title>{name} · Salon</title>" in page.text
+
+
 async def test_without_the_plugin_there_is_no_page_and_no_nav_entry(tmp_path: Path) -> None:
     plugin = StarsPlugin(tmp_path / "plugin")
     env = {"SALON_DISABLE_PLUGINS": "stars"}

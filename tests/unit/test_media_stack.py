@@ -161,3 +161,15 @@ def test_the_contract_kit_catches_replaced_metadata(tmp_path: Path) -> None:
     additions = layer.add(previous, tmp_path, tmp_path)
     with pytest.raises(AssertionError, match="replace the previous"):
         StackedMediaProcessorContract().check_additions(layer, previous, additions, tmp_path)
+
+
+@pytest.mark.parametrize("written", ["webp", "WEBP", " Webp "])
+def test_a_rendition_format_in_any_case_is_kept_upper_case(written: str) -> None:
+    """Code and the contract suite wrote "WEBP", SALON_RENDITIONS "webp": both are one spec."""
+    spec = RenditionSpec("wm", 1024, written)
+    assert spec.format == "WEBP" and spec == RenditionSpec("wm", 1024)
+    spec.check()
+    assert RenditionSpec("x", 64, "jpg").format == "JPEG"
+    assert RenditionSpec.parse("xl:4096:Avif:60") == RenditionSpec("xl", 4096, "AVIF", 60)
+    with pytest.raises(ValueError, match="format must be one of webp, avif, jpeg, png"):
+        RenditionSpec("x", 64, "gif").check()

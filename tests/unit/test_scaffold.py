@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from salon import hookspecs
 from salon.cli import cli
 from salon.scaffold import KINDS, ScaffoldError, names_for, new_plugin
 
@@ -52,6 +53,24 @@ def test_hooks_register_the_provider_under_its_name(tmp_path: Path, kind: str) -
     assert f"register('{names.prefix}', {names.settings_class})" in ast.unparse(
         hooks["register_settings"]
     )
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_hooks_are_annotated_with_the_guides_register_aliases(tmp_path: Path, kind: str) -> None:
+    """The guide says: annotate ``register`` with its ``salon.providers`` alias; the skeleton
+    does, and its start-up test reaches the provider through public API only."""
+    root = new_plugin(f"photo-{kind}", kind, tmp_path)
+    names = names_for(f"photo-{kind}", kind)
+    init = (root / names.package / "__init__.py").read_text()
+    alias = inspect.signature(getattr(hookspecs, KINDS[kind].hook)).parameters["register"]
+    assert f"def {KINDS[kind].hook}(register: {alias.annotation}) -> None:" in init
+    assert "def register_settings(register: RegisterSettings) -> None:" in init
+    assert "Callable" not in init
+    plugin_test = (root / "tests" / f"test_{names.provider_name}_plugin.py").read_text()
+    assert ".layers" not in plugin_test and "getattr" not in plugin_test
+    if kind == "stacked":
+        expected = f'dict(app.salon("{names.entry_point}").media_processors)'
+        assert expected in plugin_test, plugin_test
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)

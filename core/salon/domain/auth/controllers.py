@@ -239,4 +239,6 @@ class AuthController(Controller):
 
 @get("/api/me", operation_id="me", tags=["auth"], security=AUTHENTICATED)
 async def me(current_user: CurrentUser) -> MeOut:
+    """The signed-in caller: ``id`` (the ``owner_id`` of their images and jobs), ``email``
+    and the ``provider`` they signed in through."""
     return MeOut(str(current_user.id), current_user.email, current_user.provider)
