@@ -15,8 +15,9 @@ import pytest
 from salon.testing import running_app, sample_jpeg
 
 
-async def test_users_every_image_and_jobs_by_id(tmp_path: Path) -> None:
-    async with running_app(tmp_path / "data") as app:
+@pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
+async def test_users_every_image_and_jobs_by_id(tmp_path: Path, salon_database: str) -> None:
+    async with running_app(tmp_path / "data", database_url=salon_database) as app:
         salon = app.salon("watermark")
         emails = [await app.signup() for _ in range(3)]
         headers = await app.login(emails[0])
