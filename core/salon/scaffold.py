@@ -51,6 +51,7 @@ class Kind:
     selection: str = "{name}"  # the selector's value that selects it
     use: str = ""  # without a selector: how every provider of the kind is used
     when_built: str = ""
+    note: str = ""  # the README's word after "Use", for any kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Skeleton:
     # skeleton's start-up test say so.
     use: str = ""
     when_built: str = ""
+    note: str = ""  # said after how to use it, in the README
 
 
 # One per kind of salon.roles.kinds() (a test keeps them in step).
@@ -76,6 +78,10 @@ SKELETONS: Final[Mapping[str, Skeleton]] = {
         "Processor",
         'dict(app.salon("{name}").media_processors)["{name}"]',  # public: no stack internals
         "pillow,{name}",  # stacked on the built-in processor
+        note="Images uploaded before it was selected lack its renditions and metadata: a job "
+        "of yours makes them with `await salon.images.refresh_renditions(image_id)`, or queue "
+        'the core\'s job: `await salon.queue.enqueue("image.renditions", {"image_id": ...})` '
+        '(docs/plugins.md, "An image\'s bytes and its renditions").',
     ),
     "source": Skeleton(
         "Source",
@@ -110,6 +116,7 @@ def _kinds() -> dict[str, Kind]:
             selection=skeleton.selection,
             use=skeleton.use,
             when_built=skeleton.when_built,
+            note=skeleton.note,
         )
     return out
 
@@ -395,6 +402,8 @@ def _values(names: Names, kind: str, spec: Kind) -> dict[str, str]:
         when_built = f", only when {selector}={selection} selects it"
     else:
         use, env_arg, when_built = spec.use, "", spec.when_built
+    if spec.note:
+        use = f"{use}\n\n{spec.note}"
     return {
         "dist": names.dist,
         "package": names.package,

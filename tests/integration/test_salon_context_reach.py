@@ -6,6 +6,7 @@ an existing image are tested in test_media_stacking.py."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from pathlib import Path
@@ -43,7 +44,7 @@ async def test_users_every_image_and_jobs_by_id(tmp_path: Path, salon_database: 
 
         for n in range(5):
             made = sample_jpeg(40, 30, (n * 40, 10, 10))
-            await app.call(lambda made=made: salon.images.create(me["id"], made, title=f"{n}"))
+            await app.call(functools.partial(salon.images.create, me["id"], made, title=f"{n}"))
 
         async def every_image() -> list[str]:
             return [image["id"] async for image in salon.images.iterate(me["id"], batch=2)]

@@ -71,6 +71,8 @@ def test_hooks_are_annotated_with_the_guides_register_aliases(tmp_path: Path, ki
     if kind == "stacked":
         expected = f'dict(app.salon("{names.entry_point}").media_processors)'
         assert expected in plugin_test, plugin_test
+        readme = (root / "README.md").read_text()
+        assert "salon.images.refresh_renditions(image_id)" in readme, readme
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
