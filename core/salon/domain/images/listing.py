@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from salon.caching import VersionedCache
-from salon.db.direct import DirectSelect
+from salon.db.direct import DirectSelect, uuid_text
 from salon.db.reads import read_session
 from salon.domain.images.cursor import UPLOADED
 from salon.domain.images.schemas import ImagePage, page_item
@@ -97,7 +97,9 @@ class ImageLister:
         statement = self._direct.get(id(query))
         if statement is None:
             # The templates live as long as the process (functools.cache): their ids stay.
-            statement = self._direct[id(query)] = DirectSelect(self._engine, query)
+            # The page needs the ids only as text (the items, the next cursor).
+            statement = DirectSelect(self._engine, query, {"id": uuid_text})
+            self._direct[id(query)] = statement
         return (statement, values) if statement.supported else None
 
     async def months_json(self, shown: Shown) -> bytes:
