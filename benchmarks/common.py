@@ -199,8 +199,10 @@ def wrk(
     threads: int = 2,
     headers: Mapping[str, str] | None = None,
     server_pids: Sequence[int] = (),
+    script: Path | None = None,
 ) -> WrkResult:
-    """Load ``url`` with wrk; also counts the server's CPU seconds during the run."""
+    """Load ``url`` with wrk (``script``: a Lua script of its own, e.g. varying the paths);
+    also counts the server's CPU seconds during the run."""
     argv = [
         wrk_path(),
         f"-t{threads}",
@@ -208,6 +210,8 @@ def wrk(
         f"-d{max(1, round(seconds))}s",
         "--latency",
     ]
+    if script is not None:
+        argv += ["-s", str(script)]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     cpu0 = cpu_seconds(server_pids)

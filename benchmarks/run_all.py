@@ -32,6 +32,11 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "ingest": ("ingest/bench_ingest.py", ["--short"]),
     "intake": ("intake/bench_intake.py", ["--short"]),
     "listing": ("listing/bench_listing.py", ["--short"]),
+    # issue 19.2: every request a page-cache miss (token and user cached), 10k images
+    "listing_misses": (
+        "listing/bench_listing.py",
+        ["--short", "--page-misses", "--sizes", "10000"],
+    ),
     "multiuser": ("listing/bench_multiuser.py", ["--short"]),
     "many_users": ("listing/bench_many_users.py", ["--short"]),
     "serving": ("serving/bench_serving.py", ["--short"]),

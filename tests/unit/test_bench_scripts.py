@@ -67,12 +67,26 @@ def test_short_form_parses(relative: str) -> None:
     assert args.short is True
 
 
+def test_page_miss_paths_are_new_in_every_run(tmp_path: Path) -> None:
+    bench = _load("listing/bench_listing.py")
+    args = bench.build_parser().parse_args(["--short", "--page-misses", "--sizes", "10000"])
+    assert args.page_misses and args.sizes == [10000]
+    warm, run = (bench.miss_script(tmp_path, name, count=50) for name in ("warm", "run"))
+    paths = [(tmp_path / f"miss-paths-{name}.txt").read_text().split() for name in ("warm", "run")]
+    assert len(set(paths[0] + paths[1])) == 100  # no page the warm-up cached is asked again
+    assert all(p.startswith("/api/images?limit=50&cursor=") for p in paths[0])
+    assert str(tmp_path / "miss-paths-run.txt") in run.read_text() and warm != run
+    with pytest.raises(RuntimeError, match="reused"):
+        bench.check_misses(bench.common.WrkResult(50, 1.0, 50.0, 1.0, 2.0, 0, 0), count=50)
+
+
 def test_run_all_knows_every_benchmark_and_its_short_form() -> None:
     run_all = _load("run_all.py")
     assert set(run_all.BENCHMARKS) == {
         "ingest",
         "intake",
         "listing",
+        "listing_misses",
         "multiuser",
         "many_users",
         "serving",
