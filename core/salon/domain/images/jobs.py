@@ -23,8 +23,10 @@ async def make_renditions(job: JobContext) -> Mapping[str, Any]:
     except ValueError:
         return {"skipped": "no image id"}
     renditions = job_services(job).renditions
-    status = await renditions.process(image_id)
-    if status != READY:
+    image = await renditions.load(image_id)
+    if image is None or image.status != READY:
+        # An upload's: made now (the row read here is not read again), or failed or gone.
+        status = await renditions.process(image_id, image=image)
         return {"image_id": str(image_id), "status": status}
     names = job.payload.get("names")
     if names is not None and not (
@@ -32,7 +34,7 @@ async def make_renditions(job: JobContext) -> Mapping[str, Any]:
     ):
         raise ValueError("payload 'names' must be a list of rendition names")
     made = await renditions.refresh(image_id, names)
-    return {"image_id": str(image_id), "status": status, "made": made}
+    return {"image_id": str(image_id), "status": READY, "made": made}
 
 
 @hookimpl

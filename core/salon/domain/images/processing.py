@@ -237,18 +237,19 @@ class RenditionService:
         if task is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(task), WAIT_LIMIT)
-            return await self._load(image_id)
+            return await self.load(image_id)
         waited = 0.0
         for attempt in range(10_000):
-            image = await self._load(image_id)
+            image = await self.load(image_id)
             if image is None or image.status != PROCESSING or waited >= WAIT_LIMIT:
                 return image
             pause = _POLL[min(attempt, len(_POLL) - 1)]
             await asyncio.sleep(pause)
             waited += pause
-        return await self._load(image_id)  # pragma: no cover
+        return await self.load(image_id)  # pragma: no cover
 
-    async def _load(self, image_id: uuid.UUID) -> Image | None:
+    async def load(self, image_id: uuid.UUID) -> Image | None:
+        """The image's row as it is now, or ``None``."""
         async with self.runtime.session_maker() as session:
             image: Image | None = await session.get(Image, image_id)
             return image
@@ -264,7 +265,7 @@ class RenditionService:
         ``source``: a local file holding the original's bytes (else they are read from
         storage). ``image``: the row as just recorded (an upload's), not read again."""
         if image is None or image.status != PROCESSING:
-            image = await self._load(image_id)
+            image = await self.load(image_id)
         if image is None:
             return "missing"
         if image.status != PROCESSING:
@@ -337,7 +338,7 @@ class RenditionService:
         """The row changed meanwhile: finished by another run, or deleted. In the latter case
         the renditions just stored belong to nobody (unless the same bytes were uploaded
         again), so they go."""
-        current = await self._load(image.id)
+        current = await self.load(image.id)
         if current is not None:
             return current.status
         async with self.runtime.session_maker() as session:
@@ -384,7 +385,7 @@ class RenditionService:
         sets that the image lacks are added (those it has keep their values). Returns the
         names stored. LookupError for no such image; ValueError for a name no processor
         makes or an image that is not ready (a ``processing`` one gets them anyway)."""
-        image = await self._load(image_id)
+        image = await self.load(image_id)
         if image is None:
             raise LookupError(f"no image {image_id}")
         if image.status != READY:
