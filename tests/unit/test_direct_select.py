@@ -4,6 +4,7 @@ session returns, never waits on a lock, and opens a new connection after an erro
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import threading
@@ -114,3 +115,24 @@ def test_a_reader_per_thread_and_none_for_memory_or_uri(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
     shared = LoopReader.for_engine(engine)
     assert shared is not None and LoopReader.for_engine(engine) is shared  # one per engine
+
+
+async def test_concurrent_pooled_reads_stay_within_the_pool(tmp_path: Path) -> None:
+    """More reads at once than the pool holds wait for a connection instead of opening
+    overflow connections (which the pool would close again at check-in)."""
+    engine = make_engine(f"sqlite+aiosqlite:///file:{tmp_path / 'd.db'}?uri=true")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_META.create_all)
+            await connection.execute(THINGS.insert(), [{"id": uuid.uuid4(), "at": T0}])
+        await engine.dispose()
+        opened: list[object] = []
+        sa.event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+        direct = DirectSelect(engine, sa.select(THINGS.c.name))
+        assert direct._reader is None  # a URI: read through the pool
+        results = await asyncio.gather(*(direct.rows({}) for _ in range(40)))
+        assert all(len(rows) == 1 for rows in results)
+        size = engine.pool.size()  # type: ignore[attr-defined]
+        assert 1 <= len(opened) <= size < 40
+    finally:
+        await engine.dispose()
