@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from salon.db.plugin_tables import Offers
+    from salon.plugins import Offer
     from salon.providers import SignupResult
     from salon.runtime import Runtime
     from salon.settings import CoreSettings
@@ -259,7 +260,9 @@ def plugins(as_json: bool) -> None:
     providers = {
         role.name: [
             {"name": o.name, "plugin": o.plugin, "selected": o.name in chosen.get(role.name, ())}
-            for o in sorted(registry.offers.get(role.name, {}).values(), key=lambda o: o.name)
+            for o in _in_selection_order(
+                registry.offers.get(role.name, {}).values(), chosen.get(role.name, ())
+            )
         ]
         for role in ROLES
         if role.selection is not Selection.CHAIN  # authenticators: the "request" rows
@@ -301,6 +304,13 @@ def plugins(as_json: bool) -> None:
         click.echo(f"salon: {message}", err=True)
     if unknown:
         sys.exit(2)
+
+
+def _in_selection_order(offers: Iterable[Offer], chosen: Sequence[str]) -> list[Offer]:
+    """The selected offers first, in the setting's order (a media stack runs in it), then the
+    others by name."""
+    rank = {name: n for n, name in enumerate(chosen)}
+    return sorted(offers, key=lambda o: (rank.get(o.name, len(rank)), o.name))
 
 
 def _print_plugins(data: dict[str, Any]) -> None:

@@ -52,6 +52,7 @@ T = TypeVar("T")
 MAX_PAYLOAD_BYTES = 256 * 1024
 PAGE_LIMIT = 1000  # the most one list call answers
 JOB_DONE = ("succeeded", "failed")
+QUEUED_WARNING = 10.0  # seconds a waited-for job may stay queued before that is said
 
 
 class PluginQueue:
@@ -214,10 +215,11 @@ class PluginImages:
         """Make renditions of a ``ready`` image now, through the whole media stack
         (``SALON_MEDIA``), stored and recorded under the core's own keys as an upload's are
         (``salon doctor`` counts them; deleting the image deletes them): the ones it lacks
-        (``names=None``: say, those of a processor stacked after it was uploaded), or
-        ``names`` again. Metadata keys the stack sets that the image lacks are added. With
-        nothing missing nothing runs, unless ``force``. Returns the names stored. CPU
-        heavy: call it from a job (or queue the core's job ``image.renditions`` with
+        (``names=None``: say, those of a processor stacked after it was uploaded; with
+        nothing missing nothing runs), every one again with ``force=True``, or ``names``
+        again. Metadata keys the stack sets that the image lacks are added. Returns the
+        names stored; when any, the ``image_updated`` event fires with them. CPU heavy:
+        call it from a job (or queue the core's job ``image.renditions`` with
         ``{"image_id": ..., "names": [...]}``). ``LookupError`` for no such image;
         ``ValueError`` for a name no processor makes or an image that is not ready."""
         wanted = _uuid(image_id)
@@ -438,11 +440,17 @@ class PluginUsers:
         return [_user(row) for row in rows]
 
     async def iterate(self, *, batch: int = 500) -> AsyncIterator[dict[str, Any]]:
-        """Every user, newest first, read ``batch`` at a time."""
-        from salon.db.models import User
-
-        async for row in _keyset(self._runtime, User, [], batch):
-            yield _user(row)
+        """Every user, in :meth:`list`'s order (id order, oldest first), read ``batch`` at a
+        time: ``async for user in salon.users.iterate()``."""
+        size = max(1, min(batch, PAGE_LIMIT))
+        after: str | None = None
+        while True:
+            page = await self.list(after=after, limit=size)
+            for user in page:
+                yield user
+            if len(page) < size:
+                return
+            after = page[-1]["id"]
 
 
 class PluginJobs:
@@ -478,17 +486,23 @@ class PluginJobs:
         seconds: float | None = None,
         interval: float = 0.5,
         progress: Callable[[float], object] | None = None,
+        queued_warning: float | None = QUEUED_WARNING,
+        on_queued: Callable[[str], object] | None = None,
     ) -> dict[str, Any]:
         """The job once it has succeeded or failed, asked every ``interval`` seconds;
         ``progress(fraction)`` is called as its progress moves. ``TimeoutError`` after
-        ``seconds`` (``None``: no limit), ``LookupError`` for an unknown id. Someone
-        must run jobs meanwhile: ``salon serve`` (its in-process worker) or ``salon
-        worker``; a command alone runs none."""
+        ``seconds`` (the timeout; ``None``: no limit), ``LookupError`` for an unknown id.
+        Someone must run jobs meanwhile: ``salon serve`` (its in-process worker) or ``salon
+        worker``; a command alone runs none. So when the job is still ``queued`` after
+        ``queued_warning`` seconds of waiting (``None``: never), that is said once:
+        ``on_queued(message)`` (a command echoes it), else a warning on the ``salon.jobs``
+        logger."""
         import asyncio
 
         loop = asyncio.get_running_loop()
-        deadline = None if seconds is None else loop.time() + seconds
-        seen = -1.0
+        started = loop.time()
+        deadline = None if seconds is None else started + seconds
+        seen, warned = -1.0, queued_warning is None
         while True:
             job = await self.get(job_id)
             if job is None:
@@ -498,9 +512,23 @@ class PluginJobs:
                 progress(seen)
             if job["status"] in JOB_DONE:
                 return job
+            waited = loop.time() - started
+            if not warned and job["status"] == "queued" and waited >= (queued_warning or 0):
+                warned = True
+                _say_queued(job_id, waited, on_queued)
             if deadline is not None and loop.time() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']} after {seconds} s")
             await asyncio.sleep(interval)
+
+
+def _say_queued(
+    job_id: uuid.UUID | str, waited: float, on_queued: Callable[[str], object] | None
+) -> None:
+    message = f"job {job_id} queued for {waited:.0f} s: is `salon serve` or `salon worker` running?"
+    if on_queued is not None:
+        on_queued(message)
+    else:
+        logging.getLogger("salon.jobs").warning("%s", message)
 
 
 def _user(user: Any) -> dict[str, Any]:

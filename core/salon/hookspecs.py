@@ -198,6 +198,19 @@ def image_stored(image: dict[str, Any], salon: SalonContext) -> None:
 
 
 @hookspec
+def image_updated(image: dict[str, Any], renditions: list[str], salon: SalonContext) -> None:
+    """Event: renditions were made for an image that was already ``ready`` (and metadata keys
+    the media stack sets that it lacked were added): by ``salon.images.refresh_renditions``,
+    the core job ``image.renditions`` or ``salon doctor --repair``. ``image`` is as in
+    ``image_stored``, with the new renditions and metadata; ``renditions`` names the ones
+    just stored. ``image_stored`` does not fire again for such an image, so a plugin that
+    indexes images in ``image_stored`` listens here too to learn what a backfill added.
+    Called after the commit, in the process that made them; return value ignored; a listener
+    that raises is logged and skipped. Since 0.2.
+    """
+
+
+@hookspec
 def image_deleted(image: dict[str, Any], salon: SalonContext) -> None:
     """Event: an image and its bytes were deleted. ``image`` and ``salon`` as in
     ``image_stored``. Return value ignored; a listener that raises is logged and skipped.

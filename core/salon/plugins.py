@@ -335,8 +335,8 @@ class PluginEvents:
     def listening(self, event: str) -> bool:
         return bool(getattr(self._pm.hook, event).get_hookimpls())
 
-    def fire(self, event: str, image: dict[str, Any]) -> None:
-        notify(self._pm, event, per_plugin=self._per_plugin, image=image)
+    def fire(self, event: str, image: dict[str, Any], **details: Any) -> None:
+        notify(self._pm, event, per_plugin=self._per_plugin, image=image, **details)
 
 
 TRACED_METHODS: Final[dict[str, tuple[str, ...]]] = {r.name: r.traced for r in ROLES if r.traced}

@@ -47,6 +47,19 @@ def test_plugins_lists_built_in_providers_and_selection(tmp_path: Path) -> None:
     assert "   page     /video       (ffmpeg_video, nav 'Video' at 60)" in text.stdout
 
 
+def test_plugins_lists_the_media_stack_in_its_order(tmp_path: Path) -> None:
+    env = {"SALON_DATA_DIR": str(tmp_path), "SALON_MEDIA": "pillow,avif_phash"}
+    result = run(env, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    media = json.loads(result.stdout)["providers"]["media"]
+    assert [(o["name"], o["selected"]) for o in media[:2]] == [
+        ("pillow", True),
+        ("avif_phash", True),
+    ], media
+    text = run(env, "plugins").stdout
+    assert text.index(" * media    pillow") < text.index(" * media    avif_phash"), text
+
+
 def test_unknown_provider_is_a_readable_startup_error(tmp_path: Path) -> None:
     result = run(
         {"SALON_DATA_DIR": str(tmp_path), "SALON_AUTH": "ldap"},

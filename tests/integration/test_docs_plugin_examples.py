@@ -224,3 +224,7 @@ def test_backfill_example_command_queues_its_job(
     result = CliRunner().invoke(group, ["marks-backfill"])
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"queued [0-9a-f-]{36}\n", result.output), result.output
+    # No serve or worker here: --wait gives up at --timeout with a readable error.
+    waited = CliRunner().invoke(group, ["marks-backfill", "--wait", "--timeout", "0.5"])
+    assert waited.exit_code == 1, waited.output
+    assert "is still queued after 0.5 s" in waited.output, waited.output

@@ -8,7 +8,8 @@
 - A plugin reads an image's bytes (``salon.images.open`` / ``read_bytes``) and has the
   renditions an existing image lacks made under the core's keys
   (``salon.images.refresh_renditions``, the core job ``image.renditions``); its own objects
-  under ``salon.storage_prefix`` are not doctor's orphans.
+  under ``salon.storage_prefix`` are not doctor's orphans. A second app on the same data
+  folder finds the first one's images; a backfill fires ``image_updated``.
 - ``SALON_RENDITIONS`` decides the renditions (sizes, formats, extra names); a name that is
   not one of them is a 404 that lists them; broken settings stop start-up.
 """
@@ -21,9 +22,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from PIL import Image
+from salon import hookimpl
 from salon.doctor import diagnose
 from salon.errors import ConfigurationError, ObjectNotFound
 from salon.testing import RunningApp, running_app, sample_jpeg
@@ -157,6 +160,59 @@ async def test_bytes_and_renditions_of_an_existing_image(
         job = await app.call(lambda: salon.jobs.wait(job_id, seconds=60, interval=0.1))
         assert job["result"]["made"] == ["sm"], job
         assert (await diagnose(app.runtime)).healthy
+
+
+class Listener:
+    """A plugin that keeps what the image events told it (as an indexing plugin would)."""
+
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+        self.updated: list[tuple[str, list[str], list[str], object]] = []
+
+    @hookimpl
+    def image_stored(self, image: dict[str, Any]) -> None:
+        self.stored.append(image["id"])
+
+    @hookimpl
+    def image_updated(self, image: dict[str, Any], renditions: list[str]) -> None:
+        served = sorted(image["urls"]["renditions"])
+        self.updated.append((image["id"], renditions, served, image["metadata"].get("mono_mean")))
+
+
+async def test_a_backfill_in_a_second_app_tells_the_listeners(
+    tmp_path: Path, plugin: ModuleType
+) -> None:
+    """Images uploaded before ``mono`` was stacked, in an app on the same data folder, get it
+    later: ``image_updated`` (not ``image_stored`` again) tells the listeners each time, from
+    ``refresh_renditions`` (``force=True``: every rendition again) and the core job."""
+    data = tmp_path / "d"
+    async with running_app(data, plugins=[plugin], env={"SALON_MEDIA": "legacy"}) as app:
+        headers = await app.login("before@example.com")
+        image_id = (await app.upload(headers, sample_jpeg(640, 480, (90, 90, 90)))).json()["id"]
+
+    listener = Listener()
+    env = {"SALON_MEDIA": "legacy,mono"}
+    async with running_app(data, plugins=[plugin, listener], env=env) as app:
+        salon = app.salon("watermark")
+        image = await app.call(lambda: salon.images.get(image_id))
+        assert image is not None and "mono" not in image["urls"]["renditions"]  # data kept
+        assert await app.call(lambda: salon.images.refresh_renditions(image_id)) == ["mono"]
+        everything = ["lg", "md", "mono", "sm"]
+        assert listener.updated == [(image_id, ["mono"], everything, 90)]
+        assert await app.call(lambda: salon.images.refresh_renditions(image_id)) == []
+        assert len(listener.updated) == 1, "nothing stored, nothing fired"
+
+        forced = await app.call(lambda: salon.images.refresh_renditions(image_id, force=True))
+        assert sorted(forced) == everything
+        assert listener.updated[-1][:2] == (image_id, forced)
+
+        job_id = await app.call(
+            lambda: salon.queue.enqueue("image.renditions", {"image_id": image_id, "names": ["sm"]})
+        )
+        job = await app.call(lambda: salon.jobs.wait(job_id, seconds=60, interval=0.1))
+        assert job["result"]["made"] == ["sm"], job
+        assert listener.updated[-1] == (image_id, ["sm"], everything, 90)
+        assert listener.stored == [] and len(listener.updated) == 3
 
 
 async def served_key(app: RunningApp, image_id: str, name: str) -> str:

@@ -40,7 +40,8 @@ async def test_users_every_image_and_jobs_by_id(tmp_path: Path, salon_database: 
         async def every_user() -> list[str]:
             return [user["email"] async for user in salon.users.iterate(batch=2)]
 
-        assert sorted(await app.call(every_user)) == sorted(emails)
+        # One order for both: id order, oldest first (signed up in this order).
+        assert await app.call(every_user) == paged == emails
 
         for n in range(5):
             made = sample_jpeg(40, 30, (n * 40, 10, 10))
@@ -63,6 +64,35 @@ async def test_users_every_image_and_jobs_by_id(tmp_path: Path, salon_database: 
         assert await app.call(lambda: salon.jobs.get(uuid.uuid4())) is None
         with pytest.raises(LookupError):
             await app.call(lambda: salon.jobs.wait(uuid.uuid4(), seconds=1))
+
+
+async def test_waiting_for_a_job_no_worker_takes_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No worker runs (SALON_INPROCESS_WORKER=false, no ``salon worker``): ``jobs.wait`` says
+    the job is still queued, through ``on_queued`` or a warning, and gives up at its timeout."""
+    env = {"SALON_INPROCESS_WORKER": "false"}
+    async with running_app(tmp_path / "data", env=env) as app:
+        salon = app.salon("watermark")
+        payload = {"image_id": "not-an-image"}
+        job_id = await app.call(lambda: salon.queue.enqueue("image.renditions", payload))
+        said: list[str] = []
+        with pytest.raises(TimeoutError, match=r"still queued after 0\.6 s"):
+            await app.call(
+                lambda: salon.jobs.wait(
+                    job_id, seconds=0.6, interval=0.1, queued_warning=0.2, on_queued=said.append
+                )
+            )
+        assert len(said) == 1, said
+        assert said[0].startswith(f"job {job_id} queued for ")
+        assert said[0].endswith("s: is `salon serve` or `salon worker` running?")
+
+        with caplog.at_level(logging.WARNING, logger="salon.jobs"), pytest.raises(TimeoutError):
+            await app.call(lambda: salon.jobs.wait(job_id, seconds=0.3, queued_warning=0.0))
+        warned = [r.getMessage() for r in caplog.records if r.name == "salon.jobs"]
+        assert len(warned) == 1 and "is `salon serve` or `salon worker` running?" in warned[0]
+        job = await app.call(lambda: salon.jobs.get(job_id))
+        assert job is not None and job["status"] == "queued"
 
 
 async def test_a_second_running_app_logs_each_line_once(tmp_path: Path) -> None:

@@ -160,6 +160,8 @@ def test_python_examples_parse(guide: str) -> None:
         "running_app",
         "unknown settings",
         "only the arguments it names",
+        "`node.style.backgroundColor = color`",  # CSSOM styles pass the CSP
+        "a second `running_app` on the same folder",  # data kept: before/after a backfill
     ],
 )
 def test_guide_covers(guide: str, phrase: str) -> None:
@@ -245,9 +247,28 @@ def test_the_page_helpers_the_guide_names_exist() -> None:
         source = (STATIC / path).read_text()
         for name in names:
             assert f"`{name}" in guide, name
+            # Its row in the table of imports says which module exports it.
+            named = re.compile(rf"`{re.escape(name)}[(`]")
+            rows = [r for r in guide.splitlines() if r.startswith("| `") and named.search(r)]
+            [first_cell] = [r.split("|")[1] for r in rows if named.search(r.split("|")[1])]
+            assert f"from `/static/{path}`" in first_cell, f"the guide does not say {name}'s module"
             exported = rf"export (?:async )?(?:function|class) {re.escape(name)}[ (]"
             assert re.search(exported, source), f"{path} no longer exports {name}"
     css = (STATIC / "css" / "salon.css").read_text()
     for name in PAGE_CLASSES:
         assert f"`{name}`" in guide, name
         assert re.search(rf"\.{re.escape(name)}\b", css), f"salon.css has no .{name}"
+
+
+def test_publishing_names_the_libraries_salon_brings(guide: str) -> None:
+    """The guide says which libraries come with ``salon`` (its declared dependencies), and
+    that a plugin declares what it imports itself: kept in step with core/pyproject.toml."""
+    import tomllib
+
+    core = GUIDE.parents[1] / "core" / "pyproject.toml"
+    requirements = tomllib.loads(core.read_text())["project"]["dependencies"]
+    section = _section(guide, "## Publishing")
+    for requirement in requirements:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]
+        assert f"`{name}`" in section, f"the guide's Publishing does not name {name}"
+    assert "declare every library your plugin imports directly" in section

@@ -96,7 +96,7 @@ class _Events:
     def listening(self, event: ImageEvent) -> bool:
         return True
 
-    def fire(self, event: ImageEvent, image: dict[str, Any]) -> None:
+    def fire(self, event: ImageEvent, image: dict[str, Any], **details: Any) -> None:
         self.fired.append((event, image))
 
 

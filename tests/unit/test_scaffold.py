@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -73,6 +74,37 @@ def test_hooks_are_annotated_with_the_guides_register_aliases(tmp_path: Path, ki
         assert expected in plugin_test, plugin_test
         readme = (root / "README.md").read_text()
         assert "salon.images.refresh_renditions(image_id)" in readme, readme
+
+
+def _imported(root: Path) -> set[str]:
+    """The top-level modules the files under ``root`` import, less the standard library's."""
+    names: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names)
+
+
+def _declared(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower().replace("-", "_") for r in requirements
+    }
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_skeleton_declares_what_its_code_imports(tmp_path: Path, kind: str) -> None:
+    """The guide: declare what your plugin imports directly; the skeleton does, its package
+    in ``dependencies`` and its tests' in the ``test`` extra."""
+    root = new_plugin(f"photo-{kind}", kind, tmp_path)
+    names = names_for(f"photo-{kind}", kind)
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    runtime = _declared(project["dependencies"])
+    assert _imported(root / names.package) - {names.package} <= runtime, runtime
+    tests = runtime | _declared(project["optional-dependencies"]["test"])
+    assert _imported(root / "tests") - {names.package} <= tests, tests
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)

@@ -83,7 +83,7 @@ class Renditions(Protocol):
 
 
 # The event hooks the image services fire (salon.hookspecs; their signatures are the hooks').
-ImageEvent: TypeAlias = Literal["image_stored", "image_deleted"]
+ImageEvent: TypeAlias = Literal["image_stored", "image_updated", "image_deleted"]
 
 
 class ImageEvents(Protocol):
@@ -94,7 +94,9 @@ class ImageEvents(Protocol):
         """Whether any plugin implements ``event`` (else the image dict need not be built)."""
         ...
 
-    def fire(self, event: ImageEvent, image: dict[str, Any]) -> None: ...
+    def fire(self, event: ImageEvent, image: dict[str, Any], **details: Any) -> None:
+        """``details``: the event's other arguments (``renditions`` for ``image_updated``)."""
+        ...
 
 
 class Events(Protocol):
@@ -116,7 +118,8 @@ class VideoPorts(Database, Settings, Storage, Queue, Protocol):
 
 class RenditionPorts(Database, Settings, Storage, Queue, Renditions, Events, Protocol):
     """Renditions: the rows, the original and renditions in storage, ``image.renditions`` jobs
-    on the queue, every rendition an image gets, ``image_stored`` for the listeners."""
+    on the queue, every rendition an image gets, ``image_stored`` and ``image_updated`` for
+    the listeners."""
 
 
 class ImagePorts(Database, Settings, Storage, Media, Renditions, Events, Protocol):

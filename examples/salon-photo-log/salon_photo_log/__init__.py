@@ -11,14 +11,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from litestar.config.app import AppConfig
 from salon import SalonContext, hookimpl
-from salon.providers import JobContext, JobHandler, PluginMigrations
+from salon.providers import (
+    JobContext,
+    PluginMigrations,
+    RegisterJobHandler,
+    RegisterMigrations,
+    RegisterSettings,
+)
 
 from salon_photo_log import tables
 from salon_photo_log.routes import photo_log
@@ -32,12 +37,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @hookimpl
-def register_settings(register: Callable[[str, type[PhotoLogSettings]], None]) -> None:
+def register_settings(register: RegisterSettings) -> None:
     register("PHOTO_LOG", PhotoLogSettings)
 
 
 @hookimpl
-def register_migrations(register: Callable[[PluginMigrations], None]) -> None:
+def register_migrations(register: RegisterMigrations) -> None:
     register(PluginMigrations(branch="photo_log", versions=MIGRATIONS))
 
 
@@ -57,7 +62,7 @@ async def record(job: JobContext) -> dict[str, Any]:
 
 
 @hookimpl
-def register_job_handlers(register: Callable[[str, JobHandler], None]) -> None:
+def register_job_handlers(register: RegisterJobHandler) -> None:
     register(KIND, record)
 
 

@@ -380,11 +380,12 @@ class RenditionService:
         self, image_id: uuid.UUID, names: Collection[str] | None = None, *, force: bool = False
     ) -> list[str]:
         """Make renditions of a ``ready`` image again, through the whole media stack, and
-        record them under the core's keys: ``names`` (the renditions the image lacks when
-        ``None``), or none when nothing is missing unless ``force``. Metadata keys the stack
-        sets that the image lacks are added (those it has keep their values). Returns the
-        names stored. LookupError for no such image; ValueError for a name no processor
-        makes or an image that is not ready (a ``processing`` one gets them anyway)."""
+        record them under the core's keys: ``names``, or (``None``) the renditions the image
+        lacks, or with ``force`` every one. Metadata keys the stack sets that the image lacks
+        are added (those it has keep their values). Returns the names stored; when it stored
+        any, ``image_updated`` fires with them. LookupError for no such image; ValueError
+        for a name no processor makes or an image that is not ready (a ``processing`` one
+        gets them anyway)."""
         image = await self.load(image_id)
         if image is None:
             raise LookupError(f"no image {image_id}")
@@ -394,8 +395,10 @@ class RenditionService:
         unknown = sorted(set(names or ()) - set(known))
         if unknown:
             raise ValueError(f"no rendition named {', '.join(unknown)} (made: {', '.join(known)})")
-        wanted = list(names) if names is not None else await self.missing(image)
-        if not wanted and not force:
+        if names is None:
+            names = known if force else await self.missing(image)
+        wanted = list(names)
+        if not wanted:
             return []
         tmp = tmp_dir(self.runtime)
         async with _source_file(self.runtime, image, tmp) as original, _scratch_dir(tmp) as out:
@@ -407,21 +410,27 @@ class RenditionService:
                 image.sha256,
                 dataclasses.replace(processed, renditions=chosen),
             )
-        await self._record(image.id, stored, processed)
+        row = await self._record(image.id, stored, processed)
+        events = self.runtime.events
+        if row is not None and stored and events.listening("image_updated"):
+            # After the commit, as image_stored: plugins that index an image learn of what a
+            # backfill (or a repair) added to one they saw before.
+            events.fire("image_updated", image_event(row), renditions=list(stored))
         return list(stored)
 
     async def _record(
         self, image_id: uuid.UUID, stored: Mapping[str, Any], processed: ProcessedMedia
-    ) -> None:
+    ) -> Image | None:
         async with self.runtime.session_maker() as session, session.begin():
             row = await session.get(Image, image_id)
             if row is None:  # deleted meanwhile: its renditions go with it (image_deleted)
-                return
+                return None
             row.renditions = {**dict(row.renditions or {}), **dict(stored)}
             row.placeholder = row.placeholder or processed.placeholder
             # Keys a processor added since (a stacked one's); what is there stays as it is.
             row.meta = {**dict(processed.info.metadata), **dict(row.meta or {})}
             row.updated_at = _now()
+        return row
 
     # ------------------------------------------------------------------ repair
 
