@@ -3,7 +3,9 @@
 One rule for every field: line breaks and tabs become spaces (or stay as ``\\n`` where a field
 keeps lines); other control characters (NUL among them: PostgreSQL's text refuses it) and the
 bidirectional overrides and isolates are dropped. U+202E turns "photo\\u202egpj.exe" into
-"photoexe.jpg" on screen; zero-width joiners and the like (emoji sequences) stay."""
+"photoexe.jpg" on screen. Invisible zero-width spaces (U+200B, U+2060, U+FEFF) are dropped too:
+they make two names that look the same differ; the zero-width (non-)joiners stay, because emoji
+sequences and several scripts need them."""
 
 from __future__ import annotations
 
@@ -13,17 +15,20 @@ import unicodedata
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+ZERO_WIDTH_SPACES = frozenset("\u200b\u2060\ufeff")
+_DROPPED = BIDI_CONTROLS | ZERO_WIDTH_SPACES
 _BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
 _LINE_ENDS = frozenset("\n\r\x85\u2028\u2029")
 
 
 def clean_text(text: str, *, keep_lines: bool = False) -> str:
-    """``text`` without control and bidirectional formatting characters, trimmed."""
+    """``text`` without control, bidirectional formatting and zero-width space characters,
+    trimmed."""
     kept = []
     for char in text:
         if char in _BREAKS:
             kept.append("\n" if keep_lines and char in _LINE_ENDS else " ")
-        elif char not in BIDI_CONTROLS and unicodedata.category(char) != "Cc":
+        elif char not in _DROPPED and unicodedata.category(char) != "Cc":
             kept.append(char)
     return "".join(kept).strip()
 

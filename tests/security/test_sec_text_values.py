@@ -112,3 +112,24 @@ async def test_deeply_nested_cursor_is_400_not_500(salon_app: RunningApp) -> Non
         answer = await salon_app.client.get(f"{path}{separator}cursor={nested}", headers=headers)
         assert answer.status_code == 400, (path, answer.text)
         assert answer.json()["detail"] == "malformed cursor"
+
+
+async def test_file_name_and_title_drop_bidi_and_zero_width(salon_app: RunningApp) -> None:
+    """The second outside attack found ``metadata.filename`` keeping U+202E ("…\\u202egnp.exe")
+    and titles keeping U+200B; both are now cleaned by the same rule."""
+    headers = await salon_app.login()
+    uploaded = await salon_app.client.post(
+        "/api/images",
+        files={"file": ("\u2066pho\u200bto\u202egnp.exe\ufeff", distinct_jpeg(), "image/jpeg")},
+        data={"title": "ali\u200bce\u2060\u202a"},
+        headers=headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    body = uploaded.json()
+    assert body["metadata"]["filename"] == "photognp.exe"
+    assert body["title"] == "alice"
+    renamed = await salon_app.client.patch(
+        f"/api/images/{body['id']}", json={"title": "b\u200bob\u2069"}, headers=headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["title"] == "bob"

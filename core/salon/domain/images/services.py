@@ -159,7 +159,9 @@ def download_name(image: Image) -> str:
 
 
 def _filename_meta(request: IngestRequest) -> dict[str, str]:
-    return {"filename": request.filename[:MAX_FILENAME]} if request.filename else {}
+    # Cleaned as titles are: U+202E in "photo\u202egpj.exe" shows as "photoexe.jpg".
+    name = clean_text(request.filename)[:MAX_FILENAME]
+    return {"filename": name} if name else {}
 
 
 class ImageService:
