@@ -11,6 +11,11 @@ So before such an answer starts, the rest of the body is read and dropped, as a 
 "lingering close" does: at most ``SALON_DRAIN_BODY_BYTES`` (a small upload; a bigger remainder,
 declared or found, is not read: the connection closes as before) and within
 ``SALON_BODY_READ_TIMEOUT`` seconds. A 413 drains nothing: its point is not to read the body.
+
+An answer that starts with the body still unread after that (a 413, a 408, a remainder too big
+to drain) carries ``Connection: close``: the server closes the connection after it, and a
+keep-alive client that was not told so sent its next request on a dead connection (httpx:
+"Server disconnected without sending a response").
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
     from litestar import Litestar
-    from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+    from litestar.types import (
+        ASGIApp,
+        HTTPResponseStartEvent,
+        Message,
+        Receive,
+        ReceiveMessage,
+        Scope,
+        Send,
+    )
 
 __all__ = ["drain_unread_bodies"]
 
@@ -43,16 +56,24 @@ def _declared(scope: Scope) -> int | None:
     return length
 
 
-async def _drain(receive: Receive, budget: int, seconds: float) -> None:
-    """Read and drop body messages until the body ends, ``budget`` bytes or ``seconds``."""
+async def _drain(receive: Receive, budget: int, seconds: float) -> bool:
+    """Read and drop body messages until the body ends, ``budget`` bytes or ``seconds``;
+    whether the body ended."""
     with anyio.move_on_after(seconds):
         while budget >= 0:
             message = await receive()
             if message["type"] != "http.request":
-                return
+                return False
             budget -= len(message.get("body", b""))
             if not message.get("more_body", False):
-                return
+                return True
+    return False
+
+
+def _closing(message: HTTPResponseStartEvent) -> HTTPResponseStartEvent:
+    """The response start ``message`` with ``Connection: close`` (see the module docstring)."""
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+    return {**message, "headers": [*headers, (b"connection", b"close")]}
 
 
 def drain_unread_bodies(app: Litestar, limit: int, seconds: float) -> None:
@@ -83,8 +104,9 @@ def drain_unread_bodies(app: Litestar, limit: int, seconds: float) -> None:
             if message["type"] == "http.response.start" and not ended:
                 ended = True
                 left = limit if declared is None else declared - received
-                if message["status"] != TOO_LARGE and 0 < left <= limit:
-                    await _drain(receive, left, seconds)
+                drainable = message["status"] != TOO_LARGE and 0 < left <= limit
+                if left != 0 and not (drainable and await _drain(receive, left, seconds)):
+                    message = _closing(message)
             await send(message)
 
         await inner(scope, tracking_receive, draining_send)

@@ -54,13 +54,15 @@ async def _answer_without_body(
 
 
 async def test_huge_declared_json_body_is_refused_unread(served: Served) -> None:
-    status = await _answer_without_body(
-        served,
-        "POST",
-        "/api/auth/login",
-        {"Content-Type": "application/json", "Content-Length": str(150 * MiB)},
-    )
-    assert status == 413
+    headers = {"Content-Type": "application/json", "Content-Length": str(150 * MiB)}
+    reader, writer = await raw_request(served, "POST", "/api/auth/login", headers)
+    try:
+        response = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
+    finally:
+        writer.close()
+    assert response.status == 413
+    # The connection closes after it (the body stays unread), and the answer says so.
+    assert "\r\nconnection: close\r\n" in response.head.lower(), response.head
 
 
 async def _stream_chunked(served: Served, path: str, total: int) -> int | None:
@@ -198,3 +200,29 @@ async def test_uploads_still_take_large_files(client: httpx.AsyncClient) -> None
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["size"] == len(big)
+
+
+async def test_a_413_says_connection_close_and_keep_alive_clients_go_on(
+    served: Served, client: httpx.AsyncClient
+) -> None:
+    """The server closes the connection after a 413 (the body stays unread). Without
+    ``Connection: close`` a keep-alive client sent its next request on that connection and got
+    "Server disconnected without sending a response" (second outside attack, item 9)."""
+    user = await sign_up(client, "closing")
+    too_big = await client.post("/api/albums", json={"name": "x" * (70 * 1024)}, headers=user)
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.headers.get("connection") == "close"
+    # The same with the whole body on the wire before the answer (curl's way).
+    body = b'{"name": "' + b"x" * (70 * 1024) + b'"}'
+    headers = {**user, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    reader, writer = await raw_request(served, "POST", "/api/albums", headers, body)
+    try:
+        raw = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
+    finally:
+        writer.close()
+    assert raw.status == 413
+    assert "\r\nconnection: close\r\n" in raw.head.lower(), raw.head
+    after = await client.get("/api/albums", headers=user)  # the same httpx client: keep-alive
+    assert after.status_code == 200, after.text
+    small = await client.post("/api/albums", json={"name": "ok"}, headers=user)
+    assert small.status_code == 201 and small.headers.get("connection") != "close"
