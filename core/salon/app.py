@@ -82,6 +82,7 @@ from salon.errors import (
     SourceQueryError,
     SourceRateLimited,
     StorageError,
+    TooManyRequests,
     UnsupportedMedia,
 )
 from salon.logs import TEXT_FORMAT
@@ -173,6 +174,7 @@ REFUSAL_STATUS: tuple[tuple[type[RequestRefused], int], ...] = (
     (Conflict, 409),
     (Gone, 410),
     (QuotaExceeded, 413),
+    (TooManyRequests, 429),
     (RequestRefused, 400),
 )
 

@@ -160,5 +160,13 @@ class QuotaExceeded(RequestRefused):
     """The request would take the user over their storage quota (413)."""
 
 
+class TooManyRequests(RequestRefused):
+    """The caller holds too many of something at once (open uploads, queued jobs): 429 with
+    ``Retry-After`` (seconds, at least 1) saying when to try again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
 class SourceQueryError(SalonError):
     """A query to an image source is invalid; the message is shown to the caller."""

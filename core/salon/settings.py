@@ -76,7 +76,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Days a deleted image stays in the trash before a worker purges it (row and objects, on
     # the same schedule as the upload cleanup); 0: deleting removes at once.
     trash_days: int = 30
-    storage_quota_bytes: int = 0
+    # Finite by default (issue 17): sign-up is open, so an unlimited quota lets one account
+    # fill the disk. Direct uploads announced and not finished count with their declared size,
+    # and one user may have at most max_open_uploads_per_user of them open at once (429).
+    storage_quota_bytes: int = 10 * 1024**3
+    max_open_uploads_per_user: int = 32
     share_link_ttl: int = 7 * 24 * 3600
     # One video request's ceiling: its length (images x seconds per image) and its frame size.
     video_max_seconds: int = 600
@@ -207,6 +211,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "body_read_timeout",
             "body_min_rate",
             "max_concurrent_uploads_per_user",
+            "max_open_uploads_per_user",
             "password_hash_concurrency",
             "auth_rate_limit",
             "refresh_rate_limit",

@@ -167,3 +167,40 @@ async def test_completion_promotes_the_upload_without_writing_it_again(
         p for p in media.rglob("*") if p.is_file() and {"uploads", "staging"} & set(p.parts)
     ]
     assert leftovers == []
+
+
+async def test_open_uploads_are_capped_and_the_default_quota_is_finite(
+    salon_database: str, tmp_path: Path
+) -> None:
+    """Issue 17 (attack report 2, item 6): one account announced 300 uploads of 200 MiB (60 GB)
+    and every one was accepted. Now the default quota (10 GiB) counts their declared sizes and
+    at most SALON_MAX_OPEN_UPLOADS_PER_USER may be open at once (429 with Retry-After)."""
+    big = 200 * 1024 * 1024
+
+    async def announce(app: RunningApp, headers: dict[str, str], size: int) -> Any:
+        body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": size}
+        return await app.client.post("/api/uploads", json=body, headers=headers)
+
+    env = {"SALON_MAX_OPEN_UPLOADS_PER_USER": "60"}
+    async with running_app(tmp_path / "quota", env=env, database_url=salon_database) as app:
+        headers = await app.login()
+        codes = [(await announce(app, headers, big)).status_code for _ in range(52)]
+        # 51 x 200 MiB = 9.96 GiB fit the default 10 GiB; the 52nd does not.
+        assert codes == [201] * 51 + [413], codes
+        over = await announce(app, headers, big)
+        assert "storage quota exceeded" in over.json()["detail"]
+
+    async with running_app(tmp_path / "cap", database_url=salon_database) as app:
+        before = await _count(salon_database, UploadIntent)  # the database may be shared
+        headers = await app.login()
+        other = await app.login()
+        answers = [await announce(app, headers, 1000) for _ in range(33)]
+        assert [a.status_code for a in answers] == [201] * 32 + [429]
+        refused = await announce(app, headers, 1000)
+        assert "32 uploads announced and not finished" in refused.json()["detail"]
+        assert 800 <= int(refused.headers["retry-after"]) <= 901  # when the oldest expires
+        # Another user is not held by it, and an expired upload frees its place.
+        assert (await announce(app, other, 1000)).status_code == 201
+        await _expire(salon_database, answers[0].json()["upload_id"])
+        assert (await announce(app, headers, 1000)).status_code == 201
+        assert await _count(salon_database, UploadIntent) == before + 34  # 429s left nothing

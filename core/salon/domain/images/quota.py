@@ -1,4 +1,5 @@
-"""Per-user storage quota (``SALON_STORAGE_QUOTA_BYTES``; 0 means unlimited).
+"""Per-user storage quota (``SALON_STORAGE_QUOTA_BYTES``, 10 GiB by default; 0 means
+unlimited) and the cap on open direct uploads (``SALON_MAX_OPEN_UPLOADS_PER_USER``).
 
 What counts is the byte size of a user's originals plus the sizes announced by their direct
 uploads still in flight; renditions are derived data and not counted. The check is made when
@@ -12,13 +13,46 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Image, UploadIntent
-from salon.errors import QuotaExceeded
+from salon.errors import QuotaExceeded, TooManyRequests
 
-__all__ = ["QuotaExceeded", "check_quota", "used_bytes"]
+__all__ = ["QuotaExceeded", "TooManyRequests", "check_open_uploads", "check_quota", "used_bytes"]
+
+
+def _open_intents(owner_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    """The owner's direct uploads announced and not finished (pending or being completed) and
+    not yet expired: what still holds a place in their quota."""
+    return (
+        UploadIntent.owner_id == owner_id,
+        UploadIntent.status.in_(("pending", "processing")),
+        UploadIntent.expires_at > dt.datetime.now(dt.UTC),
+    )
+
+
+async def check_open_uploads(session: AsyncSession, owner_id: uuid.UUID, limit: int) -> None:
+    """Raise :class:`TooManyRequests` when the owner already has ``limit`` open direct uploads:
+    each is cheap to announce, so without a cap one account could hold any number (issue 17).
+    Retry-After is when the oldest of them expires (finishing one frees a place sooner)."""
+    count, first_expiry = (
+        await session.execute(
+            select(func.count(), func.min(UploadIntent.expires_at)).where(*_open_intents(owner_id))
+        )
+    ).one()
+    if int(count or 0) < limit:
+        return
+    wait = 60
+    if first_expiry is not None:
+        if first_expiry.tzinfo is None:  # SQLite gives naive UTC
+            first_expiry = first_expiry.replace(tzinfo=dt.UTC)
+        wait = int((first_expiry - dt.datetime.now(dt.UTC)).total_seconds()) + 1
+    raise TooManyRequests(
+        f"you have {count} uploads announced and not finished (the limit is {limit}): "
+        "send and complete those first, or wait until they expire",
+        retry_after=wait,
+    )
 
 
 async def used_bytes(
@@ -28,11 +62,7 @@ async def used_bytes(
     images = await session.scalar(
         select(func.coalesce(func.sum(Image.size), 0)).where(Image.owner_id == owner_id)
     )
-    pending = select(func.coalesce(func.sum(UploadIntent.size), 0)).where(
-        UploadIntent.owner_id == owner_id,
-        UploadIntent.status.in_(("pending", "processing")),
-        UploadIntent.expires_at > dt.datetime.now(dt.UTC),
-    )
+    pending = select(func.coalesce(func.sum(UploadIntent.size), 0)).where(*_open_intents(owner_id))
     if exclude_intent is not None:
         pending = pending.where(UploadIntent.id != exclude_intent)
     return int(images or 0) + int(await session.scalar(pending) or 0)

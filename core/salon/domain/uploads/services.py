@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Image, UploadIntent
 from salon.domain.images.intake import StoredObject
 from salon.domain.images.keys import staging_key, upload_key
-from salon.domain.images.quota import QuotaExceeded, check_quota
+from salon.domain.images.quota import QuotaExceeded, check_open_uploads, check_quota
 from salon.domain.images.services import ImageService, IngestItem, NotFound
 from salon.domain.ports import UploadPorts
 from salon.domain.uploads.schemas import UploadIn, UploadOut
@@ -61,6 +61,7 @@ class UploadService:
         content_type = data.content_type.lower().strip()
         if not _MIME_RE.fullmatch(content_type):
             content_type = "application/octet-stream"
+        await check_open_uploads(session, owner_id, core.max_open_uploads_per_user)
         await check_quota(session, owner_id, data.size, core.storage_quota_bytes)
         intent_id = uuid.uuid4()
         key = upload_key(owner_id, intent_id)
