@@ -503,6 +503,9 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="its SALON_DATA_DIR (for the doctor audit)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary only")
     parser.add_argument(
+        "--setting", action="append", default=[], help="NAME=VALUE for SALON_NAME (repeat)"
+    )
+    parser.add_argument(
         "--compare",
         action="store_true",
         help="run reads only, then --upload-share, each on a fresh server, back to back, "
@@ -531,7 +534,8 @@ def measure(args: argparse.Namespace, share: float) -> dict[str, Any]:
     """One run against a fresh ``salon serve`` and data folder."""
     data_dir = Path(tempfile.mkdtemp(prefix="salon-load-"))
     try:
-        with salon_server(data_dir, args.workers) as (url, process, env):
+        extra = {"SALON_" + k.upper(): v for k, _, v in (s.partition("=") for s in args.setting)}
+        with salon_server(data_dir, args.workers, extra) as (url, process, env):
             result = asyncio.run(run(args, url, process.pid, env, share))
         result["ok"] = ok(result)
         if not result["ok"]:

@@ -124,7 +124,11 @@ def compose(runtime: Runtime, *, local_media: bool = True) -> CoreServices:
         renditions=images.renditions,
         uploads=UploadService(runtime, images),
         sources=SourceImportService(runtime, images),
-        upload_slots=UploadSlots(core.max_concurrent_uploads_per_user),
+        upload_slots=UploadSlots(
+            core.max_concurrent_uploads_per_user,
+            core.upload_intake_concurrency,
+            core.upload_intake_wait,
+        ),
         throttle=AuthThrottle(core, runtime.engine),
         signer=MediaSigner(core.secret_key, core.presign_ttl),
     )

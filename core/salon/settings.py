@@ -131,6 +131,12 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # this much of it, so the client sees the answer rather than a reset connection.
     drain_body_bytes: int = 8 << 20
     max_concurrent_uploads_per_user: int = 4
+    # Uploads whose bytes have arrived and are being taken in (duplicate and quota reads, the
+    # header probe, storing the original, the row) at once per process, 0: no bound. Reads go
+    # ahead of the rest, which wait their turn (the user who used the least intake time first)
+    # up to ``upload_intake_wait`` seconds, then 503 with Retry-After.
+    upload_intake_concurrency: int = 2
+    upload_intake_wait: float = 10.0
     # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
     password_hash_concurrency: int = 2
     password_hash_queue: int = 16
@@ -223,6 +229,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.upload_intake_concurrency < 0 or self.upload_intake_wait < 0:
+            raise ValueError("upload_intake_concurrency and upload_intake_wait must be 0 or more")
         if self.password_hash_queue < 0:
             raise ValueError("password_hash_queue must be 0 or more")
         if self.upload_cleanup_interval < 0 or self.storage_quota_bytes < 0:

@@ -9,10 +9,12 @@ data folder (the SQS deployment's shape, on the local queue); the crash is a rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,9 +22,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from salon.db.models import Image as ImageRow
 from salon.db.models import Job, QueueMessage
+from salon.domain.images.intake import LocalFile
+from salon.domain.images.services import IngestItem
+from salon.errors import MediaBusy
 from salon.testing.fixtures import TEST_PASSWORD, RunningApp, running_app, sample_jpeg
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -196,6 +202,78 @@ async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(
         accepted = await app.upload(headers, photo((1, 2, 3)), wait=False)
         assert accepted.status_code == 201, accepted.text
         assert (await until_ready(app, headers, accepted.json()["id"]))["status"] == "ready"
+
+
+async def test_no_intake_turn_answers_503_with_retry_after_and_leaves_nothing(
+    tmp_path: Path, salon_database: str
+) -> None:
+    env = {"SALON_UPLOAD_INTAKE_CONCURRENCY": "1", "SALON_UPLOAD_INTAKE_WAIT": "0.3"}
+    async with running_app(tmp_path / "data", database_url=salon_database, env=env) as app:
+        headers = await app.login()
+        slots = app.runtime.services.upload_slots
+        other = uuid.uuid4()
+        # Another user's upload is being taken in, and stays so past the wait (on the app's
+        # own event loop, as a request's would be).
+        holding, done = threading.Event(), threading.Event()
+
+        async def take_in() -> None:
+            async with slots.intake(other):
+                holding.set()
+                await anyio.to_thread.run_sync(done.wait)
+
+        held = asyncio.create_task(app.call(take_in))
+        await anyio.to_thread.run_sync(holding.wait, 30)
+        try:
+            refused = await app.upload(headers, photo((4, 5, 6)), wait=False)
+        finally:
+            done.set()
+        await held
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"].isdigit()
+        assert "try again" in refused.json()["detail"]
+        assert await rows(app, ImageRow) == 0 and not stored_files(app)
+        assert not list((app.data_dir / "tmp").iterdir())  # the received body is gone
+        # ?wait=true gives its turn back once the image is stored, not after its renditions
+        # (through the service, on the app's loop: the test client serves one request at a
+        # time and blocks this loop meanwhile).
+        me = (await app.client.get("/api/me", headers=headers)).json()
+        original = app.data_dir / "upload.jpg"
+        original.write_bytes(photo((4, 5, 6)))
+        result = await app.call(lambda: _ingest_waiting(app, uuid.UUID(me["id"]), original))
+        assert result == (True, "ready")
+
+
+async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> tuple[bool, str]:
+    """Ingest ``original`` with ``wait`` inside an intake turn, its renditions held until
+    another upload's turn was tried; returns (that turn came, the image's status)."""
+    slots = app.runtime.services.upload_slots
+    pool = app.runtime.services.renditions.pool
+    making, go_on = asyncio.Event(), asyncio.Event()
+    process = pool.process
+
+    async def slow_process(*args: Any, **kwargs: Any) -> Any:
+        making.set()
+        await go_on.wait()
+        return await process(*args, **kwargs)
+
+    pool.process = slow_process  # type: ignore[method-assign]
+    try:
+        async with slots.intake(owner) as stored:
+            ingest = app.runtime.services.images.ingest_from(
+                LocalFile(original), IngestItem(owner_id=owner), wait=True, stored=stored
+            )
+            task = asyncio.create_task(ingest)
+            await asyncio.wait_for(making.wait(), 30)
+            came = False
+            with contextlib.suppress(MediaBusy):  # no turn within SALON_UPLOAD_INTAKE_WAIT
+                async with slots.intake(uuid.uuid4()):
+                    came = not task.done()
+            go_on.set()
+            image, _created = await asyncio.wait_for(task, 60)
+    finally:
+        go_on.set()
+        pool.process = process  # type: ignore[method-assign]
+    return came, image.status
 
 
 async def test_damaged_pixels_found_after_the_answer_mark_the_image_failed(

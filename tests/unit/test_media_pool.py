@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from salon.defaults.pillow_media import PillowMediaProcessor
-from salon.domain.images.pool import MediaPool, _Turns, default_workers
+from salon.domain.images.pool import FairTurns, MediaPool, default_workers
 from salon.errors import MediaBusy
 
 
@@ -69,7 +69,7 @@ async def test_turns_go_to_the_owner_who_used_the_least_time() -> None:
     """One worker, a backlog of slow images of one owner and single quick ones of two others:
     each quick one runs as soon as the worker is free, not after the backlog; the backlog's
     owner gets the worker whenever nobody else waits."""
-    turns = _Turns(1)
+    turns = FairTurns(1)
     started: list[str] = []
     gate = asyncio.Event()
 
@@ -107,7 +107,7 @@ async def test_turns_go_to_the_owner_who_used_the_least_time() -> None:
 
 
 async def test_a_cancelled_wait_gives_its_turn_on() -> None:
-    turns = _Turns(1)
+    turns = FairTurns(1)
     await turns.acquire("a")
     cancelled = asyncio.create_task(turns.acquire("b"))
     after = asyncio.create_task(turns.acquire("c"))
@@ -124,7 +124,7 @@ async def test_light_work_keeps_a_place_heavy_work_cannot_take() -> None:
     """Two places, one of them for light work only: heavy images queue for the other, a light
     one runs at once beside the heavy one under way, and once no heavy place is free a light
     image waiting behind heavy ones still goes first."""
-    turns = _Turns(2, heavy_slots=1)
+    turns = FairTurns(2, heavy_slots=1)
     await turns.acquire("bomber", True)
     second_bomb = asyncio.create_task(turns.acquire("bomber", True))
     await asyncio.sleep(0.01)

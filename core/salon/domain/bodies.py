@@ -5,16 +5,18 @@
   recurses once per level, and a deep ``[[[...`` ends in a RecursionError (a 500).
 - Every body must keep arriving (:func:`paced`): a client that sends one byte every few
   seconds would otherwise hold its upload slot, its temporary file and its socket forever.
-- Each user has a few upload slots at a time (:class:`UploadSlots`).
+- Each user has a few upload slots at a time, and the process takes in a few uploads at once
+  (:class:`UploadSlots`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -22,8 +24,11 @@ from litestar import Request
 from litestar.exceptions import ClientException, HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_429_TOO_MANY_REQUESTS
 
+from salon.domain.images.pool import FairTurns
+from salon.errors import MediaBusy
 from salon.runtime import runtime_of
 
+INTAKE_RETRY_AFTER = 2  # seconds: a turn frees up in milliseconds once the backlog moves
 # A JSON string, escapes included: brackets inside strings are not nesting.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _OPENERS = frozenset(b"[{")
@@ -98,11 +103,22 @@ async def paced(
 
 
 class UploadSlots:
-    """At most ``per_user`` uploads of one user at a time in this process; more answer 429."""
+    """At most ``per_user`` uploads of one user at a time in this process; more answer 429.
 
-    def __init__(self, per_user: int) -> None:
+    And at most ``intake`` uploads taken in at once (0: no bound), once their bytes have
+    arrived: the duplicate and quota reads, the header probe, storing the original and the
+    row cost the event loop about as much CPU as ten reads, and every read waits behind what
+    the loop is doing. The others wait for a turn (:class:`FairTurns`: the user who has used
+    the least intake time goes first, so one user's bulk upload does not hold everyone's) for
+    up to ``intake_wait`` seconds, then answer 503 with ``Retry-After``. The body is read
+    before the turn, so a slow sender holds none (issue 17)."""
+
+    def __init__(self, per_user: int, intake: int = 0, intake_wait: float = 10.0) -> None:
         self._per_user = per_user
         self._busy: dict[uuid.UUID, int] = {}
+        self._intake = intake
+        self._intake_wait = intake_wait
+        self._turns = FairTurns(intake) if intake else None
 
     @contextmanager
     def hold(self, user_id: uuid.UUID) -> Iterator[None]:
@@ -123,3 +139,36 @@ class UploadSlots:
                 self._busy[user_id] = left
             else:
                 del self._busy[user_id]
+
+    @asynccontextmanager
+    async def intake(self, user_id: uuid.UUID) -> AsyncIterator[Callable[[], None]]:
+        """A turn to take in one upload of ``user_id``, or MediaBusy (503) after waiting
+        ``intake_wait`` seconds for one. Yields a function that gives the turn back early
+        (once the image is stored, before waiting for its renditions); leaving gives it back
+        otherwise."""
+        turns = self._turns
+        if turns is None:
+            yield lambda: None
+            return
+        try:
+            async with asyncio.timeout(self._intake_wait):
+                await turns.acquire(user_id)
+        except TimeoutError:
+            raise MediaBusy(
+                f"the server is taking in {self._intake} uploads and more are waiting; "
+                "try again shortly",
+                retry_after=INTAKE_RETRY_AFTER,
+            ) from None
+        started = time.monotonic()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                turns.release(user_id, time.monotonic() - started)
+
+        try:
+            yield give_back
+        finally:
+            give_back()

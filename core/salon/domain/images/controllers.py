@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -164,13 +165,18 @@ class ImageController(Controller):
         when you uploaded these bytes before (``duplicate: true``). ``?wait=true`` answers once
         the renditions exist.
         503 with ``Retry-After`` when too many images are waiting for their renditions (the
-        server's backlog, or your share of it: ``SALON_MEDIA_QUEUE_PER_USER``) for 20 s."""
+        server's backlog, or your share of it: ``SALON_MEDIA_QUEUE_PER_USER``) for 20 s, or
+        when no intake turn came for ``SALON_UPLOAD_INTAKE_WAIT`` seconds."""
         limits = BodyLimits.of(runtime.core, runtime.core.max_upload_bytes)
         with upload_slots.hold(current_user.id):
             # Before the body is read, not after; a wait for the user's share holds a slot.
             await image_service.renditions.check_room(current_user.id)
             form = await receive_multipart(request, tmp_dir(runtime), limits)
-            return await _ingest(image_service, current_user, form, wait=wait)
+            try:
+                async with upload_slots.intake(current_user.id) as stored:
+                    return await _ingest(image_service, current_user, form, wait, stored)
+            finally:
+                form.discard()  # also when no turn came (503): nothing is left behind
 
     # The token check, the user and the page read through one session (salon.db.reads).
     @get(
@@ -396,7 +402,11 @@ async def _set_favorite(
 
 
 async def _ingest(
-    images: ImageService, current_user: User, form: ReceivedForm, *, wait: bool
+    images: ImageService,
+    current_user: User,
+    form: ReceivedForm,
+    wait: bool,
+    stored: Callable[[], None],
 ) -> Response[UploadedImageOut]:
     try:
         if form.file is None:
@@ -415,6 +425,7 @@ async def _ingest(
             ),
             wait=wait,
             refuse_when_busy=True,
+            stored=stored,
         )
     finally:
         form.discard()

@@ -14,7 +14,7 @@ may wait (imports, the sweep), :meth:`MediaPool.reserve` waits for a place.
 One user cannot take the others' places or turns (issue 17): each owner may have at most
 ``per_owner`` (``SALON_MEDIA_QUEUE_PER_USER``) images admitted, so refusing everyone takes
 ``queue / per_owner`` users with full backlogs, not one; and the ``workers`` places where
-decodes run go to the waiting owner who has used the least worker time (:class:`_Turns`), so a
+decodes run go to the waiting owner who has used the least worker time (:class:`FairTurns`), so a
 user's photo waits behind what is already being decoded, not behind another user's backlog.
 
 A processor that cannot be pickled (a third-party one holding a client, say) runs in threads
@@ -41,12 +41,12 @@ import anyio
 from salon.errors import MediaBusy, ProviderError
 from salon.providers import MediaProcessor, ProcessedMedia, RenditionSpec
 
-__all__ = ["MediaPool", "Reservation", "default_workers"]
+__all__ = ["FairTurns", "MediaPool", "Reservation", "default_workers"]
 
 log = logging.getLogger("salon.media.pool")
 
 RETRY_AFTER_SECONDS = 5
-_MAX_REMEMBERED = 4096  # owners whose worker time _Turns keeps after their work is done
+_MAX_REMEMBERED = 4096  # owners whose time FairTurns keeps after their work is done
 
 _processor: MediaProcessor | None = None  # in a child process: the one it was started with
 
@@ -93,7 +93,7 @@ class Reservation:
             self._pool = None
 
 
-class _Turns:
+class FairTurns:
     """``slots`` places shared fairly by the time they take: when one frees up it goes to the
     waiting owner who has used the least worker time (a pixel bomb costs its owner seconds, a
     small photo milliseconds), in arrival order among equals. An owner who starts waiting is
@@ -213,7 +213,7 @@ class MediaPool:
         self.processor = processor
         self.workers = workers or default_workers()
         # Images of at most this many pixels also have a worker of their own (0: none), so a
-        # photo never waits for a large image's decode (see _Turns).
+        # photo never waits for a large image's decode (see FairTurns).
         self.light_pixels = light_pixels
         self.processes = self.workers + (1 if light_pixels > 0 else 0)
         self.capacity = self.workers + queue
@@ -229,7 +229,7 @@ class MediaPool:
         self._admitted = 0
         self._by_owner: dict[Hashable, int] = {}
         self._freed = asyncio.Event()
-        self._turns: _Turns | None = None
+        self._turns: FairTurns | None = None
         self._threads = anyio.CapacityLimiter(self.processes)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -311,9 +311,9 @@ class MediaPool:
         """``processor.process(source, out_dir, specs)`` in a worker; at most ``workers`` run
         at once (one more for images of at most ``light_pixels`` pixels; ``pixels`` 0:
         unknown, so not one of those), the others wait here and are let in by the least
-        worker time used by their ``owner`` (see :class:`_Turns`)."""
+        worker time used by their ``owner`` (see :class:`FairTurns`)."""
         if self._turns is None:
-            self._turns = _Turns(self.processes, self.workers)
+            self._turns = FairTurns(self.processes, self.workers)
         turns = self._turns
         heavy = not 0 < pixels <= self.light_pixels
         await turns.acquire(owner, heavy)

@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,7 @@ class ImageService:
         *,
         wait: bool = True,
         refuse_when_busy: bool = False,
+        stored: Callable[[], None] | None = None,
     ) -> tuple[Image, bool]:
         """The one intake (issue 19.3): the bytes of ``source`` are read once into a local file
         (see ``salon.domain.images.intake``), hashed on the way, then :meth:`ingest`. Raises
@@ -195,10 +196,17 @@ class ImageService:
                 stored_key=local.stored_key,
                 movable=local.spooled,
             )
-            return await self.ingest(request, wait=wait, refuse_when_busy=refuse_when_busy)
+            return await self.ingest(
+                request, wait=wait, refuse_when_busy=refuse_when_busy, stored=stored
+            )
 
     async def ingest(
-        self, request: IngestRequest, *, wait: bool = True, refuse_when_busy: bool = False
+        self,
+        request: IngestRequest,
+        *,
+        wait: bool = True,
+        refuse_when_busy: bool = False,
+        stored: Callable[[], None] | None = None,
     ) -> tuple[Image, bool]:
         """Store and record an image; returns (image, created). Duplicates return the existing
         image. Raises UnsupportedMedia, NotFound (album), StorageError, or MediaBusy (only with
@@ -209,7 +217,8 @@ class ImageService:
         come from the headers); the renditions follow off this call (see
         ``salon.domain.images.processing``). With ``wait`` the image is returned once they are
         made, and bytes the full decode refuses are removed again and raise UnsupportedMedia,
-        as if the upload had been refused at once."""
+        as if the upload had been refused at once. ``stored`` is called once the image is
+        recorded, before any rendition work or wait (an upload's intake turn ends there)."""
         async with self.runtime.session_maker() as session:
             if request.album_id is not None:
                 await self._owned_album(session, request.owner_id, request.album_id)
@@ -237,6 +246,8 @@ class ImageService:
             if reservation is not None:
                 reservation.release()
             raise
+        if stored is not None:
+            stored()
         if not created:
             if reservation is not None:
                 reservation.release()

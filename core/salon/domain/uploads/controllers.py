@@ -86,13 +86,17 @@ class UploadController(Controller):
         db_session: DbSession,
         current_user: CurrentUser,
         upload_service: UploadsDep,
+        upload_slots: UploadSlotsDep,
         wait: FromQuery[bool] = False,
     ) -> Response[UploadedImageOut]:
         """Turn the uploaded object into an image (``processing`` until its renditions exist;
         ``?wait=true`` answers once they do), as ``POST /api/images`` does: 200 and
-        ``duplicate: true`` with the existing image when these bytes were uploaded before."""
-        image, created = await upload_service.complete(
-            db_session, current_user.id, upload_id, wait=wait
-        )
+        ``duplicate: true`` with the existing image when these bytes were uploaded before.
+        503 with ``Retry-After`` when no intake turn came for ``SALON_UPLOAD_INTAKE_WAIT``
+        seconds (the upload stays as it was: complete it again)."""
+        async with upload_slots.intake(current_user.id) as stored:
+            image, created = await upload_service.complete(
+                db_session, current_user.id, upload_id, wait=wait, stored=stored
+            )
         status = HTTP_201_CREATED if created else 200
         return Response(uploaded_out(image, created), status_code=status)

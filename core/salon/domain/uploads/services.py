@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,11 +100,18 @@ class UploadService:
         return intent
 
     async def complete(
-        self, session: AsyncSession, owner_id: uuid.UUID, upload_id: uuid.UUID, *, wait: bool
+        self,
+        session: AsyncSession,
+        owner_id: uuid.UUID,
+        upload_id: uuid.UUID,
+        *,
+        wait: bool,
+        stored: Callable[[], None] | None = None,
     ) -> tuple[Image, bool]:
+        """``stored`` as in :meth:`ImageService.ingest`."""
         intent = await self.owned_intent(session, owner_id, upload_id)
         await self.refuse_if_expired(session, intent)
-        return await self.complete_intent(session, intent, wait=wait)
+        return await self.complete_intent(session, intent, wait=wait, stored=stored)
 
     async def refuse_if_expired(self, session: AsyncSession, intent: UploadIntent) -> None:
         """410 for a pending intent past its ``expires_at``; its object and row are deleted at
@@ -120,7 +127,12 @@ class UploadService:
         )
 
     async def complete_intent(
-        self, session: AsyncSession, intent: UploadIntent, *, wait: bool = False
+        self,
+        session: AsyncSession,
+        intent: UploadIntent,
+        *,
+        wait: bool = False,
+        stored: Callable[[], None] | None = None,
     ) -> tuple[Image, bool]:
         """Verify and ingest the object of ``intent``, once: the browser's completion call and
         the storage event for the same object may race, so the intent is claimed atomically."""
@@ -140,7 +152,7 @@ class UploadService:
                 raise UploadInProgress("this upload is being processed; try again shortly")
             raise UploadRefused(f"this upload is {intent.status}")
         try:
-            image, created = await self._verify_and_ingest(intent, wait=wait)
+            image, created = await self._verify_and_ingest(intent, wait, stored)
         except (UploadRefused, UnsupportedMedia, QuotaExceeded):
             await self._refuse(session, intent)
             raise
@@ -154,11 +166,13 @@ class UploadService:
         await self._delete_quietly(intent.storage_key)
         return image, created
 
-    async def _verify_and_ingest(self, intent: UploadIntent, *, wait: bool) -> tuple[Image, bool]:
+    async def _verify_and_ingest(
+        self, intent: UploadIntent, wait: bool, stored: Callable[[], None] | None
+    ) -> tuple[Image, bool]:
         storage = self.runtime.storage
         copier = storage if storage.capabilities.copy else None
         if not isinstance(copier, CopyingStorage):
-            return await self._ingest(intent, intent.storage_key, promote=False, wait=wait)
+            return await self._ingest(intent, intent.storage_key, False, wait, stored)
         # The upload key may be written again while this runs (a browser form is valid until it
         # expires; a slow second POST of the file): check and keep a copy nothing else writes.
         # Both copies stay in storage (a hard link, S3 CopyObject); no byte is uploaded again.
@@ -168,12 +182,17 @@ class UploadService:
         except ObjectNotFound:
             raise UploadRefused("nothing was uploaded for this upload id") from None
         try:
-            return await self._ingest(intent, staged, promote=True, wait=wait)
+            return await self._ingest(intent, staged, True, wait, stored)
         finally:
             await self._delete_quietly(staged)
 
     async def _ingest(
-        self, intent: UploadIntent, key: str, *, promote: bool, wait: bool
+        self,
+        intent: UploadIntent,
+        key: str,
+        promote: bool,
+        wait: bool,
+        stored: Callable[[], None] | None,
     ) -> tuple[Image, bool]:
         """Make the object under ``key`` an image, its bytes read once (in place on local
         storage, one download on S3); ``promote``: the original is a storage-side copy of
@@ -199,7 +218,9 @@ class UploadService:
             filename=intent.filename,
             intent_id=intent.id,
         )
-        return await self.images.ingest_from(source, item, wait=wait, refuse_when_busy=True)
+        return await self.images.ingest_from(
+            source, item, wait=wait, refuse_when_busy=True, stored=stored
+        )
 
     async def _refuse(self, session: AsyncSession, intent: UploadIntent) -> None:
         intent.status = "refused"
