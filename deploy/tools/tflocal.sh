@@ -22,4 +22,13 @@ export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:${LOCALSTACK_PORT:
 export S3_HOSTNAME="${S3_HOSTNAME:-127.0.0.1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+if [[ " $* " == *" init "* && -z "${TF_CLI_CONFIG_FILE:-}" ]]; then
+    # The last word after tflocal's banners and Terraform's error: an offline init fails on
+    # the registry, and tf-offline.sh's hint is far above by then.
+    "$TOOL_VENV/bin/tflocal" "$@" && exit 0 || status=$?
+    echo "tflocal: init failed with no provider mirror configured (TF_CLI_CONFIG_FILE is empty)." \
+        "Without the Terraform registry: export TF_CLI_CONFIG_FILE=\"\$(bash deploy/tools/tf-offline.sh)\"" \
+        "(it says where it looks for a mirror)." >&2
+    exit "$status"
+fi
 exec "$TOOL_VENV/bin/tflocal" "$@"

@@ -147,3 +147,30 @@ def test_salon_accepts_what_terraform_hands_it(example_dir: TfDir, tmp_path: Pat
     assert settings.plugin("S3").cloudfront_enabled
     assert settings.plugin("SQS").queue_url == COMPUTED["SALON_SQS_QUEUE_URL"]
     assert settings.plugin("COGNITO").user_pool_id == COMPUTED["SALON_COGNITO_USER_POOL_ID"]
+
+
+# What the podman test's salon.env holds (tests/deploy/test_image_podman.py), besides AWS_*.
+PODMAN_ENV_NEEDS = {
+    "SALON_DATABASE_URL",
+    "SALON_SECRET_KEY",
+    "SALON_STORAGE",
+    "SALON_S3_BUCKET",
+    "SALON_QUEUE",
+    "SALON_SQS_QUEUE_URL",
+    "SALON_INPROCESS_WORKER",
+    "AWS_ENDPOINT_URL",
+}
+
+
+def test_the_readme_salon_env_lists_every_key_the_containers_need(tmp_path: Path) -> None:
+    """deploy/README.md's podman section shows a whole salon.env: the keys the tested one
+    has, a PostgreSQL URL, and only names Salon (or boto3) reads."""
+    readme = (DEPLOY / "README.md").read_text()
+    section = readme.split("## Building the image without Docker (podman)", 1)[1]
+    block = section.split("cat > salon.env <<EOF\n", 1)[1].split("\nEOF\n", 1)[0]
+    env = dict(line.split("=", 1) for line in block.splitlines())
+    assert env.keys() >= PODMAN_ENV_NEEDS, sorted(PODMAN_ENV_NEEDS - env.keys())
+    assert env["SALON_DATABASE_URL"].startswith("postgresql+asyncpg://"), env
+    unknown = {k for k in env if k.startswith("SALON_")} - salon_settings_names(tmp_path)
+    assert not unknown, unknown
+    assert "apt-get install -y postgresql" in section  # how to get a PostgreSQL locally

@@ -24,6 +24,9 @@ RUNNABLE = ("sh", "console")
 PROMPT = "$ "
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# A line the shell continues on the next: a backslash, or a trailing `&&`, `||` or `|`
+# (the latter three may carry a trailing comment, as bash allows).
+_CONTINUES = re.compile(r"(\\|(&&|\|\||\|)\s*(#.*)?)$")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Block:
         return self.lang in RUNNABLE
 
     def commands(self) -> list[str]:
-        """The commands in order: a command ends at a line not ending in a backslash.
+        """The commands in order: a command ends at a line not ending in a backslash, `&&`,
+        `||` or `|` (so a `&&` chain, which stops at its first failure, is one command).
         Blank lines and lines that are only a comment are dropped; a trailing comment stays
         (the shell ignores it)."""
         lines = self.text.splitlines()
@@ -53,7 +57,7 @@ class Block:
             if not pending and (not line.strip() or line.lstrip().startswith("#")):
                 continue
             pending.append(line)
-            if not line.rstrip().endswith("\\"):
+            if not _CONTINUES.search(line.rstrip()):
                 commands.append("\n".join(pending))
                 pending = []
         if pending:

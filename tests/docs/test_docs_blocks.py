@@ -72,6 +72,27 @@ def test_other_fences_are_illustrative_and_nest() -> None:
     assert "not a block of its own" in blocks[3].text
 
 
+def test_an_and_chain_is_one_command_and_stops_at_its_first_failure(tmp_path: Path) -> None:
+    text = "```sh\necho one &&   # a comment\nfalse &&\ntouch two\necho three\n```\n"
+    block = parse("X.md", text)[0]
+    assert block.commands() == ["echo one &&   # a comment\nfalse &&\ntouch two", "echo three"]
+    shell = Shell(tmp_path, clean_env(), tmp_path / "logs")
+    try:
+        with pytest.raises(DocCommandFailed, match="exited with 1"):
+            shell.run(block.commands()[0])
+        assert not (tmp_path / "two").exists()
+    finally:
+        shell.close()
+
+
+def test_the_deploy_localstack_steps_fail_fast() -> None:
+    """Pasted into a shell, a failed `init` must not go on to `apply` and `output`: the
+    section's first block is one `&&` chain."""
+    first = section_blocks(ROOT, "deploy/README.md", "Running the application half on LocalStack")
+    assert len(first[0].commands()) == 1, first[0].commands()
+    assert "tflocal.sh init" in first[0].commands()[0]
+
+
 def test_an_unclosed_fence_is_an_error() -> None:
     with pytest.raises(ValueError, match="never closed"):
         parse("X.md", "```sh\nmake run\n")

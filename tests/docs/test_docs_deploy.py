@@ -1,7 +1,9 @@
-"""deploy/README.md, "Running the application half on LocalStack": the block run verbatim in a
-fresh clone, on a LocalStack port of its own; the bucket and queue its `app_environment`
-output names must exist in that LocalStack. The AWS blocks of that README need an account and
-are illustrative (fenced ```bash), so nothing runs them."""
+"""deploy/README.md, "Running the application half on LocalStack": the blocks run verbatim in a
+fresh clone, on a LocalStack and a web port of their own; the bucket and queue the stack's
+`app_environment` output names must exist in that LocalStack, and Salon started with the
+exports `tf-env.sh` prints must serve on them (S3 storage, SQS queue, SALON_PUBLIC_URL on the
+exported PORT). The AWS blocks of that README need an account and are illustrative (fenced
+```bash), so nothing runs them."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import os
 import shlex
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .conftest import wait_ready
 from .docblocks import section_blocks
 from .docshell import Shell
 
@@ -30,23 +34,37 @@ def test_terraform_stack_on_localstack(clone: Path, shell: Shell) -> None:
             f"needs terraform on PATH and the provider mirror {MIRROR} "
             "(see deploy/README.md, Offline checks)"
         )
-    outputs = ""
+    stack, run = section_blocks(clone, "deploy/README.md", SECTION)
     shell.run(f"export TF_PLUGIN_MIRROR={shlex.quote(str(MIRROR))}")
     try:
-        for block in section_blocks(clone, "deploy/README.md", SECTION):
-            for command in block.commands():
-                if command.startswith("terraform output -json app_environment"):
-                    outputs = shell.capture(command)
-                else:
-                    shell.run(command, timeout=900)
-        assert outputs, "the block no longer prints `terraform output -json app_environment`"
-        settings = json.loads(outputs)
+        # One `&&` chain (it stops at the first failing step), ending with the output.
+        (chain,) = stack.commands()
+        last = chain.splitlines()[-1]
+        assert last.startswith("terraform output -json app_environment"), chain
+        shell.run(chain, timeout=900)
+        settings = json.loads(shell.capture("terraform output -json app_environment"))
         endpoint = f"http://127.0.0.1:{shell.start_env['LOCALSTACK_PORT']}"
         _check_resources(settings, endpoint)
+        _check_salon_on_stack(shell, shell.run_block(run), settings)
     finally:
         # No `terraform destroy` (about a minute): the LocalStack stopped here, its state and
         # the Terraform state all live in the throw-away clone.
         shell.run(f"make -C {clone} localstack-stop", check=False)
+
+
+def _check_salon_on_stack(shell: Shell, servers: list[Any], settings: dict[str, str]) -> None:
+    """`make run` after `eval "$(tf-env.sh)"` serves on the stack's bucket and queue, at the
+    PORT this shell exported (tf-env.sh makes SALON_PUBLIC_URL follow it)."""
+    port = shell.start_env["PORT"]
+    assert len(servers) == 1, servers
+    env = shell.env()
+    for key in ("SALON_S3_BUCKET", "SALON_SQS_QUEUE_URL", "SALON_S3_PREFIX"):
+        assert env[key] == settings[key], (key, env[key], settings[key])
+    assert settings["SALON_PUBLIC_URL"] == "http://127.0.0.1:8000", settings
+    assert env["SALON_PUBLIC_URL"] == f"http://127.0.0.1:{port}", env["SALON_PUBLIC_URL"]
+    wait_ready(f"http://127.0.0.1:{port}", servers[0])
+    selected = json.loads(shell.capture(".venv/bin/salon plugins --json"))["selected"]
+    assert (selected["storage"], selected["queue"]) == ("s3", "sqs"), selected
 
 
 def _check_resources(settings: dict[str, str], endpoint: str) -> None:

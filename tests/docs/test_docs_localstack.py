@@ -70,12 +70,15 @@ def test_localstack_block(clone: Path, shell: Shell, browser: Any) -> None:
         ]
         env = shell.env()
         assert servers, "the block starts no server"
+        # A data folder of its own: ./data's embedded-mode photos are not in the bucket.
+        assert env.get("SALON_DATA_DIR") == "./data-localstack", env.get("SALON_DATA_DIR")
         for job in servers:
             wait_ready(url, job)
         selected = shell.capture(".venv/bin/salon plugins --json")
         assert json.loads(selected)["selected"]["queue"] == "sqs", selected
         assert json.loads(selected)["selected"]["storage"] == "s3", selected
         _check_journey(clone, url, env, browser)
+        assert (clone / "data-localstack").is_dir()
     finally:
         shell.run("make localstack-stop", check=False)  # what the README says stops it
 

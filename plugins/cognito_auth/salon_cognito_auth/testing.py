@@ -7,6 +7,8 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import json
+import shlex
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ __all__ = [
     "REGION",
     "Pool",
     "cognito_client",
+    "exports",
     "make_pool",
     "moto_signing_key",
     "unverified_claims",
@@ -129,3 +132,22 @@ def moto_signing_key() -> dict[str, Any]:
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of ``token`` WITHOUT any check: for tests that re-sign or forge tokens."""
     return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def exports(pool: Pool) -> str:
+    """``export`` lines selecting ``pool``, quoted for the shell."""
+    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in pool.env().items())
+
+
+def main(argv: list[str]) -> int:
+    """``python -m salon_cognito_auth.testing ENDPOINT``: make a pool and app client on moto
+    (deploy/localstack/README.md, "Cognito on moto") and print the exports that select them."""
+    if len(argv) != 1:
+        print("usage: python -m salon_cognito_auth.testing http://127.0.0.1:5001", file=sys.stderr)
+        return 2
+    print(exports(make_pool(argv[0].rstrip("/"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
