@@ -87,11 +87,25 @@ def test_forgot_change_and_log_out_everywhere(
     page.get_by_label("Current password").fill(RESET_PASSWORD)
     page.get_by_label("New password").fill(CHANGED_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    expect(page.locator("[data-toast]")).to_contain_text("password changed")
+    # The outcome shows in the password card itself (a toast at the foot of the window sat
+    # over the Sessions card), as a sentence.
+    done = page.locator("[data-password-done]")
+    expect(done).to_have_text(
+        "Password changed. Your other sessions were signed out and your API keys revoked."
+    )
+    expect(page.locator("[data-toast]")).not_to_have_class(re.compile(r"\bvisible\b"))
+    sessions = page.locator("section[aria-labelledby='sessions-heading']").bounding_box()
+    said = done.bounding_box()
+    assert sessions and said and said["y"] + said["height"] <= sessions["y"], (said, sessions)
     assert second.get("/api/me").status_code == 401  # the other session ended ...
     page.reload()
     expect(page.locator("[data-user-email]")).to_have_text(email)  # ... this one did not
     shot(page, "account-02-changed")
+    # Toasts carry API messages, which are lower-case phrases: shown as sentences.
+    page.evaluate(
+        "async () => (await import('/static/js/ui.js')).toast('invalid or expired access token')"
+    )
+    expect(page.locator("[data-toast]")).to_have_text("Invalid or expired access token")
 
     # Share links: made through the API, listed here, revoked here.
     owner = httpx_login(server, email, CHANGED_PASSWORD)

@@ -64,3 +64,29 @@ def test_star_imports_once_and_favorites(
         assert [e for e in console.errors if origin not in e] == [], console.errors
     finally:
         context.close()
+
+
+def test_the_date_starts_at_apods_today(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    """Browse works at once: the date field holds APOD's today, which is US Eastern time's
+    (at 02:00 UTC on 11 March it is still 10 March there, the fake API's today)."""
+    from playwright.sync_api import expect
+
+    if server.apod is None:
+        pytest.skip("salon-nasa-apod is not installed: no APOD source to browse")
+    context, page, _console = new_page(browser, server)
+    failure_context.append(page)
+    try:
+        page.clock.set_fixed_time("2024-03-11T02:00:00Z")
+        sign_up(page, server, f"e2e-today-{uuid.uuid4().hex[:8]}@example.com")
+        page.goto("/apod")
+        date = page.get_by_label("Date", exact=True)
+        expect(date).to_have_value("2024-03-10")
+        assert date.get_attribute("max") == "2024-03-10"
+        page.get_by_role("button", name="Browse").click()
+        expect(page.locator(".apod-entry")).to_have_count(1)
+        expect(page.locator(".apod-entry")).to_have_attribute("data-date", "2024-03-10")
+        expect(page.locator("[data-form-error]")).to_be_hidden()
+    finally:
+        context.close()

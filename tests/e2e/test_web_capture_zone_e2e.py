@@ -1,7 +1,8 @@
 """Capture times with a known offset read as the camera's local time, whoever looks: a photo
-taken at 00:30 on 1 January 2024 at +01:00 (23:30 UTC on 31 December) sits under "January
-2024 > Monday, January 1" and shows 12:30 AM in a New York browser, as Google Photos shows
-it; an edit in the lightbox is typed and kept at that offset."""
+taken at 00:30 on 1 January 2024 at +01:00 (23:30 UTC on 31 December) shows 12:30 AM in a New
+York browser, as Google Photos shows it; an edit in the lightbox is typed and kept at that
+offset. Its place on the timeline is its UTC day, as "Jump to month" (the server's UTC months)
+lists it: "December 2023 > Sunday, December 31" in both, so the two always agree."""
 
 from __future__ import annotations
 
@@ -32,9 +33,20 @@ def test_offset_photo_shows_the_cameras_local_day_and_time(
     assert image["taken_at"].startswith("2023-12-31T23:30:00"), image["taken_at"]
     assert image["metadata"]["taken_at_zone"] == "+01:00"
 
+    spring = jpeg((320, 240), ((90, 60, 30), (60, 180, 200)), "2024:03:10 12:00:00")
+    files = {"file": ("spring.jpg", spring, "image/jpeg")}
+    sent = client.post("/api/images?wait=true", files=files)
+    assert sent.status_code == 201, sent.text
+
     page.goto("/")
-    expect(page.locator(".tl-month-head")).to_have_text(["January 2024"])
-    expect(page.locator(".tl-day-head")).to_have_text(["Monday, January 1"])
+    heads = page.locator(".tl-month-head")
+    expect(heads).to_have_text(["March 2024", "December 2023"])
+    expect(page.locator(".tl-day-head")).to_have_text(["Sunday, March 10", "Sunday, December 31"])
+    # The month picker and the headings name the same months, each with its photo.
+    options = page.locator("[data-jump-month] option")
+    expect(options).to_have_text(["March 2024 (1 photo)", "December 2023 (1 photo)"])
+    december = page.locator("[data-month='2023-12']")
+    expect(december.get_by_role("button", name="Open Photo taken Jan 1, 2024")).to_have_count(1)
     tile = page.get_by_role("button", name="Open Photo taken Jan 1, 2024", exact=True)
     tile.click()
     dialog = page.locator("[data-lightbox]")

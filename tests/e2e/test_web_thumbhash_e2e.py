@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import uuid
 from typing import Any
 
 import pytest
@@ -118,3 +119,46 @@ def test_js_decoder(browser: Any, server: Server) -> None:
     assert len({(d["width"], d["height"]) for d in decoded}) == 3
     assert min(decoded[2]["rgba"][3::4]) < 200  # the translucent one kept its alpha
     assert not console.csp_violations(), console.errors
+
+
+def _transparent_png() -> bytes:
+    import io
+
+    image = Image.new("RGBA", (200, 120), (0, 0, 0, 0))
+    image.paste((220, 40, 40, 255), (50, 30, 150, 90))  # an opaque block on a clear ground
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+BACKGROUNDS = """(nodes) => nodes.map((n) => ({
+  inline: n.style.backgroundImage, shown: getComputedStyle(n).backgroundImage,
+}))"""
+
+
+def test_the_placeholder_goes_once_the_picture_loaded(browser: Any, server: Server) -> None:
+    """A transparent PNG must not show its blurred placeholder through its clear parts (a
+    coloured halo): once the rendition has loaded, the grid tile and the lightbox show no
+    background image, though the placeholder stays set for the next load."""
+    from playwright.sync_api import expect
+
+    from .conftest import sign_up
+
+    context, page, console = new_page(browser, server)
+    client = sign_up(page, server, f"e2e-alpha-{uuid.uuid4().hex[:8]}@example.com")
+    sent = client.post(
+        "/api/images?wait=true", files={"file": ("clear.png", _transparent_png(), "image/png")}
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["placeholder"], sent.json()
+    page.goto("/")
+    expect(page.locator(".tile-frame.loaded")).to_have_count(1, timeout=30_000)
+    [tile] = page.locator(".tile-frame").evaluate_all(BACKGROUNDS)
+    assert tile["inline"].startswith('url("data:image/png;base64,'), tile
+    assert tile["shown"] == "none", tile
+    page.locator(".tile-open").first.click()
+    expect(page.locator(".lightbox-figure.loaded")).to_have_count(1, timeout=30_000)
+    [figure] = page.locator(".lightbox-figure").evaluate_all(BACKGROUNDS)
+    assert figure["shown"] == "none", figure
+    assert not console.csp_violations(), console.errors
+    context.close()

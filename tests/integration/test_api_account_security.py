@@ -80,6 +80,8 @@ async def test_change_password_needs_the_current_one_and_ends_other_sessions(
         headers=mine["headers"],
     )
     assert changed.status_code == 200, changed.text
+    assert changed.json()["signed_out"] is False  # local accounts keep this session
+    assert "set-cookie" not in changed.headers
     assert await _works(salon_app, attacker) == (False, False)
     assert await _works(salon_app, mine) == (True, True)
     assert not await _can_login(salon_app, email, TEST_PASSWORD)

@@ -200,3 +200,26 @@ async def test_forged_tokens_get_401(app: tuple[RunningApp, Pool]) -> None:
         assert answer.status_code == 401, (name, answer.text)
         assert set(answer.json()) == {"status_code", "detail"}
     assert (await running.client.get("/api/images", headers=bearer(genuine))).status_code == 200
+
+
+async def test_a_password_change_signs_this_session_out_too(app: tuple[RunningApp, Pool]) -> None:
+    """Cognito cannot end only the other sessions: the answer says this one ended as well and
+    clears the browser's cookies, and the old token is refused (the UI then goes to /login)."""
+    running, pool = app
+    tokens = await _confirmed_user(running, pool, "pat@example.com")
+    changed = await running.client.post(
+        "/api/auth/change-password",
+        json={"current_password": PASSWORD, "new_password": "Changed-Pass-77"},
+        headers=bearer(tokens["access_token"]),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["signed_out"] is True, changed.json()
+    assert "sign in with the new password" in changed.json()["detail"]
+    cleared = changed.headers.get_list("set-cookie")
+    assert any(c.startswith("salon_access=") and "Max-Age=0" in c for c in cleared), cleared
+    me = await running.client.get("/api/me", headers=bearer(tokens["access_token"]))
+    assert me.status_code == 401, me.text
+    again = await running.client.post(
+        "/api/auth/login", json={"email": "pat@example.com", "password": "Changed-Pass-77"}
+    )
+    assert again.status_code == 200, again.text

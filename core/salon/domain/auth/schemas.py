@@ -61,6 +61,14 @@ class MessageOut(msgspec.Struct):
     detail: str
 
 
+class PasswordChangedOut(msgspec.Struct):
+    """``signed_out``: this session ended too (Cognito ends every session on a change), so
+    the client must sign in again with the new password."""
+
+    detail: str
+    signed_out: bool
+
+
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
     current_password: Password
     new_password: Password

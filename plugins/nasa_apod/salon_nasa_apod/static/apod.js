@@ -182,9 +182,24 @@ importAll.addEventListener("click", () => {
   }, 2000);
 });
 
+/** APOD's today, YYYY-MM-DD. Its dates follow US Eastern time: in the hours when the UTC
+ * date is already the next day, that day has no picture yet and the API refuses it. */
+function apodToday(now = new Date()) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: "America/New_York",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).formatToParts(now);
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
+}
+
 async function init() {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = apodToday();
   for (const name of ["date", "start_date", "end_date"]) form.elements[name].max = today;
+  // Today's picture by default, so Browse works at once.
+  if (!form.elements.date.value) form.elements.date.value = today;
   showModeFields();
   try {
     const sources = await api("/api/sources");

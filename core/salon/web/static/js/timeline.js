@@ -1,12 +1,13 @@
 // The Photos page's timeline: photos by date taken (upload time when unknown) under month and
 // day headings, each day's photos in justified rows that keep their shape, and the months
-// list that jumps to any month (`GET /api/images/months` gives each one's cursor). A photo
-// sits under the camera's local day when its offset is known, else its UTC day; the API's
-// months, order and month filter are UTC (a photo near midnight can sit a day off its
-// neighbours' order).
+// list that jumps to any month (`GET /api/images/months` gives each one's cursor). Days and
+// months are UTC, as the API's months, order and month filter are, so "Jump to month" and the
+// headings always agree (a photo taken at 00:30 on 1 January at +01:00 is a December one in
+// both); a camera's wall-clock time (no offset) is stored as written, so it counts on the day
+// the camera shows. Captions still show the camera's local time.
 
 import { justifyRows, tileAspect } from "./justify.js";
-import { el, takenWallClock } from "./ui.js";
+import { el } from "./ui.js";
 
 const PHONE = 600;
 
@@ -21,9 +22,8 @@ export function sortsBefore(a, b) {
   return ta !== tb ? ta > tb : a.id > b.id;
 }
 
-/** A photo's day: the camera's local day when its offset is known (or it is a wall-clock
- * time), else the UTC day (upload times; moments from before offsets were kept). */
-const dayOf = (image) => (takenWallClock(image) || new Date(takenMs(image))).toISOString().slice(0, 10);
+/** A photo's day: its UTC day, the day the server's months and order count it on. */
+const dayOf = (image) => new Date(takenMs(image)).toISOString().slice(0, 10);
 
 /** "March 2024" for "2024-03". */
 export function monthLabel(month) {

@@ -28,18 +28,26 @@ let toastTimer = 0;
 export function toast(message, kind = "info") {
   const box = document.querySelector("[data-toast]");
   if (!box) return;
-  box.textContent = message;
+  // API messages are lower-case phrases ("invalid or expired access token"): a toast is a sentence.
+  const text = String(message);
+  box.textContent = text.charAt(0).toUpperCase() + text.slice(1);
   box.dataset.kind = kind;
   box.classList.add("visible");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => box.classList.remove("visible"), 4000);
 }
 
+/** sessionStorage key of a message the sign-in page shows once (why the user was sent there). */
+export const LOGIN_NOTICE = "salon.login.notice";
+
 /** Show an error message in a form's alert paragraph (or hide it with ""). */
 export function showError(node, message) {
   node.textContent = message;
   node.hidden = !message;
 }
+
+/** The same for a role="status" paragraph (an outcome, not an error). */
+export const showStatus = showError;
 
 export function errorMessage(error) {
   if (error instanceof ApiError) return error.detail || error.message;

@@ -2,12 +2,18 @@
 // (listed, revoked).
 
 import { api } from "../api.js";
-import { $, el, errorMessage, formatDate, initChrome, showError, toast } from "../ui.js";
+import { $, el, errorMessage, formatDate, initChrome, LOGIN_NOTICE, showError, showStatus, toast } from "../ui.js";
 
 initChrome();
 
 const form = $("[data-password-form]");
 const error = $("[data-password-error]");
+const done = $("[data-password-done]");
+
+const CHANGED = "Password changed. Your other sessions were signed out and your API keys revoked.";
+const CHANGED_SIGNED_OUT =
+  "Password changed. Every session was signed out, this one too, and your API keys revoked: " +
+  "sign in with your new password.";
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -20,13 +26,20 @@ form.addEventListener("submit", async (event) => {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   showError(error, "");
+  showStatus(done, "");
   try {
     const answer = await api("/api/auth/change-password", {
       method: "POST",
       body: { current_password: current, new_password: next },
     });
     form.reset();
-    toast(answer.detail);
+    if (answer.signed_out) {
+      // The provider (Cognito) ended this session too: say so where the user signs in again.
+      sessionStorage.setItem(LOGIN_NOTICE, CHANGED_SIGNED_OUT);
+      location.assign("/login");
+      return;
+    }
+    showStatus(done, CHANGED);
   } catch (failure) {
     showError(error, errorMessage(failure));
   } finally {

@@ -1,7 +1,7 @@
 // Sign in: cookies for this browser (?session=cookie), then back to where the user was going.
 
 import { api, noteExpiry } from "../api.js";
-import { $, errorMessage, showError } from "../ui.js";
+import { $, errorMessage, LOGIN_NOTICE, showError, showStatus } from "../ui.js";
 
 /** Only same-origin pages are followed after sign-in (no open redirect). `next` is parsed the
  * way the browser will resolve it (a tab, CR or LF after the slash is dropped, so "/\t/evil"
@@ -26,6 +26,14 @@ export function nextPath() {
 
 const form = $("[data-login-form]");
 const error = $("[data-form-error]");
+
+// Why the user is here, left by the page that sent them (a password change that ended this
+// session): shown once.
+const notice = sessionStorage.getItem(LOGIN_NOTICE);
+if (notice) {
+  sessionStorage.removeItem(LOGIN_NOTICE);
+  showStatus($("[data-login-notice]"), notice);
+}
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
