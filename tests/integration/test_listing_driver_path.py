@@ -115,6 +115,19 @@ async def test_the_driver_path_answers_what_the_route_answers(salon_app: Running
     nan = "NaN" if app.runtime.engine.dialect.name == "sqlite" else "null"
     meta = f'{{"exposure": {nan}, "lens": "caf\\u00e9"}}'
     await _write_elsewhere(app, f"UPDATE images SET meta = '{meta}' WHERE id = $1", ids[4])
+    # A title JSON must escape, a time with microseconds, one still processing (no
+    # renditions, no metadata).
+    title = 'caf\u00e9 "q" \\ </b>\n\t\u2028\x01 \U0001f600'
+    titled = await app.client.patch(f"/api/images/{ids[0]}", json={"title": title}, headers=a)
+    assert titled.status_code == 200, titled.text
+    title = titled.json()["title"]  # control characters made spaces; the rest as sent
+    assert '"q" \\' in title and "caf\u00e9" in title and "\U0001f600" in title, title
+    micro = await app.client.patch(
+        f"/api/images/{ids[5]}", json={"taken_at": "2011-02-03T04:05:06.000250Z"}, headers=a
+    )
+    assert micro.status_code == 200, micro.text
+    processing = "UPDATE images SET renditions = '{}', meta = '{}', status = 'processing'"
+    await _write_elsewhere(app, f"{processing} WHERE id = $1", ids[2])
     await app.client.get("/api/images", headers=a)  # the route fills the token and user caches
     await app.client.get("/api/images", headers=b)
     spy = Spy(app.runtime.services.image_pages)
@@ -137,6 +150,20 @@ async def test_the_driver_path_answers_what_the_route_answers(salon_app: Running
         page = await _both(app, spy, a, query)
         assert len(page["items"]) == count
         assert {item["id"] for item in page["items"]} <= set(ids) - {ids[3]}
+    # Every kind of value went through the driver path: both of each.
+    items = (await _both(app, spy, a, "limit=50"))["items"]
+    assert {item["title"] for item in items} >= {title, "p1"}
+    assert {item["taken_at"] for item in items} >= {
+        None,
+        "2001-02-03T02:05:06Z",
+        "2011-02-03T04:05:06.000250Z",
+    }
+    assert {item["favorite"] for item in items} == {True, False}
+    assert {item["status"] for item in items} == {"processing", "ready"}
+    assert {bool(item["urls"]["renditions"]) for item in items} == {True, False}
+    assert {bool(item["rendition_widths"]) for item in items} == {True, False}
+    assert {item["metadata"].get("lens") for item in items} >= {None, "caf\u00e9"}
+    assert {} in [item["metadata"] for item in items]
     page = await _both(app, spy, b, "limit=50")
     assert [item["id"] for item in page["items"]] == others[::-1]
 

@@ -30,7 +30,7 @@ import threading
 import uuid
 import weakref
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -72,10 +72,13 @@ class DirectSelect:
             converters.get(str(column.key)) or column.type._cached_result_processor(dialect, None)
             for column in columns
         ]
+        self.keys = tuple(str(column.key) for column in columns)
+        self._processors = dict(zip(self.keys, processors, strict=True))
         # Only the columns that have a conversion are touched per row.
         self._results = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
-        row_type: Any = namedtuple("_Row", [str(c.key) for c in columns])  # type: ignore[misc]
+        row_type: Any = namedtuple("_Row", self.keys)  # type: ignore[misc]
         self._make: Callable[[list[Any]], Any] = row_type._make
+        self.dialect = dialect.name
         self._asyncpg = dialect.driver == "asyncpg"
         self._aiosqlite = dialect.driver == "aiosqlite"
         self._reader = LoopReader.for_engine(engine) if self._aiosqlite else None
@@ -90,22 +93,30 @@ class DirectSelect:
         given = self._compiled.construct_params(dict(values))
         return [given[key] if proc is None else proc(given[key]) for key, proc in self._positions]
 
+    def processor(self, key: str) -> _Processor:
+        """What :meth:`convert` does to column ``key``'s values (None: nothing)."""
+        return self._processors[key]
+
     async def rows(self, values: Mapping[str, Any]) -> list[Any]:
-        """The statement's rows for ``values``, as named tuples of converted values. A
-        connection the driver reports lost is invalidated (the pool drops it); the error is
-        raised for the caller to decide."""
+        """The statement's rows for ``values``, as named tuples of converted values."""
+        return [self.convert(row) for row in await self.fetch(values)]
+
+    def convert(self, row: Any) -> Any:
+        """One of :meth:`fetch`'s rows as a named tuple of converted values."""
+        cells = list(row)
+        for i, proc in self._results:
+            cells[i] = proc(cells[i])
+        return self._make(cells)
+
+    async def fetch(self, values: Mapping[str, Any]) -> Sequence[Any]:
+        """The statement's rows for ``values`` as the driver gives them (sqlite3 tuples,
+        asyncpg records; the columns in :attr:`keys`' order), not converted. A connection
+        the driver reports lost is invalidated (the pool drops it); the error is raised for
+        the caller to decide."""
         parameters = self.parameters(values)
         if self._reader is not None:
-            raw = await self._read_here(self._reader, parameters)
-        else:
-            raw = await self._read_pooled(parameters)
-        rows = []
-        for row in raw:
-            cells = list(row)
-            for i, proc in self._results:
-                cells[i] = proc(cells[i])
-            rows.append(self._make(cells))
-        return rows
+            return await self._read_here(self._reader, parameters)  # type: ignore[no-any-return]
+        return await self._read_pooled(parameters)  # type: ignore[no-any-return]
 
     async def _read_here(self, reader: LoopReader, parameters: list[Any]) -> Any:
         try:

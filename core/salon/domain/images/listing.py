@@ -15,8 +15,9 @@ from salon.caching import VersionedCache
 from salon.db.direct import DirectSelect, uuid_text
 from salon.db.reads import read_session
 from salon.domain.images.cursor import UPLOADED
+from salon.domain.images.page_items import PageItems
 from salon.domain.images.schemas import ImagePage, page_item
-from salon.domain.images.services import Shown, list_page, page_statement, paged
+from salon.domain.images.services import Shown, cursor_after, list_page, page_statement
 from salon.domain.images.timeline import month_counts
 from salon.providers import TableVersions
 
@@ -38,7 +39,7 @@ class ImageLister:
         self._sessions = sessions
         self._engine = engine
         # Page statements (one per kind of listing) compiled for the driver, by template.
-        self._direct: dict[int, DirectSelect] = {}
+        self._direct: dict[int, tuple[DirectSelect, PageItems]] = {}
         self._entries: VersionedCache[EntryKey, bytes] = VersionedCache(
             changes, TABLES, max_entries=100_000, max_size=max_bytes
         )
@@ -79,28 +80,33 @@ class ImageLister:
         direct = self._direct_select(shown, limit=limit, cursor=cursor, order=order)
         if direct is None:
             return None
-        statement, values = direct
-        rows, next_cursor = paged(await statement.rows(values), limit, order)
-        body = self._encoder.encode(ImagePage([page_item(row) for row in rows], next_cursor))
+        (statement, items), values = direct
+        rows = await statement.fetch(values)
+        # Only the last row of a full page is converted (for the next page's cursor).
+        next_cursor = (
+            cursor_after(statement.convert(rows[limit - 1]), order) if len(rows) > limit else None
+        )
+        page = ImagePage(items.items(rows[:limit]), next_cursor)
+        body = self._encoder.encode(page)
         self._entries.put(key, body, version, len(body))
         return body
 
     def _direct_select(
         self, shown: Shown, *, limit: int, cursor: str | None, order: str
-    ) -> tuple[DirectSelect, dict[str, Any]] | None:
+    ) -> tuple[tuple[DirectSelect, PageItems], dict[str, Any]] | None:
         if self._engine is None or shown.search is not None:
             return None  # a search's words are in its statement, built per request
         dialect = self._engine.dialect.name
         query, values = page_statement(
             shown, limit=limit, cursor=cursor, dialect=dialect, order=order
         )
-        statement = self._direct.get(id(query))
-        if statement is None:
+        reader = self._direct.get(id(query))
+        if reader is None:
             # The templates live as long as the process (functools.cache): their ids stay.
             # The page needs the ids only as text (the items, the next cursor).
             statement = DirectSelect(self._engine, query, {"id": uuid_text})
-            self._direct[id(query)] = statement
-        return (statement, values) if statement.supported else None
+            reader = self._direct[id(query)] = (statement, PageItems(statement))
+        return (reader, values) if reader[0].supported else None
 
     async def months_json(self, shown: Shown) -> bytes:
         """The timeline's months of what ``shown`` lists, as JSON."""

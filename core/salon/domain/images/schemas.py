@@ -154,7 +154,7 @@ class _Rendition(msgspec.Struct):
     width: int | float = 0
 
 
-_renditions = msgspec.json.Decoder(dict[str, _Rendition] | None)
+stored_renditions = msgspec.json.Decoder(dict[str, _Rendition] | None)
 _EMPTY = msgspec.Raw(b"{}")
 
 
@@ -165,7 +165,7 @@ def page_item(row: Any, base: str = "/api/images") -> ImageOut:
     the same as :func:`image_out`'s."""
     ident = str(row.id)
     prefix = f"{base}/{ident}"
-    stored = _renditions.decode(row.renditions) if row.renditions else None
+    stored = stored_renditions.decode(row.renditions) if row.renditions else None
     names = sorted(stored or ())
     return ImageOut(
         id=ident,
@@ -183,7 +183,7 @@ def page_item(row: Any, base: str = "/api/images") -> ImageOut:
             original=f"{prefix}/original",
             renditions={name: f"{prefix}/renditions/{name}" for name in names},
         ),
-        metadata=_raw_meta(row.meta),
+        metadata=raw_meta(row.meta),
         status=row.status or "ready",
         error=row.error,
         trashed_at=row.trashed_at,
@@ -191,7 +191,7 @@ def page_item(row: Any, base: str = "/api/images") -> ImageOut:
     )
 
 
-def _raw_meta(text: str | None) -> Any:
+def raw_meta(text: str | None) -> Any:
     # Python's json writes NaN and Infinity (not JSON) where SQLite's column has them: such
     # metadata is decoded and encoded again, as image_out does (msgspec writes null).
     if not text or text == "null":

@@ -702,7 +702,12 @@ def paged(rows: list[Any], limit: int, order: str) -> tuple[list[Any], str | Non
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor(sort_key_of(rows[-1], order), rows[-1].id, order)
+    return rows, cursor_after(rows[-1], order)
+
+
+def cursor_after(row: Any, order: str) -> str:
+    """The cursor of the page that follows ``row`` (a page row, converted)."""
+    return encode_cursor(sort_key_of(row, order), row.id, order)
 
 
 def rendition_entry(
@@ -737,6 +742,7 @@ __all__ = [
     "NotFound",
     "ObjectNotFound",
     "Shown",
+    "cursor_after",
     "file_chunks",
     "filtered_query",
     "get_owned",
