@@ -11,6 +11,7 @@ would have made of it; any other form goes through the column's own conversion.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,6 +59,26 @@ def sqlite_time(convert: _Convert | None) -> _Convert:
     return text
 
 
+def _urls_json(base: str, names: tuple[str, ...]) -> list[str]:
+    """``urls``' JSON for an image with the renditions ``names`` (sorted), in pieces to join
+    with the image's id: the same for every image with the same renditions (an id is hex
+    and dashes: nothing in it to escape)."""
+    prefix = f"{base}/{_MARK}"
+    urls = {
+        "original": f"{prefix}/original",
+        "renditions": {name: f"{prefix}/renditions/{name}" for name in names},
+    }
+    pieces = msgspec.json.encode(urls).decode().split(_WRITTEN_MARK)
+    if len(pieces) != len(names) + 2:  # a name with the mark in it
+        raise ValueError(f"rendition names {names!r} hold {_MARK!r}")
+    return pieces
+
+
+# Where the id goes: a character no name has; msgspec writes it escaped.
+_MARK = "\x00"
+_WRITTEN_MARK = msgspec.json.encode(_MARK)[1:-1].decode()
+
+
 class PageItems:
     """Items for the rows of one page statement (a :class:`DirectSelect` of :data:`COLUMNS`)."""
 
@@ -70,7 +91,7 @@ class PageItems:
             for key in ("taken_at", "created_at", "trashed_at")
         ]
         self._favorite = statement.processor("favorite") or _same
-        self._base = base
+        self._urls = functools.lru_cache(maxsize=64)(functools.partial(_urls_json, base))
 
     def items(self, rows: Sequence[Any]) -> list[Any]:
         return [self.item(row) for row in rows]
@@ -79,14 +100,9 @@ class PageItems:
         (ident, title, content_type, size, width, height, sha256, taken_at, created_at,
          favorite, placeholder, renditions, meta, status, error, trashed_at) = row  # fmt: skip
         taken, created, trashed = self._times
-        ident = uuid_text(ident)
-        prefix = f"{self._base}/{ident}"
+        ident = uuid_text(ident) or ""  # never null (the primary key)
         stored = stored_renditions.decode(renditions) if renditions else None
-        names = sorted(stored) if stored else ()
-        urls = {
-            "original": f"{prefix}/original",
-            "renditions": {name: f"{prefix}/renditions/{name}" for name in names},
-        }
+        urls = msgspec.Raw(ident.join(self._urls(tuple(sorted(stored)) if stored else ())))
         widths = {name: int(entry.width) for name, entry in stored.items()} if stored else {}
         return _Item(
             ident, title, content_type, size, width, height, sha256, taken(taken_at),
