@@ -56,6 +56,7 @@ from salon.caching import VersionedCache
 from salon.db.models import LocalAccount, PasswordReset, RefreshToken
 from salon.db.reads import read_session
 from salon.defaults.hashing import HashPool
+from salon.domain.auth.addresses import new_address
 from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
@@ -205,7 +206,7 @@ class LocalAuthProvider:
     async def signup(self, email: str, password: str, *, confirmed: bool = False) -> SignupResult:
         """Create an account: usable at once, or (``SALON_SIGNUP_CONFIRM``) once its mailed
         code is confirmed. ``confirmed``: the administrator's ``salon user create``."""
-        address = normalize_email(email)
+        address = normalize_email(new_address(email))  # also `salon user create`'s way in
         _check_password_policy(password, address)
         # Hashed first: an address that has an account takes as long as a new one.
         password_hash = await self._hashing.run(self._hasher.hash, password)

@@ -17,6 +17,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from salon.domain.auth.addresses import new_address
 from salon.domain.auth.credentials import revoke_api_keys_of_email
 from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.domain.auth.same_site import same_site_json_guard
@@ -129,16 +130,17 @@ class AuthController(Controller):
     ) -> SignupOut:
         if not runtime.core.signup_enabled:
             raise AuthError("signup_closed", SIGNUP_CLOSED)
+        email = new_address(data.email)  # for every sign-in provider
         if is_common(data.password):
             raise AuthError("weak_password", TOO_COMMON)
-        if is_email(data.password, data.email):
+        if is_email(data.password, email):
             raise AuthError("weak_password", IS_EMAIL)
         try:
-            result = await runtime.auth.signup(data.email, data.password)
+            result = await runtime.auth.signup(email, data.password)
         except AuthError as exc:
             if exc.code != "user_exists":
                 raise
-            return _signup_taken(data.email, runtime)
+            return _signup_taken(email, runtime)
         # The public user id is Salon's own (the one /api/me and every owner field show), not
         # the provider's subject: the row is made now, as a first sign-in would make it.
         user = await user_directory.user(result.identity)
