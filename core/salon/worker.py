@@ -642,10 +642,20 @@ class InprocessWorker:
             log.exception("the in-process worker had stopped with an error")
 
 
+# `salon serve` has granian kill a worker 25 s after SIGTERM (workers_kill_timeout): the job in
+# the web process must be cancelled before then, so its ffmpeg is killed and its scratch folder
+# removed by the job itself, with time left for the rest of the shutdown (issue 17).
+INPROCESS_GRACE_SECONDS = 10.0
+
+
 async def start_inprocess_worker(
     runtime: Runtime, config: WorkerConfig | None = None
 ) -> InprocessWorker:
     """Start a worker inside the running event loop (the embedded default)."""
+    config = config or WorkerConfig(
+        grace_seconds=INPROCESS_GRACE_SECONDS,
+        upload_cleanup_interval=float(runtime.core.upload_cleanup_interval),
+    )
     worker = Worker.from_runtime(runtime, config)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop), name="salon-inprocess-worker")

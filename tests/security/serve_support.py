@@ -80,9 +80,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def salon_serve(data_dir: Path, *, workers: int = 1, **settings: str) -> Iterator[Served]:
+def salon_serve(
+    data_dir: Path, *, workers: int = 1, environ: dict[str, str] | None = None, **settings: str
+) -> Iterator[Served]:
     """``salon db upgrade`` then ``salon serve --workers N``; ``settings`` are extra
-    ``SALON_*`` values (``body_read_timeout="2"`` sets ``SALON_BODY_READ_TIMEOUT``)."""
+    ``SALON_*`` values (``body_read_timeout="2"`` sets ``SALON_BODY_READ_TIMEOUT``),
+    ``environ`` other variables (``TMPDIR``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -95,6 +98,7 @@ def salon_serve(data_dir: Path, *, workers: int = 1, **settings: str) -> Iterato
         SALON_LOG_LEVEL="WARNING",
     )
     env.update({f"SALON_{key.upper()}": value for key, value in settings.items()})
+    env.update(environ or {})
     salon = str(BIN / "salon")
     upgrade = subprocess.run(
         [salon, "db", "upgrade"], env=env, cwd=data_dir, capture_output=True, timeout=120

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from salon.errors import ConfigurationError
+from salon.processes import child_setup
 
 __all__ = ["FfmpegBinary", "FfmpegNotFound", "find_ffmpeg", "probe_binary"]
 
@@ -80,6 +81,7 @@ async def _output(args: list[str], time_limit: float) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
+        preexec_fn=child_setup(),  # a probe never outlives the server either
     )
     try:
         stdout, _ = await asyncio.wait_for(process.communicate(), time_limit)

@@ -65,6 +65,8 @@ class RenderOptions:
     timeout_per_second: float = 3.0
     preset: str = "veryfast"
     crf: int = 23
+    # Like the media workers (SALON_MEDIA_NICE): a render gives way to requests.
+    nice: int = 10
 
     def timeout_for(self, duration: float, width: int = 1280, height: int = 720) -> float:
         if self.timeout is not None:
@@ -201,6 +203,7 @@ class VideoRenderer:
                 duration=spec.duration,
                 time_limit=self.options.timeout_for(spec.duration, spec.width, spec.height),
                 on_progress=on_progress,
+                nice=self.options.nice,
             )
             info = await job.storage.put(
                 payload.output_key, _read_file(spec.output), content_type="video/mp4"

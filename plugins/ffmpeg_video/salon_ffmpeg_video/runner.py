@@ -1,5 +1,7 @@
 """Running ffmpeg as a subprocess: an argument list (never a shell), a time limit, and progress
-read from ``-progress pipe:1`` (``out_time_us`` against the known output duration)."""
+read from ``-progress pipe:1`` (``out_time_us`` against the known output duration). ffmpeg runs
+at a lower CPU priority (requests and the other users' work come first) and is killed with the
+process that started it (:mod:`salon.processes`), so a stopped server leaves none behind."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+
+from salon.processes import child_setup
 
 __all__ = ["RenderError", "run_ffmpeg"]
 
@@ -31,8 +35,10 @@ async def run_ffmpeg(
     duration: float,
     time_limit: float,
     on_progress: ProgressCallback | None = None,
+    nice: int = 10,
 ) -> None:
-    """Run ``args``; report progress in [0, 1) to ``on_progress``; kill after ``time_limit`` s.
+    """Run ``args`` ``nice`` steps lower in CPU priority; report progress in [0, 1) to
+    ``on_progress``; kill after ``time_limit`` s (or when this task is cancelled).
 
     Raises :class:`RenderError` ("ffmpeg timed out after N s", or ffmpeg's last error lines).
     """
@@ -41,6 +47,7 @@ async def run_ffmpeg(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=child_setup(nice),
     )
     assert process.stdout is not None and process.stderr is not None
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)

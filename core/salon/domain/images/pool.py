@@ -39,6 +39,7 @@ from typing import Any
 import anyio
 
 from salon.errors import MediaBusy, ProviderError
+from salon.processes import die_with_parent
 from salon.providers import MediaProcessor, ProcessedMedia, RenditionSpec
 
 __all__ = ["FairTurns", "MediaPool", "Reservation", "default_workers"]
@@ -56,9 +57,11 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-def _child_init(processor: MediaProcessor, nice: int) -> None:
+def _child_init(processor: MediaProcessor, nice: int, parent_pid: int) -> None:
     global _processor
     _processor = processor
+    # Dies with the server process (a stopped server must not leave media workers running).
+    die_with_parent(parent_pid)
     if nice:
         try:
             os.nice(nice)
@@ -359,7 +362,7 @@ class MediaPool:
                 max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_child_init,
-                initargs=(self.processor, self.nice),
+                initargs=(self.processor, self.nice, os.getpid()),
             )
         return self._executor
 
