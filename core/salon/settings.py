@@ -111,6 +111,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     login_failure_window: int = 900
     login_device_failure_limit: int = 5
     login_device_ttl: int = 365 * 24 * 3600
+    # Wrong passwords on one share link from every address together within the failure
+    # window; then password attempts on that link answer 429 until the window slides on.
+    share_password_failure_limit: int = 30
     # Albums shared with users: e-mail addresses one user may try an hour (an unknown one is
     # 404, so each try tells whether an address has an account).
     member_add_limit: int = 30
@@ -225,6 +228,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "login_failure_window",
             "login_device_failure_limit",
             "login_device_ttl",
+            "share_password_failure_limit",
             "member_add_limit",
         ):
             if getattr(self, name) <= 0:

@@ -68,7 +68,7 @@ def test_share_an_album_by_link_and_with_a_friend(
     # A password link that shows titles.
     tools = page.locator("[data-album-tools]")
     tools.get_by_label("Titles").check()
-    tools.get_by_label("Password (optional, at least 6 characters)").fill(LINK_PASSWORD)
+    tools.get_by_label("Password (optional, at least 8 characters)").fill(LINK_PASSWORD)
     page.get_by_role("button", name="Create link").click()
     url_box = page.locator("[data-album-share-url]")
     expect(url_box).to_have_value(re.compile(rf"^{re.escape(server.url)}/share/album/[\w-]+$"))

@@ -39,7 +39,7 @@ def test_photo_link_with_expiry_and_password_then_revoked(
     dialog = page.locator("[data-lightbox]")
     dialog.get_by_label("its title").check()
     dialog.get_by_label("Valid for (days)").fill("2")
-    dialog.get_by_label("Password (optional, at least 6 characters)").fill(LINK_PASSWORD)
+    dialog.get_by_label("Password (optional, at least 8 characters)").fill(LINK_PASSWORD)
     dialog.get_by_role("button", name="Share link").click()
     url_box = dialog.locator("[data-lb-share-url]")
     expect(url_box).to_have_value(re.compile(rf"^{re.escape(server.url)}/share/[\w-]+$"))

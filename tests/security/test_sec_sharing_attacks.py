@@ -14,11 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from security_support import distinct_jpeg
 from serve_support import PASSWORD, Served, salon_serve
 
 pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
 
 LIMIT = 4
+LINK_LIMIT = 10
 LINK_PASSWORD = "the album link password"
 
 
@@ -29,6 +31,7 @@ def served(tmp_path: Path, salon_database: str) -> Iterator[Served]:
         database_url=salon_database,
         login_failure_limit=str(LIMIT),
         member_add_limit=str(LIMIT),
+        share_password_failure_limit=str(LINK_LIMIT),
     ) as server:
         yield server
 
@@ -75,6 +78,41 @@ def test_one_visitor_cannot_lock_a_link_for_the_others(served: Served) -> None:
         opened = visitor.post(unlock, json={"password": LINK_PASSWORD})
         assert opened.status_code == 204, opened.text
         assert visitor.get(unlock.removesuffix("/unlock")).status_code == 200
+
+
+def test_many_addresses_cannot_guess_one_link_without_end(served: Served) -> None:
+    """Second outside attack, item 4: 20 addresses made 200 wrong guesses on one link in 96 s
+    (each address was limited, the link was not), and "123456" was accepted as its password.
+    Now a link takes at most SALON_SHARE_PASSWORD_FAILURE_LIMIT wrong passwords from all
+    addresses together per window; a browser that opened it before keeps it open."""
+    with _client(served) as owner_client:
+        _, owner = _account(owner_client, "owner")
+        image = owner_client.post(
+            "/api/images",
+            files={"file": ("p.jpg", distinct_jpeg(), "image/jpeg")},
+            headers=owner,
+        )
+        assert image.status_code == 201, image.text
+        share = f"/api/images/{image.json()['id']}/share"
+        for weak, says in (("123456", "length >= 8"), ("password1", "most common")):
+            refused = owner_client.post(share, json={"password": weak}, headers=owner)
+            assert refused.status_code == 400 and says in refused.json()["detail"], refused.text
+        made = owner_client.post(share, json={"password": LINK_PASSWORD}, headers=owner)
+        assert made.status_code == 201, made.text
+        unlock = f"/s/{made.json()['token']}/unlock"
+    with _client(served, "127.0.0.9") as friend:
+        assert friend.post(unlock, json={"password": LINK_PASSWORD}).status_code == 204
+        statuses = []
+        for n in range(LINK_LIMIT + 2):  # three guesses from each of several addresses
+            with _client(served, f"127.0.1.{2 + n // 3}") as attacker:
+                statuses.append(attacker.post(unlock, json={"password": f"guess {n}"}))
+        assert [s.status_code for s in statuses] == [403] * LINK_LIMIT + [429] * 2
+        assert "wrong passwords for this link" in statuses[-1].json()["detail"]
+        assert int(statuses[-1].headers["retry-after"]) > 0
+        # The right password from a fresh address waits too; the friend's browser does not.
+        with _client(served, "127.0.2.1") as late:
+            assert late.post(unlock, json={"password": LINK_PASSWORD}).status_code == 429
+        assert friend.get(unlock.removesuffix("/unlock")).status_code == 200
 
 
 def test_member_probing_is_limited_and_members_can_leave(served: Served) -> None:

@@ -14,14 +14,19 @@ from salon.domain.images.schemas import ImageUrls, Placeholder
 Shown = Literal["title", "taken_at", "file"]
 
 
+# As for account passwords (salon.defaults.local_auth.MIN_PASSWORD_LENGTH).
+LINK_PASSWORD_MIN = 8
+NewLinkPassword = Annotated[str, msgspec.Meta(min_length=LINK_PASSWORD_MIN, max_length=200)]
+
+
 class ShareIn(msgspec.Struct, forbid_unknown_fields=True):
     """``show``: what the link reveals besides the picture (none by default); ``expires_in``:
     seconds (default ``SALON_SHARE_LINK_TTL``); ``password``: asked before anything is shown
-    (at least 6 characters)."""
+    (at least 8 characters, not a common password)."""
 
     expires_in: Annotated[int, msgspec.Meta(ge=60, le=90 * 24 * 3600)] | None = None
     show: Annotated[list[Shown], msgspec.Meta(max_length=8)] = msgspec.field(default_factory=list)
-    password: Annotated[str, msgspec.Meta(min_length=6, max_length=200)] | None = None
+    password: NewLinkPassword | None = None
 
 
 class UnlockIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,11 +83,11 @@ class SharedImageOut(msgspec.Struct):
 
 class AlbumShareIn(msgspec.Struct, forbid_unknown_fields=True):
     """``show``: what the link reveals besides the pictures; ``password``: asked before
-    anything is shown (at least 6 characters)."""
+    anything is shown (at least 8 characters, not a common password)."""
 
     expires_in: Annotated[int, msgspec.Meta(ge=60, le=90 * 24 * 3600)] | None = None
     show: Annotated[list[Shown], msgspec.Meta(max_length=8)] = msgspec.field(default_factory=list)
-    password: Annotated[str, msgspec.Meta(min_length=6, max_length=200)] | None = None
+    password: NewLinkPassword | None = None
 
 
 class AlbumShareOut(msgspec.Struct):

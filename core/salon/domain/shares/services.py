@@ -16,7 +16,12 @@ that link's path; the cookie is an HMAC of the link's id and password hash, so r
 link (or its expiry) ends it too. Attempts are counted per address (``SALON_AUTH_RATE_LIMIT``
 a minute) and per link *and* address (``SALON_LOGIN_FAILURE_LIMIT`` failures within
 ``SALON_LOGIN_FAILURE_WINDOW`` seconds, sliding), as sign-ins are: one visitor's wrong guesses
-never lock the link's other visitors out.
+never lock the link's other visitors out. Many addresses together get at most
+``SALON_SHARE_PASSWORD_FAILURE_LIMIT`` wrong passwords on one link within that window (20
+addresses made 200 guesses in 96 s in the second outside attack); past it, every password
+attempt on the link answers 429 until the window slides on. A guesser can so hold the link's
+new visitors back for a while, never open it; browsers that already gave the password keep
+their unlock cookie.
 """
 
 from __future__ import annotations
@@ -36,10 +41,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.defaults.hashing import HashPool
 from salon.domain.albums import services as albums
+from salon.domain.auth.passwords import TOO_COMMON, is_common
 from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
 from salon.domain.images.services import NotFound
 from salon.domain.shares.schemas import SharedAlbumOut, shared_out
-from salon.errors import Forbidden, Gone, Missing, NeedsCredentials
+from salon.errors import Forbidden, Gone, Missing, NeedsCredentials, RequestRefused
 from salon.settings import CoreSettings
 
 Link = TypeVar("Link", ShareLink, AlbumShareLink)
@@ -121,6 +127,10 @@ def _pool() -> HashPool:
 
 
 async def hash_password(password: str) -> str:
+    """A new link's password, hashed; 400 when it is a common one (the schema already asks for
+    at least 8 characters), as for account passwords: "123456" was accepted."""
+    if is_common(password):
+        raise RequestRefused(f"{TOO_COMMON} (a share link's password)")
     return await _pool().run(_hasher.hash, password)
 
 
@@ -187,18 +197,39 @@ def require_unlocked(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Reservations:
+    """Attempts counted on several keys at once; :meth:`release` takes each back."""
+
+    parts: tuple[Reservation, ...]
+
+    async def release(self) -> None:
+        for part in self.parts:
+            await part.release()
+
+
 async def _reserve_attempt(
     address: str, core: CoreSettings, throttle: AuthThrottle, link_id: str
-) -> Reservation:
-    """Count a password attempt on the link: per client address a minute, and per link *and*
-    address in the sign-in window (reserved before hashing, taken back when right), so one
-    client's wrong guesses lock only that client out of the link, never its other visitors."""
+) -> Reservations:
+    """Count a password attempt on the link: per client address a minute, per link *and*
+    address in the sign-in window, and per link from every address together (the last two
+    reserved before hashing, taken back when right; see the module docstring)."""
     hits, left = await throttle.counters.hit(f"share:ip:{address}", MINUTE)
     if hits > core.auth_rate_limit:
         raise _refuse(left, "password attempts from your address")
     key = f"share:link:{link_id}:ip:{address}"
     limit = core.login_failure_limit
-    return await throttle.reserve(key, limit, "wrong passwords for this link from your address")
+    mine = await throttle.reserve(key, limit, "wrong passwords for this link from your address")
+    try:
+        every = await throttle.reserve(
+            f"share:link:{link_id}",
+            core.share_password_failure_limit,
+            "wrong passwords for this link",
+        )
+    except BaseException:
+        await mine.release()
+        raise
+    return Reservations((mine, every))
 
 
 async def unlock(
