@@ -4,6 +4,7 @@ when there is none; deploy/tools/tf-env.sh turns a Terraform map output into exp
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -117,6 +118,58 @@ def test_tf_env_public_url_follows_port_or_an_exported_one(tmp_path: Path) -> No
     mine = "https://photos.test"
     env = _eval_env(tmp_path, path, PORT="9010", SALON_PUBLIC_URL=mine)
     assert env["SALON_PUBLIC_URL"] == mine
+
+
+def test_tf_env_warns_when_the_address_is_not_the_stacks(tmp_path: Path) -> None:
+    path = _fake_terraform(tmp_path, OUTPUT)
+    script = TOOLS / "tf-env.sh"
+    same, other = (
+        subprocess.run(
+            ["bash", str(script)],
+            env={"PATH": path, "PORT": port},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
+        for port in ("8000", "9010")
+    )
+    assert same == ""
+    assert "-var public_url=http://127.0.0.1:9010" in other, other
+
+
+def _fake_tflocal(tmp_path: Path) -> Path:
+    """tflocal.sh beside its _venv.sh, with a tflocal venv already made whose tflocal fails
+    as an offline `init` does."""
+    script = _tool_copy(tmp_path, "tflocal.sh")
+    shutil.copy(TOOLS / "_venv.sh", script.parent / "_venv.sh")
+    spec = re.search(r'TFLOCAL_VERSION="([^"]+)"', script.read_text())
+    assert spec
+    venv = tmp_path / "deploy" / ".tools" / "tflocal-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".spec").write_text(f"terraform-local=={spec.group(1)}")
+    tflocal = venv / "bin" / "tflocal"
+    tflocal.write_text(
+        "#!/bin/sh\necho 'Error: Failed to query available provider packages' >&2\nexit 1\n"
+    )
+    tflocal.chmod(0o755)
+    return script
+
+
+def test_tflocal_repeats_the_mirror_hint_after_a_failed_init(tmp_path: Path) -> None:
+    script = _fake_tflocal(tmp_path)
+    base = {"PATH": os.environ["PATH"]}
+    bare = subprocess.run(
+        ["bash", str(script), "init", "-backend=false"], env=base, capture_output=True, text=True
+    )
+    assert bare.returncode == 1
+    assert bare.stderr.splitlines()[-1].startswith("tflocal: init failed with no provider mirror")
+    mirrored = subprocess.run(
+        ["bash", str(script), "init", "-backend=false"],
+        env={**base, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc")},
+        capture_output=True,
+        text=True,
+    )
+    assert mirrored.returncode == 1 and "no provider mirror" not in mirrored.stderr
 
 
 def test_tf_env_makes_the_eval_fail_when_there_is_no_output(tmp_path: Path) -> None:

@@ -60,8 +60,9 @@ def _check_salon_on_stack(shell: Shell, servers: list[Any], settings: dict[str, 
     env = shell.env()
     for key in ("SALON_S3_BUCKET", "SALON_SQS_QUEUE_URL", "SALON_S3_PREFIX"):
         assert env[key] == settings[key], (key, env[key], settings[key])
-    assert settings["SALON_PUBLIC_URL"] == "http://127.0.0.1:8000", settings
-    assert env["SALON_PUBLIC_URL"] == f"http://127.0.0.1:{port}", env["SALON_PUBLIC_URL"]
+    # The block applied the stack for this shell's PORT: the address and the CORS origin agree.
+    assert settings["SALON_PUBLIC_URL"] == f"http://127.0.0.1:{port}", settings
+    assert env["SALON_PUBLIC_URL"] == settings["SALON_PUBLIC_URL"], env["SALON_PUBLIC_URL"]
     wait_ready(f"http://127.0.0.1:{port}", servers[0])
     selected = json.loads(shell.capture(".venv/bin/salon plugins --json"))["selected"]
     assert (selected["storage"], selected["queue"]) == ("s3", "sqs"), selected
@@ -79,6 +80,8 @@ def _check_resources(settings: dict[str, str], endpoint: str) -> None:
     }
     s3 = boto3.client("s3", **options)
     s3.head_bucket(Bucket=settings["SALON_S3_BUCKET"])
+    origins = s3.get_bucket_cors(Bucket=settings["SALON_S3_BUCKET"])["CORSRules"][0]
+    assert settings["SALON_PUBLIC_URL"] in origins["AllowedOrigins"], origins
     sqs = boto3.client("sqs", **options)
     attributes = sqs.get_queue_attributes(
         QueueUrl=settings["SALON_SQS_QUEUE_URL"], AttributeNames=["RedrivePolicy"]
