@@ -120,7 +120,7 @@ async def test_the_driver_path_answers_what_the_route_answers(salon_app: Running
     title = 'caf\u00e9 "q" \\ </b>\n\t\u2028\x01 \U0001f600'
     titled = await app.client.patch(f"/api/images/{ids[0]}", json={"title": title}, headers=a)
     assert titled.status_code == 200, titled.text
-    title = titled.json()["title"]  # control characters made spaces; the rest as sent
+    title = titled.json()["title"]  # cleaned of its control characters; the rest as sent
     assert '"q" \\' in title and "caf\u00e9" in title and "\U0001f600" in title, title
     micro = await app.client.patch(
         f"/api/images/{ids[5]}", json={"taken_at": "2011-02-03T04:05:06.000250Z"}, headers=a
