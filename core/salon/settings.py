@@ -143,6 +143,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
     password_hash_concurrency: int = 2
     password_hash_queue: int = 16
+    # Places (running or waiting) one client address may hold, and places of the queue kept
+    # for browsers with a valid device cookie of the account they sign in to.
+    password_hash_per_client: int = 2
+    password_hash_reserved: int = 4
     # `salon serve` migrates a SQLite database itself; a server database (PostgreSQL) only
     # with this on, else it refuses to start on a schema behind its migrations.
     auto_migrate: bool = False
@@ -222,6 +226,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "max_concurrent_uploads_per_user",
             "max_open_uploads_per_user",
             "password_hash_concurrency",
+            "password_hash_per_client",
             "auth_rate_limit",
             "refresh_rate_limit",
             "login_failure_limit",
@@ -235,8 +240,8 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                 raise ValueError(f"{name} must be positive")
         if self.upload_intake_concurrency < 0 or self.upload_intake_wait < 0:
             raise ValueError("upload_intake_concurrency and upload_intake_wait must be 0 or more")
-        if self.password_hash_queue < 0:
-            raise ValueError("password_hash_queue must be 0 or more")
+        if self.password_hash_queue < 0 or self.password_hash_reserved < 0:
+            raise ValueError("password_hash_queue and password_hash_reserved must be 0 or more")
         if self.upload_cleanup_interval < 0 or self.storage_quota_bytes < 0:
             raise ValueError("upload_cleanup_interval and storage_quota_bytes must be 0 or more")
         if self.trash_days < 0:

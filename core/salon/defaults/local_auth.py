@@ -188,7 +188,12 @@ class LocalAuthProvider:
             access_token_ttl=ctx.core.access_token_ttl,
             refresh_token_ttl=ctx.core.refresh_token_ttl,
             changes=ctx.changes,
-            hash_pool=HashPool(ctx.core.password_hash_concurrency, ctx.core.password_hash_queue),
+            hash_pool=HashPool(
+                ctx.core.password_hash_concurrency,
+                ctx.core.password_hash_queue,
+                ctx.core.password_hash_per_client,
+                ctx.core.password_hash_reserved,
+            ),
             mail=ctx.mail,
             public_url=ctx.http_base_url,
             password_reset_ttl=ctx.core.password_reset_ttl,

@@ -58,6 +58,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salon.db.models import RateCounter
+from salon.defaults.hashing import hashing_for, hashing_trusted
 from salon.errors import AuthError
 from salon.runtime import runtime_of
 from salon.settings import CoreSettings
@@ -390,7 +391,8 @@ class AuthThrottle:
         what = "failed sign-ins from this browser" if device else "failed sign-ins for this account"
         reservation = await self.reserve(self._failures_key(email, device), limit, what)
         try:
-            yield device
+            with hashing_trusted(device is not None):  # places kept for known browsers
+                yield device
         except AuthError as exc:
             if exc.code not in FAILURE_CODES:
                 await reservation.release()
@@ -419,3 +421,4 @@ async def throttle_guard(
         return
     address = request.client.host if request.client else "unknown"
     await runtime_of(request).services.throttle.client(bucket, address)
+    hashing_for(address)  # password hashing's places per client address
