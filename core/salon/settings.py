@@ -88,6 +88,9 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Slides x frame pixels: ffmpeg keeps a frame per slide in its filter graph, so memory grows
     # with both (200 slides at 4K took 9 GB). 100 slides at 1080p, 25 at 4K.
     video_max_total_pixels: int = 100 * 1920 * 1080
+    # Jobs one user may have queued or running at once (videos, imports); more answer 429, so
+    # one account cannot fill the queue every user shares (issue 17).
+    max_jobs_per_user: int = 4
     download_mode: str = "redirect"
     # None (unset): run jobs in the web process only with the ``local`` queue. True: with any
     # queue (SQS on LocalStack, one process for local work). False: never (a `salon worker`).
@@ -225,6 +228,7 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             "body_min_rate",
             "max_concurrent_uploads_per_user",
             "max_open_uploads_per_user",
+            "max_jobs_per_user",
             "password_hash_concurrency",
             "password_hash_per_client",
             "auth_rate_limit",

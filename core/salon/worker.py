@@ -106,6 +106,12 @@ class WorkerConfig:
     dead_letter_interval: float = 60.0
     # How often abandoned direct uploads are deleted (SALON_UPLOAD_CLEANUP_INTERVAL); 0: never.
     upload_cleanup_interval: float = 300.0
+    # How often a running job's status is read to see whether its owner cancelled it.
+    cancel_poll: float = 1.0
+
+
+class JobCancelled(Exception):
+    """The job's owner cancelled it while it ran; its handler was cancelled."""
 
 
 class _Context(JobServices):
@@ -343,6 +349,14 @@ class Worker:
         log.info("job %s (%s) attempt %d started", job.id, job.kind, job.attempts)
         started = time.monotonic()
         finished, result, error = await self._run_handler(handler, context, delivery, stop)
+        if isinstance(error, JobCancelled):
+            await self.queue.ack(delivery)  # the row says cancelled already
+            self.jobs_handled += 1
+            metrics.JOBS.labels(job.kind, "cancelled").inc()
+            log.info(
+                "job %s cancelled by its owner after %.2f s", job.id, time.monotonic() - started
+            )
+            return
         if not finished:
             await jobs.requeue_job(self.session_maker, job.id)
             await self.queue.release(delivery)
@@ -404,6 +418,8 @@ class Worker:
         done = asyncio.Event()
         heartbeat = asyncio.ensure_future(self._heartbeat(delivery, context, done))
         stopping = asyncio.ensure_future(stop.wait())
+        cancelled = asyncio.Event()
+        watcher = asyncio.ensure_future(self._watch_cancel(context, task, cancelled))
         try:
             await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not task.done():
@@ -423,11 +439,16 @@ class Worker:
             raise
         finally:
             stopping.cancel()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             # Not cancelled: a beat cancelled mid-query can leave the pooled connection in a
             # transaction nobody rolls back (seen on SQLite), wedging the job's own result write.
             done.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+        if cancelled.is_set():
+            return True, None, JobCancelled(jobs.CANCELLED_ERROR)
         if task.cancelled():
             return True, None, asyncio.CancelledError("the job was cancelled")
         error = task.exception()
@@ -437,6 +458,26 @@ class Worker:
         if result is not None and not isinstance(result, Mapping):
             return True, None, TypeError("a job handler must return a mapping or None")
         return True, result, None
+
+    async def _watch_cancel(
+        self, context: _Context, task: asyncio.Future[Any], cancelled: asyncio.Event
+    ) -> None:
+        """Cancel ``task`` once the job's row says ``cancelled`` (its owner asked, maybe in
+        another process): the handler's ``finally`` blocks stop its subprocesses."""
+        job_uuid = context._job_uuid
+        if job_uuid is None:
+            return
+        while not task.done():
+            await asyncio.sleep(self.config.cancel_poll)
+            try:
+                status = await jobs.job_status(self.session_maker, job_uuid)
+            except Exception as exc:  # a missed look is harmless: the next one may work
+                log.debug("job %s: status not read: %r", context.job_id, exc)
+                continue
+            if status == jobs.CANCELLED:
+                cancelled.set()
+                task.cancel()
+                return
 
     async def _heartbeat(self, delivery: Delivery, context: _Context, done: asyncio.Event) -> None:
         """Renew the lease and the message every third of the visibility timeout; returns

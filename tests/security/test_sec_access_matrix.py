@@ -401,6 +401,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/sources/{name}/entries"): signed_in(200, body=apod_day),
     ("POST", "/api/sources/{name}/import"): signed_in(202, body=json_body({"date": APOD_DAY})),
     ("GET", "/api/jobs/{job_id}"): private(200),
+    # the world's job stays queued (no worker runs): its owner cancels it, anyone else: 404
+    ("POST", "/api/jobs/{job_id}/cancel"): private(200),
     # videos: another user naming the owner's images gets the same 404 as for missing ones
     ("POST", "/api/videos"): private(
         202, body=lambda w, a, p: json_body({"image_ids": [w.ids["image_id"]]})(w, a, p)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK
 
-from salon.domain.deps import CurrentUser, DbSession
+from salon.domain.deps import CurrentUser, DbSession, RuntimeDep
 from salon.domain.jobs.schemas import JobOut, job_out
-from salon.domain.jobs.services import get_job
+from salon.domain.jobs.services import cancel_job, get_job
 from salon.domain.openapi import AUTHENTICATED
 
 
@@ -27,4 +28,22 @@ class JobController(Controller):
         job = await get_job(db_session, job_id, current_user.id)
         if job is None:
             raise NotFoundException("job not found")
+        return job_out(job)
+
+    @post("/{job_id:uuid}/cancel", operation_id="cancel_job", status_code=HTTP_200_OK)
+    async def cancel(
+        self,
+        job_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        current_user: CurrentUser,
+        runtime: RuntimeDep,
+    ) -> JobOut:
+        """Cancel one of the caller's queued or running jobs (a running video's ffmpeg is
+        stopped within about a second and its temporary files removed); its status becomes
+        ``cancelled``. A finished job answers 409; cancelling twice is harmless."""
+        job = await get_job(db_session, job_id, current_user.id)
+        if job is None:
+            raise NotFoundException("job not found")
+        await cancel_job(runtime.session_maker, job)
+        await db_session.refresh(job)
         return job_out(job)

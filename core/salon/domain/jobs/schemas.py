@@ -11,7 +11,7 @@ from salon.db.models import Job
 
 
 class JobOut(msgspec.Struct):
-    """``GET /api/jobs/{id}``: status is queued, running, succeeded or failed."""
+    """``GET /api/jobs/{id}``: status is queued, running, succeeded, failed or cancelled."""
 
     id: str
     kind: str

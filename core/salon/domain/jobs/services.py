@@ -3,7 +3,10 @@ worker makes. Every transition is one conditional ``UPDATE``, so two workers tha
 same message (queues deliver at least once) cannot both run a job or undo each other's result.
 
 Status: ``queued`` -> ``running`` -> ``succeeded`` | ``failed``; a failed attempt that will be
-retried goes back to ``queued`` with its error kept for the client to see.
+retried goes back to ``queued`` with its error kept for the client to see. The owner may move a
+queued or running job to ``cancelled`` (:func:`cancel_job`): a worker never claims it, and the
+worker running it notices within a second and cancels the handler (ffmpeg killed, scratch
+removed).
 
 A running job's ``updated_at`` is its lease: the worker touches it with every heartbeat. A job
 whose lease is older than the queue's visibility timeout belongs to a worker that died, and
@@ -19,21 +22,25 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.db.models import Job
-from salon.errors import ObjectNotFound, ProviderError, QueueUnavailable
+from salon.errors import Conflict, ObjectNotFound, ProviderError, QueueUnavailable, TooManyRequests
 from salon.providers import JobQueue
 
 __all__ = [
+    "CANCELLED",
     "FINISHED",
     "MAX_ERROR_LENGTH",
     "ClaimOutcome",
+    "cancel_job",
+    "check_job_limit",
     "claim_job",
     "create_job",
     "fail_job",
     "get_job",
+    "job_status",
     "record_progress",
     "requeue_job",
     "short_error",
@@ -44,7 +51,12 @@ __all__ = [
 log = logging.getLogger("salon.jobs")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
-FINISHED = frozenset({SUCCEEDED, FAILED})
+CANCELLED = "cancelled"
+FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED})
+CANCELLED_ERROR = "cancelled by its owner"
+# Job kinds the core queues on its own (not at a user's request): not counted by the limit.
+_INTERNAL_KINDS = ("image.renditions",)
+LIMIT_RETRY_AFTER = 30
 MAX_ERROR_LENGTH = 300
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -100,6 +112,52 @@ async def create_job(
             await session.execute(delete(Job).where(Job.id == job.id))
         raise
     return job
+
+
+async def check_job_limit(session_maker: SessionMaker, owner_id: uuid.UUID, limit: int) -> None:
+    """Refuse (429) a new job when ``owner_id`` already has ``limit`` queued or running: one
+    account must not fill the queue everyone shares (issue 17: 40 videos in a row were
+    accepted). Two requests racing may both pass: the bound is loose by the race, not open."""
+    statement = select(func.count()).where(
+        Job.owner_id == owner_id,
+        Job.status.in_((QUEUED, RUNNING)),
+        Job.kind.not_in(_INTERNAL_KINDS),
+    )
+    async with session_maker() as session:
+        count = int(await session.scalar(statement) or 0)
+    if count >= limit:
+        raise TooManyRequests(
+            f"you have {count} jobs queued or running (the limit is {limit}): wait for one to "
+            "finish, or cancel one with POST /api/jobs/{id}/cancel",
+            retry_after=LIMIT_RETRY_AFTER,
+        )
+
+
+async def cancel_job(session_maker: SessionMaker, job: Job) -> bool:
+    """Move the owner's queued or running ``job`` to ``cancelled``; raises :class:`Conflict`
+    when it has already finished. A running job's worker sees it (:func:`job_status`) and
+    cancels its handler."""
+    if await _set(
+        session_maker,
+        job.id,
+        (QUEUED, RUNNING),
+        status=CANCELLED,
+        error=CANCELLED_ERROR,
+        finished_at=_now(),
+    ):
+        return True
+    async with session_maker() as session:
+        status = await session.scalar(select(Job.status).where(Job.id == job.id))
+    if status == CANCELLED:
+        return False  # cancelled twice: the same answer
+    raise Conflict(f"the job has already {status}; there is nothing to cancel")
+
+
+async def job_status(session_maker: SessionMaker, job_id: uuid.UUID) -> str | None:
+    """The job's status now (a worker's cancellation check); None when it is gone."""
+    async with session_maker() as session:
+        status = await session.scalar(select(Job.status).where(Job.id == job_id))
+    return None if status is None else str(status)
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID, owner_id: uuid.UUID) -> Job | None:

@@ -15,7 +15,7 @@ from uuid_utils import uuid7
 
 from salon.db.models import Image, Job, Video
 from salon.domain.images.cursor import decode_cursor, encode_cursor
-from salon.domain.jobs.services import create_job, fail_job
+from salon.domain.jobs.services import CANCELLED, check_job_limit, create_job, fail_job
 from salon.domain.ports import VideoPorts
 from salon.domain.videos.schemas import VideoCreate
 
@@ -136,6 +136,7 @@ async def create_video(
         max_total_pixels=core.video_max_total_pixels,
     )
     images = await _owned_images(session, owner_id, data.image_ids)
+    await check_job_limit(runtime.session_maker, owner_id, core.max_jobs_per_user)
     video_id = uuid.UUID(str(uuid7()))
     params: dict[str, Any] = {
         "image_ids": [str(i) for i in data.image_ids],
@@ -183,12 +184,12 @@ async def _follow_job(session: AsyncSession, video: Video, job: Job | None) -> V
     if job.status == "succeeded" and job.result:
         _finalize(video, job.result)
         await session.commit()
-    elif job.status == "failed":
-        video.status = "failed"
+    elif job.status in ("failed", CANCELLED):
+        video.status = "failed"  # a cancelled video is not made: its error says why
         await session.commit()
     elif video.status != job.status:
         video.status = job.status  # queued or running: mirrored, not stored
-    return VideoState(video, job.error if job.status == "failed" else None)
+    return VideoState(video, job.error if job.status in ("failed", CANCELLED) else None)
 
 
 async def list_videos(
@@ -243,7 +244,10 @@ async def delete_video(
             runtime.session_maker, job.id, "the video was deleted"
         )
         if not cancelled:
-            raise VideoBusy("the video is being made; delete it once it has finished")
+            raise VideoBusy(
+                "the video is being made; cancel its job (POST /api/jobs/{id}/cancel) first, "
+                "or delete it once it has finished"
+            )
     key = output_key(owner_id, video.id)
     keys = {video.storage_key} if video.storage_key else set()
     # Row first, then the bytes: a crash in between leaves an orphan object that
