@@ -7,12 +7,21 @@ HTTP Basic, API keys, a custom header), in hook order, then the configured auth 
 Access tokens arrive as ``Authorization: Bearer <token>`` (API clients) or in the HttpOnly
 ``salon_access`` cookie (the web UI). Cookie-authenticated writes must echo the ``salon_csrf``
 cookie in an ``X-CSRF-Token`` header (double-submit), so another site cannot ride the cookie.
+The token is ``<nonce>.<HMAC(secret key, account, nonce)>``, signed for the account the session
+belongs to: a plain double-submit token passed whatever value both carried, so whoever could
+set a cookie for the host (a sibling subdomain, plain http through a MITM) could pick one (the
+second outside attack). A token of the attacker's own session names another account and fails.
+``/api/auth/refresh`` (the access cookie may be gone by then) checks the plain double-submit
+only: it can only renew the browser's own session.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
+import secrets
 from typing import Any, TypeAlias
 
 from litestar import Request
@@ -78,11 +87,34 @@ def bearer_token(request: Request[Any, Any, Any]) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-def check_csrf(request: Request[Any, Any, Any]) -> None:
+def _csrf_signature(secret_key: str, subject: str, nonce: str) -> str:
+    # Its own key, derived: a CSRF token can never pass for something signed elsewhere.
+    key = hashlib.sha256(b"salon csrf\0" + secret_key.encode()).digest()
+    mac = hmac.new(key, f"{subject}\0{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def csrf_token(secret_key: str, subject: str) -> str:
+    """A new CSRF token for a session of the account ``subject`` (see the module docstring)."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_csrf_signature(secret_key, subject, nonce)}"
+
+
+def check_csrf(request: Request[Any, Any, Any], subject: str | None = None) -> None:
+    """403 unless the ``X-CSRF-Token`` header repeats the CSRF cookie and, when ``subject``
+    is given, the token is signed for that account."""
     expected = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
     if not expected or not hmac.compare_digest(expected, sent):
         raise PermissionDeniedException("missing or wrong CSRF token (X-CSRF-Token header)")
+    if subject is None:
+        return
+    nonce, _, signature = sent.partition(".")
+    secret_key = runtime_of(request).core.secret_key
+    if not nonce or not hmac.compare_digest(signature, _csrf_signature(secret_key, subject, nonce)):
+        raise PermissionDeniedException(
+            "the CSRF token is not this session's: reload the page or sign in again"
+        )
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:
@@ -166,7 +198,7 @@ async def _authenticate(request: Request[Any, Any, Any]) -> User:
             "invalid or expired access token", headers=_challenges(runtime)
         ) from None
     if from_cookie and request.method not in SAFE_METHODS:
-        check_csrf(request)
+        check_csrf(request, identity.subject)
     return await runtime.services.users.user(identity)
 
 

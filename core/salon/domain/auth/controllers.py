@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 from typing import Any
 
 import uuid_utils
@@ -44,9 +43,10 @@ from salon.domain.deps import (
     UsersDep,
     bearer_token,
     check_csrf,
+    csrf_token,
 )
 from salon.domain.openapi import AUTHENTICATED
-from salon.errors import AuthError
+from salon.errors import AuthError, InvalidToken
 from salon.providers import SignupConfirmation, TokenPair
 from salon.proxies import is_https, mail_base_url
 from salon.runtime import Runtime
@@ -54,7 +54,16 @@ from salon.runtime import Runtime
 log = logging.getLogger("salon.auth")
 
 
-def _token_response(
+async def _subject(runtime: Runtime, access_token: str) -> str | None:
+    """The account ``access_token`` belongs to (what CSRF tokens are signed for); ``None``
+    when it does not authenticate."""
+    try:
+        return (await runtime.auth.authenticate(access_token)).subject
+    except InvalidToken:
+        return None
+
+
+async def _token_response(
     request: Request[Any, Any, Any],
     pair: TokenPair,
     runtime: Runtime,
@@ -64,6 +73,9 @@ def _token_response(
     if session != "cookie":
         body = TokenOut(pair.access_token, pair.refresh_token, pair.expires_in, pair.token_type)
         return Response(body, status_code=HTTP_200_OK)
+    subject = await _subject(runtime, pair.access_token)
+    if subject is None:  # a token just issued that does not authenticate: nothing to sign
+        raise AuthError("invalid_token", "the new session could not be verified; sign in again")
     # A cookie session keeps the tokens out of reach of page scripts: only the lifetime is sent.
     body = TokenOut("", "", pair.expires_in, "cookie")
     secure = is_https(request, runtime.core.public_url)
@@ -90,7 +102,9 @@ def _token_response(
             max_age=runtime.core.refresh_token_ttl,
             path="/api/auth",
         ),
-        cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, max_age=None),
+        cookie(
+            CSRF_COOKIE, csrf_token(runtime.core.secret_key, subject), httponly=False, max_age=None
+        ),
     ]
     if device_cookie is not None:
         # Outlives sessions (logout keeps it): it is what lets this browser in while someone
@@ -166,7 +180,7 @@ class AuthController(Controller):
         # A fresh device cookie after each success (browser sessions only: API clients get
         # no cookies they did not ask for); its failure budget starts anew.
         device_cookie = auth_throttle.devices.issue(data.email) if session == "cookie" else None
-        return _token_response(request, pair, runtime, session, device_cookie)
+        return await _token_response(request, pair, runtime, session, device_cookie)
 
     @post(
         "/refresh",
@@ -189,7 +203,7 @@ class AuthController(Controller):
         if not token:
             raise AuthError("invalid_token", "refresh_token is required")
         pair = await runtime.auth.refresh(token)
-        return _token_response(request, pair, runtime, session)
+        return await _token_response(request, pair, runtime, session)
 
     # Needs a valid session already: nothing to guess, so no limit.
     @post(
@@ -206,7 +220,7 @@ class AuthController(Controller):
         if token is None:
             raise AuthError("invalid_token", "authentication required: send a Bearer access token")
         if from_cookie:
-            check_csrf(request)
+            check_csrf(request, await _subject(runtime, token))
         await runtime.auth.logout(token)
         response = Response(MessageOut("signed out"))
         for name in (ACCESS_COOKIE, CSRF_COOKIE):
