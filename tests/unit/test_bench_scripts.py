@@ -4,6 +4,7 @@ benchmarks are scripts with targets, not tests with wall-clock asserts."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -108,3 +109,19 @@ def test_table_marks_failed_targets() -> None:
     assert ok["ratio"] == 0.8
     text = _load("run_all.py").table([ok, low, absolute])
     assert "value < 50.0" in text and "NO" in text
+
+
+def test_load_test_counts_the_web_process_cpu_apart_from_the_niced_media_workers() -> None:
+    load_test = _load("load/load_test.py")
+    spent = load_test.tree_cpu_seconds(os.getpid())
+    assert spent["web"] > 0 and spent["media"] == 0  # this test process, not niced
+    reads = {"requests_per_second": 100.0, "reads_per_web_cpu_second": 500.0}
+    reads["latency_ms"] = {"list": {"p99": 100.0}, "image": {"p99": 200.0}}
+    mixed = {"requests": 2400, "seconds": 30.0, "by_operation": {"upload": 300}}
+    mixed |= {"reads_per_web_cpu_second": 300.0}
+    mixed["latency_ms"] = {"list": {"p99": 150.0}, "image": {"p99": 500.0}}
+    report = load_test.targets(reads, mixed)
+    assert report["reads_throughput_share"] == 0.7
+    assert report["reads_per_web_cpu_share"] == 0.6
+    assert report["list_p99_ratio"] == 1.5 and report["image_p99_ratio"] == 2.5
+    assert report["met"] is False  # the image p99 is over 2x
