@@ -233,9 +233,10 @@ async def test_no_intake_turn_answers_503_with_retry_after_and_leaves_nothing(
         assert "try again" in refused.json()["detail"]
         assert await rows(app, ImageRow) == 0 and not stored_files(app)
         assert not list((app.data_dir / "tmp").iterdir())  # the received body is gone
-        # ?wait=true gives its turn back once the image is stored, not after its renditions
-        # (through the service, on the app's loop: the test client serves one request at a
-        # time and blocks this loop meanwhile).
+        # A turn is held only while the original is stored: neither while the upload waits for
+        # a media place nor while a ?wait=true one waits for its renditions (through the
+        # service, on the app's loop: the test client serves one request at a time and blocks
+        # this loop meanwhile).
         me = (await app.client.get("/api/me", headers=headers)).json()
         original = app.data_dir / "upload.jpg"
         original.write_bytes(photo((4, 5, 6)))
@@ -244,8 +245,9 @@ async def test_no_intake_turn_answers_503_with_retry_after_and_leaves_nothing(
 
 
 async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> tuple[bool, str]:
-    """Ingest ``original`` with ``wait`` inside an intake turn, its renditions held until
-    another upload's turn was tried; returns (that turn came, the image's status)."""
+    """Ingest ``original`` with ``wait`` and an intake turn, first while every media place is
+    taken, then with its renditions held; returns (another upload got a turn both times, the
+    image's status)."""
     slots = app.runtime.services.upload_slots
     pool = app.runtime.services.renditions.pool
     making, go_on = asyncio.Event(), asyncio.Event()
@@ -256,22 +258,31 @@ async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> 
         await go_on.wait()
         return await process(*args, **kwargs)
 
+    async def turn_comes() -> bool:
+        with contextlib.suppress(MediaBusy):  # no turn within SALON_UPLOAD_INTAKE_WAIT
+            async with slots.intake(uuid.uuid4()):
+                return True
+        return False
+
     pool.process = slow_process  # type: ignore[method-assign]
+    places = [pool.try_reserve() for _ in range(pool.capacity)]
     try:
-        async with slots.intake(owner) as stored:
-            ingest = app.runtime.services.images.ingest_from(
-                LocalFile(original), IngestItem(owner_id=owner), wait=True, stored=stored
-            )
-            task = asyncio.create_task(ingest)
-            await asyncio.wait_for(making.wait(), 30)
-            came = False
-            with contextlib.suppress(MediaBusy):  # no turn within SALON_UPLOAD_INTAKE_WAIT
-                async with slots.intake(uuid.uuid4()):
-                    came = not task.done()
-            go_on.set()
-            image, _created = await asyncio.wait_for(task, 60)
+        ingest = app.runtime.services.images.ingest_from(
+            LocalFile(original), IngestItem(owner_id=owner), wait=True, turn=slots.turn(owner)
+        )
+        task = asyncio.create_task(ingest)
+        await asyncio.sleep(0.2)
+        came = await turn_comes() and not task.done()  # waiting for a place, not in a turn
+        for place in places:
+            place.release()
+        await asyncio.wait_for(making.wait(), 30)
+        came = came and await turn_comes() and not task.done()  # making renditions
+        go_on.set()
+        image, _created = await asyncio.wait_for(task, 60)
     finally:
         go_on.set()
+        for place in places:
+            place.release()
         pool.process = process  # type: ignore[method-assign]
     return came, image.status
 

@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -111,7 +112,8 @@ class UploadSlots:
     the loop is doing. The others wait for a turn (:class:`FairTurns`: the user who has used
     the least intake time goes first, so one user's bulk upload does not hold everyone's) for
     up to ``intake_wait`` seconds, then answer 503 with ``Retry-After``. The body is read
-    before the turn, so a slow sender holds none (issue 17)."""
+    before the turn and the wait for a media place comes before it too, so neither a slow
+    sender nor a user whose images wait for their renditions holds one (issue 17)."""
 
     def __init__(self, per_user: int, intake: int = 0, intake_wait: float = 10.0) -> None:
         self._per_user = per_user
@@ -141,14 +143,12 @@ class UploadSlots:
                 del self._busy[user_id]
 
     @asynccontextmanager
-    async def intake(self, user_id: uuid.UUID) -> AsyncIterator[Callable[[], None]]:
+    async def intake(self, user_id: uuid.UUID) -> AsyncIterator[None]:
         """A turn to take in one upload of ``user_id``, or MediaBusy (503) after waiting
-        ``intake_wait`` seconds for one. Yields a function that gives the turn back early
-        (once the image is stored, before waiting for its renditions); leaving gives it back
-        otherwise."""
+        ``intake_wait`` seconds for one."""
         turns = self._turns
         if turns is None:
-            yield lambda: None
+            yield
             return
         try:
             async with asyncio.timeout(self._intake_wait):
@@ -160,15 +160,12 @@ class UploadSlots:
                 retry_after=INTAKE_RETRY_AFTER,
             ) from None
         started = time.monotonic()
-        held = True
-
-        def give_back() -> None:
-            nonlocal held
-            if held:
-                held = False
-                turns.release(user_id, time.monotonic() - started)
-
         try:
-            yield give_back
+            yield
         finally:
-            give_back()
+            turns.release(user_id, time.monotonic() - started)
+
+    def turn(self, user_id: uuid.UUID) -> Callable[[], AbstractAsyncContextManager[None]]:
+        """:meth:`intake` for ``user_id``, to be entered later (``ImageService.ingest`` takes
+        it once the image has a media place: a wait for one must not hold a turn)."""
+        return functools.partial(self.intake, user_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -44,6 +43,7 @@ from salon.domain.images.services import (
     BadDate,
     ImageService,
     IngestItem,
+    IntakeTurn,
     NotFound,
     Shown,
     clean_description,
@@ -172,11 +172,8 @@ class ImageController(Controller):
             # Before the body is read, not after; a wait for the user's share holds a slot.
             await image_service.renditions.check_room(current_user.id)
             form = await receive_multipart(request, tmp_dir(runtime), limits)
-            try:
-                async with upload_slots.intake(current_user.id) as stored:
-                    return await _ingest(image_service, current_user, form, wait, stored)
-            finally:
-                form.discard()  # also when no turn came (503): nothing is left behind
+            turn = upload_slots.turn(current_user.id)
+            return await _ingest(image_service, current_user, form, wait, turn)
 
     # The token check, the user and the page read through one session (salon.db.reads).
     @get(
@@ -406,7 +403,7 @@ async def _ingest(
     current_user: User,
     form: ReceivedForm,
     wait: bool,
-    stored: Callable[[], None],
+    turn: IntakeTurn,
 ) -> Response[UploadedImageOut]:
     try:
         if form.file is None:
@@ -425,7 +422,7 @@ async def _ingest(
             ),
             wait=wait,
             refuse_when_busy=True,
-            stored=stored,
+            turn=turn,
         )
     finally:
         form.discard()

@@ -7,12 +7,14 @@ from one owner are stored once. Renditions follow off the request (``processing`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,9 @@ from salon.providers import (
     RenditionSpec,
 )
 from salon.text import clean_text, offset_name
+
+# A turn to take one upload in (UploadSlots.intake for its user); see ImageService.ingest.
+IntakeTurn = Callable[[], AbstractAsyncContextManager[None]]
 
 log = logging.getLogger("salon.images")
 
@@ -178,7 +183,7 @@ class ImageService:
         *,
         wait: bool = True,
         refuse_when_busy: bool = False,
-        stored: Callable[[], None] | None = None,
+        turn: IntakeTurn | None = None,
     ) -> tuple[Image, bool]:
         """The one intake (issue 19.3): the bytes of ``source`` are read once into a local file
         (see ``salon.domain.images.intake``), hashed on the way, then :meth:`ingest`. Raises
@@ -197,7 +202,7 @@ class ImageService:
                 movable=local.spooled,
             )
             return await self.ingest(
-                request, wait=wait, refuse_when_busy=refuse_when_busy, stored=stored
+                request, wait=wait, refuse_when_busy=refuse_when_busy, turn=turn
             )
 
     async def ingest(
@@ -206,7 +211,7 @@ class ImageService:
         *,
         wait: bool = True,
         refuse_when_busy: bool = False,
-        stored: Callable[[], None] | None = None,
+        turn: IntakeTurn | None = None,
     ) -> tuple[Image, bool]:
         """Store and record an image; returns (image, created). Duplicates return the existing
         image. Raises UnsupportedMedia, NotFound (album), StorageError, or MediaBusy (only with
@@ -217,8 +222,9 @@ class ImageService:
         come from the headers); the renditions follow off this call (see
         ``salon.domain.images.processing``). With ``wait`` the image is returned once they are
         made, and bytes the full decode refuses are removed again and raise UnsupportedMedia,
-        as if the upload had been refused at once. ``stored`` is called once the image is
-        recorded, before any rendition work or wait (an upload's intake turn ends there)."""
+        as if the upload had been refused at once. ``turn``: the intake turn (see
+        ``salon.domain.bodies.UploadSlots``) held while the original is stored and recorded,
+        after the wait for a media place and before any rendition work or wait."""
         async with self.runtime.session_maker() as session:
             if request.album_id is not None:
                 await self._owned_album(session, request.owner_id, request.album_id)
@@ -240,14 +246,13 @@ class ImageService:
         admitting = renditions.admit(owner) if refuse_when_busy else renditions.reserve(owner)
         reservation = await admitting
         try:
-            info = await self._probe(request)
-            image, created = await self._store(request, info)
+            async with turn() if turn is not None else contextlib.nullcontext():
+                info = await self._probe(request)
+                image, created = await self._store(request, info)
         except BaseException:
             if reservation is not None:
                 reservation.release()
             raise
-        if stored is not None:
-            stored()
         if not created:
             if reservation is not None:
                 reservation.release()

@@ -94,9 +94,12 @@ class UploadController(Controller):
         ``duplicate: true`` with the existing image when these bytes were uploaded before.
         503 with ``Retry-After`` when no intake turn came for ``SALON_UPLOAD_INTAKE_WAIT``
         seconds (the upload stays as it was: complete it again)."""
-        async with upload_slots.intake(current_user.id) as stored:
-            image, created = await upload_service.complete(
-                db_session, current_user.id, upload_id, wait=wait, stored=stored
-            )
+        image, created = await upload_service.complete(
+            db_session,
+            current_user.id,
+            upload_id,
+            wait=wait,
+            turn=upload_slots.turn(current_user.id),
+        )
         status = HTTP_201_CREATED if created else 200
         return Response(uploaded_out(image, created), status_code=status)

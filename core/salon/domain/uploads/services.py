@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ from salon.db.models import Image, UploadIntent
 from salon.domain.images.intake import StoredObject
 from salon.domain.images.keys import staging_key, upload_key
 from salon.domain.images.quota import QuotaExceeded, check_open_uploads, check_quota
-from salon.domain.images.services import ImageService, IngestItem, NotFound
+from salon.domain.images.services import ImageService, IngestItem, IntakeTurn, NotFound
 from salon.domain.ports import UploadPorts
 from salon.domain.uploads.schemas import UploadIn, UploadOut
 from salon.errors import Conflict, Gone, ObjectNotFound, RequestRefused, UnsupportedMedia
@@ -106,12 +106,12 @@ class UploadService:
         upload_id: uuid.UUID,
         *,
         wait: bool,
-        stored: Callable[[], None] | None = None,
+        turn: IntakeTurn | None = None,
     ) -> tuple[Image, bool]:
-        """``stored`` as in :meth:`ImageService.ingest`."""
+        """``turn`` as in :meth:`ImageService.ingest`."""
         intent = await self.owned_intent(session, owner_id, upload_id)
         await self.refuse_if_expired(session, intent)
-        return await self.complete_intent(session, intent, wait=wait, stored=stored)
+        return await self.complete_intent(session, intent, wait=wait, turn=turn)
 
     async def refuse_if_expired(self, session: AsyncSession, intent: UploadIntent) -> None:
         """410 for a pending intent past its ``expires_at``; its object and row are deleted at
@@ -132,7 +132,7 @@ class UploadService:
         intent: UploadIntent,
         *,
         wait: bool = False,
-        stored: Callable[[], None] | None = None,
+        turn: IntakeTurn | None = None,
     ) -> tuple[Image, bool]:
         """Verify and ingest the object of ``intent``, once: the browser's completion call and
         the storage event for the same object may race, so the intent is claimed atomically."""
@@ -152,7 +152,7 @@ class UploadService:
                 raise UploadInProgress("this upload is being processed; try again shortly")
             raise UploadRefused(f"this upload is {intent.status}")
         try:
-            image, created = await self._verify_and_ingest(intent, wait, stored)
+            image, created = await self._verify_and_ingest(intent, wait, turn)
         except (UploadRefused, UnsupportedMedia, QuotaExceeded):
             await self._refuse(session, intent)
             raise
@@ -167,12 +167,12 @@ class UploadService:
         return image, created
 
     async def _verify_and_ingest(
-        self, intent: UploadIntent, wait: bool, stored: Callable[[], None] | None
+        self, intent: UploadIntent, wait: bool, turn: IntakeTurn | None
     ) -> tuple[Image, bool]:
         storage = self.runtime.storage
         copier = storage if storage.capabilities.copy else None
         if not isinstance(copier, CopyingStorage):
-            return await self._ingest(intent, intent.storage_key, False, wait, stored)
+            return await self._ingest(intent, intent.storage_key, False, wait, turn)
         # The upload key may be written again while this runs (a browser form is valid until it
         # expires; a slow second POST of the file): check and keep a copy nothing else writes.
         # Both copies stay in storage (a hard link, S3 CopyObject); no byte is uploaded again.
@@ -182,7 +182,7 @@ class UploadService:
         except ObjectNotFound:
             raise UploadRefused("nothing was uploaded for this upload id") from None
         try:
-            return await self._ingest(intent, staged, True, wait, stored)
+            return await self._ingest(intent, staged, True, wait, turn)
         finally:
             await self._delete_quietly(staged)
 
@@ -192,7 +192,7 @@ class UploadService:
         key: str,
         promote: bool,
         wait: bool,
-        stored: Callable[[], None] | None,
+        turn: IntakeTurn | None,
     ) -> tuple[Image, bool]:
         """Make the object under ``key`` an image, its bytes read once (in place on local
         storage, one download on S3); ``promote``: the original is a storage-side copy of
@@ -219,7 +219,7 @@ class UploadService:
             intent_id=intent.id,
         )
         return await self.images.ingest_from(
-            source, item, wait=wait, refuse_when_busy=True, stored=stored
+            source, item, wait=wait, refuse_when_busy=True, turn=turn
         )
 
     async def _refuse(self, session: AsyncSession, intent: UploadIntent) -> None:
