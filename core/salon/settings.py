@@ -137,11 +137,12 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # this much of it, so the client sees the answer rather than a reset connection.
     drain_body_bytes: int = 8 << 20
     max_concurrent_uploads_per_user: int = 4
-    # Uploads whose bytes have arrived and are being taken in (duplicate and quota reads, the
-    # header probe, storing the original, the row) at once per process, 0: no bound. Reads go
-    # ahead of the rest, which wait their turn (the user who used the least intake time first)
-    # up to ``upload_intake_wait`` seconds, then 503 with Retry-After.
-    upload_intake_concurrency: int = 2
+    # Uploads being taken in (storing the original, the row) at once per process, 0: no bound
+    # (the default: on 2 shared cores a bound of 2 did not shift the web process's CPU toward
+    # reads, and under the hostile load its waits ran past ``upload_intake_wait``: 503s).
+    # The rest wait their turn (the user who used the least intake time first) up to
+    # ``upload_intake_wait`` seconds, then 503 with Retry-After.
+    upload_intake_concurrency: int = 0
     upload_intake_wait: float = 10.0
     # Password hashing (argon2, 64 MiB each) runs in its own small pool; beyond the queue: 429.
     password_hash_concurrency: int = 2
