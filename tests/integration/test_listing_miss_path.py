@@ -13,7 +13,8 @@ from sqlalchemy import event, text
 
 
 async def test_an_uncached_listing_reads_through_one_session(tmp_path: Path) -> None:
-    env = {"SALON_READ_CACHE_MB": "0"}
+    # No in-process worker: its queue polls would share the pool and thread counted here.
+    env = {"SALON_READ_CACHE_MB": "0", "SALON_INPROCESS_WORKER": "false"}
     async with running_app(tmp_path / "data", env=env) as app:
         headers = await app.login()
         for n in range(3):
@@ -52,7 +53,8 @@ async def test_an_uncached_page_is_the_images_own_json(tmp_path: Path, monkeypat
     widths (issue 19.2): each item is still what ``GET /api/images/{id}`` answers, also for
     metadata Python's json wrote with NaN (not JSON) and for none at all; and a listing is
     one trip to aiosqlite's thread per statement (token, user, page), no rollback trip."""
-    env = {"SALON_READ_CACHE_MB": "0"}
+    # No in-process worker: its queue polls would share the pool and thread counted here.
+    env = {"SALON_READ_CACHE_MB": "0", "SALON_INPROCESS_WORKER": "false"}
     async with running_app(tmp_path / "data", env=env) as app:
         headers = await app.login()
         for n in range(3):
