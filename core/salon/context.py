@@ -51,7 +51,6 @@ __all__ = [
 T = TypeVar("T")
 MAX_PAYLOAD_BYTES = 256 * 1024
 PAGE_LIMIT = 1000  # the most one list call answers
-JOB_DONE = ("succeeded", "failed")
 QUEUED_WARNING = 10.0  # seconds a waited-for job may stay queued before that is said
 
 
@@ -456,7 +455,8 @@ class PluginUsers:
 class PluginJobs:
     """Read jobs by id, whoever queued them (``GET /api/jobs/{id}`` answers only the job's
     owner). A job is ``{"id", "kind", "status", "progress", "result", "error", "owner_id",
-    "created_at"}``; ``status`` is ``queued``, ``running``, ``succeeded`` or ``failed``."""
+    "created_at"}``; ``status`` is ``queued``, ``running``, ``succeeded``, ``failed`` or
+    ``cancelled``."""
 
     def __init__(self, runtime: Callable[[], Runtime]) -> None:
         self._runtime = runtime
@@ -489,15 +489,18 @@ class PluginJobs:
         queued_warning: float | None = QUEUED_WARNING,
         on_queued: Callable[[str], object] | None = None,
     ) -> dict[str, Any]:
-        """The job once it has succeeded or failed, asked every ``interval`` seconds;
-        ``progress(fraction)`` is called as its progress moves. ``TimeoutError`` after
-        ``seconds`` (the timeout; ``None``: no limit), ``LookupError`` for an unknown id.
+        """The job once it has finished (succeeded, failed or been cancelled), asked every
+        ``interval`` seconds; ``progress(fraction)`` is called as its progress moves.
+        ``TimeoutError`` after ``seconds`` (the timeout; ``None``: no limit), ``LookupError``
+        for an unknown id.
         Someone must run jobs meanwhile: ``salon serve`` (its in-process worker) or ``salon
         worker``; a command alone runs none. So when the job is still ``queued`` after
         ``queued_warning`` seconds of waiting (``None``: never), that is said once:
         ``on_queued(message)`` (a command echoes it), else a warning on the ``salon.jobs``
         logger."""
         import asyncio
+
+        from salon.domain.jobs.services import FINISHED
 
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -510,7 +513,7 @@ class PluginJobs:
             if progress is not None and job["progress"] != seen:
                 seen = job["progress"]
                 progress(seen)
-            if job["status"] in JOB_DONE:
+            if job["status"] in FINISHED:
                 return job
             waited = loop.time() - started
             if not warned and job["status"] == "queued" and waited >= (queued_warning or 0):

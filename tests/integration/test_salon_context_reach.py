@@ -94,6 +94,17 @@ async def test_waiting_for_a_job_no_worker_takes_says_so(
         job = await app.call(lambda: salon.jobs.get(job_id))
         assert job is not None and job["status"] == "queued"
 
+        # A cancelled job has finished too: the wait ends at once (it waited out its timeout).
+        from salon.domain.jobs.services import cancel_job, load_job
+
+        async def cancel() -> None:
+            row = await load_job(app.runtime.session_maker, str(job_id))
+            assert row is not None and await cancel_job(app.runtime.session_maker, row)
+
+        await app.call(cancel)
+        done = await app.call(lambda: salon.jobs.wait(job_id, seconds=5, queued_warning=None))
+        assert done["status"] == "cancelled" and done["error"] == "cancelled by its owner"
+
 
 async def test_a_second_running_app_logs_each_line_once(tmp_path: Path) -> None:
     root = logging.getLogger()

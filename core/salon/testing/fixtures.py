@@ -30,6 +30,7 @@ from salon.app import create_app
 from salon.context import SalonContext, plugin_context
 from salon.db.migrate import upgrade
 from salon.domain.deps import CSRF_COOKIE
+from salon.domain.jobs.services import FINISHED
 from salon.runtime import Runtime
 
 T = TypeVar("T")
@@ -152,13 +153,14 @@ class RunningApp:
     async def finished_job(
         self, job_id: str, headers: Mapping[str, str], *, seconds: float = 30.0
     ) -> dict[str, Any]:
-        """``GET /api/jobs/{job_id}`` until the job has ``succeeded`` or ``failed``; the job
+        """``GET /api/jobs/{job_id}`` until the job has finished (``succeeded``, ``failed`` or
+        ``cancelled``); the job
         as JSON. An AssertionError when it is still running after ``seconds``."""
         with anyio.move_on_after(seconds):
             while True:
                 response = await self.client.get(f"/api/jobs/{job_id}", headers=dict(headers))
                 job: dict[str, Any] = response.json()
-                if job["status"] in ("succeeded", "failed"):
+                if job["status"] in FINISHED:
                     return job
                 await anyio.sleep(0.1)
         raise AssertionError(f"job {job_id} did not finish within {seconds:.0f} s")

@@ -146,8 +146,7 @@ async def cancel_job(session_maker: SessionMaker, job: Job) -> bool:
         finished_at=_now(),
     ):
         return True
-    async with session_maker() as session:
-        status = await session.scalar(select(Job.status).where(Job.id == job.id))
+    status = await job_status(session_maker, job.id)
     if status == CANCELLED:
         return False  # cancelled twice: the same answer
     raise Conflict(f"the job has already {status}; there is nothing to cancel")
