@@ -23,7 +23,15 @@ from .docblocks import Block
 
 MARK = "__docshell_status__"
 # Commands that do not return until stopped: run in the background, then waited on.
-LONG_RUNNING = re.compile(r"\bmake\s+run\b|\bsalon\s+serve\b|\bsalon\s+worker\b(?!.*--once)")
+LONG_RUNNING = re.compile(
+    r"\bmake\s+run\b|\bsalon\s+serve\b|\bsalon\s+worker\b(?!.*--once)|^\S*moto_server\b"
+)
+
+
+def is_long_running(command: str) -> bool:
+    """Whether ``command`` serves until stopped; its trailing comments do not count (a comment
+    may name a command it does not run)."""
+    return bool(LONG_RUNNING.search(re.sub(r"\s+#.*$", "", command, flags=re.M)))
 
 
 class DocCommandFailed(AssertionError):
@@ -155,7 +163,7 @@ class Shell:
         started: list[Background] = []
         for command in block.commands():
             try:
-                if LONG_RUNNING.search(command):
+                if is_long_running(command):
                     started.append(self.start(command))
                 else:
                     self.run(command, timeout=timeout)

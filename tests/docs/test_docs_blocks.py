@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import clean_env
 from .docblocks import parse, runnable_blocks, section_blocks
-from .docshell import LONG_RUNNING, DocCommandFailed, Shell
+from .docshell import DocCommandFailed, Shell, is_long_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +113,7 @@ RUN_BY = {
     ): "test_docs_plugin_tutorial.py",
     ("docs/plugins.md", "Stacking media processors"): "test_docs_stacking.py",
     ("docs/plugins.md", "An image source with its own page"): "test_docs_folder_source.py",
+    ("deploy/localstack/README.md", "Cognito on moto"): "test_docs_cognito.py",
 }
 
 
@@ -169,6 +170,8 @@ def test_the_shell_keeps_state_and_reports_failures(tmp_path: Path) -> None:
     [
         ("make run    # serves", True),
         ("make run PORT=9000", True),
+        (".venv/bin/moto_server -H 127.0.0.1 -p 5001 &", True),
+        ("make sync       # installs moto_server; `make run` does not", False),
         ("SALON_STORAGE=x salon db upgrade && SALON_STORAGE=x salon serve", True),
         (".venv/bin/salon worker", True),
         ("salon worker --once", False),
@@ -177,4 +180,4 @@ def test_the_shell_keeps_state_and_reports_failures(tmp_path: Path) -> None:
     ],
 )
 def test_which_commands_are_left_running(command: str, serves: bool) -> None:
-    assert bool(LONG_RUNNING.search(command)) is serves
+    assert is_long_running(command) is serves

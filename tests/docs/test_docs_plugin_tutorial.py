@@ -16,7 +16,7 @@ import pytest
 
 from .conftest import open_shell, sign_up_and_upload, wait_ready
 from .docblocks import section_blocks
-from .docshell import LONG_RUNNING, Background, Shell
+from .docshell import Background, Shell, is_long_running
 
 pytestmark = [pytest.mark.docs, pytest.mark.timeout(1200)]
 
@@ -76,7 +76,7 @@ def tutorial(clone: Path) -> Iterator[Tutorial]:
 
 def _step(done: Tutorial, command: str) -> None:
     shell = done.shell
-    if LONG_RUNNING.search(command):
+    if is_long_running(command):
         done.servers.append(shell.start(command))
     elif PYTEST.match(command) and not done.passed:
         first = shell.run(command, check=False)

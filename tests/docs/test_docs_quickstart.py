@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import sign_up_and_upload, wait_ready
 from .docblocks import section_blocks
-from .docshell import LONG_RUNNING, Shell
+from .docshell import Shell, is_long_running
 
 pytestmark = [pytest.mark.docs, pytest.mark.timeout(1200)]
 
@@ -43,7 +43,7 @@ def test_quick_start(clone: Path, shell: Shell, browser: Any) -> None:
         for command in block.commands():
             if _bare(command) in RUN_ELSEWHERE:
                 continue
-            if LONG_RUNNING.search(command):
+            if is_long_running(command):
                 servers.append(shell.start(command))
             else:
                 shell.run(command)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from .conftest import PASSWORD, jpeg, wait_ready
 from .docblocks import section_blocks
-from .docshell import LONG_RUNNING, Shell
+from .docshell import Shell, is_long_running
 
 pytestmark = [pytest.mark.docs, pytest.mark.timeout(1200)]
 
@@ -24,7 +24,7 @@ def test_the_stack_serves_avif_and_phash(clone: Path, shell: Shell) -> None:
     servers, outputs = [], {}
     for block in section_blocks(clone, "docs/plugins.md", SECTION):
         for command in block.commands():
-            if LONG_RUNNING.search(command):
+            if is_long_running(command):
                 servers.append(shell.start(command))
             else:
                 outputs[command] = shell.capture(command)

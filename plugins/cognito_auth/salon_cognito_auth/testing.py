@@ -8,10 +8,13 @@ import gzip
 import importlib.resources
 import json
 import shlex
+import socket
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import jwt
@@ -139,13 +142,37 @@ def exports(pool: Pool) -> str:
     return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in pool.env().items())
 
 
+def wait_for_endpoint(endpoint_url: str, seconds: float = 60.0) -> bool:
+    """True once something accepts connections at ``endpoint_url``'s host and port, False
+    after ``seconds``. The README starts moto server in the background on the line before: it
+    takes a few seconds to listen, and the first call must not race it."""
+    parts = urlsplit(endpoint_url)
+    address = (
+        parts.hostname or "127.0.0.1",
+        parts.port or (443 if parts.scheme == "https" else 80),
+    )
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(address, timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+
 def main(argv: list[str]) -> int:
     """``python -m salon_cognito_auth.testing ENDPOINT``: make a pool and app client on moto
     (deploy/localstack/README.md, "Cognito on moto") and print the exports that select them."""
     if len(argv) != 1:
         print("usage: python -m salon_cognito_auth.testing http://127.0.0.1:5001", file=sys.stderr)
         return 2
-    print(exports(make_pool(argv[0].rstrip("/"))))
+    endpoint = argv[0].rstrip("/")
+    if not wait_for_endpoint(endpoint):
+        print(f"nothing answers at {endpoint} after 60 s: is moto_server running?", file=sys.stderr)
+        return 1
+    print(exports(make_pool(endpoint)))
     return 0
 
 

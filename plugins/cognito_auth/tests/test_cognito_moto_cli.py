@@ -34,7 +34,7 @@ def test_the_module_makes_a_pool_and_prints_its_exports(moto: MotoServer) -> Non
 
 def test_the_readme_block_syncs_first_and_needs_no_aws_cli() -> None:
     text = README.read_text().split("## Cognito on moto", 1)[1].split("\n## ", 1)[0]
-    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
     lines = [line for line in block.splitlines() if line and not line.startswith("#")]
     assert lines[0].startswith("make sync"), lines
     assert any("-m salon_cognito_auth.testing" in line for line in lines), lines
