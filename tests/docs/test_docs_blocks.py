@@ -114,6 +114,10 @@ RUN_BY = {
     ("docs/plugins.md", "Stacking media processors"): "test_docs_stacking.py",
     ("docs/plugins.md", "An image source with its own page"): "test_docs_folder_source.py",
     ("deploy/localstack/README.md", "Cognito on moto"): "test_docs_cognito.py",
+    ("docs/plugins.md", "Failure isolation, disabling and tracing"): "test_docs_tryouts.py",
+    ("examples/salon-example-plugin/README.md", "Try it"): "test_docs_tryouts.py",
+    ("examples/salon-htpasswd-auth/README.md", "salon-htpasswd-auth"): "test_docs_tryouts.py",
+    ("examples/salon-photo-log/README.md", "salon-photo-log"): "test_docs_tryouts.py",
 }
 
 
