@@ -114,6 +114,11 @@ RUN_BY = {
     ("docs/plugins.md", "Stacking media processors"): "test_docs_stacking.py",
     ("docs/plugins.md", "An image source with its own page"): "test_docs_folder_source.py",
     ("deploy/localstack/README.md", "Cognito on moto"): "test_docs_cognito.py",
+    (
+        "deploy/localstack/README.md",
+        "Salon on LocalStack (and moto) without Docker",
+    ): "test_docs_localstack_readme.py",
+    ("deploy/localstack/README.md", "What `run.sh` does"): "test_docs_localstack_readme.py",
     ("docs/plugins.md", "Failure isolation, disabling and tracing"): "test_docs_tryouts.py",
     ("examples/salon-example-plugin/README.md", "Try it"): "test_docs_tryouts.py",
     ("examples/salon-htpasswd-auth/README.md", "salon-htpasswd-auth"): "test_docs_tryouts.py",
