@@ -119,6 +119,7 @@ RUN_BY = {
         "Salon on LocalStack (and moto) without Docker",
     ): "test_docs_localstack_readme.py",
     ("deploy/localstack/README.md", "What `run.sh` does"): "test_docs_localstack_readme.py",
+    ("plugins/aws_storage/README.md", "salon-aws-storage"): "test_docs_localstack_readme.py",
     ("docs/plugins.md", "Failure isolation, disabling and tracing"): "test_docs_tryouts.py",
     ("examples/salon-example-plugin/README.md", "Try it"): "test_docs_tryouts.py",
     ("examples/salon-htpasswd-auth/README.md", "salon-htpasswd-auth"): "test_docs_tryouts.py",
