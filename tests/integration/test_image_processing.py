@@ -251,7 +251,7 @@ async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> 
     slots = app.runtime.services.upload_slots
     pool = app.runtime.services.renditions.pool
     making, go_on = asyncio.Event(), asyncio.Event()
-    process = pool.process
+    process = pool.render  # what an upload's renditions go through on local storage
 
     async def slow_process(*args: Any, **kwargs: Any) -> Any:
         making.set()
@@ -264,7 +264,7 @@ async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> 
                 return True
         return False
 
-    pool.process = slow_process  # type: ignore[method-assign]
+    pool.render = slow_process  # type: ignore[method-assign]
     places = [pool.try_reserve() for _ in range(pool.capacity)]
     try:
         ingest = app.runtime.services.images.ingest_from(
@@ -283,7 +283,7 @@ async def _ingest_waiting(app: RunningApp, owner: uuid.UUID, original: Path) -> 
         go_on.set()
         for place in places:
             place.release()
-        pool.process = process  # type: ignore[method-assign]
+        pool.render = process  # type: ignore[method-assign]
     return came, image.status
 
 

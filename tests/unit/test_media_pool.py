@@ -5,11 +5,17 @@ tests/integration/test_image_processing.py."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from pathlib import Path
 
 import pytest
+from PIL import Image
+from salon.defaults.local_storage import LocalStorage
 from salon.defaults.pillow_media import PillowMediaProcessor
+from salon.domain.images.placement import LocalPlacement
 from salon.domain.images.pool import FairTurns, MediaPool, default_workers
-from salon.errors import MediaBusy
+from salon.errors import MediaBusy, UnsupportedMedia
+from salon.providers import DEFAULT_RENDITIONS
 
 
 def test_default_workers_leave_a_core() -> None:
@@ -144,3 +150,49 @@ def test_light_pixels_add_a_worker_process() -> None:
     assert MediaPool(PillowMediaProcessor(), workers=1).processes == 1
     pool = MediaPool(PillowMediaProcessor(), workers=1, light_pixels=25_000_000)
     assert (pool.processes, pool.capacity) == (2, 1 + 64)
+
+
+def _jpeg(path: Path) -> Path:
+    Image.new("RGB", (320, 240), (200, 80, 40)).save(path, "JPEG")
+    return path
+
+
+def _not_an_image(path: Path) -> Path:
+    path.write_bytes(b"not an image at all")
+    return path
+
+
+@pytest.mark.parametrize(
+    "processor", [PillowMediaProcessor(), _Unpicklable()], ids=["child", "thread"]
+)
+async def test_render_places_the_files_and_leaves_no_scratch(
+    tmp_path: Path, processor: PillowMediaProcessor
+) -> None:
+    # A refused source (UnsupportedMedia, raised in the worker) is cleaned up too.
+    # The worker (a child process, or a thread for an unpicklable processor) makes its own
+    # scratch folder, puts the files into local storage, and removes the folder and source.
+    tmp, storage = tmp_path / "tmp", LocalStorage(tmp_path / "media")
+    tmp.mkdir()
+    source = _jpeg(tmp / "render-1")
+    owner, sha = uuid.uuid4(), "ab" * 32
+    pool = MediaPool(processor, workers=1)
+    try:
+        placed = await pool.render(
+            source, tmp, DEFAULT_RENDITIONS, LocalPlacement(storage, owner, sha), drop_source=True
+        )
+        with pytest.raises(UnsupportedMedia):
+            await pool.render(
+                _not_an_image(tmp / "render-2"),
+                tmp,
+                DEFAULT_RENDITIONS,
+                LocalPlacement(storage, owner, sha),
+                drop_source=True,
+            )
+    finally:
+        await pool.aclose()
+    assert placed.processed.renditions == () and placed.processed.info.width == 320
+    assert set(placed.renditions) == {spec.name for spec in DEFAULT_RENDITIONS}
+    for entry in placed.renditions.values():
+        assert (await storage.stat(entry["key"])).size == entry["size"] > 0
+        assert entry["key"].startswith(f"renditions/{owner}/ab/{sha}/")
+    assert list(tmp.iterdir()) == []  # both scratch folders and both sources are gone

@@ -112,13 +112,24 @@ class LocalStorage:
         thread: renditions come from a folder beside this one, so no byte is copied. Without
         ``durable`` neither the files nor their folders are flushed to disk: for derived data
         only (a crash may leave such a file short; the core remakes it)."""
-        targets = [(self._path(key), Path(path)) for key, path, _ in files]
-        sizes = await _in_thread(lambda: [_move_in(self.root, s, t, durable) for t, s in targets])
+        sizes = await _in_thread(self.move_here, files, durable)
         modified = dt.datetime.now(dt.UTC)
         return [
             ObjectInfo(key, size, content_type, None, modified)
             for (key, _, content_type), size in zip(files, sizes, strict=True)
         ]
+
+    def move_here(self, files: Sequence[tuple[str, Path, str]], durable: bool = True) -> list[int]:
+        """:meth:`move_files` on the calling thread (no event loop needed: a media worker
+        process places the renditions it made itself); returns the sizes."""
+        try:
+            return [
+                _move_in(self.root, Path(path), self._path(key), durable) for key, path, _ in files
+            ]
+        except (StorageError, ValueError):
+            raise
+        except OSError as exc:
+            raise StorageError(f"local storage I/O failed: {exc.strerror or exc}") from exc
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is fine. Empty parent folders are pruned, never root."""

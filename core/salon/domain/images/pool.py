@@ -24,17 +24,22 @@ instead, still bounded by ``workers``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
 import pickle
+import shutil
+import tempfile
 import time
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -42,7 +47,7 @@ from salon.errors import MediaBusy, ProviderError
 from salon.processes import die_with_parent
 from salon.providers import MediaProcessor, ProcessedMedia, RenditionSpec
 
-__all__ = ["FairTurns", "MediaPool", "Reservation", "default_workers"]
+__all__ = ["FairTurns", "MediaPool", "Place", "Placed", "Reservation", "default_workers"]
 
 log = logging.getLogger("salon.media.pool")
 
@@ -50,6 +55,20 @@ RETRY_AFTER_SECONDS = 5
 _MAX_REMEMBERED = 4096  # owners whose time FairTurns keeps after their work is done
 
 _processor: MediaProcessor | None = None  # in a child process: the one it was started with
+_T = TypeVar("_T")
+
+# Puts the rendition files of a ProcessedMedia where they belong, in the process that made
+# them, and returns what to record of them (picklable: it travels to a media worker).
+Place = Callable[[ProcessedMedia], dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Placed:
+    """What :meth:`MediaPool.render` hands back: the processing's result without its files
+    (``renditions`` is empty: they were placed) and what ``place`` returned for them."""
+
+    processed: ProcessedMedia
+    renditions: dict[str, Any]
 
 
 def default_workers() -> int:
@@ -69,10 +88,39 @@ def _child_init(processor: MediaProcessor, nice: int, parent_pid: int) -> None:
             log.warning("could not lower the media worker's priority")
 
 
-def _child_process(source: Path, out_dir: Path, specs: Sequence[RenditionSpec]) -> ProcessedMedia:
-    if _processor is None:  # pragma: no cover - the initializer always ran
+def _child_process(
+    source: Path,
+    out_dir: Path,
+    specs: Sequence[RenditionSpec],
+    processor: MediaProcessor | None = None,
+) -> ProcessedMedia:
+    processor = processor or _processor
+    if processor is None:  # pragma: no cover - the initializer always ran
         raise ProviderError("media worker process started without a processor")
-    return _processor.process(source, out_dir, specs)
+    return processor.process(source, out_dir, specs)
+
+
+def _child_render(
+    source: Path,
+    tmp: Path,
+    specs: Sequence[RenditionSpec],
+    place: Place,
+    drop_source: bool,
+    processor: MediaProcessor | None = None,
+) -> Placed:
+    """The whole of one image's rendition work where it runs (a media worker process, or a
+    thread for an unpicklable processor): a scratch folder in ``tmp``, the processing, the
+    files placed, the folder (and with ``drop_source``, ``source``) removed. All of it here
+    rather than on the event loop, where each step was a syscall or a thread hand-off per image."""
+    out = Path(tempfile.mkdtemp(dir=tmp, prefix="renditions-"))
+    try:
+        processed = _child_process(source, out, specs, processor)
+        placed = place(processed)
+        return Placed(dataclasses.replace(processed, renditions=()), placed)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        if drop_source:
+            source.unlink(missing_ok=True)
 
 
 def _picklable(processor: MediaProcessor) -> bool:
@@ -315,6 +363,30 @@ class MediaPool:
         at once (one more for images of at most ``light_pixels`` pixels; ``pixels`` 0:
         unknown, so not one of those), the others wait here and are let in by the least
         worker time used by their ``owner`` (see :class:`FairTurns`)."""
+        async with self._turn(owner, pixels):
+            return await self._run(_child_process, source, out_dir, tuple(specs))
+
+    async def render(
+        self,
+        source: Path,
+        tmp: Path,
+        specs: Sequence[RenditionSpec],
+        place: Place,
+        owner: Hashable | None = None,
+        pixels: int = 0,
+        *,
+        drop_source: bool = False,
+    ) -> Placed:
+        """As :meth:`process`, with the rest of the work done in the worker too: the files
+        are made in a scratch folder of its own in ``tmp``, put in place by ``place`` (a
+        picklable callable), and the folder is removed (``source`` too, with
+        ``drop_source``, once the worker is done with it). For storage the worker can write
+        itself (local files); the result holds no file."""
+        async with self._turn(owner, pixels):
+            return await self._run(_child_render, source, tmp, tuple(specs), place, drop_source)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, owner: Hashable | None, pixels: int) -> AsyncIterator[None]:
         if self._turns is None:
             self._turns = FairTurns(self.processes, self.workers)
         turns = self._turns
@@ -322,38 +394,29 @@ class MediaPool:
         await turns.acquire(owner, heavy)
         started = time.monotonic()
         try:
-            return await self._run(source, out_dir, specs)
+            yield
         finally:
             turns.release(owner, time.monotonic() - started, heavy)
 
-    async def _run(
-        self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
-    ) -> ProcessedMedia:
+    async def _run(self, work: Callable[..., _T], *args: Any) -> _T:
         if not self.uses_processes:
-            return await anyio.to_thread.run_sync(
-                self.processor.process, source, out_dir, specs, limiter=self._threads
-            )
+            call = functools.partial(work, *args, processor=self.processor)
+            return await anyio.to_thread.run_sync(call, limiter=self._threads)
         try:
-            return await self._in_child(source, out_dir, specs)
+            return await self._in_child(work, *args)
         except BrokenProcessPool:
             # A child died (killed, out of memory): start fresh ones and try once more.
             log.error("a media worker process died; restarting the pool")
             self._reset()
             try:
-                return await self._in_child(source, out_dir, specs)
+                return await self._in_child(work, *args)
             except BrokenProcessPool:
                 self._reset()
                 raise ProviderError("the media worker process died twice") from None
 
-    async def _in_child(
-        self, source: Path, out_dir: Path, specs: Sequence[RenditionSpec]
-    ) -> ProcessedMedia:
+    async def _in_child(self, work: Callable[..., _T], *args: Any) -> _T:
         loop = asyncio.get_running_loop()
-        executor = self._ensure_executor()
-        result: ProcessedMedia = await loop.run_in_executor(
-            executor, _child_process, source, out_dir, tuple(specs)
-        )
-        return result
+        return await loop.run_in_executor(self._ensure_executor(), work, *args)
 
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:

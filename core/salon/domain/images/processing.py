@@ -36,8 +36,9 @@ from sqlalchemy import select, update
 
 from salon.db.changes import SCOPES_OPTION
 from salon.db.models import Image
+from salon.defaults.local_storage import LocalStorage
 from salon.domain.images.intake import file_chunks, spool, tmp_dir
-from salon.domain.images.keys import rendition_key
+from salon.domain.images.placement import LocalPlacement, keyed_renditions, rendition_entries
 from salon.domain.images.pool import MediaPool, Reservation
 from salon.domain.images.schemas import image_event
 from salon.domain.jobs.services import create_job
@@ -90,10 +91,7 @@ async def store_renditions(
 ) -> dict[str, Any]:
     """Put each rendition file in storage (the files are moved, not copied, where the storage
     can: ``MovingStorage``); returns the ``Image.renditions`` mapping."""
-    keyed = [
-        (rendition_key(owner_id, sha256, r.name, r.content_type.rsplit("/", 1)[-1]), r)
-        for r in processed.renditions
-    ]
+    keyed = keyed_renditions(owner_id, sha256, processed)
     storage = runtime.storage
     if isinstance(storage, MovingStorage):
         # Not flushed to disk: renditions are made again from the original when a crash
@@ -103,16 +101,7 @@ async def store_renditions(
     else:
         for key, r in keyed:
             await storage.put(key, file_chunks(r.path), content_type=r.content_type)
-    renditions: dict[str, Any] = {}
-    for key, rendition in keyed:
-        renditions[rendition.name] = {
-            "key": key,
-            "width": rendition.width,
-            "height": rendition.height,
-            "size": rendition.size,
-            "content_type": rendition.content_type,
-        }
-    return renditions
+    return rendition_entries(keyed)
 
 
 async def intact(runtime: Storage, entry: Mapping[str, Any]) -> bool:
@@ -220,7 +209,7 @@ class RenditionService:
         image: Image | None = None,
     ) -> None:
         try:
-            await self.process(image_id, source=source, image=image)
+            await self.process(image_id, source=source, image=image, drop_source=True)
         except Exception:
             # The row stays "processing"; the periodic sweep tries again.
             log.exception("image %s: renditions failed; will retry", image_id)
@@ -228,8 +217,6 @@ class RenditionService:
             self._tasks.pop(image_id, None)
             if reservation is not None:
                 reservation.release()
-            if source is not None:
-                source.unlink(missing_ok=True)
 
     async def wait(self, image_id: uuid.UUID) -> Image | None:
         """The image once it is no longer ``processing`` (or after WAIT_LIMIT, as it is)."""
@@ -257,19 +244,64 @@ class RenditionService:
     # ------------------------------------------------------------------ the work
 
     async def process(
-        self, image_id: uuid.UUID, *, source: Path | None = None, image: Image | None = None
+        self,
+        image_id: uuid.UUID,
+        *,
+        source: Path | None = None,
+        image: Image | None = None,
+        drop_source: bool = False,
     ) -> str:
         """Make and record the renditions of a ``processing`` image. Returns the image's
         status afterwards ("missing" when it was deleted). Raises on a fault worth a retry
         (storage, a dead worker process); a refused decode marks the image failed.
         ``source``: a local file holding the original's bytes (else they are read from
-        storage). ``image``: the row as just recorded (an upload's), not read again."""
-        if image is None or image.status != PROCESSING:
-            image = await self.load(image_id)
-        if image is None:
-            return "missing"
-        if image.status != PROCESSING:
-            return image.status
+        storage), removed by the time this returns with ``drop_source``. ``image``: the row
+        as just recorded (an upload's), not read again."""
+        handed = False  # whether the media worker took ``source`` over (and removed it)
+        try:
+            if image is None or image.status != PROCESSING:
+                image = await self.load(image_id)
+            if image is None:
+                return "missing"
+            if image.status != PROCESSING:
+                return image.status
+            storage = self.runtime.storage
+            if type(storage) is LocalStorage:  # exactly: a subclass may store elsewhere
+                # Never the storage's own original (what the worker reads when no source).
+                drop = drop_source and source is not None
+                status = await self._process_placed(image, storage, source, drop)
+                handed = drop  # the worker was done with it and removed it
+                return status
+            return await self._process_here(image, source)
+        finally:
+            if drop_source and source is not None and not handed:
+                source.unlink(missing_ok=True)
+
+    async def _process_placed(
+        self, image: Image, storage: LocalStorage, source: Path | None, drop_source: bool
+    ) -> str:
+        """:meth:`process` with the files made, placed and cleaned up in the media worker:
+        the event loop only waits for its answer and records it (local storage)."""
+        tmp = tmp_dir(self.runtime)
+        place = LocalPlacement(storage, image.owner_id, image.sha256)
+        async with _source_file(self.runtime, image, tmp, source) as original:
+            try:
+                placed = await self.pool.render(
+                    original,
+                    tmp,
+                    self.runtime.core.rendition_specs,
+                    place,
+                    image.owner_id,
+                    pixels=(image.width or 0) * (image.height or 0),
+                    drop_source=drop_source,
+                )
+            except UnsupportedMedia as exc:
+                await self._fail(image, str(exc), exc.reason)
+                return FAILED
+        return await self._finish(image, placed.processed, placed.renditions)
+
+    async def _process_here(self, image: Image, source: Path | None) -> str:
+        """:meth:`process` with the files stored from here (any storage)."""
         tmp = tmp_dir(self.runtime)
         async with (
             _source_file(self.runtime, image, tmp, source) as original,
