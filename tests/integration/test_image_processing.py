@@ -181,6 +181,39 @@ async def test_wait_true_answers_with_renditions(embedded: RunningApp) -> None:
     assert image["placeholder"]
 
 
+async def test_a_page_read_while_processing_shows_the_image_ready_afterwards(
+    embedded: RunningApp,
+) -> None:
+    """The ready status is recorded without a session on SQLite (one statement on the
+    driver): the page cached while the image was processing must not outlive it."""
+    headers = await embedded.login()
+    pool = embedded.runtime.services.renditions.pool
+    render, go_on = pool.render, asyncio.Event()
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await go_on.wait()
+        return await render(*args, **kwargs)
+
+    pool.render = held  # type: ignore[method-assign]
+    try:
+        response = await embedded.upload(headers, photo((30, 160, 90)), wait=False)
+        assert response.status_code == 201, response.text
+        image_id = response.json()["id"]
+        for _ in range(2):  # the second page comes from the cache
+            page = (await embedded.client.get("/api/images", headers=headers)).json()
+            assert [(i["id"], i["status"]) for i in page["items"]] == [(image_id, "processing")]
+        go_on.set()
+        await until_ready(embedded, headers, image_id)
+    finally:
+        go_on.set()
+        pool.render = render  # type: ignore[method-assign]
+    [item] = (await embedded.client.get("/api/images", headers=headers)).json()["items"]
+    assert item["status"] == "ready" and sorted(item["urls"]["renditions"]) == ["lg", "md", "sm"]
+    assert embedded.runtime.services.renditions._ready.supported == (
+        embedded.runtime.engine.dialect.name == "sqlite"
+    )
+
+
 async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(
     tmp_path: Path, salon_database: str
 ) -> None:

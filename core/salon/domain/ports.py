@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from salon.db.changes import ChangeTracker
 from salon.providers import (
     ImageSource,
     JobHandler,
@@ -119,7 +120,13 @@ class VideoPorts(Database, Settings, Storage, Queue, Protocol):
 class RenditionPorts(Database, Settings, Storage, Queue, Renditions, Events, Protocol):
     """Renditions: the rows, the original and renditions in storage, ``image.renditions`` jobs
     on the queue, every rendition an image gets, ``image_stored`` and ``image_updated`` for
-    the listeners."""
+    the listeners; the engine and its change tracker for the rows recorded without a session."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def changes(self) -> ChangeTracker | None: ...
 
 
 class ImagePorts(Database, Settings, Storage, Media, Renditions, Events, Protocol):

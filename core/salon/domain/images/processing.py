@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, func, select, update
 
 from salon.db.changes import SCOPES_OPTION
+from salon.db.direct_write import DirectUpdate
 from salon.db.models import Image
 from salon.defaults.local_storage import LocalStorage
 from salon.domain.images.intake import file_chunks, spool, tmp_dir
@@ -125,6 +126,7 @@ class RenditionService:
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
+        self._ready = DirectUpdate(runtime.engine, _ready_statement())
 
     # ------------------------------------------------------------------ intake side
 
@@ -330,19 +332,13 @@ class RenditionService:
     async def _finish(
         self, image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
     ) -> str:
-        info = processed.info
-        values: dict[str, Any] = {
-            "status": READY,
-            "error": None,
-            "renditions": dict(renditions),
-            "placeholder": processed.placeholder,
-            "width": info.width,
-            "height": info.height,
-            "meta": {**dict(image.meta or {}), **dict(info.metadata)},
-            "updated_at": _now(),
-        }
-        if info.taken_at is not None:
-            values["taken_at"] = info.taken_at
+        events = self.runtime.events
+        listening = events.listening("image_stored")
+        if not listening and self._ready.supported:
+            return await self._finish_direct(image, processed, renditions)
+        values = {"status": READY, "error": None, **_ready_values(image, processed, renditions)}
+        if values["taken_at"] is None:  # the one read from the headers at intake stays
+            del values["taken_at"]
         statement = (
             update(Image)
             .where(Image.id == image.id, Image.status == PROCESSING)
@@ -352,8 +348,6 @@ class RenditionService:
                 synchronize_session=False, **{SCOPES_OPTION: (("images", str(image.owner_id)),)}
             )
         )
-        events = self.runtime.events
-        listening = events.listening("image_stored")
         if listening:  # the row as committed, for the listeners, without reading it again
             statement = statement.returning(Image)
         async with self.runtime.session_maker() as session, session.begin():
@@ -365,6 +359,18 @@ class RenditionService:
         if done is not None:
             events.fire("image_stored", image_event(done))
         return READY
+
+    async def _finish_direct(
+        self, image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
+    ) -> str:
+        """:meth:`_finish` in one trip to the database's thread, no session (nobody listens
+        to ``image_stored``, so the row need not be read back); SQLite."""
+        values = _ready_values(image, processed, renditions)
+        changed = await self._ready.run({"image_id": image.id, **values})
+        changes = self.runtime.changes
+        if changes is not None:  # after the commit, as the engine's events would
+            changes.bump_scoped((("images", str(image.owner_id)),))
+        return READY if changed else await self._lost_race(image, renditions)
 
     async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:
         """The row changed meanwhile: finished by another run, or deleted. In the latter case
@@ -528,6 +534,44 @@ class RenditionService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.pool.aclose()
+
+
+def _ready_values(
+    image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What recording ``processed`` changes in ``image``'s row besides its status."""
+    info = processed.info
+    return {
+        "renditions": dict(renditions),
+        "placeholder": processed.placeholder,
+        "width": info.width,
+        "height": info.height,
+        "meta": {**dict(image.meta or {}), **dict(info.metadata)},
+        "updated_at": _now(),
+        "taken_at": info.taken_at,
+    }
+
+
+def _ready_statement() -> Update:
+    """:meth:`RenditionService._finish`'s UPDATE with named parameters; ``taken_at`` is
+    kept when the processing found none."""
+    column = Image.__table__.c
+    return (
+        update(Image)
+        .where(Image.id == bindparam("image_id", type_=column.id.type))
+        .where(Image.status == PROCESSING)
+        .values(
+            status=READY,
+            error=None,
+            **{
+                name: bindparam(name, type_=column[name].type)
+                for name in ("renditions", "placeholder", "width", "height", "meta", "updated_at")
+            },
+            taken_at=func.coalesce(
+                bindparam("taken_at", type_=column.taken_at.type), Image.taken_at
+            ),
+        )
+    )
 
 
 def _linked(source: Path | None, tmp: Path) -> Path | None:
