@@ -226,20 +226,30 @@ class HttpIngest:
                 )
             if r.status_code != 201:
                 raise RuntimeError(f"upload answered {r.status_code}: {r.text[:200]}")
-            client.delete(f"/api/images/{r.json()['id']}")
+            # For good: a plain DELETE moves it to the trash, and the next round's upload of
+            # the same bytes would take it out (200) instead of processing it.
+            gone = client.delete(f"/api/images/{r.json()['id']}", params={"permanent": "true"})
+            if gone.status_code != 204:
+                raise RuntimeError(f"delete answered {gone.status_code}: {gone.text[:200]}")
 
 
 @contextlib.contextmanager
-def spawned_server(workers: int, port: int = 18_765) -> Iterator[str]:
-    """A throw-away ``salon serve`` (embedded defaults: SQLite, local storage) in a temp folder.
+def spawned_server(workers: int, port: int = 0) -> Iterator[str]:
+    """A throw-away ``salon serve`` (embedded defaults: SQLite, local storage) in a temp folder,
+    on ``port`` or else a free one (two runs at once must not meet on a fixed port).
 
     Started in its own session so it (and granian's worker processes) can be stopped as a group;
     SIGKILL follows if SIGTERM is ignored (seen with granian under load).
     """
     import signal
+    import socket
     import subprocess
     import urllib.request
 
+    if not port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="salon-bench-server-") as data:
         env = {

@@ -68,6 +68,21 @@ def test_short_form_parses(relative: str) -> None:
     assert args.short is True
 
 
+def test_ingest_over_http_uploads_the_same_image_in_every_round(tmp_path: Path) -> None:
+    """`bench_ingest.py --target http --spawn-server` (benchmarks/ingest/README.md) against a
+    real server: each round uploads the same bytes, so the image must be gone for good after
+    each (a plain DELETE put it in the trash and the second round was answered 200)."""
+    from PIL import Image
+
+    module = _load("ingest/bench_ingest.py")
+    photo = tmp_path / "photo.jpg"
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(photo, "JPEG")
+    with module.spawned_server(1) as url:
+        ingest = module.HttpIngest(url, "bench-smoke@example.com", "bench-password-123")
+        for _ in range(2):
+            ingest(photo, tmp_path)  # raises unless the upload answers 201 and the delete 204
+
+
 def test_page_miss_paths_are_new_in_every_run(tmp_path: Path) -> None:
     bench = _load("listing/bench_listing.py")
     args = bench.build_parser().parse_args(["--short", "--page-misses", "--sizes", "10000"])
