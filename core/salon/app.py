@@ -37,6 +37,7 @@ from salon.composition import compose, dependencies
 from salon.context import plugin_context
 from salon.db.changes import listen_postgres
 from salon.domain.albums.controllers import AlbumController
+from salon.domain.auth import lookalikes
 from salon.domain.auth import passwords as common_passwords
 from salon.domain.auth.account import AccountController
 from salon.domain.auth.controllers import AuthController, me
@@ -105,6 +106,7 @@ AUTH_ERROR_STATUS: Mapping[str, int] = {
     "user_exists": 409,
     "weak_password": 400,
     "invalid_email": 400,
+    "lookalike_email": 403,
     "invalid_code": 400,
     "not_confirmed": 403,
     "unsupported": 400,
@@ -356,6 +358,7 @@ def _lifespan(runtime: Runtime) -> Callable[[Litestar], Any]:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Once per process, off the event loop: the first sign-up must not wait for it.
         await asyncio.to_thread(common_passwords.preload)
+        await asyncio.to_thread(lookalikes.preload)
         listener = _listen_for_changes(runtime)
         worker = None
         if runs_inprocess_worker(runtime.core):

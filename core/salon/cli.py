@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from salon import __version__, logs
-from salon.errors import SalonError
+from salon.errors import AuthError, SalonError
 from salon.launch import open_runtime, startup_errors
 from salon.providers import PasswordSetting
 from salon.roles import ROLES, Selection, kinds
@@ -344,12 +344,17 @@ def user() -> None:
 @click.password_option()
 def user_create(email: str, password: str) -> None:
     """Create an account through the selected auth provider."""
+    from salon.domain.auth.addresses import new_address
+    from salon.domain.auth.lookalikes import LOOKALIKE, lookalike_exists
     from salon.domain.auth.services import user_for_identity
 
     runtime = open_runtime()
 
     async def main() -> str:
         try:
+            # Before the provider makes an account (Cognito's would stay behind otherwise).
+            if await lookalike_exists(runtime.session_maker, new_address(email)):
+                raise AuthError("lookalike_email", LOOKALIKE)
             # Only some providers take ``confirmed`` (an optional extension of the Protocol).
             signup: Callable[..., Awaitable[SignupResult]] = runtime.auth.signup
             if "confirmed" in inspect.signature(signup).parameters:

@@ -195,3 +195,16 @@ def test_user_create_needs_no_code_when_sign_ups_are_confirmed(tmp_path: Path) -
     created = run(env, "user", "create", "--email", "ann@example.com", input="admin made 1\n" * 2)
     assert created.returncode == 0, created.stderr
     assert _can_log_in(env, "ann@example.com", "admin made 1")
+
+
+def test_user_create_refuses_an_address_that_looks_like_an_accounts(tmp_path: Path) -> None:
+    """An all-Cyrillic "copex" looks like the Latin one: the administrator is told why."""
+    env = {"SALON_DATA_DIR": str(tmp_path / "data")}
+    assert run(env, "db", "upgrade").returncode == 0
+    made = run(env, "user", "create", "--email", "copex@example.com", input="first pass 1\n" * 2)
+    assert made.returncode == 0, made.stderr
+    lookalike = "\u0441\u043e\u0440\u0435\u0445@example.com"
+    refused = run(env, "user", "create", "--email", lookalike, input="other pass 1\n" * 2)
+    assert refused.returncode != 0
+    assert "looks like the address of another account" in refused.stderr, refused.stderr
+    assert not _can_log_in(env, lookalike, "other pass 1")

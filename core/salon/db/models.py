@@ -61,6 +61,9 @@ class User(UUIDv7AuditBase):
     provider: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    # sha256 of the address's UTS #39 skeleton (salon.domain.auth.lookalikes): an address that
+    # looks like another account's has the same one.
+    email_skeleton: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
 
 
 class LocalAccount(UUIDv7AuditBase):

@@ -22,6 +22,9 @@ with the sign-up's password answer alike whether or not the address had an accou
 account's login fails like a wrong password (after the same work); signing up again replaces
 its password and code (only the mailbox can confirm), and a reset link or the administrator's
 ``set_password`` confirms it. Without the setting ``confirm`` raises ``AuthError("unsupported")``.
+An address that looks like another account's (:mod:`salon.domain.auth.lookalikes`) is refused
+like a taken one (``user_exists``; with confirmation on, the address is mailed a note saying
+why), and a pending sign-up whose address came to look like an account's is not confirmed.
 
 Password reset: ``forgot_password`` mails a link through the selected mail sender (by default
 ``console``, which logs it) carrying a random single-use token; only its sha256 is stored, it
@@ -57,6 +60,7 @@ from salon.db.models import LocalAccount, PasswordReset, RefreshToken
 from salon.db.reads import read_session
 from salon.defaults.hashing import HashPool
 from salon.domain.auth.addresses import new_address
+from salon.domain.auth.lookalikes import LOOKALIKE, lookalike_exists, looks_taken
 from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.errors import AuthError, ConfigurationError, InvalidToken
 from salon.providers import (
@@ -98,6 +102,11 @@ _INVALID_CREDENTIALS: Final = "Incorrect email or password"
 _UNSUPPORTED: Final = "Local accounts are ready at sign-up and have no confirmation codes"
 _BAD_CONFIRM: Final = "This confirmation code is wrong or expired; sign up again for a new one"
 _TAKEN: Final = "An account with this email already exists"
+_LOOKALIKE_NOTE: Final = (
+    "Someone tried to sign up to Salon with %s. It looks too much like the address of an "
+    "existing account (letters of another alphabet that look the same), so it cannot be used "
+    "there: sign up with another address. If it was not you, ignore this message."
+)
 _NO_MAIL: Final = "Password reset by e-mail is not available; ask the administrator"
 _BAD_RESET: Final = "This reset link is invalid, expired or already used; ask for a new one"
 _WRONG_PASSWORD: Final = "The current password is wrong"  # noqa: S105 - a message
@@ -215,6 +224,10 @@ class LocalAuthProvider:
         _check_password_policy(password, address)
         # Hashed first: an address that has an account takes as long as a new one.
         password_hash = await self._hashing.run(self._hasher.hash, password)
+        if await lookalike_exists(self._sessions, address):  # the route answers it as taken
+            if self._signup_confirm and not confirmed:
+                await self._send(address, "Sign-up with your address", _LOOKALIKE_NOTE % address)
+            raise AuthError("user_exists", LOOKALIKE)
         if self._signup_confirm and not confirmed:
             return await self._pending_signup(address, password_hash)
         async with self._sessions() as session:
@@ -312,8 +325,12 @@ class LocalAuthProvider:
                 )
                 .values(confirmation_hash=None, confirmation_expires_at=None)
             )
-        if _rowcount(done) != 1:
-            raise AuthError("invalid_code", _BAD_CONFIRM)
+            if _rowcount(done) != 1:
+                raise AuthError("invalid_code", _BAD_CONFIRM)
+            # Pending sign-ups do not hold addresses, so one that looks like an account made
+            # while it waited stays pending (rolled back) rather than joining it.
+            if await looks_taken(session, address):
+                raise AuthError("lookalike_email", LOOKALIKE)
 
     async def forgot_password(self, email: str, link_base: str | None = None) -> None:
         """Mail a single-use reset link when the account exists; answer the same either way.
@@ -591,13 +608,18 @@ class LocalAuthProvider:
         keep: uuid.UUID | None,
     ) -> None:
         """New hash, other reset links void, sessions ended (but ``keep``). A pending sign-up
-        is confirmed too: a reset link proves the mailbox, and the administrator vouches."""
-        await session.execute(
-            update(LocalAccount)
-            .where(LocalAccount.id == account_id)
-            .values(
-                password_hash=password_hash, confirmation_hash=None, confirmation_expires_at=None
+        is confirmed too: a reset link proves the mailbox, and the administrator vouches;
+        unless its address came to look like an account's (as ``confirm``)."""
+        values: dict[str, Any] = {"password_hash": password_hash}
+        pending = await session.scalar(
+            select(LocalAccount.email).where(
+                LocalAccount.id == account_id, LocalAccount.confirmation_hash.is_not(None)
             )
+        )
+        if pending is None or not await looks_taken(session, pending):
+            values.update(confirmation_hash=None, confirmation_expires_at=None)
+        await session.execute(
+            update(LocalAccount).where(LocalAccount.id == account_id).values(**values)
         )
         await session.execute(
             update(PasswordReset)

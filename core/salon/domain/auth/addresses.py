@@ -10,9 +10,10 @@ controls, the soft hyphen) or when its part before the ``@`` (or one of the doma
 mixes letters of two scripts, such as Latin and Cyrillic. Chinese, Japanese and Korean scripts
 count as one and may mix with Latin, as UTS #39's "highly restrictive" level allows.
 
-An address written in one other script only (all Cyrillic) still passes: whole-script
-lookalikes need a confusables table, which this does not carry. Accounts made before these
-checks are unaffected: signing in looks addresses up as before.
+An address written in one other script only (all Cyrillic) passes here; when it looks like an
+existing account's address, :mod:`salon.domain.auth.lookalikes` (Unicode's confusables table)
+refuses it. Accounts made before these checks are unaffected: signing in looks addresses up
+as before.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from salon.defaults.local_auth import LocalAuthProvider
 from salon.domain.auth.addresses import new_address
 from salon.domain.auth.credentials import revoke_api_keys_of_email
+from salon.domain.auth.lookalikes import lookalike_exists
 from salon.domain.auth.passwords import IS_EMAIL, TOO_COMMON, is_common, is_email
 from salon.domain.auth.same_site import same_site_json_guard
 from salon.domain.auth.schemas import (
@@ -149,6 +151,11 @@ class AuthController(Controller):
             raise AuthError("weak_password", TOO_COMMON)
         if is_email(data.password, email):
             raise AuthError("weak_password", IS_EMAIL)
+        # The local provider checks this itself, after hashing as for a taken address (so the
+        # answer takes as long); any other is asked only for an address that passes.
+        local = isinstance(runtime.auth, LocalAuthProvider)
+        if not local and await lookalike_exists(runtime.session_maker, email):
+            return _signup_taken(email, runtime)
         try:
             result = await runtime.auth.signup(email, data.password)
         except AuthError as exc:

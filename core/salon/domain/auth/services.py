@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -9,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon.caching import VersionedCache
 from salon.db.models import User
 from salon.db.reads import read_session
+from salon.domain.auth.lookalikes import LOOKALIKE, email_skeleton, looks_taken
+from salon.errors import AuthError
 from salon.providers import Identity, TableVersions
+
+log = logging.getLogger("salon.auth")
 
 # Said by the sign-up route and page when SALON_SIGNUP_ENABLED is false.
 SIGNUP_CLOSED = "Sign-up is closed on this gallery: ask its administrator for an account."
@@ -26,11 +32,21 @@ async def user_for_identity(session: AsyncSession, provider: str, identity: Iden
     params = {"provider": provider, "subject": identity.subject}
     user = (await session.execute(_USER_OF, params)).scalar_one_or_none()
     if user is not None:
-        if identity.email and user.email != identity.email:
-            user.email = identity.email
+        if await _take_address(session, user, identity.email):
             await session.commit()
         return user
-    user = User(provider=provider, subject=identity.subject, email=identity.email)
+    email = identity.email
+    if email and await looks_taken(session, email):
+        # A provider's own sign-up (Cognito's hosted UI, an administrator's console) bypassed
+        # Salon's: the address would show as another account's.
+        log.warning("first sign-in refused: its address looks like another account's")
+        raise AuthError("lookalike_email", LOOKALIKE)
+    user = User(
+        provider=provider,
+        subject=identity.subject,
+        email=email,
+        email_skeleton=email_skeleton(email) if email else None,
+    )
     session.add(user)
     try:
         await session.commit()
@@ -39,6 +55,21 @@ async def user_for_identity(session: AsyncSession, provider: str, identity: Iden
         await session.rollback()
         user = (await session.execute(_USER_OF, params)).scalar_one()
     return user
+
+
+async def _take_address(session: AsyncSession, user: User, email: str | None) -> bool:
+    """Follow a change of the provider's address for ``user`` (and give a row made before
+    skeletons its own); whether the row changed. An address that looks like another
+    account's is not taken: the row keeps its old one."""
+    if email and user.email != email:
+        if await looks_taken(session, email, user=user.id):
+            log.warning("address change not followed: it looks like another account's")
+            return False
+        user.email = email
+    elif not user.email or user.email_skeleton is not None:
+        return False
+    user.email_skeleton = email_skeleton(user.email)
+    return True
 
 
 class UserDirectory:
