@@ -8,10 +8,8 @@ public API: the ``register_media_processors`` hook and ``salon.providers``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from salon import hookimpl
-from salon.providers import ProviderContext, StackedMediaProcessor
+from salon.providers import RegisterMediaProcessor, RegisterSettings
 
 from salon_avif_phash.processor import AvifPhash, AvifPhashSettings, hamming, phash
 
@@ -20,12 +18,10 @@ __version__ = "0.1.0"
 
 
 @hookimpl
-def register_settings(register: Callable[[str, type[AvifPhashSettings]], None]) -> None:
+def register_settings(register: RegisterSettings) -> None:
     register("AVIF_PHASH", AvifPhashSettings)  # SALON_AVIF_PHASH_LONG_EDGE, ...
 
 
 @hookimpl
-def register_media_processors(
-    register: Callable[[str, Callable[[ProviderContext], StackedMediaProcessor]], None],
-) -> None:
+def register_media_processors(register: RegisterMediaProcessor) -> None:
     register("avif_phash", AvifPhash.from_context)

@@ -13,11 +13,8 @@ goes through the Protocols in :mod:`salon.providers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from salon import hookimpl
-from salon.providers import ImageSource, ProviderContext, StorageBackend
+from salon.providers import RegisterImageSource, RegisterSettings, RegisterStorageBackend
 
 from salon_example_plugin.settings import ExampleSettings
 from salon_example_plugin.source import SwatchSource
@@ -28,19 +25,15 @@ __version__ = "0.1.0"
 
 
 @hookimpl
-def register_settings(register: Callable[[str, type[Any]], None]) -> None:
+def register_settings(register: RegisterSettings) -> None:
     register("EXAMPLE", ExampleSettings)
 
 
 @hookimpl
-def register_storage_backends(
-    register: Callable[[str, Callable[[ProviderContext], StorageBackend]], None],
-) -> None:
+def register_storage_backends(register: RegisterStorageBackend) -> None:
     register("sharded", ShardedStorage.from_context)
 
 
 @hookimpl
-def register_image_sources(
-    register: Callable[[str, Callable[[ProviderContext], ImageSource]], None],
-) -> None:
+def register_image_sources(register: RegisterImageSource) -> None:
     register("swatches", SwatchSource.from_context)

@@ -11,11 +11,14 @@ accounts keep working; a wrong Basic password is a 401 with ``WWW-Authenticate: 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import msgspec
 from salon import hookimpl
-from salon.providers import ProviderContext, RequestAuthenticator
+from salon.providers import (
+    ProviderContext,
+    RegisterRequestAuthenticator,
+    RegisterSettings,
+    RequestAuthenticator,
+)
 
 from salon_htpasswd_auth.authenticator import HtpasswdAuthenticator, hash_password
 
@@ -38,7 +41,7 @@ class HtpasswdSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
 
 @hookimpl
-def register_settings(register: Callable[[str, type[HtpasswdSettings]], None]) -> None:
+def register_settings(register: RegisterSettings) -> None:
     register("HTPASSWD", HtpasswdSettings)
 
 
@@ -50,7 +53,5 @@ def _factory(context: ProviderContext) -> RequestAuthenticator:
 
 
 @hookimpl
-def register_request_authenticators(
-    register: Callable[[str, Callable[[ProviderContext], RequestAuthenticator]], None],
-) -> None:
+def register_request_authenticators(register: RegisterRequestAuthenticator) -> None:
     register("htpasswd", _factory)
