@@ -16,6 +16,7 @@ import httpx
 import pytest
 from security_support import distinct_jpeg
 from serve_support import (
+    RawResponse,
     Served,
     multipart_head,
     raw_request,
@@ -40,29 +41,28 @@ async def client(served: Served) -> httpx.AsyncClient:
         yield http  # type: ignore[misc]
 
 
-async def _answer_without_body(
-    served: Served, method: str, path: str, headers: dict[str, str]
-) -> int:
-    """Send headers promising a body, send none, and wait for the answer: a server that reads
-    before it refuses would wait for the body instead."""
-    reader, writer = await raw_request(served, method, path, headers)
+async def _raw_answer(
+    served: Served, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> RawResponse:
+    """Send a request on a connection of its own (``body`` may be less than its headers
+    promise: a server that reads before it refuses would wait for the rest instead) and wait
+    for the answer."""
+    reader, writer = await raw_request(served, method, path, headers, body)
     try:
-        response = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
-        return response.status
+        return await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
     finally:
         writer.close()
+
+
+def _assert_413_that_closes(response: RawResponse) -> None:
+    """A 413 that says the connection closes after it (the body stays unread)."""
+    assert response.status == 413
+    assert "\r\nconnection: close\r\n" in response.head.lower(), response.head
 
 
 async def test_huge_declared_json_body_is_refused_unread(served: Served) -> None:
     headers = {"Content-Type": "application/json", "Content-Length": str(150 * MiB)}
-    reader, writer = await raw_request(served, "POST", "/api/auth/login", headers)
-    try:
-        response = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
-    finally:
-        writer.close()
-    assert response.status == 413
-    # The connection closes after it (the body stays unread), and the answer says so.
-    assert "\r\nconnection: close\r\n" in response.head.lower(), response.head
+    _assert_413_that_closes(await _raw_answer(served, "POST", "/api/auth/login", headers))
 
 
 async def _stream_chunked(served: Served, path: str, total: int) -> int | None:
@@ -152,7 +152,7 @@ async def test_routes_needing_a_user_refuse_before_reading_the_body(served: Serv
         ),
     ):
         headers = {"Content-Type": content_type, "Content-Length": str(length)}
-        assert await _answer_without_body(served, "POST", path, headers) == 401, path
+        assert (await _raw_answer(served, "POST", path, headers)).status == 401, path
 
 
 async def test_passwords_are_capped_at_signup_and_login(client: httpx.AsyncClient) -> None:
@@ -215,13 +215,7 @@ async def test_a_413_says_connection_close_and_keep_alive_clients_go_on(
     # The same with the whole body on the wire before the answer (curl's way).
     body = b'{"name": "' + b"x" * (70 * 1024) + b'"}'
     headers = {**user, "Content-Type": "application/json", "Content-Length": str(len(body))}
-    reader, writer = await raw_request(served, "POST", "/api/albums", headers, body)
-    try:
-        raw = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
-    finally:
-        writer.close()
-    assert raw.status == 413
-    assert "\r\nconnection: close\r\n" in raw.head.lower(), raw.head
+    _assert_413_that_closes(await _raw_answer(served, "POST", "/api/albums", headers, body))
     after = await client.get("/api/albums", headers=user)  # the same httpx client: keep-alive
     assert after.status_code == 200, after.text
     small = await client.post("/api/albums", json={"name": "ok"}, headers=user)
