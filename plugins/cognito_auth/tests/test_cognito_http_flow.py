@@ -223,3 +223,27 @@ async def test_a_password_change_signs_this_session_out_too(app: tuple[RunningAp
         "/api/auth/login", json={"email": "pat@example.com", "password": "Changed-Pass-77"}
     )
     assert again.status_code == 200, again.text
+
+
+async def test_a_lookalike_address_is_answered_as_taken_and_not_made(
+    app: tuple[RunningApp, Pool],
+) -> None:
+    """An all-Cyrillic "copex" looks like the Latin one: the sign-up route answers it as a
+    taken address without asking Cognito, so no Cognito account is made for it."""
+    running, _pool = app
+    client = running.client
+    made = await client.post(
+        "/api/auth/signup", json={"email": "copex@example.com", "password": PASSWORD}
+    )
+    assert made.status_code == 201, made.text
+    lookalike = {"email": "\u0441\u043e\u0440\u0435\u0445@example.com", "password": PASSWORD}
+    answer = await client.post("/api/auth/signup", json=lookalike)
+    assert answer.status_code == 201, answer.text
+    assert set(answer.json()) == set(made.json())
+    assert answer.json()["confirmation_required"] is True
+    # The real sign-up exists, unconfirmed (403); the lookalike has no account at all (401).
+    real = await client.post(
+        "/api/auth/login", json={"email": "copex@example.com", "password": PASSWORD}
+    )
+    assert real.status_code == 403, real.text
+    assert (await client.post("/api/auth/login", json=lookalike)).status_code == 401
