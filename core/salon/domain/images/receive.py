@@ -202,10 +202,10 @@ async def _file_data(
 async def receive_multipart(
     request: Request[Any, Any, Any], tmp_dir: Path, limits: BodyLimits
 ) -> ReceivedForm:
-    """Read the request body once, streaming; the caller must ``discard()`` the result."""
+    """Read the request body once, streaming, into a file in ``tmp_dir`` (made by the caller:
+    ``intake.tmp_dir``); the caller must ``discard()`` the result."""
     _check_declared(request, limits)
     state = _FormState(limits.max_bytes, limits.max_parts)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
     # The limit is the parser's (413 with the message above); this one is never reached.
     too_large = PayloadTooLarge(f"file is larger than the limit of {limits.max_bytes} bytes")
     chunks = _file_data(request, limits, state)
