@@ -19,7 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Image, UploadIntent
 from salon.errors import QuotaExceeded, TooManyRequests
 
-__all__ = ["QuotaExceeded", "TooManyRequests", "check_open_uploads", "check_quota", "used_bytes"]
+__all__ = [
+    "OPEN_UPLOAD_STATES",
+    "QuotaExceeded",
+    "TooManyRequests",
+    "check_open_uploads",
+    "check_quota",
+    "check_usage",
+    "used_bytes",
+]
+
+# The states of a direct upload that still holds a place in its owner's quota.
+OPEN_UPLOAD_STATES = ("pending", "processing")
 
 
 def _open_intents(owner_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
@@ -27,7 +38,7 @@ def _open_intents(owner_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
     not yet expired: what still holds a place in their quota."""
     return (
         UploadIntent.owner_id == owner_id,
-        UploadIntent.status.in_(("pending", "processing")),
+        UploadIntent.status.in_(OPEN_UPLOAD_STATES),
         UploadIntent.expires_at > dt.datetime.now(dt.UTC),
     )
 
@@ -79,8 +90,13 @@ async def check_quota(
     """Raise :class:`QuotaExceeded` when ``size`` more bytes would exceed ``quota`` (0: none)."""
     if quota <= 0:
         return
-    used = await used_bytes(session, owner_id, exclude_intent=exclude_intent)
-    if used + size > quota:
+    check_usage(await used_bytes(session, owner_id, exclude_intent=exclude_intent), size, quota)
+
+
+def check_usage(used: int, size: int, quota: int) -> None:
+    """Raise :class:`QuotaExceeded` when ``size`` more bytes on top of ``used`` would exceed
+    ``quota`` (0: none)."""
+    if 0 < quota < used + size:
         raise QuotaExceeded(
             f"storage quota exceeded: {used} of {quota} bytes are used and this file has "
             f"{size}; delete some photos first"

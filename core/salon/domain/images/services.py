@@ -36,9 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from salon import metrics
-from salon.db.models import Album, AlbumImage, Image
+from salon.db.models import AlbumImage, Image
 from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
 from salon.domain.images.intake import (
     IntakeSource,
@@ -55,7 +56,8 @@ from salon.domain.images.processing import (
     REFUSAL_META,
     RenditionService,
 )
-from salon.domain.images.quota import check_quota
+from salon.domain.images.quota import check_usage
+from salon.domain.images.recording import insert_image, standing
 from salon.domain.images.schemas import image_event
 from salon.domain.images.search import ImageSearch, search_conditions
 from salon.domain.ports import ImagePorts
@@ -225,21 +227,9 @@ class ImageService:
         as if the upload had been refused at once. ``turn``: the intake turn (see
         ``salon.domain.bodies.UploadSlots``) held while the original is stored and recorded,
         after the wait for a media place and before any rendition work or wait."""
-        async with self.runtime.session_maker() as session:
-            if request.album_id is not None:
-                await self._owned_album(session, request.owner_id, request.album_id)
-            existing = await self._by_sha(session, request.owner_id, request.sha256)
-            if existing is not None:
-                # Uploading bytes that are in the trash brings the image back: an upload the
-                # user cannot see would look lost.
-                existing.trashed_at = None
-                await self._add_to_album(session, request.album_id, [existing.id])
-                await session.commit()
-                return existing, False
-            quota = self.runtime.core.storage_quota_bytes
-            await check_quota(
-                session, request.owner_id, request.size, quota, exclude_intent=request.intent_id
-            )
+        existing = await self._checked(request)
+        if existing is not None:
+            return existing, False
         started = time.monotonic()
         renditions = self.renditions
         owner = request.owner_id
@@ -276,6 +266,34 @@ class ImageService:
             # The whole ingest of a new image: original stored, renditions made, row ready.
             metrics.INGEST_SECONDS.observe(time.monotonic() - started)
         return image, True
+
+    async def _checked(self, request: IngestRequest) -> Image | None:
+        """The checks before the bytes are stored, in one statement (``recording``): the
+        album is the owner's (else NotFound), and the owner's image with these bytes is
+        returned, brought back from the trash (an upload the user cannot see would look
+        lost) and put in the album; else the quota must hold the file (QuotaExceeded)."""
+        quota = self.runtime.core.storage_quota_bytes
+        async with self.runtime.session_maker() as session:
+            found = await standing(
+                await session.connection(),
+                request.owner_id,
+                request.sha256,
+                request.album_id,
+                with_usage=quota > 0,
+                exclude_intent=request.intent_id,
+            )
+            if request.album_id is not None and found.album_owner != request.owner_id:
+                raise NotFound("album not found")
+            if found.existing is None:
+                check_usage(found.used_bytes, request.size, quota)
+                return None
+            existing = await session.get(Image, found.existing)
+            if existing is None:  # deleted since: this upload records the bytes anew
+                return None
+            existing.trashed_at = None
+            await self._add_to_album(session, request.album_id, [existing.id])
+            await session.commit()
+            return existing
 
     async def _probe(self, request: IngestRequest) -> MediaInfo:
         """The type and shape from the headers (cheap, in a thread). The bytes decide: a
@@ -345,7 +363,11 @@ class ImageService:
             else:
                 await storage.put(key, file_chunks(request.path), content_type=info.content_type)
             stored.append(key)
+            now = utcnow()
             image = Image(
+                id=uuid7(),
+                created_at=now,
+                updated_at=now,
                 owner_id=request.owner_id,
                 title=image_title(request.title, request.filename),
                 content_type=info.content_type,
@@ -361,11 +383,13 @@ class ImageService:
                 # the caller (an image source) says about it.
                 meta={**dict(request.meta), **dict(info.metadata), **_filename_meta(request)},
                 status=PROCESSING,
+                # Written as they are (``recording``): the ORM's column defaults do not apply.
+                favorite=False,
+                error=None,
+                trashed_at=None,
             )
             async with self.runtime.session_maker() as session:
-                session.add(image)
-                await session.flush()
-                await self._add_to_album(session, request.album_id, [image.id])
+                await insert_image(await session.connection(), image, request.album_id)
                 await session.commit()
         except IntegrityError:
             # The same bytes won a race from another request: same keys, same content.
@@ -397,15 +421,6 @@ class ImageService:
     async def _by_sha(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> Image | None:
         query = select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
         return (await session.execute(query)).scalar_one_or_none()
-
-    @staticmethod
-    async def _owned_album(
-        session: AsyncSession, owner_id: uuid.UUID, album_id: uuid.UUID
-    ) -> Album:
-        album = await session.get(Album, album_id)
-        if album is None or album.owner_id != owner_id:
-            raise NotFound("album not found")
-        return album
 
     @staticmethod
     async def _add_to_album(
