@@ -162,11 +162,11 @@ async def test_embedded_upload_is_processed_in_niced_child_processes(
     assert list((embedded.data_dir / "tmp").iterdir()) == []
     pool = embedded.runtime.services.renditions.pool
     assert pool.uses_processes and pool.workers >= 1
-    children = list(pool._executor._processes.values())
+    children = pool.child_pids()
     assert children, "the renditions were not made in a child process"
     for child in children:
         assert (
-            os.getpriority(os.PRIO_PROCESS, child.pid)
+            os.getpriority(os.PRIO_PROCESS, child)
             >= os.getpriority(os.PRIO_PROCESS, 0) + embedded.runtime.core.media_nice
         )
 
@@ -360,7 +360,7 @@ async def test_web_tier_never_renders_and_everything_follows_once_ready(
         async with database(app) as session:
             kinds = list(await session.scalars(select(Job.kind)))
         assert kinds == ["image.renditions"]
-        assert app.runtime.services.renditions.pool._executor is None
+        assert app.runtime.services.renditions.pool.child_pids() == []
 
         listed = (await app.client.get("/api/images", headers=headers)).json()["items"]
         assert [(i["id"], i["status"]) for i in listed] == [(image["id"], "processing")]

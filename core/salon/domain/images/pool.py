@@ -28,7 +28,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import multiprocessing
 import os
 import pickle
 import shutil
@@ -36,13 +35,13 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 
+from salon.domain.images.children import MediaChildren
 from salon.errors import MediaBusy, ProviderError
 from salon.processes import die_with_parent
 from salon.providers import MediaProcessor, ProcessedMedia, RenditionSpec
@@ -282,7 +281,7 @@ class MediaPool:
         self._freed = asyncio.Event()
         self._turns: FairTurns | None = None
         self._threads = anyio.CapacityLimiter(self.processes)
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: MediaChildren | None = None
 
     @property
     def admitted(self) -> int:
@@ -402,52 +401,33 @@ class MediaPool:
         if not self.uses_processes:
             call = functools.partial(work, *args, processor=self.processor)
             return await anyio.to_thread.run_sync(call, limiter=self._threads)
+        children = self._children()
         try:
-            return await self._in_child(work, *args)
+            result: _T = await children.call(work, *args)
         except BrokenProcessPool:
-            # A child died (killed, out of memory): start fresh ones and try once more.
-            log.error("a media worker process died; restarting the pool")
-            self._reset()
+            # A child died (killed, out of memory): a fresh one tries once more.
+            log.error("a media worker process died; starting another")
             try:
-                return await self._in_child(work, *args)
+                result = await children.call(work, *args)
             except BrokenProcessPool:
-                self._reset()
                 raise ProviderError("the media worker process died twice") from None
+        return result
 
-    async def _in_child(self, work: Callable[..., _T], *args: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._ensure_executor(), work, *args)
+    def _children(self) -> MediaChildren:
+        if self._workers is None:
+            self._workers = MediaChildren(self.processes, _child_init, self.processor, self.nice)
+        return self._workers
 
-    def _ensure_executor(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # spawn, not fork: the web process has threads (a fork could copy a held lock).
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_child_init,
-                initargs=(self.processor, self.nice, os.getpid()),
-            )
-        return self._executor
-
-    def _reset(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+    def child_pids(self) -> list[int]:
+        """The process ids of the media worker processes running now."""
+        return self._workers.pids() if self._workers is not None else []
 
     async def aclose(self, grace: float = 10.0) -> None:
         """Stop the child processes: queued work is dropped (its images stay ``processing``
         for the sweep), work in a child gets ``grace`` seconds, then the child is killed."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        with anyio.move_on_after(grace):
-            await anyio.to_thread.run_sync(
-                lambda: executor.shutdown(wait=True, cancel_futures=True), abandon_on_cancel=True
-            )
-        for process in processes:
-            if process.is_alive():
-                process.kill()
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            await workers.aclose(grace)
 
     def describe(self) -> dict[str, Any]:
         return {
