@@ -83,6 +83,15 @@ def test_ingest_over_http_uploads_the_same_image_in_every_round(tmp_path: Path) 
             ingest(photo, tmp_path)  # raises unless the upload answers 201 and the delete 204
 
 
+def test_benchmark_servers_take_the_many_users_parallel_log_ins(tmp_path: Path) -> None:
+    """Every log-in of bench_many_users.py comes from one address: the server it starts must
+    let that address hold as many password checks as it sends at once (the default 2 answered
+    429 and the README's command failed)."""
+    many_users = _load("listing/bench_many_users.py")
+    env = many_users.common.salon_env(tmp_path)
+    assert int(env["SALON_PASSWORD_HASH_PER_CLIENT"]) >= many_users.LOGINS_AT_ONCE
+
+
 def test_page_miss_paths_are_new_in_every_run(tmp_path: Path) -> None:
     bench = _load("listing/bench_listing.py")
     args = bench.build_parser().parse_args(["--short", "--page-misses", "--sizes", "10000"])
