@@ -53,6 +53,8 @@ from load_test import (  # the script's folder is on sys.path, not a package
     distinct_jpeg,
     percentile,
     salon_server,
+    tree_cpu_seconds,
+    tree_pids,
     tree_rss_kib,
 )
 
@@ -291,9 +293,94 @@ async def login_loop(base_url: str, deadline: float, tally: Tally) -> None:
 # --------------------------------------------------------------------------- the run
 
 
-async def sample_rss(pid: int, stop: asyncio.Event, samples: list[int]) -> None:
+def thread_ticks(pid: int) -> dict[tuple[int, int], tuple[int, int]]:
+    """(process, thread) -> (CPU ticks so far, nice) for every thread of the server's
+    processes whose nice is 0 at the process level (the web side; media workers are niced)."""
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for process in tree_pids(pid):
+        for task in Path(f"/proc/{process}/task").glob("*"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                found[process, int(task.name)] = (
+                    int(fields[11]) + int(fields[12]),
+                    int(fields[16]),
+                )
+    return found
+
+
+def process_ticks(pid: int) -> dict[int, int]:
+    """Process -> CPU ticks so far (its ended threads included)."""
+    found = {}
+    for process in tree_pids(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            found[process] = int(fields[11]) + int(fields[12])
+    return found
+
+
+@dataclass
+class ThreadCpu:
+    """Per-thread CPU of the server during the load, from /proc/PID/task/*/stat, sampled
+    with the RSS so that short-lived threads (argon2's lanes) count with their last value."""
+
+    before: dict[tuple[int, int], tuple[int, int]]
+    processes_before: dict[int, int]
+    last: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    processes: dict[int, int] = field(default_factory=dict)
+
+    def sample(self, pid: int) -> None:
+        self.last.update(thread_ticks(pid))
+        self.processes.update(process_ticks(pid))
+
+    def report(self, media_pids: set[int]) -> dict[str, Any]:
+        """Seconds per thread of the web process(es): the main thread (granian runs the
+        event loop there), niced threads (password hashing), and the busiest others."""
+        tick = os.sysconf("SC_CLK_TCK")
+        spent: Counter[str] = Counter()
+        others: dict[str, float] = {}
+        for (process, tid), (ticks, nice) in self.last.items():
+            if process in media_pids:
+                continue
+            seconds = (ticks - self.before.get((process, tid), (0, 0))[0]) / tick
+            if tid == process:
+                spent[f"main thread of {process}"] += seconds
+            elif nice > 0:
+                spent[f"niced threads (nice {nice})"] += seconds
+            else:
+                spent["other threads"] += seconds
+                others[f"{process}/{tid}"] = seconds
+        for process, ticks in self.processes.items():
+            if process not in media_pids:
+                seconds = (ticks - self.processes_before.get(process, 0)) / tick
+                seen = sum(
+                    (t - self.before.get(key, (0, 0))[0]) / tick
+                    for key, (t, _) in self.last.items()
+                    if key[0] == process
+                )
+                # Threads that started and ended between two samples (argon2's lanes).
+                spent[f"unsampled threads of {process}"] += seconds - seen
+        busiest = sorted(others.items(), key=lambda item: -item[1])[:6]
+        return {
+            **{k: round(v, 1) for k, v in spent.items() if round(v, 1)},
+            "busiest other threads": {k: round(v, 1) for k, v in busiest if v},
+        }
+
+
+def media_processes(pid: int) -> set[int]:
+    """The niced media worker processes (process-level nice > 0)."""
+    found = set()
+    for process in tree_pids(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[16]) > 0:
+                found.add(process)
+    return found
+
+
+async def sample_rss(pid: int, stop: asyncio.Event, samples: list[int], threads: ThreadCpu) -> None:
     while not stop.is_set():
         samples.append(tree_rss_kib(pid))
+        threads.sample(pid)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.25)
 
@@ -307,9 +394,13 @@ async def run(args: argparse.Namespace, base_url: str, pid: int) -> dict[str, An
     tally = Tally()
     samples: list[int] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(pid, stop, samples))
+    threads = ThreadCpu(thread_ticks(pid), process_ticks(pid))
+    sampler = asyncio.create_task(sample_rss(pid, stop, samples, threads))
     await asyncio.sleep(0.5)
     baseline = samples[-1]
+    load_before = os.getloadavg()
+    cpu_before = tree_cpu_seconds(pid)
+    own_before = time.process_time()
     started = time.monotonic()
     deadline = started + args.seconds
     attackers = [
@@ -324,8 +415,11 @@ async def run(args: argparse.Namespace, base_url: str, pid: int) -> dict[str, An
     ]
     await asyncio.gather(*honest_clients, *attackers)
     elapsed = time.monotonic() - started
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in tree_cpu_seconds(pid).items()}
+    cpu["load_generator"] = round(time.process_time() - own_before, 1)
     stop.set()
     await sampler
+    threads.sample(pid)
     requests = sum(v for k, v in tally.honest.items() if k != "transport-error")
     every = [value for values in tally.latencies.values() for value in values]
     return {
@@ -356,7 +450,13 @@ async def run(args: argparse.Namespace, base_url: str, pid: int) -> dict[str, An
             "peak": round(max(samples) / 1024, 1),
             "end": round(samples[-1] / 1024, 1),
         },
-        "machine": {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
+        "cpu_seconds": cpu,
+        "web_threads_cpu_seconds": threads.report(media_processes(pid)),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+        },
     }
 
 

@@ -86,4 +86,7 @@ def test_short_hostile_load_leaves_honest_clients_unharmed() -> None:
     assert set(huge) <= {"declared 413", "chunked 413", "chunked reset"}, attacks
     assert set(attacks["login flood"]) <= {"401", "429"}, attacks
     assert set(attacks["pixel bomb"]) <= {"dense 201", "tiny 413"}, attacks
+    # Where the web process's CPU went (benchmarks/load/README.md reads these).
+    assert result["cpu_seconds"]["web"] > 0, result["cpu_seconds"]
+    assert any(k.startswith("main thread of") for k in result["web_threads_cpu_seconds"]), result
     assert result["ok"] is True and completed.returncode == 0

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
-from salon.defaults.hashing import HashPool, hashing_for, hashing_trusted
+from salon.defaults.hashing import (
+    HASH_NICE,
+    UNTRUSTED_HASH_NICE,
+    HashPool,
+    hashing_for,
+    hashing_trusted,
+)
 from salon.errors import AuthError
 
 
@@ -66,3 +73,21 @@ async def test_untrusted_checks_leave_a_thread_for_trusted_ones() -> None:
     assert await asyncio.wait_for(call("10.0.2.1", "t1", trusted=True), 5) == "t1"
     gate.set()
     assert await asyncio.gather(*flood) == ["u0", "u1", "u2"]
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread niceness is Linux's")
+async def test_unknown_clients_hash_at_the_lowest_cpu_priority() -> None:
+    """A flood's hashes (argon2's four lane threads inherit the caller's niceness) weigh least
+    against the event loop; a known browser's stay above them."""
+    pool = HashPool(concurrency=2, queue=4, per_client=2, reserved=2)
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    async def call(trusted: bool) -> int:
+        hashing_for("10.0.3.1")
+        with hashing_trusted(trusted):
+            return await pool.run(niceness)
+
+    assert await call(trusted=False) == UNTRUSTED_HASH_NICE == 19
+    assert await call(trusted=True) == HASH_NICE == 10

@@ -6,7 +6,11 @@ once: +1.3 GB, and every other request waited for a thread and a core. Here hash
 its own ``concurrency`` threads (memory ceiling: ``concurrency`` x 64 MiB) at a lower CPU
 priority (nice 10, which argon2's lane threads inherit), so the event loop serving everyone
 else comes first; at most ``queue`` more wait, and beyond that the answer is 429 at once: a
-flood gets refused, not served late to everyone.
+flood gets refused, not served late to everyone. Checks for clients without a known-good
+signal (below), which is what a flood is, run at nice 19: each hash is four lane threads
+(argon2's parallelism), and at nice 10 four of them weigh 440 against the event loop's 1024
+in the kernel's share of the server's CPU; at nice 19 they weigh 60 (a flood took half a core
+at nice 10 beside the hostile load's honest clients: benchmarks/load/README.md).
 
 That queue is shared by every client, so a flood from many addresses filled it and a real user
 signing in got 429 seven times in nine (second outside attack: 60 addresses). So each client
@@ -42,13 +46,15 @@ T = TypeVar("T")
 log = logging.getLogger("salon.auth.hashing")
 
 BUSY_MESSAGE = "the server is busy checking passwords; try again in a second"
-# Niceness of the hashing threads (Linux keeps it per thread): below request handling.
+# Niceness of the hashing threads (Linux keeps it per thread, and new threads, argon2's lanes,
+# inherit it): below request handling, and lowest for checks of unknown clients.
 HASH_NICE = 10
+UNTRUSTED_HASH_NICE = 19
 
 
-def _lower_priority() -> None:
+def _lower_priority(nice: int) -> None:
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except (OSError, AttributeError):  # pragma: no cover - not Linux, or not allowed
         log.info("could not lower the password-hashing threads' priority")
 
@@ -86,11 +92,6 @@ class HashPool:
     def __init__(
         self, concurrency: int = 2, queue: int = 16, per_client: int = 2, reserved: int = 4
     ) -> None:
-        self._executor = ThreadPoolExecutor(
-            max_workers=concurrency,
-            thread_name_prefix="salon-hash",
-            initializer=_lower_priority,
-        )
         self._admitted_max = concurrency + queue
         self._untrusted_max = concurrency + queue - min(reserved, queue)
         self._per_client = per_client
@@ -100,6 +101,17 @@ class HashPool:
         # With places reserved, untrusted checks leave one thread free for trusted ones, so a
         # known browser never waits for a flood's hashes to finish.
         self._untrusted_threads = concurrency - 1 if reserved and concurrency > 1 else concurrency
+        # Threads per kind, each kind at its own priority (a thread cannot raise its own back
+        # without privileges); the counts above keep the total at ``concurrency``.
+        self._executors = {
+            trusted: ThreadPoolExecutor(
+                max_workers=concurrency if trusted else self._untrusted_threads,
+                thread_name_prefix="salon-hash" if trusted else "salon-hash-untrusted",
+                initializer=_lower_priority,
+                initargs=(HASH_NICE if trusted else UNTRUSTED_HASH_NICE,),
+            )
+            for trusted in (True, False)
+        }
         self._running_untrusted = 0
         # Waiting for a thread: the trusted queue is served first.
         self._waiting: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
@@ -169,7 +181,7 @@ class HashPool:
             await self._thread(client.trusted)
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor, func, *args)
+                return await loop.run_in_executor(self._executors[client.trusted], func, *args)
             finally:
                 self._give_back(client.trusted)
         finally:
