@@ -67,14 +67,12 @@ class PluginQueue:
         job's id (``GET /api/jobs/{id}`` shows it to ``owner_id``). A kind no plugin handles,
         or a payload that is not a JSON object of at most 256 KiB, raises ``ValueError``;
         ``QueueUnavailable`` when the queue refused the message (then no job is left)."""
-        from salon.domain.jobs.services import create_job
+        from salon.domain.jobs.services import queue_job
 
         runtime = self._runtime()
         _check_job(runtime, kind, payload)
         owner = uuid.UUID(str(owner_id)) if owner_id is not None else None
-        job = await create_job(
-            runtime.session_maker, runtime.queue, kind=kind, owner_id=owner, payload=payload
-        )
+        job = await queue_job(runtime, kind=kind, owner_id=owner, payload=payload)
         return str(job.id)
 
     def enqueue_soon(

@@ -24,6 +24,8 @@ import pluggy
 from salon import hookspecs
 from salon.errors import ConfigurationError, PluginError
 from salon.providers import (
+    JOB_LANES,
+    SHORT,
     PageSpec,
     PluginFiles,
     PluginMigrations,
@@ -98,6 +100,8 @@ class ProviderRegistry:
     # By role name (salon.roles), then offer name, in pluggy's call order.
     offers: dict[str, dict[str, Offer]] = field(default_factory=dict)
     job_handlers: dict[str, Offer] = field(default_factory=dict)
+    # Each job kind's lane ("short" or "long"), as its handler was registered.
+    job_lanes: dict[str, str] = field(default_factory=dict)
     settings_types: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
     # Web pages (register_pages), in call order, and each plugin's template/static folders.
     pages: list[PluginPage] = field(default_factory=list)
@@ -407,7 +411,7 @@ def collect_registry(pm: pluggy.PluginManager) -> ProviderRegistry:
     registry = ProviderRegistry()
     for role in ROLES:
         _collect(pm, role.hook, registry.offers.setdefault(role.name, {}), role.name)
-    _collect(pm, "register_job_handlers", registry.job_handlers, "job handler")
+    _collect_job_handlers(pm, registry)
     for plugin, caller in plugin_calls(pm, "register_settings"):
 
         def add(prefix: str, type_: type[Any], _plugin: str = plugin) -> None:
@@ -511,6 +515,29 @@ def _collect(pm: pluggy.PluginManager, hook: str, table: dict[str, Offer], what:
                     _plugin, hook, f"{what} {name!r} is already offered by {table[name].plugin}"
                 )
             table[name] = Offer(name, _plugin, factory)
+
+        _call_registration(plugin, caller, hook, add)
+
+
+def _collect_job_handlers(pm: pluggy.PluginManager, registry: ProviderRegistry) -> None:
+    """As :func:`_collect`, with each kind's lane: ``register(kind, handler, lane="long")``."""
+    hook = "register_job_handlers"
+    for plugin, caller in plugin_calls(pm, hook):
+
+        def add(kind: str, handler: Any, /, *, lane: str = SHORT, _plugin: str = plugin) -> None:
+            if lane not in JOB_LANES:
+                raise PluginError(
+                    _plugin,
+                    hook,
+                    f"job kind {kind!r}: lane {lane!r} is not one of {', '.join(JOB_LANES)}",
+                )
+            if kind in registry.job_handlers:
+                other = registry.job_handlers[kind].plugin
+                raise PluginError(
+                    _plugin, hook, f"job handler {kind!r} is already offered by {other}"
+                )
+            registry.job_handlers[kind] = Offer(kind, _plugin, handler)
+            registry.job_lanes[kind] = lane
 
         _call_registration(plugin, caller, hook, add)
 

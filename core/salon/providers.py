@@ -52,7 +52,10 @@ T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_RENDITIONS",
+    "JOB_LANES",
+    "LONG",
     "RENDITION_FORMATS",
+    "SHORT",
     "AccountSecurity",
     "AuthError",
     "AuthProvider",
@@ -66,6 +69,7 @@ __all__ = [
     "InvalidToken",
     "JobContext",
     "JobHandler",
+    "JobLanes",
     "JobQueue",
     "LongPollLimit",
     "MailMessage",
@@ -119,6 +123,7 @@ __all__ = [
     "TableVersions",
     "TokenPair",
     "UnsupportedMedia",
+    "job_lanes",
     "validate_key",
 ]
 
@@ -734,6 +739,12 @@ class PagedImageSource(ImageSource, Protocol):
 
 # --------------------------------------------------------------------------- jobs
 
+# A job's lane (declared where its handler is registered): the worker runs each lane in slots
+# of its own, so a short job (an import, renditions) never waits behind a long one (a video).
+SHORT: Final = "short"
+LONG: Final = "long"
+JOB_LANES: Final = (SHORT, LONG)
+
 
 @dataclass(frozen=True, slots=True)
 class StorageEvent:
@@ -750,13 +761,15 @@ class Delivery:
 
     A job message has ``job_id`` and no ``storage_event``. A queue that also delivers storage
     events returns them with ``storage_event`` set; ``job_id`` then only names the message in
-    logs (the SQS queue uses the message id), it is no job.
+    logs (the SQS queue uses the message id), it is no job. ``lane`` is the lane it came from
+    (:class:`JobLanes`); ``"short"`` from a queue without lanes.
     """
 
     job_id: str
     receipt: str
     receive_count: int
     storage_event: StorageEvent | None = None
+    lane: str = SHORT
 
 
 @runtime_checkable
@@ -828,7 +841,15 @@ RegisterMediaProcessor = Callable[
 ]
 RegisterImageSource = Callable[[str, Callable[[ProviderContext], ImageSource]], None]
 RegisterJobQueue = Callable[[str, Callable[[ProviderContext], JobQueue]], None]
-RegisterJobHandler = Callable[[str, JobHandler], None]
+
+
+class RegisterJobHandler(Protocol):
+    """``register(kind, handler)``, or ``register(kind, handler, lane="long")`` for a job that
+    takes minutes (since 0.2; default ``"short"``)."""
+
+    def __call__(self, kind: str, handler: JobHandler, /, *, lane: str = SHORT) -> None: ...
+
+
 RegisterRequestAuthenticator = Callable[
     [str, Callable[[ProviderContext], RequestAuthenticator]], None
 ]
@@ -857,6 +878,28 @@ class LongPollLimit(Protocol):
 
     @property
     def wait_seconds(self) -> float: ...
+
+
+@runtime_checkable
+class JobLanes(Protocol):
+    """A :class:`JobQueue` that keeps long jobs apart from short ones: ``enqueue(job_id,
+    lane=...)`` files the message in a lane (``"short"`` or ``"long"``) and ``receive(
+    wait_seconds=..., lane=...)`` takes only from that lane, so the worker's short slots never
+    wait behind a video. ``ack``, ``extend`` and ``release`` take a delivery of either lane.
+    ``lanes_apart`` False (an SQS queue without its long-jobs queue): one lane, served as a
+    queue without this capability."""
+
+    @property
+    def lanes_apart(self) -> bool: ...
+
+    async def enqueue(self, job_id: str, *, lane: str = SHORT) -> None: ...
+
+    async def receive(self, *, wait_seconds: float, lane: str = SHORT) -> Delivery | None: ...
+
+
+def job_lanes(queue: object) -> JobLanes | None:
+    """``queue`` as a :class:`JobLanes` when it keeps lanes apart, else None."""
+    return queue if isinstance(queue, JobLanes) and queue.lanes_apart else None
 
 
 @runtime_checkable

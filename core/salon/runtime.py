@@ -28,6 +28,7 @@ from salon.plugins import (
     traced,
 )
 from salon.providers import (
+    SHORT,
     AuthProvider,
     Closeable,
     ImageSource,
@@ -76,6 +77,8 @@ class Runtime:
     media_processors: tuple[tuple[str, MediaProcessor | StackedMediaProcessor], ...] = ()
     sources: dict[str, ImageSource] = field(default_factory=dict)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    # Each job kind's lane ("short" or "long"): where create_job files its message.
+    job_lanes: dict[str, str] = field(default_factory=dict)
     # The request-authentication chain, (name, authenticator) in the order they are asked.
     authenticators: list[tuple[str, RequestAuthenticator]] = field(default_factory=list)
     # The core services (salon.composition.compose, called by the app, worker and CLI).
@@ -89,6 +92,11 @@ class Runtime:
     @property
     def core(self) -> CoreSettings:
         return self.settings.core
+
+    def lane_of(self, kind: str) -> str:
+        """The lane of job ``kind``: ``"long"`` when its handler was registered so, else
+        ``"short"`` (an unknown kind too: its job fails at once)."""
+        return self.job_lanes.get(kind, SHORT)
 
     @property
     def services(self) -> CoreServices:
@@ -211,6 +219,7 @@ def build_runtime(
     runtime.sources = _build_every(SOURCE, registry, build)
     runtime.authenticators = list(_build_every(AUTHENTICATOR, registry, build).items())
     runtime.job_handlers = {name: offer.factory for name, offer in registry.job_handlers.items()}
+    runtime.job_lanes = dict(registry.job_lanes)
     return runtime
 
 

@@ -91,6 +91,11 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Jobs one user may have queued or running at once (videos, imports); more answer 429, so
     # one account cannot fill the queue every user shares (issue 17).
     max_jobs_per_user: int = 4
+    # Jobs a worker (`salon worker`, the in-process one) runs at once per lane: short slots
+    # take only short jobs (imports, renditions), so they never wait behind a video in a long
+    # slot. 0 long slots: this worker leaves videos to another (0 short: the reverse).
+    worker_short_slots: int = 1
+    worker_long_slots: int = 1
     download_mode: str = "redirect"
     # None (unset): run jobs in the web process only with the ``local`` queue. True: with any
     # queue (SQS on LocalStack, one process for local work). False: never (a `salon worker`).
@@ -273,6 +278,10 @@ class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("media_light_pixels must be 0 (off) or more")
         if not 0 <= self.media_nice <= 19:
             raise ValueError("media_nice must be between 0 and 19")
+        if not (0 <= self.worker_short_slots <= 64 and 0 <= self.worker_long_slots <= 64):
+            raise ValueError("worker_short_slots and worker_long_slots must be between 0 and 64")
+        if self.worker_short_slots + self.worker_long_slots == 0:
+            raise ValueError("worker_short_slots and worker_long_slots cannot both be 0")
         if not 0 <= self.worker_metrics_port <= 65535:
             raise ValueError("worker_metrics_port must be between 0 (off) and 65535")
         ipaddress.ip_address(self.worker_metrics_host)  # ValueError names the bad address

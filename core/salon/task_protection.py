@@ -21,7 +21,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-__all__ = ["EcsTaskProtection", "TaskProtection", "task_protection_from_environ"]
+__all__ = [
+    "EcsTaskProtection",
+    "SharedProtection",
+    "TaskProtection",
+    "task_protection_from_environ",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,34 @@ class TaskProtection(Protocol):
     """Something that keeps the orchestrator from stopping this task during a job."""
 
     def held(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+class SharedProtection:
+    """One protection held while any of a worker's slots runs a job: the first job to start
+    turns it on, the last to end turns it off (a job ending beside another must not drop the
+    other's protection)."""
+
+    def __init__(self, inner: TaskProtection) -> None:
+        self._inner = inner
+        self._jobs = 0
+        self._lock = asyncio.Lock()
+        self._hold: contextlib.AbstractAsyncContextManager[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        async with self._lock:
+            self._jobs += 1
+            if self._jobs == 1:
+                self._hold = self._inner.held()
+                await self._hold.__aenter__()
+        try:
+            yield
+        finally:
+            async with self._lock:
+                self._jobs -= 1
+                if self._jobs == 0 and self._hold is not None:
+                    hold, self._hold = self._hold, None
+                    await hold.__aexit__(None, None, None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,13 @@
 """The worker: receives job ids from the selected queue and runs the registered job handlers.
 
-One worker runs one job at a time (video rendering is CPU bound; scale out with processes or
-ECS tasks). For every delivery it:
+Jobs run in slots, one job per slot at a time. Each job kind has a lane, ``long`` (a video:
+CPU bound, minutes) or ``short`` (everything else), declared where its handler is registered;
+the worker runs ``short_slots`` slots that receive only short jobs and ``long_slots`` that
+receive only long ones (``SALON_WORKER_SHORT_SLOTS`` / ``SALON_WORKER_LONG_SLOTS``, 1 and 1),
+so an import never waits behind a video even while every long slot renders one. That needs a
+queue that keeps lanes apart (:class:`~salon.providers.JobLanes`: the local queue, SQS with
+its long-jobs queue); another queue is served by ``long_slots`` slots (``short_slots`` when
+that is 0) taking every job. Scale out with processes or ECS tasks. For every delivery a slot:
 
 1. claims the job row (``queued`` -> ``running``, attempts + 1) with one conditional update. A
    job that already finished is a duplicate delivery: the message is acked and nothing runs. A
@@ -20,9 +26,9 @@ the redrive policy moves the message to the dead-letter queue after ``max_receiv
 and the worker sweeps that queue (queues that offer :class:`DeadLetterQueue`) and marks those
 jobs failed; on the local queue the claim step sees ``attempts >= max_attempts`` and fails it.
 
-Shutdown (SIGTERM/SIGINT, or ``stop_event``): stop receiving, give the current job
-``grace_seconds`` to finish, else cancel it, put it back to ``queued`` and release its message;
-then return. ECS sends SIGKILL 30 s after SIGTERM, hence the 25 s default.
+Shutdown (SIGTERM/SIGINT, or ``stop_event``): stop receiving, give the running jobs
+``grace_seconds`` to finish, else cancel them, put them back to ``queued`` and release their
+messages; then return. ECS sends SIGKILL 30 s after SIGTERM, hence the 25 s default.
 
 Run it with ``salon worker`` (or ``python -m salon.worker``), or in the web process with
 :func:`start_inprocess_worker` (the embedded default).
@@ -53,6 +59,8 @@ from salon.domain.jobs import services as jobs
 from salon.domain.jobs.services import ClaimOutcome
 from salon.errors import QueueUnavailable, SourceRateLimited
 from salon.providers import (
+    LONG,
+    SHORT,
     DeadLetterQueue,
     Delivery,
     JobHandler,
@@ -61,9 +69,10 @@ from salon.providers import (
     RedeliveryLimit,
     StorageBackend,
     StorageEvent,
+    job_lanes,
 )
 from salon.runtime import Runtime
-from salon.task_protection import TaskProtection
+from salon.task_protection import SharedProtection, TaskProtection
 
 MAX_RETRY_AFTER = 12 * 3600.0
 
@@ -108,6 +117,20 @@ class WorkerConfig:
     upload_cleanup_interval: float = 300.0
     # How often a running job's status is read to see whether its owner cancelled it.
     cancel_poll: float = 1.0
+    # Jobs run at once per lane (SALON_WORKER_SHORT_SLOTS / SALON_WORKER_LONG_SLOTS).
+    short_slots: int = 1
+    long_slots: int = 1
+
+    @classmethod
+    def of(cls, runtime: Runtime, **overrides: Any) -> WorkerConfig:
+        """The config the settings ask for (slots, cleanup interval), with ``overrides``."""
+        core = runtime.core
+        values: dict[str, Any] = {
+            "upload_cleanup_interval": float(core.upload_cleanup_interval),
+            "short_slots": core.worker_short_slots,
+            "long_slots": core.worker_long_slots,
+        }
+        return cls(**(values | overrides))
 
 
 class JobCancelled(Exception):
@@ -192,12 +215,11 @@ class Worker:
     _last_cleanup: float = field(default=-math.inf)
     _last_purge: float = field(default=-math.inf)
     trash_purged: int = 0
+    _shared: SharedProtection | None = None
 
     @classmethod
     def from_runtime(cls, runtime: Runtime, config: WorkerConfig | None = None) -> Worker:
-        config = config or WorkerConfig(
-            upload_cleanup_interval=float(runtime.core.upload_cleanup_interval)
-        )
+        config = config or WorkerConfig.of(runtime)
         return cls(
             queue=runtime.queue,
             session_maker=runtime.session_maker,
@@ -233,59 +255,94 @@ class Worker:
 
     # ------------------------------------------------------------------ the loop
 
+    def slots(self) -> list[tuple[str | None, int]]:
+        """``(lane, slots)`` this worker runs; lane None takes every job (a queue without
+        lanes, see the module docstring)."""
+        if job_lanes(self.queue) is None:
+            return [(None, self.config.long_slots or self.config.short_slots)]
+        lanes = ((SHORT, self.config.short_slots), (LONG, self.config.long_slots))
+        return [(lane, count) for lane, count in lanes if count > 0]
+
     async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> None:
-        """Receive and handle deliveries until ``stop`` is set (or after one, with ``once``)."""
+        """Receive and handle deliveries in every slot until ``stop`` is set; with ``once``,
+        handle at most one (the short lane waited for, the long lane looked at)."""
         stop = stop or asyncio.Event()
+        slots = self.slots()
         log.info(
-            "worker started: handlers %s, visibility timeout %d s, max attempts %d",
+            "worker started: handlers %s, slots %s, visibility timeout %d s, max attempts %d",
             ", ".join(sorted(self.handlers)) or "none",
+            ", ".join(f"{count} {lane or 'any'}" for lane, count in slots),
             self.visibility_timeout,
             self.max_attempts,
         )
-        while not stop.is_set():
-            await self._maybe_sweep_dead_letters()
-            await self._maybe_clean_uploads()
-            await self._maybe_purge_trash()
-            try:
-                delivery = await self._receive(stop)
-            except QueueUnavailable as exc:
-                log.warning(
-                    "queue unavailable, retrying in %.0f s: %s", self.config.idle_backoff, exc
-                )
-                await _sleep_unless(stop, self.config.idle_backoff)
-                continue
-            except Exception as exc:
-                # A queue plugin that lets a driver error through (a database refusing
-                # connections) must not end the worker: it backs off as for QueueUnavailable.
-                log.warning(
-                    "queue receive failed, retrying in %.0f s: %s",
-                    self.config.idle_backoff,
-                    type(exc).__name__,
-                )
-                await _sleep_unless(stop, self.config.idle_backoff)
-                continue
-            if delivery is None and self.receive_wait <= 0:
-                await _sleep_unless(stop, 1.0)  # short polling: do not spin
-            if delivery is not None:
-                try:
-                    async with self._protected():
-                        await self.handle(delivery, stop)
-                except Exception:
-                    # The message was not acked, so it comes back: nothing is lost.
-                    log.exception("worker failed handling job %s", delivery.job_id)
-                    await _sleep_unless(stop, self.config.idle_backoff)
-            if once:
-                break
+        if once:
+            for index, (lane, _count) in enumerate(slots):
+                if await self._step(lane, stop, self.receive_wait if index == 0 else 0.0):
+                    break
+        else:
+            async with asyncio.TaskGroup() as group:
+                for lane, count in slots:
+                    for number in range(count):
+                        name = f"salon-worker-{lane or 'any'}-{number}"
+                        group.create_task(self._slot(lane, stop), name=name)
         log.info("worker stopped after %d job(s)", self.jobs_handled)
+
+    async def _slot(self, lane: str | None, stop: asyncio.Event) -> None:
+        """One slot: receive from ``lane`` and handle, one job at a time, until ``stop``."""
+        while not stop.is_set():
+            if not await self._step(lane, stop, self.receive_wait) and self.receive_wait <= 0:
+                await _sleep_unless(stop, 1.0)  # short polling: do not spin
+
+    async def _step(self, lane: str | None, stop: asyncio.Event, wait: float) -> bool:
+        """The chores that are due, then one receive from ``lane`` (waiting up to ``wait``)
+        and the delivery's handling. True when there was a delivery."""
+        await self._maybe_sweep_dead_letters()
+        await self._maybe_clean_uploads()
+        await self._maybe_purge_trash()
+        try:
+            delivery = await self._receive(stop, lane, wait)
+        except QueueUnavailable as exc:
+            log.warning("queue unavailable, retrying in %.0f s: %s", self.config.idle_backoff, exc)
+            await _sleep_unless(stop, self.config.idle_backoff)
+            return False
+        except Exception as exc:
+            # A queue plugin that lets a driver error through (a database refusing
+            # connections) must not end the worker: it backs off as for QueueUnavailable.
+            log.warning(
+                "queue receive failed, retrying in %.0f s: %s",
+                self.config.idle_backoff,
+                type(exc).__name__,
+            )
+            await _sleep_unless(stop, self.config.idle_backoff)
+            return False
+        if delivery is None:
+            return False
+        try:
+            async with self._protected():
+                await self.handle(delivery, stop)
+        except Exception:
+            # The message was not acked, so it comes back: nothing is lost.
+            log.exception("worker failed handling job %s", delivery.job_id)
+            await _sleep_unless(stop, self.config.idle_backoff)
+        return True
 
     def _protected(self) -> contextlib.AbstractAsyncContextManager[None]:
         if self.protection is None:
             return contextlib.nullcontext()
-        return self.protection.held()
+        if self._shared is None:
+            # Held while any slot runs a job (slots share one task).
+            self._shared = SharedProtection(self.protection)
+        return self._shared.held()
 
-    async def _receive(self, stop: asyncio.Event) -> Delivery | None:
-        """Long-poll the queue, returning early (with None) when ``stop`` is set."""
-        receiving = asyncio.ensure_future(self.queue.receive(wait_seconds=self.receive_wait))
+    async def _receive(self, stop: asyncio.Event, lane: str | None, wait: float) -> Delivery | None:
+        """Long-poll ``lane`` of the queue, returning early (with None) when ``stop`` is set."""
+        lanes = job_lanes(self.queue)
+        call = (
+            self.queue.receive(wait_seconds=wait)
+            if lane is None or lanes is None
+            else lanes.receive(wait_seconds=wait, lane=lane)
+        )
+        receiving = asyncio.ensure_future(call)
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -346,7 +403,9 @@ class Worker:
             payload=job.payload or {},
             attempt=job.attempts,
         )
-        log.info("job %s (%s) attempt %d started", job.id, job.kind, job.attempts)
+        log.info(
+            "job %s (%s, %s lane) attempt %d started", job.id, job.kind, delivery.lane, job.attempts
+        )
         started = time.monotonic()
         finished, result, error = await self._run_handler(handler, context, delivery, stop)
         if isinstance(error, JobCancelled):
@@ -549,8 +608,9 @@ class Worker:
         self, last: str, action: Callable[[], Awaitable[int]] | None, what: str
     ) -> int:
         """Run ``action`` at most once per SALON_UPLOAD_CLEANUP_INTERVAL (the time of its last
-        run kept in attribute ``last``); returns how many things it removed. Between receives:
-        a long job delays it, which is harmless."""
+        run kept in attribute ``last``, set before it runs, so two slots never both run it);
+        returns how many things it removed. Between any slot's receives: a job that every
+        slot is busy with delays it, which is harmless."""
         interval = self.config.upload_cleanup_interval
         if interval <= 0 or action is None or time.monotonic() - getattr(self, last) < interval:
             return 0
@@ -657,7 +717,7 @@ async def run_worker(
 
 
 def _on_signal(stop: asyncio.Event, signum: signal.Signals) -> None:
-    log.info("%s received: finishing the current job, then exiting", signum.name)
+    log.info("%s received: finishing the running jobs, then exiting", signum.name)
     stop.set()
 
 
@@ -670,7 +730,7 @@ class InprocessWorker:
     stop_event: asyncio.Event
 
     async def stop(self) -> None:
-        """Stop receiving, let the current job finish within the grace period, then return."""
+        """Stop receiving, let the running jobs finish within the grace period, then return."""
         self.stop_event.set()
         try:
             await asyncio.wait_for(asyncio.shield(self.task), self.worker.config.grace_seconds + 5)
@@ -693,10 +753,7 @@ async def start_inprocess_worker(
     runtime: Runtime, config: WorkerConfig | None = None
 ) -> InprocessWorker:
     """Start a worker inside the running event loop (the embedded default)."""
-    config = config or WorkerConfig(
-        grace_seconds=INPROCESS_GRACE_SECONDS,
-        upload_cleanup_interval=float(runtime.core.upload_cleanup_interval),
-    )
+    config = config or WorkerConfig.of(runtime, grace_seconds=INPROCESS_GRACE_SECONDS)
     worker = Worker.from_runtime(runtime, config)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop), name="salon-inprocess-worker")
@@ -735,10 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             await run_worker(
                 runtime,
                 once=args.once,
-                config=WorkerConfig(
-                    grace_seconds=args.grace_seconds,
-                    upload_cleanup_interval=float(runtime.core.upload_cleanup_interval),
-                ),
+                config=WorkerConfig.of(runtime, grace_seconds=args.grace_seconds),
             )
         finally:
             await runtime.close()

@@ -1,7 +1,8 @@
 """Create Salon's LocalStack resources and print the settings that point Salon at them.
 
 Resources (idempotent): bucket ``salon-media`` with a CORS rule (the browser uploads straight
-into it with a presigned POST), queue ``salon-jobs`` and its dead-letter queue
+into it with a presigned POST), queue ``salon-jobs``, the long jobs' queue ``salon-jobs-long``
+(videos: the worker's short slots never wait behind them) and their dead-letter queue
 ``salon-jobs-dlq`` (redrive after 3 receives).
 
 Run by ``run.sh start`` with LocalStack's own interpreter (boto3 comes with localstack-core).
@@ -52,7 +53,7 @@ def cors_rules(origins: list[str]) -> dict[str, Any]:
     }
 
 
-def salon_environment(queue_url: str) -> dict[str, str]:
+def salon_environment(queue_url: str, long_queue_url: str) -> dict[str, str]:
     """The variables that make `make run` keep every byte and job in this LocalStack."""
     return {
         "AWS_ENDPOINT_URL": ENDPOINT,
@@ -65,6 +66,7 @@ def salon_environment(queue_url: str) -> dict[str, str]:
         "SALON_S3_BUCKET": BUCKET,
         "SALON_QUEUE": "sqs",
         "SALON_SQS_QUEUE_URL": queue_url,
+        "SALON_SQS_LONG_QUEUE_URL": long_queue_url,
         "SALON_SQS_MAX_RECEIVES": str(MAX_RECEIVE_COUNT),
         # No separate `salon worker` needed locally: the web process consumes the queue too.
         "SALON_INPROCESS_WORKER": "true",
@@ -93,17 +95,21 @@ def main() -> int:
         "QueueArn"
     ]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    # set_queue_attributes also updates a queue made earlier without the policy.
-    sqs.set_queue_attributes(
-        QueueUrl=queue_url, Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"}
-    )
+    urls = []
+    for name in (QUEUE, f"{QUEUE}-long"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        # set_queue_attributes also updates a queue made earlier without the policy.
+        sqs.set_queue_attributes(
+            QueueUrl=url, Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"}
+        )
+        urls.append(url)
+    queue_url, long_queue_url = urls
     print(
-        f"salon: bucket {BUCKET} (CORS {','.join(CORS_ORIGINS)}), queue {queue_url} "
-        f"(DLQ {dlq_url}) ready",
+        f"salon: bucket {BUCKET} (CORS {','.join(CORS_ORIGINS)}), queues {queue_url} and "
+        f"{long_queue_url} (DLQ {dlq_url}) ready",
         file=sys.stderr,
     )
-    sys.stdout.write(export_lines(salon_environment(queue_url)))
+    sys.stdout.write(export_lines(salon_environment(queue_url, long_queue_url)))
     return 0
 
 

@@ -135,10 +135,14 @@ def test_terraform_made_the_stack(stack: dict[str, Any]) -> None:
     rule = queue_config["Filter"]["Key"]["FilterRules"][0]
     assert rule["Value"] == stack["upload_prefix"]
     sqs = client("sqs", endpoint)
-    attributes = sqs.get_queue_attributes(QueueUrl=stack["queue_url"], AttributeNames=["All"])
-    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
-    assert int(redrive["maxReceiveCount"]) == stack["max_receive_count"]
-    assert redrive["deadLetterTargetArn"].endswith(f"{stack['name']}-jobs-dlq")
+    # The job queue and the long jobs' queue (videos) dead-letter into the same DLQ.
+    assert stack["long_queue_url"].endswith(f"{stack['name']}-jobs-long")
+    for url in (stack["queue_url"], stack["long_queue_url"]):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+        assert int(redrive["maxReceiveCount"]) == stack["max_receive_count"]
+        assert redrive["deadLetterTargetArn"].endswith(f"{stack['name']}-jobs-dlq")
+    assert stack["app_environment"]["SALON_SQS_LONG_QUEUE_URL"] == stack["long_queue_url"]
 
 
 def test_task_roles_are_scoped_to_the_stack(stack: dict[str, Any]) -> None:

@@ -261,15 +261,18 @@ class TestSalonQueueOnProductionQueue(JobQueueContract):
         from salon_aws_queue.settings import SqsSettings
 
         endpoint = production["endpoint"]
-        url = production["outputs"]["queue_url"]
-        _purge(endpoint, url)
+        urls = [production["outputs"][name] for name in ("queue_url", "long_queue_url")]
+        for url in urls:
+            _purge(endpoint, url)
         queue = SqsQueue(
-            SqsSettings(queue_url=url, visibility_timeout=2),
+            SqsSettings(queue_url=urls[0], long_queue_url=urls[1], visibility_timeout=2),
             client_factory=lambda config: client("sqs", endpoint, config),
         )
+        assert queue.lanes_apart  # the lanes test of the contract runs on both queues
         yield queue
         await queue.close()
-        _purge(endpoint, url)
+        for url in urls:
+            _purge(endpoint, url)
 
 
 def test_production_overrides_stay_out_of_the_repository() -> None:

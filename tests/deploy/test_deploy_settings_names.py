@@ -21,7 +21,7 @@ from salon.settings import CoreSettings
 # plugin is not installed in this environment; the test says so when it falls back).
 FALLBACK_PLUGIN_SETTINGS = {
     "S3": ["bucket", "prefix", "sse", "kms_key_id"],
-    "SQS": ["queue_url"],
+    "SQS": ["queue_url", "long_queue_url"],
     "COGNITO": ["user_pool_id", "client_id", "region", "jwks_url"],
     "APOD": ["api_key", "base_url"],
 }
@@ -34,6 +34,7 @@ PRODUCTION_REQUIRED = {
     "SALON_PUBLIC_URL": None,
     "SALON_S3_BUCKET": None,
     "SALON_SQS_QUEUE_URL": None,
+    "SALON_SQS_LONG_QUEUE_URL": None,
     "SALON_COGNITO_USER_POOL_ID": None,
     "SALON_COGNITO_CLIENT_ID": None,
     "SALON_COGNITO_REGION": None,
@@ -50,6 +51,7 @@ COMPUTED = {
     "SALON_S3_PREFIX": "",
     "SALON_S3_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/0000",
     "SALON_SQS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/salon-prod-jobs",
+    "SALON_SQS_LONG_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/salon-prod-jobs-long",
     "SALON_SQS_MAX_RECEIVES": "5",
     "SALON_COGNITO_USER_POOL_ID": "eu-west-1_AbCdEfGhI",
     "SALON_COGNITO_CLIENT_ID": "1example23456789",
@@ -146,6 +148,7 @@ def test_salon_accepts_what_terraform_hands_it(example_dir: TfDir, tmp_path: Pat
     assert settings.plugin("S3").sse == "aws:kms"
     assert settings.plugin("S3").cloudfront_enabled
     assert settings.plugin("SQS").queue_url == COMPUTED["SALON_SQS_QUEUE_URL"]
+    assert settings.plugin("SQS").long_queue_url == COMPUTED["SALON_SQS_LONG_QUEUE_URL"]
     assert settings.plugin("COGNITO").user_pool_id == COMPUTED["SALON_COGNITO_USER_POOL_ID"]
 
 

@@ -20,7 +20,13 @@ from salon.defaults.local_queue import LocalQueue
 from salon.defaults.local_storage import LocalStorage
 from salon.doctor import diagnose
 from salon.errors import QueueUnavailable, StorageError
-from salon.providers import ObjectInfo, PresignedPost, ProviderContext, StorageCapabilities
+from salon.providers import (
+    SHORT,
+    ObjectInfo,
+    PresignedPost,
+    ProviderContext,
+    StorageCapabilities,
+)
 from salon.testing.fixtures import RunningApp
 from sqlalchemy import func, select
 
@@ -116,10 +122,10 @@ class RefusingQueue(LocalQueue):
 
     refuse = False
 
-    async def enqueue(self, job_id: str) -> None:
+    async def enqueue(self, job_id: str, *, lane: str = SHORT) -> None:
         if type(self).refuse:
             raise QueueUnavailable("injected: the queue refused the message")
-        await super().enqueue(job_id)
+        await super().enqueue(job_id, lane=lane)
 
 
 class FaultPlugin:

@@ -146,6 +146,21 @@ def test_plugin_tables_transcript_is_what_salon_db_upgrade_prints(tmp_path: Path
     assert re.search(r"tables\s+photo_log\s+\(photo_log\)", text), text
 
 
+def test_register_job_handlers_example_registers_its_lanes() -> None:
+    """The guide's register_job_handlers example: a long job in a lane of its own, the other
+    short by default, as the worker and create_job read them (Runtime.lane_of)."""
+    from salon.plugins import collect_registry, make_plugin_manager
+
+    plugin = _example("make_flipbook")
+    pm = make_plugin_manager(include_entry_points=False, extra_plugins=[plugin])
+    registry = collect_registry(pm)
+    assert {k: registry.job_lanes[k] for k in ("contact_sheet", "flipbook")} == {
+        "contact_sheet": "short",
+        "flipbook": "long",
+    }
+    assert registry.job_lanes["image.renditions"] == "short"
+
+
 def test_register_migrations_example_registers_a_branch() -> None:
     from salon.plugins import collect_registry, make_plugin_manager
 

@@ -141,3 +141,50 @@ async def test_a_finished_job_cannot_be_cancelled(salon_database: str, tmp_path:
         await _until(done, 120, "a 1 s video made")
         late = await app.client.post(f"/api/jobs/{created['job_id']}/cancel", headers=headers)
         assert late.status_code == 409 and "already succeeded" in late.json()["detail"]
+
+
+async def test_a_short_job_runs_while_a_video_renders(salon_database: str, tmp_path: Path) -> None:
+    """Issue 17 item 11: the in-process worker's one long slot renders a video (real ffmpeg)
+    and a second video waits for it; an ``image.renditions`` job queued after both finishes
+    meanwhile, in the short slot (before lanes it waited for both videos: minutes)."""
+    async with running_app(tmp_path / "data", database_url=salon_database) as app:
+        headers = await app.login()
+        me = (await app.client.get("/api/me", headers=headers)).json()["id"]
+        ids = []
+        for shade in (40, 140):
+            sent = await app.upload(headers, sample_jpeg(640, 480, (shade, 60, 90)))
+            assert sent.status_code == 201, sent.text
+            ids.append(sent.json()["id"])
+        videos = []
+        for _ in range(2):
+            created = await app.client.post(
+                "/api/videos", json={"image_ids": ids, **LONG}, headers=headers
+            )
+            assert created.status_code == 202, created.text
+            videos.append(created.json()["job_id"])
+
+        async def rendering() -> bool:
+            return bool(_rendering_ffmpeg())
+
+        await _until(rendering, 60, "ffmpeg rendering the first video")
+        salon = app.salon("salon")
+        started = time.monotonic()
+        short = await app.call(
+            lambda: salon.queue.enqueue(
+                "image.renditions", {"image_id": ids[0], "names": ["sm"]}, owner_id=me
+            )
+        )
+        done = await app.finished_job(short, headers, seconds=30)
+        waited = time.monotonic() - started
+        assert done["status"] == "succeeded" and done["result"]["made"] == ["sm"], done
+        states = [(await _job(app, headers, job))["status"] for job in videos]
+        assert states == ["running", "queued"], states
+        print(f"short job done in {waited:.1f} s while a video rendered")
+        for job in videos:
+            gone = await app.client.post(f"/api/jobs/{job}/cancel", headers=headers)
+            assert gone.status_code == 200, gone.text
+
+        async def stopped() -> bool:
+            return not _rendering_ffmpeg()
+
+        await _until(stopped, 10, "ffmpeg stopped after cancel")

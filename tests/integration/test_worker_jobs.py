@@ -24,7 +24,7 @@ from salon.db.models import Job
 from salon.defaults.local_queue import LocalQueue
 from salon.domain.jobs.services import create_job
 from salon.errors import QueueUnavailable
-from salon.providers import Delivery
+from salon.providers import SHORT, Delivery
 from salon.runtime import Runtime, build_runtime, load_settings
 from salon.task_protection import EcsTaskProtection, task_protection_from_environ
 from salon.testing.fixtures import postgres_database, running_app
@@ -367,7 +367,7 @@ async def test_inprocess_worker_runs_jobs(runtime: Runtime, tmp_path: Path) -> N
 
 
 class _RefusingQueue(LocalQueue):
-    async def enqueue(self, job_id: str) -> None:
+    async def enqueue(self, job_id: str, *, lane: str = SHORT) -> None:
         raise QueueUnavailable("refused for the test")
 
 
@@ -381,6 +381,73 @@ async def test_create_job_leaves_nothing_when_queue_refuses(runtime: Runtime) ->
         from sqlalchemy import func, select
 
         assert await session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+async def test_a_short_job_runs_while_every_long_slot_is_busy(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Issue 17: a short job queued after two long ones finishes first, while the one long slot
+    runs the first long job; the second long job waits for the long slot, not the short one."""
+    log, release = tmp_path / "runs.log", tmp_path / "release"
+    assert (runtime.lane_of("test.hold"), runtime.lane_of("test.echo")) == ("long", "short")
+
+    async def queue(kind: str, **payload: object) -> Job:
+        return await create_job(
+            runtime.session_maker,
+            runtime.queue,
+            kind=kind,
+            owner_id=None,
+            payload={"log": str(log), **payload},
+            lane=runtime.lane_of(kind),
+        )
+
+    first = await queue("test.hold", release=str(release))
+    second = await queue("test.hold", release=str(release))
+    stop = asyncio.Event()
+    worker = Worker.from_runtime(runtime, fast_config())  # one short slot, one long slot
+    assert worker.slots() == [("short", 1), ("long", 1)]
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        assert (await wait_for_status(runtime, first.id, {"running"}, 5)).status == "running"
+        quick = await queue("test.echo", value=7)
+        done = await wait_for_status(runtime, quick.id, {"succeeded"}, 5)
+        assert (done.status, done.result) == ("succeeded", {"echo": 7})
+        assert (await job_row(runtime, first.id)).status == "running"
+        assert (await job_row(runtime, second.id)).status == "queued"
+        release.touch()
+        for job in (first, second):
+            finished = await wait_for_status(runtime, job.id, {"succeeded"}, 10)
+            assert finished.status == "succeeded"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    started = [line[1] for line in runs(log) if line[0] == "start"]
+    assert started == [str(first.id), str(quick.id), str(second.id)]
+    assert await runtime.queue.pending() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_worker_without_long_slots_leaves_long_jobs(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """SALON_WORKER_LONG_SLOTS=0: this worker runs short jobs only; a long job waits queued
+    for a worker with a long slot (another process), which then runs it."""
+    log, release = tmp_path / "runs.log", tmp_path / "release"
+    release.touch()
+    held = await create_job(
+        runtime.session_maker,
+        runtime.queue,
+        kind="test.hold",
+        owner_id=None,
+        payload={"log": str(log), "release": str(release)},
+        lane="long",
+    )
+    short_only = Worker.from_runtime(runtime, fast_config(long_slots=0, wait_seconds=0.5))
+    assert short_only.slots() == [("short", 1)]
+    await short_only.run(once=True)
+    assert (await job_row(runtime, held.id)).status == "queued"
+    long_only = Worker.from_runtime(runtime, fast_config(short_slots=0))
+    await long_only.run(once=True)
+    assert (await job_row(runtime, held.id)).status == "succeeded"
 
 
 async def test_heartbeat_extends_message(runtime: Runtime, tmp_path: Path) -> None:

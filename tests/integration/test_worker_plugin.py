@@ -55,9 +55,20 @@ async def slow(job: JobContext) -> Mapping[str, Any]:
     return {"slept": seconds}
 
 
+async def hold(job: JobContext) -> Mapping[str, Any]:
+    """Runs until the file ``payload["release"]`` exists: a long job the test ends."""
+    _log(job, "start")
+    release = Path(job.payload["release"])
+    while not release.exists():
+        await asyncio.sleep(0.05)
+    _log(job, "done")
+    return {"held": True}
+
+
 @hookimpl
 def register_job_handlers(register: Any) -> None:
     register("test.echo", echo)
     register("test.fail", fail)
     register("test.flaky", flaky)
     register("test.slow", slow)
+    register("test.hold", hold, lane="long")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from salon import hookimpl
@@ -65,6 +66,42 @@ def test_duplicate_provider_name_names_both_plugins() -> None:
     pm = make_plugin_manager(include_entry_points=False, extra_plugins=[Twin()])
     with pytest.raises(PluginError, match=r"salon\.defaults\.local_storage"):
         collect_registry(pm)
+
+
+class LaneOffers:
+    """Registers its job kinds with the lanes given."""
+
+    def __init__(self, **lanes: str) -> None:
+        self.lanes = lanes
+
+    @hookimpl
+    def register_job_handlers(self, register: Any) -> None:
+        async def handler(job: Any) -> None: ...
+
+        register("lanes.plain", handler)
+        for kind, lane in self.lanes.items():
+            register(f"lanes.{kind}", handler, lane=lane)
+
+
+def test_job_kinds_are_short_unless_registered_long() -> None:
+    pm = make_plugin_manager(include_entry_points=False, extra_plugins=[LaneOffers(render="long")])
+    lanes = collect_registry(pm).job_lanes
+    assert (lanes["lanes.plain"], lanes["lanes.render"]) == ("short", "long")
+    assert lanes["source_import"] == lanes["image.renditions"] == "short"
+
+
+def test_the_video_job_is_long() -> None:
+    import salon_ffmpeg_video
+
+    pm = make_plugin_manager(include_entry_points=False, extra_plugins=[salon_ffmpeg_video])
+    assert collect_registry(pm).job_lanes["video"] == "long"
+
+
+def test_an_unknown_lane_names_the_plugin() -> None:
+    pm = make_plugin_manager(include_entry_points=False, extra_plugins=[LaneOffers(x="medium")])
+    with pytest.raises(PluginError, match="lane 'medium' is not one of short, long") as info:
+        collect_registry(pm)
+    assert info.value.hook == "register_job_handlers"
 
 
 def test_disabled_plugins_are_not_loaded() -> None:

@@ -61,12 +61,26 @@ def test_proxies_and_public_url(tmp_path: Path) -> None:
         ("SALON_PUBLIC_URL", "photos.example.org"),
         ("SALON_LOGIN_FAILURE_LIMIT", "0"),
         ("SALON_LOGIN_DEVICE_FAILURE_LIMIT", "0"),
+        ("SALON_WORKER_LONG_SLOTS", "-1"),
+        ("SALON_WORKER_SHORT_SLOTS", "65"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         load_core_settings({"SALON_DATA_DIR": str(tmp_path), name: value}, tmp_path / "none.toml")
     assert "invalid setting" in str(info.value)
+
+
+def test_worker_slots_per_lane(tmp_path: Path) -> None:
+    def load(**env: str) -> tuple[int, int]:
+        environ = {"SALON_DATA_DIR": str(tmp_path), **env}
+        core, _ = load_core_settings(environ, tmp_path / "none.toml")
+        return core.worker_short_slots, core.worker_long_slots
+
+    assert load() == (1, 1)
+    assert load(SALON_WORKER_SHORT_SLOTS="3", SALON_WORKER_LONG_SLOTS="0") == (3, 0)
+    with pytest.raises(ConfigurationError, match="cannot both be 0"):
+        load(SALON_WORKER_SHORT_SLOTS="0", SALON_WORKER_LONG_SLOTS="0")
 
 
 def test_toml_file_and_env_precedence(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ CAPABILITIES = {
     "RedeliveryLimit": ["max_receives"],
     "LongPollLimit": ["wait_seconds"],
     "DeadLetterQueue": ["receive_dead_letter", "ack_dead_letter"],
+    "JobLanes": ["lanes_apart", "enqueue", "receive"],
     "BrowserOrigins": ["browser_origins"],
     "ReadinessCheck": ["check"],
     "Closeable": ["aclose"],
@@ -50,6 +51,34 @@ def test_the_worker_falls_back_for_a_queue_without() -> None:
     assert not isinstance(PlainQueue(), providers.RedeliveryLimit)
     worker = _worker(PlainQueue(), WorkerConfig(wait_seconds=7.0))
     assert (worker.max_attempts, worker.receive_wait) == (5, 7.0)
+
+
+class LanedQueue:
+    """A JobLanes queue (the local queue, SQS with its long-jobs queue), or one that says it
+    keeps one lane after all (SQS without it)."""
+
+    def __init__(self, apart: bool) -> None:
+        self.lanes_apart = apart
+
+    async def enqueue(self, job_id: str, *, lane: str = "short") -> None: ...
+
+    async def receive(self, *, wait_seconds: float, lane: str = "short") -> None: ...
+
+
+def test_the_worker_runs_a_slot_per_lane_of_a_queue_that_keeps_lanes_apart() -> None:
+    assert isinstance(LanedQueue(True), providers.JobLanes)
+    config = WorkerConfig(short_slots=2, long_slots=1)
+    assert _worker(LanedQueue(True), config).slots() == [("short", 2), ("long", 1)]
+    short_only = WorkerConfig(long_slots=0)
+    assert _worker(LanedQueue(True), short_only).slots() == [("short", 1)]
+
+
+def test_a_queue_without_lanes_is_served_by_the_long_slots_taking_every_job() -> None:
+    assert providers.job_lanes(PlainQueue()) is providers.job_lanes(LanedQueue(False)) is None
+    config = WorkerConfig(short_slots=3, long_slots=2)
+    assert _worker(PlainQueue(), config).slots() == [(None, 2)]
+    assert _worker(LanedQueue(False), config).slots() == [(None, 2)]
+    assert _worker(PlainQueue(), WorkerConfig(long_slots=0)).slots() == [(None, 1)]
 
 
 def test_browser_origins_only_from_a_storage_that_declares_them() -> None:

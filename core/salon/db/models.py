@@ -307,10 +307,14 @@ class QueueMessage(UUIDv7AuditBase):
     """A message of the built-in in-process queue, kept in the database so queued jobs survive
     a restart. Invisible until ``visible_at``; deleted on ack. ``group_key`` is the job's owner
     (None for jobs without one) and ``turn`` the message's place in the owners' rotation:
-    receivers take the lowest turn first (fair scheduling, see ``salon.defaults.local_queue``)."""
+    receivers take the lowest turn first (fair scheduling, see ``salon.defaults.local_queue``).
+    ``lane`` is ``short`` or ``long`` (a video): a receive takes from one lane."""
 
     __tablename__ = "queue_messages"
-    __table_args__ = (Index("ix_queue_messages_group_turn", "group_key", "turn"),)
+    __table_args__ = (
+        Index("ix_queue_messages_group_turn", "group_key", "turn"),
+        Index("ix_queue_messages_lane_turn", "lane", "turn"),
+    )
 
     job_id: Mapped[str] = mapped_column(String(64), index=True)
     visible_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC, index=True)
@@ -318,6 +322,7 @@ class QueueMessage(UUIDv7AuditBase):
     receipt: Mapped[str | None] = mapped_column(String(64), default=None)
     group_key: Mapped[str | None] = mapped_column(String(64), default=None)
     turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lane: Mapped[str] = mapped_column(String(8), default="short", server_default="short")
 
 
 class Video(UUIDv7AuditBase):

@@ -23,6 +23,10 @@ than the owner's last queued turn. Receivers take the lowest turn, oldest first 
 So owners take turns: one user's three long videos get turns 0, 1, 2, and another user's import
 queued after them gets turn 0 (or the current lowest) and runs next, instead of waiting behind
 all three as plain FIFO had it.
+
+Lanes (:class:`~salon.providers.JobLanes`): each message has a ``lane``, ``short`` or ``long``
+(a video), and a receive takes from one lane only, so the worker's short slot finds an import
+at once while every long slot is busy. Turns are taken within a lane.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salon import hookimpl
 from salon.db.models import Job, QueueMessage
 from salon.errors import ConfigurationError, QueueUnavailable
-from salon.providers import Delivery, ProviderContext
+from salon.providers import JOB_LANES, SHORT, Delivery, ProviderContext
 
 __all__ = ["DEFAULT_VISIBILITY_TIMEOUT", "LocalQueue", "LocalQueueSettings"]
 
@@ -78,7 +82,8 @@ def _now() -> dt.datetime:
 class LocalQueue:
     """A :class:`~salon.providers.JobQueue` on the core database.
 
-    ``ack``, ``extend`` and ``release`` act only while the receipt is the message's current one:
+    It keeps lanes apart (:class:`~salon.providers.JobLanes`). ``ack``, ``extend`` and
+    ``release`` act only while the receipt is the message's current one:
     after the visibility timeout has passed and the message was delivered again, the old
     receipt no longer matches and these calls do nothing (they do not raise), exactly so a slow
     worker cannot delete or hide a message another worker now owns.
@@ -96,8 +101,10 @@ class LocalQueue:
         self.visibility_timeout = visibility_timeout
         self._session_maker = session_maker
         self._poll_interval = poll_interval
-        # Woken by enqueue in this process; receivers in other processes rely on polling.
-        self._wakeups: set[asyncio.Event] = set()
+        # Woken by enqueue in this process, per lane; receivers in other processes poll.
+        self._wakeups: dict[str, set[asyncio.Event]] = {lane: set() for lane in JOB_LANES}
+
+    lanes_apart = True
 
     @classmethod
     def from_context(cls, ctx: ProviderContext) -> LocalQueue:
@@ -123,46 +130,50 @@ class LocalQueue:
             log.warning("local queue %s failed: %r", operation, exc)
             raise QueueUnavailable(f"local queue {operation} failed: {type(exc).__name__}") from exc
 
-    async def enqueue(self, job_id: str) -> None:
-        """Store a message for ``job_id``, visible at once, at its owner's next turn."""
+    async def enqueue(self, job_id: str, *, lane: str = SHORT) -> None:
+        """Store a message for ``job_id`` in ``lane``, visible at once, at its owner's next
+        turn in that lane."""
+        _check_lane(lane)
         async with self._session("enqueue") as session:
             group = await _owner_of(session, job_id)
-            turn = await _next_turn(session, group)
+            turn = await _next_turn(session, group, lane)
             session.add(
                 QueueMessage(
                     job_id=job_id,
                     group_key=group,
                     turn=turn,
+                    lane=lane,
                     visible_at=_now(),
                     receive_count=0,
                 )
             )
-        for event in tuple(self._wakeups):
+        for event in tuple(self._wakeups[lane]):
             event.set()
 
-    async def receive(self, *, wait_seconds: float) -> Delivery | None:
-        """Claim one visible message, waiting up to ``wait_seconds`` for one to appear."""
+    async def receive(self, *, wait_seconds: float, lane: str = SHORT) -> Delivery | None:
+        """Claim one visible message of ``lane``, waiting up to ``wait_seconds`` for one."""
+        _check_lane(lane)
         deadline = time.monotonic() + max(wait_seconds, 0.0)
         event = asyncio.Event()
-        self._wakeups.add(event)
+        self._wakeups[lane].add(event)
         try:
             while True:
                 event.clear()
-                delivery = await self._claim()
+                delivery = await self._claim(lane)
                 remaining = deadline - time.monotonic()
                 if delivery is not None or remaining <= 0:
                     return delivery
                 with suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), min(self._poll_interval, remaining))
         finally:
-            self._wakeups.discard(event)
+            self._wakeups[lane].discard(event)
 
-    async def _claim(self) -> Delivery | None:
+    async def _claim(self, lane: str) -> Delivery | None:
         now = _now()
         token = uuid.uuid4().hex
         candidate = (
             select(QueueMessage.id)
-            .where(QueueMessage.visible_at <= now)
+            .where(QueueMessage.visible_at <= now, QueueMessage.lane == lane)
             .order_by(QueueMessage.turn, QueueMessage.visible_at, QueueMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -184,7 +195,8 @@ class LocalQueue:
         if row is None:
             return None
         message_id, job_id, receive_count = row
-        return Delivery(job_id=job_id, receipt=f"{message_id}.{token}", receive_count=receive_count)
+        receipt = f"{message_id}.{token}"
+        return Delivery(job_id=job_id, receipt=receipt, receive_count=receive_count, lane=lane)
 
     @staticmethod
     def _parse_receipt(delivery: Delivery) -> tuple[uuid.UUID, str] | None:
@@ -245,8 +257,14 @@ class LocalQueue:
 
     async def close(self) -> None:
         """Nothing to close: the engine belongs to the runtime."""
-        for event in tuple(self._wakeups):
-            event.set()
+        for events in self._wakeups.values():
+            for event in tuple(events):
+                event.set()
+
+
+def _check_lane(lane: str) -> None:
+    if lane not in JOB_LANES:
+        raise ValueError(f"lane {lane!r} is not one of {', '.join(JOB_LANES)}")
 
 
 async def _owner_of(session: AsyncSession, job_id: str) -> str | None:
@@ -259,13 +277,14 @@ async def _owner_of(session: AsyncSession, job_id: str) -> str | None:
     return str(owner) if owner is not None else None
 
 
-async def _next_turn(session: AsyncSession, group: str | None) -> int:
-    """The lowest turn in the queue, or one more than the group's last turn if that is later.
-    Two enqueues racing may pick the same turn: a tie, broken by age."""
-    lowest = await session.scalar(select(func.min(QueueMessage.turn)))
+async def _next_turn(session: AsyncSession, group: str | None, lane: str) -> int:
+    """The lowest turn in the lane, or one more than the group's last turn there if that is
+    later. Two enqueues racing may pick the same turn: a tie, broken by age."""
+    in_lane = QueueMessage.lane == lane
+    lowest = await session.scalar(select(func.min(QueueMessage.turn)).where(in_lane))
     last = await session.scalar(
         select(func.max(QueueMessage.turn)).where(
-            QueueMessage.group_key.is_not_distinct_from(group)
+            in_lane, QueueMessage.group_key.is_not_distinct_from(group)
         )
     )
     return max(int(lowest or 0), -1 if last is None else int(last) + 1)

@@ -70,6 +70,14 @@ class Queue(Protocol):
     @property
     def queue(self) -> JobQueue: ...
 
+    def lane_of(self, kind: str) -> str:
+        """The lane ("short" or "long") a job of ``kind`` is queued in."""
+        ...
+
+
+class JobPorts(Database, Queue, Protocol):
+    """Queueing jobs: their rows, the queue, each kind's lane."""
+
 
 class Media(Protocol):
     @property

@@ -11,6 +11,7 @@ variables {
   bucket_arn         = "arn:aws:s3:::salon-test-media"
   key_prefix         = "gallery/"
   queue_arn          = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"
+  long_queue_arn     = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-long"
   dlq_arn            = "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq"
   kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/test"
   secret_arns        = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:salon-test/database-url-AbCdEf"]
@@ -33,13 +34,32 @@ run "task_roles_scoped_to_bucket_prefix_and_queue" {
           "arn:aws:s3:::salon-test-media/gallery/*",
           "arn:aws:s3:::salon-test-media",
           "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs",
+          "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-long",
           "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-dlq",
           "arn:aws:kms:eu-west-1:123456789012:key/test",
           "arn:aws:ecs:eu-west-1:123456789012:task/salon-test/*",
         ], s.Resource)
       ]
     ]))
-    error_message = "A task role may only name its bucket prefix, its bucket (listing), its queue (and DLQ) and the bucket's key."
+    error_message = "A task role may only name its bucket prefix, its bucket (listing), its queues (and DLQ) and the bucket's key."
+  }
+
+  assert {
+    condition = alltrue([
+      for role in ["web", "worker"] : anytrue([
+        for s in jsondecode(aws_iam_role_policy.task[role].policy).Statement :
+        s.Resource == "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-long" && contains(flatten([s.Action]), "sqs:SendMessage")
+      ])
+    ])
+    error_message = "The web service queues videos in the long jobs' queue and the worker takes them from it."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.task["worker"].policy).Statement :
+      s.Resource == "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-long" && contains(flatten([s.Action]), "sqs:ReceiveMessage")
+    ])
+    error_message = "The worker's long slots receive from the long jobs' queue."
   }
 
   assert {

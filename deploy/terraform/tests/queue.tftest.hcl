@@ -58,8 +58,44 @@ run "redrive_to_dlq" {
   }
 
   assert {
-    condition     = jsondecode(aws_sqs_queue.dlq.redrive_allow_policy).sourceQueueArns == ["arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs"]
-    error_message = "The DLQ admits exactly the job queue's ARN."
+    condition     = jsondecode(aws_sqs_queue.dlq.redrive_allow_policy).sourceQueueArns == ["arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs", "arn:aws:sqs:eu-west-1:123456789012:salon-test-jobs-long"]
+    error_message = "The DLQ admits exactly the two job queues' ARNs."
+  }
+}
+
+run "long_jobs_have_a_queue_of_their_own" {
+  module {
+    source = "./modules/queue"
+  }
+
+  command = apply
+
+  assert {
+    condition     = aws_sqs_queue.long.name == "salon-test-jobs-long" && output.long_queue_name == "salon-test-jobs-long"
+    error_message = "Long jobs (videos) go to <name>-long (SALON_SQS_LONG_QUEUE_URL)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sqs_queue.long.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dlq.arn && jsondecode(aws_sqs_queue.long.redrive_policy).maxReceiveCount == 5
+    error_message = "The long jobs' queue dead-letters into the shared DLQ after the same count (the worker's sweep reads it)."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.long.visibility_timeout_seconds == aws_sqs_queue.this.visibility_timeout_seconds && aws_sqs_queue.long.receive_wait_time_seconds == 20 && aws_sqs_queue.long.sqs_managed_sse_enabled == true
+    error_message = "The long jobs' queue is like the job queue: same visibility timeout, long polls, encrypted."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_sqs_queue.long.policy).Statement :
+      s.Effect == "Deny" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false"
+    ])
+    error_message = "The long jobs' queue refuses unencrypted transport."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.oldest_message["long"].dimensions.QueueName == "salon-test-jobs-long"
+    error_message = "Long jobs that wait too long (no worker with a long slot) raise an alarm too."
   }
 }
 
@@ -76,7 +112,7 @@ run "alarms_on_dlq_and_age" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.oldest_message[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.oldest_message[0].dimensions.QueueName == "salon-test-jobs"
+    condition     = aws_cloudwatch_metric_alarm.oldest_message["jobs"].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.oldest_message["jobs"].dimensions.QueueName == "salon-test-jobs"
     error_message = "An alarm must watch the age of the oldest waiting job."
   }
 

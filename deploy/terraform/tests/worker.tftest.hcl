@@ -83,6 +83,42 @@ run "scales_on_backlog_per_task_down_to_zero" {
   }
 }
 
+run "long_jobs_queue_counts_for_scaling" {
+  module {
+    source = "./modules/worker"
+  }
+
+  command = apply
+
+  variables {
+    long_queue_name = "salon-test-jobs-long"
+  }
+
+  assert {
+    condition = anytrue([
+      for m in aws_appautoscaling_policy.backlog.target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metrics :
+      try(one(one(m.metric_stat).metric).metric_name, "") == "ApproximateNumberOfMessagesVisible" && contains(try([for d in one(one(m.metric_stat).metric).dimensions : d.value], []), "salon-test-jobs-long")
+    ])
+    error_message = "The scaling metric reads the long jobs' queue too."
+  }
+
+  assert {
+    condition = anytrue([
+      for m in aws_appautoscaling_policy.backlog.target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metrics :
+      m.return_data && try(strcontains(m.expression, "(visible + visible_long) /"), false)
+    ])
+    error_message = "Backlog per task counts the messages of both queues."
+  }
+
+  assert {
+    condition = anytrue([
+      for q in aws_cloudwatch_metric_alarm.wake.metric_query :
+      q.return_data == true && strcontains(coalesce(q.expression, "-"), "(visible + visible_long) > 0")
+    ])
+    error_message = "Videos waiting alone with zero workers start one."
+  }
+}
+
 run "refuses_secrets_in_plain_environment" {
   module {
     source = "./modules/worker"

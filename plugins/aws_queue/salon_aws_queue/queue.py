@@ -13,12 +13,21 @@ Messages:
   ``s3:TestEvent`` S3 sends when a notification is configured is deleted and skipped;
 - anything else is logged (first 200 characters) and deleted: it can never become a job.
 
-Dead letters: when the queue has a redrive policy, :meth:`SqsQueue.receive_dead_letter` reads
-its dead-letter queue so the worker can mark those jobs failed.
+Lanes: with ``SALON_SQS_LONG_QUEUE_URL`` long jobs (videos) go to a second queue and the worker's
+short slots long-poll only the first, so a short job never waits behind a video while every
+long slot is busy (:class:`~salon.providers.JobLanes`). One queue whose short slots hand long
+messages back (visibility 0) would not do: every hand-back is a receive, so a long job waiting
+for a busy long slot would reach the redrive policy's ``maxReceiveCount`` and be dead-lettered
+(failed) without ever running, and the short slots would spin through long messages, one
+request each, to find the short ones. Without the second queue it keeps one lane.
+
+Dead letters: when a queue has a redrive policy, :meth:`SqsQueue.receive_dead_letter` reads its
+dead-letter queue (both queues' when they differ) so the worker can mark those jobs failed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -32,7 +41,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from salon.aws import AwsBoundary, Fault, LazyClient, call, client_config, fault_of
 from salon.errors import ConfigurationError, QueueUnavailable
-from salon.providers import Delivery, ProviderContext, StorageEvent
+from salon.providers import JOB_LANES, LONG, SHORT, Delivery, ProviderContext, StorageEvent
 
 from salon_aws_queue.settings import MAX_WAIT_SECONDS, SqsSettings
 
@@ -85,7 +94,8 @@ def parse_message(body: str) -> tuple[str, str | None]:
 
 
 class SqsQueue:
-    """A :class:`~salon.providers.JobQueue` on one SQS queue. See the module docstring."""
+    """A :class:`~salon.providers.JobQueue` on one SQS queue, or two with lanes (a
+    :class:`~salon.providers.JobLanes` then). See the module docstring."""
 
     def __init__(
         self, settings: SqsSettings, *, client_factory: ClientFactory = default_client_factory
@@ -94,6 +104,8 @@ class SqsQueue:
             raise ConfigurationError("SALON_SQS_QUEUE_URL is required when SALON_QUEUE=sqs")
         self.settings = settings
         self.queue_url = settings.queue_url
+        # Lane -> queue URL: long jobs in a queue of their own when one is configured.
+        self.urls = {SHORT: settings.queue_url, LONG: settings.long_queue_url or settings.queue_url}
         self.visibility_timeout = settings.visibility_timeout
         self.max_receives = settings.max_receives
         # The worker long-polls this long (SALON_SQS_WAIT_SECONDS).
@@ -102,8 +114,7 @@ class SqsQueue:
         self._client = LazyClient(self._make_client)
         # The JobQueue contract: a failed call is QueueUnavailable (create_job relies on it).
         self.boundary = AwsBoundary("SQS", QueueUnavailable, configuration_faults=False)
-        self._dlq_url: str | None = None
-        self._dlq_checked = False
+        self._dlqs: dict[str, str] | None = None
 
     @classmethod
     def from_context(cls, ctx: ProviderContext) -> SqsQueue:
@@ -142,23 +153,38 @@ class SqsQueue:
 
     # ------------------------------------------------------------------ JobQueue
 
-    async def enqueue(self, job_id: str) -> None:
-        """Send ``{"job_id": ...}``; raises QueueUnavailable when SQS does not take it."""
+    @property
+    def lanes_apart(self) -> bool:
+        """Long jobs have a queue of their own (``SALON_SQS_LONG_QUEUE_URL``)."""
+        return self.urls[LONG] != self.urls[SHORT]
+
+    def _url(self, lane: str) -> str:
+        if lane not in JOB_LANES:
+            raise ValueError(f"lane {lane!r} is not one of {', '.join(JOB_LANES)}")
+        return self.urls[lane]
+
+    async def enqueue(self, job_id: str, *, lane: str = SHORT) -> None:
+        """Send ``{"job_id": ...}`` to ``lane``'s queue; raises QueueUnavailable when SQS does
+        not take it."""
         body = json.dumps({"job_id": job_id})
+        url = self._url(lane)
         await self._call(
             "SendMessage",
-            lambda: self.client().send_message(QueueUrl=self.queue_url, MessageBody=body),
+            lambda: self.client().send_message(QueueUrl=url, MessageBody=body),
         )
 
-    async def receive(self, *, wait_seconds: float) -> Delivery | None:
-        """Long-poll for one job message; S3 test events and junk are deleted on the way."""
+    async def receive(self, *, wait_seconds: float, lane: str = SHORT) -> Delivery | None:
+        """Long-poll ``lane``'s queue for one job message; S3 test events and junk are deleted
+        on the way."""
+        url = self._url(lane)
+        lane = lane if self.lanes_apart else SHORT
         deadline = time.monotonic() + max(wait_seconds, 0)
         while True:
             remaining = deadline - time.monotonic()
             wait = min(MAX_WAIT_SECONDS, max(0, math.ceil(remaining)))
-            message = await self._receive_one(self.queue_url, wait, self.visibility_timeout)
+            message = await self._receive_one(url, wait, self.visibility_timeout)
             if message is not None:
-                delivery = await self._to_delivery(self.queue_url, message)
+                delivery = await self._to_delivery(url, message, lane)
                 if delivery is not None:
                     return delivery
                 continue
@@ -179,16 +205,18 @@ class SqsQueue:
 
         return await self._call("ReceiveMessage", call)
 
-    async def _to_delivery(self, queue_url: str, message: Any) -> Delivery | None:
+    async def _to_delivery(self, queue_url: str, message: Any, lane: str) -> Delivery | None:
         kind, value = parse_message(message.get("Body", ""))
         receipt = message["ReceiptHandle"]
         count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         if kind == "job" and value is not None:
-            return Delivery(job_id=value, receipt=receipt, receive_count=count)
+            return Delivery(job_id=value, receipt=receipt, receive_count=count, lane=lane)
         if kind == "s3" and value is not None:
             event = StorageEvent(key=value)
             name = str(message.get("MessageId", ""))
-            return Delivery(job_id=name, receipt=receipt, receive_count=count, storage_event=event)
+            return Delivery(
+                job_id=name, receipt=receipt, receive_count=count, storage_event=event, lane=lane
+            )
         if kind == "test":
             log.info("S3 test event on the queue skipped")
         else:
@@ -223,7 +251,7 @@ class SqsQueue:
 
     async def ack(self, delivery: Delivery) -> None:
         """Delete the message (a stale receipt is ignored)."""
-        await self._delete(self.queue_url, delivery.receipt)
+        await self._delete(self._url(delivery.lane), delivery.receipt)
 
     async def extend(self, delivery: Delivery, seconds: int) -> None:
         """Hide the message for ``seconds`` more from now (a heartbeat)."""
@@ -235,39 +263,40 @@ class SqsQueue:
         await self._change_visibility(delivery, 0)
 
     async def _change_visibility(self, delivery: Delivery, seconds: int) -> None:
+        url = self._url(delivery.lane)
         await self._tolerate_stale(
             "ChangeMessageVisibility",
             lambda: self.client().change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=delivery.receipt, VisibilityTimeout=seconds
+                QueueUrl=url, ReceiptHandle=delivery.receipt, VisibilityTimeout=seconds
             ),
         )
 
     async def check(self) -> None:
-        """Readiness: the queue exists and we may read its attributes."""
+        """Readiness: the queues exist and we may read their attributes."""
         try:
-            await self._call(
-                "GetQueueAttributes",
-                lambda: self.client().get_queue_attributes(
-                    QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-                ),
-            )
+            for url in dict.fromkeys(self.urls.values()):
+                await self._call("GetQueueAttributes", functools.partial(self._arn_of, url))
         except QueueUnavailable as exc:
             raise ConfigurationError(f"SQS queue is not usable: {exc}") from exc
+
+    def _arn_of(self, url: str) -> Any:
+        return self.client().get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
 
     async def close(self) -> None:
         await call(self._client.close)
 
     # ------------------------------------------------------------------ dead letters
 
-    async def dead_letter_queue_url(self) -> str | None:
-        """The URL of the queue's redrive target, or None without a redrive policy."""
-        if self._dlq_checked:
-            return self._dlq_url
+    async def dead_letter_queues(self) -> dict[str, str]:
+        """Lane -> URL of its queue's redrive target, each target once (the Terraform's two
+        queues share one); empty without redrive policies."""
+        if self._dlqs is not None:
+            return self._dlqs
 
-        def find() -> str | None:
+        def find(url: str) -> str | None:
             attributes = (
                 self.client()
-                .get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
+                .get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
                 .get("Attributes", {})
             )
             policy = attributes.get("RedrivePolicy")
@@ -275,28 +304,37 @@ class SqsQueue:
                 return None
             arn = str(json.loads(policy)["deadLetterTargetArn"])
             _, _, _, _, account, name = arn.split(":", 5)
-            url = self.client().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
-            return str(url["QueueUrl"])
+            found = self.client().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            return str(found["QueueUrl"])
 
-        self._dlq_url = await self._call("GetQueueAttributes", find)
-        self._dlq_checked = True
-        return self._dlq_url
+        dlqs: dict[str, str] = {}
+        lanes = JOB_LANES if self.lanes_apart else (SHORT,)
+        for lane in lanes:
+            dlq = await self._call("GetQueueAttributes", functools.partial(find, self.urls[lane]))
+            if dlq is not None and dlq not in dlqs.values():
+                dlqs[lane] = dlq
+        self._dlqs = dlqs
+        return dlqs
+
+    async def dead_letter_queue_url(self) -> str | None:
+        """The URL of the (first) queue's redrive target, or None without a redrive policy."""
+        return next(iter((await self.dead_letter_queues()).values()), None)
 
     async def receive_dead_letter(self) -> Delivery | None:
-        """One message from the dead-letter queue (no waiting), or None."""
-        dlq = await self.dead_letter_queue_url()
-        if dlq is None:
-            return None
-        while True:
-            message = await self._receive_one(dlq, 0, self.visibility_timeout)
-            if message is None:
-                return None
-            delivery = await self._to_delivery(dlq, message)
-            if delivery is not None:
-                return delivery
+        """One message from a dead-letter queue (no waiting), or None; its ``lane`` names the
+        dead-letter queue for :meth:`ack_dead_letter`."""
+        for lane, dlq in (await self.dead_letter_queues()).items():
+            while True:
+                message = await self._receive_one(dlq, 0, self.visibility_timeout)
+                if message is None:
+                    break
+                delivery = await self._to_delivery(dlq, message, lane)
+                if delivery is not None:
+                    return delivery
+        return None
 
     async def ack_dead_letter(self, delivery: Delivery) -> None:
         """Delete a message received with :meth:`receive_dead_letter`."""
-        dlq = await self.dead_letter_queue_url()
+        dlq = (await self.dead_letter_queues()).get(delivery.lane)
         if dlq is not None:
             await self._delete(dlq, delivery.receipt)

@@ -13,12 +13,15 @@ class SqsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     """The SQS queue.
 
     ``queue_url`` (``SALON_SQS_QUEUE_URL``) is required when ``SALON_QUEUE=sqs``.
+    ``long_queue_url`` (``SALON_SQS_LONG_QUEUE_URL``): a second queue for long jobs (videos),
+    so the worker's short slots never wait behind them; empty: every job in ``queue_url``.
     ``wait_seconds`` is the long-poll wait (1-20); ``visibility_timeout`` how long a received job
     stays hidden between heartbeats; ``max_receives`` must equal the queue's redrive policy
     ``maxReceiveCount`` (the worker gives up on a failing job at the same count).
     """
 
     queue_url: str = ""
+    long_queue_url: str = ""
     wait_seconds: int = MAX_WAIT_SECONDS
     visibility_timeout: int = 60
     max_receives: int = 5
@@ -30,5 +33,9 @@ class SqsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
             raise ValueError(f"visibility_timeout must be between 1 and {MAX_VISIBILITY_TIMEOUT}")
         if not 1 <= self.max_receives <= 1000:
             raise ValueError("max_receives must be between 1 and 1000")
-        if self.queue_url and not self.queue_url.startswith(("https://", "http://")):
-            raise ValueError("queue_url must be the queue's URL (https://sqs.<region>...)")
+        for name in ("queue_url", "long_queue_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be the queue's URL (https://sqs.<region>...)")
+        if self.long_queue_url and self.long_queue_url == self.queue_url:
+            raise ValueError("long_queue_url must be another queue than queue_url")

@@ -38,8 +38,12 @@ def make_queue(endpoint_url: str, queue_url: str, **settings: Any) -> SqsQueue:
     )
 
 
-def create_queue(endpoint_url: str, *, max_receives: int | None = None) -> dict[str, str]:
-    """A fresh queue (with a DLQ and redrive policy when ``max_receives`` is given)."""
+def create_queue(
+    endpoint_url: str, *, max_receives: int | None = None, long: bool = False
+) -> dict[str, str]:
+    """A fresh queue (with a DLQ and redrive policy when ``max_receives`` is given), and with
+    ``long`` a second one for long jobs (``urls["long"]``) sharing that DLQ, as the Terraform
+    makes them."""
     client = sqs_client(endpoint_url)
     name = f"salon-test-{uuid.uuid4().hex[:12]}"
     attributes: dict[str, str] = {"VisibilityTimeout": "30"}
@@ -55,6 +59,9 @@ def create_queue(endpoint_url: str, *, max_receives: int | None = None) -> dict[
         )
         urls["dlq"] = dlq_url
     urls["queue"] = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    if long:
+        created = client.create_queue(QueueName=name + "-long", Attributes=attributes)
+        urls["long"] = created["QueueUrl"]
     return urls
 
 

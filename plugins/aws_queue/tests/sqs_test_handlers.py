@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from salon import hookimpl
@@ -29,8 +30,16 @@ async def slow(job: JobContext) -> Mapping[str, Any]:
     return {"pid": os.getpid(), "attempt": job.attempt}
 
 
+async def hold(job: JobContext) -> Mapping[str, Any]:
+    """Runs until the file ``payload["release"]`` exists: a long job the test ends."""
+    while not Path(job.payload["release"]).exists():
+        await asyncio.sleep(0.05)
+    return {"held": True}
+
+
 @hookimpl
 def register_job_handlers(register: Any) -> None:
     register("sqs.echo", echo)
     register("sqs.fail", fail)
     register("sqs.slow", slow)
+    register("sqs.hold", hold, lane="long")

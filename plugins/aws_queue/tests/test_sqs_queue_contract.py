@@ -45,3 +45,29 @@ class TestSqsQueueOnLocalStack(JobQueueContract):
         queue = make_queue(localstack_endpoint, f"{localstack_endpoint}/000000000000/nope")
         yield queue
         await queue.close()
+
+
+class TestSqsLanesOnMoto(JobQueueContract):
+    """With SALON_SQS_LONG_QUEUE_URL: long jobs in a queue of their own."""
+
+    stale_receipts_are_ignored = False
+
+    @pytest.fixture
+    async def job_queue(self, moto_url: str) -> AsyncIterator[SqsQueue]:
+        urls = create_queue(moto_url, long=True)
+        queue = make_queue(moto_url, urls["queue"], long_queue_url=urls["long"])
+        assert queue.lanes_apart
+        yield queue
+        await queue.close()
+
+
+@pytest.mark.localstack
+class TestSqsLanesOnLocalStack(JobQueueContract):
+    stale_receipts_are_ignored = False
+
+    @pytest.fixture
+    async def job_queue(self, localstack_endpoint: str) -> AsyncIterator[SqsQueue]:
+        urls = create_queue(localstack_endpoint, long=True)
+        queue = make_queue(localstack_endpoint, urls["queue"], long_queue_url=urls["long"])
+        yield queue
+        await queue.close()

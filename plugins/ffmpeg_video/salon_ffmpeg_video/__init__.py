@@ -10,12 +10,18 @@ install, so a gallery without ffmpeg says so at ``/ready`` instead of failing mi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from salon import hookimpl
-from salon.providers import JobContext, PageSpec, PluginFiles, RegisterPages
+from salon.providers import (
+    LONG,
+    JobContext,
+    PageSpec,
+    PluginFiles,
+    RegisterJobHandler,
+    RegisterPages,
+)
 
 from salon_ffmpeg_video.binary import FfmpegBinary, FfmpegNotFound, find_ffmpeg
 from salon_ffmpeg_video.graph import SlideshowSpec, build_command
@@ -58,14 +64,15 @@ render_video.check = check  # type: ignore[attr-defined]
 
 
 @hookimpl
-def register_job_handlers(register: Callable[[str, Any], None]) -> None:
-    """Offer the ``video`` job kind. ffmpeg is located now so a missing one shows at start-up;
-    the handler is registered anyway and fails each job with the same clear message."""
+def register_job_handlers(register: RegisterJobHandler) -> None:
+    """Offer the ``video`` job kind, in the long lane (a render takes minutes: short jobs keep
+    slots of their own). ffmpeg is located now so a missing one shows at start-up; the handler
+    is registered anyway and fails each job with the same clear message."""
     try:
         log.debug("ffmpeg for videos: %s", _renderer.locate())
     except FfmpegNotFound as exc:
         log.error("videos cannot be made: %s", exc)
-    register("video", render_video)
+    register("video", render_video, lane=LONG)
 
 
 HERE = Path(__file__).parent

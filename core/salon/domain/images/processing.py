@@ -42,7 +42,7 @@ from salon.domain.images.intake import file_chunks, spool, tmp_dir
 from salon.domain.images.placement import LocalPlacement, keyed_renditions, rendition_entries
 from salon.domain.images.pool import MediaPool, Reservation
 from salon.domain.images.schemas import image_event
-from salon.domain.jobs.services import create_job
+from salon.domain.jobs.services import queue_job
 from salon.domain.ports import RenditionPorts, Storage
 from salon.errors import (
     ObjectNotFound,
@@ -163,9 +163,8 @@ class RenditionService:
             self._spawn(image.id, reservation, _linked(source, tmp_dir(self.runtime)), image)
             return
         try:
-            await create_job(
-                self.runtime.session_maker,
-                self.runtime.queue,
+            await queue_job(
+                self.runtime,
                 kind=JOB_KIND,
                 owner_id=image.owner_id,
                 payload={"image_id": str(image.id)},

@@ -26,8 +26,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.db.models import Job
+from salon.domain.ports import JobPorts
 from salon.errors import Conflict, ObjectNotFound, ProviderError, QueueUnavailable, TooManyRequests
-from salon.providers import JobQueue
+from salon.providers import SHORT, JobQueue, job_lanes
 
 __all__ = [
     "CANCELLED",
@@ -41,6 +42,7 @@ __all__ = [
     "fail_job",
     "get_job",
     "job_status",
+    "queue_job",
     "record_progress",
     "requeue_job",
     "short_error",
@@ -95,8 +97,10 @@ async def create_job(
     kind: str,
     owner_id: uuid.UUID | None,
     payload: Mapping[str, Any],
+    lane: str = SHORT,
 ) -> Job:
-    """Record a queued job, then send its id to the queue.
+    """Record a queued job, then send its id to the queue, in ``lane`` when the queue keeps
+    lanes apart (``Runtime.lane_of(kind)``: a video's is ``"long"``).
 
     The row is committed first so a worker that receives the message at once finds it. If the
     queue refuses the message the row is deleted again and :class:`QueueUnavailable` re-raised:
@@ -105,13 +109,31 @@ async def create_job(
     job = Job(kind=kind, owner_id=owner_id, payload=dict(payload), status=QUEUED)
     async with session_maker() as session, session.begin():
         session.add(job)
+    lanes = job_lanes(queue)
     try:
-        await queue.enqueue(str(job.id))
+        if lanes is not None:
+            await lanes.enqueue(str(job.id), lane=lane)
+        else:
+            await queue.enqueue(str(job.id))
     except QueueUnavailable:
         async with session_maker() as session, session.begin():
             await session.execute(delete(Job).where(Job.id == job.id))
         raise
     return job
+
+
+async def queue_job(
+    ports: JobPorts, *, kind: str, owner_id: uuid.UUID | None, payload: Mapping[str, Any]
+) -> Job:
+    """:func:`create_job` in the lane of ``kind`` (a video's is ``"long"``)."""
+    return await create_job(
+        ports.session_maker,
+        ports.queue,
+        kind=kind,
+        owner_id=owner_id,
+        payload=payload,
+        lane=ports.lane_of(kind),
+    )
 
 
 async def check_job_limit(session_maker: SessionMaker, owner_id: uuid.UUID, limit: int) -> None:

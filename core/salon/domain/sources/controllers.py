@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from salon.db.models import User
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, SourcesDep
-from salon.domain.jobs.services import check_job_limit, create_job
+from salon.domain.jobs.services import check_job_limit, queue_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
 from salon.domain.sources.schemas import EntryOut, ImportAccepted, SourceOut
 from salon.domain.sources.services import entry_to_payload
@@ -133,9 +133,8 @@ class SourceController(Controller):
         # these very entries and does not ask the upstream again.
         page = await source_service.page(source_service.source(name), query, _caller(current_user))
         found = page.entries
-        job = await create_job(
-            runtime.session_maker,
-            runtime.queue,
+        job = await queue_job(
+            runtime,
             kind="source_import",
             owner_id=current_user.id,
             payload={

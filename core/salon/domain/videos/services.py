@@ -15,7 +15,7 @@ from uuid_utils import uuid7
 
 from salon.db.models import Image, Job, Video
 from salon.domain.images.cursor import decode_cursor, encode_cursor
-from salon.domain.jobs.services import CANCELLED, check_job_limit, create_job, fail_job
+from salon.domain.jobs.services import CANCELLED, check_job_limit, fail_job, queue_job
 from salon.domain.ports import VideoPorts
 from salon.domain.videos.schemas import VideoCreate
 
@@ -156,9 +156,7 @@ async def create_video(
         "title": data.title,
         "output_key": output_key(owner_id, video_id),
     }
-    job = await create_job(
-        runtime.session_maker, runtime.queue, kind=JOB_KIND, owner_id=owner_id, payload=payload
-    )
+    job = await queue_job(runtime, kind=JOB_KIND, owner_id=owner_id, payload=payload)
     video = Video(id=video_id, owner_id=owner_id, job_id=job.id, status="queued", params=params)
     session.add(video)
     await session.commit()

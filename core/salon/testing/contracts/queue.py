@@ -30,7 +30,10 @@ Semantics checked (the same as SQS's):
   lease in the database, not by the message.
 - ``receive`` on an empty queue returns ``None`` within about ``wait_seconds``;
 - failures to store a message raise :class:`~salon.errors.QueueUnavailable`, and ``check``
-  raises :class:`~salon.errors.ConfigurationError`, never a library's own exception.
+  raises :class:`~salon.errors.ConfigurationError`, never a library's own exception;
+- a queue that keeps lanes apart (:class:`~salon.providers.JobLanes`) gives a receive of one
+  lane only that lane's messages, ``enqueue`` without a lane files a short one, and ``ack``,
+  ``extend`` and ``release`` take a delivery of either lane.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from typing import Any
 import pytest
 
 from salon.errors import ConfigurationError, QueueUnavailable
-from salon.providers import Delivery, JobQueue
+from salon.providers import LONG, SHORT, Delivery, JobQueue, job_lanes
 
 __all__ = ["JobQueueContract"]
 
@@ -210,6 +213,32 @@ class JobQueueContract:
         # A long poll returns when the message arrives, not when the wait ends.
         assert time.monotonic() - started < 5
         await job_queue.ack(delivery)
+
+    async def test_lanes_keep_long_jobs_apart(self, job_queue: JobQueue) -> None:
+        lanes = job_lanes(job_queue)
+        if lanes is None:
+            pytest.skip("the queue keeps no lanes apart (not a JobLanes): nothing to check")
+        long_id, short_id, plain_id = _job_id(), _job_id(), _job_id()
+        await lanes.enqueue(long_id, lane=LONG)
+        await lanes.enqueue(short_id, lane=SHORT)
+        await job_queue.enqueue(plain_id)  # no lane: short
+        shorts = []
+        while (got := await lanes.receive(wait_seconds=1, lane=SHORT)) is not None:
+            shorts.append(got)
+        assert sorted(d.job_id for d in shorts) == sorted([short_id, plain_id])
+        assert {d.lane for d in shorts} == {SHORT}
+        long = await lanes.receive(wait_seconds=5, lane=LONG)
+        assert long is not None and (long.job_id, long.lane) == (long_id, LONG)
+        await job_queue.release(long)
+        again = await lanes.receive(wait_seconds=5, lane=LONG)
+        assert again is not None and (again.job_id, again.receive_count) == (long_id, 2)
+        await job_queue.extend(again, 30)
+        assert await lanes.receive(wait_seconds=1, lane=LONG) is None
+        for delivery in [again, *shorts]:
+            await job_queue.ack(delivery)
+        await job_queue.release(again)  # acked: a stale receipt does nothing
+        assert await lanes.receive(wait_seconds=1, lane=LONG) is None
+        assert await lanes.receive(wait_seconds=0, lane=SHORT) is None
 
     async def test_errors_are_salon_types(self, unavailable_job_queue: JobQueue) -> None:
         with pytest.raises(QueueUnavailable):

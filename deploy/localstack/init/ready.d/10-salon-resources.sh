@@ -14,6 +14,9 @@ awslocal s3api put-bucket-cors --bucket "$BUCKET" --cors-configuration \
 DLQ_URL=$(awslocal sqs create-queue --queue-name "${QUEUE}-dlq" --query QueueUrl --output text)
 DLQ_ARN=$(awslocal sqs get-queue-attributes --queue-url "$DLQ_URL" \
   --attribute-names QueueArn --query Attributes.QueueArn --output text)
-awslocal sqs create-queue --queue-name "$QUEUE" --attributes \
-  "{\"VisibilityTimeout\":\"60\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"${DLQ_ARN}\\\",\\\"maxReceiveCount\\\":\\\"3\\\"}\"}"
-echo "salon: bucket ${BUCKET}, queue ${QUEUE} (DLQ ${QUEUE}-dlq) ready"
+# The job queue and the long jobs' queue (videos; SALON_SQS_LONG_QUEUE_URL), one DLQ.
+for NAME in "$QUEUE" "${QUEUE}-long"; do
+  awslocal sqs create-queue --queue-name "$NAME" --attributes \
+    "{\"VisibilityTimeout\":\"60\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"${DLQ_ARN}\\\",\\\"maxReceiveCount\\\":\\\"3\\\"}\"}"
+done
+echo "salon: bucket ${BUCKET}, queues ${QUEUE} and ${QUEUE}-long (DLQ ${QUEUE}-dlq) ready"

@@ -42,6 +42,7 @@ module "iam" {
   bucket_arn         = module.storage.bucket_arn
   key_prefix         = var.s3_prefix
   queue_arn          = module.queue.queue_arn
+  long_queue_arn     = module.queue.long_queue_arn
   dlq_arn            = module.queue.dlq_arn
   secret_arns        = ["arn:aws:secretsmanager:${var.region}:${local.account}:secret:${var.name}/database-url"]
   log_group_arns     = ["arn:aws:logs:${var.region}:${local.account}:log-group:/salon/${var.name}/web"]

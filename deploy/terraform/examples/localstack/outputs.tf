@@ -13,6 +13,11 @@ output "queue_url" {
   value       = module.queue.queue_url
 }
 
+output "long_queue_url" {
+  description = "Long jobs' queue (SALON_SQS_LONG_QUEUE_URL)."
+  value       = module.queue.long_queue_url
+}
+
 output "dlq_url" {
   description = "Dead-letter queue of the job queue."
   value       = module.queue.dlq_url
@@ -31,12 +36,13 @@ output "task_role_names" {
 output "app_environment" {
   description = "Salon settings for running the app against this stack (add AWS_ENDPOINT_URL and a database)."
   value = {
-    SALON_STORAGE          = "s3"
-    SALON_QUEUE            = "sqs"
-    SALON_S3_BUCKET        = module.storage.bucket_name
-    SALON_S3_PREFIX        = var.s3_prefix
-    SALON_SQS_QUEUE_URL    = module.queue.queue_url
-    SALON_SQS_MAX_RECEIVES = tostring(module.queue.max_receive_count)
-    SALON_PUBLIC_URL       = var.public_url
+    SALON_STORAGE            = "s3"
+    SALON_QUEUE              = "sqs"
+    SALON_S3_BUCKET          = module.storage.bucket_name
+    SALON_S3_PREFIX          = var.s3_prefix
+    SALON_SQS_QUEUE_URL      = module.queue.queue_url
+    SALON_SQS_LONG_QUEUE_URL = module.queue.long_queue_url
+    SALON_SQS_MAX_RECEIVES   = tostring(module.queue.max_receive_count)
+    SALON_PUBLIC_URL         = var.public_url
   }
 }

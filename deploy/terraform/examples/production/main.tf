@@ -45,6 +45,7 @@ locals {
     SALON_S3_SSE               = "aws:kms"
     SALON_S3_KMS_KEY_ID        = aws_kms_key.this.arn
     SALON_SQS_QUEUE_URL        = module.queue.queue_url
+    SALON_SQS_LONG_QUEUE_URL   = module.queue.long_queue_url
     SALON_SQS_MAX_RECEIVES     = tostring(module.queue.max_receive_count)
     SALON_COGNITO_USER_POOL_ID = module.auth.user_pool_id
     SALON_COGNITO_CLIENT_ID    = module.auth.client_id
@@ -269,6 +270,7 @@ module "iam" {
   bucket_arn         = module.storage.bucket_arn
   key_prefix         = var.s3_prefix
   queue_arn          = module.queue.queue_arn
+  long_queue_arn     = module.queue.long_queue_arn
   dlq_arn            = module.queue.dlq_arn
   kms_key_arn        = aws_kms_key.this.arn
   secret_arns        = values(local.app_secrets)
@@ -317,6 +319,7 @@ module "worker" {
   cluster_arn        = module.cluster.cluster_arn
   image              = local.image
   queue_name         = module.queue.queue_name
+  long_queue_name    = module.queue.long_queue_name
   max_count          = var.worker_max_count
   use_spot           = var.worker_use_spot
   environment        = local.app_environment
@@ -339,6 +342,7 @@ module "monitoring" {
   web_min_count            = var.web_min_count
   worker_service_name      = module.worker.service_name
   queue_name               = module.queue.queue_name
+  long_queue_name          = module.queue.long_queue_name
   dlq_name                 = module.queue.dlq_name
   db_instance_id           = module.database.instance_id
   tags                     = local.tags

@@ -59,6 +59,11 @@ output "queue_url" {
   value       = module.queue.queue_url
 }
 
+output "long_queue_url" {
+  description = "Long jobs' queue (SALON_SQS_LONG_QUEUE_URL)."
+  value       = module.queue.long_queue_url
+}
+
 output "dlq_url" {
   description = "Dead-letter queue: inspect and redrive failed jobs."
   value       = module.queue.dlq_url

@@ -2,8 +2,8 @@
 #
 # * execution role (used by the ECS agent, not the app): pull the image, write the log groups,
 #   read the listed secrets. Nothing else.
-# * web task role: objects under the bucket prefix, send to the job queue.
-# * worker task role: objects under the bucket prefix, consume the job queue and its DLQ, and
+# * web task role: objects under the bucket prefix, send to the job queues.
+# * worker task role: objects under the bucket prefix, consume the job queues and their DLQ, and
 #   protect its own tasks from scale-in while a job runs (salon/task_protection.py).
 # Neither task role can read secrets, other buckets, other prefixes or other queues.
 
@@ -131,6 +131,12 @@ resource "aws_iam_role_policy" "task" {
       Effect   = "Allow"
       Action   = each.value
       Resource = var.queue_arn
+      }], var.long_queue_arn == null ? [] : [{
+      # Long jobs (videos): sent by whoever queues them, taken by the worker's long slots.
+      Sid      = "OwnLongJobsQueue"
+      Effect   = "Allow"
+      Action   = each.value
+      Resource = var.long_queue_arn
       }], each.key != "worker" ? [] : [{
       # Dead-lettered jobs are read once more so the worker can mark them failed.
       Sid      = "OwnDeadLetterQueue"

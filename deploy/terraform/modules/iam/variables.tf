@@ -39,6 +39,17 @@ variable "queue_arn" {
   }
 }
 
+variable "long_queue_arn" {
+  description = "ARN of the long jobs' queue (videos; SALON_SQS_LONG_QUEUE_URL); null when there is none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.long_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:", var.long_queue_arn))
+    error_message = "long_queue_arn must be an SQS queue ARN."
+  }
+}
+
 variable "dlq_arn" {
   description = "ARN of the job queue's dead-letter queue (the worker marks dead-lettered jobs failed)."
   type        = string

@@ -92,10 +92,9 @@ resource "aws_cloudwatch_dashboard" "this" {
           ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.web_service_name],
           ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.worker_service_name],
         ] },
-        { title = "Job queue", metrics = [
-          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name],
-          ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", var.queue_name],
-          ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name],
+        { title = "Job queues", metrics = [
+          for pair in setproduct(compact([var.queue_name, var.long_queue_name]), ["ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible", "ApproximateAgeOfOldestMessage"]) :
+          ["AWS/SQS", pair[1], "QueueName", pair[0]]
         ] },
         # Jobs that failed max_receive_count times: the queue module alarms on any; this shows
         # how many and since when (they stay 14 days, then SQS drops them).

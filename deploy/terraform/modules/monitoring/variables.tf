@@ -48,6 +48,12 @@ variable "queue_name" {
   type        = string
 }
 
+variable "long_queue_name" {
+  description = "The long jobs' queue (videos; on the dashboard); null when there is none."
+  type        = string
+  default     = null
+}
+
 variable "dlq_name" {
   description = "The job queue's dead-letter queue (on the dashboard); null: <queue_name>-dlq, as the queue module names it."
   type        = string

@@ -1,6 +1,8 @@
 # The job queue (SALON_SQS_QUEUE_URL): jobs from the web service, and S3 "object created"
-# events for direct uploads. A message that fails max_receive_count times goes to the DLQ
-# instead of poisoning the worker; alarms say when the DLQ fills or jobs wait too long.
+# events for direct uploads; and the long jobs' queue (SALON_SQS_LONG_QUEUE_URL): videos, which
+# the worker's long slots take, so its short slots never wait behind one (issue 17). A message
+# that fails max_receive_count times goes to the shared DLQ instead of poisoning the worker;
+# alarms say when the DLQ fills or jobs wait too long.
 
 data "aws_caller_identity" "current" {}
 
@@ -15,7 +17,27 @@ locals {
   # policy resources (each SQS change waits ~25 s for attribute propagation) and no cycle.
   arn_prefix = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
   queue_arn  = "${local.arn_prefix}:${var.name}"
+  long_arn   = "${local.arn_prefix}:${var.name}-long"
   dlq_arn    = "${local.arn_prefix}:${var.name}-dlq"
+  queues = {
+    jobs = aws_sqs_queue.this.name
+    long = aws_sqs_queue.long.name
+  }
+  # Both job queues: dead-letter into the one DLQ, and refuse unencrypted transport.
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+  deny_insecure = {
+    for arn in [local.queue_arn, local.long_arn] : arn => {
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sqs:*"
+      Resource  = arn
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }
+  }
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -24,10 +46,10 @@ resource "aws_sqs_queue" "dlq" {
   sqs_managed_sse_enabled   = local.sse ? true : null
   kms_master_key_id         = var.kms_key_arn
 
-  # Only the main queue may use this queue as its dead-letter target.
+  # Only the two job queues may use this queue as their dead-letter target.
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"
-    sourceQueueArns   = [local.queue_arn]
+    sourceQueueArns   = [local.queue_arn, local.long_arn]
   })
 
   tags = local.tags
@@ -41,22 +63,12 @@ resource "aws_sqs_queue" "this" {
   sqs_managed_sse_enabled    = local.sse ? true : null
   kms_master_key_id          = var.kms_key_arn
 
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.max_receive_count
-  })
+  redrive_policy = local.redrive_policy
 
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
-      [{
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "sqs:*"
-        Resource  = local.queue_arn
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      }],
+      [local.deny_insecure[local.queue_arn]],
       length(var.s3_source_bucket_arns) == 0 ? [] : [{
         Sid       = "AllowUploadEventsFromBucket"
         Effect    = "Allow"
@@ -69,6 +81,26 @@ resource "aws_sqs_queue" "this" {
         }
       }],
     )
+  })
+
+  tags = local.tags
+}
+
+# Long jobs (videos): received only by the worker's long slots. One queue whose short slots
+# handed long messages back would count a receive each time and dead-letter a waiting video.
+resource "aws_sqs_queue" "long" {
+  name                       = "${var.name}-long"
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = 20
+  sqs_managed_sse_enabled    = local.sse ? true : null
+  kms_master_key_id          = var.kms_key_arn
+
+  redrive_policy = local.redrive_policy
+
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [local.deny_insecure[local.long_arn]]
   })
 
   tags = local.tags
@@ -94,13 +126,13 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "oldest_message" {
-  count = var.alarms_enabled ? 1 : 0
+  for_each = var.alarms_enabled ? local.queues : {}
 
-  alarm_name          = "${var.name}-oldest-message-age"
-  alarm_description   = "A job has waited more than ${var.oldest_message_alarm_seconds}s: the worker is down, stuck or too small."
+  alarm_name          = each.key == "jobs" ? "${var.name}-oldest-message-age" : "${var.name}-long-oldest-message-age"
+  alarm_description   = "A job in ${each.value} has waited more than ${var.oldest_message_alarm_seconds}s: the worker is down, stuck or too small."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  dimensions          = { QueueName = each.value }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5
@@ -110,4 +142,10 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = local.tags
+}
+
+# The age alarm became one per queue: the existing one keeps its place (no destroy/create).
+moved {
+  from = aws_cloudwatch_metric_alarm.oldest_message[0]
+  to   = aws_cloudwatch_metric_alarm.oldest_message["jobs"]
 }

@@ -13,6 +13,21 @@ output "queue_name" {
   value       = aws_sqs_queue.this.name
 }
 
+output "long_queue_url" {
+  description = "URL of the long jobs' queue (SALON_SQS_LONG_QUEUE_URL)."
+  value       = aws_sqs_queue.long.id
+}
+
+output "long_queue_arn" {
+  description = "ARN of the long jobs' queue."
+  value       = aws_sqs_queue.long.arn
+}
+
+output "long_queue_name" {
+  description = "Name of the long jobs' queue (CloudWatch metric dimension)."
+  value       = aws_sqs_queue.long.name
+}
+
 output "notification_queue_arn" {
   description = "The queue ARN for bucket notifications: the queue exists with its policy (S3 checks that it may send when the notification is set)."
   value       = aws_sqs_queue.this.arn

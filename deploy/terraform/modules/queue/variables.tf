@@ -1,10 +1,10 @@
 variable "name" {
-  description = "Queue name; the dead-letter queue is <name>-dlq."
+  description = "Queue name; the long jobs' queue is <name>-long, the dead-letter queue <name>-dlq."
   type        = string
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_-]{1,76}$", var.name))
-    error_message = "name must be 1-76 letters, digits, hyphens or underscores (room for the -dlq suffix)."
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,75}$", var.name))
+    error_message = "name must be 1-75 letters, digits, hyphens or underscores (room for the -long suffix)."
   }
 }
 

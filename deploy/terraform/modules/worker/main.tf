@@ -8,6 +8,8 @@ locals {
   tags         = merge(var.tags, { "salon:module" = "worker" })
   cluster_name = element(split("/", var.cluster_arn), 1)
   service_name = "${var.name}-worker"
+  # Messages waiting, in metric math: the job queue's, plus the long jobs' queue's if any.
+  visible = var.long_queue_name == null ? "visible" : "(visible + visible_long)"
 }
 
 resource "aws_security_group" "task" {
@@ -184,10 +186,30 @@ resource "aws_appautoscaling_policy" "backlog" {
         }
       }
 
+      # The long jobs' queue (videos) counts too: long jobs alone must also start workers.
+      dynamic "metrics" {
+        for_each = var.long_queue_name == null ? [] : [var.long_queue_name]
+        content {
+          id          = "visible_long"
+          return_data = false
+          metric_stat {
+            stat = "Sum"
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+              dimensions {
+                name  = "QueueName"
+                value = metrics.value
+              }
+            }
+          }
+        }
+      }
+
       metrics {
         id          = "backlog_per_task"
         label       = "Messages waiting per running worker task"
-        expression  = "visible / IF(FILL(running, 0) > 0, FILL(running, 0), 1)"
+        expression  = "${local.visible} / IF(FILL(running, 0) > 0, FILL(running, 0), 1)"
         return_data = true
       }
     }
@@ -246,9 +268,23 @@ resource "aws_cloudwatch_metric_alarm" "wake" {
     }
   }
 
+  dynamic "metric_query" {
+    for_each = var.long_queue_name == null ? [] : [var.long_queue_name]
+    content {
+      id = "visible_long"
+      metric {
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = metric_query.value }
+        stat        = "Maximum"
+        period      = 60
+      }
+    }
+  }
+
   metric_query {
     id          = "starved"
-    expression  = "IF(visible > 0 AND FILL(running, 0) == 0, 1, 0)"
+    expression  = "IF(${local.visible} > 0 AND FILL(running, 0) == 0, 1, 0)"
     label       = "Work waiting with zero workers"
     return_data = true
   }

@@ -98,6 +98,12 @@ variable "queue_name" {
   type        = string
 }
 
+variable "long_queue_name" {
+  description = "Name of the long jobs' queue (videos), counted with the job queue for backlog scaling; null when there is none."
+  type        = string
+  default     = null
+}
+
 variable "use_spot" {
   description = "Run workers on FARGATE_SPOT (about 70% cheaper; jobs are idempotent and survive interruption)."
   type        = bool
