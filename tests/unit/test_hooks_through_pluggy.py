@@ -161,12 +161,13 @@ async def test_provider_methods_are_traced(
 def test_guide_trace_example_is_what_the_command_prints(tmp_path: Path) -> None:
     guide = (REPO / "docs" / "plugins.md").read_text()
     section = guide.split("**`SALON_TRACE_PLUGINS=true`**", 1)[1].split("`salon plugins`", 1)[0]
-    blocks = re.findall(r"```(?:shell|console)?\n(.*?)```", section, re.S)
-    command = blocks[0].strip().splitlines()[0]
-    shown = blocks[1].strip().splitlines()
-    assert command.startswith("SALON_TRACE_PLUGINS=true salon plugins")
+    block = re.findall(r"```console\n(.*?)```", section, re.S)[0].strip().splitlines()
+    # A console block: the command after its "$ " prompt, then what it prints.
+    command, shown = block[0].removeprefix("$ "), block[1:]
+    assert command.startswith("SALON_TRACE_PLUGINS=true .venv/bin/salon plugins"), command
+    assert shown, block
+    command = command.replace(".venv/bin/salon", str(Path(sys.executable).parent / "salon"), 1)
     env = {**os.environ, "SALON_DATA_DIR": str(tmp_path), "SALON_TRACE_PLUGINS": "true"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     out = subprocess.run(
         command, shell=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
