@@ -5,7 +5,9 @@ keeps lines); other control characters (NUL among them: PostgreSQL's text refuse
 bidirectional overrides and isolates are dropped. U+202E turns "photo\\u202egpj.exe" into
 "photoexe.jpg" on screen. Invisible zero-width spaces (U+200B, U+2060, U+FEFF) are dropped too:
 they make two names that look the same differ; the zero-width (non-)joiners stay, because emoji
-sequences and several scripts need them."""
+sequences and several scripts need them. So are the characters that draw nothing or a blank
+without being spaces (the third outside attack's titles kept them): the Hangul fillers, the
+Braille blank U+2800, the combining grapheme joiner U+034F and the object replacement U+FFFC."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 ZERO_WIDTH_SPACES = frozenset("\u200b\u2060\ufeff")
-_DROPPED = BIDI_CONTROLS | ZERO_WIDTH_SPACES
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\ufffc")
+_DROPPED = BIDI_CONTROLS | ZERO_WIDTH_SPACES | BLANKS
 _BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
 _LINE_ENDS = frozenset("\n\r\x85\u2028\u2029")
 

@@ -133,3 +133,28 @@ async def test_file_name_and_title_drop_bidi_and_zero_width(salon_app: RunningAp
     )
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["title"] == "bob"
+
+
+async def test_titles_and_album_names_drop_blank_lookalikes(salon_app: RunningApp) -> None:
+    """The third outside attack's titles and album names kept the Hangul filler U+3164, the
+    Braille blank U+2800, the combining grapheme joiner U+034F and U+FFFC (all invisible or
+    blank); they are dropped as zero-width spaces are."""
+    headers = await salon_app.login()
+    uploaded = await salon_app.client.post(
+        "/api/images",
+        files={"file": ("a\u3164b\u2800.jpg", distinct_jpeg(), "image/jpeg")},
+        data={"title": "\u3164ali\u034fce\ufffc\u2800"},
+        headers=headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["title"] == "alice"
+    assert uploaded.json()["metadata"]["filename"] == "ab.jpg"
+    album = await salon_app.client.post(
+        "/api/albums", json={"name": "\u2800tr\u034fip\ufffc\u3164"}, headers=headers
+    )
+    assert album.status_code == 201, album.text
+    assert album.json()["name"] == "trip"
+    blank = await salon_app.client.post(
+        "/api/albums", json={"name": "\u3164\u2800\ufffc"}, headers=headers
+    )
+    assert blank.status_code == 400, blank.text
