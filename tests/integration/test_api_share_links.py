@@ -292,3 +292,28 @@ async def test_ended_links_answer_410_and_unknown_ones_404(
         f"/api/images/{image['id']}/renditions/sm", headers=headers, follow_redirects=True
     )
     assert own.status_code == 200
+
+
+async def test_simple_link_passwords_are_refused(salon_app: RunningApp) -> None:
+    """Third outside attack, item 7: ``aaaaaaaa``, ``abcdefgh``, ``........``, eight spaces,
+    eight U+200B and the owner's own address were accepted as a link's password. Each is now a
+    400 saying what is wanted, on photo and album links, and no link is made."""
+    client = salon_app.client
+    email = "share-owner@example.com"
+    headers = await salon_app.login(email)
+    image = await _image(salon_app, headers)
+    album = await client.post("/api/albums", json={"name": "weak"}, headers=headers)
+    assert album.status_code == 201, album.text
+    simple = ("aaaaaaaa", "abcdefgh", "qrstuvwx", "98765432", "........", " " * 8, "\u200b" * 8)
+    cases = [(weak, "too simple") for weak in (*simple, "\u3164" * 8, "hgfedcba", "aabbaabb")]
+    cases += [(email, "e-mail address"), ("SHARE-OWNER", "e-mail address")]
+    paths = (f"/api/images/{image['id']}/share", f"/api/albums/{album.json()['id']}/share")
+    for made_before, path in enumerate(paths):
+        for weak, says in cases:
+            refused = await client.post(path, json={"password": weak}, headers=headers)
+            assert refused.status_code == 400, (path, weak, refused.text)
+            assert says in refused.json()["detail"], (weak, refused.text)
+        listed = await client.get("/api/shares", headers=headers)
+        assert listed.status_code == 200 and len(listed.json()) == made_before, listed.text
+        made = await client.post(path, json={"password": "Xk29 pq fern"}, headers=headers)
+        assert made.status_code == 201, made.text

@@ -126,7 +126,11 @@ class ShareController(Controller):
         body = data or ShareIn()
         ttl = body.expires_in or runtime.core.share_link_ttl
         shows: list[str] = sorted(set(body.show))
-        password_hash = await services.hash_password(body.password) if body.password else None
+        password_hash = (
+            await services.hash_password(body.password, current_user.email)
+            if body.password
+            else None
+        )
         token = secrets.token_urlsafe(24)
         link = ShareLink(
             token_hash=services.token_hash(token, locked=password_hash is not None),
@@ -320,7 +324,11 @@ class AlbumShareController(Controller):
         album = await albums.owned(db_session, current_user.id, album_id)
         body = data or AlbumShareIn()
         ttl = body.expires_in or runtime.core.share_link_ttl
-        password_hash = await services.hash_password(body.password) if body.password else None
+        password_hash = (
+            await services.hash_password(body.password, current_user.email)
+            if body.password
+            else None
+        )
         token = secrets.token_urlsafe(24)
         link = AlbumShareLink(
             token_hash=services.token_hash(token),

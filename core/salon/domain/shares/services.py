@@ -41,7 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.defaults.hashing import HashPool
 from salon.domain.albums import services as albums
-from salon.domain.auth.passwords import TOO_COMMON, is_common
+from salon.domain.auth.passwords import (
+    IS_EMAIL,
+    TOO_COMMON,
+    TOO_SIMPLE,
+    is_common,
+    is_email,
+    too_simple,
+)
 from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
 from salon.domain.images.services import NotFound
 from salon.domain.shares.schemas import SharedAlbumOut, shared_out
@@ -126,11 +133,17 @@ def _pool() -> HashPool:
     return _hash_pool
 
 
-async def hash_password(password: str) -> str:
-    """A new link's password, hashed; 400 when it is a common one (the schema already asks for
-    at least 8 characters), as for account passwords: "123456" was accepted."""
+async def hash_password(password: str, owner_email: str | None = None) -> str:
+    """A new link's password, hashed; 400 saying why when it is a common one (the schema
+    already asks for at least 8 characters), too simple (blanks only, ``aaaaaaaa``,
+    ``abcdefgh``) or the owner's e-mail address or its local part, as for account passwords:
+    "123456", then eight spaces and the owner's address, were accepted."""
     if is_common(password):
         raise RequestRefused(f"{TOO_COMMON} (a share link's password)")
+    if too_simple(password):
+        raise RequestRefused(f"{TOO_SIMPLE} (a share link's password)")
+    if owner_email and is_email(password, owner_email):
+        raise RequestRefused(f"{IS_EMAIL} (a share link's password)")
     return await _pool().run(_hasher.hash, password)
 
 
