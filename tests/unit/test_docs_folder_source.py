@@ -42,7 +42,7 @@ def test_the_sections_code_is_the_examples() -> None:
 
 
 def test_the_layout_lists_the_examples_files() -> None:
-    [layout] = re.findall(r"```\n(examples/salon-folder-source/.*?)```", _section(), re.DOTALL)
+    [layout] = re.findall(r"```text\n(examples/salon-folder-source/.*?)```", _section(), re.DOTALL)
     for line in layout.splitlines()[1:]:
         path = line.split()[0]
         assert (EXAMPLE / path).exists(), path

@@ -44,6 +44,9 @@ class JobController(Controller):
         job = await get_job(db_session, job_id, current_user.id)
         if job is None:
             raise NotFoundException("job not found")
+        # End the read first: cancel_job takes a connection of its own, and requests that each
+        # hold one while waiting for another stall every request once the pool is full.
+        await db_session.commit()
         await cancel_job(runtime.session_maker, job)
         await db_session.refresh(job)
         return job_out(job)

@@ -15,11 +15,14 @@ the next worker to receive its message may take it over.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import enum
 import logging
 import uuid
-from collections.abc import Mapping
+import weakref
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -41,6 +44,7 @@ __all__ = [
     "create_job",
     "fail_job",
     "get_job",
+    "job_admission",
     "job_status",
     "queue_job",
     "record_progress",
@@ -139,7 +143,8 @@ async def queue_job(
 async def check_job_limit(session_maker: SessionMaker, owner_id: uuid.UUID, limit: int) -> None:
     """Refuse (429) a new job when ``owner_id`` already has ``limit`` queued or running: one
     account must not fill the queue everyone shares (issue 17: 40 videos in a row were
-    accepted). Two requests racing may both pass: the bound is loose by the race, not open."""
+    accepted). Call it through :func:`job_admission`, which keeps parallel requests of one
+    owner from all passing the count."""
     statement = select(func.count()).where(
         Job.owner_id == owner_id,
         Job.status.in_((QUEUED, RUNNING)),
@@ -153,6 +158,27 @@ async def check_job_limit(session_maker: SessionMaker, owner_id: uuid.UUID, limi
             "finish, or cancel one with POST /api/jobs/{id}/cancel",
             retry_after=LIMIT_RETRY_AFTER,
         )
+
+
+# One lock per owner while anyone holds or waits for it. The limit's count and the new job's
+# row happen under it, so parallel requests from one account cannot all pass the count (a
+# fresh attack had 12 at once accepted against a limit of 4). It is per process: with N web
+# processes an account may pass the limit by at most N - 1.
+_admissions: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@contextlib.asynccontextmanager
+async def job_admission(
+    session_maker: SessionMaker, owner_id: uuid.UUID, limit: int
+) -> AsyncIterator[None]:
+    """:func:`check_job_limit`, then the body (which queues the job), with no other admission
+    of the same owner in this process in between."""
+    lock = _admissions.get(owner_id)
+    if lock is None:
+        lock = _admissions[owner_id] = asyncio.Lock()
+    async with lock:
+        await check_job_limit(session_maker, owner_id, limit)
+        yield
 
 
 async def cancel_job(session_maker: SessionMaker, job: Job) -> bool:

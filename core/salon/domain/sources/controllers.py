@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from salon.db.models import User
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, SourcesDep
-from salon.domain.jobs.services import check_job_limit, queue_job
+from salon.domain.jobs.services import job_admission, queue_job
 from salon.domain.openapi import AUTHENTICATED, SOURCE_IMPORT_BODY, documented
 from salon.domain.sources.schemas import EntryOut, ImportAccepted, SourceOut
 from salon.domain.sources.services import entry_to_payload
@@ -126,22 +126,21 @@ class SourceController(Controller):
         if not isinstance(favorite, bool):
             raise ClientException("favorite must be true or false")
         query = _query(body)
-        await check_job_limit(
-            runtime.session_maker, current_user.id, runtime.core.max_jobs_per_user
-        )
-        # Asked here, so a bad query is a 400 now and not a failed job later; the job imports
-        # these very entries and does not ask the upstream again.
-        page = await source_service.page(source_service.source(name), query, _caller(current_user))
-        found = page.entries
-        job = await queue_job(
-            runtime,
-            kind="source_import",
-            owner_id=current_user.id,
-            payload={
-                "source": name,
-                "query": query,
-                "favorite": favorite,
-                "entries": [entry_to_payload(e) for e in found],
-            },
-        )
+        limit = runtime.core.max_jobs_per_user
+        async with job_admission(runtime.session_maker, current_user.id, limit):
+            # Asked here, so a bad query is a 400 now and not a failed job later; the job
+            # imports these very entries and does not ask the upstream again.
+            source = source_service.source(name)
+            page = await source_service.page(source, query, _caller(current_user))
+            job = await queue_job(
+                runtime,
+                kind="source_import",
+                owner_id=current_user.id,
+                payload={
+                    "source": name,
+                    "query": query,
+                    "favorite": favorite,
+                    "entries": [entry_to_payload(e) for e in page.entries],
+                },
+            )
         return ImportAccepted(str(job.id))

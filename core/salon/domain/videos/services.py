@@ -15,7 +15,7 @@ from uuid_utils import uuid7
 
 from salon.db.models import Image, Job, Video
 from salon.domain.images.cursor import decode_cursor, encode_cursor
-from salon.domain.jobs.services import CANCELLED, check_job_limit, fail_job, queue_job
+from salon.domain.jobs.services import CANCELLED, fail_job, job_admission, queue_job
 from salon.domain.ports import VideoPorts
 from salon.domain.videos.schemas import VideoCreate
 
@@ -136,7 +136,10 @@ async def create_video(
         max_total_pixels=core.video_max_total_pixels,
     )
     images = await _owned_images(session, owner_id, data.image_ids)
-    await check_job_limit(runtime.session_maker, owner_id, core.max_jobs_per_user)
+    inputs = [input_key(images[i]) for i in data.image_ids]
+    # End the read before the limit check and the job take connections of their own: requests
+    # that each hold one while waiting for another stall every request once the pool is full.
+    await session.commit()
     video_id = uuid.UUID(str(uuid7()))
     params: dict[str, Any] = {
         "image_ids": [str(i) for i in data.image_ids],
@@ -148,7 +151,7 @@ async def create_video(
     }
     payload = {
         "video_id": str(video_id),
-        "inputs": [input_key(images[i]) for i in data.image_ids],
+        "inputs": inputs,
         "seconds_per_image": data.seconds_per_image,
         "transition": data.transition,
         "width": data.width,
@@ -156,7 +159,8 @@ async def create_video(
         "title": data.title,
         "output_key": output_key(owner_id, video_id),
     }
-    job = await queue_job(runtime, kind=JOB_KIND, owner_id=owner_id, payload=payload)
+    async with job_admission(runtime.session_maker, owner_id, core.max_jobs_per_user):
+        job = await queue_job(runtime, kind=JOB_KIND, owner_id=owner_id, payload=payload)
     video = Video(id=video_id, owner_id=owner_id, job_id=job.id, status="queued", params=params)
     session.add(video)
     await session.commit()
