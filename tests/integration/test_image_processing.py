@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+from salon import hookimpl
 from salon.db.models import Image as ImageRow
 from salon.db.models import Job, QueueMessage
 from salon.domain.images.intake import LocalFile
@@ -212,6 +213,41 @@ async def test_a_page_read_while_processing_shows_the_image_ready_afterwards(
     assert embedded.runtime.services.renditions._ready.supported == (
         embedded.runtime.engine.dialect.name == "sqlite"
     )
+
+
+class _Stored:
+    @hookimpl
+    def image_stored(self, image: dict[str, Any]) -> None:
+        self.images.append(image)
+
+    def __init__(self) -> None:
+        self.images: list[dict[str, Any]] = []
+
+
+async def test_image_stored_gets_the_row_as_committed(tmp_path: Path, salon_database: str) -> None:
+    """With a listener the ready row comes back from the UPDATE (RETURNING; on SQLite one
+    statement on the driver): the event carries it as committed, once."""
+    listener = _Stored()
+    async with running_app(
+        tmp_path / "data", plugins=[listener], database_url=salon_database
+    ) as app:
+        headers = await app.login()
+        response = await app.upload(headers, photo((120, 40, 200)), wait=False, title="dusk")
+        assert response.status_code == 201, response.text
+        ready = await until_ready(app, headers, response.json()["id"])
+        await until(lambda: _true(listener.images), "image_stored to fire", 30)
+        me = (await app.client.get("/api/me", headers=headers)).json()
+    [event] = listener.images
+    assert (event["id"], event["owner_id"]) == (ready["id"], me["id"])
+    assert (event["status"], event["title"]) == ("ready", "dusk")
+    assert event["placeholder"] == ready["placeholder"] and event["placeholder"]
+    assert sorted(event["urls"]["renditions"]) == ["lg", "md", "sm"]
+    assert event["rendition_widths"] == ready["rendition_widths"]
+    assert event["created_at"] == ready["created_at"]
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
 
 
 async def test_full_pool_answers_503_with_retry_after_and_stores_nothing(

@@ -17,10 +17,10 @@ the change log's triggers). SQLite only (``supported``); elsewhere use a session
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Update
+from sqlalchemy import ColumnElement, Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
@@ -30,7 +30,12 @@ __all__ = ["DirectUpdate"]
 class DirectUpdate:
     """``statement`` compiled for ``engine``; :meth:`run` executes and commits it."""
 
-    def __init__(self, engine: AsyncEngine, statement: Update) -> None:
+    def __init__(
+        self, engine: AsyncEngine, statement: Update, returning: Sequence[ColumnElement[Any]] = ()
+    ) -> None:
+        """``returning``: columns the statement returns (for :meth:`returned`)."""
+        if returning:
+            statement = statement.returning(*returning)
         compiled = statement.compile(dialect=engine.dialect)
         self._engine = engine
         self._compiled = compiled
@@ -38,6 +43,10 @@ class DirectUpdate:
         binds: Mapping[str, Any] = compiled._bind_processors
         self._positions = [(name, binds.get(name)) for name in compiled.positiontup or ()]
         self.supported = engine.dialect.driver == "aiosqlite"
+        # With RETURNING: each returned column's key and the conversion SQLAlchemy applies.
+        self._returned = [
+            (str(c.key), c.type._cached_result_processor(engine.dialect, None)) for c in returning
+        ]
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any]:
         """The driver's positional parameters for ``values`` (and the statement's own)."""
@@ -47,25 +56,47 @@ class DirectUpdate:
     async def run(self, values: Mapping[str, Any]) -> int:
         """Execute with ``values`` and commit; returns the number of rows changed. A
         connection that failed is invalidated (the pool drops it) and the error raised."""
+        changed, _rows = await self._trip(values)
+        return changed
+
+    async def returned(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Like :meth:`run`, for a statement with RETURNING: the first row returned, its
+        values converted as SQLAlchemy would (by column key), or None when none changed."""
+        _changed, rows = await self._trip(values)
+        if not rows:
+            return None
+        return {
+            key: value if convert is None else convert(value)
+            for (key, convert), value in zip(self._returned, rows[0], strict=True)
+        }
+
+    async def _trip(self, values: Mapping[str, Any]) -> tuple[int, list[Any]]:
         parameters = self.parameters(values)
         fairy = await self._engine.raw_connection()
         try:
             driver: Any = fairy.driver_connection
-            changed: int = await driver._execute(_commit_one, driver._conn, self._sql, parameters)
+            outcome: tuple[int, list[Any]] = await driver._execute(
+                _commit_one, driver._conn, self._sql, parameters
+            )
         except BaseException:
             fairy.invalidate()
             raise
         finally:
             await greenlet_spawn(fairy.close)
-        return changed
+        return outcome
 
 
-def _commit_one(connection: sqlite3.Connection, sql: str, parameters: list[Any]) -> int:
-    """On the connection's thread: the statement and its commit (rolled back on error)."""
+def _commit_one(
+    connection: sqlite3.Connection, sql: str, parameters: list[Any]
+) -> tuple[int, list[Any]]:
+    """On the connection's thread: the statement and its commit (rolled back on error);
+    the rows changed and those returned."""
     try:
-        changed = connection.execute(sql, parameters).rowcount
+        cursor = connection.execute(sql, parameters)
+        rows = cursor.fetchall()  # RETURNING rows: read before the commit
+        changed = cursor.rowcount
         connection.commit()
     except BaseException:
         connection.rollback()
         raise
-    return changed
+    return changed, rows

@@ -33,6 +33,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import Update, bindparam, func, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from salon.db.changes import SCOPES_OPTION
 from salon.db.direct_write import DirectUpdate
@@ -127,6 +128,9 @@ class RenditionService:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = DirectUpdate(runtime.engine, _ready_statement())
+        self._ready_returning = DirectUpdate(
+            runtime.engine, _ready_statement(), list(_IMAGE_COLUMNS.values())
+        )
 
     # ------------------------------------------------------------------ intake side
 
@@ -333,8 +337,8 @@ class RenditionService:
     ) -> str:
         events = self.runtime.events
         listening = events.listening("image_stored")
-        if not listening and self._ready.supported:
-            return await self._finish_direct(image, processed, renditions)
+        if self._ready.supported:
+            return await self._finish_direct(image, processed, renditions, listening)
         values = {"status": READY, "error": None, **_ready_values(image, processed, renditions)}
         if values["taken_at"] is None:  # the one read from the headers at intake stays
             del values["taken_at"]
@@ -360,16 +364,30 @@ class RenditionService:
         return READY
 
     async def _finish_direct(
-        self, image: Image, processed: ProcessedMedia, renditions: Mapping[str, Any]
+        self,
+        image: Image,
+        processed: ProcessedMedia,
+        renditions: Mapping[str, Any],
+        listening: bool,
     ) -> str:
-        """:meth:`_finish` in one trip to the database's thread, no session (nobody listens
-        to ``image_stored``, so the row need not be read back); SQLite."""
-        values = _ready_values(image, processed, renditions)
-        changed = await self._ready.run({"image_id": image.id, **values})
+        """:meth:`_finish` in one trip to the database's thread, no session (SQLite); with
+        ``image_stored`` listeners the row as committed comes back (RETURNING) for them."""
+        values = {"image_id": image.id, **_ready_values(image, processed, renditions)}
+        done: Image | None = None
+        if listening:
+            row = await self._ready_returning.returned(values)
+            done = _image_of(row) if row is not None else None
+            changed = done is not None
+        else:
+            changed = bool(await self._ready.run(values))
         changes = self.runtime.changes
         if changes is not None:  # after the commit, as the engine's events would
             changes.bump_scoped((("images", str(image.owner_id)),))
-        return READY if changed else await self._lost_race(image, renditions)
+        if not changed:
+            return await self._lost_race(image, renditions)
+        if done is not None:
+            self.runtime.events.fire("image_stored", image_event(done))
+        return READY
 
     async def _lost_race(self, image: Image, renditions: Mapping[str, Any]) -> str:
         """The row changed meanwhile: finished by another run, or deleted. In the latter case
@@ -549,6 +567,15 @@ def _ready_values(
         "updated_at": _now(),
         "taken_at": info.taken_at,
     }
+
+
+# Image's attributes by the column each is stored in (a row returned by a DirectUpdate).
+_IMAGE_COLUMNS = {prop.key: prop.columns[0] for prop in sa_inspect(Image).column_attrs}
+
+
+def _image_of(row: Mapping[str, Any]) -> Image:
+    """A detached Image holding a returned row's values (for the event's JSON)."""
+    return Image(**{attr: row[str(column.key)] for attr, column in _IMAGE_COLUMNS.items()})
 
 
 def _ready_statement() -> Update:
