@@ -84,3 +84,25 @@ async def test_0019_gives_existing_users_their_email_skeletons(salon_database: s
     finally:
         await engine.dispose()
     assert stored == {email: email_skeleton(email) if email else None for email in emails}
+
+
+async def test_0021_recomputes_the_email_skeletons(salon_database: str) -> None:
+    """Keys stored before the key was case-folded (b0b@ had its own) are replaced."""
+    migrate.upgrade(salon_database, "0020")
+    engine = make_engine(salon_database)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, provider, subject, email, email_skeleton, created_at,"
+                    " updated_at) VALUES (:id, 'local', 's', 'b0b@example.com', 'old', :now, :now)"
+                ),
+                {"id": GUID(length=16).process_bind_param(uuid.uuid4(), conn.dialect), "now": now},
+            )
+        migrate.upgrade(salon_database)
+        async with engine.connect() as conn:
+            stored = await conn.scalar(sa.text("SELECT email_skeleton FROM users"))
+    finally:
+        await engine.dispose()
+    assert stored == email_skeleton("b0b@example.com") == email_skeleton("bob@example.com")

@@ -32,6 +32,13 @@ WHOLE_SCRIPT = [
     ("admin@copex.com", "admin@\u0441\u043e\u0440\u0435\u0445.com"),  # a Cyrillic domain label
     ("mary@example.com", "rnary@example.com"),  # Latin too: rn looks like m
 ]
+# The third outside attack's: the table maps 0 to a capital O (the key is now case-folded), and
+# a combining dot over a dotless i shows as i (the key loses nonspacing marks).
+FOLDED = [
+    ("bob@example.com", "b0b@example.com"),
+    ("oscar@example.com", "0scar@example.com"),
+    ("alice@example.com", "al\u0131\u0307ce@example.com"),
+]
 
 
 @pytest.fixture
@@ -73,11 +80,15 @@ async def test_lookalikes_get_the_taken_answer_and_no_account(app: RunningApp) -
 
 
 async def test_whole_script_lookalikes_are_refused(app: RunningApp) -> None:
-    for latin, lookalike in WHOLE_SCRIPT:
+    for latin, lookalike in [*WHOLE_SCRIPT, *FOLDED]:
         await app.signup(latin)
         users = await _count(app, User)
         assert (await _signup(app, lookalike))[0] == 201
         assert await _count(app, User) == users, lookalike
+        login = await app.client.post(
+            "/api/auth/login", json={"email": lookalike, "password": TEST_PASSWORD}
+        )
+        assert login.status_code == 401, (lookalike, login.text)
         login = await app.client.post(
             "/api/auth/login", json={"email": lookalike, "password": TEST_PASSWORD}
         )

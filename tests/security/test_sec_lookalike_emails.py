@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from salon.db.models import LocalAccount
 from salon.defaults.local_auth import LocalAuthProvider
-from salon.domain.auth.addresses import INVISIBLE, MIXED_SCRIPTS, new_address
+from salon.domain.auth.addresses import INVISIBLE, MIXED_SCRIPTS, NOT_ALLOWED, new_address
 from salon.errors import AuthError
 from salon.testing.fixtures import TEST_PASSWORD, RunningApp
 
@@ -23,6 +23,10 @@ from salon.testing.fixtures import TEST_PASSWORD, RunningApp
         ("alic\u0435@example.com", MIXED_SCRIPTS),  # Cyrillic ie
         ("\u03b1lice@example.com", MIXED_SCRIPTS),  # Greek alpha
         ("alice@ex\u0430mple.com", MIXED_SCRIPTS),  # Cyrillic a in the domain
+        ("carol\ufffc@example.com", NOT_ALLOWED),  # object replacement (So), invisible
+        ("alice\u2800@example.com", NOT_ALLOWED),  # Braille blank (So), shows as a space
+        ("\u2800carol@example.com", NOT_ALLOWED),
+        ("al ice@example.com", NOT_ALLOWED),
     ],
 )
 async def test_lookalike_sign_ups_are_refused(

@@ -20,6 +20,9 @@ from salon.domain.auth.lookalikes import CONFUSABLES, email_skeleton, skeleton
         ("\u0410DMIN@Example.com", "admin@example.com"),  # case does not matter
         ("rnary@example.com", "mary@example.com"),  # rn looks like m
         ("a\ufe0fdmin@example.com", "admin@example.com"),  # a variation selector is ignored
+        ("b0b@example.com", "bob@example.com"),  # 0 maps to capital O: the key is folded
+        ("0scar@example.com", "oscar@example.com"),
+        ("al\u0131\u0307ce@example.com", "alice@example.com"),  # dotless i + dot above
     ],
 )
 def test_lookalikes_share_the_skeleton(lookalike: str, latin: str) -> None:
