@@ -4,8 +4,10 @@ unlimited) and the cap on open direct uploads (``SALON_MAX_OPEN_UPLOADS_PER_USER
 What counts is the byte size of a user's originals plus the sizes announced by their direct
 uploads still in flight; renditions are derived data and not counted. The check is made when
 an upload is announced (so a client learns before sending the bytes) and again when an image
-is stored, by every path (API, direct upload, imports). Two uploads racing past the check
-together may overshoot by one file: the quota is a guard against exhaustion, not an invoice.
+is stored, by every path (API, direct upload, imports): the first count refuses early, before
+the bytes are stored; the second is made with the row's insert in the owner's storage turn
+(``salon.domain.admission``), so parallel uploads of one account cannot all pass it (per
+process: N web processes may overshoot by N - 1 files).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from salon.errors import QuotaExceeded, TooManyRequests
 
 __all__ = [
     "OPEN_UPLOAD_STATES",
+    "STORAGE_TURN",
     "QuotaExceeded",
     "TooManyRequests",
     "check_open_uploads",
@@ -28,6 +31,10 @@ __all__ = [
     "check_usage",
     "used_bytes",
 ]
+
+# The storage turn (``salon.domain.admission``) of an owner: the quota's count and the row it
+# admits (an image, a direct upload) happen in it, so parallel requests cannot all pass.
+STORAGE_TURN = "storage"
 
 # The states of a direct upload that still holds a place in its owner's quota.
 OPEN_UPLOAD_STATES = ("pending", "processing")

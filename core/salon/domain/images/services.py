@@ -40,6 +40,7 @@ from uuid_utils.compat import uuid7
 
 from salon import metrics
 from salon.db.models import AlbumImage, Image
+from salon.domain.admission import owner_turn
 from salon.domain.images.cursor import TAKEN, UPLOADED, decode_cursor, encode_cursor
 from salon.domain.images.intake import (
     IntakeSource,
@@ -56,7 +57,7 @@ from salon.domain.images.processing import (
     REFUSAL_META,
     RenditionService,
 )
-from salon.domain.images.quota import check_usage
+from salon.domain.images.quota import STORAGE_TURN, check_usage
 from salon.domain.images.recording import insert_image, standing
 from salon.domain.images.schemas import image_event
 from salon.domain.images.search import ImageSearch, search_conditions
@@ -388,9 +389,9 @@ class ImageService:
                 error=None,
                 trashed_at=None,
             )
-            async with self.runtime.session_maker() as session:
-                await insert_image(await session.connection(), image, request.album_id)
-                await session.commit()
+            existing = await self._record(request, image)
+            if existing is not None:
+                return existing, False
         except IntegrityError:
             # The same bytes won a race from another request: same keys, same content.
             async with self.runtime.session_maker() as session:
@@ -402,6 +403,37 @@ class ImageService:
             await self._discard(request, stored)
             raise
         return image, True
+
+    async def _record(self, request: IngestRequest, image: Image) -> Image | None:
+        """Write ``image`` once the quota still holds it, counted again in the owner's storage
+        turn (:mod:`salon.domain.admission`): parallel uploads all passed the count made
+        before their bytes were stored (attack report 3: four 1 MB files against 3 MB). The
+        same bytes recorded meanwhile by another request are returned instead."""
+        quota = self.runtime.core.storage_quota_bytes
+        turn = owner_turn(STORAGE_TURN, request.owner_id)
+        # The turn first (entered in order): no connection is held while waiting for it.
+        async with (
+            turn if quota > 0 else contextlib.nullcontext(),
+            self.runtime.session_maker() as session,
+        ):
+            connection = await session.connection()
+            if quota > 0:
+                found = await standing(
+                    connection,
+                    request.owner_id,
+                    request.sha256,
+                    None,
+                    with_usage=True,
+                    exclude_intent=request.intent_id,
+                )
+                if found.existing is not None:
+                    existing = await session.get(Image, found.existing)
+                    if existing is not None:
+                        return existing
+                check_usage(found.used_bytes, request.size, quota)
+            await insert_image(connection, image, request.album_id)
+            await session.commit()
+        return None
 
     async def _discard(self, request: IngestRequest, keys: list[str]) -> None:
         async with self.runtime.session_maker() as session:

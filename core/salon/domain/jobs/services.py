@@ -15,13 +15,11 @@ the next worker to receive its message may take it over.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import enum
 import logging
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -29,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salon.db.models import Job
+from salon.domain.admission import owner_turn
 from salon.domain.ports import JobPorts
 from salon.errors import Conflict, ObjectNotFound, ProviderError, QueueUnavailable, TooManyRequests
 from salon.providers import SHORT, JobQueue, job_lanes
@@ -160,23 +159,13 @@ async def check_job_limit(session_maker: SessionMaker, owner_id: uuid.UUID, limi
         )
 
 
-# One lock per owner while anyone holds or waits for it. The limit's count and the new job's
-# row happen under it, so parallel requests from one account cannot all pass the count (a
-# fresh attack had 12 at once accepted against a limit of 4). It is per process: with N web
-# processes an account may pass the limit by at most N - 1.
-_admissions: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
 @contextlib.asynccontextmanager
 async def job_admission(
     session_maker: SessionMaker, owner_id: uuid.UUID, limit: int
 ) -> AsyncIterator[None]:
     """:func:`check_job_limit`, then the body (which queues the job), with no other admission
-    of the same owner in this process in between."""
-    lock = _admissions.get(owner_id)
-    if lock is None:
-        lock = _admissions[owner_id] = asyncio.Lock()
-    async with lock:
+    of the same owner in this process in between (:mod:`salon.domain.admission`)."""
+    async with owner_turn("jobs", owner_id):
         await check_job_limit(session_maker, owner_id, limit)
         yield
 
