@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from salon.db.models import Image, UploadIntent
-from salon.testing.fixtures import RunningApp, running_app, sample_jpeg
+from salon.db.models import Image, UploadIntent, Video
+from salon.testing.fixtures import TEST_PASSWORD, RunningApp, running_app, sample_jpeg
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -204,3 +204,43 @@ async def test_open_uploads_are_capped_and_the_default_quota_is_finite(
         await _expire(salon_database, answers[0].json()["upload_id"])
         assert (await announce(app, headers, 1000)).status_code == 201
         assert await _count(salon_database, UploadIntent) == before + 34  # 429s left nothing
+
+
+async def test_videos_count_toward_the_quota_and_a_full_account_makes_none(
+    salon_database: str, tmp_path: Path
+) -> None:
+    """Attack report 3: an account over its quota still made 65 MB videos, any number."""
+    data = tmp_path / "data"
+    async with running_app(data, database_url=salon_database) as app:
+        headers = await app.login("maker@example.com")
+        sent = await app.upload(headers, sample_jpeg(320, 240, (9, 90, 9)))
+        small = {"image_ids": [sent.json()["id"]], "seconds_per_image": 1}
+        created = await app.client.post(
+            "/api/videos", json={**small, "width": 320, "height": 180}, headers=headers
+        )
+        assert created.status_code == 202, created.text
+        video = created.json()["video_id"]
+        for _ in range(600):
+            state = (await app.client.get(f"/api/videos/{video}", headers=headers)).json()
+            if state["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.2)
+        assert state["status"] == "succeeded", state
+        async with database(salon_database) as session:
+            video_bytes = int(await session.scalar(select(Video.size)) or 0)
+        photo_bytes = sent.json()["size"]
+    tiny = sample_jpeg(16, 16, (1, 1, 1))
+    assert len(tiny) < video_bytes  # fits beside the photo unless the video counts
+    env = {"SALON_STORAGE_QUOTA_BYTES": str(photo_bytes + video_bytes)}  # exactly full
+    async with running_app(data, env=env, database_url=salon_database) as app:
+        login = await app.client.post(
+            "/api/auth/login", json={"email": "maker@example.com", "password": TEST_PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        over = await app.upload(headers, tiny)
+        assert over.status_code == 413 and "quota" in over.json()["detail"], over.text
+        refused = await app.client.post(
+            "/api/videos", json={**small, "width": 320, "height": 180}, headers=headers
+        )
+        assert refused.status_code == 413, refused.text
+        assert "photos and videos use" in refused.json()["detail"]

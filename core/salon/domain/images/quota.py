@@ -1,13 +1,14 @@
 """Per-user storage quota (``SALON_STORAGE_QUOTA_BYTES``, 10 GiB by default; 0 means
 unlimited) and the cap on open direct uploads (``SALON_MAX_OPEN_UPLOADS_PER_USER``).
 
-What counts is the byte size of a user's originals plus the sizes announced by their direct
-uploads still in flight; renditions are derived data and not counted. The check is made when
-an upload is announced (so a client learns before sending the bytes) and again when an image
-is stored, by every path (API, direct upload, imports): the first count refuses early, before
-the bytes are stored; the second is made with the row's insert in the owner's storage turn
-(``salon.domain.admission``), so parallel uploads of one account cannot all pass it (per
-process: N web processes may overshoot by N - 1 files).
+What counts is the byte size of a user's originals and finished videos plus the sizes announced
+by their direct uploads still in flight; renditions are derived data and not counted. A new
+video is refused while the account is at or over its quota (its size is known only once made).
+The check is made when an upload is announced (so a client learns before sending the bytes) and
+again when an image is stored, by every path (API, direct upload, imports): the first count
+refuses early, before the bytes are stored; the second is made with the row's insert in the
+owner's storage turn (``salon.domain.admission``), so parallel uploads of one account cannot
+all pass it (per process: N web processes may overshoot by N - 1 files).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import uuid
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.db.models import Image, UploadIntent
+from salon.db.models import Image, UploadIntent, Video
 from salon.errors import QuotaExceeded, TooManyRequests
 
 __all__ = [
@@ -76,14 +77,17 @@ async def check_open_uploads(session: AsyncSession, owner_id: uuid.UUID, limit: 
 async def used_bytes(
     session: AsyncSession, owner_id: uuid.UUID, *, exclude_intent: uuid.UUID | None = None
 ) -> int:
-    """The user's originals plus their pending, unexpired direct uploads."""
+    """The user's originals and videos plus their pending, unexpired direct uploads."""
     images = await session.scalar(
         select(func.coalesce(func.sum(Image.size), 0)).where(Image.owner_id == owner_id)
+    )
+    videos = await session.scalar(
+        select(func.coalesce(func.sum(Video.size), 0)).where(Video.owner_id == owner_id)
     )
     pending = select(func.coalesce(func.sum(UploadIntent.size), 0)).where(*_open_intents(owner_id))
     if exclude_intent is not None:
         pending = pending.where(UploadIntent.id != exclude_intent)
-    return int(images or 0) + int(await session.scalar(pending) or 0)
+    return int(images or 0) + int(videos or 0) + int(await session.scalar(pending) or 0)
 
 
 async def check_quota(

@@ -23,13 +23,14 @@ from sqlalchemy import BindParameter, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from salon.db.changes import SCOPES_OPTION
-from salon.db.models import Album, AlbumImage, Image, UploadIntent
+from salon.db.models import Album, AlbumImage, Image, UploadIntent, Video
 from salon.domain.images.quota import OPEN_UPLOAD_STATES
 
 __all__ = ["Standing", "insert_image", "standing"]
 
 _IMAGES = cast(Table, Image.__table__)
 _INTENTS = UploadIntent.__table__
+_VIDEOS = Video.__table__
 _ALBUMS = Album.__table__
 # Compared with an upload's own announcement when it has none: no id is all zeros.
 _NO_INTENT = uuid.UUID(int=0)
@@ -76,8 +77,12 @@ def _standing_statement(with_usage: bool) -> Select[Any]:
             _INTENTS.c.expires_at > _param("now", _INTENTS.c.expires_at),
             _INTENTS.c.id != _param("intent", _INTENTS.c.id),
         )
+        videos = select(func.coalesce(func.sum(_VIDEOS.c.size), 0)).where(
+            _VIDEOS.c.owner_id == owner
+        )
         columns.append(images.scalar_subquery().label("images_bytes"))
         columns.append(pending.scalar_subquery().label("pending_bytes"))
+        columns.append(videos.scalar_subquery().label("videos_bytes"))
     return select(*columns)
 
 
@@ -97,7 +102,11 @@ async def standing(
         values["now"] = dt.datetime.now(dt.UTC)
         values["intent"] = exclude_intent or _NO_INTENT
     row = (await connection.execute(_standing_statement(with_usage), values)).one()
-    used = int(row.images_bytes or 0) + int(row.pending_bytes or 0) if with_usage else 0
+    used = (
+        int(row.images_bytes or 0) + int(row.pending_bytes or 0) + int(row.videos_bytes or 0)
+        if with_usage
+        else 0
+    )
     return Standing(row.existing, row.album_owner, used)
 
 

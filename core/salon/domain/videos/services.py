@@ -15,6 +15,7 @@ from uuid_utils import uuid7
 
 from salon.db.models import Image, Job, Video
 from salon.domain.images.cursor import decode_cursor, encode_cursor
+from salon.domain.images.quota import QuotaExceeded, used_bytes
 from salon.domain.jobs.services import CANCELLED, fail_job, job_admission, queue_job
 from salon.domain.ports import VideoPorts
 from salon.domain.videos.schemas import VideoCreate
@@ -118,6 +119,19 @@ async def _owned_images(
     return found
 
 
+async def _check_room(session: AsyncSession, owner_id: uuid.UUID, quota: int) -> None:
+    """A video is stored under its owner's quota: refused (413) while the account is full. Its
+    size is known only once made, so the one that fills the quota is let through."""
+    if quota <= 0:
+        return
+    used = await used_bytes(session, owner_id)
+    if used >= quota:
+        raise QuotaExceeded(
+            f"storage quota exceeded: your photos and videos use {used} of {quota} bytes; "
+            "delete some before making a video"
+        )
+
+
 async def create_video(
     session: AsyncSession, runtime: VideoPorts, owner_id: uuid.UUID, data: VideoCreate
 ) -> tuple[Video, Job]:
@@ -137,6 +151,7 @@ async def create_video(
     )
     images = await _owned_images(session, owner_id, data.image_ids)
     inputs = [input_key(images[i]) for i in data.image_ids]
+    await _check_room(session, owner_id, core.storage_quota_bytes)
     # End the read before the limit check and the job take connections of their own: requests
     # that each hold one while waiting for another stall every request once the pool is full.
     await session.commit()
