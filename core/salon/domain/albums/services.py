@@ -97,6 +97,21 @@ async def count_images(session: AsyncSession, album_id: uuid.UUID) -> int:
 
 async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.UUID]) -> int:
     """Add the caller's images; an id that is not theirs is a 404 and nothing is added."""
+    album_id, owner_id = album.id, album.owner_id  # a rollback expires ``album``
+    try:
+        return await _add_images(session, album_id, owner_id, image_ids)
+    except IntegrityError:
+        # A parallel request added some of them at that moment: they are in the album, as
+        # asked (two dozen at once gave a 500 on the unique pair).
+        await session.rollback()
+        added = await _add_images(session, album_id, owner_id, image_ids)
+        await session.refresh(album)  # for the caller, which reads it next
+        return added
+
+
+async def _add_images(
+    session: AsyncSession, album_id: uuid.UUID, owner_id: uuid.UUID, image_ids: list[uuid.UUID]
+) -> int:
     wanted = set(image_ids)
     if not wanted:
         raise RequestRefused("image_ids must not be empty")
@@ -105,7 +120,7 @@ async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.U
     owned_ids = set(
         (
             await session.execute(
-                select(Image.id).where(Image.owner_id == album.owner_id, Image.id.in_(wanted))
+                select(Image.id).where(Image.owner_id == owner_id, Image.id.in_(wanted))
             )
         ).scalars()
     )
@@ -115,13 +130,13 @@ async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.U
         (
             await session.execute(
                 select(AlbumImage.image_id).where(
-                    AlbumImage.album_id == album.id, AlbumImage.image_id.in_(wanted)
+                    AlbumImage.album_id == album_id, AlbumImage.image_id.in_(wanted)
                 )
             )
         ).scalars()
     )
     for image_id in wanted - present:
-        session.add(AlbumImage(album_id=album.id, image_id=image_id))
+        session.add(AlbumImage(album_id=album_id, image_id=image_id))
     await session.commit()
     return len(wanted - present)
 
@@ -226,12 +241,24 @@ async def add_member(
 ) -> list[tuple[AlbumMember, str | None]]:
     """Share ``album`` with the users who sign in with ``email`` (one per sign-in provider).
     A user appears once they have signed in; the owner cannot add themselves."""
+    album_id, owner_id = album.id, album.owner_id  # a rollback expires ``album``
+    try:
+        return await _add_member(session, album_id, owner_id, email)
+    except IntegrityError:
+        # A parallel request shared it with the same user at that moment: they are a member.
+        await session.rollback()
+        members = await _add_member(session, album_id, owner_id, email)
+        await session.refresh(album)  # for the caller, which reads it next
+        return members
+
+
+async def _add_member(
+    session: AsyncSession, album_id: uuid.UUID, owner_id: uuid.UUID, email: str
+) -> list[tuple[AlbumMember, str | None]]:
     wanted = email.strip().casefold()
     found = (
         await session.execute(
-            select(User.id, User.email).where(
-                func.lower(User.email) == wanted, User.id != album.owner_id
-            )
+            select(User.id, User.email).where(func.lower(User.email) == wanted, User.id != owner_id)
         )
     ).all()
     if not found:
@@ -239,9 +266,9 @@ async def add_member(
         raise NotFound("No other user of this Salon signs in with that e-mail address")
     added: list[tuple[AlbumMember, str | None]] = []
     for user_id, user_email in found:
-        member = await session.get(AlbumMember, (album.id, user_id))
+        member = await session.get(AlbumMember, (album_id, user_id))
         if member is None:
-            member = AlbumMember(album_id=album.id, user_id=user_id)
+            member = AlbumMember(album_id=album_id, user_id=user_id)
             session.add(member)
         added.append((member, user_email))
     await session.commit()
