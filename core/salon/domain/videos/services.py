@@ -124,12 +124,26 @@ async def _check_room(session: AsyncSession, owner_id: uuid.UUID, quota: int) ->
     size is known only once made, so the one that fills the quota is let through."""
     if quota <= 0:
         return
+    await _settle(session, owner_id)
     used = await used_bytes(session, owner_id)
     if used >= quota:
         raise QuotaExceeded(
             f"storage quota exceeded: your photos and videos use {used} of {quota} bytes; "
             "delete some before making a video"
         )
+
+
+async def _settle(session: AsyncSession, owner_id: uuid.UUID) -> None:
+    """Record the owner's videos whose jobs finished since they were last read: a video's size
+    is stored when it is read, and a client that never reads its videos must not make them
+    past the quota (attack report 4)."""
+    unsettled = await session.execute(
+        select(Video, Job)
+        .outerjoin(Job, Job.id == Video.job_id)
+        .where(Video.owner_id == owner_id, Video.status.not_in(("succeeded", "failed")))
+    )
+    for video, job in unsettled.all():
+        await _follow_job(session, video, job)
 
 
 async def create_video(
