@@ -305,7 +305,11 @@ async def test_simple_link_passwords_are_refused(salon_app: RunningApp) -> None:
     album = await client.post("/api/albums", json={"name": "weak"}, headers=headers)
     assert album.status_code == 201, album.text
     simple = ("aaaaaaaa", "abcdefgh", "qrstuvwx", "98765432", "........", " " * 8, "\u200b" * 8)
-    cases = [(weak, "too simple") for weak in (*simple, "\u3164" * 8, "hgfedcba", "aabbaabb")]
+    # Attack report 4: one piece repeated passed.
+    repeated = ("alicealice", "abcdabcd", "12341234", "Wxyz.Wxyz.")
+    cases = [
+        (weak, "too simple") for weak in (*simple, *repeated, "\u3164" * 8, "hgfedcba", "aabbaabb")
+    ]
     cases += [(email, "e-mail address"), ("SHARE-OWNER", "e-mail address")]
     paths = (f"/api/images/{image['id']}/share", f"/api/albums/{album.json()['id']}/share")
     for made_before, path in enumerate(paths):

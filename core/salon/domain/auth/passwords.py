@@ -23,7 +23,8 @@ IS_EMAIL = "The password must not be your e-mail address; choose another"
 MIN_DISTINCT = 4
 TOO_SIMPLE = (
     f"This password is too simple: use at least {MIN_DISTINCT} different visible characters, "
-    "not only blanks or invisible ones, and not a plain run such as abcdefgh or 12345678"
+    "not only blanks or invisible ones, not a plain run such as abcdefgh or 12345678 and not "
+    "one piece repeated such as abcdabcd"
 )
 
 
@@ -59,10 +60,17 @@ def _visible(char: str) -> bool:
 
 def too_simple(password: str) -> bool:
     """Whether ``password`` has fewer than :data:`MIN_DISTINCT` different visible characters
-    (blanks and invisible ones do not count) or is a run of consecutive code points, up or
-    down (``abcdefgh``, ``87654321``), ignoring case."""
+    (blanks and invisible ones do not count), is a run of consecutive code points, up or
+    down (``abcdefgh``, ``87654321``), or one piece repeated (``abcdabcd``, ``alicealice``),
+    ignoring case."""
     visible = [c for c in password.casefold() if _visible(c)]
     if len(set(visible)) < MIN_DISTINCT:
         return True
     steps = {ord(b) - ord(a) for a, b in itertools.pairwise(visible)}
-    return steps <= {1} or steps <= {-1}
+    return steps <= {1} or steps <= {-1} or _repeated("".join(visible))
+
+
+def _repeated(text: str) -> bool:
+    """Whether ``text`` is a shorter piece said twice or more (a string is one when it occurs
+    in itself rotated, past its first character)."""
+    return len(text) > 1 and (text + text).find(text, 1) < len(text)
