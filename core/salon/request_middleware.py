@@ -26,6 +26,7 @@ one; the client sees one answer. Writes are not run again (a 503 says to try aga
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -35,6 +36,7 @@ from litestar.plugins.prometheus.middleware import PrometheusMiddleware
 from litestar.types import ASGIApp, Receive, Send
 from litestar.utils.scope.state import ScopeState
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon import logs
 from salon.db.reads import SharedReads, begin_shared_reads, end_shared_reads
@@ -154,6 +156,20 @@ def retry_read(scope: Any) -> bool:
     return True
 
 
+# Where advanced-alchemy keeps the request's session in the scope (its _utils module).
+_AA_SCOPE_STATE: Final = "_aa_connection_state"
+
+
+async def _drop_request_sessions(scope: Any) -> None:
+    """Before a read runs again: a request session the first attempt left behind (its close at
+    the answer failed on the dead connection) would be handed to the retry, which then fails
+    on its invalid transaction. Discard it, connection and all."""
+    for value in (scope.pop(_AA_SCOPE_STATE, None) or {}).values():
+        if isinstance(value, AsyncSession):
+            with contextlib.suppress(Exception):
+                await value.invalidate()
+
+
 def request_middleware(app: ASGIApp) -> ASGIApp:
     """The request id, metrics and shared reads of every routed request (module docstring)."""
 
@@ -199,6 +215,7 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
             if span.held:  # a read that lost its connection: once more, on a new one
                 span.held = False
                 scope[_RETRY] = False
+                await _drop_request_sessions(scope)
                 # Litestar noted the held answer as started; this attempt's errors are answered.
                 ScopeState.from_scope(scope).response_started = False
                 await _attempt(app, scope, receive, send_wrapper, span, wants_shared)

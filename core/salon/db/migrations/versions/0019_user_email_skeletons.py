@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from salon.db.skeletons import fill_email_skeletons
+from salon.domain.auth.skeletons import fill_email_skeletons
 
 revision = "0019"
 down_revision = "0018"

@@ -14,7 +14,7 @@ Create Date: 2026-12-07
 from __future__ import annotations
 
 from alembic import op
-from salon.db.skeletons import fill_email_skeletons
+from salon.domain.auth.skeletons import fill_email_skeletons
 
 revision = "0021"
 down_revision = "0020"
