@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -95,18 +96,30 @@ async def count_images(session: AsyncSession, album_id: uuid.UUID) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.UUID]) -> int:
-    """Add the caller's images; an id that is not theirs is a 404 and nothing is added."""
+T = TypeVar("T")
+
+
+async def _again_on_conflict(
+    session: AsyncSession, album: Album, add: Callable[[uuid.UUID, uuid.UUID], Awaitable[T]]
+) -> T:
+    """``add(album_id, owner_id)``, once more when a parallel request inserted the same row
+    at that moment (two dozen at once gave a 500 on the unique pair): what it asked is then
+    there, and the second run counts it as present."""
     album_id, owner_id = album.id, album.owner_id  # a rollback expires ``album``
     try:
-        return await _add_images(session, album_id, owner_id, image_ids)
+        return await add(album_id, owner_id)
     except IntegrityError:
-        # A parallel request added some of them at that moment: they are in the album, as
-        # asked (two dozen at once gave a 500 on the unique pair).
         await session.rollback()
-        added = await _add_images(session, album_id, owner_id, image_ids)
+        done = await add(album_id, owner_id)
         await session.refresh(album)  # for the caller, which reads it next
-        return added
+        return done
+
+
+async def add_images(session: AsyncSession, album: Album, image_ids: list[uuid.UUID]) -> int:
+    """Add the caller's images; an id that is not theirs is a 404 and nothing is added."""
+    return await _again_on_conflict(
+        session, album, lambda album_id, owner: _add_images(session, album_id, owner, image_ids)
+    )
 
 
 async def _add_images(
@@ -241,15 +254,9 @@ async def add_member(
 ) -> list[tuple[AlbumMember, str | None]]:
     """Share ``album`` with the users who sign in with ``email`` (one per sign-in provider).
     A user appears once they have signed in; the owner cannot add themselves."""
-    album_id, owner_id = album.id, album.owner_id  # a rollback expires ``album``
-    try:
-        return await _add_member(session, album_id, owner_id, email)
-    except IntegrityError:
-        # A parallel request shared it with the same user at that moment: they are a member.
-        await session.rollback()
-        members = await _add_member(session, album_id, owner_id, email)
-        await session.refresh(album)  # for the caller, which reads it next
-        return members
+    return await _again_on_conflict(
+        session, album, lambda album_id, owner: _add_member(session, album_id, owner, email)
+    )
 
 
 async def _add_member(
