@@ -510,13 +510,18 @@ def doctor(repair: bool, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to create the plugin's project in.",
 )
-def new_plugin(name: str, kind: str, dest: Path) -> None:
+@click.option(
+    "--provider",
+    default=None,
+    help="The provider's name, as its selecting setting shows it [default: NAME, with _ for -].",
+)
+def new_plugin(name: str, kind: str, dest: Path, provider: str | None) -> None:
     """Write the skeleton of a plugin NAME (e.g. photo-vault) offering one provider."""
     from salon.scaffold import ScaffoldError
     from salon.scaffold import new_plugin as scaffold
 
     try:
-        root = scaffold(name, kind, dest)
+        root = scaffold(name, kind, dest, provider)
     except ScaffoldError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"created {root}")

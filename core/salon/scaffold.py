@@ -126,6 +126,7 @@ KINDS: Final[Mapping[str, Kind]] = _kinds()
 # Names the built-in providers use: a plugin offering one again fails at start-up.
 RESERVED: Final = frozenset({"local", "pillow"})
 _NAME_RE: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PROVIDER_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 # What each stub says it must do (the Protocol's contract, in a sentence).
 HINTS: Final[Mapping[str, str]] = {
@@ -336,9 +337,10 @@ class Names:
     settings_class: str
 
 
-def names_for(name: str, kind: str) -> Names:
+def names_for(name: str, kind: str, provider: str | None = None) -> Names:
     """``photo-vault`` -> distribution ``salon-photo-vault``, package ``salon_photo_vault``,
-    entry point and provider ``photo_vault``, settings ``SALON_PHOTO_VAULT_*``."""
+    entry point and provider ``photo_vault``, settings ``SALON_PHOTO_VAULT_*``. ``provider``
+    names the provider otherwise (``--provider mirrored``: ``SALON_STORAGE=mirrored``)."""
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     if not _NAME_RE.match(name) or len(name) > 40:
@@ -349,28 +351,35 @@ def names_for(name: str, kind: str) -> Names:
     slug = name.removeprefix("salon-")
     if slug in ("", "salon"):
         raise ScaffoldError("the plugin name needs more than 'salon'")
-    provider = slug.replace("-", "_")
+    plugin = slug.replace("-", "_")
+    if provider is not None and not _PROVIDER_RE.match(provider):
+        raise ScaffoldError(
+            f"provider name {provider!r} must be lower-case letters, digits and underscores, "
+            "starting with a letter (e.g. mirrored)"
+        )
+    provider = provider or plugin
     if provider in RESERVED:
         raise ScaffoldError(f"{provider!r} is a built-in provider's name; choose another")
     words = "".join(part.capitalize() for part in slug.split("-"))
     suffix = KINDS[kind].suffix
     return Names(
         dist=f"salon-{slug}",
-        package=f"salon_{provider}",
-        entry_point=provider,
+        package=f"salon_{plugin}",
+        entry_point=plugin,
         provider_name=provider,
-        prefix=provider.upper(),
+        prefix=plugin.upper(),
         class_name=words if words.endswith(suffix) else words + suffix,
         settings_class=words + "Settings",
     )
 
 
-def new_plugin(name: str, kind: str, dest: Path) -> Path:
+def new_plugin(name: str, kind: str, dest: Path, provider: str | None = None) -> Path:
     """Write the skeleton into ``dest/<distribution>`` and return that folder.
 
-    Refuses (ScaffoldError) a bad name or kind, or a target folder that exists and is not empty.
+    Refuses (ScaffoldError) a bad name, provider name or kind, or a target folder that exists
+    and is not empty.
     """
-    names = names_for(name, kind)
+    names = names_for(name, kind, provider)
     spec = KINDS[kind]
     root = Path(dest) / names.dist
     if root.exists() and any(root.iterdir()):

@@ -7,6 +7,7 @@ ASGI factory) and the result is passed down. Plugins declare their own settings 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -446,8 +447,9 @@ def parse_plugin_settings(
             by_prefix[prefix][key[len(prefix) + 1 :]] = value
     if unknown:
         known = ", ".join(sorted(f"SALON_{p}_*" for p in declared)) or "none"
+        core = [f"SALON_{name.upper()}" for name in CoreSettings.__struct_fields__]
         raise ConfigurationError(
-            f"unknown settings: {', '.join(sorted(unknown))}. "
+            f"unknown settings: {', '.join(sorted(unknown))}.{_did_you_mean(unknown, core)} "
             f"Core settings are SALON_{{{','.join(CoreSettings.__struct_fields__).upper()}}}; "
             f"plugin settings: {known}"
         )
@@ -457,19 +459,27 @@ def parse_plugin_settings(
             if fields and key not in fields:
                 unknown.append(f"SALON_{prefix}_{key.upper()}")
     if unknown:
+        known_names = [
+            f"SALON_{p}_{f.upper()}"
+            for p, (t, _) in sorted(declared.items())
+            for f in getattr(t, "__struct_fields__", ())
+        ]
         raise ConfigurationError(
-            f"unknown settings: {', '.join(sorted(unknown))}. Known: "
-            + ", ".join(
-                f"SALON_{p}_{f.upper()}"
-                for p, (t, _) in sorted(declared.items())
-                for f in getattr(t, "__struct_fields__", ())
-            )
+            f"unknown settings: {', '.join(sorted(unknown))}."
+            f"{_did_you_mean(unknown, known_names)} Known: " + ", ".join(known_names)
         )
     parsed: dict[str, Any] = {}
     for prefix, (type_, plugin) in declared.items():
         where = f"SALON_{prefix}_* (plugin {plugin})"
         parsed[prefix] = _convert(type_, by_prefix[prefix], where, prefix)
     return parsed
+
+
+def _did_you_mean(unknown: list[str], known: list[str]) -> str:
+    """`` Did you mean SALON_X?`` for each misspelt name that is close to a known one."""
+    close = [difflib.get_close_matches(name, known, n=1, cutoff=0.8) for name in sorted(unknown)]
+    found = [match[0] for match in close if match]
+    return f" Did you mean {', '.join(found)}?" if found else ""
 
 
 def _match_prefix(key: str, declared: Mapping[str, Any]) -> str | None:

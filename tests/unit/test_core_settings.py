@@ -102,10 +102,15 @@ def test_plugin_settings_are_parsed_and_unknown_keys_rejected() -> None:
     declared = {"DEMO": (DemoSettings, "demo-plugin")}
     parsed = parse_plugin_settings({"demo_bucket": "b", "demo_retries": "5"}, declared)
     assert parsed["DEMO"] == DemoSettings(bucket="b", retries=5)
-    with pytest.raises(ConfigurationError, match="SALON_DEMO_BUKET"):
+    with pytest.raises(ConfigurationError, match="SALON_DEMO_BUKET") as typo:
         parse_plugin_settings({"demo_buket": "typo"}, declared)
-    with pytest.raises(ConfigurationError, match="SALON_STORGE"):
+    assert "Did you mean SALON_DEMO_BUCKET?" in str(typo.value)
+    with pytest.raises(ConfigurationError, match="SALON_STORGE") as core_typo:
         parse_plugin_settings({"storge": "s3"}, declared)
+    assert "Did you mean SALON_STORAGE?" in str(core_typo.value)
+    with pytest.raises(ConfigurationError, match="SALON_WHATEVER") as far:
+        parse_plugin_settings({"whatever": "x"}, declared)
+    assert "Did you mean" not in str(far.value)  # nothing close: no guess
     with pytest.raises(ConfigurationError, match="demo-plugin"):
         parse_plugin_settings({"demo_retries": "many"}, declared)
 

@@ -219,3 +219,35 @@ def test_generated_plugins_pass_mypy_strict(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_a_provider_may_be_named_apart_from_its_plugin(tmp_path: Path) -> None:
+    """An outside author wanted the storage ``mirrored`` from the plugin ``memories`` and
+    renamed it by hand in five files; ``--provider`` names it (settings keep the plugin's
+    prefix: one plugin, one prefix)."""
+    runner = CliRunner()
+    made = runner.invoke(
+        cli,
+        [
+            "new-plugin",
+            "memories",
+            "--kind",
+            "storage",
+            "--provider",
+            "mirrored",
+            "--dest",
+            str(tmp_path),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    root = tmp_path / "salon-memories"
+    init = (root / "salon_memories" / "__init__.py").read_text()
+    assert 'register("mirrored", MemoriesStorage.from_context)' in init
+    assert 'register("MEMORIES", MemoriesSettings)' in init
+    plugin_test = (root / "tests" / "test_mirrored_plugin.py").read_text()
+    assert '"SALON_STORAGE": "mirrored"' in plugin_test
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["salon"] == {"memories": "salon_memories"}
+    for bad, message in [("Mirrored", "lower-case"), ("local", "built-in")]:
+        with pytest.raises(ScaffoldError, match=message):
+            new_plugin("memories", "storage", tmp_path / bad, provider=bad)
