@@ -26,6 +26,7 @@ SCRIPTS = [
     "memory/bench_memory.py",
     "startup/bench_startup.py",
     "video/bench_video.py",
+    "load/op_costs.py",
 ]
 
 
@@ -149,3 +150,14 @@ def test_load_test_counts_the_web_process_cpu_apart_from_the_niced_media_workers
     assert report["reads_per_web_cpu_share"] == 0.6
     assert report["list_p99_ratio"] == 1.5 and report["image_p99_ratio"] == 2.5
     assert report["met"] is False  # the image p99 is over 2x
+
+
+def test_op_costs_short_run_reports_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    """`op_costs.py` (benchmarks/load/README.md) against a real server, in short: every kind
+    of request answers 200 and costs the web process some CPU."""
+    op_costs = _load("load/op_costs.py")
+    assert op_costs.main(["--images", "3", "--requests", "30"]) == 0
+    report = __import__("json").loads(capsys.readouterr().out)
+    costs = report["web_cpu_ms_per_request"]
+    assert set(costs) == {"list", "image", "rendition", "original", "me", "health"}
+    assert sum(costs.values()) > 0  # the counter moved: it reads the server, not this process
