@@ -74,7 +74,7 @@ def twelve_bit_jpeg() -> bytes:
         (sample_jpeg()[:2000], "image/jpeg", 415, "damaged", "damaged"),
         (png_with_declared_size(60000, 60000), "image/png", 413, "too_large", "pixels"),
         (png_with_declared_size(7000, 7000), "image/png", 413, "too_large", "40,000,000"),
-        (b"", "image/jpeg", 400, None, "empty"),
+        (b"", "image/jpeg", 415, "empty", "empty"),
     ],
     ids=["html", "svg", "bmp", "12-bit-jpeg", "truncated-jpeg", "bomb", "over-pixels", "empty"],
 )

@@ -144,3 +144,27 @@ async def test_sources_are_read_once_and_leave_no_spool(tmp_path: Path) -> None:
             small = StoredObject("staging/x/y", len(data) - 1, ValueError("big"), KeyError("x"))
             async with local_bytes(small, storage, tmp):
                 pass
+
+
+async def test_an_empty_file_is_refused_alike_on_both_upload_paths(tmp_path: Path) -> None:
+    """README: an empty file gets 415 ``empty``, whether sent to POST /api/images or announced
+    to POST /api/uploads (an outside newcomer got a 400 there, the gallery showing the raw
+    validator message ``Expected `int` >= 1``), and nothing is left behind."""
+    async with running_app(tmp_path / "data") as app:
+        headers = await app.login()
+        announced = await app.client.post(
+            "/api/uploads",
+            json={"filename": "empty.jpg", "content_type": "image/jpeg", "size": 0},
+            headers=headers,
+        )
+        sent = await app.client.post(
+            "/api/images", files={"file": ("empty.jpg", b"", "image/jpeg")}, headers=headers
+        )
+        for response in (announced, sent):
+            assert response.status_code == 415, response.text
+            assert response.json()["reason"] == "empty"
+            assert response.json()["detail"] == "the file is empty"
+        listed = await app.client.get("/api/images", headers=headers)
+        assert listed.json()["items"] == []
+        uploads = tmp_path / "data" / "uploads"
+        assert not uploads.exists() or _files(uploads) == []

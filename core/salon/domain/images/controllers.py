@@ -64,6 +64,7 @@ from salon.domain.openapi import (
     RENDITION_PARAMETER,
     documented,
 )
+from salon.errors import UnsupportedMedia
 
 Q_DOC = (
     "Words to find in the title, description, original file name, camera, source (APOD title "
@@ -409,7 +410,7 @@ async def _ingest(
         if form.file is None:
             raise ClientException("the form has no 'file' part")
         if form.file.size == 0:
-            raise ClientException("the file is empty")
+            raise UnsupportedMedia("the file is empty", "empty")
         received = form.file
         image, created = await images.ingest_from(
             LocalFile(received.path, received.sha256, received.size, disposable=True),

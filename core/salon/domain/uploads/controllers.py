@@ -36,7 +36,12 @@ class UploadController(Controller):
     tags = ["uploads"]
     security = AUTHENTICATED
 
-    @post("/", operation_id="create_upload", status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="create_upload",
+        status_code=HTTP_201_CREATED,
+        operation_class=documented(responses=MEDIA_REFUSALS),  # 413 too large, 415 empty
+    )
     async def create(
         self,
         data: JSONBody[UploadIn],

@@ -11,7 +11,7 @@ import msgspec
 class UploadIn(msgspec.Struct, forbid_unknown_fields=True):
     filename: Annotated[str, msgspec.Meta(max_length=500)]
     content_type: Annotated[str, msgspec.Meta(max_length=100)]
-    size: Annotated[int, msgspec.Meta(ge=1)]
+    size: Annotated[int, msgspec.Meta(ge=0)]  # 0: refused as the upload of an empty file
     title: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 

@@ -58,6 +58,8 @@ class UploadService:
 
     async def create(self, session: AsyncSession, owner_id: uuid.UUID, data: UploadIn) -> UploadOut:
         core = self.runtime.core
+        if data.size == 0:  # as POST /api/images refuses it (README: 415 ``empty``)
+            raise UnsupportedMedia("the file is empty", "empty")
         if data.size > core.max_upload_bytes:
             from salon.domain.images.receive import PayloadTooLarge
 
