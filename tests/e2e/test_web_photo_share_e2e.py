@@ -13,11 +13,33 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Server, jpeg, new_page, sign_up, unlabelled
+from .conftest import Server, jpeg, new_page, shot, sign_up, unlabelled
 
 pytestmark = pytest.mark.e2e
 
 LINK_PASSWORD = "photo passphrase 7"
+# Where the newcomer of report s28 found the share form's inputs off-screen to the right.
+VIEWPORTS = [(1280, 900), (1600, 900), (390, 844)]
+
+
+def in_view(page: Any, locator: Any) -> dict[str, float]:
+    """Scroll ``locator`` into view and return its box, asserting it lies wholly inside the
+    window (report s28: the share form's inputs sat at x=1297 of 1280, 22 px wide)."""
+    locator.scroll_into_view_if_needed()
+    box: dict[str, float] = locator.bounding_box()
+    size = page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (box, size)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (box, size)
+    return box
+
+
+def click_and_type(page: Any, locator: Any, text: str) -> None:
+    """As a mouse user does: click in the middle of the field, select what it holds, type."""
+    box = in_view(page, locator)
+    assert box["width"] >= 120, box
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(text)
 
 
 def test_photo_link_with_expiry_and_password_then_revoked(
@@ -37,9 +59,20 @@ def test_photo_link_with_expiry_and_password_then_revoked(
     page.goto("/")
     page.get_by_role("button", name="Open lighthouse", exact=True).click()
     dialog = page.locator("[data-lightbox]")
+    days = dialog.get_by_label("Valid for (days)")
+    password = dialog.get_by_label("Password (optional, at least 8 characters)")
+    # The form lies inside the lightbox, labels unclipped, on a desktop and on a phone.
+    for width, height in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        for field in (days, password):
+            assert in_view(page, field)["width"] >= 120, (width, field)
+        in_view(page, dialog.locator("label[for='lightbox-share-password']"))
+        shot(page, f"photo-share-form-{width}x{height}")
+    page.set_viewport_size({"width": 1280, "height": 900})
     dialog.get_by_label("its title").check()
-    dialog.get_by_label("Valid for (days)").fill("2")
-    dialog.get_by_label("Password (optional, at least 8 characters)").fill(LINK_PASSWORD)
+    click_and_type(page, days, "2")
+    click_and_type(page, password, LINK_PASSWORD)
+    assert (days.input_value(), password.input_value()) == ("2", LINK_PASSWORD)
     dialog.get_by_role("button", name="Share link").click()
     url_box = dialog.locator("[data-lb-share-url]")
     expect(url_box).to_have_value(re.compile(rf"^{re.escape(server.url)}/share/[\w-]+$"))
@@ -48,8 +81,8 @@ def test_photo_link_with_expiry_and_password_then_revoked(
     token = share_url.rsplit("/", 1)[1]
     listed = client.get("/api/shares").json()
     assert len(listed) == 1 and listed[0]["password"] is True
-    days = dt.datetime.fromisoformat(listed[0]["expires_at"]) - dt.datetime.now(dt.UTC)
-    assert dt.timedelta(days=1, hours=23) < days <= dt.timedelta(days=2)
+    valid = dt.datetime.fromisoformat(listed[0]["expires_at"]) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=1, hours=23) < valid <= dt.timedelta(days=2)
     assert unlabelled(page) == []
     page.keyboard.press("Escape")
 
