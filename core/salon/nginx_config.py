@@ -20,6 +20,10 @@ from salon.settings import CoreSettings
 _BODY_SLACK = 1 << 20
 # Values go into the config unquoted: nothing that could end a directive or open a block.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:\[\]/-]+$")
+# The template's legend of its placeholders: in a filled-in config it would show the values
+# where the names were (an outside reader took it for a broken comment).
+_LEGEND = re.compile(r"^# A template: .*\n# .*Placeholders:\n(?:#   \{\{.*\n)+", re.MULTILINE)
+_FILLED_IN = "# Filled in by `salon nginx-config` for this server's settings and storage folder.\n"
 
 TEMPLATE = """\
 # Salon behind nginx: nginx serves image renditions from local storage itself, checking the
@@ -117,7 +121,7 @@ def render(
         "NGINX_MEDIA_KEY": nginx_key,
         "CLIENT_MAX_BODY_SIZE": str(max_upload_bytes + _BODY_SLACK),
     }
-    text = TEMPLATE
+    text = _LEGEND.sub(_FILLED_IN, TEMPLATE, count=1)
     for name, value in values.items():
         if not _SAFE_VALUE.match(value):
             raise ConfigurationError(

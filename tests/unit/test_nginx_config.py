@@ -39,6 +39,9 @@ def test_render_fills_every_placeholder_and_refuses_injection(tmp_path: Path) ->
     assert f"alias {tmp_path}/media/renditions/;" in text
     assert "server 127.0.0.1:9000;" in text and "listen 8080;" in text
     assert f"client_max_body_size {1000 + (1 << 20)};" in text
+    # The template's legend of placeholders is not printed with values in place of the names.
+    assert "Placeholders:" in TEMPLATE and "Placeholders:" not in text
+    assert "# Filled in by `salon nginx-config`" in text and "#   127.0.0.1:9000" not in text
     with pytest.raises(ConfigurationError):
         nginx_config(core, upstream="127.0.0.1:9000; include /etc/passwd", listen="80")
     with pytest.raises(ConfigurationError):
