@@ -154,7 +154,7 @@ def test_placeholder_then_photo(browser: Any, tmp_path: Path, failure_context: l
         expect(refused).to_have_count(1, timeout=60_000)
         expect(refused).to_contain_text("Failed:")
         expect(page.locator("[data-upload-summary]")).to_have_text(
-            "Finished: 1 uploaded, 1 failed."
+            "Finished: 0 uploaded, 1 already in your library, 1 failed."
         )
         expect(page.get_by_role("button", name="Retry notes.txt")).to_have_count(0)
         expect(page.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)

@@ -33,6 +33,7 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
   let refused = 0; // rows it cannot
   let active = 0;
   let finished = 0;
+  let duplicates = 0; // of the finished: already in the library, nothing new
   let total = 0;
 
   // Beside the live summary, not in it: its words stay what screen readers are told.
@@ -42,9 +43,10 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
   function report() {
     const failed = failures.size + refused;
     const left = total - finished - failed;
+    const already = duplicates ? `, ${duplicates} already in your library` : "";
     summary.textContent = left
       ? `Uploading: ${finished} of ${total} done${failed ? `, ${failed} failed` : ""}.`
-      : `Finished: ${finished} uploaded${failed ? `, ${failed} failed` : ""}.`;
+      : `Finished: ${finished - duplicates} uploaded${already}${failed ? `, ${failed} failed` : ""}.`;
     const children = [];
     if (!left && finished) {
       const href = albumId ? `/albums/${albumId}` : "/";
@@ -130,6 +132,7 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
       send(view)
         .then((image) => {
           finished += 1;
+          if (image?.duplicate) duplicates += 1;
           onUploaded(image);
         })
         .catch((error) => fail(view, error))
