@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from .conftest import Server, jpeg, new_page, sign_up, unlabelled
+from .conftest import Server, jpeg, new_page, shot, sign_up, unlabelled
 
 pytestmark = pytest.mark.e2e
 
@@ -215,6 +216,86 @@ def test_lightbox_details_address_zoom_swipe_and_date(
             taken = client.get(f"/api/images/{image_id}").json()["taken_at"]
             assert taken.startswith("2018-07-01T08:00:00"), taken
         assert client.get(f"/api/images/{ids[2]}").json()["taken_at"].startswith("2019-05-04")
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+
+
+def two_frame_gif() -> bytes:
+    """An animated GIF: a red frame, then a blue one, looping."""
+    from PIL import Image
+
+    red, blue = (Image.new("RGB", (160, 120), c) for c in ((220, 30, 30), (30, 30, 220)))
+    out = io.BytesIO()
+    red.save(out, "GIF", save_all=True, append_images=[blue], duration=200, loop=0)
+    return out.getvalue()
+
+
+def frames_seen(img: Any, tries: int = 20) -> set[str]:
+    """Which of the GIF's frames screenshots of ``img`` catch, 0.1 s apart: both, if it moves."""
+    from PIL import Image
+
+    seen: set[str] = set()
+    for _ in range(tries):
+        shown = Image.open(io.BytesIO(img.screenshot())).convert("RGB")
+        red, _green, blue = shown.getpixel((shown.width // 2, shown.height // 2))
+        seen.add("red" if red > blue else "blue")
+        if len(seen) == 2:
+            break
+        time.sleep(0.1)
+    return seen
+
+
+def test_animated_gif_moves_in_the_lightbox(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    """Report s28: an animated GIF showed as a still everywhere (its renditions are its first
+    frame); the lightbox shows the original, which moves, and the grid keeps the still."""
+    from playwright.sync_api import expect
+
+    context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 900})
+    failure_context.append(page)
+    try:
+        client = sign_up(page, server, f"e2e-gif-{uuid.uuid4().hex[:8]}@example.com")
+        uploads = [("still.jpg", jpeg((640, 480), ((40, 40, 200), (0, 0, 0))), "image/jpeg")]
+        uploads.append(("spinner.gif", two_frame_gif(), "image/gif"))
+        images = []
+        for name, data, kind in uploads:
+            sent = client.post("/api/images?wait=true", files={"file": (name, data, kind)})
+            assert sent.status_code == 201, sent.text
+            images.append(sent.json())
+        still, gif = images
+        assert gif["metadata"].get("animated") is True, gif["metadata"]
+
+        page.reload()
+        expect(page.locator(".tile-frame.loaded")).to_have_count(2, timeout=30_000)
+        tile_img = page.locator(f".tile[data-id='{gif['id']}'] .tile-img")
+        assert "/renditions/" in (tile_img.evaluate("(i) => i.currentSrc") or "")
+
+        # Newest first: the GIF, then the JPEG.
+        page.locator(f".tile[data-id='{gif['id']}'] .tile-open").click()
+        dialog = page.locator("dialog[data-lightbox]")
+        expect(dialog.locator(".lightbox-figure.loaded")).to_be_visible(timeout=30_000)
+        img = dialog.locator("[data-lb-img]")
+        expect(img).to_have_attribute("src", gif["urls"]["original"])
+        assert img.get_attribute("srcset") is None
+        shown = img.evaluate(
+            """async (i) => {
+              const answer = await fetch(i.currentSrc);
+              return [answer.headers.get("content-type"), (await answer.arrayBuffer()).byteLength];
+            }"""
+        )
+        assert shown == ["image/gif", gif["size"]], shown
+        assert img.evaluate("(i) => i.naturalWidth") == 160
+        assert frames_seen(img) == {"red", "blue"}
+        shot(page, "lightbox-animated-gif")
+
+        # The next photo, a still, gets its renditions again.
+        page.keyboard.press("ArrowRight")
+        expect(dialog.locator("[data-lb-title]")).to_have_text("still")
+        expect(img).to_have_attribute("srcset", re.compile(r"/renditions/md \d+w"))
+        expect(img).to_have_attribute("src", re.compile(r"/renditions/"))
+        assert still["urls"]["original"] not in (img.evaluate("(i) => i.currentSrc") or "")
         assert console.errors == [], console.errors
     finally:
         context.close()

@@ -125,6 +125,8 @@ def test_timeline_headings_justified_rows_and_jump_to_month(
         expect(dialog.locator("[data-lb-title]")).to_have_text("panorama")
         page.keyboard.press("Escape")
         expect(dialog).not_to_have_attribute("open", "")
+        # Closing goes Back (off ?photo=): a goto before that lands is aborted by it.
+        expect(page).to_have_url(f"{server.url}/?limit=100")
 
         # Three photos a page: December 2019 is not loaded until asked for.
         asked.clear()

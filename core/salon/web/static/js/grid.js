@@ -43,8 +43,9 @@ export function statusText(image) {
 }
 
 /** Fill an <img> (inside `frame`) with an image's renditions and its placeholder; a photo
- * still processing gets a neutral box of its own shape, labelled, until it is ready. */
-export function loadInto(img, frame, image, sizes) {
+ * still processing gets a neutral box of its own shape, labelled, until it is ready. With
+ * `moving`, an animated image shows its original: the renditions are stills of its first frame. */
+export function loadInto(img, frame, image, sizes, { moving = false } = {}) {
   frame.classList.remove("loaded");
   const placeholder = placeholderURL(image.placeholder);
   frame.style.backgroundImage = placeholder ? `url("${placeholder}")` : "";
@@ -58,9 +59,14 @@ export function loadInto(img, frame, image, sizes) {
     img.removeAttribute("src");
     return;
   }
-  img.sizes = sizes;
-  img.srcset = srcsetOf(image);
-  img.src = bestUrl(image);
+  if (moving && image.metadata?.animated) {
+    img.removeAttribute("srcset");
+    img.src = image.urls.original;
+  } else {
+    img.sizes = sizes;
+    img.srcset = srcsetOf(image);
+    img.src = bestUrl(image);
+  }
   if (img.complete && img.naturalWidth) frame.classList.add("loaded");
 }
 

@@ -120,7 +120,7 @@ export function createLightbox(dialog, grid, { total = () => null } = {}) {
     const image = current();
     if (!image) return;
     resetZoom();
-    loadInto(img, frame, image, SIZES);
+    loadInto(img, frame, image, SIZES, { moving: true });
     const meta = image.metadata || {};
     $("[data-lb-title]", dialog).textContent = describe(image);
     $("[data-lb-position]", dialog).textContent = `Photo ${index + 1} of ${ofCount()}`;
