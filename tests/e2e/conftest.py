@@ -344,7 +344,8 @@ def unlabelled(page: Any) -> list[str]:
 def failure_context(
     request: pytest.FixtureRequest, _servers: dict[str, Future[Server]], browser: Any
 ) -> Iterator[list[Any]]:
-    """Pages registered here get a screenshot, and the servers' logs are printed, on failure."""
+    """Pages registered here get a screenshot and their text printed, and the servers' logs are
+    printed, on failure."""
     pages: list[Any] = []
     yield pages
     report = getattr(request.node, "rep_call", None)
@@ -352,6 +353,8 @@ def failure_context(
         for index, page in enumerate(pages):
             try:
                 shot(page, f"FAILED-{request.node.name}-{index}")
+                # CI keeps no screenshots: what the page said is in the output instead.
+                print(f"--- page {index} at {page.url} ---\n{page.inner_text('body')[:3000]}")
             except Exception as exc:  # the page may be gone; the log still helps
                 print(f"no screenshot: {exc}")
         for name, future in _servers.items():

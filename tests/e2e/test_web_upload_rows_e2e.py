@@ -73,3 +73,34 @@ def test_summary_counts_duplicates_and_failed_rows_are_readable(
     refusals = [e for e in console.errors if "415" in e]
     assert len(refusals) == len(console.errors), console.errors
     context.close()
+
+
+def test_files_chosen_before_the_page_script_runs_are_uploaded(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    """A slow phone can show the file picker before the page's script has run: the files chosen
+    then fired their change event with nobody listening, and nothing was ever uploaded (CI run
+    of stop 28). The script is held back here until the files are in the input."""
+    from playwright.sync_api import expect
+
+    context, page, console = new_page(browser, server, viewport={"width": 390, "height": 844})
+    failure_context.append(page)
+    client = sign_up(page, server, f"e2e-early-{uuid.uuid4().hex[:8]}@example.com")
+    held: list[Any] = []
+    page.route("**/js/pages/upload.js*", lambda route: held.append(route))
+    page.goto("/upload", wait_until="commit")
+    photo = jpeg((300, 400), ((30, 30, 30), (230, 230, 230)))
+    page.get_by_label("Choose files").set_input_files(
+        files=[{"name": "early.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
+    for _ in range(200):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the upload page never asked for its script"
+    held[0].continue_()
+    expect(page.locator(".upload[data-status='done']")).to_have_count(1, timeout=60_000)
+    expect(page.locator(".upload")).to_contain_text("early.jpg")
+    assert len(client.get("/api/images").json()["items"]) == 1
+    assert not console.errors, console.errors
+    context.close()

@@ -10,10 +10,15 @@ const dropzone = $("[data-dropzone]");
 const input = $("[data-file-input]");
 const queue = createUploadQueue({ list: $("[data-upload-list]"), summary: $("[data-upload-summary]") });
 
-input.addEventListener("change", () => {
+function takeChosen() {
+  if (!input.files.length) return;
   queue.add([...input.files]);
   input.value = "";
-});
+}
+input.addEventListener("change", takeChosen);
+// Files chosen before this module ran (a slow phone, a page still loading) fired their change
+// event with nobody listening; they are still in the input.
+takeChosen();
 
 for (const name of ["dragenter", "dragover"]) {
   dropzone.addEventListener(name, (event) => {
