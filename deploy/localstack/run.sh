@@ -178,8 +178,11 @@ start() {
     install >&2 || fail "LocalStack could not be installed"
     log "starting at $URL (log: $LOG)"
     # setsid: its own session and process group, so `stop` can end it and its children.
+    # GATEWAY_SERVER=hypercorn: LocalStack's default server (twisted) listens on every
+    # address whatever GATEWAY_LISTEN's host says; hypercorn binds the one given.
     DISABLE_EVENTS=1 \
     GATEWAY_LISTEN="$HOST:$PORT" \
+    GATEWAY_SERVER=hypercorn \
     SERVICES="$SERVICES" \
     LOCALSTACK_VOLUME_DIR="$STATE/volume" \
     S3_SKIP_SIGNATURE_VALIDATION=0 \

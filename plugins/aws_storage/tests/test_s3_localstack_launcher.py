@@ -10,7 +10,12 @@ import subprocess
 
 import boto3
 import pytest
-from salon.testing.localstack import ensure_localstack, find_run_script, is_healthy
+from salon.testing.localstack import (
+    ensure_localstack,
+    find_run_script,
+    is_healthy,
+    start_localstack,
+)
 
 from .conftest import CREDENTIALS, REGION
 
@@ -82,3 +87,35 @@ def test_start_on_a_named_localstack_creates_resources_and_prints_exports(
     )
     assert stopped.returncode == 0 and "leaving it alone" in stopped.stderr
     assert is_healthy(localstack_url)
+
+
+def _listening_addresses(port: int) -> list[str]:
+    """The local addresses of sockets listening on ``port`` (IPv4 and IPv6), from /proc."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.append(
+                        socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1])
+                        if len(address) == 8
+                        else socket.inet_ntop(socket.AF_INET6, bytes.fromhex(address))
+                    )
+    return found
+
+
+@pytest.mark.localstack
+def test_run_sh_listens_on_loopback_only(localstack_url: str) -> None:
+    """run.sh asks for 127.0.0.1: LocalStack's default server (twisted) listened on every
+    address anyway, so anyone on the network could read the bucket (outside newcomer, s28)."""
+    script = find_run_script()
+    assert script is not None
+    handle, reason = start_localstack(script)
+    assert handle is not None, reason
+    try:
+        port = int(handle.endpoint_url.rsplit(":", 1)[1])
+        assert _listening_addresses(port) == ["127.0.0.1"]
+    finally:
+        handle.stop()
