@@ -104,6 +104,26 @@ async def test_static_files(salon_app: Any) -> None:
     assert escape.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/css/salon.css%00",
+        "/static/%00",
+        "/static/plugins/nasa_apod/%00",
+        "/static/css/",
+        "/static/%2e",
+        "/static/plugins/nasa_apod/%2e",
+    ],
+)
+async def test_odd_static_paths_get_a_404_that_names_no_folder(salon_app: Any, path: str) -> None:
+    """A NUL was Litestar's ValueError (500, with a traceback in the log) and a folder's 404
+    named it on disk (outside attacker, s29)."""
+    answer = await salon_app.client.get(path)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["detail"].startswith("no file at /static/")
+    assert str(STATIC.parent) not in answer.text and "/core/" not in answer.text
+
+
 def _files(root: Path, suffix: str) -> list[Path]:
     found = sorted(root.rglob(f"*{suffix}"))
     assert found, f"no {suffix} files under {root}"

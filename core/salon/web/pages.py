@@ -31,6 +31,7 @@ from jinja2 import (
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
+from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -361,28 +362,36 @@ def _plugin_page(web: WebUI, page: PluginPage) -> HTTPRouteHandler:
 def static_router() -> Router:
     """``/static``: CSS and ES modules. Browsers revalidate each time (cheap 304s), so a new
     release never runs against stale modules."""
-    return create_static_files_router(
-        path="/static",
-        directories=[STATIC],
-        cache_control=CacheControlHeader(no_cache=True),
-        include_in_schema=False,
-        name="web_static",
-    )
+    return _static_files("/static", STATIC, "web_static")
 
 
 def plugin_static_routers(web: WebUI) -> list[Router]:
     """``/static/plugins/<plugin>/``: each plugin's static folder, served like the core's."""
     return [
-        create_static_files_router(
-            path=f"{PLUGIN_STATIC}/{plugin}",
-            directories=[files.static],
-            cache_control=CacheControlHeader(no_cache=True),
-            include_in_schema=False,
-            name=f"plugin_static_{plugin}",
-        )
+        _static_files(f"{PLUGIN_STATIC}/{plugin}", files.static, f"plugin_static_{plugin}")
         for plugin, files in web.files.items()
         if files.static is not None
     ]
+
+
+def _static_files(path: str, directory: Path, name: str) -> Router:
+    return create_static_files_router(
+        path=path,
+        directories=[directory],
+        cache_control=CacheControlHeader(no_cache=True),
+        include_in_schema=False,
+        name=name,
+        # Litestar's own 404 names the folder on disk, and a NUL in the path is its
+        # ValueError (a 500): neither may reach a visitor (outside attacker, s29).
+        exception_handlers={NotFoundException: _no_such_file, ValueError: _no_such_file},
+    )
+
+
+def _no_such_file(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return Response(
+        {"status_code": 404, "detail": f"no file at {quote(request.url.path)}"},
+        status_code=404,
+    )
 
 
 __all__: list[str] = [
