@@ -113,11 +113,12 @@ async def test_static_files(salon_app: Any) -> None:
         "/static/css/",
         "/static/%2e",
         "/static/plugins/nasa_apod/%2e",
+        "/static/" + "a" * 3000,
     ],
 )
 async def test_odd_static_paths_get_a_404_that_names_no_folder(salon_app: Any, path: str) -> None:
-    """A NUL was Litestar's ValueError (500, with a traceback in the log) and a folder's 404
-    named it on disk (outside attacker, s29)."""
+    """A NUL was Litestar's ValueError and a name too long an OSError (500s, with a traceback
+    in the log), and a folder's 404 named it on disk (outside attacker, s29)."""
     answer = await salon_app.client.get(path)
     assert answer.status_code == 404, answer.text
     assert answer.json()["detail"].startswith("no file at /static/")

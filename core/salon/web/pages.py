@@ -381,9 +381,14 @@ def _static_files(path: str, directory: Path, name: str) -> Router:
         cache_control=CacheControlHeader(no_cache=True),
         include_in_schema=False,
         name=name,
-        # Litestar's own 404 names the folder on disk, and a NUL in the path is its
-        # ValueError (a 500): neither may reach a visitor (outside attacker, s29).
-        exception_handlers={NotFoundException: _no_such_file, ValueError: _no_such_file},
+        # Litestar's own 404 names the folder on disk, and a NUL in the path (ValueError) or
+        # a name too long for the file system (OSError) was a 500: none may reach a visitor
+        # (outside attacker, s29).
+        exception_handlers={
+            NotFoundException: _no_such_file,
+            ValueError: _no_such_file,
+            OSError: _no_such_file,
+        },
     )
 
 
