@@ -65,6 +65,9 @@ async def test_bad_dates_change_nothing(salon_app: RunningApp) -> None:
         {"taken_at": "1700-01-01T00:00:00Z"},
         {"taken_at": "2999-01-01T00:00:00Z"},
         {"taken_at": "yesterday"},
+        # UTC of these is past year 9999 or before year 1 (a 500 before; outside attacker, s29)
+        {"taken_at": "9999-12-31T23:59:59-23:59"},
+        {"taken_at": "0001-01-01T00:00:00+23:59"},
     ):
         response = await salon_app.client.patch(
             f"/api/images/{image['id']}", json=body, headers=headers
@@ -74,6 +77,11 @@ async def test_bad_dates_change_nothing(salon_app: RunningApp) -> None:
         {"action": "set_taken_at", "image_ids": [image["id"]]},
         {"action": "shift_taken_at", "image_ids": [image["id"]]},
         {"action": "shift_taken_at", "image_ids": [image["id"]], "shift_seconds": -(10**13)},
+        {
+            "action": "set_taken_at",
+            "image_ids": [image["id"]],
+            "taken_at": "9999-12-31T23:59:59-23:59",
+        },
     ):
         response = await salon_app.client.post("/api/images/bulk", json=body, headers=headers)
         assert response.status_code == 400, (body, response.text)

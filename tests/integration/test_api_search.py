@@ -272,6 +272,25 @@ async def test_query_syntax_is_text_and_bad_input_is_400(salon_app: RunningApp) 
         response = await salon_app.client.get("/api/images", params=params, headers=headers)
         assert response.status_code == 400, (params, response.text)
         assert message in response.json()["detail"]
+    # Past the calendar's ends (an offset crossing year 9999 or year 1 was a 500; outside
+    # attacker, s29), and a taken_to=9999 whose end is past the calendar is said so.
+    for path in ("/api/images", "/api/images/months"):
+        for params in [
+            {"taken_from": "9999-12-31T23:59:59-23:59"},
+            {"taken_to": "9999-12-31T23:59:59-23:59"},
+            {"taken_from": "0001-01-01T00:00:00+23:59"},
+            {"taken_to": "9999-12-31T23:59:59.999999Z"},
+            {"taken_to": "9999"},
+            {"taken_to": "9999-12"},
+            {"taken_to": "9999-12-31"},
+            {"taken_from": "0000"},
+        ]:
+            response = await salon_app.client.get(path, params=params, headers=headers)
+            assert response.status_code == 400, (path, params, response.text)
+            detail = response.json()["detail"]
+            assert "is out of range: in UTC it must fall within years 1 to 9999" in detail, detail
+    edge = {"taken_from": "0001", "taken_to": "9999-11"}
+    assert await found(salon_app, headers, **edge) == [image]
 
 
 async def test_index_and_triggers_exist_at_head(salon_app: RunningApp, salon_database: str) -> None:

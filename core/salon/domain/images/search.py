@@ -72,27 +72,60 @@ def _bound(value: str | None, name: str, *, end: bool) -> dt.datetime | None:
         return None
     value = value.strip()
     try:
-        if re.fullmatch(r"\d{4}", value):
-            start = dt.datetime(int(value), 1, 1, tzinfo=dt.UTC)
-            return start.replace(year=start.year + 1) if end else start
-        if re.fullmatch(r"\d{4}-\d{2}", value):
-            year, month = (int(part) for part in value.split("-"))
-            start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
-            if not end:
-                return start
-            return start.replace(year=year + month // 12, month=month % 12 + 1)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            day = dt.date.fromisoformat(value)
-            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            return start + dt.timedelta(days=1) if end else start
-        moment = dt.datetime.fromisoformat(value)
-    except (ValueError, OverflowError):
+        moment = _moment(value, end=end)
+    except OverflowError:
+        # Python's calendar ends at year 9999; an offset or taken_to's end can cross it.
+        raise SearchError(
+            f"{name} {value[:40]!r} is out of range: in UTC it must fall within years 1 to"
+            " 9999" + (", and end before 9999 does (leave taken_to out for no end)" if end else "")
+        ) from None
+    except ValueError:
         raise SearchError(f"{name} must be {_DATE_FORMS}, not {value[:40]!r}") from None
-    if moment.tzinfo is None:
+    if moment is None:
         raise SearchError(f"{name} must say its offset (Z or +01:00), or be a plain date")
-    moment = moment.astimezone(dt.UTC)
+    return moment
+
+
+def _moment(value: str, *, end: bool) -> dt.datetime | None:
+    """The bound ``value`` names (None: a time without offset). ValueError: not a date;
+    OverflowError: a date outside the calendar (years 1 to 9999, in UTC)."""
+    if value.startswith("0000"):
+        raise OverflowError(value)
+    if re.fullmatch(r"\d{4}(-\d{2})?", value):
+        year, month = int(value[:4]), int(value[5:] or 1)
+        if not 1 <= month <= 12:
+            raise ValueError(value)
+        step = (12 if len(value) == 4 else 1) if end else 0  # taken_to: where the next begins
+        return _month_start(year, month + step)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        day = dt.date.fromisoformat(value)
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        return start + dt.timedelta(days=1) if end else start
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return None
+    utc = in_utc(moment)
+    if utc is None:
+        raise OverflowError(value)
     # A time as taken_to is the last moment included.
-    return moment + dt.timedelta(microseconds=1) if end else moment
+    return utc + dt.timedelta(microseconds=1) if end else utc
+
+
+def _month_start(year: int, month: int) -> dt.datetime:
+    """The first moment of ``month`` (13: January of the next year). OverflowError: past 9999."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    if year > dt.MAXYEAR:
+        raise OverflowError(f"year {year}")
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
+
+
+def in_utc(moment: dt.datetime) -> dt.datetime | None:
+    """``moment`` (with its offset) in UTC; None when that falls outside Python's calendar
+    (an offset moves 9999-12-31T23:59-01:00 into year 10000)."""
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def search_conditions(search: ImageSearch, dialect: str) -> list[ColumnElement[bool]]:

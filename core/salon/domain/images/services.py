@@ -60,7 +60,7 @@ from salon.domain.images.processing import (
 from salon.domain.images.quota import STORAGE_TURN, check_usage
 from salon.domain.images.recording import insert_image, standing
 from salon.domain.images.schemas import image_event
-from salon.domain.images.search import ImageSearch, search_conditions
+from salon.domain.images.search import ImageSearch, in_utc, search_conditions
 from salon.domain.ports import ImagePorts
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
 from salon.providers import (
@@ -555,12 +555,13 @@ def set_taken_at(image: Image, when: dt.datetime, *, keep_zone: bool = False) ->
     offset = None if local else when.utcoffset()
     if local:
         when = when.replace(tzinfo=dt.UTC)
-    when = when.astimezone(dt.UTC)
+    utc = in_utc(when)
     latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    if not EARLIEST_TAKEN <= when <= latest:
+    if utc is None or not EARLIEST_TAKEN <= utc <= latest:
         raise BadDate(
-            f"taken_at {when.isoformat()} is not a time a photo was taken (1826 to today)"
+            f"taken_at {(utc or when).isoformat()} is not a time a photo was taken (1826 to today)"
         )
+    when = utc
     meta = dict(image.meta or {})
     if CAMERA_TAKEN_META not in meta:
         meta[CAMERA_TAKEN_META] = image.taken_at.isoformat() if image.taken_at else None
