@@ -12,6 +12,8 @@ theirs, so a disabled plugin's pages and entries are simply absent.
 
 from __future__ import annotations
 
+import errno
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from jinja2 import (
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import MediaType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import InternalServerException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -45,6 +47,8 @@ from salon.errors import PluginError
 from salon.plugins import PluginPage
 from salon.providers import PluginFiles
 from salon.runtime import runtime_of
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -381,18 +385,29 @@ def _static_files(path: str, directory: Path, name: str) -> Router:
         cache_control=CacheControlHeader(no_cache=True),
         include_in_schema=False,
         name=name,
-        # Litestar's own 404 names the folder on disk, and a NUL in the path (ValueError) or
-        # a name too long for the file system (OSError) was a 500: none may reach a visitor
-        # (outside attacker, s29).
+        # Litestar's own 404 names the folder on disk, a NUL in the path is its ValueError,
+        # and a name too long for the file system its 500: each is a plain 404 (outside
+        # attacker, s29).
         exception_handlers={
             NotFoundException: _no_such_file,
             ValueError: _no_such_file,
-            OSError: _no_such_file,
+            InternalServerException: _no_such_file,
         },
     )
 
 
+# What a malformed path gives the file system; anything else (a permission error) stays a 500.
+_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.EINVAL})
+
+
 def _no_such_file(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, InternalServerException):
+        cause = exc.__cause__
+        if not (isinstance(cause, OSError) and cause.errno in _PATH_ERRNOS):
+            logger.error("serving %s failed", request.url.path, exc_info=cause or exc)
+            return Response(
+                {"status_code": 500, "detail": "Internal Server Error"}, status_code=500
+            )
     return Response(
         {"status_code": 404, "detail": f"no file at {quote(request.url.path)}"},
         status_code=404,
