@@ -308,11 +308,33 @@ def test_lab_or_cmyk_icc_never_attached_to_rgb_output(
 def test_max_pixels_checked_before_decoding(tmp_path: Path, out_dir: Path) -> None:
     small_limit = PillowMediaProcessor(max_pixels=1_000_000)
     source = _jpeg(tmp_path / "big.jpg", (1200, 1000))
-    with pytest.raises(UnsupportedMedia, match=r"too large.*1,200,000 pixels.*1,000,000"):
+    with pytest.raises(
+        UnsupportedMedia,
+        match=r"too large: 1200 x 1000 pixels \(1.2 MP\).* at most 1 MP \(SALON_MAX_PIXELS\)",
+    ):
         small_limit.process(source, out_dir, DEFAULT_SPECS)
     assert list(out_dir.iterdir()) == []
     # the same file is fine under a larger limit: the limit is per processor, not global
     PillowMediaProcessor(max_pixels=2_000_000).process(source, out_dir, DEFAULT_SPECS)
+
+
+def test_past_pillows_own_guard_the_setting_decides(tmp_path: Path, out_dir: Path) -> None:
+    """A 200 MP phone photo (12240 x 16320) trips Pillow's process-wide guard (about 179 MP)
+    while its header is read; the refusal still names its size, the limit and the setting
+    (outside photographer, s29), and a raised ``max_pixels`` is what decides."""
+    assert 2 * (Image.MAX_IMAGE_PIXELS or 0) < 12240 * 16320
+    source = make_bomb_png(tmp_path / "200mp.png", 12240, 16320)
+    with pytest.raises(MediaTooLarge) as refused:
+        PillowMediaProcessor().process(source, out_dir, DEFAULT_SPECS)
+    assert str(refused.value) == (
+        "The image is too large: 12240 x 16320 pixels (200 MP); this server accepts at most 100 MP "
+        "(SALON_MAX_PIXELS)."
+    )
+    # Raised to 250 MP, the header passes the size check: the next refusal is Salon's own
+    # density check on these few bytes, not Pillow's guard.
+    with pytest.raises(MediaTooLarge, match="decompression bomb"):
+        PillowMediaProcessor(max_pixels=250_000_000).probe(source)
+    assert list(out_dir.iterdir()) == []
 
 
 def test_global_pillow_limit_untouched(tmp_path: Path, out_dir: Path) -> None:
@@ -556,6 +578,33 @@ def test_format_sniffing_is_linear_on_hostile_bytes() -> None:
         assert time.perf_counter() - started < 0.5
 
 
+def test_tiff_in_a_compression_libtiff_lacks_is_a_variant_not_damage(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    """A valid TIFF with WebP compression (Pillow's hopper_webp.tif) on a libtiff built without
+    WebP was called damaged (outside photographer, s29): it is an unsupported variant, named."""
+    if not pillow_media._tiff_codec_missing("webp"):
+        pytest.skip("this libtiff decodes WebP TIFFs; the refusal cannot be provoked here")
+    source = tmp_path / "webp.tif"
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(source, "TIFF", compression="raw")
+    data = source.read_bytes()
+    entry = b"\x03\x01\x03\x00\x01\x00\x00\x00\x01\x00"  # Compression (259) = 1, none
+    assert data.count(entry) == 1
+    source.write_bytes(data.replace(entry, entry[:8] + struct.pack("<H", 50001)))  # WebP
+    with pytest.raises(UnsupportedMedia) as refused:
+        processor.process(source, out_dir, DEFAULT_SPECS)
+    assert refused.value.reason == "unsupported_variant"
+    assert "WebP compression" in str(refused.value)
+    assert list(out_dir.iterdir()) == []
+    # A TIFF in a compression libtiff reads is still damaged when its data is cut short.
+    lzw = tmp_path / "lzw.tif"
+    Image.effect_noise((64, 64), 60).save(lzw, "TIFF", compression="tiff_lzw")
+    lzw.write_bytes(lzw.read_bytes()[:-2000])
+    with pytest.raises(UnsupportedMedia) as cut:
+        processor.process(lzw, out_dir, DEFAULT_SPECS)
+    assert cut.value.reason == "damaged"
+
+
 def _twelve_bit_jpeg(path: Path) -> Path:
     _jpeg(path, (40, 30))
     data = bytearray(path.read_bytes())
@@ -586,6 +635,18 @@ def _twelve_bit_jpeg(path: Path) -> Path:
             "unsupported_format",
             "SVG",
         ),
+        (
+            lambda p: p.write_bytes(b"\xc5\xd0\xd3\xc6" + bytes(60)),
+            UnsupportedMedia,
+            "unsupported_format",
+            "EPS/PostScript",
+        ),
+        (
+            lambda p: p.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n"),
+            UnsupportedMedia,
+            "unsupported_format",
+            "EPS/PostScript",
+        ),
         (_twelve_bit_jpeg, UnsupportedMedia, "unsupported_variant", "12-bit JPEG"),
         (
             lambda p: p.write_bytes(png_bytes(200, 1, 8, 0, b"\x00" + b"\x80" * 200)),
@@ -608,7 +669,20 @@ def _twelve_bit_jpeg(path: Path) -> Path:
         (lambda p: make_bomb_png(p, 20_000, 20_000), MediaTooLarge, "too_large", "too large"),
         (lambda p: p.write_bytes(b""), UnsupportedMedia, "empty", "empty"),
     ],
-    ids=["text", "bmp", "pbm", "svg", "12-bit", "strip", "truncated", "png-head", "bomb", "empty"],
+    ids=[
+        "text",
+        "bmp",
+        "pbm",
+        "svg",
+        "dos-eps",
+        "eps",
+        "12-bit",
+        "strip",
+        "truncated",
+        "png-head",
+        "bomb",
+        "empty",
+    ],
 )
 def test_refusals_say_why(
     processor: PillowMediaProcessor,

@@ -44,6 +44,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import io
 import logging
 import math
@@ -217,8 +218,8 @@ class PillowMediaProcessor:
 
     ``max_pixels`` is the largest declared pixel count accepted (decompression-bomb guard),
     checked per call against the header before any pixel is decoded. Pillow's own process-wide
-    guard (``Image.MAX_IMAGE_PIXELS``, an error at twice its value) is left as it is, so
-    settings above about 179 million pixels are capped by it.
+    guard (``Image.MAX_IMAGE_PIXELS``, an error at twice its value, about 179 MP) is left as it
+    is; a header past it is opened again without it, so ``max_pixels`` alone decides.
     """
 
     def __init__(
@@ -440,9 +441,11 @@ class PillowMediaProcessor:
                 "unsupported_variant",
             )
         if width * height > self.max_pixels:
+            # Names the setting: a 200 MP phone photo is refused by a server choice, not a fault.
             raise MediaTooLarge(
-                f"The image is too large: {width}x{height} is {width * height:,} pixels; the "
-                f"limit is {self.max_pixels:,}."
+                f"The image is too large: {width} x {height} pixels "
+                f"({_megapixels(width * height)} MP); "
+                f"this server accepts at most {_megapixels(self.max_pixels)} MP (SALON_MAX_PIXELS)."
             )
 
     def _check_density(self, width: int, height: int, file_size: int) -> None:
@@ -507,10 +510,43 @@ def _open(fp: io.BufferedReader) -> ImageFile.ImageFile:
         # Pillow also lands here when a format's header parser gave up (a 12-bit JPEG).
         raise _unidentified(fp) from None
     except Image.DecompressionBombError:
-        # Pillow's own (process-wide) limit tripped while reading the header.
-        raise MediaTooLarge("The image is too large (too many pixels).") from None
+        # Pillow's own process-wide guard (about 179 MP) tripped on the header: Salon's
+        # max_pixels, a setting checked right after, decides instead and names the size.
+        return _open_past_pillow_guard(fp)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error):
-        raise UnsupportedMedia("The image is damaged and cannot be read.", "damaged") from None
+        raise _damaged_header() from None
+
+
+def _damaged_header() -> UnsupportedMedia:
+    return UnsupportedMedia("The image is damaged and cannot be read.", "damaged")
+
+
+def _open_past_pillow_guard(fp: io.BufferedReader) -> ImageFile.ImageFile:
+    """What ``Image.open`` does for Salon's formats, minus Pillow's pixel-count guard: only
+    the header is read, and the caller's own size checks run before any pixel is decoded."""
+    fp.seek(0)
+    prefix = fp.read(16)
+    for fmt in _OPEN_FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        accepted = accept is None or accept(prefix)
+        if not accepted or isinstance(accepted, str):
+            continue
+        fp.seek(0)
+        try:
+            return factory(fp, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # as Image.open: not this format, try the next
+        except Image.DecompressionBombError:  # a GIF frame past the guard: size unknown here
+            raise MediaTooLarge("The image is too large (too many pixels).") from None
+        except (OSError, ValueError, EOFError):
+            raise _damaged_header() from None
+    raise _damaged_header()
+
+
+def _megapixels(pixels: int) -> str:
+    """199756800 -> '200', 3.6e9 -> '3,600', 1_200_000 -> '1.2', 1_000 -> '0.001'."""
+    value = pixels / 1e6
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def _unidentified(fp: io.BufferedReader) -> UnsupportedMedia:
@@ -562,6 +598,8 @@ _OTHER_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
     (b"\xff\x4f\xff\x51", "JPEG 2000"),
     (b"%PDF-", "PDF"),
+    (b"%!PS-Adobe", "EPS/PostScript"),
+    (b"\xc5\xd0\xd3\xc6", "EPS/PostScript"),  # DOS binary EPS (PostScript + a TIFF preview)
     (b"qoif", "QOI"),
     (b"\x76\x2f\x31\x01", "OpenEXR"),
     (b"#?RADIANCE", "Radiance HDR"),
@@ -617,11 +655,35 @@ def _decode(im: ImageFile.ImageFile) -> None:
     except Image.DecompressionBombError:
         raise MediaTooLarge("The image is too large (too many pixels).") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error):
+        compression = im.info.get("compression") if im.format == "TIFF" else None
+        if isinstance(compression, str) and _tiff_codec_missing(compression):
+            raise UnsupportedMedia(
+                f"This TIFF uses {_TIFF_CODEC_NAMES.get(compression, compression)} compression, "
+                "which this server's TIFF library "
+                "cannot decode; save it with LZW, Deflate or no compression.",
+                "unsupported_variant",
+            ) from None
         raise UnsupportedMedia(
             "The image is damaged or incomplete (was the upload cut short?).", "damaged"
         ) from None
     except MemoryError:
         raise MediaTooLarge("The image is too large to decode.") from None
+
+
+_TIFF_CODEC_NAMES: Final = {"webp": "WebP", "zstd": "Zstandard", "lzma": "LZMA", "jpeg": "JPEG"}
+
+
+@functools.cache
+def _tiff_codec_missing(compression: str) -> bool:
+    """Whether libtiff was built without this compression (WebP, JBIG... are optional), found
+    by writing a tiny TIFF with it: a valid file in such a variant is not a damaged one."""
+    for mode in ("RGB", "1"):  # the fax codecs (group3/4) write 1-bit images only
+        try:
+            Image.new(mode, (8, 8)).save(io.BytesIO(), "TIFF", compression=compression)
+        except (OSError, ValueError, KeyError):
+            continue
+        return False
+    return True
 
 
 def _metadata(fmt: str, exif: _Exif) -> dict[str, Any]:
