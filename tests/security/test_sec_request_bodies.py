@@ -220,3 +220,35 @@ async def test_a_413_says_connection_close_and_keep_alive_clients_go_on(
     assert after.status_code == 200, after.text
     small = await client.post("/api/albums", json={"name": "ok"}, headers=user)
     assert small.status_code == 201 and small.headers.get("connection") != "close"
+
+
+async def test_a_boundary_over_256_characters_is_a_400(
+    served: Served, client: httpx.AsyncClient
+) -> None:
+    """python_multipart refuses a boundary over 256 characters with an error of its own, which
+    was a 500 on both upload routes (outside attacker, s29); the upload stays usable."""
+    user = await sign_up(client, "boundary")
+    photo = distinct_jpeg()
+    intent = await client.post(
+        "/api/uploads",
+        json={"filename": "b.jpg", "content_type": "image/jpeg", "size": len(photo)},
+        headers=user,
+    )
+    assert intent.status_code == 201, intent.text
+    file_path = f"/api/uploads/{intent.json()['upload_id']}/file"
+    for boundary in ("B" * 257, "B" * 5000):
+        body = multipart_head(boundary) + photo + f"\r\n--{boundary}--\r\n".encode()
+        headers = {**user, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        for path in ("/api/images", file_path):
+            answer = await client.post(path, content=body, headers=headers)
+            assert answer.status_code == 400, (path, answer.text)
+            detail = answer.json()["detail"]
+            assert f"boundary is {len(boundary)} characters long" in detail, detail
+            assert "1 to 256" in detail, detail
+    assert (await client.get("/api/images", headers=user)).json()["items"] == []
+    assert not list((served.data_dir / "tmp").glob("upload-*"))
+    # Nothing was kept for the upload, which still takes its file.
+    sent = await client.post(file_path, files={"file": ("b.jpg", photo)}, headers=user)
+    assert sent.status_code == 204, sent.text
+    done = await client.post(file_path.replace("/file", "/complete"), headers=user)
+    assert done.status_code == 201, done.text

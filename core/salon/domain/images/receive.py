@@ -18,7 +18,7 @@ from litestar import Request
 from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MAX_BOUNDARY_LENGTH, MultipartParser, parse_options_header
 
 from salon.domain.images.intake import spool_hashed
 
@@ -168,22 +168,33 @@ def _boundary(request: Request[Any, Any, Any]) -> bytes:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise ClientException("send the image as multipart/form-data with a 'file' part")
-    return options[b"boundary"]
+    boundary = options[b"boundary"]
+    # The parser refuses a longer one with an error of its own (a 500 before; outside
+    # attacker, s29); RFC 2046 allows 70 characters.
+    if not 0 < len(boundary) <= MAX_BOUNDARY_LENGTH:
+        raise ClientException(
+            f"the multipart boundary is {len(boundary)} characters long; it must be 1 to"
+            f" {MAX_BOUNDARY_LENGTH} (RFC 2046 says at most 70)"
+        )
+    return boundary
 
 
-def _check_declared(request: Request[Any, Any, Any], limits: BodyLimits) -> None:
+def _check_head(request: Request[Any, Any, Any], limits: BodyLimits) -> bytes:
+    """The form's boundary, once the headers are known to be acceptable (before any byte of
+    the body is read or stored)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes + FORM_OVERHEAD_BYTES:
         raise PayloadTooLarge(f"upload is larger than the limit of {limits.max_bytes} bytes")
+    return _boundary(request)
 
 
 async def _file_data(
-    request: Request[Any, Any, Any], limits: BodyLimits, state: _FormState
+    request: Request[Any, Any, Any], limits: BodyLimits, state: _FormState, boundary: bytes
 ) -> AsyncIterator[bytes]:
     """The file part's bytes as the body arrives; the other fields collect in ``state``."""
     max_body = limits.max_bytes + FORM_OVERHEAD_BYTES
     too_large = f"upload is larger than the limit of {limits.max_bytes} bytes"
-    parser = MultipartParser(_boundary(request), state.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, state.callbacks())  # type: ignore[arg-type]
     total = 0
     try:
         async for chunk in request.stream():
@@ -204,11 +215,11 @@ async def receive_multipart(
 ) -> ReceivedForm:
     """Read the request body once, streaming, into a file in ``tmp_dir`` (made by the caller:
     ``intake.tmp_dir``); the caller must ``discard()`` the result."""
-    _check_declared(request, limits)
+    boundary = _check_head(request, limits)
     state = _FormState(limits.max_bytes, limits.max_parts)
     # The limit is the parser's (413 with the message above); this one is never reached.
     too_large = PayloadTooLarge(f"file is larger than the limit of {limits.max_bytes} bytes")
-    chunks = _file_data(request, limits, state)
+    chunks = _file_data(request, limits, state, boundary)
     path, size, sha256 = await spool_hashed(chunks, tmp_dir, limits.max_bytes, too_large)
     form = ReceivedForm(fields=state.fields)
     if state.file_meta is None:
@@ -225,9 +236,9 @@ async def stream_multipart_file(
     """The bytes of the form's ``file`` part as the body arrives, for a consumer that stores
     them as they come (a direct upload to local storage: no temporary file). Raises, at the
     end, when the form has no file part: a storage ``put`` then keeps nothing."""
-    _check_declared(request, limits)
+    boundary = _check_head(request, limits)
     state = _FormState(limits.max_bytes, limits.max_parts)
-    async for data in _file_data(request, limits, state):
+    async for data in _file_data(request, limits, state, boundary):
         yield data
     if state.file_meta is None:
         raise ClientException("the form has no 'file' part")
