@@ -118,6 +118,41 @@ async def test_cookie_session_needs_csrf_for_change_password(salon_app: RunningA
     salon_app.client.cookies.clear()
 
 
+async def test_a_cookie_refresh_keeps_its_tokens_out_of_the_body(salon_app: RunningApp) -> None:
+    """A refresh by the HttpOnly cookie answered the tokens in JSON when the query did not say
+    ``session=cookie``, so a page script could trade the cookie for tokens it can read
+    (outside attacker, s29). It is a cookie session whatever the query says."""
+    email = await salon_app.signup()
+    login = await salon_app.client.post(
+        "/api/auth/login?session=cookie", json={"email": email, "password": TEST_PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    csrf = salon_app.client.cookies.get("salon_csrf")
+    assert csrf
+    refreshed = await salon_app.client.post("/api/auth/refresh", headers={"X-CSRF-Token": csrf})
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert body["access_token"] == body["refresh_token"] == "", body
+    assert body["token_type"] == "cookie"
+    set_cookies = refreshed.headers.get_list("set-cookie")
+    assert any(c.startswith("salon_access=") and "HttpOnly" in c for c in set_cookies), set_cookies
+    assert any(c.startswith("salon_refresh=") and "HttpOnly" in c for c in set_cookies)
+    me = await salon_app.client.get("/api/me")
+    assert me.status_code == 200 and me.json()["email"] == email
+    salon_app.client.cookies.clear()
+
+
+async def test_an_unknown_session_kind_is_refused(salon_app: RunningApp) -> None:
+    """``?session=bogus`` gave bearer tokens without a word; only ``cookie`` is a kind."""
+    email = await salon_app.signup()
+    answer = await salon_app.client.post(
+        "/api/auth/login?session=bogus", json={"email": email, "password": TEST_PASSWORD}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "session" in answer.text
+    assert not salon_app.client.cookies
+
+
 @asynccontextmanager
 async def database(url: str) -> AsyncIterator[AsyncSession]:
     """A session of our own: the app's engine lives on the test client's event loop."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import uuid_utils
 from litestar import Controller, Request, Response, get, post
@@ -54,6 +54,9 @@ from salon.proxies import is_https, mail_base_url
 from salon.runtime import Runtime
 
 log = logging.getLogger("salon.auth")
+
+# `?session=cookie`: the web UI's session in HttpOnly cookies; absent: tokens in the JSON.
+SessionKind = Literal["cookie"]
 
 
 async def _subject(runtime: Runtime, access_token: str) -> str | None:
@@ -179,7 +182,7 @@ class AuthController(Controller):
         data: JSONBody[Credentials],
         runtime: RuntimeDep,
         auth_throttle: ThrottleDep,
-        session: FromQuery[str | None] = None,
+        session: FromQuery[SessionKind | None] = None,
     ) -> Response[TokenOut]:
         cookie = request.cookies.get(DEVICE_COOKIE)
         async with auth_throttle.password_check(data.email, cookie):
@@ -200,13 +203,16 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         runtime: RuntimeDep,
         data: JSONBody[RefreshRequest | None] = None,
-        session: FromQuery[str | None] = None,
+        session: FromQuery[SessionKind | None] = None,
     ) -> Response[TokenOut]:
         token = data.refresh_token if data else ""
         if not token:
             token = request.cookies.get(REFRESH_COOKIE, "")
             if token:
                 check_csrf(request)  # the cookie rides along with any request: double-submit
+                # A cookie session stays one: its tokens never go to page scripts in the body,
+                # whatever the query says (outside attacker, s29).
+                session = "cookie"
         if not token:
             raise AuthError("invalid_token", "refresh_token is required")
         pair = await runtime.auth.refresh(token)
