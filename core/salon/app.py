@@ -25,6 +25,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.logging import LoggingConfig
 from litestar.logging.config import default_handlers
 from litestar.openapi import OpenAPIConfig
@@ -90,7 +91,7 @@ from salon.logs import TEXT_FORMAT
 from salon.providers import BrowserOrigins
 from salon.proxies import trust_forwarded_headers
 from salon.request_middleware import request_middleware, retry_read
-from salon.runtime import Runtime, build_runtime, load_settings
+from salon.runtime import Runtime, build_runtime, load_settings, runtime_of
 from salon.settings import CoreSettings
 from salon.unread_bodies import drain_unread_bodies
 from salon.web import web_handlers
@@ -240,10 +241,21 @@ def _handle_cursor(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _error(400, "malformed cursor")
 
 
+def _over_body_limit(request: Request[Any, Any, Any]) -> str:
+    """Litestar's bare "Request Entity Too Large", with the limit the body passed (outside
+    attacker, s29)."""
+    limit = request.route_handler.resolve_request_max_body_size()
+    named = limit == runtime_of(request).core.max_json_body_bytes
+    setting = " (SALON_MAX_JSON_BODY_BYTES)" if named else ""
+    return f"the request body is larger than the limit of {limit} bytes{setting}"
+
+
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 404 and wants_html(request):
         return not_found_page(request)
     detail = exc.detail
+    if isinstance(exc, RequestEntityTooLarge):
+        detail = _over_body_limit(request)
     if exc.status_code == 400 and exc.extra:
         detail = f"{exc.detail}: {exc.extra}"
     # A file over the byte limit is "too_large" like one over the pixel limit (both 413).

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ from serve_support import (
 
 MiB = 1 << 20
 ANSWER_TIMEOUT = 20.0  # a bound for the test, not a speed claim: the answer must come at all
+OVER_JSON_LIMIT = (
+    "the request body is larger than the limit of 65536 bytes (SALON_MAX_JSON_BODY_BYTES)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,11 @@ async def _raw_answer(
         return await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
     finally:
         writer.close()
+
+
+async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _assert_413_that_closes(response: RawResponse) -> None:
@@ -212,10 +221,19 @@ async def test_a_413_says_connection_close_and_keep_alive_clients_go_on(
     too_big = await client.post("/api/albums", json={"name": "x" * (70 * 1024)}, headers=user)
     assert too_big.status_code == 413, too_big.text
     assert too_big.headers.get("connection") == "close"
+    assert too_big.json()["detail"] == OVER_JSON_LIMIT  # "Request Entity Too Large" before
     # The same with the whole body on the wire before the answer (curl's way).
     body = b'{"name": "' + b"x" * (70 * 1024) + b'"}'
     headers = {**user, "Content-Type": "application/json", "Content-Length": str(len(body))}
-    _assert_413_that_closes(await _raw_answer(served, "POST", "/api/albums", headers, body))
+    raw = await _raw_answer(served, "POST", "/api/albums", headers, body)
+    _assert_413_that_closes(raw)
+    assert json.loads(raw.body)["detail"] == OVER_JSON_LIMIT
+    json_headers = {**user, "Content-Type": "application/json"}
+    # Chunked: no length declared, the limit is met while the body arrives.
+    chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))
+    streamed = await client.post("/api/albums", content=_aiter(chunks), headers=json_headers)
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.json()["detail"] == OVER_JSON_LIMIT
     after = await client.get("/api/albums", headers=user)  # the same httpx client: keep-alive
     assert after.status_code == 200, after.text
     small = await client.post("/api/albums", json={"name": "ok"}, headers=user)
