@@ -378,6 +378,57 @@ async def test_damaged_pixels_found_after_the_answer_mark_the_image_failed(
     assert await rows(embedded, ImageRow) == 0 and not stored_files(embedded)
 
 
+async def direct_upload(app: RunningApp, headers: dict[str, str], data: bytes) -> Any:
+    """``/api/uploads`` announced, sent through the server, completed with ``?wait=true``."""
+    intent = await app.client.post(
+        "/api/uploads",
+        json={"filename": "again.jpg", "content_type": "image/jpeg", "size": len(data)},
+        headers=headers,
+    )
+    assert intent.status_code == 201, intent.text
+    body = intent.json()
+    sent = await app.client.post(
+        body["url"], files={"file": ("again.jpg", data, "image/jpeg")}, headers=headers
+    )
+    assert sent.status_code == 204, sent.text
+    return await app.client.post(
+        f"/api/uploads/{body['upload_id']}/complete", params={"wait": "true"}, headers=headers
+    )
+
+
+async def test_bytes_of_a_failed_image_sent_again_get_its_refusal(embedded: RunningApp) -> None:
+    """Sent again, bytes the full decode refused got 200 ``duplicate: true`` and the Upload
+    page said "Already in your library" (outside photographer, s29): they get the refusal
+    the first upload would have got with ``wait``, and nothing new is kept; the failed image
+    stays as it was, for its owner to see and delete."""
+    headers = await embedded.login()
+    truncated = photo((70, 70, 70))[:3000]
+    first = await embedded.upload(headers, truncated, wait=False)
+    assert first.status_code == 201, first.text
+    failed = await until_ready(embedded, headers, first.json()["id"])
+    assert failed["status"] == "failed"
+    trashed = await embedded.client.delete(f"/api/images/{failed['id']}", headers=headers)
+    assert trashed.status_code == 204
+    files = sorted(stored_files(embedded))
+    album = await embedded.client.post("/api/albums", json={"name": "A"}, headers=headers)
+    answers = [
+        await embedded.upload(headers, truncated, wait=True),
+        await embedded.upload(headers, truncated, wait=False, album_id=album.json()["id"]),
+        await direct_upload(embedded, headers, truncated),
+    ]
+    for answer in answers:
+        assert answer.status_code == 415, answer.text
+        assert answer.json()["reason"] == "damaged"
+        assert answer.json()["detail"] == failed["error"]
+    assert await rows(embedded, ImageRow) == 1 and sorted(stored_files(embedded)) == files
+    again = await image_json(embedded, headers, failed["id"])
+    assert again["status"] == "failed" and again["trashed_at"] is not None  # not brought back
+    in_album = await embedded.client.get(
+        "/api/images", params={"album_id": album.json()["id"]}, headers=headers
+    )
+    assert in_album.json()["items"] == []
+
+
 # --------------------------------------------------------------------------- web + worker
 
 

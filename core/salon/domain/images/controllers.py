@@ -163,8 +163,8 @@ class ImageController(Controller):
 
         Answers once the original is stored: 201 with the new image, ``status: "processing"``
         and no renditions yet (read the image again for them), or 200 with the existing one
-        when you uploaded these bytes before (``duplicate: true``). ``?wait=true`` answers once
-        the renditions exist.
+        when you uploaded these bytes before (``duplicate: true``; bytes whose image failed get
+        its 415 or 413 again). ``?wait=true`` answers once the renditions exist.
         503 with ``Retry-After`` when too many images are waiting for their renditions (the
         server's backlog, or your share of it: ``SALON_MEDIA_QUEUE_PER_USER``) for 20 s, or
         when no intake turn came for ``SALON_UPLOAD_INTAKE_WAIT`` seconds."""

@@ -247,6 +247,8 @@ class ImageService:
         if not created:
             if reservation is not None:
                 reservation.release()
+            if image.status == FAILED:  # recorded by a parallel upload of the same bytes
+                raise _refusal_of(image)
             return image, False
         # The bytes are here already: made from this file, the renditions need not download
         # the original again (storage without local files, such as S3).
@@ -291,6 +293,10 @@ class ImageService:
             existing = await session.get(Image, found.existing)
             if existing is None:  # deleted since: this upload records the bytes anew
                 return None
+            if existing.status == FAILED:
+                # The same bytes get the same refusal, not "already in your library": the
+                # failed image stays as it was (the owner sees it and may delete it).
+                raise _refusal_of(existing)
             existing.trashed_at = None
             await self._add_to_album(session, request.album_id, [existing.id])
             await session.commit()
@@ -347,8 +353,7 @@ class ImageService:
                 row = await session.get(Image, image.id)
                 if row is not None:
                     await self.delete(session, row)
-            reason = (done.meta or {}).get(REFUSAL_META)
-            raise media_refusal(done.error or "The image cannot be read.", reason)
+            raise _refusal_of(done)
         return done
 
     async def _store(self, request: IngestRequest, info: MediaInfo) -> tuple[Image, bool]:
@@ -808,3 +813,9 @@ __all__ = [
     "spool",
     "tmp_dir",
 ]
+
+
+def _refusal_of(image: Image) -> UnsupportedMedia:
+    """The refusal a failed image's bytes got from the full decode, to raise again."""
+    reason = (image.meta or {}).get(REFUSAL_META)
+    return media_refusal(image.error or "The image cannot be read.", reason)

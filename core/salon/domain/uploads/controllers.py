@@ -96,7 +96,8 @@ class UploadController(Controller):
     ) -> Response[UploadedImageOut]:
         """Turn the uploaded object into an image (``processing`` until its renditions exist;
         ``?wait=true`` answers once they do), as ``POST /api/images`` does: 200 and
-        ``duplicate: true`` with the existing image when these bytes were uploaded before.
+        ``duplicate: true`` with the existing image when these bytes were uploaded before
+        (bytes whose image failed get its 415 or 413 again).
         503 with ``Retry-After`` when no intake turn came for ``SALON_UPLOAD_INTAKE_WAIT``
         seconds (the upload stays as it was: complete it again)."""
         image, created = await upload_service.complete(
