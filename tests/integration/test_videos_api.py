@@ -118,6 +118,13 @@ async def test_photos_become_a_playable_video(
     )
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{len(whole.content)}"
+    # A message, as every refusal has (an empty body before; outside attacker, s29).
+    last = len(whole.content) - 1
+    assert beyond.json()["detail"] == (
+        f"the range 'bytes={last + 1}-' is not within the video's {last + 1} bytes:"
+        f" ask for bytes 0 to {last}"
+    ), beyond.text
+    assert "content-disposition" not in beyond.headers
 
     # A second delivery of the same job (queues deliver at least once) renders nothing again.
     async with database(salon_database) as session:

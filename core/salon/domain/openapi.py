@@ -22,6 +22,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
     SecurityRequirement,
@@ -258,7 +259,17 @@ def bytes_response(media_type: str, description: str) -> OpenAPIResponse:
     )
 
 
-def _refusal(description: str, reasons: Sequence[str]) -> OpenAPIResponse:
+def _refusal(description: str, reasons: Sequence[str] = ()) -> OpenAPIResponse:
+    properties: dict[str, Reference | Schema] = {
+        "status_code": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING, description="What is wrong, for a person."),
+    }
+    if reasons:
+        properties["reason"] = Schema(
+            type=OpenAPIType.STRING,
+            enum=list(reasons),
+            description="Which kind of refusal, for a program.",
+        )
     return OpenAPIResponse(
         description=description,
         content={
@@ -266,17 +277,7 @@ def _refusal(description: str, reasons: Sequence[str]) -> OpenAPIResponse:
                 schema=Schema(
                     type=OpenAPIType.OBJECT,
                     required=["status_code", "detail"],
-                    properties={
-                        "status_code": Schema(type=OpenAPIType.INTEGER),
-                        "detail": Schema(
-                            type=OpenAPIType.STRING, description="What is wrong, for a person."
-                        ),
-                        "reason": Schema(
-                            type=OpenAPIType.STRING,
-                            enum=list(reasons),
-                            description="Which kind of refusal, for a program.",
-                        ),
-                    },
+                    properties=properties,
                 )
             )
         },
@@ -314,7 +315,10 @@ VIDEO_BYTES = {
     "200": bytes_response("video/mp4", "The MP4 (Range requests give 206)."),
     "206": bytes_response("video/mp4", "Partial Content: the requested byte range."),
     "304": NOT_MODIFIED_304,
-    "416": OpenAPIResponse(description="Range Not Satisfiable."),
+    "416": _refusal(
+        "Range Not Satisfiable: the range starts past the end; `Content-Range: bytes */size` "
+        "gives the size."
+    ),
 }
 
 

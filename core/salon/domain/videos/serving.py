@@ -97,8 +97,7 @@ async def serve_range(
     try:
         byte_range = parse_range(wanted, size)
     except Unsatisfiable:
-        headers["content-range"] = f"bytes */{size}"
-        return Response(b"", status_code=HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE, headers=headers)
+        return _unsatisfiable(str(wanted), size)
     if byte_range is None:
         byte_range, status = ByteRange(0, size - 1), HTTP_200_OK
     else:
@@ -110,6 +109,23 @@ async def serve_range(
         status_code=status,
         media_type=content_type,
         headers=headers,
+    )
+
+
+def _unsatisfiable(wanted: str, size: int) -> Response[Any]:
+    """416 with the size (``Content-Range: bytes */size``, RFC 9110) and, as every refusal,
+    a message (the body was empty; outside attacker, s29)."""
+    status = HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
+    detail = (
+        f"the range {wanted[:60]!r} is not within the video's {size} bytes:"
+        f" ask for bytes 0 to {size - 1}"
+        if size
+        else f"the range {wanted[:60]!r} asks for bytes of an empty video"
+    )
+    return Response(
+        {"status_code": status, "detail": detail},
+        status_code=status,
+        headers={"accept-ranges": "bytes", "content-range": f"bytes */{size}"},
     )
 
 
