@@ -11,7 +11,8 @@ import zipfile
 from typing import Any
 
 import pytest
-from salon.domain.downloads.services import UniqueNames
+from salon.db.models import Image
+from salon.domain.downloads.services import UniqueNames, member_name
 from salon.testing.fixtures import RunningApp, sample_jpeg
 
 pytestmark = pytest.mark.parametrize("salon_database", ["sqlite", "postgres"], indirect=True)
@@ -182,3 +183,28 @@ def test_unique_names(salon_database: str) -> None:
         "a (2) (2).jpg",
         "b_.png",
     ]
+
+
+def test_archive_names_unpack_on_windows_too(salon_database: str) -> None:
+    """Windows makes no file named CON or LPT1.txt, and a member's ZIP named ``.bashrc``'s
+    rendition ``webp`` (outside attacker, s29)."""
+    names = UniqueNames()
+    given = ["CON", "con.jpg", "LPT1.txt", "nul.tar.gz", "CONSOLE.jpg", "com10.png"]
+    assert [names(n) for n in given] == [
+        "_CON",
+        "_con.jpg",
+        "_LPT1.txt",
+        "_nul.tar.gz",
+        "CONSOLE.jpg",
+        "com10.png",
+    ]
+    image = Image(
+        title="x",
+        content_type="image/png",
+        meta={"filename": ".bashrc"},
+        renditions={"lg": {"content_type": "image/webp", "key": "k", "size": 1}},
+    )
+    assert member_name(image, "lg") == ".bashrc.webp"
+    assert UniqueNames()(".bashrc.webp") == "bashrc.webp"
+    image.meta = {"filename": "holiday.heic"}
+    assert member_name(image, "lg") == "holiday.webp"

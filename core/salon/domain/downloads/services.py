@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
-from typing import Literal
+from typing import Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,11 @@ _FILE_MODE = 0o100644
 _CHUNK = 1 << 16
 
 
+_RESERVED_ON_WINDOWS: Final = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{kind}{n}" for kind in ("COM", "LPT") for n in range(1, 10)}
+)
+
+
 class UniqueNames:
     """Archive names, each new one made unique among those given before, ignoring case."""
 
@@ -49,6 +54,9 @@ class UniqueNames:
         stem, dot, extension = clean.rpartition(".")
         if not dot:
             stem, extension = clean, ""
+        if stem.split(".")[0].upper() in _RESERVED_ON_WINDOWS:
+            # Windows cannot make a file named CON or LPT1.txt: the archive would not unpack.
+            clean, stem = f"_{clean}", f"_{stem}"
         candidate, n = clean, 1
         while candidate.casefold() in self._taken:
             n += 1
@@ -66,7 +74,8 @@ def member_name(image: Image, kind: Kind) -> str | None:
     if not entry:
         return None
     extension = str(entry["content_type"]).rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+    # A name that only starts with a dot (".bashrc") has no extension to replace.
+    stem = name.rsplit(".", 1)[0] if name.rfind(".") > 0 else name
     return f"{stem}.{extension}"
 
 
