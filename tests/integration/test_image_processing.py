@@ -429,6 +429,56 @@ async def test_bytes_of_a_failed_image_sent_again_get_its_refusal(embedded: Runn
     assert in_album.json()["items"] == []
 
 
+async def test_a_failed_image_is_not_shared(embedded: RunningApp) -> None:
+    """A failed image got a share link whose page was blank, and its rendition's 404 told the
+    visitor to run ``salon doctor --repair`` (outside photographer, s29): no link is made
+    (409, as for a photo in the trash), an album's link leaves it out, and no 404 a visitor
+    sees gives admin advice."""
+    headers = await embedded.login()
+    response = await embedded.upload(headers, photo((60, 60, 60))[:3000], wait=False)
+    failed = await until_ready(embedded, headers, response.json()["id"])
+    assert failed["status"] == "failed"
+    refused = await embedded.client.post(
+        f"/api/images/{failed['id']}/share", json={}, headers=headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert "could not be processed" in refused.json()["detail"]
+
+    ready = (await embedded.upload(headers, photo((10, 200, 90)))).json()
+    album = (await embedded.client.post("/api/albums", json={"name": "S"}, headers=headers)).json()
+    added = await embedded.client.post(
+        f"/api/albums/{album['id']}/images",
+        json={"image_ids": [failed["id"], ready["id"]]},
+        headers=headers,
+    )
+    assert added.status_code == 200, added.text
+    link = await embedded.client.post(f"/api/albums/{album['id']}/share", json={}, headers=headers)
+    token = link.json()["token"]
+    shared = (await embedded.client.get(f"/s/album/{token}")).json()
+    assert [i["id"] for i in shared["images"]] == [ready["id"]] and shared["image_count"] == 1
+    gone = await embedded.client.get(f"/s/album/{token}/images/{failed['id']}/renditions/lg")
+    assert gone.status_code == 404
+
+    # A rendition missing from a ready photo: the visitor is told so, not what an admin runs.
+    photo_link = await embedded.client.post(
+        f"/api/images/{ready['id']}/share", json={}, headers=headers
+    )
+    async with database(embedded) as session:
+        row = await session.get(ImageRow, uuid.UUID(ready["id"]))
+        assert row is not None
+        row.renditions = {k: v for k, v in row.renditions.items() if k != "lg"}
+        await session.commit()
+    for url in (
+        f"/s/{photo_link.json()['token']}/renditions/lg",
+        f"/s/album/{token}/images/{ready['id']}/renditions/lg",
+    ):
+        missing = await embedded.client.get(url)
+        assert missing.status_code == 404, missing.text
+        assert "doctor" not in missing.text and "rendition" in missing.json()["detail"]
+    owners = await embedded.client.get(ready["urls"]["renditions"]["lg"], headers=headers)
+    assert owners.status_code == 404 and "salon doctor --repair" in owners.json()["detail"]
+
+
 # --------------------------------------------------------------------------- web + worker
 
 

@@ -769,10 +769,11 @@ def cursor_after(row: Any, order: str) -> str:
 
 
 def rendition_entry(
-    image: Image, name: str, renditions: Sequence[RenditionSpec]
+    image: Image, name: str, renditions: Sequence[RenditionSpec], *, visitor: bool = False
 ) -> Mapping[str, Any]:
     """The stored rendition ``name`` of ``image``; NotFound (404) saying why when there is
-    none: not a configured rendition (``renditions``: the runtime's), or not made yet."""
+    none: not a configured rendition (``renditions``: the runtime's), or not made yet.
+    ``visitor``: asked through a share link, so the answer gives no advice for the admin."""
     known = [spec.name for spec in renditions]
     if name not in known:
         raise NotFound(f"there is no rendition {name!r}; renditions: {', '.join(known)}")
@@ -780,6 +781,10 @@ def rendition_entry(
     if entry is None:
         if image.status == PROCESSING:
             raise NotFound(f"rendition {name!r} is not made yet: the image is processing")
+        if image.status == FAILED:
+            raise NotFound("this image could not be processed, so it has no renditions")
+        if visitor:
+            raise NotFound(f"this photo has no {name!r} rendition")
         raise NotFound(
             f"this image has no {name!r} rendition (made before it was configured, or its "
             "processor failed; `salon doctor --repair` makes missing renditions)"

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.domain.albums import services as albums
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, ThrottleDep
+from salon.domain.images.processing import FAILED
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
 from salon.domain.images.serving import get_and_head, serve_object
 from salon.domain.openapi import AUTHENTICATED, IMAGE_BYTES, RENDITION_PARAMETER, documented
@@ -123,6 +124,11 @@ class ShareController(Controller):
         if image.trashed_at is not None:
             # Its link would answer 410 from the start: say so now, not to the link's visitor.
             raise Conflict("this photo is in the trash; restore it before sharing it")
+        if image.status == FAILED:
+            # Its link would show a visitor nothing: Salon could not read the file.
+            raise Conflict(
+                f"this photo could not be processed, so it cannot be shared: {image.error}"
+            )
         body = data or ShareIn()
         ttl = body.expires_in or runtime.core.share_link_ttl
         shows: list[str] = sorted(set(body.show))
@@ -247,7 +253,7 @@ class ShareController(Controller):
         _link, image = await unlocked_image(
             visitor(request, runtime.core), runtime.core, db_session, token
         )
-        entry = rendition_entry(image, name, runtime.renditions)
+        entry = rendition_entry(image, name, runtime.renditions, visitor=True)
         return await serve_object(
             request,
             runtime,
@@ -288,7 +294,7 @@ async def serve_album_rendition(
     name: str,
 ) -> Response[Any]:
     image = await album_image(session, album, image_id)
-    entry = rendition_entry(image, name, runtime.renditions)
+    entry = rendition_entry(image, name, runtime.renditions, visitor=True)
     # Sent from here, never a redirect: a signed URL would outlive a revoked share.
     return await serve_object(
         request,

@@ -35,7 +35,7 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
@@ -50,6 +50,7 @@ from salon.domain.auth.passwords import (
     too_simple,
 )
 from salon.domain.auth.throttle import MINUTE, AuthThrottle, Reservation, _refuse
+from salon.domain.images.processing import FAILED
 from salon.domain.images.services import NotFound
 from salon.domain.shares.schemas import SharedAlbumOut, shared_out
 from salon.errors import Forbidden, Gone, Missing, NeedsCredentials, RequestRefused
@@ -288,6 +289,8 @@ async def shared_link(session: AsyncSession, token: str) -> tuple[ShareLink, Ima
         raise unknown()
     if image.trashed_at is not None:
         raise gone("the photo behind this link is no longer available")
+    if image.status == FAILED:  # a link made while it was processing
+        raise gone("the photo behind this link could not be processed")
     return link, image
 
 
@@ -313,9 +316,9 @@ async def album_page(
     shows: list[str] | None,
     cursor: uuid.UUID | None,
 ) -> SharedAlbumOut:
-    """One page of ``album``'s photos (newest first, none in the trash) with rendition URLs
-    under ``prefix``/{image id}/renditions/{name}."""
-    query = albums.photos_of(album).order_by(Image.id.desc()).limit(PAGE_SIZE + 1)
+    """One page of ``album``'s photos (newest first, none in the trash or failed) with
+    rendition URLs under ``prefix``/{image id}/renditions/{name}."""
+    query = _shown(album).order_by(Image.id.desc()).limit(PAGE_SIZE + 1)
     if cursor is not None:
         query = query.where(Image.id < cursor)
     rows = list((await session.scalars(query)).all())
@@ -323,17 +326,23 @@ async def album_page(
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         next_cursor = str(rows[-1].id)
-    count = await albums.count_images(session, album.id)
+    count = await session.scalar(select(func.count()).select_from(_shown(album).subquery()))
     cover = await albums.cover_id(session, album)
     images = [
         shared_out(image, "", shows, prefix=f"{prefix}/{image.id}/renditions") for image in rows
     ]
-    return SharedAlbumOut(album.name, count, cover, images, next_cursor)
+    return SharedAlbumOut(album.name, count or 0, cover, images, next_cursor)
+
+
+def _shown(album: Album) -> Select[tuple[Image]]:
+    """The album's photos a visitor sees: a failed one (Salon could not read its file) has
+    no picture to show, so it is left out."""
+    return albums.photos_of(album).where(Image.status != FAILED)
 
 
 async def album_image(session: AsyncSession, album: Album, image_id: uuid.UUID) -> Image:
     """An image of ``album`` (its owner's, not in the trash), else 404."""
-    query = albums.photos_of(album).where(Image.id == image_id)
+    query = _shown(album).where(Image.id == image_id)
     image = (await session.execute(query)).scalar_one_or_none()
     if image is None:
         raise NotFound("image not found in this album")
