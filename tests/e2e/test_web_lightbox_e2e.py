@@ -249,8 +249,9 @@ def frames_seen(img: Any, tries: int = 20) -> set[str]:
 def test_animated_gif_moves_in_the_lightbox(
     browser: Any, server: Server, failure_context: list[Any]
 ) -> None:
-    """Report s28: an animated GIF showed as a still everywhere (its renditions are its first
-    frame); the lightbox shows the original, which moves, and the grid keeps the still."""
+    """Report s28: an animated GIF showed as a still everywhere (its renditions were its first
+    frame). Its large rendition moves now (s29): the lightbox and the public share page show
+    it, and the grid keeps the still."""
     from playwright.sync_api import expect
 
     context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 900})
@@ -277,18 +278,30 @@ def test_animated_gif_moves_in_the_lightbox(
         dialog = page.locator("dialog[data-lightbox]")
         expect(dialog.locator(".lightbox-figure.loaded")).to_be_visible(timeout=30_000)
         img = dialog.locator("[data-lb-img]")
-        expect(img).to_have_attribute("src", gif["urls"]["original"])
+        assert gif["metadata"]["animated_rendition"] == "lg", gif["metadata"]
+        expect(img).to_have_attribute("src", gif["urls"]["renditions"]["lg"])
         assert img.get_attribute("srcset") is None
         shown = img.evaluate(
-            """async (i) => {
-              const answer = await fetch(i.currentSrc);
-              return [answer.headers.get("content-type"), (await answer.arrayBuffer()).byteLength];
-            }"""
+            """async (i) => (await fetch(i.currentSrc)).headers.get("content-type")"""
         )
-        assert shown == ["image/gif", gif["size"]], shown
+        assert shown == "image/webp", shown
         assert img.evaluate("(i) => i.naturalWidth") == 160
         assert frames_seen(img) == {"red", "blue"}
         shot(page, "lightbox-animated-gif")
+
+        # A stranger's share page shows the same rendition, which moves there too.
+        link = client.post(f"/api/images/{gif['id']}/share", json={})
+        assert link.status_code == 201, link.text
+        stranger = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            shared = stranger.new_page()
+            shared.goto(link.json()["url"])
+            shared_img = shared.locator("[data-shared-img]")
+            expect(shared_img).to_have_js_property("complete", True, timeout=30_000)
+            assert shared_img.evaluate("(i) => i.naturalWidth") == 160
+            assert frames_seen(shared_img) == {"red", "blue"}
+        finally:
+            stranger.close()
 
         # The next photo, a still, gets its renditions again.
         page.keyboard.press("ArrowRight")

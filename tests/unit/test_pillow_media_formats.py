@@ -9,7 +9,8 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
+from salon.defaults import pillow_media
 from salon.defaults.pillow_media import DEFAULT_SPECS, PillowMediaProcessor
 from salon.errors import UnsupportedMedia
 from salon.testing.contracts.media import make_animated_gif, make_animated_webp
@@ -130,6 +131,43 @@ def test_real_animations_are_animated(
 ) -> None:
     result = processor.process(maker(tmp_path / "a"), out_dir, DEFAULT_SPECS)  # type: ignore[operator]
     assert result.info.metadata["animated"] is True
+
+
+@pytest.mark.parametrize("maker", [make_animated_gif, make_animated_webp], ids=["gif", "webp"])
+def test_the_largest_webp_rendition_moves(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path, maker: object
+) -> None:
+    """Share pages and members' lightboxes show renditions only: an animation moved nowhere
+    but in the owner's lightbox (outside photographer, s29). The largest WebP rendition has
+    every frame, in order and with its duration; the smaller ones stay stills."""
+    result = processor.process(maker(tmp_path / "a"), out_dir, DEFAULT_SPECS)  # type: ignore[operator]
+    assert result.info.metadata["animated_rendition"] == "lg"
+    by_name = {r.name: r for r in result.renditions}
+    with Image.open(by_name["lg"].path) as moving:
+        assert moving.format == "WEBP" and moving.n_frames == 3
+        colours = []
+        for frame in ImageSequence.Iterator(moving):
+            colours.append(frame.convert("RGB").getpixel((5, 5)))
+            assert frame.info["duration"] == 100
+    assert [max(range(3), key=lambda c: rgb[c]) for rgb in colours] == [0, 1, 2]  # R, G, B
+    assert by_name["lg"].size == by_name["lg"].path.stat().st_size
+    with Image.open(by_name["sm"].path) as still:
+        assert getattr(still, "n_frames", 1) == 1
+
+
+def test_too_many_frames_keep_the_still(
+    processor: PillowMediaProcessor,
+    tmp_path: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pillow_media, "ANIMATION_PIXELS", 100)
+    result = processor.process(make_animated_gif(tmp_path / "a.gif"), out_dir, DEFAULT_SPECS)
+    assert result.info.metadata["animated"] is True
+    assert "animated_rendition" not in result.info.metadata
+    lg = next(r for r in result.renditions if r.name == "lg")
+    with Image.open(lg.path) as still:
+        assert getattr(still, "n_frames", 1) == 1
 
 
 def test_apng_is_animated(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:

@@ -61,7 +61,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from PIL import ExifTags, Image, ImageFile, ImageMath, UnidentifiedImageError, features
+from PIL import (
+    ExifTags,
+    Image,
+    ImageFile,
+    ImageMath,
+    ImageSequence,
+    UnidentifiedImageError,
+    features,
+)
 
 from salon import hookimpl
 from salon.defaults.cmyk_profile import default_cmyk_profile
@@ -167,6 +175,12 @@ pixels-per-byte bound applies only above it."""
 _REDUCIBLE: Final = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "I", "F"})
 _ICC_SPACE: Final[dict[str, bytes]] = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY"}
 
+ANIMATION_PIXELS: Final = 16_000_000
+"""An animated image's largest WebP rendition moves too when its frames hold at most this many
+pixels at the rendition's size (they are all in memory while encoding: 64 MB at most), and"""
+ANIMATION_SOURCE_PIXELS: Final = 200_000_000
+"""... its frames at most this many at the source's size (each is decoded); else it stays the
+first frame's still, and the owner's lightbox shows the original."""
 _RESAMPLE: Final = Image.Resampling.LANCZOS
 # reduce() by an integer factor first while the remaining scale is above this: much faster than
 # resampling from the full size and indistinguishable at gallery sizes (thumbnail()'s default).
@@ -417,6 +431,12 @@ class PillowMediaProcessor:
         metadata = _metadata(fmt, exif)
         if animated:
             metadata["animated"] = True
+            moving = _animate(fp, specs, renditions, transpose, self.webp_method)
+            if moving is not None:
+                renditions[moving] = dataclasses.replace(
+                    renditions[moving], size=renditions[moving].path.stat().st_size
+                )
+                metadata["animated_rendition"] = renditions[moving].name
         info = MediaInfo(
             content_type=content_type,
             width=oriented_w,
@@ -968,6 +988,60 @@ class _Encodes:
         return out
 
 
+def _animate(
+    fp: io.BufferedReader,
+    specs: Sequence[RenditionSpec],
+    renditions: Sequence[RenditionFile],
+    transpose: Image.Transpose | None,
+    webp_method: int,
+) -> int | None:
+    """Write the largest WebP rendition again with every frame, and return its index. Share
+    pages and members' lightboxes show renditions only (an original keeps its EXIF and GPS), so
+    an animation must move in one. None, the still kept, when no rendition is WebP, the frames
+    are over the budgets (``ANIMATION_PIXELS``) or a later frame does not decode."""
+    webp = [i for i, spec in enumerate(specs) if spec.format == "WEBP"]
+    if not webp:
+        return None
+    index = max(
+        webp, key=lambda i: (renditions[i].width * renditions[i].height, specs[i].long_edge)
+    )
+    still = renditions[index]
+    size = (still.height, still.width) if transpose in _SWAPS else (still.width, still.height)
+    try:
+        # Opened again: closing a GIF's first image closed the reader it was given.
+        with open(fp.name, "rb") as again, _open(again) as im:
+            count = int(getattr(im, "n_frames", 1))
+            if (
+                count < 2
+                or count * still.width * still.height > ANIMATION_PIXELS
+                or count * im.width * im.height > ANIMATION_SOURCE_PIXELS
+            ):
+                return None
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(im):
+                small = frame.convert("RGBA").resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+                frames.append(small if transpose is None else small.transpose(transpose))
+                durations.append(int(frame.info.get("duration") or 100))
+            loop = int(im.info.get("loop", 0))
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        log.info("animation kept still: a frame did not decode (%s)", type(exc).__name__)
+        return None
+    try:
+        frames[0].save(
+            still.path,
+            "WEBP",
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=loop,
+            quality=specs[index].quality,
+            method=webp_method,
+        )
+    except OSError as exc:
+        raise ProviderError(f"cannot write rendition {still.name!r}: {exc}") from exc
+    return index
+
+
 def _copy(
     same: RenditionFile, spec: RenditionSpec, out_dir: Path, written: list[Path]
 ) -> RenditionFile:
@@ -1244,7 +1318,11 @@ METADATA_KEYS: Final[Mapping[str, str]] = {
     '"+02:00", or "local" when the file has none (taken_at is then the camera\'s wall clock, '
     "kept as written and labelled UTC); the UI shows taken_at at this offset",
     "animated": "present and true when a GIF, PNG (APNG), WebP or AVIF has several frames "
-    "(only the first is used); an MPO, multi-page TIFF or HEIF burst is not animated",
+    "(the renditions are stills of the first); an MPO, multi-page TIFF or HEIF burst is not "
+    "animated",
+    "animated_rendition": "the name of the rendition that moves (the largest WebP one, every "
+    "frame at its size), when the frames fit ANIMATION_PIXELS; absent: every rendition is a "
+    "still",
 }
 """The keys :class:`PillowMediaProcessor` may put in ``MediaInfo.metadata``; GPS never."""
 

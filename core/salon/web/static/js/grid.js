@@ -44,7 +44,8 @@ export function statusText(image) {
 
 /** Fill an <img> (inside `frame`) with an image's renditions and its placeholder; a photo
  * still processing gets a neutral box of its own shape, labelled, until it is ready. With
- * `moving`, an animated image shows its original: the renditions are stills of its first frame. */
+ * `moving`, an animated image shows the one rendition that moves (the others are stills of its
+ * first frame), or its original when it has none. */
 export function loadInto(img, frame, image, sizes, { moving = false } = {}) {
   frame.classList.remove("loaded");
   const placeholder = placeholderURL(image.placeholder);
@@ -59,9 +60,13 @@ export function loadInto(img, frame, image, sizes, { moving = false } = {}) {
     img.removeAttribute("src");
     return;
   }
-  if (moving && image.metadata?.animated) {
+  // The rendition that moves (made since s29), else the original, which only its owner gets.
+  const animation = moving && image.metadata?.animated
+    ? image.urls.renditions[image.metadata.animated_rendition] || image.urls.original
+    : null;
+  if (animation) {
     img.removeAttribute("srcset");
-    img.src = image.urls.original;
+    img.src = animation;
   } else {
     img.sizes = sizes;
     img.srcset = srcsetOf(image);
