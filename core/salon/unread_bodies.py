@@ -10,7 +10,9 @@ Under the hostile load test 8 % of the honest uploads refused with 503 ended tha
 So before such an answer starts, the rest of the body is read and dropped, as a web server's
 "lingering close" does: at most ``SALON_DRAIN_BODY_BYTES`` (a small upload; a bigger remainder,
 declared or found, is not read: the connection closes as before) and within
-``SALON_BODY_READ_TIMEOUT`` seconds. A 413 drains nothing: its point is not to read the body.
+``SALON_BODY_READ_TIMEOUT`` seconds. A 413 drains nothing: its point is not to read the body;
+nor does a 408: its sender already paused that long, and draining made the answer wait another
+pause (30 s where the message says 15; outside attacker, s29).
 
 An answer that starts with the body still unread after that (a 413, a 408, a remainder too big
 to drain) carries ``Connection: close``: the server closes the connection after it, and a
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["drain_unread_bodies"]
 
 TOO_LARGE = 413
+TOO_SLOW = 408
 
 
 def _declared(scope: Scope) -> int | None:
@@ -104,7 +107,8 @@ def drain_unread_bodies(app: Litestar, limit: int, seconds: float) -> None:
             if message["type"] == "http.response.start" and not ended:
                 ended = True
                 left = limit if declared is None else declared - received
-                drainable = message["status"] != TOO_LARGE and 0 < left <= limit
+                refusing_body = message["status"] in (TOO_LARGE, TOO_SLOW)
+                drainable = not refusing_body and 0 < left <= limit
                 if left != 0 and not (drainable and await _drain(receive, left, seconds)):
                     message = _closing(message)
             await send(message)

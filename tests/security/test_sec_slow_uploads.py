@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +200,28 @@ async def test_a_json_body_dripped_anonymously_is_cut(served: Served) -> None:
     finally:
         writer.close()
     assert response.status == 408, response
+
+
+async def test_a_silent_body_is_cut_after_one_pause(served: Served) -> None:
+    """One byte, then silence: 408 after SALON_BODY_READ_TIMEOUT, as its message says, on a
+    JSON route and an upload. The 408 used to wait as long again, draining a body that had
+    stopped (30 s where the message said 15; outside attacker, s29)."""
+    async with httpx.AsyncClient(base_url=served.url, timeout=ANSWER_TIMEOUT) as client:
+        auth = await sign_up(client, "silent")
+    for path, content_type in (
+        ("/api/albums", "application/json"),
+        ("/api/images", f"multipart/form-data; boundary={BOUNDARY}"),
+    ):
+        headers = {**auth, "Content-Type": content_type, "Content-Length": "4000"}
+        reader, writer = await raw_request(served, "POST", path, headers, b"-")
+        started = time.monotonic()
+        try:
+            response = await asyncio.wait_for(read_response(reader), ANSWER_TIMEOUT)
+        finally:
+            writer.close()
+        waited = time.monotonic() - started
+        assert response.status == 408, (path, response)
+        assert f"no pause over {PAUSE} s".encode() in response.body, response.body
+        assert "\r\nconnection: close\r\n" in response.head.lower(), response.head
+        # Not 2 x PAUSE; the margin is for a loaded machine, not a speed claim.
+        assert PAUSE - 0.5 <= waited < PAUSE * 1.6, (path, waited)
