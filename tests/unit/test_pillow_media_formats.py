@@ -161,13 +161,17 @@ def test_too_many_frames_keep_the_still(
     out_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pillow_media, "ANIMATION_PIXELS", 100)
-    result = processor.process(make_animated_gif(tmp_path / "a.gif"), out_dir, DEFAULT_SPECS)
-    assert result.info.metadata["animated"] is True
-    assert "animated_rendition" not in result.info.metadata
-    lg = next(r for r in result.renditions if r.name == "lg")
-    with Image.open(lg.path) as still:
-        assert getattr(still, "n_frames", 1) == 1
+    for budget, value in (("ANIMATION_PIXELS", 100), ("ANIMATION_FRAMES", 2)):
+        with monkeypatch.context() as patch:
+            patch.setattr(pillow_media, budget, value)
+            out = out_dir / budget
+            out.mkdir()
+            result = processor.process(make_animated_gif(tmp_path / "a.gif"), out, DEFAULT_SPECS)
+        assert result.info.metadata["animated"] is True
+        assert "animated_rendition" not in result.info.metadata, budget
+        lg = next(r for r in result.renditions if r.name == "lg")
+        with Image.open(lg.path) as still:
+            assert getattr(still, "n_frames", 1) == 1
 
 
 def test_apng_is_animated(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:

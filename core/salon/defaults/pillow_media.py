@@ -179,8 +179,10 @@ ANIMATION_PIXELS: Final = 16_000_000
 """An animated image's largest WebP rendition moves too when its frames hold at most this many
 pixels at the rendition's size (they are all in memory while encoding: 64 MB at most), and"""
 ANIMATION_SOURCE_PIXELS: Final = 200_000_000
-"""... its frames at most this many at the source's size (each is decoded); else it stays the
-first frame's still, and the owner's lightbox shows the original."""
+"""... its frames at most this many at the source's size (each is decoded), and"""
+ANIMATION_FRAMES: Final = 1000
+"""... at most this many frames (each is a resize and an encode); else it stays the first
+frame's still, and the owner's lightbox shows the original."""
 _RESAMPLE: Final = Image.Resampling.LANCZOS
 # reduce() by an integer factor first while the remaining scale is above this: much faster than
 # resampling from the full size and indistinguishable at gallery sizes (thumbnail()'s default).
@@ -1012,7 +1014,7 @@ def _animate(
         with open(fp.name, "rb") as again, _open(again) as im:
             count = int(getattr(im, "n_frames", 1))
             if (
-                count < 2
+                not 2 <= count <= ANIMATION_FRAMES
                 or count * still.width * still.height > ANIMATION_PIXELS
                 or count * im.width * im.height > ANIMATION_SOURCE_PIXELS
             ):
