@@ -104,3 +104,30 @@ def test_files_chosen_before_the_page_script_runs_are_uploaded(
     assert len(client.get("/api/images").json()["items"]) == 1
     assert not console.errors, console.errors
     context.close()
+
+
+def test_a_file_refused_after_its_answer_is_counted_as_failed(
+    browser: Any, server: Server, failure_context: list[Any]
+) -> None:
+    """A truncated JPEG passes the header check, is answered, then the renditions step refuses
+    it: its row turned Failed while the summary still counted it as uploaded ("18 uploaded,
+    1 already in your library, 7 failed" over 11 failed rows; outside photographer, s29)."""
+    from playwright.sync_api import expect
+
+    context, page, console = new_page(browser, server, viewport={"width": 1280, "height": 900})
+    failure_context.append(page)
+    sign_up(page, server, f"e2e-late-{uuid.uuid4().hex[:8]}@example.com")
+    page.goto("/upload")
+    whole = jpeg((800, 600), ((20, 120, 220), (250, 250, 250)))
+    cut = jpeg((800, 600), ((220, 20, 20), (10, 10, 10)))
+    files = [b64("whole.jpg", whole), b64("cut.jpg", cut[: len(cut) // 2])]
+    page.evaluate(DROP_FILES, files)
+    failed = page.locator(".upload[data-status='failed']")
+    expect(failed).to_have_count(1, timeout=60_000)
+    expect(failed).to_contain_text("cut.jpg")
+    expect(failed).to_contain_text("Failed: The image is damaged or incomplete")
+    expect(page.locator("[data-upload-summary]")).to_have_text(
+        "Finished: 1 uploaded, 1 failed.", timeout=30_000
+    )
+    assert not console.errors, console.errors
+    context.close()

@@ -106,10 +106,24 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
     set(view, "done", doneText(image));
     // The renditions are made after the answer: the row follows the photo as the grid does.
     watchReady(image, (fresh) => {
-      if (fresh?.status === "failed") set(view, "failed", `Failed: ${fresh.error || "the photo could not be read"}`);
+      if (fresh?.status === "failed") failedLater(view, fresh);
       else if (fresh) set(view, "done", doneText(fresh));
     });
     return image;
+  }
+
+  /** The renditions step refused the photo after the answer: the row and the summary now
+   * count it as failed, not uploaded (no Retry: the same bytes get the same refusal). */
+  function failedLater(view, image) {
+    set(view, "failed", `Failed: ${image.error || "the photo could not be read"}`);
+    if (view.failedLater) return;
+    view.failedLater = true;
+    refused += 1;
+    if (view.counted) {
+      finished -= 1;
+      if (view.duplicate) duplicates -= 1;
+    }
+    report();
   }
 
   function fail(view, error) {
@@ -131,8 +145,12 @@ export function createUploadQueue({ list, summary, albumId = null, onUploaded = 
       active += 1;
       send(view)
         .then((image) => {
-          finished += 1;
-          if (image?.duplicate) duplicates += 1;
+          if (!view.failedLater) {
+            view.counted = true;
+            view.duplicate = Boolean(image?.duplicate);
+            finished += 1;
+            if (view.duplicate) duplicates += 1;
+          }
           onUploaded(image);
         })
         .catch((error) => fail(view, error))
