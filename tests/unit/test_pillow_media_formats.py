@@ -6,6 +6,7 @@ binary is committed."""
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,29 @@ def test_too_many_frames_keep_the_still(
         lg = next(r for r in result.renditions if r.name == "lg")
         with Image.open(lg.path) as still:
             assert getattr(still, "n_frames", 1) == 1
+
+
+def _gif(*colours: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    first, *rest = (Image.new("RGB", (60, 40), c) for c in colours)
+    first.save(out, "GIF", save_all=True, append_images=rest, duration=100, loop=0)
+    return out.getvalue()
+
+
+def test_a_bomb_in_a_later_frame_keeps_the_still(
+    processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path
+) -> None:
+    """The first frame is 60 x 40; the second declares 65535 x 65535 extents (Pillow's
+    decompression_bomb_extents.gif): the renditions of the first frame stand, nothing moves."""
+    data = bytearray(_gif(RED, BLUE))
+    second = data.rindex(b"\x2c\x00\x00\x00\x00" + struct.pack("<HH", 60, 40))
+    data[second + 5 : second + 9] = struct.pack("<HH", 65535, 65535)
+    src = tmp_path / "bomb.gif"
+    src.write_bytes(bytes(data))
+    result = processor.process(src, out_dir, DEFAULT_SPECS)
+    assert result.info.metadata["animated"] is True
+    assert "animated_rendition" not in result.info.metadata
+    assert {r.name for r in result.renditions} == {s.name for s in DEFAULT_SPECS}
 
 
 def test_apng_is_animated(processor: PillowMediaProcessor, tmp_path: Path, out_dir: Path) -> None:

@@ -433,12 +433,15 @@ class PillowMediaProcessor:
         metadata = _metadata(fmt, exif)
         if animated:
             metadata["animated"] = True
-            moving = _animate(fp, specs, renditions, transpose, self.webp_method)
-            if moving is not None:
-                renditions[moving] = dataclasses.replace(
-                    renditions[moving], size=renditions[moving].path.stat().st_size
+            animation = _animate(fp, specs, renditions, transpose, self.webp_method)
+            if animation is not None:
+                index, moves = animation
+                rewritten = renditions[index]
+                renditions[index] = dataclasses.replace(
+                    rewritten, size=rewritten.path.stat().st_size
                 )
-                metadata["animated_rendition"] = renditions[moving].name
+                if moves:
+                    metadata["animated_rendition"] = rewritten.name
         info = MediaInfo(
             content_type=content_type,
             width=oriented_w,
@@ -996,11 +999,12 @@ def _animate(
     renditions: Sequence[RenditionFile],
     transpose: Image.Transpose | None,
     webp_method: int,
-) -> int | None:
-    """Write the largest WebP rendition again with every frame, and return its index. Share
-    pages and members' lightboxes show renditions only (an original keeps its EXIF and GPS), so
-    an animation must move in one. None, the still kept, when no rendition is WebP, the frames
-    are over the budgets (``ANIMATION_PIXELS``) or a later frame does not decode."""
+) -> tuple[int, bool] | None:
+    """Write the largest WebP rendition again with every frame; return its index and whether
+    it moves (frames that never change are merged into a still). Share pages and members'
+    lightboxes show renditions only (an original keeps its EXIF and GPS), so an animation must
+    move in one. None, the still untouched, when no rendition is WebP, the frames are over the
+    budgets (``ANIMATION_PIXELS``) or a later frame does not decode."""
     webp = [i for i, spec in enumerate(specs) if spec.format == "WEBP"]
     if not webp:
         return None
@@ -1025,7 +1029,8 @@ def _animate(
                 frames.append(small if transpose is None else small.transpose(transpose))
                 durations.append(int(frame.info.get("duration") or 100))
             loop = int(im.info.get("loop", 0))
-    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+    except (OSError, ValueError, EOFError, SyntaxError, Image.DecompressionBombError) as exc:
+        # A later frame damaged, or a bomb in its extents (the first frame was fine).
         log.info("animation kept still: a frame did not decode (%s)", type(exc).__name__)
         return None
     try:
@@ -1041,7 +1046,9 @@ def _animate(
         )
     except OSError as exc:
         raise ProviderError(f"cannot write rendition {still.name!r}: {exc}") from exc
-    return index
+    with Image.open(still.path) as written:
+        # libwebp merges identical frames: frames that never change make a still.
+        return index, getattr(written, "n_frames", 1) > 1
 
 
 def _copy(
