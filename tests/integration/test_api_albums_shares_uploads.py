@@ -159,21 +159,71 @@ async def test_direct_upload_refusals_delete_the_object(salon_app: RunningApp) -
     assert refused.json()["reason"] == "not_an_image"
     assert not [p for p in (salon_app.data_dir / "media").rglob("*") if p.is_file()]
     assert (await salon_app.client.get("/api/images", headers=headers)).json()["items"] == []
+    # Once refused, the file and the completion say why they are refused and what to do (a
+    # bare "this upload is refused" before; outside attacker, s29).
+    resent = await salon_app.client.post(
+        intent["url"], files={"file": ("a.jpg", text, "image/jpeg")}, headers=headers
+    )
+    again = await salon_app.client.post(
+        f"/api/uploads/{intent['upload_id']}/complete", headers=headers
+    )
+    for answer in (resent, again):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"].startswith("this upload was refused when it was completed")
+        assert "announce a new upload with POST /api/uploads" in answer.json()["detail"]
+
+
+async def _announce(app: RunningApp, headers: dict[str, str], data: bytes) -> dict[str, Any]:
+    """A direct upload of ``data`` announced (``POST /api/uploads``)."""
+    created = await app.client.post(
+        "/api/uploads",
+        json={"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data)},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    return body
+
+
+async def _send(
+    app: RunningApp, headers: dict[str, str], intent: dict[str, Any], data: bytes, status: int = 204
+) -> Any:
+    """The file of an announced upload sent to its url; the answer, of ``status``."""
+    sent = await app.client.post(
+        intent["url"], files={"file": ("a.jpg", data, "image/jpeg")}, headers=headers
+    )
+    assert sent.status_code == status, sent.text
+    return sent
+
+
+async def test_a_completion_before_the_file_leaves_the_upload_open(
+    salon_app: RunningApp,
+) -> None:
+    """Completing before sending the file refused the upload for good, and the file sent next
+    got a bare "this upload is refused" (outside attacker, s29): nothing was there to refuse."""
+    headers = await salon_app.login()
+    data = sample_jpeg()
+    intent = await _announce(salon_app, headers, data)
+    complete = f"/api/uploads/{intent['upload_id']}/complete"
+    early = await salon_app.client.post(complete, headers=headers)
+    assert early.status_code == 400, early.text
+    assert early.json()["detail"] == (
+        "nothing was uploaded for this upload id yet: send its file first, then complete"
+        " it again (the upload stays open until it expires)"
+    )
+    await _send(salon_app, headers, intent, data)
+    done = await salon_app.client.post(complete, params={"wait": "true"}, headers=headers)
+    assert done.status_code == 201, done.text
+    late = await _send(salon_app, headers, intent, data, status=400)
+    assert late.status_code == 400, late.text
+    assert late.json()["detail"].startswith("this upload is already completed")
 
 
 async def test_abandoned_intents_are_cleaned_up(salon_app: RunningApp) -> None:
     headers = await salon_app.login()
     data = sample_jpeg()
-    intent = (
-        await salon_app.client.post(
-            "/api/uploads",
-            json={"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data)},
-            headers=headers,
-        )
-    ).json()
-    await salon_app.client.post(
-        intent["url"], files={"file": ("a.jpg", data, "image/jpeg")}, headers=headers
-    )
+    intent = await _announce(salon_app, headers, data)
+    await _send(salon_app, headers, intent, data)
     async with salon_app.runtime.session_maker() as session:
         row = await session.get(UploadIntent, __import__("uuid").UUID(intent["upload_id"]))
         row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)

@@ -17,7 +17,7 @@ from salon.domain.images.receive import BodyLimits, stream_multipart_file
 from salon.domain.images.schemas import UploadedImageOut, uploaded_out
 from salon.domain.openapi import AUTHENTICATED, MEDIA_REFUSALS, UPLOAD_FILE_BODY, documented
 from salon.domain.uploads.schemas import UploadIn, UploadOut
-from salon.domain.uploads.services import UploadExpired, UploadRefused
+from salon.domain.uploads.services import UploadExpired, closed_upload
 
 
 async def _until_expiry(
@@ -74,7 +74,7 @@ class UploadController(Controller):
             intent = await upload_service.owned_intent(session, current_user.id, upload_id)
             await upload_service.refuse_if_expired(session, intent)
         if intent.status != "pending":
-            raise UploadRefused(f"this upload is {intent.status}")
+            raise closed_upload(intent.status)
         limits = BodyLimits.of(runtime.core, intent.size)
         with upload_slots.hold(current_user.id):
             await upload_service.receive_local(intent, _until_expiry(intent, request, limits))

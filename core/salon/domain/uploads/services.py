@@ -36,6 +36,31 @@ class UploadRefused(RequestRefused):
     """The uploaded object does not match its intent; it has been deleted."""
 
 
+class NothingUploaded(UploadRefused):
+    """Completion found no object: the file was not sent yet. The upload stays open."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "nothing was uploaded for this upload id yet: send its file first, then complete"
+            " it again (the upload stays open until it expires)"
+        )
+
+
+# Why an upload that is no longer pending takes neither a file nor a completion.
+_CLOSED = {
+    "refused": "this upload was refused when it was completed (its file was not the size "
+    "announced, or not an image Salon reads; that answer said which) and its file deleted: "
+    "announce a new upload with POST /api/uploads",
+    "completed": "this upload is already completed: announce a new upload with "
+    "POST /api/uploads for another file",
+}
+
+
+def closed_upload(status: str) -> UploadRefused:
+    """The refusal for a file or completion sent to an upload in ``status`` (not pending)."""
+    return UploadRefused(_CLOSED.get(status, f"this upload is {status}"))
+
+
 class UploadExpired(Gone):
     """The upload's time ran out (410); what was sent has been deleted: start a new one."""
 
@@ -163,9 +188,15 @@ class UploadService:
                     return image, False
             if intent.status == "processing":
                 raise UploadInProgress("this upload is being processed; try again shortly")
-            raise UploadRefused(f"this upload is {intent.status}")
+            raise closed_upload(intent.status)
         try:
             image, created = await self._verify_and_ingest(intent, wait, turn)
+        except NothingUploaded:
+            # Completed before its file was sent (outside attacker, s29): nothing to delete,
+            # and the file may still come (a presigned POST in flight), so it stays open.
+            intent.status = "pending"
+            await session.commit()
+            raise
         except (UploadRefused, UnsupportedMedia, QuotaExceeded):
             await self._refuse(session, intent)
             raise
@@ -193,7 +224,7 @@ class UploadService:
         try:
             await copier.copy(intent.storage_key, staged, content_type=intent.content_type)
         except ObjectNotFound:
-            raise UploadRefused("nothing was uploaded for this upload id") from None
+            raise NothingUploaded() from None
         try:
             return await self._ingest(intent, staged, True, wait, turn)
         finally:
@@ -213,7 +244,7 @@ class UploadService:
         try:
             info = await self.runtime.storage.stat(key)
         except ObjectNotFound:
-            raise UploadRefused("nothing was uploaded for this upload id") from None
+            raise NothingUploaded() from None
         if info.size != intent.size:
             raise UploadRefused(
                 f"the uploaded object is {info.size} bytes, but {intent.size} were announced"
@@ -222,7 +253,7 @@ class UploadService:
             key,
             intent.size,
             UploadRefused("the uploaded object is larger than announced"),
-            UploadRefused("nothing was uploaded for this upload id"),
+            NothingUploaded(),
             promote=promote,
         )
         item = IngestItem(
