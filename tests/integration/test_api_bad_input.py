@@ -189,6 +189,16 @@ async def test_form_mistakes_are_400(small_app: RunningApp) -> None:
     await stored_nothing(small_app)
     longest = await small_app.upload(headers, title="t" * 500)
     assert longest.status_code == 201 and longest.json()["title"] == "t" * 500, longest.text
+    # Editing it later holds to the same limits (title 500, description 5000), unchanged on a
+    # refusal.
+    image = longest.json()["id"]
+    for field, size in (("title", 501), ("description", 5001)):
+        edit = await small_app.client.patch(
+            f"/api/images/{image}", json={field: "u" * size}, headers=headers
+        )
+        assert edit.status_code == 400 and field in edit.text, edit.text
+    after = (await small_app.client.get(f"/api/images/{image}", headers=headers)).json()
+    assert after["title"] == "t" * 500 and "description" not in after["metadata"]
 
 
 async def test_unknown_rendition_malformed_cursor_and_bad_json(small_app: RunningApp) -> None:

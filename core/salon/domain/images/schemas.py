@@ -85,7 +85,9 @@ class ImagePage(msgspec.Struct):
 
 
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
-    title: str | None = msgspec.field(default=None)
+    # The limits the stored values have (services.MAX_TITLE, MAX_DESCRIPTION): a longer
+    # value is refused with 400 rather than cut without a word (outside attacker, s29).
+    title: Annotated[str, msgspec.Meta(max_length=500)] | None = msgspec.field(default=None)
     # A corrected capture time (a camera's clock was wrong, a scan has none): with an offset
     # a moment; without one a wall-clock time, kept as written and marked
     # ``metadata.taken_at_zone = "local"``. The camera's own time stays in
@@ -93,7 +95,7 @@ class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     taken_at: dt.datetime | None = None
     favorite: bool | None = None
     # Kept as ``metadata.description`` (searchable); "" removes it.
-    description: str | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
 
 
 BULK_ACTIONS = (
