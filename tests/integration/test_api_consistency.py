@@ -55,18 +55,7 @@ async def test_signup_and_me_give_the_same_user_id(salon_app: RunningApp) -> Non
 
 async def _direct_upload(app: RunningApp, headers: dict[str, str], filename: str) -> dict[str, str]:
     data = sample_jpeg(64, 48, (9, 99, 199))
-    intent = await app.client.post(
-        "/api/uploads",
-        json={"filename": filename, "content_type": "image/jpeg", "size": len(data)},
-        headers=headers,
-    )
-    assert intent.status_code == 201, intent.text
-    body = intent.json()
-    sent = await app.client.post(
-        body["url"], files={"file": ("blob", data, "image/jpeg")}, headers=headers
-    )
-    assert sent.status_code == 204, sent.text
-    done = await app.client.post(f"/api/uploads/{body['upload_id']}/complete", headers=headers)
+    done = await app.direct_upload(headers, data, filename=filename, wait=False)
     assert done.status_code == 201, done.text
     image: dict[str, str] = done.json()
     return image

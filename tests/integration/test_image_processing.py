@@ -378,24 +378,6 @@ async def test_damaged_pixels_found_after_the_answer_mark_the_image_failed(
     assert await rows(embedded, ImageRow) == 0 and not stored_files(embedded)
 
 
-async def direct_upload(app: RunningApp, headers: dict[str, str], data: bytes) -> Any:
-    """``/api/uploads`` announced, sent through the server, completed with ``?wait=true``."""
-    intent = await app.client.post(
-        "/api/uploads",
-        json={"filename": "again.jpg", "content_type": "image/jpeg", "size": len(data)},
-        headers=headers,
-    )
-    assert intent.status_code == 201, intent.text
-    body = intent.json()
-    sent = await app.client.post(
-        body["url"], files={"file": ("again.jpg", data, "image/jpeg")}, headers=headers
-    )
-    assert sent.status_code == 204, sent.text
-    return await app.client.post(
-        f"/api/uploads/{body['upload_id']}/complete", params={"wait": "true"}, headers=headers
-    )
-
-
 async def test_bytes_of_a_failed_image_sent_again_get_its_refusal(embedded: RunningApp) -> None:
     """Sent again, bytes the full decode refused got 200 ``duplicate: true`` and the Upload
     page said "Already in your library" (outside photographer, s29): they get the refusal
@@ -414,7 +396,7 @@ async def test_bytes_of_a_failed_image_sent_again_get_its_refusal(embedded: Runn
     answers = [
         await embedded.upload(headers, truncated, wait=True),
         await embedded.upload(headers, truncated, wait=False, album_id=album.json()["id"]),
-        await direct_upload(embedded, headers, truncated),
+        await embedded.direct_upload(headers, truncated),
     ]
     for answer in answers:
         assert answer.status_code == 415, answer.text

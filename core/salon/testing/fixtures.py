@@ -136,6 +136,42 @@ class RunningApp:
         image = await self.client.get(f"/api/images/{image_id}", headers=dict(headers))
         return httpx.Response(201, headers=response.headers, content=image.content)
 
+    async def direct_upload(
+        self,
+        headers: Mapping[str, str],
+        data: bytes | None = None,
+        *,
+        filename: str = "photo.jpg",
+        wait: bool = True,
+    ) -> Any:
+        """The direct-upload API as the web UI uses it: ``POST /api/uploads`` announces the
+        file, its bytes go where the answer says (this server for the local folder, a
+        presigned POST to S3 through a plain HTTP client), then ``POST
+        /api/uploads/{id}/complete`` (with ``?wait=true`` by default). Returns the
+        completion's answer; an announcement or a send that is refused is returned as it is."""
+        data = data or sample_jpeg()
+        intent = await self.client.post(
+            "/api/uploads",
+            json={"filename": filename, "content_type": "image/jpeg", "size": len(data)},
+            headers=dict(headers),
+        )
+        if intent.status_code != 201:
+            return intent
+        body = intent.json()
+        files = {"file": (filename, data, "image/jpeg")}
+        if httpx.URL(body["url"]).netloc in (b"", self.client.base_url.netloc):
+            sent = await self.client.post(body["url"], files=files, headers=dict(headers))
+        else:
+            async with httpx.AsyncClient(timeout=60) as outside:
+                sent = await outside.post(body["url"], data=body.get("fields") or {}, files=files)
+        if sent.status_code >= 300:
+            return sent
+        return await self.client.post(
+            f"/api/uploads/{body['upload_id']}/complete",
+            params={"wait": "true"} if wait else {},
+            headers=dict(headers),
+        )
+
     def salon(self, plugin: str) -> SalonContext:
         """The ``salon`` object of ``plugin`` in this app, the one its hooks, routes and jobs
         get: for reading its settings or tables, or queueing its jobs, from a test. Await its

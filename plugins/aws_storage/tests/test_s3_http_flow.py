@@ -165,3 +165,14 @@ async def test_policy_breaking_direct_uploads_never_become_images(
     listing = await app.client.get("/api/images", headers=headers)
     assert listing.json()["items"] == []
     assert bucket_keys(localstack_url, localstack_bucket, PREFIX) == before  # nothing left
+
+
+async def test_the_direct_upload_helper_sends_to_the_bucket(s3_app: RunningApp) -> None:
+    """``RunningApp.direct_upload`` (salon.testing) follows a presigned POST to S3 as the web
+    UI does, where the local folder's intent points back at the server."""
+    headers = await s3_app.login()
+    data = sample_jpeg(320, 240, (200, 90, 10))
+    done = await s3_app.direct_upload(headers, data, filename="Helper.jpg")
+    assert done.status_code == 201, done.text
+    assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    assert done.json()["status"] == "ready"
