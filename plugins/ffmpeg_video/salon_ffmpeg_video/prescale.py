@@ -23,13 +23,18 @@ ORIENTATION = 0x0112
 
 def fit_within(source: Path, target: Path, width: int, height: int) -> Path:
     """The file ffmpeg should read for ``source``: ``source`` itself when it already fits the
-    box and is upright, else an upright JPEG (q95) at most ``width`` x ``height`` at ``target``.
+    box, is upright and is not animated, else an upright JPEG (q95) of its first frame, at most
+    ``width`` x ``height``, at ``target``.
     Anything Pillow cannot read is passed through unchanged, for ffmpeg to try (and to report
     its own error)."""
     try:
         with Image.open(source) as image:
             orientation = image.getexif().get(ORIENTATION, 1)
-            if image.width <= width and image.height <= height and orientation == 1:
+            # An animated rendition (a GIF's moving WebP) is a still of its first frame here:
+            # ffmpeg 5's WebP decoder reads no animated WebP at all.
+            animated = bool(getattr(image, "is_animated", False))
+            fits = image.width <= width and image.height <= height
+            if fits and orientation == 1 and not animated:
                 return source
             # Ask the JPEG decoder for just the size the fitted photo needs (DCT scaling picks
             # the smallest 1/2, 1/4 or 1/8 that still covers it), in stored orientation.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -20,6 +21,7 @@ log = logging.getLogger("salon_ffmpeg_video")
 ProgressCallback = Callable[[float], Awaitable[None]]
 
 STDERR_TAIL_LINES = 5
+_CONTEXT = re.compile(r"\[([^\]@]+?) @ 0x[0-9a-f]+\] ")
 # ffmpeg writes a progress block every 0.5 s; reporting every 2 % is plenty for a progress bar
 # and keeps database writes (each report is also a heartbeat) few.
 MIN_PROGRESS_STEP = 0.02
@@ -96,4 +98,6 @@ async def run_ffmpeg(
     if returncode != 0:
         detail = " | ".join(stderr_tail) or f"exit status {returncode}"
         log.warning("ffmpeg failed (exit %s): %s", returncode, detail)
-        raise RenderError(f"ffmpeg failed: {detail[-300:]}")
+        # "[webp @ 0x55d1c...] image data not found": the addresses tell a user nothing.
+        shown = _CONTEXT.sub(r"\1: ", detail)
+        raise RenderError(f"ffmpeg failed: {shown[-300:]}")
