@@ -268,3 +268,28 @@ def probe_ok(path: Path, *, duration: float, width: int, height: int) -> None:
     assert stream["pix_fmt"] == "yuv420p"
     assert (stream["width"], stream["height"]) == (width, height)
     assert abs(float(info["format"]["duration"]) - duration) <= 0.1
+
+
+async def test_an_animated_photo_goes_into_a_video(salon_app: RunningApp) -> None:
+    """Its ``lg`` rendition moves (an animated WebP, which ffmpeg 5 cannot decode): every video
+    with such a photo failed (second outside attacker, s29). The slide is its first frame."""
+    import io
+
+    from PIL import Image
+
+    headers = await salon_app.login()
+    frames = [Image.new("RGB", (240, 160), colour) for colour in ((220, 30, 30), (30, 30, 220))]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    uploaded = await salon_app.upload(headers, gif.getvalue())
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["metadata"]["animated_rendition"] == "lg"
+    still = await upload_photos(salon_app, headers, [(400, 300)])
+    created = await salon_app.client.post(
+        "/api/videos",
+        json={"image_ids": [uploaded.json()["id"], *still], "seconds_per_image": 0.5},
+        headers=headers,
+    )
+    assert created.status_code == 202, created.text
+    job = await wait_for_job(salon_app, headers, created.json()["job_id"])
+    assert job["status"] == "succeeded", job
