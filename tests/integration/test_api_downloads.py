@@ -186,8 +186,8 @@ def test_unique_names(salon_database: str) -> None:
 
 
 def test_archive_names_unpack_on_windows_too(salon_database: str) -> None:
-    """Windows makes no file named CON or LPT1.txt, and a member's ZIP named ``.bashrc``'s
-    rendition ``webp`` (outside attacker, s29)."""
+    """Windows makes no file named CON or LPT1.txt, and a member's ZIP named the renditions of
+    ``.bashrc`` and ``..jpg`` ``webp`` (outside attackers, s29)."""
     names = UniqueNames()
     given = ["CON", "con.jpg", "LPT1.txt", "nul.tar.gz", "CONSOLE.jpg", "com10.png"]
     assert [names(n) for n in given] == [
@@ -204,7 +204,8 @@ def test_archive_names_unpack_on_windows_too(salon_database: str) -> None:
         meta={"filename": ".bashrc"},
         renditions={"lg": {"content_type": "image/webp", "key": "k", "size": 1}},
     )
-    assert member_name(image, "lg") == ".bashrc.webp"
-    assert UniqueNames()(".bashrc.webp") == "bashrc.webp"
+    assert member_name(image, "lg") == "bashrc.webp"
+    image.meta = {"filename": "..jpg"}
+    assert member_name(image, "lg") == "photo.webp"
     image.meta = {"filename": "holiday.heic"}
     assert member_name(image, "lg") == "holiday.webp"

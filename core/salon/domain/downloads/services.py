@@ -74,9 +74,10 @@ def member_name(image: Image, kind: Kind) -> str | None:
     if not entry:
         return None
     extension = str(entry["content_type"]).rsplit("/", 1)[-1]
-    # A name that only starts with a dot (".bashrc") has no extension to replace.
+    # A name that only starts with a dot (".bashrc") has no extension to replace, and a
+    # stem of dots alone ("..jpg") is no name.
     stem = name.rsplit(".", 1)[0] if name.rfind(".") > 0 else name
-    return f"{stem}.{extension}"
+    return f"{stem.lstrip('.') or 'photo'}.{extension}"
 
 
 def _key_and_size(image: Image, kind: Kind) -> tuple[str, int]:
