@@ -250,6 +250,19 @@ def _over_body_limit(request: Request[Any, Any, Any]) -> str:
     return f"the request body is larger than the limit of {limit} bytes{setting}"
 
 
+def _problems(extra: Any) -> str:
+    """Litestar's validation problems as words: "session (query): Invalid enum value 'x'",
+    not the list's repr with ``<ParamType.QUERY: 'query'>`` in it."""
+    if not isinstance(extra, list) or not all(isinstance(item, dict) for item in extra):
+        return str(extra)
+    said = []
+    for item in extra:
+        source = getattr(item.get("source"), "value", item.get("source"))
+        where = " ".join(filter(None, [item.get("key"), f"({source})" if source else None]))
+        said.append(f"{where}: {item.get('message')}" if where else str(item.get("message")))
+    return "; ".join(said)
+
+
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 404 and wants_html(request):
         return not_found_page(request)
@@ -257,7 +270,7 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     if isinstance(exc, RequestEntityTooLarge):
         detail = _over_body_limit(request)
     if exc.status_code == 400 and exc.extra:
-        detail = f"{exc.detail}: {exc.extra}"
+        detail = f"{exc.detail}: {_problems(exc.extra)}"
     # A file over the byte limit is "too_large" like one over the pixel limit (both 413).
     reason = "too_large" if isinstance(exc, PayloadTooLarge) else None
     return _error(exc.status_code, str(detail), exc.headers, reason)
