@@ -167,6 +167,20 @@ async def test_a_password_opens_the_album_in_one_browser(
     assert wrong.status_code == 403 and wrong.json()["detail"] == "wrong password"
     assert "set-cookie" not in wrong.headers
     assert (await client.post(f"/s/album/{token}/unlock", json={})).status_code == 400
+    # A form, or text a cross-site form can send without asking, is not JSON: 415 saying so,
+    # as the sign-in routes answer; another site's page is refused (second outside attacker,
+    # s29: the form got "JSON is malformed" and text/plain was read).
+    unlock = f"/s/album/{token}/unlock"
+    form = await client.post(unlock, data={"password": PASSWORD})
+    assert form.status_code == 415 and "as JSON" in form.json()["detail"], form.text
+    text = await client.post(
+        unlock, content=f'{{"password": "{PASSWORD}"}}', headers={"content-type": "text/plain"}
+    )
+    assert text.status_code == 415 and "set-cookie" not in text.headers, text.text
+    foreign = await client.post(
+        unlock, json={"password": PASSWORD}, headers={"origin": "https://elsewhere.example"}
+    )
+    assert foreign.status_code == 403 and "cross-site" in foreign.json()["detail"], foreign.text
 
     right = await client.post(f"/s/album/{token}/unlock", json={"password": PASSWORD})
     assert right.status_code == 204, right.text

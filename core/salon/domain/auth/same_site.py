@@ -2,7 +2,8 @@
 
 A form on another site can POST ``text/plain`` without a CORS preflight, and the browser sends
 it with this site's cookies: that is how login CSRF (signing the victim into the attacker's
-account) and cookie-riding refresh/logout work. So, on ``/api/auth/*``, before the body is read:
+account) and cookie-riding refresh/logout work. So, on ``/api/auth/*`` and a share link's
+``unlock`` (whose answer sets a cookie too), before the body is read:
 
 - a request that carries a body must say ``Content-Type: application/json`` (415 otherwise):
   a cross-site form cannot send that without a preflight, which CORS refuses;
@@ -24,6 +25,7 @@ from litestar.handlers.base import BaseRouteHandler
 from salon.runtime import Runtime, runtime_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+CROSS_SITE = "cross-site requests to this route are refused: only this site's pages may send them"
 
 
 class UnsupportedMediaType(HTTPException):
@@ -58,7 +60,7 @@ async def same_site_json_guard(
     origin = connection.headers.get("origin")
     allowed = _own_origins(connection, runtime)
     if origin is not None and origin.rstrip("/") not in allowed:
-        raise PermissionDeniedException("cross-site requests to /api/auth are refused")
+        raise PermissionDeniedException(CROSS_SITE)
     fetch_site = connection.headers.get("sec-fetch-site", "").lower()
     if fetch_site in ("cross-site", "same-site") and (origin is None or origin not in allowed):
-        raise PermissionDeniedException("cross-site requests to /api/auth are refused")
+        raise PermissionDeniedException(CROSS_SITE)

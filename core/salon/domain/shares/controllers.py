@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.db.models import Album, AlbumShareLink, Image, ShareLink
 from salon.domain.albums import services as albums
+from salon.domain.auth.same_site import same_site_json_guard
 from salon.domain.deps import CurrentUser, DbSession, RuntimeDep, ThrottleDep
 from salon.domain.images.processing import FAILED
 from salon.domain.images.services import NotFound, get_owned, rendition_entry
@@ -264,7 +265,12 @@ class ShareController(Controller):
             cache_control=SHARED_CACHE,
         )
 
-    @post("/s/{token:str}/unlock", operation_id="unlock_share", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/s/{token:str}/unlock",
+        operation_id="unlock_share",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[same_site_json_guard],
+    )
     async def unlock(
         self,
         request: Request[Any, Any, Any],
@@ -373,6 +379,7 @@ class AlbumShareController(Controller):
         "/s/album/{album_token:str}/unlock",
         operation_id="unlock_album_share",
         status_code=HTTP_204_NO_CONTENT,
+        guards=[same_site_json_guard],
     )
     async def unlock(
         self,
