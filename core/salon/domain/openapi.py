@@ -31,6 +31,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 
 from salon.domain.deps import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from salon.domain.images.schemas import MAX_TITLE
 from salon.providers import RenditionSpec
 
 # ---------------------------------------------------------------------------- security
@@ -161,7 +162,7 @@ IMAGE_UPLOAD_BODY = multipart_body(
         ),
         "title": Schema(
             type=OpenAPIType.STRING,
-            max_length=500,
+            max_length=MAX_TITLE,
             description="Optional; default: the file name without its extension.",
         ),
         "album_id": Schema(

@@ -28,6 +28,7 @@ from salon.domain.images.intake import LocalFile
 from salon.domain.images.receive import BodyLimits, ReceivedForm, receive_multipart
 from salon.domain.images.schemas import (
     BULK_ACTIONS,
+    MAX_TITLE,
     BulkAction,
     BulkResult,
     ImageOut,
@@ -40,7 +41,6 @@ from salon.domain.images.schemas import (
 )
 from salon.domain.images.search import MAX_QUERY, ImageSearch, SearchError, parse_search
 from salon.domain.images.services import (
-    MAX_TITLE,
     BadDate,
     ImageService,
     IngestItem,

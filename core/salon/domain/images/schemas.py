@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
 from salon.db.models import Image
+
+# What a title and a description keep (longer ones are refused where a person typed them).
+MAX_TITLE: Final = 500
+MAX_DESCRIPTION: Final = 5000
 
 PLACEHOLDER_DOC = (
     "A blurred preview to show while a rendition loads: a ThumbHash "
@@ -85,9 +89,9 @@ class ImagePage(msgspec.Struct):
 
 
 class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
-    # The limits the stored values have (services.MAX_TITLE, MAX_DESCRIPTION): a longer
-    # value is refused with 400 rather than cut without a word (outside attacker, s29).
-    title: Annotated[str, msgspec.Meta(max_length=500)] | None = msgspec.field(default=None)
+    # A longer value is refused with 400 rather than cut without a word (outside attacker,
+    # s29).
+    title: Annotated[str, msgspec.Meta(max_length=MAX_TITLE)] | None = msgspec.field(default=None)
     # A corrected capture time (a camera's clock was wrong, a scan has none): with an offset
     # a moment; without one a wall-clock time, kept as written and marked
     # ``metadata.taken_at_zone = "local"``. The camera's own time stays in
@@ -95,7 +99,7 @@ class ImagePatch(msgspec.Struct, forbid_unknown_fields=True):
     taken_at: dt.datetime | None = None
     favorite: bool | None = None
     # Kept as ``metadata.description`` (searchable); "" removes it.
-    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION)] | None = None
 
 
 BULK_ACTIONS = (

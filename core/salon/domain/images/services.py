@@ -59,7 +59,7 @@ from salon.domain.images.processing import (
 )
 from salon.domain.images.quota import STORAGE_TURN, check_usage
 from salon.domain.images.recording import insert_image, standing
-from salon.domain.images.schemas import image_event
+from salon.domain.images.schemas import MAX_DESCRIPTION, MAX_TITLE, image_event
 from salon.domain.images.search import ImageSearch, in_utc, search_conditions
 from salon.domain.ports import ImagePorts
 from salon.errors import ObjectNotFound, UnsupportedMedia, media_refusal
@@ -119,7 +119,6 @@ class IngestRequest(IngestItem):
     movable: bool = False
 
 
-MAX_TITLE = 500
 MAX_FILENAME = 255
 
 
@@ -127,9 +126,6 @@ def clean_title(text: str) -> str:
     """A title as shown: line breaks and tabs become spaces; other control characters and
     bidirectional overrides/isolates are dropped; then trimmed and bounded."""
     return clean_text(text)[:MAX_TITLE]
-
-
-MAX_DESCRIPTION = 5000
 
 
 def clean_description(text: str) -> str:
